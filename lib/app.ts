@@ -1,0 +1,23 @@
+/**
+ * Builds the HTTP application: `/health`, the API (later issues), then the file-system routes of
+ * `routes/` with their islands through the island runtime.
+ */
+import { Hono } from "hono";
+import manifest from "../fresh.gen.ts";
+import { registerFresh } from "./fresh/mod.ts";
+import { healthHandler } from "./health.ts";
+import { type Services, setServices } from "./services.ts";
+
+/** Options for `createApp`. */
+export interface AppOptions {
+  dev?: boolean;
+}
+
+/** Creates the app for these services (registered for routes to use). */
+export async function createApp(s: Services, options: AppOptions = {}): Promise<Hono> {
+  setServices(s);
+  const app = new Hono();
+  app.get("/health", healthHandler);
+  await registerFresh(app, manifest, { dev: options.dev });
+  return app;
+}

@@ -1,0 +1,153 @@
+/**
+ * A unit of work over Deno KV: load entries, decide in memory, then commit every write in ONE
+ * atomic operation that checks every loaded entry is unchanged. Read-your-writes inside the draft.
+ */
+
+type Write = { key: Deno.KvKey; value: unknown; expireIn?: number } | { key: Deno.KvKey; delete: true };
+
+/** KV atomic limits (see DESIGN.md "Deno KV: facts"). */
+export const MAX_CHECKS = 100;
+export const MAX_MUTATIONS = 1000;
+
+/** Stable map key for a KV key. */
+export function keyId(key: Deno.KvKey): string {
+  return JSON.stringify(key, (_k, v) => typeof v === "bigint" ? `${v}n` : v instanceof Uint8Array ? [...v] : v);
+}
+
+/** Snapshot of a draft's pending writes, to roll back one failed step. */
+export interface Checkpoint {
+  writes: Map<string, Write>;
+  enqueues: number;
+  after: number;
+}
+
+/** Collects loads, writes and queue messages for one atomic commit. */
+export class Draft {
+  readonly #kv: Deno.Kv;
+  readonly #loaded = new Map<string, Deno.KvEntryMaybe<unknown>>();
+  #writes = new Map<string, Write>();
+  #enqueues: { value: unknown; delay?: number }[] = [];
+  #afterCommit: (() => void)[] = [];
+
+  constructor(kv: Deno.Kv) {
+    this.#kv = kv;
+  }
+
+  /** The store this draft reads (for range reads whose keys a loaded entry guards). */
+  get kv(): Deno.Kv {
+    return this.#kv;
+  }
+
+  /** Loads keys not loaded yet (getMany in chunks of 10, in parallel). */
+  async load(keys: Deno.KvKey[]): Promise<void> {
+    const todo = dedupe(keys.filter((k) => !this.#loaded.has(keyId(k))));
+    const chunks: Deno.KvKey[][] = [];
+    for (let i = 0; i < todo.length; i += 10) chunks.push(todo.slice(i, i + 10));
+    const results = await Promise.all(chunks.map((c) => this.#kv.getMany(c)));
+    for (const entries of results) for (const e of entries) this.#loaded.set(keyId(e.key), e);
+  }
+
+  /** Marks an entry read outside `load` (e.g. from a list) so the commit checks it. */
+  track(entry: Deno.KvEntryMaybe<unknown>): void {
+    if (!this.#loaded.has(keyId(entry.key))) this.#loaded.set(keyId(entry.key), entry);
+  }
+
+  /** Current value of a loaded key, including this draft's own writes. */
+  get<T>(key: Deno.KvKey): T | null {
+    const id = keyId(key);
+    const w = this.#writes.get(id);
+    if (w) return "delete" in w ? null : w.value as T;
+    const e = this.#loaded.get(id);
+    if (!e) throw new Error(`draft: key ${id} read before load`);
+    return e.value as T | null;
+  }
+
+  /** Whether a key is loaded or written in this draft. */
+  has(key: Deno.KvKey): boolean {
+    const id = keyId(key);
+    return this.#loaded.has(id) || this.#writes.has(id);
+  }
+
+  set(key: Deno.KvKey, value: unknown, options?: { expireIn?: number }): void {
+    this.#writes.set(keyId(key), { key, value, expireIn: options?.expireIn });
+  }
+
+  delete(key: Deno.KvKey): void {
+    this.#writes.set(keyId(key), { key, delete: true });
+  }
+
+  /** Values this draft sets (not deletes) under `prefix`, e.g. waitlist entries it added. */
+  pendingSets<T>(prefix: Deno.KvKey): { key: Deno.KvKey; value: T }[] {
+    const out: { key: Deno.KvKey; value: T }[] = [];
+    for (const w of this.#writes.values()) {
+      if ("delete" in w || w.key.length <= prefix.length) continue;
+      if (prefix.every((part, i) => part === w.key[i])) out.push({ key: w.key, value: w.value as T });
+    }
+    return out;
+  }
+
+  enqueue(value: unknown, options?: { delay?: number }): void {
+    this.#enqueues.push({ value, delay: options?.delay });
+  }
+
+  /** Runs after a successful commit (e.g. to schedule in-process work). */
+  afterCommit(fn: () => void): void {
+    this.#afterCommit.push(fn);
+  }
+
+  checkpoint(): Checkpoint {
+    return { writes: new Map(this.#writes), enqueues: this.#enqueues.length, after: this.#afterCommit.length };
+  }
+
+  rollback(cp: Checkpoint): void {
+    this.#writes = cp.writes;
+    this.#enqueues.length = cp.enqueues;
+    this.#afterCommit.length = cp.after;
+  }
+
+  /** Number of checks and mutations the commit would carry. */
+  size(): { checks: number; mutations: number } {
+    return { checks: this.#loaded.size, mutations: this.#writes.size + this.#enqueues.length };
+  }
+
+  /** True when nothing would be written. */
+  get empty(): boolean {
+    return this.#writes.size === 0 && this.#enqueues.length === 0;
+  }
+
+  /**
+   * Commits; returns null when a loaded entry changed meanwhile, or when the store was briefly
+   * locked by another connection (SQLite "database is locked": nothing was written); the caller
+   * retries from scratch either way.
+   */
+  async commit(): Promise<Deno.KvCommitResult | null> {
+    const op = this.#kv.atomic();
+    for (const e of this.#loaded.values()) op.check({ key: e.key, versionstamp: e.versionstamp });
+    for (const w of this.#writes.values()) {
+      if ("delete" in w) op.delete(w.key);
+      else op.set(w.key, w.value, w.expireIn ? { expireIn: w.expireIn } : undefined);
+    }
+    for (const q of this.#enqueues) op.enqueue(q.value, q.delay ? { delay: q.delay } : undefined);
+    let res;
+    try {
+      res = await op.commit();
+    } catch (err) {
+      if (isTransient(err)) return null;
+      throw err;
+    }
+    if (!res.ok) return null;
+    for (const fn of this.#afterCommit) fn();
+    return res;
+  }
+}
+
+/** A commit error that says "try again", not "this op is wrong" (e.g. too many mutations). */
+function isTransient(err: unknown): boolean {
+  return err instanceof Error && /database is locked|SQLITE_BUSY/i.test(err.message);
+}
+
+function dedupe(keys: Deno.KvKey[]): Deno.KvKey[] {
+  const seen = new Map<string, Deno.KvKey>();
+  for (const k of keys) seen.set(keyId(k), k);
+  return [...seen.values()];
+}

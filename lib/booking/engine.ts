@@ -1,0 +1,434 @@
+/**
+ * The booking engine: every seat rule of the product. Single-session changes run through the
+ * session's lane (group commit); reschedule spans two sessions in one optimistic transaction.
+ * Each change writes its domain events in the same atomic op (see events.ts).
+ */
+import type { Course, User } from "../domain/mod.ts";
+import { findAlternatives } from "./alternatives.ts";
+import { Draft } from "./draft.ts";
+import { DomainError, notFound } from "./errors.ts";
+import { type Actor, addEvent } from "./events.ts";
+import { type IdempotencyRequest, lookupIdempotent, storeIdempotent } from "./idempotency.ts";
+import { K } from "./keys.ts";
+import { Lanes } from "./lane.ts";
+import { type Booking, type Hold, MAX_ACTIVE_HOLDS, type Session, type WaitlistEntry } from "./model.ts";
+import { SessionTx } from "./session_tx.ts";
+
+const HOUR = 3_600_000;
+
+/** Engine settings. */
+export interface EngineOptions {
+  holdMinutes: number;
+  /** Default late-cancellation cut-off when a course sets none. */
+  cancelCutoffHours?: number;
+  now?: () => Date;
+}
+
+/** Staff who may act on other learners' places. */
+function isStaff(actor: Actor): boolean {
+  return !!actor.roles?.some((r) => r === "admin" || r === "instructor");
+}
+
+function assertSelfOrStaff(actor: Actor, learnerId: string): void {
+  if (actor.userId !== learnerId && !isStaff(actor)) {
+    throw new DomainError(403, "forbidden", "You can only act on your own holds and bookings.");
+  }
+}
+
+/** Result of an idempotent operation: `replayed` when an earlier identical request produced it. */
+export type Idempotent<T> = T & { replayed: boolean };
+
+/** Seat rules over one KV store. */
+export class BookingEngine {
+  readonly lanes: Lanes;
+  readonly #now: () => Date;
+
+  constructor(readonly kv: Deno.Kv, readonly options: EngineOptions) {
+    this.#now = options.now ?? (() => new Date());
+    this.lanes = new Lanes(kv, this.#now);
+  }
+
+  now(): Date {
+    return this.#now();
+  }
+
+  async #get<T>(key: Deno.KvKey): Promise<T | null> {
+    return (await this.kv.get<T>(key)).value;
+  }
+
+  async #requireSession(id: string): Promise<Session> {
+    const s = await this.#get<Session>(K.session(id));
+    if (!s) throw notFound("session", id);
+    return s;
+  }
+
+  async #withAlternatives(err: unknown, session: Session, learnerId: string): Promise<never> {
+    if (err instanceof DomainError && (err.code === "session_full" || err.code === "hold_expired")) {
+      const alternatives = await findAlternatives(this.kv, session, learnerId, this.now());
+      throw new DomainError(err.status, err.code, err.message, {
+        ...(err.details as object ?? {}),
+        waitlistOpen: session.waitlistEnabled && session.status === "scheduled",
+        alternatives,
+      });
+    }
+    throw err;
+  }
+
+  /** Courses listed as prerequisites that the learner has not completed. */
+  async missingPrerequisites(course: Course, learner: User): Promise<{ courseId: string; title: string }[]> {
+    const done = new Set(learner.completedCourses.map((c) => c.courseId));
+    const missing = course.prerequisiteCourseIds.filter((id) => !done.has(id));
+    if (!missing.length) return [];
+    const courses = await this.kv.getMany<Course[]>(missing.slice(0, 10).map(K.course));
+    return missing.map((id, i) => ({ courseId: id, title: courses[i]?.value?.title ?? id }));
+  }
+
+  /** 422 naming the prerequisite courses the learner has not completed. */
+  async #assertPrerequisites(course: Course | null, learner: User): Promise<void> {
+    if (!course) return;
+    const missing = await this.missingPrerequisites(course, learner);
+    if (missing.length) {
+      throw new DomainError(
+        422,
+        "prerequisites_missing",
+        `Complete ${missing.map((m) => m.title).join(", ")} before booking this course.`,
+        { missing },
+      );
+    }
+  }
+
+  /** Places a 15-minute hold on one seat (HOLD_MINUTES). 409 full (with alternatives), 422 prerequisites, 429 too many. */
+  async placeHold(
+    sessionId: string,
+    learnerId: string,
+    actor: Actor,
+    idem?: IdempotencyRequest,
+  ): Promise<Idempotent<{ hold: Hold }>> {
+    assertSelfOrStaff(actor, learnerId);
+    if (idem) {
+      const prior = await lookupIdempotent<{ hold: Hold }>(this.kv, idem);
+      if (prior) return { ...prior.result, replayed: true };
+    }
+    const session = await this.#requireSession(sessionId);
+    const [learner, course] = await Promise.all([
+      this.#get<User>(K.user(learnerId)),
+      this.#get<Course>(K.course(session.courseId)),
+    ]);
+    if (!learner) throw notFound("user", learnerId);
+    await this.#assertPrerequisites(course, learner);
+    try {
+      return await this.lanes.run(sessionId, actor, async (tx) => {
+        if (idem) {
+          const prior = await lookupIdempotent<{ hold: Hold }>(tx.draft, idem);
+          if (prior) return { ...prior.result, replayed: true };
+        }
+        tx.assertOpen();
+        await tx.loadLearner(learnerId);
+        const place = await tx.livePlace(learnerId);
+        if (place) throw placeTaken(place.kind);
+        if (tx.activeHoldCount(learnerId) >= MAX_ACTIVE_HOLDS) {
+          throw new DomainError(
+            429,
+            "too_many_holds",
+            `You already hold ${MAX_ACTIVE_HOLDS} seats. Book or release one of them first.`,
+          );
+        }
+        if (tx.free() <= 0) throw new DomainError(409, "session_full", "This session is full.");
+        const expiresAtMs = tx.nowMs + this.options.holdMinutes * 60_000;
+        const hold = tx.createHold(learnerId, "hold", expiresAtMs, idem?.key ?? null);
+        addEvent(tx.draft, tx.actor, "hold.placed", sessionId, learnerId, {
+          holdId: hold.id,
+          expiresAt: hold.expiresAt,
+        }, tx.now);
+        if (idem) storeIdempotent(tx.draft, idem, { hold }, tx.now);
+        return { hold, replayed: false };
+      });
+    } catch (err) {
+      return this.#withAlternatives(err, session, learnerId);
+    }
+  }
+
+  async #requireHold(holdId: string, actor: Actor): Promise<Hold> {
+    const hold = await this.#get<Hold>(K.hold(holdId));
+    if (!hold) throw notFound("hold", holdId);
+    assertSelfOrStaff(actor, hold.learnerId);
+    return hold;
+  }
+
+  /** Turns the learner's own unexpired hold (or waitlist offer) into a confirmed booking. 410 when expired. */
+  async confirmHold(
+    holdId: string,
+    actor: Actor,
+    idem?: IdempotencyRequest,
+  ): Promise<Idempotent<{ booking: Booking }>> {
+    if (idem) {
+      const prior = await lookupIdempotent<{ booking: Booking }>(this.kv, idem);
+      if (prior) return { ...prior.result, replayed: true };
+    }
+    const first = await this.#requireHold(holdId, actor);
+    const session = await this.#requireSession(first.sessionId);
+    try {
+      return await this.lanes.run(first.sessionId, actor, async (tx) => {
+        if (idem) {
+          const prior = await lookupIdempotent<{ booking: Booking }>(tx.draft, idem);
+          if (prior) return { ...prior.result, replayed: true };
+        }
+        const hold = (await tx.loadHold(holdId))!;
+        if (hold.status === "confirmed") {
+          throw new DomainError(409, "hold_already_confirmed", "This hold was already turned into a booking.");
+        }
+        if (hold.status === "released") throw new DomainError(410, "hold_released", "This hold was released.");
+        if (hold.status === "expired" || Date.parse(hold.expiresAt) <= tx.nowMs) {
+          throw new DomainError(410, "hold_expired", "Your hold expired and the seat was released.", {
+            expiredAt: hold.expiresAt,
+          });
+        }
+        tx.assertOpen();
+        await tx.loadLearner(hold.learnerId);
+        const booking = tx.confirmHold(hold);
+        addEvent(tx.draft, tx.actor, "booking.confirmed", tx.sessionId, hold.learnerId, {
+          bookingId: booking.id,
+          holdId: hold.id,
+          registration: booking.registration,
+          viaOffer: hold.kind === "offer",
+        }, tx.now);
+        if (idem) storeIdempotent(tx.draft, idem, { booking }, tx.now);
+        return { booking, replayed: false };
+      });
+    } catch (err) {
+      return this.#withAlternatives(err, session, first.learnerId);
+    }
+  }
+
+  /** Releases a hold (or declines a waitlist offer). Releasing an already expired hold reports it expired. */
+  async releaseHold(holdId: string, actor: Actor): Promise<Hold> {
+    const first = await this.#requireHold(holdId, actor);
+    return await this.lanes.run(first.sessionId, actor, async (tx) => {
+      const hold = (await tx.loadHold(holdId))!;
+      if (hold.status === "active" && Date.parse(hold.expiresAt) <= tx.nowMs) {
+        return (await tx.expireHold(holdId))!;
+      }
+      return await tx.releaseHold(hold);
+    });
+  }
+
+  /** Expires a hold whose time is up (queue message, cron sweep). Returns null when nothing was due. */
+  async expireHold(holdId: string): Promise<Hold | null> {
+    const hold = await this.#get<Hold>(K.hold(holdId));
+    if (!hold || hold.status !== "active") return null;
+    const actor: Actor = { userId: null, origin: "system", correlationId: crypto.randomUUID(), reason: "hold expired" };
+    return await this.lanes.run(hold.sessionId, actor, (tx) => tx.expireHold(holdId));
+  }
+
+  /** Expires every hold past its time (the cron backstop). Returns how many it expired. */
+  async sweepExpiredHolds(): Promise<number> {
+    const end = [...K.holdsByExpiry(), this.now().getTime() + 1];
+    const ids: string[] = [];
+    for await (const e of this.kv.list<{ holdId: string }>({ start: K.holdsByExpiry(), end }, { limit: 500 })) {
+      ids.push(e.value.holdId);
+    }
+    const done = await Promise.all(ids.map((id) => this.expireHold(id).catch(() => null)));
+    return done.filter(Boolean).length;
+  }
+
+  async #cutoffHours(session: Session): Promise<number> {
+    const course = await this.#get<Course>(K.course(session.courseId));
+    return course?.lateCancelCutoffHours ?? this.options.cancelCutoffHours ?? 24;
+  }
+
+  #isLate(session: Session, cutoffHours: number, now: Date): boolean {
+    return now.getTime() > Date.parse(session.startsAt) - cutoffHours * HOUR;
+  }
+
+  async #requireBooking(bookingId: string, actor: Actor): Promise<Booking> {
+    const booking = await this.#get<Booking>(K.booking(bookingId));
+    if (!booking) throw notFound("booking", bookingId);
+    assertSelfOrStaff(actor, booking.learnerId);
+    return booking;
+  }
+
+  /** Cancels a confirmed booking; later than the course's cut-off it is marked late. */
+  async cancelBooking(bookingId: string, actor: Actor): Promise<Booking> {
+    const first = await this.#requireBooking(bookingId, actor);
+    const session = await this.#requireSession(first.sessionId);
+    const cutoff = await this.#cutoffHours(session);
+    return await this.lanes.run(first.sessionId, actor, async (tx) => {
+      await tx.draft.load([K.booking(bookingId)]);
+      const booking = tx.draft.get<Booking>(K.booking(bookingId))!;
+      if (Date.parse(tx.session.startsAt) <= tx.nowMs && !isStaff(tx.actor)) {
+        throw new DomainError(409, "session_started", "This session has started; ask an admin to cancel.");
+      }
+      const late = this.#isLate(tx.session, cutoff, tx.now);
+      const cancelled = tx.cancelBooking(booking, late, "cancelled");
+      addEvent(tx.draft, tx.actor, "booking.cancelled", tx.sessionId, booking.learnerId, {
+        bookingId,
+        registration: booking.registration,
+        late,
+        cutoffHours: cutoff,
+      }, tx.now);
+      return cancelled;
+    });
+  }
+
+  /**
+   * Moves a booking to another session of the same course, all or nothing: the new seat is taken
+   * in the same atomic op that frees the old one. 409 (with alternatives) when the target is full.
+   */
+  async rescheduleBooking(
+    bookingId: string,
+    targetSessionId: string,
+    actor: Actor,
+    idem?: IdempotencyRequest,
+  ): Promise<Idempotent<{ booking: Booking; previous: Booking }>> {
+    if (idem) {
+      const prior = await lookupIdempotent<{ booking: Booking; previous: Booking }>(this.kv, idem);
+      if (prior) return { ...prior.result, replayed: true };
+    }
+    const first = await this.#requireBooking(bookingId, actor);
+    if (first.sessionId === targetSessionId) {
+      throw new DomainError(422, "same_session", "The booking is already in that session.");
+    }
+    const [from, target] = await Promise.all([
+      this.#requireSession(first.sessionId),
+      this.#requireSession(targetSessionId),
+    ]);
+    if (from.courseId !== target.courseId) {
+      throw new DomainError(422, "different_course", "You can only reschedule to a session of the same course.");
+    }
+    const cutoff = await this.#cutoffHours(from);
+    try {
+      for (let attempt = 0; attempt < 20; attempt++) {
+        const draft = new Draft(this.kv);
+        const now = this.now();
+        const out = await this.#applyReschedule(draft, bookingId, targetSessionId, actor, now, cutoff, idem);
+        if ("replayed" in out && out.replayed) return out;
+        if (await draft.commit()) return out;
+        await new Promise((r) => setTimeout(r, Math.random() * Math.min(100, 2 ** attempt)));
+      }
+      throw new DomainError(503, "busy", "The sessions are very busy; please try again.");
+    } catch (err) {
+      return this.#withAlternatives(err, target, first.learnerId);
+    }
+  }
+
+  async #applyReschedule(
+    draft: Draft,
+    bookingId: string,
+    targetSessionId: string,
+    actor: Actor,
+    now: Date,
+    cutoff: number,
+    idem?: IdempotencyRequest,
+  ): Promise<Idempotent<{ booking: Booking; previous: Booking }>> {
+    if (idem) {
+      const prior = await lookupIdempotent<{ booking: Booking; previous: Booking }>(draft, idem);
+      if (prior) return { ...prior.result, replayed: true };
+    }
+    await draft.load([K.booking(bookingId)]);
+    const booking = draft.get<Booking>(K.booking(bookingId))!;
+    if (booking.status !== "confirmed") {
+      throw new DomainError(409, "booking_not_active", `This booking is already ${booking.status}.`);
+    }
+    const from = await SessionTx.load(draft, booking.sessionId, now, actor);
+    const to = await SessionTx.load(draft, targetSessionId, now, actor);
+    // Seats freed by lapsed holds go to the target's waitlist first (as in every lane batch).
+    to.actor = { ...actor, origin: "system", userId: null };
+    await to.fillOffers();
+    to.actor = actor;
+    to.assertOpen();
+    if (Date.parse(from.session.startsAt) <= now.getTime() && !isStaff(actor)) {
+      throw new DomainError(409, "session_started", "This booking's session has started.");
+    }
+    await to.loadLearner(booking.learnerId);
+    const place = await to.livePlace(booking.learnerId);
+    if (place) throw placeTaken(place.kind);
+    if (to.free() <= 0) throw new DomainError(409, "session_full", "The session you chose is full.");
+    const moved = to.bookDirect(booking.learnerId, booking.registration, booking.id);
+    const previous = from.cancelBooking(booking, this.#isLate(from.session, cutoff, now), "rescheduled_out", moved.id);
+    addEvent(draft, actor, "booking.rescheduled", targetSessionId, booking.learnerId, {
+      bookingId: moved.id,
+      fromBookingId: booking.id,
+      fromSessionId: booking.sessionId,
+      toSessionId: targetSessionId,
+      registration: booking.registration,
+      late: previous.lateCancel,
+    }, now);
+    from.actor = { ...actor, origin: "system", userId: null };
+    await from.fillOffers();
+    if (idem) storeIdempotent(draft, idem, { booking: moved, previous }, now);
+    return { booking: moved, previous, replayed: false };
+  }
+
+  /** Joins a full session's waitlist (FIFO); returns the learner's position. */
+  async joinWaitlist(
+    sessionId: string,
+    learnerId: string,
+    actor: Actor,
+  ): Promise<{ entry: WaitlistEntry; position: number }> {
+    assertSelfOrStaff(actor, learnerId);
+    const session = await this.#requireSession(sessionId);
+    const [learner, course] = await Promise.all([
+      this.#get<User>(K.user(learnerId)),
+      this.#get<Course>(K.course(session.courseId)),
+    ]);
+    if (!learner) throw notFound("user", learnerId);
+    // A waitlist place turns into an offer the learner can confirm: same prerequisites as a hold.
+    await this.#assertPrerequisites(course, learner);
+    return await this.lanes.run(sessionId, actor, async (tx) => {
+      tx.assertOpen();
+      if (!tx.session.waitlistEnabled) {
+        throw new DomainError(409, "waitlist_closed", "This session has no waitlist.");
+      }
+      await tx.loadLearner(learnerId);
+      const place = await tx.livePlace(learnerId);
+      if (place) throw placeTaken(place.kind);
+      if (tx.free() > 0) {
+        throw new DomainError(409, "seats_available", "Seats are available: hold one instead of waiting.");
+      }
+      return await tx.joinWaitlist(learnerId);
+    });
+  }
+
+  /** Leaves a waitlist; a pending offer is declined (its seat passes to the next learner). */
+  async leaveWaitlist(sessionId: string, learnerId: string, actor: Actor): Promise<void> {
+    assertSelfOrStaff(actor, learnerId);
+    await this.lanes.run(sessionId, actor, async (tx) => {
+      await tx.draft.load([K.waitlistByLearner(learnerId, sessionId)]);
+      const entry = tx.draft.get<WaitlistEntry>(K.waitlistByLearner(learnerId, sessionId));
+      if (entry?.status === "waiting") {
+        await tx.loadLearner(learnerId);
+        tx.leaveWaitlist(entry);
+        return;
+      }
+      if (entry?.status === "offered" && entry.offerHoldId) {
+        const hold = await tx.loadHold(entry.offerHoldId);
+        if (hold?.status === "active") {
+          await tx.releaseHold(hold);
+          return;
+        }
+      }
+      throw new DomainError(404, "not_on_waitlist", "You are not on this session's waitlist.");
+    });
+  }
+
+  /** 1-based position of a learner among those waiting, or null. */
+  async waitlistPosition(sessionId: string, learnerId: string): Promise<number | null> {
+    let i = 0;
+    for await (const e of this.kv.list<WaitlistEntry>({ prefix: K.waitlist(sessionId) })) {
+      i++;
+      if (e.value.learnerId === learnerId) return i;
+    }
+    return null;
+  }
+}
+
+function placeTaken(kind: string): DomainError {
+  const messages: Record<string, [string, string]> = {
+    hold: ["already_holding", "You already hold a seat in this session."],
+    offer: ["offer_pending", "A seat in this session is already offered to you."],
+    booking: ["already_booked", "You are already booked in this session."],
+    waitlist: ["already_waitlisted", "You are already on this session's waitlist."],
+  };
+  const [code, message] = messages[kind] ?? ["place_taken", "You already have a place in this session."];
+  return new DomainError(409, code, message);
+}

@@ -1,0 +1,42 @@
+/** Key builders the booking engine uses (layout documented in lib/store/keys.ts). */
+export const K = {
+  session: (id: string): Deno.KvKey => ["sessions", id],
+  course: (id: string): Deno.KvKey => ["courses", id],
+  user: (id: string): Deno.KvKey => ["users", id],
+  seats: (sessionId: string): Deno.KvKey => ["seats", sessionId],
+  hold: (id: string): Deno.KvKey => ["holds", id],
+  holdsBySession: (sessionId: string): Deno.KvKey => ["holds_by_session", sessionId],
+  holdBySession: (sessionId: string, expiresAtMs: number, holdId: string): Deno.KvKey => [
+    "holds_by_session",
+    sessionId,
+    expiresAtMs,
+    holdId,
+  ],
+  holdsByExpiry: (): Deno.KvKey => ["holds_by_expiry"],
+  holdByExpiry: (expiresAtMs: number, holdId: string): Deno.KvKey => ["holds_by_expiry", expiresAtMs, holdId],
+  learnerHolds: (learnerId: string): Deno.KvKey => ["learner_holds", learnerId],
+  place: (sessionId: string, learnerId: string): Deno.KvKey => ["places", sessionId, learnerId],
+  places: (sessionId: string): Deno.KvKey => ["places", sessionId],
+  booking: (id: string): Deno.KvKey => ["bookings", id],
+  bookingBySession: (sessionId: string, bookingId: string): Deno.KvKey => ["bookings_by_session", sessionId, bookingId],
+  bookingsBySession: (sessionId: string): Deno.KvKey => ["bookings_by_session", sessionId],
+  bookingByLearner: (learnerId: string, bookingId: string): Deno.KvKey => [
+    "bookings_by_learner",
+    learnerId,
+    bookingId,
+  ],
+  waitlist: (sessionId: string): Deno.KvKey => ["waitlist", sessionId],
+  waitlistEntry: (sessionId: string, joinedAt: string, learnerId: string): Deno.KvKey => [
+    "waitlist",
+    sessionId,
+    joinedAt,
+    learnerId,
+  ],
+  waitlistByLearner: (
+    learnerId: string,
+    sessionId: string,
+  ): Deno.KvKey => ["waitlist_by_learner", learnerId, sessionId],
+  eventsPrefix: (): Deno.KvKey => ["events"],
+  event: (key: string): Deno.KvKey => ["events", key],
+  idempotency: (scope: string, key: string): Deno.KvKey => ["idempotency", scope, key],
+};

@@ -1,0 +1,138 @@
+/**
+ * Per-session group commit. Operations on one session queue up in its lane; the lane applies a
+ * batch of them in memory against one read of the session's state and commits the whole batch in
+ * ONE atomic op guarded by versionstamp checks. A hot session thus costs one KV commit per batch
+ * instead of one (conflicting) commit per request. A conflict with another process re-reads and
+ * re-applies the batch; an op whose rule fails is rolled back alone and the rest still commit.
+ */
+import { Draft, MAX_CHECKS, MAX_MUTATIONS } from "./draft.ts";
+import { DomainError } from "./errors.ts";
+import type { Actor } from "./events.ts";
+import { SessionTx } from "./session_tx.ts";
+
+/** One operation on one session: pure over the draft, may throw DomainError. */
+export type SessionOp<R> = (tx: SessionTx) => Promise<R>;
+
+interface Pending {
+  op: SessionOp<unknown>;
+  actor: Actor;
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+}
+
+/** Largest batch; the draft's check/mutation limits split it further when needed. */
+const MAX_BATCH = 24;
+const MAX_ATTEMPTS = 12;
+
+/** Routes operations into per-session lanes on one KV store. */
+export class Lanes {
+  readonly #kv: Deno.Kv;
+  readonly #queues = new Map<string, Pending[]>();
+  readonly #now: () => Date;
+  /** Commits made and operations they carried (for the bench and tests). */
+  readonly stats = { commits: 0, ops: 0, conflicts: 0 };
+
+  constructor(kv: Deno.Kv, now: () => Date = () => new Date()) {
+    this.#kv = kv;
+    this.#now = now;
+  }
+
+  /** Runs `op` on `sessionId` in that session's lane; resolves after its batch committed. */
+  run<R>(sessionId: string, actor: Actor, op: SessionOp<R>): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      const p: Pending = { op: op as SessionOp<unknown>, actor, resolve: resolve as (v: unknown) => void, reject };
+      const q = this.#queues.get(sessionId);
+      if (q) {
+        q.push(p);
+        return;
+      }
+      this.#queues.set(sessionId, [p]);
+      queueMicrotask(() => this.#drain(sessionId));
+    });
+  }
+
+  async #drain(sessionId: string): Promise<void> {
+    const q = this.#queues.get(sessionId)!;
+    try {
+      while (q.length) {
+        const batch = q.splice(0, MAX_BATCH);
+        await this.#runBatch(sessionId, batch);
+      }
+    } finally {
+      this.#queues.delete(sessionId);
+    }
+  }
+
+  async #runBatch(sessionId: string, batch: Pending[]): Promise<void> {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      let outcome;
+      try {
+        outcome = await this.#attempt(sessionId, batch);
+      } catch (err) {
+        // Loading the session failed for everyone (e.g. it does not exist).
+        for (const p of batch) p.reject(err);
+        return;
+      }
+      if (outcome === "split") {
+        const half = Math.ceil(batch.length / 2);
+        await this.#runBatch(sessionId, batch.slice(0, half));
+        await this.#runBatch(sessionId, batch.slice(half));
+        return;
+      }
+      if (outcome !== "conflict") return;
+      this.stats.conflicts++;
+      await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 ** attempt)));
+    }
+    const busy = new DomainError(503, "busy", "The session is very busy; please try again.");
+    for (const p of batch) p.reject(busy);
+  }
+
+  async #attempt(sessionId: string, batch: Pending[]): Promise<"done" | "conflict" | "split"> {
+    const draft = new Draft(this.#kv);
+    const now = this.#now();
+    const base = await SessionTx.load(draft, sessionId, now, batch[0].actor);
+    // Seats that freed without a write (holds past expiresAt, not cleaned up yet) go to the head
+    // of the waitlist before anyone in this batch can take them.
+    base.actor = { ...batch[0].actor, origin: "system", userId: null };
+    await base.fillOffers();
+    const results: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
+    for (const p of batch) {
+      const cp = draft.checkpoint();
+      const expired = base.saveExpired();
+      base.actor = p.actor;
+      try {
+        const value = await p.op(base);
+        results.push({ ok: true, value });
+      } catch (error) {
+        draft.rollback(cp);
+        base.restoreExpired(expired);
+        results.push({ ok: false, error });
+      }
+    }
+    if (!draft.empty) {
+      // Seats freed in this batch go to the waitlist in the same commit.
+      base.actor = { ...batch[0].actor, origin: "system", userId: null };
+      await base.fillOffers();
+    }
+    const size = draft.size();
+    if (batch.length > 1 && (size.checks > MAX_CHECKS || size.mutations > MAX_MUTATIONS)) return "split";
+    if (!draft.empty) {
+      let res;
+      try {
+        res = await draft.commit();
+      } catch (err) {
+        if (batch.length > 1) return "split";
+        throw err;
+      }
+      if (!res) return "conflict";
+      this.stats.commits++;
+      this.stats.ops += batch.length;
+    }
+    batch.forEach((p, i) => {
+      const r = results[i];
+      if (r.ok) p.resolve(r.value);
+      else p.reject(r.error);
+    });
+    return "done";
+  }
+}

@@ -1,0 +1,27 @@
+/** Records the booking engine reads and writes (shapes match the zod schemas in lib/domain). */
+import type { Booking, Hold, Session, WaitlistEntry } from "../domain/mod.ts";
+export type { Booking, Hold, Session, WaitlistEntry };
+
+/** `["seats", sessionId]`: counters every seat-affecting write touches, so its versionstamp guards them. */
+export interface SeatDoc {
+  confirmed: number;
+  /** Hold records (kind hold or offer) still indexed under holds_by_session, expired or not. */
+  holds: number;
+  /** Entries waiting under ["waitlist", sessionId]. */
+  waiting?: number;
+}
+
+/** `["places", sessionId, learnerId]`: a learner's one live place in a session. */
+export interface Place {
+  kind: "hold" | "offer" | "booking" | "waitlist";
+  id: string;
+  expiresAtMs?: number;
+}
+
+/** `["learner_holds", learnerId]`: the learner's live holds and offers (for the 3-hold limit). */
+export interface LearnerHolds {
+  items: { holdId: string; sessionId: string; kind: "hold" | "offer"; expiresAtMs: number }[];
+}
+
+/** Active holds a learner may have at once (waitlist offers do not count). */
+export const MAX_ACTIVE_HOLDS = 3;

@@ -1,0 +1,419 @@
+/**
+ * One session's seat state inside a Draft, and every single-session change as a method.
+ * Lane batches and cross-session operations (reschedule) share this code.
+ *
+ * Seats taken = confirmed + holds − holds already past `expiresAt` (still indexed, not yet
+ * cleaned up). Every write that changes a hold, booking or waitlist entry of the session also
+ * writes `["seats", id]`, so the commit's check on that one key guards the range reads here.
+ */
+import { ulid } from "ulid";
+import type { Draft } from "./draft.ts";
+import { DomainError, notFound } from "./errors.ts";
+import { type Actor, addEvent } from "./events.ts";
+import { K } from "./keys.ts";
+import type { Booking, Hold, LearnerHolds, Place, SeatDoc, Session, WaitlistEntry } from "./model.ts";
+
+const HOUR = 3_600_000;
+
+/** How long a waitlist offer lasts: 24 h, 2 h when the session starts within 48 h, never past the start. */
+export function offerExpiry(now: number, startsAtMs: number): number {
+  const span = startsAtMs - now <= 48 * HOUR ? 2 * HOUR : 24 * HOUR;
+  return Math.min(now + span, startsAtMs);
+}
+
+/** A session loaded into a draft. */
+export class SessionTx {
+  readonly #expired: Set<string>;
+  readonly nowMs: number;
+
+  private constructor(
+    readonly draft: Draft,
+    readonly sessionId: string,
+    readonly now: Date,
+    public actor: Actor,
+    expired: Set<string>,
+  ) {
+    this.#expired = expired;
+    this.nowMs = now.getTime();
+  }
+
+  /** Loads session, seat counters and the ids of holds already past expiry. */
+  static async load(draft: Draft, sessionId: string, now: Date, actor: Actor): Promise<SessionTx> {
+    await draft.load([K.session(sessionId), K.seats(sessionId)]);
+    if (!draft.get<Session>(K.session(sessionId))) throw notFound("session", sessionId);
+    const expired = new Set<string>();
+    const prefix = K.holdsBySession(sessionId);
+    for await (const e of draft.kv.list({ start: prefix, end: [...prefix, now.getTime() + 1] })) {
+      expired.add(String(e.key[3]));
+    }
+    return new SessionTx(draft, sessionId, now, actor, expired);
+  }
+
+  /** Copy of the not-yet-cleaned expired hold ids, to restore after a failed step. */
+  saveExpired(): Set<string> {
+    return new Set(this.#expired);
+  }
+
+  restoreExpired(saved: Set<string>): void {
+    this.#expired.clear();
+    for (const id of saved) this.#expired.add(id);
+  }
+
+  get session(): Session {
+    return this.draft.get<Session>(K.session(this.sessionId))!;
+  }
+
+  get seats(): Required<SeatDoc> {
+    const s = this.draft.get<SeatDoc>(K.seats(this.sessionId)) ?? { confirmed: 0, holds: 0 };
+    return { confirmed: s.confirmed, holds: s.holds, waiting: s.waiting ?? 0 };
+  }
+
+  #setSeats(change: Partial<Record<keyof SeatDoc, number>>): void {
+    const s = this.seats;
+    this.draft.set(K.seats(this.sessionId), {
+      confirmed: s.confirmed + (change.confirmed ?? 0),
+      holds: s.holds + (change.holds ?? 0),
+      waiting: s.waiting + (change.waiting ?? 0),
+    });
+  }
+
+  /** Seats held or booked right now. */
+  taken(): number {
+    const s = this.seats;
+    return s.confirmed + s.holds - this.#expired.size;
+  }
+
+  /** Seats still free right now. */
+  free(): number {
+    return Math.max(0, this.session.capacity - this.taken());
+  }
+
+  /** Ids of holds past their expiry but not yet cleaned up. */
+  expiredHoldIds(): string[] {
+    return [...this.#expired];
+  }
+
+  /** Whether the session can take new holds at all. */
+  assertOpen(): void {
+    const s = this.session;
+    if (s.status === "cancelled") throw new DomainError(409, "session_cancelled", "This session was cancelled.");
+    if (Date.parse(s.startsAt) <= this.nowMs) {
+      throw new DomainError(409, "session_started", "This session has already started.");
+    }
+  }
+
+  /** Loads a learner's place in this session and their live-holds document. */
+  async loadLearner(learnerId: string): Promise<void> {
+    await this.draft.load([K.place(this.sessionId, learnerId), K.learnerHolds(learnerId)]);
+  }
+
+  place(learnerId: string): Place | null {
+    return this.draft.get<Place>(K.place(this.sessionId, learnerId));
+  }
+
+  #learnerHolds(learnerId: string): LearnerHolds {
+    return this.draft.get<LearnerHolds>(K.learnerHolds(learnerId)) ?? { items: [] };
+  }
+
+  /** Live (unexpired) holds of kind "hold" the learner has across all sessions. */
+  activeHoldCount(learnerId: string): number {
+    return this.#learnerHolds(learnerId).items.filter((i) => i.kind === "hold" && i.expiresAtMs > this.nowMs)
+      .length;
+  }
+
+  /**
+   * The learner's live place, after expiring a stale hold or offer that still occupies it.
+   * Requires `loadLearner` first.
+   */
+  async livePlace(learnerId: string): Promise<Place | null> {
+    const place = this.place(learnerId);
+    if (!place) return null;
+    if ((place.kind === "hold" || place.kind === "offer") && (place.expiresAtMs ?? 0) <= this.nowMs) {
+      await this.expireHold(place.id);
+      return this.place(learnerId);
+    }
+    return place;
+  }
+
+  /** Loads a hold of this session (null when missing or of another session). */
+  async loadHold(holdId: string): Promise<Hold | null> {
+    await this.draft.load([K.hold(holdId)]);
+    const hold = this.draft.get<Hold>(K.hold(holdId));
+    return hold && hold.sessionId === this.sessionId ? hold : null;
+  }
+
+  /** Writes a new hold (or waitlist offer) taking one seat. The caller checked capacity and place. */
+  createHold(learnerId: string, kind: "hold" | "offer", expiresAtMs: number, idempotencyKey: string | null): Hold {
+    const hold: Hold = {
+      id: ulid(this.nowMs),
+      sessionId: this.sessionId,
+      learnerId,
+      kind,
+      status: "active",
+      createdAt: this.now.toISOString(),
+      expiresAt: new Date(expiresAtMs).toISOString(),
+      idempotencyKey,
+      origin: this.actor.origin,
+    };
+    const d = this.draft;
+    d.set(K.hold(hold.id), hold);
+    d.set(K.holdBySession(this.sessionId, expiresAtMs, hold.id), hold.id);
+    d.set(K.holdByExpiry(expiresAtMs, hold.id), { holdId: hold.id, sessionId: this.sessionId });
+    d.set(K.place(this.sessionId, learnerId), { kind, id: hold.id, expiresAtMs } satisfies Place);
+    const doc = this.#learnerHolds(learnerId);
+    d.set(
+      K.learnerHolds(learnerId),
+      {
+        items: [...doc.items.filter((i) => i.expiresAtMs > this.nowMs), {
+          holdId: hold.id,
+          sessionId: this.sessionId,
+          kind,
+          expiresAtMs,
+        }],
+      } satisfies LearnerHolds,
+    );
+    this.#setSeats({ holds: 1 });
+    // Active release: a delayed message expires the hold on time (a cron sweep is the backstop).
+    d.enqueue({ kind: "hold.expire", holdId: hold.id, sessionId: this.sessionId }, {
+      delay: Math.max(0, expiresAtMs - this.nowMs) + 50,
+    });
+    return hold;
+  }
+
+  /** Ends a live hold: frees its seat and indexes; the place is the caller's business. */
+  #endHold(hold: Hold, status: "released" | "expired" | "confirmed"): Hold {
+    const d = this.draft;
+    const ms = Date.parse(hold.expiresAt);
+    const ended: Hold = { ...hold, status };
+    d.set(K.hold(hold.id), ended);
+    d.delete(K.holdBySession(this.sessionId, ms, hold.id));
+    d.delete(K.holdByExpiry(ms, hold.id));
+    const doc = this.#learnerHolds(hold.learnerId);
+    d.set(
+      K.learnerHolds(hold.learnerId),
+      {
+        items: doc.items.filter((i) => i.holdId !== hold.id && i.expiresAtMs > this.nowMs),
+      } satisfies LearnerHolds,
+    );
+    this.#setSeats({ holds: -1 });
+    this.#expired.delete(hold.id);
+    return ended;
+  }
+
+  /** Releases an active hold on request (learner or admin). An offer released is a declined offer. */
+  async releaseHold(hold: Hold): Promise<Hold> {
+    if (hold.status !== "active") {
+      throw new DomainError(409, "hold_not_active", `This hold is already ${hold.status}.`);
+    }
+    await this.loadLearner(hold.learnerId);
+    const ended = this.#endHold(hold, "released");
+    this.draft.delete(K.place(this.sessionId, hold.learnerId));
+    if (hold.kind === "offer") this.draft.delete(K.waitlistByLearner(hold.learnerId, this.sessionId));
+    addEvent(this.draft, this.actor, "hold.released", this.sessionId, hold.learnerId, {
+      holdId: hold.id,
+      kind: hold.kind,
+    }, this.now);
+    return ended;
+  }
+
+  /** Expires a hold whose time is up; a no-op (null) when it is not active or not yet due. */
+  async expireHold(holdId: string): Promise<Hold | null> {
+    const hold = await this.loadHold(holdId);
+    if (!hold || hold.status !== "active" || Date.parse(hold.expiresAt) > this.nowMs) return null;
+    await this.loadLearner(hold.learnerId);
+    const ended = this.#endHold(hold, "expired");
+    const place = this.place(hold.learnerId);
+    if (place?.id === hold.id) this.draft.delete(K.place(this.sessionId, hold.learnerId));
+    if (hold.kind === "offer") this.draft.delete(K.waitlistByLearner(hold.learnerId, this.sessionId));
+    addEvent(
+      this.draft,
+      { ...this.actor, origin: "system", userId: null, reason: "hold expired" },
+      "hold.expired",
+      this.sessionId,
+      hold.learnerId,
+      {
+        holdId: hold.id,
+        kind: hold.kind,
+        expiresAt: hold.expiresAt,
+      },
+      this.now,
+    );
+    return ended;
+  }
+
+  /** Turns a live hold into a confirmed booking. */
+  confirmHold(hold: Hold, registration = crypto.randomUUID()): Booking {
+    const booking = this.#createBooking(hold.learnerId, hold.id, registration, null);
+    this.#endHold(hold, "confirmed");
+    if (hold.kind === "offer") this.draft.delete(K.waitlistByLearner(hold.learnerId, this.sessionId));
+    return booking;
+  }
+
+  #createBooking(learnerId: string, holdId: string | null, registration: string, from: string | null): Booking {
+    const at = this.now.toISOString();
+    const booking: Booking = {
+      id: ulid(this.nowMs),
+      sessionId: this.sessionId,
+      learnerId,
+      status: "confirmed",
+      registration,
+      holdId,
+      origin: this.actor.origin,
+      createdAt: at,
+      confirmedAt: at,
+      cancelledAt: null,
+      cancelReason: null,
+      lateCancel: false,
+      rescheduledFromBookingId: from,
+      rescheduledToBookingId: null,
+      audit: [{
+        at,
+        actorId: this.actor.userId,
+        origin: this.actor.origin,
+        action: from ? "rescheduled_in" : "confirmed",
+        reason: this.actor.reason ?? null,
+      }],
+    };
+    const d = this.draft;
+    d.set(K.booking(booking.id), booking);
+    d.set(K.bookingBySession(this.sessionId, booking.id), booking.id);
+    d.set(K.bookingByLearner(learnerId, booking.id), booking.id);
+    d.set(K.place(this.sessionId, learnerId), { kind: "booking", id: booking.id } satisfies Place);
+    this.#setSeats({ confirmed: 1 });
+    return booking;
+  }
+
+  /** Books a learner straight into this session (reschedule target). Caller checked seat and place. */
+  bookDirect(learnerId: string, registration: string, fromBookingId: string): Booking {
+    return this.#createBooking(learnerId, null, registration, fromBookingId);
+  }
+
+  /** Cancels a confirmed booking and frees its seat. `late` is decided by the caller's cut-off. */
+  cancelBooking(
+    booking: Booking,
+    late: boolean,
+    action: "cancelled" | "rescheduled_out",
+    toBookingId?: string,
+  ): Booking {
+    if (booking.status !== "confirmed") {
+      throw new DomainError(409, "booking_not_active", `This booking is already ${booking.status}.`);
+    }
+    const at = this.now.toISOString();
+    const cancelled: Booking = {
+      ...booking,
+      status: "cancelled",
+      cancelledAt: at,
+      cancelReason: this.actor.reason ?? null,
+      lateCancel: late,
+      rescheduledToBookingId: toBookingId ?? null,
+      audit: [...booking.audit, {
+        at,
+        actorId: this.actor.userId,
+        origin: this.actor.origin,
+        action,
+        reason: this.actor.reason ?? null,
+      }],
+    };
+    this.draft.set(K.booking(booking.id), cancelled);
+    this.draft.delete(K.place(this.sessionId, booking.learnerId));
+    this.#setSeats({ confirmed: -1 });
+    return cancelled;
+  }
+
+  /**
+   * Adds the learner to the end of the waitlist; returns the entry and 1-based position.
+   * `joinedAt` orders the queue (the key is `[…, joinedAt, learnerId]`), so it is kept strictly
+   * after the current tail: learners who join in the same millisecond (every op of a lane batch
+   * shares one `now`) stay in join order instead of falling into learner-id order.
+   */
+  async joinWaitlist(learnerId: string): Promise<{ entry: WaitlistEntry; position: number }> {
+    let tailMs = -Infinity;
+    const prefix = K.waitlist(this.sessionId);
+    for await (const e of this.draft.kv.list<WaitlistEntry>({ prefix }, { reverse: true, limit: 1 })) {
+      tailMs = Date.parse(e.value.joinedAt);
+    }
+    for (const w of this.draft.pendingSets<WaitlistEntry>(prefix)) {
+      tailMs = Math.max(tailMs, Date.parse(w.value.joinedAt));
+    }
+    const entry: WaitlistEntry = {
+      sessionId: this.sessionId,
+      learnerId,
+      joinedAt: new Date(Math.max(this.nowMs, tailMs + 1)).toISOString(),
+      status: "waiting",
+      offerHoldId: null,
+    };
+    const d = this.draft;
+    d.set(K.waitlistEntry(this.sessionId, entry.joinedAt, learnerId), entry);
+    d.set(K.waitlistByLearner(learnerId, this.sessionId), entry);
+    d.set(K.place(this.sessionId, learnerId), { kind: "waitlist", id: entry.joinedAt } satisfies Place);
+    this.#setSeats({ waiting: 1 });
+    addEvent(d, this.actor, "waitlist.joined", this.sessionId, learnerId, { joinedAt: entry.joinedAt }, this.now);
+    return { entry, position: this.seats.waiting };
+  }
+
+  /** Removes a waiting learner from the waitlist. */
+  leaveWaitlist(entry: WaitlistEntry): void {
+    const d = this.draft;
+    d.delete(K.waitlistEntry(this.sessionId, entry.joinedAt, entry.learnerId));
+    d.delete(K.waitlistByLearner(entry.learnerId, this.sessionId));
+    d.delete(K.place(this.sessionId, entry.learnerId));
+    this.#setSeats({ waiting: -1 });
+    addEvent(d, this.actor, "waitlist.left", this.sessionId, entry.learnerId, { joinedAt: entry.joinedAt }, this.now);
+  }
+
+  /**
+   * Offers free seats to the head of the waitlist (FIFO): each offer is a hold of kind "offer".
+   * Runs after every change that may free a seat. Returns the offers made.
+   */
+  async fillOffers(): Promise<Hold[]> {
+    const s = this.session;
+    const startsAtMs = Date.parse(s.startsAt);
+    if (s.status !== "scheduled" || !s.waitlistEnabled || startsAtMs <= this.nowMs) return [];
+    const want = Math.min(this.free(), this.seats.waiting);
+    if (want <= 0) return [];
+    let heads: WaitlistEntry[] = [];
+    const prefix = K.waitlist(this.sessionId);
+    for await (const e of this.draft.kv.list<WaitlistEntry>({ prefix })) {
+      // Skip entries this draft already removed.
+      if (this.draft.has(e.key) && this.draft.get(e.key) === null) continue;
+      heads.push(e.value);
+      if (heads.length === want) break;
+    }
+    // Entries this draft added (joins earlier in the same lane batch) queue behind the stored ones.
+    heads.push(...this.draft.pendingSets<WaitlistEntry>(prefix).map((w) => w.value));
+    heads = heads.sort((a, b) =>
+      a.joinedAt !== b.joinedAt ? (a.joinedAt < b.joinedAt ? -1 : 1) : a.learnerId < b.learnerId ? -1 : 1
+    ).slice(0, want);
+    const offers: Hold[] = [];
+    for (const entry of heads) {
+      await this.loadLearner(entry.learnerId);
+      const expiresAtMs = offerExpiry(this.nowMs, startsAtMs);
+      const hold = this.createHold(entry.learnerId, "offer", expiresAtMs, null);
+      this.draft.delete(K.waitlistEntry(this.sessionId, entry.joinedAt, entry.learnerId));
+      this.draft.set(
+        K.waitlistByLearner(entry.learnerId, this.sessionId),
+        {
+          ...entry,
+          status: "offered",
+          offerHoldId: hold.id,
+        } satisfies WaitlistEntry,
+      );
+      this.#setSeats({ waiting: -1 });
+      addEvent(
+        this.draft,
+        { ...this.actor, origin: "system", userId: null },
+        "waitlist.offered",
+        this.sessionId,
+        entry.learnerId,
+        {
+          holdId: hold.id,
+          expiresAt: hold.expiresAt,
+          joinedAt: entry.joinedAt,
+        },
+        this.now,
+      );
+      offers.push(hold);
+    }
+    return offers;
+  }
+}

@@ -1,0 +1,50 @@
+import { z } from "zod";
+
+/** Runtime configuration, read once from the environment and validated. */
+export const ConfigSchema = z.object({
+  port: z.coerce.number().int().min(0).max(65535).default(8000),
+  kvPath: z.string().min(1).default("./data/app.kv"),
+  holdMinutes: z.coerce.number().positive().max(24 * 60).default(15),
+  devLogin: z.boolean(),
+  seedDemo: z.boolean(),
+  adminToken: z.string().min(16).nullable(),
+  version: z.string(),
+});
+
+/** Validated configuration. */
+export type Config = z.infer<typeof ConfigSchema>;
+
+/** Package version from deno.json, reported by /health. */
+export const VERSION = "0.1.0";
+
+function flag(value: string | undefined, fallback: boolean): boolean {
+  if (value === undefined || value === "") return fallback;
+  return ["1", "true", "yes", "on"].includes(value.toLowerCase());
+}
+
+/**
+ * Reads configuration from environment variables (see README "Configuration").
+ * Throws a readable error naming the bad variable.
+ */
+export function loadConfig(env: Record<string, string | undefined> = Deno.env.toObject()): Config {
+  const parsed = ConfigSchema.safeParse({
+    port: env.PORT || undefined,
+    kvPath: env.DENO_KV_PATH || undefined,
+    holdMinutes: env.HOLD_MINUTES || undefined,
+    devLogin: flag(env.DEV_LOGIN, true),
+    seedDemo: flag(env.SEED_DEMO, true),
+    adminToken: env.ADMIN_TOKEN || null,
+    version: VERSION,
+  });
+  if (!parsed.success) {
+    const names: Record<string, string> = {
+      port: "PORT",
+      kvPath: "DENO_KV_PATH",
+      holdMinutes: "HOLD_MINUTES",
+      adminToken: "ADMIN_TOKEN",
+    };
+    const lines = parsed.error.issues.map((i) => `${names[String(i.path[0])] ?? i.path.join(".")}: ${i.message}`);
+    throw new Error(`Invalid configuration:\n  ${lines.join("\n  ")}`);
+  }
+  return parsed.data;
+}

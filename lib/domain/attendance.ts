@@ -1,0 +1,19 @@
+import { z } from "zod";
+import { IdSchema, OriginSchema, UtcDateTimeSchema } from "./common.ts";
+
+export const ATTENDANCE_STATUSES = ["attended", "no_show", "excused"] as const;
+export const AttendanceStatusSchema = z.enum(ATTENDANCE_STATUSES);
+export type AttendanceStatus = z.infer<typeof AttendanceStatusSchema>;
+
+/** What happened to one booked learner at one session. */
+export const AttendanceRecordSchema = z.object({
+  sessionId: IdSchema,
+  learnerId: IdSchema,
+  bookingId: IdSchema,
+  status: AttendanceStatusSchema,
+  recordedAt: UtcDateTimeSchema,
+  /** User id of the instructor or admin who recorded it. */
+  recordedBy: IdSchema,
+  origin: OriginSchema,
+});
+export type AttendanceRecord = z.infer<typeof AttendanceRecordSchema>;

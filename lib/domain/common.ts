@@ -1,0 +1,91 @@
+import { z } from "zod";
+import { isValidTimeZone } from "./time_zone.ts";
+
+/** A ULID primary or foreign key. */
+export const IdSchema = z.ulid();
+
+/**
+ * A UTC instant as an ISO-8601 string ending in `Z`. Normalised to
+ * `Date#toISOString()` form (millisecond precision) so that stored strings
+ * sort chronologically in KV keys.
+ */
+export const UtcDateTimeSchema = z.iso.datetime().overwrite((s) => new Date(s).toISOString());
+
+/** An IANA time zone name such as "America/Denver". */
+export const TimeZoneSchema = z.string().refine(isValidTimeZone, {
+  error: (issue) => `"${String(issue.input)}" is not a known IANA time zone (e.g. America/Chicago)`,
+});
+
+/** A URL-safe lower-case slug: `atlanta-midtown`. */
+export const SlugSchema = z.string().min(1).max(80).regex(
+  /^[a-z0-9]+(?:-[a-z0-9]+)*$/,
+  { error: "must be lower-case letters, digits and single dashes" },
+);
+
+/** Where a change came from. */
+export const ORIGINS = ["web", "api", "admin", "calcom", "system"] as const;
+export const OriginSchema = z.enum(ORIGINS);
+export type Origin = z.infer<typeof OriginSchema>;
+
+/** Two-letter US state and DC codes. */
+export const US_STATE_CODES = [
+  "AL",
+  "AK",
+  "AZ",
+  "AR",
+  "CA",
+  "CO",
+  "CT",
+  "DE",
+  "DC",
+  "FL",
+  "GA",
+  "HI",
+  "ID",
+  "IL",
+  "IN",
+  "IA",
+  "KS",
+  "KY",
+  "LA",
+  "ME",
+  "MD",
+  "MA",
+  "MI",
+  "MN",
+  "MS",
+  "MO",
+  "MT",
+  "NE",
+  "NV",
+  "NH",
+  "NJ",
+  "NM",
+  "NY",
+  "NC",
+  "ND",
+  "OH",
+  "OK",
+  "OR",
+  "PA",
+  "RI",
+  "SC",
+  "SD",
+  "TN",
+  "TX",
+  "UT",
+  "VT",
+  "VA",
+  "WA",
+  "WV",
+  "WI",
+  "WY",
+] as const;
+export const UsStateSchema = z.enum(US_STATE_CODES, {
+  error: "must be a two-letter US state code such as GA or TX",
+});
+
+/** A non-empty, trimmed line of text up to `max` characters. */
+export function text(max: number) {
+  return z.string().trim().min(1).max(max);
+}

@@ -1,0 +1,51 @@
+import { z } from "zod";
+import { IdSchema, text, UtcDateTimeSchema } from "./common.ts";
+
+export const ROLES = [
+  "learner",
+  "instructor",
+  "manager",
+  "admin",
+  "dealer_admin",
+] as const;
+export const RoleSchema = z.enum(ROLES);
+export type Role = z.infer<typeof RoleSchema>;
+
+/** An email address, trimmed and lower-cased before it is checked. */
+export const EmailSchema = z.string().trim().toLowerCase().pipe(
+  z.email({ error: "must be a valid email address" }),
+);
+
+export const CompletedCourseSchema = z.object({
+  courseId: IdSchema,
+  completedAt: UtcDateTimeSchema,
+});
+export type CompletedCourse = z.infer<typeof CompletedCourseSchema>;
+
+/** A person: learner, instructor, manager, admin or dealer admin. */
+export const UserSchema = z.object({
+  id: IdSchema,
+  email: EmailSchema,
+  name: text(160),
+  roles: z.array(RoleSchema).min(1, { error: "must include at least one role" })
+    .refine((r) => new Set(r).size === r.length, {
+      error: "must not repeat a role",
+    }),
+  /** Tenant the user belongs to; null for staff such as instructors. */
+  dealerId: IdSchema.nullable().default(null),
+  managerId: IdSchema.nullable().default(null),
+  preferredLocationId: IdSchema.nullable().default(null),
+  completedCourses: z.array(CompletedCourseSchema).default([]),
+  createdAt: UtcDateTimeSchema,
+});
+export type User = z.infer<typeof UserSchema>;
+/** Input accepted by `createUser`: id and createdAt are optional. */
+export type NewUser = Omit<z.input<typeof UserSchema>, "id" | "createdAt"> & {
+  id?: string;
+  createdAt?: string;
+};
+
+/** True when the user has `role`. */
+export function hasRole(user: Pick<User, "roles">, role: Role): boolean {
+  return user.roles.includes(role);
+}

@@ -1,0 +1,22 @@
+import { z } from "zod";
+import { IdSchema, UtcDateTimeSchema } from "./common.ts";
+
+export const WAITLIST_STATUSES = [
+  "waiting",
+  "offered",
+  "left",
+  "converted",
+] as const;
+export const WaitlistStatusSchema = z.enum(WAITLIST_STATUSES);
+export type WaitlistStatus = z.infer<typeof WaitlistStatusSchema>;
+
+/** A learner queued for a full session. Queue order: joinedAt, then learnerId. */
+export const WaitlistEntrySchema = z.object({
+  sessionId: IdSchema,
+  learnerId: IdSchema,
+  joinedAt: UtcDateTimeSchema,
+  status: WaitlistStatusSchema,
+  /** The `offer` hold made when a seat freed up. */
+  offerHoldId: IdSchema.nullable().default(null),
+});
+export type WaitlistEntry = z.infer<typeof WaitlistEntrySchema>;

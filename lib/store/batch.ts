@@ -1,0 +1,141 @@
+import { ConflictError } from "./errors.ts";
+
+/** Deno KV limits per call (see DESIGN.md "Deno KV: facts that shape the code"). */
+export const KV_LIMITS = {
+  checksPerAtomic: 100,
+  mutationsPerAtomic: 1000,
+  /** The real limit is 800 KiB; keep a margin because sizes are estimated. */
+  bytesPerAtomic: 700 * 1024,
+  keysPerGetMany: 10,
+} as const;
+
+/** Checks and mutations that must commit together. */
+export interface AtomicUnit {
+  checks?: Deno.AtomicCheck[];
+  mutations: Deno.KvMutation[];
+}
+
+const encoder = new TextEncoder();
+
+function estimateBytes(value: unknown): number {
+  if (value instanceof Deno.KvU64) return 8;
+  if (value instanceof Uint8Array) return value.byteLength;
+  return encoder.encode(JSON.stringify(value) ?? "").byteLength + 16;
+}
+
+/** Rough serialized size of a unit (keys plus values), in bytes. */
+export function unitBytes(unit: AtomicUnit): number {
+  let n = 0;
+  for (const c of unit.checks ?? []) n += estimateBytes(c.key);
+  for (const m of unit.mutations) {
+    n += estimateBytes(m.key);
+    if (m.type !== "delete") n += estimateBytes(m.value);
+  }
+  return n;
+}
+
+/**
+ * Commits `units` in as few atomic operations as the KV limits allow, never
+ * splitting a unit. Throws {@link ConflictError} when a check fails (the
+ * units committed before that stay committed).
+ *
+ * @returns the number of atomic operations committed.
+ */
+export async function commitInBatches(
+  kv: Deno.Kv,
+  units: Iterable<AtomicUnit>,
+): Promise<number> {
+  let checks: Deno.AtomicCheck[] = [];
+  let mutations: Deno.KvMutation[] = [];
+  let bytes = 0;
+  let commits = 0;
+
+  const flush = async () => {
+    if (!checks.length && !mutations.length) return;
+    const res = await kv.atomic().check(...checks).mutate(...mutations)
+      .commit();
+    if (!res.ok) {
+      throw new ConflictError(
+        "concurrent_update",
+        "a batched write found data changed or already present; nothing in this batch was written",
+      );
+    }
+    commits++;
+    checks = [];
+    mutations = [];
+    bytes = 0;
+  };
+
+  for (const unit of units) {
+    const unitChecks = unit.checks ?? [];
+    const size = unitBytes(unit);
+    if (
+      unitChecks.length > KV_LIMITS.checksPerAtomic ||
+      unit.mutations.length > KV_LIMITS.mutationsPerAtomic ||
+      size > KV_LIMITS.bytesPerAtomic
+    ) {
+      throw new RangeError(
+        `an atomic unit exceeds KV limits (${unitChecks.length} checks, ${unit.mutations.length} mutations, ~${size} bytes)`,
+      );
+    }
+    if (
+      checks.length + unitChecks.length > KV_LIMITS.checksPerAtomic ||
+      mutations.length + unit.mutations.length > KV_LIMITS.mutationsPerAtomic ||
+      bytes + size > KV_LIMITS.bytesPerAtomic
+    ) {
+      await flush();
+    }
+    checks.push(...unitChecks);
+    mutations.push(...unit.mutations);
+    bytes += size;
+  }
+  await flush();
+  return commits;
+}
+
+/**
+ * `kv.getMany` for any number of keys: issues calls of at most 10 keys (the
+ * KV limit) in parallel and returns entries in the order of `keys`.
+ */
+export async function getManyChunked<T>(
+  kv: Deno.Kv,
+  keys: ReadonlyArray<Deno.KvKey>,
+): Promise<Deno.KvEntryMaybe<T>[]> {
+  const chunks: Deno.KvKey[][] = [];
+  for (let i = 0; i < keys.length; i += KV_LIMITS.keysPerGetMany) {
+    chunks.push(keys.slice(i, i + KV_LIMITS.keysPerGetMany));
+  }
+  const results = await Promise.all(
+    chunks.map((chunk) => kv.getMany<T[]>(chunk)),
+  );
+  return results.flat() as Deno.KvEntryMaybe<T>[];
+}
+
+/**
+ * Reads the values stored at `keyOf(id)` for each id into a Map keyed by id;
+ * missing keys are left out.
+ */
+export async function getValuesById<T>(
+  kv: Deno.Kv,
+  ids: ReadonlyArray<string>,
+  keyOf: (id: string) => Deno.KvKey,
+): Promise<Map<string, T>> {
+  const unique = [...new Set(ids)];
+  const entries = await getManyChunked<T>(kv, unique.map(keyOf));
+  const out = new Map<string, T>();
+  entries.forEach((e, i) => {
+    if (e.value !== null) out.set(unique[i], e.value);
+  });
+  return out;
+}
+
+/** Collects the values under a list selector, in key order. */
+export async function listValues<T>(
+  kv: Deno.Kv,
+  selector: Deno.KvListSelector,
+  options?: Deno.KvListOptions,
+): Promise<T[]> {
+  const out: T[] = [];
+  for await (const entry of kv.list<T>(selector, options)) out.push(entry.value);
+  return out;
+}

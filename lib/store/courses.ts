@@ -1,0 +1,106 @@
+import { type Course, CourseSchema, type NewCourse, type ProgramType, type Topic } from "../domain/course.ts";
+import { newId } from "../domain/ids.ts";
+import { parseOrThrow, ValidationError } from "../domain/validation.ts";
+import { ConflictError } from "./errors.ts";
+import { keys } from "./keys.ts";
+import { getValuesById, listValues } from "./batch.ts";
+
+/**
+ * Creates a course. Validates with `CourseSchema` (throws `ValidationError`,
+ * also when a prerequisite does not exist); the code must be unused
+ * (`ConflictError` "code_taken"). Because prerequisites must already exist,
+ * the prerequisite graph stays acyclic.
+ */
+export async function createCourse(
+  kv: Deno.Kv,
+  input: NewCourse,
+): Promise<Course> {
+  const course = parseOrThrow(
+    CourseSchema,
+    { ...input, id: input.id ?? newId() },
+    "course",
+  );
+  const prereqs = await getValuesById<Course>(
+    kv,
+    course.prerequisiteCourseIds,
+    keys.course,
+  );
+  const missing = course.prerequisiteCourseIds.filter((id) => !prereqs.has(id));
+  if (missing.length) {
+    throw new ValidationError(
+      [{
+        path: "prerequisiteCourseIds",
+        message: `unknown course${missing.length > 1 ? "s" : ""}: ${missing.join(", ")}`,
+      }],
+      "course",
+    );
+  }
+  const res = await kv.atomic()
+    .check({ key: keys.course(course.id), versionstamp: null })
+    .check({ key: keys.courseByCode(course.code), versionstamp: null })
+    .set(keys.course(course.id), course)
+    .set(keys.courseByCode(course.code), course.id)
+    .set(keys.catalogVersion(), newId())
+    .commit();
+  if (!res.ok) {
+    const code = await kv.get(keys.courseByCode(course.code));
+    if (code.value !== null) {
+      throw new ConflictError(
+        "code_taken",
+        `course code "${course.code}" is already used`,
+      );
+    }
+    throw new ConflictError("exists", `course ${course.id} already exists`);
+  }
+  return course;
+}
+
+/** Returns the course with `id`, or null. */
+export async function getCourse(
+  kv: Deno.Kv,
+  id: string,
+): Promise<Course | null> {
+  return (await kv.get<Course>(keys.course(id))).value;
+}
+
+/** Returns the course with `code` (e.g. "SAF-101"), or null. */
+export async function getCourseByCode(
+  kv: Deno.Kv,
+  code: string,
+): Promise<Course | null> {
+  const id = (await kv.get<string>(keys.courseByCode(code))).value;
+  return id ? await getCourse(kv, id) : null;
+}
+
+/** Options for {@link listCourses}. */
+export interface ListCoursesOptions {
+  includeInactive?: boolean;
+  topic?: Topic;
+  programType?: ProgramType;
+}
+
+/** Lists courses sorted by code. */
+export async function listCourses(
+  kv: Deno.Kv,
+  options: ListCoursesOptions = {},
+): Promise<Course[]> {
+  const all = await listValues<Course>(kv, { prefix: keys.coursesPrefix() });
+  return all
+    .filter((c) =>
+      (options.includeInactive || c.active) &&
+      (!options.topic || c.topic === options.topic) &&
+      (!options.programType || c.programType === options.programType)
+    )
+    .sort((a, b) => a.code.localeCompare(b.code));
+}
+
+/**
+ * Reads many courses at once (batched `getMany`, 10 keys per call).
+ * @returns a Map keyed by course id; unknown ids are absent.
+ */
+export function getCoursesByIds(
+  kv: Deno.Kv,
+  ids: ReadonlyArray<string>,
+): Promise<Map<string, Course>> {
+  return getValuesById<Course>(kv, ids, keys.course);
+}

@@ -1,0 +1,175 @@
+/**
+ * Every Deno KV key the application uses is built here, and only here.
+ *
+ * Style: plural snake_case prefixes, ULID ids, secondary indexes written in
+ * the same `kv.atomic()` as their primary record. Timestamps inside keys are
+ * `Date#toISOString()` strings (they sort chronologically) unless the column
+ * says `Ms` (epoch milliseconds, a number).
+ *
+ * | Key | Value | Written by |
+ * | --- | --- | --- |
+ * | `["locations", id]` | `Location` | createLocation |
+ * | `["locations_by_slug", slug]` | location id (unique) | createLocation |
+ * | `["courses", id]` | `Course` | createCourse |
+ * | `["courses_by_code", code]` | course id (unique) | createCourse |
+ * | `["dealers", id]` | `Dealer` | createDealer |
+ * | `["dealers_by_slug", slug]` | dealer id (unique) | createDealer |
+ * | `["sessions", id]` | `Session` | createSession, updateSession |
+ * | `["sessions_by_start", startsAt, id]` | `SessionIndexEntry` | createSession, updateSession |
+ * | `["sessions_by_location", locationId \| "online", startsAt, id]` | `SessionIndexEntry` | 〃 |
+ * | `["sessions_by_course", courseId, startsAt, id]` | `SessionIndexEntry` | 〃 |
+ * | `["sessions_by_instructor", instructorId, startsAt, id]` | `SessionIndexEntry` | 〃 |
+ * | `["seats", sessionId]` | `SeatCounts` `{confirmed, holds}` | createSession (zeros), booking engine |
+ * | `["users", id]` | `User` | createUser, updateUser |
+ * | `["users_by_email", email]` | user id (unique) | createUser, updateUser |
+ * | `["users_by_manager", managerId, userId]` | user id | createUser, updateUser |
+ * | `["users_by_dealer", dealerId, userId]` | user id | createUser, updateUser |
+ * | `["bookings", id]` | `Booking` | booking engine, importConfirmedBookings |
+ * | `["bookings_by_session", sessionId, bookingId]` | booking id | 〃 |
+ * | `["bookings_by_learner", learnerId, bookingId]` | booking id | 〃 |
+ * | `["places", sessionId, learnerId]` | `Place` `{kind, id}`: the learner's one live hold, offer or booking in the session | 〃 |
+ * | `["holds", id]` | `Hold` | booking engine |
+ * | `["holds_by_session", sessionId, expiresAtMs, holdId]` | hold id | booking engine |
+ * | `["holds_by_learner", learnerId, holdId]` | hold id | booking engine |
+ * | `["waitlist", sessionId, joinedAt, learnerId]` | `WaitlistEntry` | booking engine |
+ * | `["waitlist_by_learner", learnerId, sessionId]` | `{joinedAt}` (rebuilds the `waitlist` key) | booking engine |
+ * | `["attendance", sessionId, learnerId]` | `AttendanceRecord` | booking engine |
+ * | `["meta", "seed"]` | `SeedMarker` | seedDemoData |
+ * | `["meta", "catalog_version"]` | ULID, changed by every course/location write | createCourse, createLocation |
+ *
+ * Why session index values are a small `SessionIndexEntry` rather than the id
+ * alone or a full copy: `listSessions` filters on course, location, mode,
+ * instructor and status while it walks an index, so it reads the primary
+ * record only for sessions that end up on the page. The summary holds just
+ * those fields (~150 bytes), `updateSession` rewrites it in the same atomic
+ * op as the session, and the page itself always comes from `["sessions", id]`.
+ *
+ * Other index values are the primary id only: users, bookings and holds
+ * change often, and a copy would have to be rewritten on every change.
+ *
+ * @module
+ */
+
+import type { SessionMode, SessionStatus } from "../domain/session.ts";
+
+/** Bucket used in `sessions_by_location` for sessions without a location. */
+export const ONLINE_BUCKET = "online";
+
+/** Value of every `sessions_by_*` index entry. */
+export interface SessionIndexEntry {
+  id: string;
+  courseId: string;
+  locationId: string | null;
+  instructorId: string;
+  mode: SessionMode;
+  status: SessionStatus;
+}
+
+/** Value of `["places", sessionId, learnerId]`. */
+export interface Place {
+  kind: "hold" | "booking" | "offer";
+  id: string;
+}
+
+/** The first element of every key family, for listings and resets. */
+export const PREFIXES = [
+  "locations",
+  "locations_by_slug",
+  "courses",
+  "courses_by_code",
+  "dealers",
+  "dealers_by_slug",
+  "sessions",
+  "sessions_by_start",
+  "sessions_by_location",
+  "sessions_by_course",
+  "sessions_by_instructor",
+  "seats",
+  "users",
+  "users_by_email",
+  "users_by_manager",
+  "users_by_dealer",
+  "bookings",
+  "bookings_by_session",
+  "bookings_by_learner",
+  "places",
+  "holds",
+  "holds_by_session",
+  "holds_by_learner",
+  "waitlist",
+  "waitlist_by_learner",
+  "attendance",
+  "meta",
+] as const;
+
+/** Key builders. Functions ending in `Prefix` return list prefixes. */
+export const keys = {
+  // ── catalog ──────────────────────────────────────────────────────────
+  location: (id: string) => ["locations", id] as const,
+  locationsPrefix: () => ["locations"] as const,
+  locationBySlug: (slug: string) => ["locations_by_slug", slug] as const,
+  course: (id: string) => ["courses", id] as const,
+  coursesPrefix: () => ["courses"] as const,
+  courseByCode: (code: string) => ["courses_by_code", code] as const,
+  dealer: (id: string) => ["dealers", id] as const,
+  dealersPrefix: () => ["dealers"] as const,
+  dealerBySlug: (slug: string) => ["dealers_by_slug", slug] as const,
+  catalogVersion: () => ["meta", "catalog_version"] as const,
+
+  // ── sessions ─────────────────────────────────────────────────────────
+  session: (id: string) => ["sessions", id] as const,
+  sessionsByStartPrefix: () => ["sessions_by_start"] as const,
+  sessionsByStart: (startsAt: string, id: string) => ["sessions_by_start", startsAt, id] as const,
+  sessionsByLocationPrefix: (locationId: string | null) =>
+    ["sessions_by_location", locationId ?? ONLINE_BUCKET] as const,
+  sessionsByLocation: (
+    locationId: string | null,
+    startsAt: string,
+    id: string,
+  ) => ["sessions_by_location", locationId ?? ONLINE_BUCKET, startsAt, id] as const,
+  sessionsByCoursePrefix: (courseId: string) => ["sessions_by_course", courseId] as const,
+  sessionsByCourse: (courseId: string, startsAt: string, id: string) =>
+    ["sessions_by_course", courseId, startsAt, id] as const,
+  sessionsByInstructorPrefix: (instructorId: string) => ["sessions_by_instructor", instructorId] as const,
+  sessionsByInstructor: (instructorId: string, startsAt: string, id: string) =>
+    ["sessions_by_instructor", instructorId, startsAt, id] as const,
+  seats: (sessionId: string) => ["seats", sessionId] as const,
+
+  // ── people ───────────────────────────────────────────────────────────
+  user: (id: string) => ["users", id] as const,
+  userByEmail: (email: string) => ["users_by_email", email] as const,
+  usersByManagerPrefix: (managerId: string) => ["users_by_manager", managerId] as const,
+  userByManager: (managerId: string, userId: string) => ["users_by_manager", managerId, userId] as const,
+  usersByDealerPrefix: (dealerId: string) => ["users_by_dealer", dealerId] as const,
+  userByDealer: (dealerId: string, userId: string) => ["users_by_dealer", dealerId, userId] as const,
+
+  // ── bookings, holds, waitlist, attendance ────────────────────────────
+  booking: (id: string) => ["bookings", id] as const,
+  bookingsBySessionPrefix: (sessionId: string) => ["bookings_by_session", sessionId] as const,
+  bookingBySession: (sessionId: string, bookingId: string) => ["bookings_by_session", sessionId, bookingId] as const,
+  bookingsByLearnerPrefix: (learnerId: string) => ["bookings_by_learner", learnerId] as const,
+  bookingByLearner: (learnerId: string, bookingId: string) => ["bookings_by_learner", learnerId, bookingId] as const,
+  placesPrefix: (sessionId: string) => ["places", sessionId] as const,
+  place: (sessionId: string, learnerId: string) => ["places", sessionId, learnerId] as const,
+  hold: (id: string) => ["holds", id] as const,
+  holdsBySessionPrefix: (sessionId: string) => ["holds_by_session", sessionId] as const,
+  holdBySession: (sessionId: string, expiresAtMs: number, holdId: string) =>
+    ["holds_by_session", sessionId, expiresAtMs, holdId] as const,
+  holdsByLearnerPrefix: (learnerId: string) => ["holds_by_learner", learnerId] as const,
+  holdByLearner: (learnerId: string, holdId: string) => ["holds_by_learner", learnerId, holdId] as const,
+  waitlistPrefix: (sessionId: string) => ["waitlist", sessionId] as const,
+  waitlistEntry: (sessionId: string, joinedAt: string, learnerId: string) =>
+    ["waitlist", sessionId, joinedAt, learnerId] as const,
+  waitlistByLearnerPrefix: (learnerId: string) => ["waitlist_by_learner", learnerId] as const,
+  waitlistByLearner: (learnerId: string, sessionId: string) => ["waitlist_by_learner", learnerId, sessionId] as const,
+  attendancePrefix: (sessionId: string) => ["attendance", sessionId] as const,
+  attendance: (sessionId: string, learnerId: string) => ["attendance", sessionId, learnerId] as const,
+
+  // ── meta ─────────────────────────────────────────────────────────────
+  seedMarker: () => ["meta", "seed"] as const,
+  // ══ RESERVED FOR THE BOOKING ENGINE / APP (lead) ═════════════════════
+  // Add events, idempotency, tokens and other keys below this line, with a
+  // row in the table above and a prefix in PREFIXES.
+  // e.g. event: (id) => ["events", id], idempotency: (k) => ["idempotency", k]
+  // ═════════════════════════════════════════════════════════════════════
+};

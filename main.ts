@@ -1,0 +1,27 @@
+/**
+ * Production entry: `deno task start`. Opens KV (a file under ./data by default), loads the
+ * demo catalog on first start, starts background work and serves on PORT.
+ */
+import { createApp } from "./lib/app.ts";
+import { startHoldSweep, startQueueListener } from "./lib/background.ts";
+import { BookingEngine } from "./lib/booking/engine.ts";
+import { loadConfig } from "./lib/config.ts";
+import { seedDemoData } from "./lib/seed/mod.ts";
+import { openStore } from "./lib/store/mod.ts";
+
+const config = loadConfig();
+const kv = await openStore(config.kvPath);
+if (config.seedDemo) {
+  const t0 = performance.now();
+  const result = await seedDemoData(kv);
+  if (result.seeded) console.log(`Loaded the demo catalog in ${Math.round(performance.now() - t0)} ms`);
+}
+const engine = new BookingEngine(kv, { holdMinutes: config.holdMinutes });
+startQueueListener(kv, engine);
+startHoldSweep(engine);
+const app = await createApp({ kv, config, engine }, { dev: Deno.env.get("FRESH_DEV") === "1" });
+Deno.serve({
+  port: config.port,
+  onListen: ({ hostname, port }) =>
+    console.log(`Listening on http://${hostname === "0.0.0.0" ? "localhost" : hostname}:${port}/`),
+}, app.fetch);

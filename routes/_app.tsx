@@ -1,0 +1,34 @@
+import type { AppProps } from "../lib/fresh/mod.ts";
+
+/** The document shell every page shares: header, main landmark, footer. */
+export default function App({ Component }: AppProps) {
+  return (
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <meta name="theme-color" content="#1d4ed8" />
+        <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+        <title>Training sessions</title>
+      </head>
+      <body class="min-h-screen bg-white text-gray-900 antialiased">
+        <a
+          href="#main"
+          class="sr-only focus:not-sr-only focus:absolute focus:left-2 focus:top-2 focus:z-10 focus:rounded focus:bg-white focus:p-2"
+        >
+          Skip to content
+        </a>
+        <header class="bg-blue-800 text-white">
+          <nav class="mx-auto flex max-w-3xl items-center justify-between px-4 py-3" aria-label="Main">
+            <a href="/" class="text-lg font-bold focus:outline-none focus-visible:ring-4 focus-visible:ring-white">
+              Training sessions
+            </a>
+          </nav>
+        </header>
+        <main id="main" class="mx-auto max-w-3xl px-4 pb-12 pt-4">
+          <Component />
+        </main>
+      </body>
+    </html>
+  );
+}
