@@ -38,7 +38,7 @@ export async function findAlternatives(
   limit = 3,
 ): Promise<Alternative[]> {
   const candidates: Session[] = [];
-  const prefix = ["sessions_by_course", session.courseId];
+  const prefix = K.sessionsByCourse(session.courseId);
   for await (const e of kv.list({ start: [...prefix, now.toISOString()], end: [...prefix, "\uffff"] }, { limit: 60 })) {
     const id = String(e.key.at(-1));
     if (id !== session.id) candidates.push({ id } as Session);
@@ -56,7 +56,7 @@ export async function findAlternatives(
   const locationIds = [...new Set([originId, ...open.map((s) => s.locationId)].filter((x): x is string => !!x))];
   const locations = new Map<string, Location>();
   for (let i = 0; i < locationIds.length; i += 10) {
-    const got = await kv.getMany<Location[]>(locationIds.slice(i, i + 10).map((id) => ["locations", id]));
+    const got = await kv.getMany<Location[]>(locationIds.slice(i, i + 10).map(K.location));
     for (const g of got) if (g.value) locations.set(g.value.id, g.value);
   }
   const origin = originId ? locations.get(originId) : undefined;

@@ -76,13 +76,19 @@ export const MAX_PASSES = 4;
  *   {@link MAX_ACTIVE_HOLDS} live holds.
  *
  * @param kv the store to check
- * @param now the instant that decides which holds are live (default: the current time)
+ * @param now the instant that decides which holds are live, or a clock read at the start of each
+ *   pass (default: the current time, per pass). On a live store prefer a clock: a fixed instant
+ *   that falls behind the writers' clock sees holds they already treated as lapsed as still live.
  */
-export async function checkConsistency(kv: Deno.Kv, now: Date = new Date()): Promise<ConsistencyReport> {
+export async function checkConsistency(
+  kv: Deno.Kv,
+  now: Date | (() => Date) = () => new Date(),
+): Promise<ConsistencyReport> {
+  const clock = typeof now === "function" ? now : () => now;
   let report: Scan | null = null;
   for (let pass = 0; pass < MAX_PASSES; pass++) {
     const before = await seatStamps(kv);
-    report = await scan(kv, now.getTime());
+    report = await scan(kv, clock().getTime());
     const after = await seatStamps(kv);
     const moving = new Set<string>();
     for (const id of new Set([...before.keys(), ...after.keys()])) {

@@ -66,7 +66,9 @@ export function addEvent(
 ): DomainEvent {
   const event: DomainEvent = {
     id: crypto.randomUUID(),
-    key: nextKey(now.getTime()),
+    // Wall-clock time, not the engine's (injectable) business clock: the key approximates commit
+    // order for listEvents, which trusts it to within COMMIT_LAG_MS of the commit.
+    key: nextKey(Date.now()),
     type,
     schemaVersion: 1,
     occurredAt: now.toISOString(),
@@ -89,8 +91,9 @@ export interface CommittedEvent extends DomainEvent {
 }
 
 /**
- * How far a commit may lag the minting of its events' keys. Keys are minted while a commit is
- * prepared (each retry mints new ones), milliseconds before it lands; 5 s is a wide margin.
+ * How far a commit may lag the minting of its events' keys. Keys are minted from the wall clock
+ * while a commit is prepared (each retry mints new ones), milliseconds before it lands; 5 s is a
+ * wide margin.
  */
 export const COMMIT_LAG_MS = 5_000;
 

@@ -33,9 +33,12 @@ export interface BuiltAssets {
   buildId: string;
   files: Map<string, Uint8Array>;
   deps: AssetDeps;
+  /** Hash of the island and runtime sources the build came from. */
+  sourceHash: string;
 }
 
 const CLIENT_ENTRY = new URL("./client.ts", import.meta.url);
+const DESERIALIZE = new URL("./deserialize.ts", import.meta.url);
 const META_FILE = "meta.json";
 
 function filePath(url: URL): string {
@@ -103,6 +106,19 @@ async function hashFiles(files: Map<string, Uint8Array>): Promise<string> {
 }
 
 /**
+ * Hash of the client runtime and island source files of `manifest`. A
+ * prebuilt `_frsh/` whose hash differs is stale. (Edits confined to modules
+ * that islands import are not seen: rebuild after those.)
+ */
+export async function sourceHash(manifest: Manifest): Promise<string> {
+  const files = new Map<string, Uint8Array>();
+  for (const url of [CLIENT_ENTRY, DESERIALIZE, ...manifestIslands(manifest).map((i) => i.url)]) {
+    files.set(url.href.slice(url.href.lastIndexOf("/")), await Deno.readFile(url));
+  }
+  return await hashFiles(files);
+}
+
+/**
  * Bundle the client runtime and all islands of `manifest` in memory.
  * Requires `Deno.bundle` (the `bundle` unstable feature).
  */
@@ -151,7 +167,7 @@ export async function buildAssets(manifest: Manifest): Promise<BuiltAssets> {
       classes: scanClassCandidates(source),
     };
   }
-  return { buildId: await hashFiles(files), files, deps };
+  return { buildId: await hashFiles(files), files, deps, sourceHash: await sourceHash(manifest) };
 }
 
 /** Default prebuilt asset folder: `_frsh/` next to `fresh.gen.ts`. */
@@ -188,6 +204,7 @@ export async function writeAssets(
     buildId: assets.buildId,
     files: [...assets.files.keys()].sort(),
     deps: assets.deps,
+    sourceHash: assets.sourceHash,
   };
   await Deno.writeTextFile(
     new URL(META_FILE, dir),
@@ -201,7 +218,7 @@ export async function readAssets(
   dir: string | URL,
 ): Promise<BuiltAssets | null> {
   const base = dirUrl(dir);
-  let meta: { buildId: string; files: string[]; deps: AssetDeps };
+  let meta: { buildId: string; files: string[]; deps: AssetDeps; sourceHash: string };
   try {
     meta = JSON.parse(await Deno.readTextFile(new URL(META_FILE, base)));
   } catch (err) {
@@ -212,5 +229,5 @@ export async function readAssets(
   for (const name of meta.files) {
     files.set(name, await Deno.readFile(new URL(`./js/${name}`, base)));
   }
-  return { buildId: meta.buildId, files, deps: meta.deps };
+  return { buildId: meta.buildId, files, deps: meta.deps, sourceHash: meta.sourceHash };
 }

@@ -6,7 +6,7 @@
 import type { Context, Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { type ComponentType, h, type VNode } from "preact";
-import { buildAssets, type BuiltAssets, defaultBuildDir, readAssets } from "./bundle.ts";
+import { buildAssets, type BuiltAssets, defaultBuildDir, readAssets, sourceHash } from "./bundle.ts";
 import { registerIslands } from "./island_hook.ts";
 import { manifestIslands } from "./islands.ts";
 import { ALIVE_PATH, aliveResponse } from "./live_reload.ts";
@@ -81,17 +81,15 @@ async function loadAssets(
       buildId: "none",
       files: new Map(),
       deps: { client: { file: "", preload: [] }, islands: {} },
+      sourceHash: "",
     };
   }
   if (!dev) {
     const prebuilt = await readAssets(buildDir);
-    const names = prebuilt && Object.keys(prebuilt.deps.islands).sort();
-    if (prebuilt && names!.join() === [...islandNames].sort().join()) {
-      return prebuilt;
-    }
+    if (prebuilt && prebuilt.sourceHash === await sourceHash(manifest)) return prebuilt;
     if (prebuilt) {
       console.warn(
-        `fresh: ignoring stale assets in ${buildDir.pathname} (islands differ); bundling in memory`,
+        `fresh: ignoring stale assets in ${buildDir.pathname} (island sources changed); bundling in memory`,
       );
     }
   }

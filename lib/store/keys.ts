@@ -19,7 +19,7 @@
  * | `["sessions_by_location", locationId \| "online", startsAt, id]` | `SessionIndexEntry` | 〃 |
  * | `["sessions_by_course", courseId, startsAt, id]` | `SessionIndexEntry` | 〃 |
  * | `["sessions_by_instructor", instructorId, startsAt, id]` | `SessionIndexEntry` | 〃 |
- * | `["seats", sessionId]` | `SeatCounts` `{confirmed, holds}` | createSession (zeros), booking engine |
+ * | `["seats", sessionId]` | `SeatCounts` `{confirmed, holds, waiting}`; every seat-affecting write touches it | createSession (zeros), booking engine |
  * | `["users", id]` | `User` | createUser, updateUser |
  * | `["users_by_email", email]` | user id (unique) | createUser, updateUser |
  * | `["users_by_manager", managerId, userId]` | user id | createUser, updateUser |
@@ -30,10 +30,13 @@
  * | `["places", sessionId, learnerId]` | `Place` `{kind, id}`: the learner's one live hold, offer or booking in the session | 〃 |
  * | `["holds", id]` | `Hold` | booking engine |
  * | `["holds_by_session", sessionId, expiresAtMs, holdId]` | hold id | booking engine |
- * | `["holds_by_learner", learnerId, holdId]` | hold id | booking engine |
+ * | `["holds_by_expiry", expiresAtMs, holdId]` | `{holdId, sessionId}`: the cron sweep's work list | booking engine |
+ * | `["learner_holds", learnerId]` | `LearnerHolds` `{items}`: live holds and offers (3-hold limit) | booking engine |
  * | `["waitlist", sessionId, joinedAt, learnerId]` | `WaitlistEntry` | booking engine |
- * | `["waitlist_by_learner", learnerId, sessionId]` | `{joinedAt}` (rebuilds the `waitlist` key) | booking engine |
+ * | `["waitlist_by_learner", learnerId, sessionId]` | `WaitlistEntry` (status waiting or offered) | booking engine |
  * | `["attendance", sessionId, learnerId]` | `AttendanceRecord` | booking engine |
+ * | `["events", key]` | `DomainEvent` (key: ULID; entry versionstamp = commit order) | booking engine (outbox) |
+ * | `["idempotency", scope, key]` | `{bodyHash, result, createdAt}`, expires after 24 h | booking engine |
  * | `["meta", "seed"]` | `SeedMarker` | seedDemoData |
  * | `["meta", "catalog_version"]` | ULID, changed by every course/location write | createCourse, createLocation |
  *
@@ -67,8 +70,11 @@ export interface SessionIndexEntry {
 
 /** Value of `["places", sessionId, learnerId]`. */
 export interface Place {
-  kind: "hold" | "booking" | "offer";
+  kind: "hold" | "booking" | "offer" | "waitlist";
+  /** Hold, booking id; for a waitlist place the entry's joinedAt. */
   id: string;
+  /** Holds and offers: when they stop counting. */
+  expiresAtMs?: number;
 }
 
 /** The first element of every key family, for listings and resets. */
@@ -95,10 +101,13 @@ export const PREFIXES = [
   "places",
   "holds",
   "holds_by_session",
-  "holds_by_learner",
+  "holds_by_expiry",
+  "learner_holds",
   "waitlist",
   "waitlist_by_learner",
   "attendance",
+  "events",
+  "idempotency",
   "meta",
 ] as const;
 
@@ -155,8 +164,9 @@ export const keys = {
   holdsBySessionPrefix: (sessionId: string) => ["holds_by_session", sessionId] as const,
   holdBySession: (sessionId: string, expiresAtMs: number, holdId: string) =>
     ["holds_by_session", sessionId, expiresAtMs, holdId] as const,
-  holdsByLearnerPrefix: (learnerId: string) => ["holds_by_learner", learnerId] as const,
-  holdByLearner: (learnerId: string, holdId: string) => ["holds_by_learner", learnerId, holdId] as const,
+  holdsByExpiryPrefix: () => ["holds_by_expiry"] as const,
+  holdByExpiry: (expiresAtMs: number, holdId: string) => ["holds_by_expiry", expiresAtMs, holdId] as const,
+  learnerHolds: (learnerId: string) => ["learner_holds", learnerId] as const,
   waitlistPrefix: (sessionId: string) => ["waitlist", sessionId] as const,
   waitlistEntry: (sessionId: string, joinedAt: string, learnerId: string) =>
     ["waitlist", sessionId, joinedAt, learnerId] as const,
@@ -167,9 +177,8 @@ export const keys = {
 
   // ── meta ─────────────────────────────────────────────────────────────
   seedMarker: () => ["meta", "seed"] as const,
-  // ══ RESERVED FOR THE BOOKING ENGINE / APP (lead) ═════════════════════
-  // Add events, idempotency, tokens and other keys below this line, with a
-  // row in the table above and a prefix in PREFIXES.
-  // e.g. event: (id) => ["events", id], idempotency: (k) => ["idempotency", k]
-  // ═════════════════════════════════════════════════════════════════════
+  // ── outbox and idempotency ───────────────────────────────────────────
+  eventsPrefix: () => ["events"] as const,
+  event: (key: string) => ["events", key] as const,
+  idempotency: (scope: string, key: string) => ["idempotency", scope, key] as const,
 };

@@ -10,6 +10,7 @@ Deno.test({
     const browser = await launchBrowser();
     try {
       const page = await browser.newPage();
+      page.setDefaultTimeout(10_000);
       const problems: string[] = [];
       page.on("console", (msg) => {
         if (msg.type() === "error" || msg.type() === "warning") {
