@@ -1,0 +1,23 @@
+/** Demo dealers (tenants), each near one training center (by center slug). */
+export const DEALERS: ReadonlyArray<{ name: string; slug: string; center: string }> = [
+  { name: "Peachtree Motors", slug: "peachtree-motors", center: "atlanta-midtown" },
+  { name: "Buckhead Auto Group", slug: "buckhead-auto-group", center: "atlanta-midtown" },
+  { name: "Queen City Trucks", slug: "queen-city-trucks", center: "charlotte-uptown" },
+  { name: "Blue Ridge Motors", slug: "blue-ridge-motors", center: "charlotte-uptown" },
+  { name: "Sunshine State Motors", slug: "sunshine-state-motors", center: "orlando-south" },
+  { name: "Lake Eola Auto", slug: "lake-eola-auto", center: "orlando-south" },
+  { name: "Lakeshore Motor Co.", slug: "lakeshore-motor-co", center: "chicago-loop" },
+  { name: "Prairie State Auto", slug: "prairie-state-auto", center: "chicago-loop" },
+  { name: "Lone Star Auto Group", slug: "lone-star-auto-group", center: "dallas-arts-district" },
+  { name: "Trinity River Motors", slug: "trinity-river-motors", center: "dallas-arts-district" },
+  { name: "Music City Motors", slug: "music-city-motors", center: "nashville-gulch" },
+  { name: "Cumberland Truck Center", slug: "cumberland-truck-center", center: "nashville-gulch" },
+  { name: "Front Range Auto", slug: "front-range-auto", center: "denver-downtown" },
+  { name: "Mile High Motors", slug: "mile-high-motors", center: "denver-downtown" },
+  { name: "Sonoran Auto Plaza", slug: "sonoran-auto-plaza", center: "phoenix-central" },
+  { name: "Valley of the Sun Motors", slug: "valley-of-the-sun-motors", center: "phoenix-central" },
+  { name: "Pacific Coast Motors", slug: "pacific-coast-motors", center: "los-angeles-south-park" },
+  { name: "South Bay Auto Group", slug: "south-bay-auto-group", center: "los-angeles-south-park" },
+  { name: "Emerald City Motors", slug: "emerald-city-motors", center: "seattle-downtown" },
+  { name: "Puget Sound Trucks", slug: "puget-sound-trucks", center: "seattle-downtown" },
+];
