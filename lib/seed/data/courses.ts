@@ -60,7 +60,8 @@ export const COURSES: ReadonlyArray<CourseSpec> = [
   {
     code: "SAF-210",
     title: "High-Voltage EV Safety",
-    summary: "Isolating and verifying high-voltage systems, insulated tools and rescue procedures for electrified vehicles.",
+    summary:
+      "Isolating and verifying high-voltage systems, insulated tools and rescue procedures for electrified vehicles.",
     topic: "safety",
     programType: "compliance",
     durationMinutes: 360,
