@@ -90,6 +90,7 @@ Deno.test("[booking] storm: two engines on one store compete for the same sessio
       prefill: 0.5,
       engines: 2,
       clockStepMs: 60_000,
+      liveConsistency: true,
     });
   }
 });
@@ -109,6 +110,7 @@ Deno.test("[booking] storm: two engines with their own handles on a file-backed 
         engines: 2,
         path: `${dir}/storm_${capacity}.sqlite`,
         clockStepMs: 60_000,
+        liveConsistency: true,
       });
     }
   } finally {

@@ -376,6 +376,21 @@ async function scan(kv: Deno.Kv, nowMs: number): Promise<Scan> {
   bookingIndex(bookingBySessionRows, "sessionId", "bookings_by_session");
   bookingIndex(bookingByLearnerRows, "learnerId", "bookings_by_learner");
 
+  // Waitlist entries: the key says the same as the value, and everyone in the queue is waiting.
+  for (const e of waitlistRows) {
+    const [, sessionId, joinedAt, learnerId] = e.key.map(String);
+    const w = e.value;
+    if (w.sessionId !== sessionId || w.joinedAt !== joinedAt || w.learnerId !== learnerId || w.status !== "waiting") {
+      report({
+        code: "waitlist_index_mismatch",
+        sessionId,
+        learnerId,
+        key: e.key,
+        message: `Waitlist entry says ${w.status} ${w.sessionId} ${w.joinedAt} ${w.learnerId}, unlike its key.`,
+      });
+    }
+  }
+
   // waitlist_by_learner: a waiting entry for each queued learner, an offered entry for each offer.
   const wbl = new Map(waitlistByLearnerRows.map((e) => [`${String(e.key[2])} ${String(e.key[1])}`, e]));
   const wblExpected = new Map<string, string>(); // pair → description of what it should say

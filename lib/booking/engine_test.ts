@@ -567,7 +567,7 @@ Deno.test("[booking] a seat freed by an expiring hold goes to the waitlist, not 
   await teardown(kv);
 });
 
-Deno.test("[booking] two learners' waitlist joins and a cancel in one lane batch: the offer still goes out", async () => {
+Deno.test("[booking] waitlist joins racing a cancel: the freed seat goes to the first to join", async () => {
   const { kv, engine, clock, course } = await setup();
   const s = await putSession(kv, course.id, { capacity: 1 });
   const [a, b, c] = await putUsers(kv, 3);
@@ -594,5 +594,36 @@ Deno.test("[booking] staff may act for a learner; engines on one store share rul
   const { booking } = await other.confirmHold(hold.id, admin());
   assert.equal(booking.learnerId, a.id);
   await assertConsistent(kv, clock.now());
+  await teardown(kv);
+});
+
+Deno.test("[booking] reschedule out of a full session offers the freed seat to its waitlist in the same commit", async () => {
+  const { kv, engine, clock, course } = await setup();
+  const from = await putSession(kv, course.id, { capacity: 1, startsInHours: 100 });
+  const to = await putSession(kv, course.id, { capacity: 1, startsInHours: 200 });
+  const [a, b] = await putUsers(kv, 2);
+  const { hold } = await engine.placeHold(from.id, a.id, self(a.id));
+  const { booking } = await engine.confirmHold(hold.id, self(a.id));
+  await engine.joinWaitlist(from.id, b.id, self(b.id));
+  const before = (await allEvents(kv)).length;
+  await engine.rescheduleBooking(booking.id, to.id, self(a.id));
+  const evs = (await allEvents(kv)).slice(before);
+  assert.deepEqual(evs.map((e) => e.type), ["booking.rescheduled", "waitlist.offered"]);
+  assert.equal(evs[0].versionstamp, evs[1].versionstamp, "one atomic commit");
+  assert.equal(evs[1].learnerId, b.id);
+  assert.equal(evs[1].origin, "system");
+  await assertConsistent(kv, clock.now());
+  await teardown(kv);
+});
+
+Deno.test("[booking] a cancelled session takes no holds and no waitlist joins", async () => {
+  const { kv, engine, course } = await setup();
+  const s = await putSession(kv, course.id, { capacity: 1, status: "cancelled" });
+  const [a] = await putUsers(kv, 1);
+  await rejects(engine.placeHold(s.id, a.id, self(a.id)), 409, "session_cancelled");
+  await rejects(engine.joinWaitlist(s.id, a.id, self(a.id)), 409, "session_cancelled");
+  await rejects(engine.placeHold("01JZZZZZZZZZZZZZZZZZZZZZZZ", a.id, self(a.id)), 404, "session_not_found");
+  await rejects(engine.placeHold(s.id, "01JZZZZZZZZZZZZZZZZZZZZZZZ", admin()), 404, "user_not_found");
+  assert.deepEqual(await types(kv), []);
   await teardown(kv);
 });

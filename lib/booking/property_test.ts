@@ -297,7 +297,7 @@ Deno.test("[booking] property: random operation sequences keep the store consist
 Deno.test("[booking] property: random operations in concurrent groups on two engines stay consistent", async () => {
   const groupedArb = fc.record({
     world: worldArb,
-    groups: fc.array(fc.array(cmdArb, { minLength: 1, maxLength: 12 }), { minLength: 1, maxLength: 6 }),
+    groups: fc.array(fc.array(cmdArb, { minLength: 3, maxLength: 14 }), { minLength: 2, maxLength: 6 }),
   });
   await fc.assert(
     fc.asyncProperty(groupedArb, async ({ world, groups }) => {
@@ -314,7 +314,7 @@ Deno.test("[booking] property: random operations in concurrent groups on two eng
         w.kv.close();
       }
     }),
-    { numRuns: 40 },
+    { numRuns: 80 },
   );
 });
 

@@ -1,0 +1,168 @@
+/** Lanes: per-session group commit, rollback of one refused op, splitting, and retries. */
+import assert from "node:assert/strict";
+import { checkConsistency } from "./consistency.ts";
+import { BookingEngine } from "./engine.ts";
+import { DomainError } from "./errors.ts";
+import { addEvent } from "./events.ts";
+import { K } from "./keys.ts";
+import type { Booking, SeatDoc } from "./model.ts";
+import { rawEvents } from "./storm.ts";
+import { admin, MINUTE, putSession, putUsers, self, setup, teardown } from "./test_fixtures.ts";
+
+Deno.test("[booking] lane: ops that reach a lane together commit as one batch; a refused op is rolled back alone", async () => {
+  const { kv, engine, clock, course } = await setup();
+  const s = await putSession(kv, course.id, { capacity: 2 });
+  const [a, b, c] = await putUsers(kv, 3);
+  const hold = (learnerId: string) =>
+    engine.lanes.run(s.id, self(learnerId), async (tx) => {
+      await tx.loadLearner(learnerId);
+      if (tx.free() <= 0) throw new DomainError(409, "session_full", "full");
+      const h = tx.createHold(learnerId, "hold", tx.nowMs + 15 * MINUTE, null);
+      addEvent(tx.draft, tx.actor, "hold.placed", s.id, learnerId, { holdId: h.id }, tx.now);
+      return h;
+    });
+  const broken = engine.lanes.run(s.id, admin(), async (tx) => {
+    await tx.loadLearner(c.id);
+    tx.createHold(c.id, "hold", tx.nowMs + 15 * MINUTE, null); // written, then the op fails
+    throw new DomainError(409, "nope", "changed my mind");
+  });
+  const results = await Promise.allSettled([hold(a.id), broken, hold(b.id), hold(c.id)]);
+  assert.deepEqual(results.map((r) => r.status), ["fulfilled", "rejected", "fulfilled", "rejected"]);
+  assert.equal(((results[3] as PromiseRejectedResult).reason as DomainError).code, "session_full");
+  assert.deepEqual(engine.lanes.stats, { commits: 1, ops: 4, conflicts: 0 });
+  assert.deepEqual((await kv.get<SeatDoc>(K.seats(s.id))).value, { confirmed: 0, holds: 2, waiting: 0 });
+  assert.equal((await kv.get(K.place(s.id, c.id))).value, null, "the refused op left nothing behind");
+  assert.deepEqual((await rawEvents(kv)).map((e) => e.learnerId), [a.id, b.id]);
+  assert.deepEqual((await checkConsistency(kv, clock.now())).problems, []);
+  await teardown(kv);
+});
+
+Deno.test("[booking] lane: joins and a cancel in one batch: the freed seat is offered to the first joiner", async () => {
+  const { kv, engine, clock, course } = await setup();
+  const s = await putSession(kv, course.id, { capacity: 1 });
+  const [a, b, c] = await putUsers(kv, 3);
+  const { hold } = await engine.placeHold(s.id, a.id, self(a.id));
+  const { booking } = await engine.confirmHold(hold.id, self(a.id));
+  const join = (learnerId: string) =>
+    engine.lanes.run(s.id, self(learnerId), async (tx) => {
+      await tx.loadLearner(learnerId);
+      return await tx.joinWaitlist(learnerId);
+    });
+  const cancel = engine.lanes.run(s.id, self(a.id), async (tx) => {
+    await tx.draft.load([K.booking(booking.id)]);
+    tx.cancelBooking(tx.draft.get<Booking>(K.booking(booking.id))!, false, "cancelled");
+    addEvent(tx.draft, tx.actor, "booking.cancelled", s.id, a.id, { bookingId: booking.id }, tx.now);
+  });
+  // c joins first, then b, in the same batch and the same millisecond as the cancel.
+  const [jc, jb] = await Promise.all([join(c.id), join(b.id), cancel]);
+  assert.ok(jc.entry.joinedAt < jb.entry.joinedAt, "join order is kept within one millisecond");
+  assert.equal(engine.lanes.stats.commits, 3, "hold, confirm, then one batch");
+  assert.equal((await kv.get<{ kind: string }>(K.place(s.id, c.id))).value?.kind, "offer");
+  assert.equal((await kv.get<{ kind: string }>(K.place(s.id, b.id))).value?.kind, "waitlist");
+  assert.equal(await engine.waitlistPosition(s.id, b.id), 1);
+  assert.deepEqual((await checkConsistency(kv, clock.now())).problems, []);
+  await teardown(kv);
+});
+
+Deno.test("[booking] lane: a batch over the KV check limit splits and every op still commits once", async () => {
+  const { kv, engine, clock, course } = await setup();
+  const s = await putSession(kv, course.id, { capacity: 50 });
+  const users = await putUsers(kv, 24);
+  const ops = users.map((u, i) =>
+    engine.lanes.run(s.id, self(u.id), async (tx) => {
+      // Each op reads 8 more keys (all checked at commit): 24 × 10 checks > 100.
+      await tx.draft.load(Array.from({ length: 8 }, (_, j) => ["scratch", i, j]));
+      await tx.loadLearner(u.id);
+      const h = tx.createHold(u.id, "hold", tx.nowMs + 15 * MINUTE, null);
+      addEvent(tx.draft, tx.actor, "hold.placed", s.id, u.id, { holdId: h.id }, tx.now);
+      return h;
+    })
+  );
+  const holds = await Promise.all(ops);
+  assert.equal(new Set(holds.map((h) => h.id)).size, 24);
+  assert.ok(engine.lanes.stats.commits >= 3, `split into ${engine.lanes.stats.commits} commits`);
+  assert.equal(engine.lanes.stats.ops, 24);
+  assert.equal((await kv.get<SeatDoc>(K.seats(s.id))).value!.holds, 24);
+  assert.equal((await rawEvents(kv)).length, 24);
+  assert.deepEqual((await checkConsistency(kv, clock.now())).problems, []);
+  await teardown(kv);
+});
+
+Deno.test("[booking] lane: two engines on one store conflict, retry, and every op lands exactly once", async () => {
+  const { kv, clock, course } = await setup();
+  const engines = [0, 1].map(() => new BookingEngine(kv, { holdMinutes: 15, now: clock.now }));
+  const s = await putSession(kv, course.id, { capacity: 30 });
+  const users = await putUsers(kv, 80);
+  const results = await Promise.allSettled(
+    users.map((u, i) => engines[i % 2].placeHold(s.id, u.id, self(u.id))),
+  );
+  const ok = results.filter((r) => r.status === "fulfilled").length;
+  const codes = results.flatMap((r) => r.status === "rejected" ? [(r.reason as DomainError).code] : []);
+  assert.equal(ok, 30);
+  assert.deepEqual([...new Set(codes)], ["session_full"]);
+  const conflicts = engines[0].lanes.stats.conflicts + engines[1].lanes.stats.conflicts;
+  assert.ok(conflicts > 0, "the two lanes did collide");
+  assert.equal((await rawEvents(kv)).filter((e) => e.type === "hold.placed").length, 30);
+  assert.deepEqual((await checkConsistency(kv, clock.now())).problems, []);
+  await teardown(kv);
+});
+
+/** A store whose first `n` commits fail with SQLite's "database is locked" (nothing written). */
+function lockedFor(kv: Deno.Kv, n: number): Deno.Kv {
+  let left = n;
+  return new Proxy(kv, {
+    get(target, prop) {
+      if (prop === "atomic") {
+        return () => {
+          const op = target.atomic();
+          const wrapped: Deno.AtomicOperation = new Proxy(op, {
+            get(t, p) {
+              if (p === "commit") {
+                return () => left-- > 0 ? Promise.reject(new TypeError("database is locked")) : t.commit();
+              }
+              const v = Reflect.get(t, p, t);
+              return typeof v === "function" ? (...args: unknown[]) => (v.apply(t, args), wrapped) : v;
+            },
+          });
+          return wrapped;
+        };
+      }
+      const value = Reflect.get(target, prop, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
+Deno.test("[booking] lane and reschedule: a briefly locked store is retried, not reported as an error", async () => {
+  const { kv, clock, course } = await setup();
+  const s = await putSession(kv, course.id, { capacity: 2 });
+  const t = await putSession(kv, course.id, { capacity: 2, startsInHours: 300 });
+  const [a] = await putUsers(kv, 1);
+  const engine = new BookingEngine(lockedFor(kv, 2), { holdMinutes: 15, now: clock.now });
+  const { hold } = await engine.placeHold(s.id, a.id, self(a.id));
+  const { booking } = await new BookingEngine(kv, { holdMinutes: 15, now: clock.now }).confirmHold(hold.id, self(a.id));
+  const moved = await new BookingEngine(lockedFor(kv, 2), { holdMinutes: 15, now: clock.now })
+    .rescheduleBooking(booking.id, t.id, self(a.id));
+  assert.equal(moved.booking.sessionId, t.id);
+  assert.deepEqual((await rawEvents(kv)).map((e) => e.type), [
+    "hold.placed",
+    "booking.confirmed",
+    "booking.rescheduled",
+  ]);
+  assert.deepEqual((await checkConsistency(kv, clock.now())).problems, []);
+  await teardown(kv);
+});
+
+Deno.test("[booking] lane: a store that never takes the commit gives 503 busy and writes nothing", async () => {
+  const { kv, clock, course } = await setup();
+  const s = await putSession(kv, course.id, { capacity: 2 });
+  const [a] = await putUsers(kv, 1);
+  const engine = new BookingEngine(lockedFor(kv, Infinity), { holdMinutes: 15, now: clock.now });
+  await assert.rejects(
+    engine.placeHold(s.id, a.id, self(a.id)),
+    (err) => err instanceof DomainError && err.status === 503 && err.code === "busy",
+  );
+  assert.deepEqual(await rawEvents(kv), []);
+  assert.deepEqual((await kv.get<SeatDoc>(K.seats(s.id))).value, { confirmed: 0, holds: 0, waiting: 0 });
+  await teardown(kv);
+});
