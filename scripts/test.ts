@@ -13,7 +13,7 @@ if (ci && Deno.env.get("SKIP_BROWSER")) {
 }
 const args = Deno.args.length ? Deno.args : ["lib/", "tests/", "scripts/"];
 const cmd = new Deno.Command(Deno.execPath(), {
-  args: ["test", "-A", "--parallel", ...args],
+  args: ["test", "-A", ...args],
   stdin: "null",
   stdout: "inherit",
   stderr: "inherit",
