@@ -11,9 +11,9 @@ if (ci && Deno.env.get("SKIP_BROWSER")) {
   console.error("SKIP_BROWSER is not allowed in CI: the browser tests are a required part of the suite.");
   Deno.exit(1);
 }
-const args = Deno.args.length ? Deno.args : ["lib/", "tests/", "scripts/"];
+const args = Deno.args.length ? Deno.args : ["lib/", "tests/"];
 const cmd = new Deno.Command(Deno.execPath(), {
-  args: ["test", "-A", ...args],
+  args: ["test", "-A", "--parallel", ...args],
   stdin: "null",
   stdout: "inherit",
   stderr: "inherit",
