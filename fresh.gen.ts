@@ -5,6 +5,8 @@
 import * as $_404 from "./routes/_404.tsx";
 import * as $_500 from "./routes/_500.tsx";
 import * as $_app from "./routes/_app.tsx";
+import * as $_middleware from "./routes/_middleware.ts";
+import * as $dev_sign_in from "./routes/dev/sign-in.tsx";
 import * as $index from "./routes/index.tsx";
 import * as $sessions__id_ from "./routes/sessions/[id].tsx";
 import * as $LocalTime from "./islands/LocalTime.tsx";
@@ -15,6 +17,8 @@ const manifest = {
     "./routes/_404.tsx": $_404,
     "./routes/_500.tsx": $_500,
     "./routes/_app.tsx": $_app,
+    "./routes/_middleware.ts": $_middleware,
+    "./routes/dev/sign-in.tsx": $dev_sign_in,
     "./routes/index.tsx": $index,
     "./routes/sessions/[id].tsx": $sessions__id_,
   },

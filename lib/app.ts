@@ -4,6 +4,7 @@
  */
 import { Hono } from "hono";
 import manifest from "../fresh.gen.ts";
+import { createApi } from "./api/mod.ts";
 import { registerFresh } from "./fresh/mod.ts";
 import { healthHandler } from "./health.ts";
 import { type Services, setServices } from "./services.ts";
@@ -18,6 +19,7 @@ export async function createApp(s: Services, options: AppOptions = {}): Promise<
   setServices(s);
   const app = new Hono();
   app.get("/health", healthHandler);
+  app.route("/api", createApi(s.config.version));
   await registerFresh(app, manifest, { dev: options.dev });
   return app;
 }

@@ -3,21 +3,20 @@
  * wait in `["events"]` for the relay) and the cron backstop that expires overdue holds.
  */
 import type { BookingEngine } from "./booking/engine.ts";
+import { HOLD_EXPIRE_MESSAGE } from "./booking/session_tx.ts";
 
-interface HoldExpireMessage {
-  kind: "hold.expire";
-  holdId: string;
-}
-
-function isHoldExpire(m: unknown): m is HoldExpireMessage {
-  return typeof m === "object" && m !== null && (m as HoldExpireMessage).kind === "hold.expire" &&
-    typeof (m as HoldExpireMessage).holdId === "string";
+/** Hold ids in a `hold.expire` message (`{items}`; `{holdId}` from before messages were merged). */
+export function holdIdsToExpire(m: unknown): string[] {
+  if (typeof m !== "object" || m === null || (m as { kind?: unknown }).kind !== HOLD_EXPIRE_MESSAGE) return [];
+  const { items, holdId } = m as { items?: unknown; holdId?: unknown };
+  if (Array.isArray(items)) return items.filter((i): i is string => typeof i === "string");
+  return typeof holdId === "string" ? [holdId] : [];
 }
 
 /** Starts the queue listener for this process. */
 export function startQueueListener(kv: Deno.Kv, engine: BookingEngine): Promise<void> {
   return kv.listenQueue(async (message: unknown) => {
-    if (isHoldExpire(message)) await engine.expireHold(message.holdId);
+    await Promise.all(holdIdsToExpire(message).map((id) => engine.expireHold(id)));
     // Event messages are the outbox: the events themselves stay in ["events"] for the relay.
   });
 }

@@ -1,7 +1,8 @@
+import type { PageState } from "../lib/auth/page_user.ts";
 import type { AppProps } from "../lib/fresh/mod.ts";
 
 /** The document shell every page shares: header, main landmark, footer. */
-export default function App({ Component }: AppProps) {
+export default function App({ Component, state }: AppProps<unknown, PageState>) {
   return (
     <html lang="en">
       <head>
@@ -23,6 +24,14 @@ export default function App({ Component }: AppProps) {
             <a href="/" class="text-lg font-bold focus:outline-none focus-visible:ring-4 focus-visible:ring-white">
               Training sessions
             </a>
+            {state.devLogin && (
+              <a
+                href="/dev/sign-in"
+                class="text-sm underline focus:outline-none focus-visible:ring-4 focus-visible:ring-white"
+              >
+                {state.user ? state.user.name : "Sign in"}
+              </a>
+            )}
           </nav>
         </header>
         <main id="main" class="mx-auto max-w-3xl px-4 pb-12 pt-4">

@@ -11,7 +11,7 @@ if (ci && Deno.env.get("SKIP_BROWSER")) {
   console.error("SKIP_BROWSER is not allowed in CI: the browser tests are a required part of the suite.");
   Deno.exit(1);
 }
-const args = Deno.args.length ? Deno.args : ["lib/", "tests/"];
+const args = Deno.args.length ? Deno.args : ["lib/", "tests/", "bench/"];
 const cmd = new Deno.Command(Deno.execPath(), {
   args: ["test", "-A", "--parallel", ...args],
   stdin: "null",

@@ -19,8 +19,10 @@ export interface TestApp {
 }
 
 /** Starts the app on `:memory:` KV with the demo data. */
-export async function startTestApp(options: { serve?: boolean; seed?: boolean } = {}): Promise<TestApp> {
-  const config = loadConfig({ DENO_KV_PATH: ":memory:", PORT: "0" });
+export async function startTestApp(
+  options: { serve?: boolean; seed?: boolean; env?: Record<string, string> } = {},
+): Promise<TestApp> {
+  const config = loadConfig({ DENO_KV_PATH: ":memory:", PORT: "0", ...options.env });
   const kv = await Deno.openKv(":memory:");
   if (options.seed !== false) await seedDemoData(kv);
   const engine = new BookingEngine(kv, { holdMinutes: config.holdMinutes });

@@ -1,10 +1,12 @@
 /**
  * Up to three other sessions of the same course with free seats, soonest first and, on the same
  * day, nearer first (from the learner's preferred location, else the full session's location).
+ * Sessions where the learner already has a live place (hold, offer, booking, waitlist) are left out.
  */
 import type { Location, Session, User } from "../domain/mod.ts";
 import { getAvailability } from "./availability.ts";
 import { K } from "./keys.ts";
+import type { Place } from "./model.ts";
 
 /** One suggested session and why. */
 export interface Alternative {
@@ -29,6 +31,25 @@ export function distanceKm(a: { lat: number; lng: number }, b: { lat: number; ln
   return 2 * 6371 * Math.asin(Math.sqrt(h));
 }
 
+/**
+ * Ids of the sessions where the learner already has a live place: a booking, a waitlist entry, or
+ * a hold or offer not yet past its expiry (a lapsed one still has its place key until cleaned up).
+ */
+async function livePlaceSessions(kv: Deno.Kv, sessions: Session[], learnerId: string, now: Date): Promise<Set<string>> {
+  const out = new Set<string>();
+  for (let i = 0; i < sessions.length; i += 10) {
+    const chunk = sessions.slice(i, i + 10);
+    const got = await kv.getMany<Place[]>(chunk.map((s) => K.place(s.id, learnerId)));
+    got.forEach((g, j) => {
+      const p = g.value;
+      if (!p) return;
+      const lapsed = (p.kind === "hold" || p.kind === "offer") && (p.expiresAtMs ?? 0) <= now.getTime();
+      if (!lapsed) out.add(chunk[j].id);
+    });
+  }
+  return out;
+}
+
 /** Finds up to `limit` alternatives to `session` for a learner. */
 export async function findAlternatives(
   kv: Deno.Kv,
@@ -48,8 +69,9 @@ export async function findAlternatives(
     const got = await kv.getMany<Session[]>(candidates.slice(i, i + 10).map((c) => K.session(c.id)));
     for (const g of got) if (g.value && g.value.status === "scheduled") loaded.push(g.value);
   }
+  const placed = await livePlaceSessions(kv, loaded, learnerId, now);
   const avail = await getAvailability(kv, loaded, now);
-  const open = loaded.filter((s) => (avail.get(s.id)?.seatsLeft ?? 0) > 0);
+  const open = loaded.filter((s) => !placed.has(s.id) && (avail.get(s.id)?.seatsLeft ?? 0) > 0);
   if (!open.length) return [];
   const learner = (await kv.get<User>(K.user(learnerId))).value;
   const originId = learner?.preferredLocationId ?? session.locationId;

@@ -18,6 +18,7 @@ export function keyId(key: Deno.KvKey): string {
 export interface Checkpoint {
   writes: Map<string, Write>;
   enqueues: number;
+  merged: number;
   after: number;
 }
 
@@ -27,6 +28,7 @@ export class Draft {
   readonly #loaded = new Map<string, Deno.KvEntryMaybe<unknown>>();
   #writes = new Map<string, Write>();
   #enqueues: { value: unknown; delay?: number }[] = [];
+  #merged: { kind: string; item: unknown; delay: number }[] = [];
   #afterCommit: (() => void)[] = [];
 
   constructor(kv: Deno.Kv) {
@@ -90,29 +92,58 @@ export class Draft {
     this.#enqueues.push({ value, delay: options?.delay });
   }
 
+  /**
+   * Adds `item` to ONE queue message `{kind, items: [...]}` per kind and delay that this commit
+   * enqueues: a batch of 24 holds costs one wake-up for its events and one expiry message, not 48
+   * messages (each delivery costs the store work).
+   */
+  enqueueMerged(kind: string, item: unknown, delay = 0): void {
+    this.#merged.push({ kind, item, delay });
+  }
+
+  #mergedMessages(): { value: { kind: string; items: unknown[] }; delay: number }[] {
+    const groups = new Map<string, { value: { kind: string; items: unknown[] }; delay: number }>();
+    for (const m of this.#merged) {
+      const id = `${m.kind}|${m.delay}`;
+      const g = groups.get(id) ?? { value: { kind: m.kind, items: [] }, delay: m.delay };
+      g.value.items.push(m.item);
+      groups.set(id, g);
+    }
+    return [...groups.values()];
+  }
+
   /** Runs after a successful commit (e.g. to schedule in-process work). */
   afterCommit(fn: () => void): void {
     this.#afterCommit.push(fn);
   }
 
   checkpoint(): Checkpoint {
-    return { writes: new Map(this.#writes), enqueues: this.#enqueues.length, after: this.#afterCommit.length };
+    return {
+      writes: new Map(this.#writes),
+      enqueues: this.#enqueues.length,
+      merged: this.#merged.length,
+      after: this.#afterCommit.length,
+    };
   }
 
   rollback(cp: Checkpoint): void {
     this.#writes = cp.writes;
     this.#enqueues.length = cp.enqueues;
+    this.#merged.length = cp.merged;
     this.#afterCommit.length = cp.after;
   }
 
   /** Number of checks and mutations the commit would carry. */
   size(): { checks: number; mutations: number } {
-    return { checks: this.#loaded.size, mutations: this.#writes.size + this.#enqueues.length };
+    return {
+      checks: this.#loaded.size,
+      mutations: this.#writes.size + this.#enqueues.length + this.#mergedMessages().length,
+    };
   }
 
   /** True when nothing would be written. */
   get empty(): boolean {
-    return this.#writes.size === 0 && this.#enqueues.length === 0;
+    return this.#writes.size === 0 && this.#enqueues.length === 0 && this.#merged.length === 0;
   }
 
   /**
@@ -128,6 +159,7 @@ export class Draft {
       else op.set(w.key, w.value, w.expireIn ? { expireIn: w.expireIn } : undefined);
     }
     for (const q of this.#enqueues) op.enqueue(q.value, q.delay ? { delay: q.delay } : undefined);
+    for (const q of this.#mergedMessages()) op.enqueue(q.value, q.delay ? { delay: q.delay } : undefined);
     let res;
     try {
       res = await op.commit();

@@ -3,7 +3,8 @@
  * session's lane (group commit); reschedule spans two sessions in one optimistic transaction.
  * Each change writes its domain events in the same atomic op (see events.ts).
  */
-import type { Course, User } from "../domain/mod.ts";
+import type { Course, NewSession, SessionPatch, User } from "../domain/mod.ts";
+import { keys } from "../store/keys.ts";
 import { findAlternatives } from "./alternatives.ts";
 import { Draft } from "./draft.ts";
 import { DomainError, notFound } from "./errors.ts";
@@ -11,8 +12,24 @@ import { type Actor, addEvent } from "./events.ts";
 import { type IdempotencyRequest, lookupIdempotent, storeIdempotent } from "./idempotency.ts";
 import { K } from "./keys.ts";
 import { Lanes } from "./lane.ts";
-import { type Booking, type Hold, MAX_ACTIVE_HOLDS, type Session, type WaitlistEntry } from "./model.ts";
+import {
+  type Booking,
+  type Hold,
+  type LearnerHolds,
+  MAX_ACTIVE_HOLDS,
+  type Session,
+  type WaitlistEntry,
+} from "./model.ts";
+import {
+  cancelSession,
+  type CancelSessionResult,
+  type LifecycleDeps,
+  offerFreedSeats,
+  scheduleSession,
+  updateSession,
+} from "./session_lifecycle.ts";
 import { SessionTx } from "./session_tx.ts";
+import { TtlCache } from "../store/ttl_cache.ts";
 
 const HOUR = 3_600_000;
 
@@ -35,6 +52,23 @@ function assertSelfOrStaff(actor: Actor, learnerId: string): void {
   }
 }
 
+/** Session lifecycle changes are staff work (the API authorises too; this is the engine's own guard). */
+function assertStaff(actor: Actor): void {
+  if (!isStaff(actor)) {
+    throw new DomainError(403, "forbidden", "Only admins and instructors can schedule, change or cancel sessions.");
+  }
+}
+
+/** What a learner has across sessions right now (GET /api/v1/me/bookings). */
+export interface LearnerPlaces {
+  /** Live holds and waitlist offers (`kind`), soonest to expire first; lapsed ones are left out. */
+  holds: Hold[];
+  /** Every booking, confirmed or cancelled, newest first (by `createdAt`). */
+  bookings: Booking[];
+  /** Waitlists the learner is queued on, with 1-based positions (an offer is in `holds` instead). */
+  waitlist: { entry: WaitlistEntry; position: number }[];
+}
+
 /** Result of an idempotent operation: `replayed` when an earlier identical request produced it. */
 export type Idempotent<T> = T & { replayed: boolean };
 
@@ -42,6 +76,8 @@ export type Idempotent<T> = T & { replayed: boolean };
 export class BookingEngine {
   readonly lanes: Lanes;
   readonly #now: () => Date;
+  /** Courses for the prerequisite check before a hold; a course edit shows within 30 s. */
+  readonly #courses = new TtlCache<Course | null>(30_000, 1_000);
 
   constructor(readonly kv: Deno.Kv, readonly options: EngineOptions) {
     this.#now = options.now ?? (() => new Date());
@@ -62,8 +98,9 @@ export class BookingEngine {
     return s;
   }
 
-  async #withAlternatives(err: unknown, session: Session, learnerId: string): Promise<never> {
+  async #withAlternatives(err: unknown, sessionOrId: Session | string, learnerId: string): Promise<never> {
     if (err instanceof DomainError && (err.code === "session_full" || err.code === "hold_expired")) {
+      const session = typeof sessionOrId === "string" ? await this.#requireSession(sessionOrId) : sessionOrId;
       const alternatives = await findAlternatives(this.kv, session, learnerId, this.now());
       throw new DomainError(err.status, err.code, err.message, {
         ...(err.details as object ?? {}),
@@ -103,19 +140,22 @@ export class BookingEngine {
     learnerId: string,
     actor: Actor,
     idem?: IdempotencyRequest,
+    known: { learner?: User } = {},
   ): Promise<Idempotent<{ hold: Hold }>> {
     assertSelfOrStaff(actor, learnerId);
     if (idem) {
       const prior = await lookupIdempotent<{ hold: Hold }>(this.kv, idem);
       if (prior) return { ...prior.result, replayed: true };
     }
-    const session = await this.#requireSession(sessionId);
-    const [learner, course] = await Promise.all([
-      this.#get<User>(K.user(learnerId)),
-      this.#get<Course>(K.course(session.courseId)),
+    const [session, learner] = await Promise.all([
+      this.#requireSession(sessionId),
+      known.learner?.id === learnerId ? known.learner : this.#get<User>(K.user(learnerId)),
     ]);
     if (!learner) throw notFound("user", learnerId);
+    const course = await this.#courses.get(session.courseId, () => this.#get<Course>(K.course(session.courseId)));
     await this.#assertPrerequisites(course, learner);
+    const prefetch: Deno.KvKey[] = [K.place(sessionId, learnerId), K.learnerHolds(learnerId)];
+    if (idem) prefetch.push(K.idempotency(idem.scope, idem.key));
     try {
       return await this.lanes.run(sessionId, actor, async (tx) => {
         if (idem) {
@@ -133,6 +173,8 @@ export class BookingEngine {
             `You already hold ${MAX_ACTIVE_HOLDS} seats. Book or release one of them first.`,
           );
         }
+        // A seat freed earlier in this batch belongs to the head of the waitlist, not to a newcomer.
+        await offerFreedSeats(tx);
         if (tx.free() <= 0) throw new DomainError(409, "session_full", "This session is full.");
         const expiresAtMs = tx.nowMs + this.options.holdMinutes * 60_000;
         const hold = tx.createHold(learnerId, "hold", expiresAtMs, idem?.key ?? null);
@@ -142,7 +184,7 @@ export class BookingEngine {
         }, tx.now);
         if (idem) storeIdempotent(tx.draft, idem, { hold }, tx.now);
         return { hold, replayed: false };
-      });
+      }, prefetch);
     } catch (err) {
       return this.#withAlternatives(err, session, learnerId);
     }
@@ -166,7 +208,12 @@ export class BookingEngine {
       if (prior) return { ...prior.result, replayed: true };
     }
     const first = await this.#requireHold(holdId, actor);
-    const session = await this.#requireSession(first.sessionId);
+    const prefetch: Deno.KvKey[] = [
+      K.hold(holdId),
+      K.place(first.sessionId, first.learnerId),
+      K.learnerHolds(first.learnerId),
+    ];
+    if (idem) prefetch.push(K.idempotency(idem.scope, idem.key));
     try {
       return await this.lanes.run(first.sessionId, actor, async (tx) => {
         if (idem) {
@@ -194,9 +241,9 @@ export class BookingEngine {
         }, tx.now);
         if (idem) storeIdempotent(tx.draft, idem, { booking }, tx.now);
         return { booking, replayed: false };
-      });
+      }, prefetch);
     } catch (err) {
-      return this.#withAlternatives(err, session, first.learnerId);
+      return this.#withAlternatives(err, first.sessionId, first.learnerId);
     }
   }
 
@@ -382,6 +429,7 @@ export class BookingEngine {
       await tx.loadLearner(learnerId);
       const place = await tx.livePlace(learnerId);
       if (place) throw placeTaken(place.kind);
+      await offerFreedSeats(tx);
       if (tx.free() > 0) {
         throw new DomainError(409, "seats_available", "Seats are available: hold one instead of waiting.");
       }
@@ -389,26 +437,116 @@ export class BookingEngine {
     });
   }
 
-  /** Leaves a waitlist; a pending offer is declined (its seat passes to the next learner). */
+  /**
+   * Leaves a waitlist; a pending offer is declined (its seat passes to the next learner). 404
+   * `not_on_waitlist` when the learner is not on it, including when their offer has lapsed: a
+   * lapsed offer took them off the list whether or not it was cleaned up yet (this call cleans it
+   * up, with hold.expired, before answering).
+   */
   async leaveWaitlist(sessionId: string, learnerId: string, actor: Actor): Promise<void> {
     assertSelfOrStaff(actor, learnerId);
-    await this.lanes.run(sessionId, actor, async (tx) => {
+    const left = await this.lanes.run(sessionId, actor, async (tx) => {
       await tx.draft.load([K.waitlistByLearner(learnerId, sessionId)]);
       const entry = tx.draft.get<WaitlistEntry>(K.waitlistByLearner(learnerId, sessionId));
       if (entry?.status === "waiting") {
         await tx.loadLearner(learnerId);
         tx.leaveWaitlist(entry);
-        return;
+        return true;
       }
       if (entry?.status === "offered" && entry.offerHoldId) {
         const hold = await tx.loadHold(entry.offerHoldId);
+        if (hold?.status === "active" && Date.parse(hold.expiresAt) <= tx.nowMs) {
+          // Lapsed: expire it (committed) and answer 404 below.
+          await tx.expireHold(hold.id);
+          return false;
+        }
         if (hold?.status === "active") {
           await tx.releaseHold(hold);
-          return;
+          return true;
         }
       }
       throw new DomainError(404, "not_on_waitlist", "You are not on this session's waitlist.");
     });
+    if (!left) {
+      throw new DomainError(404, "not_on_waitlist", "Your seat offer lapsed, so you are no longer on this waitlist.");
+    }
+  }
+
+  #deps(): LifecycleDeps {
+    return { kv: this.kv, lanes: this.lanes, now: this.#now };
+  }
+
+  /**
+   * Schedules a new session (admin or instructor; 403 otherwise): the session, its index entries,
+   * zeroed seat counters and a `session.scheduled` event in one atomic op. ValidationError (from
+   * lib/domain/validation.ts) for bad input or an unknown course, location or instructor (issue
+   * paths `courseId`, `locationId`, `instructorId`); 409 `session_exists` when the id is taken.
+   */
+  async scheduleSession(input: NewSession, actor: Actor): Promise<Session> {
+    assertStaff(actor);
+    return await scheduleSession(this.#deps(), input, actor);
+  }
+
+  /**
+   * Changes a session (admin or instructor; 403 otherwise) in its lane; `session.updated` carries
+   * `data.changes` = `{field: {from, to}}`, and a patch that changes nothing writes nothing.
+   * 404 `session_not_found`; 409 `session_cancelled`; 409 `capacity_below_taken` with details
+   * `{taken, requested}`; ValidationError for an invalid result, an unknown reference, or a
+   * `status` change (cancel with {@link cancelSession}). Seats a larger capacity frees are offered
+   * to the waitlist in the same commit.
+   */
+  async updateSession(id: string, patch: SessionPatch, actor: Actor): Promise<Session> {
+    assertStaff(actor);
+    return await updateSession(this.#deps(), id, patch, actor);
+  }
+
+  /**
+   * Cancels a session (admin or instructor; 403 otherwise) and everything in it: bookings
+   * (booking.cancelled, `bySessionCancel`), holds and offers (hold.released, or hold.expired for
+   * ones already lapsed), waiting learners (waitlist.left), then `session.cancelled`. Done in
+   * atomic steps that fit KV's limits; re-running after a failure midway finishes the job and
+   * returns what that run did. 404 `session_not_found`; 409 `session_cancelled` when a previous
+   * cancellation already finished.
+   */
+  async cancelSession(id: string, actor: Actor): Promise<CancelSessionResult> {
+    assertStaff(actor);
+    return await cancelSession(this.#deps(), id, actor);
+  }
+
+  /**
+   * The learner's live holds and offers, bookings (confirmed and cancelled) and waitlist places
+   * with positions. A hold or offer past its `expiresAt` is not reported, cleaned up or not.
+   */
+  async listLearnerPlaces(learnerId: string): Promise<LearnerPlaces> {
+    const nowMs = this.now().getTime();
+    const [holdsDoc, bookingIds, waitlisted] = await Promise.all([
+      this.#get<LearnerHolds>(K.learnerHolds(learnerId)),
+      listValues<string>(this.kv, keys.bookingsByLearnerPrefix(learnerId)),
+      listValues<WaitlistEntry>(this.kv, keys.waitlistByLearnerPrefix(learnerId)),
+    ]);
+    const holdIds = (holdsDoc?.items ?? []).filter((i) => i.expiresAtMs > nowMs).map((i) => i.holdId);
+    const [holds, bookings] = await Promise.all([
+      getValues<Hold>(this.kv, holdIds.map(K.hold)),
+      getValues<Booking>(this.kv, bookingIds.map(K.booking)),
+    ]);
+    const waiting = waitlisted.filter((w) => w.status === "waiting");
+    const positions = await Promise.all(waiting.map((w) => this.#positionOf(w)));
+    return {
+      holds: holds.filter((h) => h.status === "active" && Date.parse(h.expiresAt) > nowMs)
+        .sort((a, b) => Date.parse(a.expiresAt) - Date.parse(b.expiresAt)),
+      bookings: bookings.filter((b) => b.learnerId === learnerId)
+        .sort((a, b) => a.createdAt !== b.createdAt ? (a.createdAt < b.createdAt ? 1 : -1) : a.id < b.id ? 1 : -1),
+      waitlist: waiting.flatMap((entry, i) => positions[i] === null ? [] : [{ entry, position: positions[i]! }]),
+    };
+  }
+
+  /** 1-based position of a waiting entry in its queue, or null when it is not queued any more. */
+  async #positionOf(entry: WaitlistEntry): Promise<number | null> {
+    const key = K.waitlistEntry(entry.sessionId, entry.joinedAt, entry.learnerId);
+    if (!(await this.kv.get(key)).versionstamp) return null;
+    let ahead = 0;
+    for await (const _ of this.kv.list({ prefix: K.waitlist(entry.sessionId), end: key })) ahead++;
+    return ahead + 1;
   }
 
   /** 1-based position of a learner among those waiting, or null. */
@@ -420,6 +558,21 @@ export class BookingEngine {
     }
     return null;
   }
+}
+
+/** Every value under a prefix. */
+async function listValues<T>(kv: Deno.Kv, prefix: Deno.KvKey): Promise<T[]> {
+  const out: T[] = [];
+  for await (const e of kv.list<T>({ prefix })) out.push(e.value);
+  return out;
+}
+
+/** Values of many keys (getMany in chunks of 10), missing ones left out, in key order. */
+async function getValues<T>(kv: Deno.Kv, keyList: Deno.KvKey[]): Promise<T[]> {
+  const chunks: Deno.KvKey[][] = [];
+  for (let i = 0; i < keyList.length; i += 10) chunks.push(keyList.slice(i, i + 10));
+  const results = await Promise.all(chunks.map((c) => kv.getMany<T[]>(c)));
+  return results.flat().flatMap((e) => e.value === null ? [] : [e.value as T]);
 }
 
 function placeTaken(kind: string): DomainError {

@@ -140,16 +140,17 @@ Deno.test("[booking] a placed hold enqueues its delayed expiry message", async (
   const { promise: delivered, resolve } = Promise.withResolvers<void>();
   const listener = kv.listenQueue(async (msg: unknown) => {
     got.push(msg);
-    const m = msg as { kind: string; holdId: string };
+    const m = msg as { kind: string; items: string[] };
     if (m.kind === "hold.expire") {
       clock.advance(HOUR); // the time it was due has come
-      await engine.expireHold(m.holdId);
+      for (const id of m.items) await engine.expireHold(id);
       resolve();
     }
   });
   const { hold } = await engine.placeHold(s.id, a.id, self(a.id));
   await delivered;
-  assert.ok(got.some((m) => (m as { holdId?: string }).holdId === hold.id));
+  assert.ok(got.some((m) => (m as { items?: string[] }).items?.includes(hold.id)));
+  assert.ok(got.some((m) => (m as { kind: string }).kind === "events"), "one wake-up message carries the events");
   assert.equal((await kv.get<Hold>(K.hold(hold.id))).value!.status, "expired");
   assert.deepEqual(await types(kv), ["hold.placed", "hold.expired"]);
   kv.close();
@@ -411,9 +412,11 @@ Deno.test("[booking] waitlist is FIFO; a freed seat becomes a 24 h / 2 h offer t
   const placeC = (await kv.get<{ kind: string; id: string; expiresAtMs: number }>(K.place(s.id, c.id))).value!;
   assert.equal(placeC.kind, "offer");
   assert.equal((await kv.get(K.place(s.id, b.id))).value, null);
-  // c declines by leaving: d gets it; the session is now within 48 h → 2 h offer.
+  // c's offer lapses too; c then tries to leave: the offer is expired (not released) and c hears
+  // they are no longer on the list. d gets the seat; the session is now within 48 h → 2 h offer.
   clock.advance(50 * HOUR); // session starts in 5 d − 3 s − 74 h ≈ 46 h
-  await engine.leaveWaitlist(s.id, c.id, self(c.id));
+  await rejects(engine.leaveWaitlist(s.id, c.id, self(c.id)), 404, "not_on_waitlist");
+  assert.equal((await kv.get<Hold>(K.hold(placeC.id))).value!.status, "expired");
   const placeD = (await kv.get<{ kind: string; id: string; expiresAtMs: number }>(K.place(s.id, d.id))).value!;
   assert.equal(placeD.kind, "offer");
   assert.equal(placeD.expiresAtMs, clock.ms + 2 * HOUR);
@@ -423,6 +426,8 @@ Deno.test("[booking] waitlist is FIFO; a freed seat becomes a 24 h / 2 h offer t
   const evs = await allEvents(kv);
   assert.deepEqual(evs.filter((x) => x.type === "waitlist.offered").map((x) => x.learnerId), [b.id, c.id, d.id]);
   assert.deepEqual(evs.filter((x) => x.type === "booking.confirmed").map((x) => x.data.viaOffer), [false, true]);
+  assert.deepEqual(evs.filter((x) => x.type === "hold.expired").map((x) => x.learnerId), [b.id, c.id]);
+  assert.equal(evs.filter((x) => x.type === "hold.released").length, 0);
   await assertConsistent(kv, clock.now());
   await teardown(kv);
 });
@@ -625,5 +630,110 @@ Deno.test("[booking] a cancelled session takes no holds and no waitlist joins", 
   await rejects(engine.placeHold("01JZZZZZZZZZZZZZZZZZZZZZZZ", a.id, self(a.id)), 404, "session_not_found");
   await rejects(engine.placeHold(s.id, "01JZZZZZZZZZZZZZZZZZZZZZZZ", admin()), 404, "user_not_found");
   assert.deepEqual(await types(kv), []);
+  await teardown(kv);
+});
+
+Deno.test("[booking] a seat freed earlier in the same lane batch goes to the waitlist head, not to a newcomer", async () => {
+  const { kv, engine, clock, course } = await setup();
+  const s = await putSession(kv, course.id, { capacity: 1 });
+  const [a, b, c] = await putUsers(kv, 3);
+  const { hold } = await engine.placeHold(s.id, a.id, self(a.id));
+  const { booking } = await engine.confirmHold(hold.id, self(a.id));
+  await engine.joinWaitlist(s.id, b.id, self(b.id));
+  // Keep the lane busy so the cancel and the newcomer's hold queue up into one batch, in that order.
+  const busy = engine.lanes.run(s.id, self(a.id), () => new Promise((r) => setTimeout(r, 40)));
+  const cancel = engine.cancelBooking(booking.id, self(a.id));
+  await new Promise((r) => setTimeout(r, 10));
+  const newcomer = engine.placeHold(s.id, c.id, self(c.id));
+  await Promise.all([busy, cancel]);
+  await rejects(newcomer, 409, "session_full");
+  assert.equal((await kv.get<{ kind: string }>(K.place(s.id, b.id))).value?.kind, "offer");
+  assert.equal((await kv.get(K.place(s.id, c.id))).value, null);
+  await assertConsistent(kv, clock.now());
+  await teardown(kv);
+});
+
+Deno.test("[booking] alternatives leave out sessions where the learner already has a live place", async () => {
+  const { kv, engine, clock, course } = await setup();
+  const full = await putSession(kv, course.id, { capacity: 1, startsInHours: 24 });
+  const [lapsedS, heldS, bookedS, waitS, freeS] = await Promise.all(
+    [48, 72, 96, 120, 144].map((h) => putSession(kv, course.id, { capacity: 3, startsInHours: h })),
+  );
+  const [me, other] = await putUsers(kv, 2);
+  await engine.confirmHold((await engine.placeHold(full.id, other.id, self(other.id))).hold.id, self(other.id));
+  await engine.placeHold(lapsedS.id, me.id, self(me.id));
+  clock.advance(10 * MINUTE);
+  await engine.placeHold(heldS.id, me.id, self(me.id));
+  const { hold } = await engine.placeHold(bookedS.id, me.id, self(me.id));
+  await engine.confirmHold(hold.id, self(me.id));
+  // A waitlist place in a session with seats (a raw place key: the engine would not queue me there).
+  await kv.set(K.place(waitS.id, me.id), { kind: "waitlist", id: new Date(T0).toISOString() });
+  clock.advance(6 * MINUTE); // the hold on lapsedS has lapsed (not cleaned up): that session is fair game
+  const err = await rejects(engine.placeHold(full.id, me.id, self(me.id)), 409, "session_full");
+  const ids = (err.details as { alternatives: { sessionId: string }[] }).alternatives.map((a) => a.sessionId);
+  assert.deepEqual(ids, [lapsedS.id, freeS.id]);
+  await teardown(kv);
+});
+
+Deno.test("[booking] leaving after the offer lapsed: 404 not_on_waitlist, before and after cleanup; hold.expired once", async () => {
+  const { kv, engine, clock, course } = await setup();
+  const s = await putSession(kv, course.id, { capacity: 1 });
+  const [a, b, c] = await putUsers(kv, 3);
+  const { hold } = await engine.placeHold(s.id, a.id, self(a.id));
+  const { booking } = await engine.confirmHold(hold.id, self(a.id));
+  await engine.joinWaitlist(s.id, b.id, self(b.id));
+  await engine.joinWaitlist(s.id, c.id, self(c.id));
+  await engine.cancelBooking(booking.id, self(a.id));
+  const offer = (await kv.get<{ kind: string; id: string }>(K.place(s.id, b.id))).value!;
+  assert.equal(offer.kind, "offer");
+  clock.advance(24 * HOUR); // b's offer lapses; nothing has cleaned it up yet
+  const err = await rejects(engine.leaveWaitlist(s.id, b.id, self(b.id)), 404, "not_on_waitlist");
+  assert.match(err.message, /lapsed/);
+  assert.equal((await kv.get<Hold>(K.hold(offer.id))).value!.status, "expired");
+  // Same answer once it is cleaned up; the seat went to c.
+  await rejects(engine.leaveWaitlist(s.id, b.id, self(b.id)), 404, "not_on_waitlist");
+  assert.equal((await kv.get<{ kind: string }>(K.place(s.id, c.id))).value?.kind, "offer");
+  const evs = await allEvents(kv);
+  assert.deepEqual(evs.filter((e) => e.type === "hold.expired").map((e) => e.data.holdId), [offer.id]);
+  assert.equal(evs.filter((e) => e.type === "hold.released" || e.type === "waitlist.left").length, 0);
+  await assertConsistent(kv, clock.now());
+  await teardown(kv);
+});
+
+Deno.test("[booking] listLearnerPlaces: live holds and offers, every booking, waitlist positions; lapsed holds left out", async () => {
+  const { kv, engine, clock, course } = await setup();
+  const [s1, s2, s3, s4, s5] = await Promise.all(
+    [48, 72, 96, 120, 144].map((h) => putSession(kv, course.id, { capacity: 1, startsInHours: h })),
+  );
+  const [me, x, y] = await putUsers(kv, 3);
+  // s1: my hold will lapse; s2: my live hold; s3: booked then cancelled, s4: booked.
+  await engine.placeHold(s1.id, me.id, self(me.id));
+  clock.advance(10 * MINUTE);
+  const { hold: live } = await engine.placeHold(s2.id, me.id, self(me.id));
+  const b3 =
+    (await engine.confirmHold((await engine.placeHold(s3.id, me.id, self(me.id))).hold.id, self(me.id))).booking;
+  await engine.cancelBooking(b3.id, self(me.id));
+  clock.advance(1000);
+  const b4 =
+    (await engine.confirmHold((await engine.placeHold(s4.id, me.id, self(me.id))).hold.id, self(me.id))).booking;
+  // s5: x books, y then I queue: I am second.
+  await engine.confirmHold((await engine.placeHold(s5.id, x.id, self(x.id))).hold.id, self(x.id));
+  await engine.joinWaitlist(s5.id, y.id, self(y.id));
+  await engine.joinWaitlist(s5.id, me.id, self(me.id));
+  clock.advance(6 * MINUTE); // s1 hold lapsed
+  const places = await engine.listLearnerPlaces(me.id);
+  assert.deepEqual(places.holds.map((h) => h.id), [live.id]);
+  assert.equal(places.holds[0].expiresAt, live.expiresAt);
+  assert.deepEqual(places.bookings.map((b) => [b.id, b.status]), [[b4.id, "confirmed"], [b3.id, "cancelled"]]);
+  assert.deepEqual(places.waitlist.map((w) => [w.entry.sessionId, w.position]), [[s5.id, 2]]);
+  // y leaves: I move up. An offer shows among the holds, not on the waitlist.
+  await engine.leaveWaitlist(s5.id, y.id, self(y.id));
+  assert.deepEqual((await engine.listLearnerPlaces(me.id)).waitlist.map((w) => w.position), [1]);
+  const xb = (await engine.listLearnerPlaces(x.id)).bookings[0];
+  await engine.cancelBooking(xb.id, self(x.id));
+  const after = await engine.listLearnerPlaces(me.id);
+  assert.deepEqual(after.waitlist, []);
+  assert.deepEqual(after.holds.map((h) => [h.sessionId, h.kind]), [[s2.id, "hold"], [s5.id, "offer"]]);
+  assert.deepEqual(await engine.listLearnerPlaces(y.id), { holds: [], bookings: [], waitlist: [] });
   await teardown(kv);
 });

@@ -1,11 +1,15 @@
 /**
  * Domain events: the transactional outbox. Every state change stores its events at
- * `["events", key]` and enqueues `{kind: "event", key}` in the SAME atomic op (via a Draft),
+ * `["events", key]` and enqueues a wake-up `{kind: "events", items: [key, …]}` (one per commit) in
+ * the SAME atomic op (via a Draft),
  * so an event exists exactly when its change committed.
  */
 import { monotonicFactory } from "ulid";
 import type { Draft } from "./draft.ts";
 import { K } from "./keys.ts";
+
+/** Kind of the queue message that announces a commit's events (`items` = event keys). */
+export const EVENTS_MESSAGE = "events";
 
 /** Every event type the booking engine emits. */
 export const EVENT_TYPES = [
@@ -81,7 +85,7 @@ export function addEvent(
     data,
   };
   draft.set(K.event(event.key), event);
-  draft.enqueue({ kind: "event", key: event.key });
+  draft.enqueueMerged(EVENTS_MESSAGE, event.key);
   return event;
 }
 

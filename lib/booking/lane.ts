@@ -16,12 +16,18 @@ export type SessionOp<R> = (tx: SessionTx) => Promise<R>;
 interface Pending {
   op: SessionOp<unknown>;
   actor: Actor;
+  /** Keys the op will load: fetched for the whole batch in one parallel round before it runs. */
+  prefetch: Deno.KvKey[];
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
 }
 
 /** Largest batch; the draft's check/mutation limits split it further when needed. */
-const MAX_BATCH = 24;
+const MAX_BATCH = 64;
+/** Checks a batch may spend on its ops' keys (the session's own keys and offers need the rest). */
+const CHECK_BUDGET = MAX_CHECKS - 16;
+/** Keys assumed for an op that declares none. */
+const DEFAULT_KEYS = 3;
 const MAX_ATTEMPTS = 12;
 
 /** Routes operations into per-session lanes on one KV store. */
@@ -37,10 +43,19 @@ export class Lanes {
     this.#now = now;
   }
 
-  /** Runs `op` on `sessionId` in that session's lane; resolves after its batch committed. */
-  run<R>(sessionId: string, actor: Actor, op: SessionOp<R>): Promise<R> {
+  /**
+   * Runs `op` on `sessionId` in that session's lane; resolves after its batch committed.
+   * `prefetch` names the keys the op will load, so a batch loads them all in one round.
+   */
+  run<R>(sessionId: string, actor: Actor, op: SessionOp<R>, prefetch: Deno.KvKey[] = []): Promise<R> {
     return new Promise<R>((resolve, reject) => {
-      const p: Pending = { op: op as SessionOp<unknown>, actor, resolve: resolve as (v: unknown) => void, reject };
+      const p: Pending = {
+        op: op as SessionOp<unknown>,
+        actor,
+        prefetch,
+        resolve: resolve as (v: unknown) => void,
+        reject,
+      };
       const q = this.#queues.get(sessionId);
       if (q) {
         q.push(p);
@@ -55,8 +70,16 @@ export class Lanes {
     const q = this.#queues.get(sessionId)!;
     try {
       while (q.length) {
-        const batch = q.splice(0, MAX_BATCH);
-        await this.#runBatch(sessionId, batch);
+        // As many ops as fit one commit's checks, so a full batch rarely has to split.
+        let n = 0;
+        let keys = 0;
+        while (n < q.length && n < MAX_BATCH) {
+          const k = q[n].prefetch.length || DEFAULT_KEYS;
+          if (n > 0 && keys + k > CHECK_BUDGET) break;
+          keys += k;
+          n++;
+        }
+        await this.#runBatch(sessionId, q.splice(0, n));
       }
     } finally {
       this.#queues.delete(sessionId);
@@ -90,7 +113,10 @@ export class Lanes {
   async #attempt(sessionId: string, batch: Pending[]): Promise<"done" | "conflict" | "split"> {
     const draft = new Draft(this.#kv);
     const now = this.#now();
-    const base = await SessionTx.load(draft, sessionId, now, batch[0].actor);
+    const [base] = await Promise.all([
+      SessionTx.load(draft, sessionId, now, batch[0].actor),
+      draft.load(batch.flatMap((p) => p.prefetch)),
+    ]);
     // Seats that freed without a write (holds past expiresAt, not cleaned up yet) go to the head
     // of the waitlist before anyone in this batch can take them.
     base.actor = { ...batch[0].actor, origin: "system", userId: null };

@@ -15,6 +15,9 @@ import type { Booking, Hold, LearnerHolds, Place, SeatDoc, Session, WaitlistEntr
 
 const HOUR = 3_600_000;
 
+/** Kind of the delayed queue message that expires holds on time (`items` = hold ids). */
+export const HOLD_EXPIRE_MESSAGE = "hold.expire";
+
 /** How long a waitlist offer lasts: 24 h, 2 h when the session starts within 48 h, never past the start. */
 export function offerExpiry(now: number, startsAtMs: number): number {
   const span = startsAtMs - now <= 48 * HOUR ? 2 * HOUR : 24 * HOUR;
@@ -174,9 +177,7 @@ export class SessionTx {
     );
     this.#setSeats({ holds: 1 });
     // Active release: a delayed message expires the hold on time (a cron sweep is the backstop).
-    d.enqueue({ kind: "hold.expire", holdId: hold.id, sessionId: this.sessionId }, {
-      delay: Math.max(0, expiresAtMs - this.nowMs) + 50,
-    });
+    d.enqueueMerged(HOLD_EXPIRE_MESSAGE, hold.id, Math.max(0, expiresAtMs - this.nowMs) + 50);
     return hold;
   }
 
@@ -292,7 +293,7 @@ export class SessionTx {
   cancelBooking(
     booking: Booking,
     late: boolean,
-    action: "cancelled" | "rescheduled_out",
+    action: "cancelled" | "rescheduled_out" | "session_cancelled",
     toBookingId?: string,
   ): Booking {
     if (booking.status !== "confirmed") {
@@ -351,14 +352,58 @@ export class SessionTx {
     return { entry, position: this.seats.waiting };
   }
 
-  /** Removes a waiting learner from the waitlist. */
-  leaveWaitlist(entry: WaitlistEntry): void {
+  /** Removes a waiting learner from the waitlist; `data` adds to the waitlist.left event. */
+  leaveWaitlist(entry: WaitlistEntry, data: Record<string, unknown> = {}): void {
     const d = this.draft;
     d.delete(K.waitlistEntry(this.sessionId, entry.joinedAt, entry.learnerId));
     d.delete(K.waitlistByLearner(entry.learnerId, this.sessionId));
     d.delete(K.place(this.sessionId, entry.learnerId));
     this.#setSeats({ waiting: -1 });
-    addEvent(d, this.actor, "waitlist.left", this.sessionId, entry.learnerId, { joinedAt: entry.joinedAt }, this.now);
+    addEvent(d, this.actor, "waitlist.left", this.sessionId, entry.learnerId, {
+      joinedAt: entry.joinedAt,
+      ...data,
+    }, this.now);
+  }
+
+  /**
+   * Ends an active hold or offer of this session because the session is cancelled: released
+   * (hold.released) while live, expired (hold.expired) when already past its time. The hold may
+   * have been read outside the draft: every change to a hold also writes `["seats", id]`, which
+   * the commit checks. Only the learner's cross-session holds document is loaded (one check).
+   */
+  async endHoldForSessionCancel(hold: Hold): Promise<Hold> {
+    if (hold.status !== "active" || hold.sessionId !== this.sessionId) {
+      throw new DomainError(409, "hold_not_active", `This hold is already ${hold.status}.`);
+    }
+    await this.draft.load([K.learnerHolds(hold.learnerId)]);
+    const lapsed = Date.parse(hold.expiresAt) <= this.nowMs;
+    const ended = this.#endHold(hold, lapsed ? "expired" : "released");
+    // An active hold (lapsed or not) is the learner's one place in the session.
+    this.draft.delete(K.place(this.sessionId, hold.learnerId));
+    if (hold.kind === "offer") this.draft.delete(K.waitlistByLearner(hold.learnerId, this.sessionId));
+    if (lapsed) {
+      addEvent(
+        this.draft,
+        { ...this.actor, origin: "system", userId: null },
+        "hold.expired",
+        this.sessionId,
+        hold.learnerId,
+        {
+          holdId: hold.id,
+          kind: hold.kind,
+          expiresAt: hold.expiresAt,
+          bySessionCancel: true,
+        },
+        this.now,
+      );
+    } else {
+      addEvent(this.draft, this.actor, "hold.released", this.sessionId, hold.learnerId, {
+        holdId: hold.id,
+        kind: hold.kind,
+        bySessionCancel: true,
+      }, this.now);
+    }
+    return ended;
   }
 
   /**

@@ -108,6 +108,8 @@ export const PREFIXES = [
   "attendance",
   "events",
   "idempotency",
+  "api_tokens",
+  "api_tokens_by_user",
   "meta",
 ] as const;
 
@@ -181,4 +183,9 @@ export const keys = {
   eventsPrefix: () => ["events"] as const,
   event: (key: string) => ["events", key] as const,
   idempotency: (scope: string, key: string) => ["idempotency", scope, key] as const,
+
+  // ── API credentials (only SHA-256 hashes of tokens are stored) ───────
+  apiToken: (tokenHash: string) => ["api_tokens", tokenHash] as const,
+  apiTokensByUserPrefix: (userId: string) => ["api_tokens_by_user", userId] as const,
+  apiTokenByUser: (userId: string, tokenId: string) => ["api_tokens_by_user", userId, tokenId] as const,
 };

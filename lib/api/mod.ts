@@ -1,0 +1,48 @@
+/**
+ * The JSON API under `/api`: every operation of /api/v1, the OpenAPI document and its docs page.
+ */
+import { Hono } from "hono";
+import { apiErrorHandler } from "./errors.ts";
+import { renderApiDocs } from "./docs.ts";
+import { honoPath, mountOperations, type Operation } from "./operation.ts";
+import { buildOpenApi } from "./openapi.ts";
+import { adminOperations } from "./v1/admin.ts";
+import { bookingOperations } from "./v1/bookings.ts";
+import { holdOperations } from "./v1/holds.ts";
+import { sessionOperations } from "./v1/sessions.ts";
+import { userOperations } from "./v1/users.ts";
+import { waitlistOperations } from "./v1/waitlist.ts";
+
+/** Every /api/v1 operation, in documentation order. */
+export const API_OPERATIONS: readonly Operation[] = [
+  ...sessionOperations,
+  ...holdOperations,
+  ...bookingOperations,
+  ...waitlistOperations,
+  ...userOperations,
+  ...adminOperations,
+];
+
+/** Builds the `/api` sub-app. */
+export function createApi(version: string): Hono {
+  const api = new Hono();
+  api.onError(apiErrorHandler);
+  const doc = buildOpenApi(API_OPERATIONS, version);
+  api.get("/openapi.json", (c) => c.json(doc));
+  const docsHtml = renderApiDocs(doc);
+  api.get("/docs", (c) => c.html(docsHtml));
+  mountOperations(api, API_OPERATIONS);
+  api.all("*", (c) => {
+    const path = c.req.path.replace(/^\/api/, "");
+    const allowed = API_OPERATIONS.filter((op) =>
+      new RegExp(`^${honoPath(op.path).replace(/:[^/]+/g, "[^/]+")}$`).test(path)
+    )
+      .map((op) => op.method.toUpperCase());
+    if (allowed.length) {
+      c.header("allow", allowed.join(", "));
+      return c.json({ error: "method_not_allowed", message: `Use ${allowed.join(" or ")} on ${c.req.path}.` }, 405);
+    }
+    return c.json({ error: "not_found", message: `No API endpoint ${c.req.method} ${c.req.path}.` }, 404);
+  });
+  return api;
+}

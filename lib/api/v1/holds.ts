@@ -1,0 +1,100 @@
+/** Seat holds: place, read (with the server's countdown), release. */
+import { z } from "zod";
+import { K } from "../../booking/keys.ts";
+import { type Hold, IdSchema, isHoldLive } from "../../domain/mod.ts";
+import { ApiError } from "../errors.ts";
+import { defineOperation, replayedHeader } from "../operation.ts";
+import { assertOwnerOrStaff, learnerFor } from "./access.ts";
+import { ErrorSchema, HoldViewSchema, IdParams } from "./schemas.ts";
+
+/** The hold as the API shows it, with the time left by the server's clock. */
+export function presentHold(hold: Hold, now: Date): z.infer<typeof HoldViewSchema> {
+  const live = isHoldLive(hold, now);
+  return {
+    hold,
+    live,
+    secondsLeft: live ? Math.max(0, Math.floor((Date.parse(hold.expiresAt) - now.getTime()) / 1000)) : 0,
+    serverTime: now.toISOString(),
+  };
+}
+
+const err = (description: string) => ({ description, schema: ErrorSchema });
+
+export const placeHold = defineOperation({
+  method: "post",
+  path: "/v1/holds",
+  operationId: "placeHold",
+  tag: "Holds and bookings",
+  summary: "Hold a seat for HOLD_MINUTES (15)",
+  description:
+    "Takes one seat for the learner until `expiresAt`. Send an `Idempotency-Key` so a double tap or a retry never " +
+    "makes two holds. A full session answers 409 with up to 3 alternatives and whether the waitlist is open.",
+  access: "user",
+  idempotency: "engine",
+  body: z.strictObject({
+    sessionId: IdSchema,
+    learnerId: IdSchema.optional().describe("staff only: hold for another learner"),
+  }),
+  responses: {
+    201: { description: "The hold", schema: HoldViewSchema },
+    404: err("No such session"),
+    409: err("session_full (details.alternatives, details.waitlistOpen), already_holding, already_booked, …"),
+    422: err("prerequisites_missing (details.missing)"),
+    429: err("too_many_holds: 3 live holds already"),
+  },
+  async handler(ctx) {
+    const principal = ctx.requirePrincipal();
+    const learnerId = learnerFor(principal, ctx.body.learnerId);
+    const { engine } = ctx.services;
+    const out = await engine.placeHold(ctx.body.sessionId, learnerId, ctx.actor(), ctx.idempotency, {
+      learner: principal.user ?? undefined,
+    });
+    return {
+      status: 201,
+      body: presentHold(out.hold, engine.now()),
+      headers: replayedHeader(out.replayed),
+    };
+  },
+});
+
+export const getHold = defineOperation({
+  method: "get",
+  path: "/v1/holds/{id}",
+  operationId: "getHold",
+  tag: "Holds and bookings",
+  summary: "A hold and its time left by the server's clock",
+  access: "user",
+  params: IdParams,
+  responses: { 200: { description: "The hold", schema: HoldViewSchema }, 404: err("No such hold") },
+  async handler(ctx) {
+    const hold = (await ctx.services.kv.get<Hold>(K.hold(ctx.params.id))).value;
+    if (!hold) throw new ApiError(404, "hold_not_found", `No hold with id ${ctx.params.id}.`);
+    assertOwnerOrStaff(ctx.requirePrincipal(), hold.learnerId);
+    return { status: 200, body: presentHold(hold, ctx.services.engine.now()) };
+  },
+});
+
+export const releaseHold = defineOperation({
+  method: "delete",
+  path: "/v1/holds/{id}",
+  operationId: "releaseHold",
+  tag: "Holds and bookings",
+  summary: "Release a hold (or decline a waitlist offer)",
+  access: "user",
+  params: IdParams,
+  responses: {
+    200: {
+      description: "The ended hold (status released, or expired if its time was already up)",
+      schema: HoldViewSchema,
+    },
+    404: err("No such hold"),
+    409: err("hold_not_active: already confirmed, released or expired"),
+  },
+  async handler(ctx) {
+    const hold = await ctx.services.engine.releaseHold(ctx.params.id, ctx.actor());
+    return { status: 200, body: presentHold(hold, ctx.services.engine.now()) };
+  },
+});
+
+/** Every hold operation. */
+export const holdOperations = [placeHold, getHold, releaseHold];

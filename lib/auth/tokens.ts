@@ -1,0 +1,83 @@
+/**
+ * Per-user API tokens. A token is shown once when minted; KV keeps only its SHA-256 hash, so a
+ * copy of the store does not hand out credentials.
+ */
+import { ulid } from "ulid";
+import type { User } from "../domain/user.ts";
+import { keys } from "../store/keys.ts";
+
+/** What KV keeps for a token (never the token itself). */
+export interface StoredToken {
+  tokenId: string;
+  userId: string;
+  label: string | null;
+  createdAt: string;
+}
+
+/** Token format: `tbk_` + 32 random bytes base64url. The prefix makes leaked tokens easy to find. */
+const PREFIX = "tbk_";
+
+/** Lowercase hex SHA-256 of a string. */
+export async function sha256Hex(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function randomToken(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(32));
+  const b64 = btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_").replaceAll("=", "");
+  return PREFIX + b64;
+}
+
+/**
+ * Mints a new API token for a user and stores its hash. Returns the token: the only time it is
+ * ever visible. Fails when the user does not exist.
+ */
+export async function mintToken(
+  kv: Deno.Kv,
+  userId: string,
+  label: string | null = null,
+): Promise<{ token: string; tokenId: string; createdAt: string }> {
+  const user = await kv.get<User>(keys.user(userId));
+  if (!user.value) throw new Error(`no user with id ${userId}`);
+  const token = randomToken();
+  const hash = await sha256Hex(token);
+  const stored: StoredToken = { tokenId: ulid(), userId, label, createdAt: new Date().toISOString() };
+  const res = await kv.atomic()
+    .check(user)
+    .check({ key: keys.apiToken(hash), versionstamp: null })
+    .set(keys.apiToken(hash), stored)
+    .set(keys.apiTokenByUser(userId, stored.tokenId), { hash, label, createdAt: stored.createdAt })
+    .commit();
+  if (!res.ok) throw new Error("could not store the token; try again");
+  return { token, tokenId: stored.tokenId, createdAt: stored.createdAt };
+}
+
+/** The user a token belongs to, or null for an unknown token or a deleted user. */
+export async function findUserByToken(kv: Deno.Kv, token: string): Promise<User | null> {
+  if (!token.startsWith(PREFIX) || token.length > 200) return null;
+  const stored = await kv.get<StoredToken>(keys.apiToken(await sha256Hex(token)));
+  if (!stored.value) return null;
+  return (await kv.get<User>(keys.user(stored.value.userId))).value;
+}
+
+/** Compares two secrets in time that does not depend on where they differ. */
+export function timingSafeEqual(a: string, b: string): boolean {
+  const x = new TextEncoder().encode(a);
+  const y = new TextEncoder().encode(b);
+  let diff = x.length ^ y.length;
+  for (let i = 0; i < Math.max(x.length, y.length); i++) diff |= (x[i] ?? 0) ^ (y[i] ?? 0);
+  return diff === 0;
+}
+
+/** Mints a token for the user with this email (the `deno task token` command). */
+export async function mintTokenForEmail(
+  kv: Deno.Kv,
+  email: string,
+  label: string | null = null,
+): Promise<{ token: string; tokenId: string; userId: string }> {
+  const id = (await kv.get<string>(keys.userByEmail(email.trim().toLowerCase()))).value;
+  if (!id) throw new Error(`no user with email ${email}`);
+  const minted = await mintToken(kv, id, label);
+  return { token: minted.token, tokenId: minted.tokenId, userId: id };
+}

@@ -1,0 +1,211 @@
+/**
+ * `deno task bench`: seat holds through HTTP against the real app on a file-backed KV, beside the
+ * baselines measured in the same run (a bare `Deno.serve` under the same load generator, and an
+ * uncontended read-check-set KV loop on the same KV file). Prints one JSON object and writes it to
+ * bench/results.json. Progress goes to stderr. Takes about a minute.
+ *
+ * Load: 64 closed-loop keep-alive clients in a separate process (bench/load_client.ts), each
+ * request `POST /api/v1/holds` with a learner's own bearer token and `{"sessionId": …}`.
+ * Scenarios (see bench/plan.ts): hot (one session of 10,000 seats at a time, every request a
+ * different learner; SessionSchema caps capacity at 10,000, so a run that fills one moves on to
+ * the next), hotSmall (sessions of 50 seats, 640 attempts each), spread (1,000 sessions), and
+ * hot again with the app started without the KV queue listener, to show what it costs.
+ * @module
+ */
+import os from "node:os";
+import { checkConsistency } from "../lib/booking/consistency.ts";
+import { createCatalog, createLearnerTokens, createSessions } from "../bench/fixtures.ts";
+import { rawKvLoop } from "../bench/raw_kv.ts";
+import { holdScenario, measure } from "../bench/scenario.ts";
+import { type BenchApp, startBareServer, startBenchApp } from "../bench/servers.ts";
+import { round } from "../bench/stats.ts";
+
+const CONCURRENCY = 64;
+const SCENARIO_MS = 6_000;
+const WARMUP_MS = 2_000;
+const HOT_CAPACITY = 10_000; // the most SessionSchema allows
+const HOT_LEARNERS = 8_000; // × 3 hot sessions: room for 4,000 holds/s over SCENARIO_MS
+const SMALL_CAPACITY = 50;
+const SMALL_SESSIONS = 4;
+const SMALL_ATTEMPTS = CONCURRENCY * 10; // per session
+const SPREAD_SESSIONS = 1_000;
+const SPREAD_CAPACITY = 500;
+const SPREAD_LEARNERS = 6_000; // × 3 rounds
+const WARM_LEARNERS = 3_000;
+
+const log = (msg: string) => console.error(`[bench ${((performance.now() - t0) / 1000).toFixed(1)}s] ${msg}`);
+const t0 = performance.now();
+// Library code may log to stdout (e.g. the island bundler); stdout carries only the result.
+console.log = console.error;
+
+const durations: Record<string, number> = {};
+async function phase<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  const start = performance.now();
+  log(`${name}…`);
+  try {
+    return await fn();
+  } finally {
+    durations[name] = Math.round(performance.now() - start);
+  }
+}
+
+const loadBefore = Deno.loadavg();
+const dir = await Deno.makeTempDir({ prefix: "bench-" });
+const bare = startBareServer();
+let app: BenchApp | null = null;
+try {
+  app = await startBenchApp(dir, { queueListener: true });
+  const kv = app.kv;
+  const setup = await phase("setup", async () => {
+    const catalog = await createCatalog(kv);
+    const hotCourse = catalog.hotCourse;
+    const warm = await createSessions(kv, catalog, hotCourse, 1, HOT_CAPACITY);
+    const hot = await createSessions(kv, catalog, hotCourse, 3, HOT_CAPACITY);
+    const small = await createSessions(kv, catalog, hotCourse, SMALL_SESSIONS, SMALL_CAPACITY);
+    const spread = await createSessions(kv, catalog, catalog.spreadCourse, SPREAD_SESSIONS, SPREAD_CAPACITY);
+    const hotNoListener = await createSessions(kv, catalog, hotCourse, 3, HOT_CAPACITY);
+    const all = await createLearnerTokens(
+      kv,
+      WARM_LEARNERS + HOT_LEARNERS + SMALL_SESSIONS * SMALL_ATTEMPTS + SPREAD_LEARNERS + HOT_LEARNERS,
+    );
+    let at = 0;
+    const take = (n: number) => all.slice(at, at += n);
+    return {
+      warm,
+      hot,
+      small,
+      spread,
+      hotNoListener,
+      tokens: {
+        warm: take(WARM_LEARNERS),
+        hot: take(HOT_LEARNERS),
+        small: take(SMALL_SESSIONS * SMALL_ATTEMPTS),
+        spread: take(SPREAD_LEARNERS),
+        hotNoListener: take(HOT_LEARNERS),
+      },
+    };
+  });
+  const ids = (xs: { id: string }[]) => xs.map((x) => x.id);
+  const job = (baseUrl: string) => ({ baseUrl, concurrency: CONCURRENCY });
+
+  // Baselines.
+  const serve = await phase("raw.serve", async () => {
+    const plan = { kind: "echo" as const, tokens: setup.tokens.hot, sessionIds: ids(setup.hot) };
+    await measure({ ...job(bare.baseUrl), durationMs: WARMUP_MS / 2, plan });
+    return await measure({ ...job(bare.baseUrl), durationMs: SCENARIO_MS, plan });
+  });
+  const kvLoop = await phase("raw.kv", async () => {
+    await rawKvLoop(kv, ["bench_raw", "warmup"], WARMUP_MS / 4);
+    return await rawKvLoop(kv, ["bench_raw", "counter"], SCENARIO_MS);
+  });
+
+  // Holds through HTTP.
+  const blocks = (tokens: string[], sessions: { id: string }[], perSession: number) => ({
+    kind: "blocks" as const,
+    tokens,
+    sessionIds: ids(sessions),
+    perSession,
+  });
+  await phase("warmup", () =>
+    measure({
+      ...job(app!.baseUrl),
+      durationMs: WARMUP_MS,
+      plan: blocks(setup.tokens.warm, setup.warm, WARM_LEARNERS),
+    }));
+  const hot = await phase("holds.hot", () =>
+    holdScenario(app!, {
+      ...job(app!.baseUrl),
+      durationMs: SCENARIO_MS,
+      plan: blocks(setup.tokens.hot, setup.hot, HOT_LEARNERS),
+    }, setup.hot));
+  const hotSmall = await phase("holds.hotSmall", () =>
+    holdScenario(app!, {
+      ...job(app!.baseUrl),
+      plan: blocks(setup.tokens.small, setup.small, SMALL_ATTEMPTS),
+    }, setup.small));
+  const spread = await phase("holds.spread", () =>
+    holdScenario(app!, {
+      ...job(app!.baseUrl),
+      durationMs: SCENARIO_MS,
+      plan: { kind: "spread", tokens: setup.tokens.spread, sessionIds: ids(setup.spread) },
+    }, setup.spread));
+  const consistency = await phase("consistency", () => checkConsistency(kv));
+  await app.close();
+  app = null;
+
+  // The same hot load on the same KV file, the app restarted without the queue listener.
+  app = await startBenchApp(dir, { queueListener: false });
+  const hotNoListener = await phase("holds.hotNoQueueListener", () =>
+    holdScenario(app!, {
+      ...job(app!.baseUrl),
+      durationMs: SCENARIO_MS,
+      plan: blocks(setup.tokens.hotNoListener, setup.hotNoListener, HOT_LEARNERS),
+    }, setup.hotNoListener));
+  const consistencyNoListener = await phase("consistency2", () => checkConsistency(app!.kv));
+  // The KV baseline again, to show how much it drifted over the run (other load on the host, file growth).
+  const kvAfter = await phase("raw.kvAfter", () => rawKvLoop(app!.kv, ["bench_raw", "counter"], SCENARIO_MS / 2));
+
+  const codes = (ps: { code: string }[]) => {
+    const out: Record<string, number> = {};
+    for (const p of ps) out[p.code] = (out[p.code] ?? 0) + 1;
+    return out;
+  };
+  const holdRuns = { hot, hotSmall, spread, hotNoQueueListener: hotNoListener };
+  const rawKv = kvLoop.opsPerSec;
+  const rawServe = serve.report.reqPerSec;
+  const result = {
+    bench: "POST /api/v1/holds over HTTP, 64 concurrent clients (separate process), file-backed Deno KV",
+    finishedAt: new Date().toISOString(),
+    machine: {
+      cpus: navigator.hardwareConcurrency,
+      cpuModel: os.cpus()[0]?.model ?? null,
+      deno: Deno.version.deno,
+      v8: Deno.version.v8,
+      os: `${Deno.build.os} ${os.release()} ${Deno.build.arch}`,
+      /** 1-minute load average before and after: above ~0.5 means something else was running. */
+      loadavg1m: { before: loadBefore[0], after: Deno.loadavg()[0] },
+    },
+    settings: {
+      concurrency: CONCURRENCY,
+      scenarioMs: SCENARIO_MS,
+      warmupMs: WARMUP_MS,
+      kv: "sqlite file in a temp dir (as production); raw.kv uses the same file",
+      queueListener: "on (as main.ts) except holds.hotNoQueueListener; cron sweep off",
+      loadGenerator: "separate Deno process, closed loop, keep-alive fetch (HTTP/1.1)",
+    },
+    holds: holdRuns,
+    raw: {
+      kvAtomicOpsPerSec: rawKv,
+      kvAtomic: kvLoop,
+      kvAtomicAfterOpsPerSec: kvAfter.opsPerSec,
+      serveReqPerSec: rawServe,
+      serve: { ...serve.report, cpu: { serverPct: serve.serverCpuPct, clientPct: serve.report.clientCpuPct } },
+    },
+    ratio: {
+      hotToRawKv: round(hot.opsPerSec / rawKv, 3),
+      hotToServe: round(hot.opsPerSec / rawServe, 3),
+      spreadToRawKv: round(spread.opsPerSec / rawKv, 3),
+      hotNoQueueListenerToRawKv: round(hotNoListener.opsPerSec / rawKv, 3),
+      hotHoldsPerLaneCommit: hot.lanes.opsPerCommit,
+    },
+    consistency: {
+      problems: consistency.problems.length + consistencyNoListener.problems.length,
+      codes: codes([...consistency.problems, ...consistencyNoListener.problems]),
+      sessionsChecked: consistency.sessions,
+    },
+    targets: {
+      oversoldZero: Object.values(holdRuns).every((r) => r.oversold === 0 && r.oversoldBy201 === 0),
+      hotToRawKvAtLeastHalf: hot.opsPerSec / rawKv >= 0.5,
+      hotP99AtMost100Ms: hot.p99Ms <= 100,
+    },
+    durationsMs: { ...durations, total: Math.round(performance.now() - t0) },
+  };
+  const text = JSON.stringify(result, null, 2) + "\n";
+  await Deno.writeTextFile(new URL("../bench/results.json", import.meta.url), text);
+  await Deno.stdout.write(new TextEncoder().encode(text));
+  log("done; wrote bench/results.json");
+} finally {
+  await app?.close();
+  await bare.close();
+  await Deno.remove(dir, { recursive: true });
+}

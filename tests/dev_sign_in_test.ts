@@ -1,0 +1,61 @@
+import assert from "node:assert/strict";
+import { startTestApp } from "./app_fixture.ts";
+
+function form(fields: Record<string, string>, origin = "http://test"): RequestInit {
+  return {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded", origin },
+    body: new URLSearchParams(fields).toString(),
+  };
+}
+
+Deno.test("[pages] dev sign-in: pick a demo person, the header shows them, sign out clears it", async () => {
+  const t = await startTestApp();
+  try {
+    const page = await t.app.fetch(new Request("http://test/dev/sign-in"));
+    assert.equal(page.status, 200);
+    const html = await page.text();
+    assert.ok(html.includes("learner@example.com") && html.includes("admin@example.com"));
+
+    const signIn = await t.app.fetch(
+      new Request("http://test/dev/sign-in", form({ email: "learner@example.com", next: "/sessions/x" })),
+    );
+    assert.equal(signIn.status, 303);
+    assert.equal(signIn.headers.get("location"), "/sessions/x");
+    const cookie = signIn.headers.get("set-cookie") ?? "";
+    assert.match(cookie, /^tb_dev_user=[0-9A-Z]{26}; Path=\/; HttpOnly; SameSite=Lax/);
+    const home = await t.app.fetch(new Request("http://test/", { headers: { cookie: cookie.split(";")[0] } }));
+    const homeHtml = await home.text();
+    const learner = await t.services.kv.get<string>(["users_by_email", "learner@example.com"]);
+    const user = (await t.services.kv.get<{ name: string }>(["users", learner.value!])).value!;
+    assert.ok(homeHtml.includes(user.name), "header names the signed-in user");
+
+    const out = await t.app.fetch(new Request("http://test/dev/sign-in", form({ action: "sign-out" })));
+    assert.equal(out.status, 303);
+    assert.match(out.headers.get("set-cookie") ?? "", /^tb_dev_user=; .*Max-Age=0/);
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("[pages] dev sign-in keeps the typed email on failure and never redirects off-site", async () => {
+  const t = await startTestApp();
+  try {
+    const miss = await t.app.fetch(new Request("http://test/dev/sign-in", form({ email: "ghost@example.com" })));
+    assert.equal(miss.status, 422);
+    const html = await miss.text();
+    assert.ok(html.includes('value="ghost@example.com"'));
+    assert.ok(html.includes("No one with the email ghost@example.com is registered."));
+    const offsite = await t.app.fetch(
+      new Request("http://test/dev/sign-in", form({ email: "learner@example.com", next: "//evil.example/x" })),
+    );
+    assert.equal(offsite.headers.get("location"), "/");
+    const cross = await t.app.fetch(
+      new Request("http://test/dev/sign-in", form({ email: "learner@example.com" }, "https://evil.example")),
+    );
+    assert.equal(cross.status, 403);
+    await cross.body?.cancel();
+  } finally {
+    await t.close();
+  }
+});
