@@ -6,6 +6,7 @@ import { createApp } from "./lib/app.ts";
 import { startHoldSweep, startQueueListener } from "./lib/background.ts";
 import { BookingEngine } from "./lib/booking/engine.ts";
 import { loadConfig } from "./lib/config.ts";
+import { createRelay } from "./lib/relay/mod.ts";
 import { seedDemoData } from "./lib/seed/mod.ts";
 import { openStore } from "./lib/store/mod.ts";
 
@@ -17,9 +18,12 @@ if (config.seedDemo) {
   if (result.seeded) console.log(`Loaded the demo catalog in ${Math.round(performance.now() - t0)} ms`);
 }
 const engine = new BookingEngine(kv, { holdMinutes: config.holdMinutes });
-startQueueListener(kv, engine);
+const relay = createRelay(kv, config);
+startQueueListener(kv, engine, relay);
 startHoldSweep(engine);
-const app = await createApp({ kv, config, engine }, { dev: Deno.env.get("FRESH_DEV") === "1" });
+relay.start();
+if (!relay.enabled) console.log("KAFKA_BROKERS is not set: events are kept in KV as pending until it is.");
+const app = await createApp({ kv, config, engine, relay }, { dev: Deno.env.get("FRESH_DEV") === "1" });
 Deno.serve({
   port: config.port,
   onListen: ({ hostname, port }) =>

@@ -7,6 +7,7 @@ import manifest from "../fresh.gen.ts";
 import { createApi } from "./api/mod.ts";
 import { registerFresh } from "./fresh/mod.ts";
 import { healthHandler } from "./health.ts";
+import { EventRelay } from "./relay/relay.ts";
 import { type Services, setServices } from "./services.ts";
 
 /** Options for `createApp`. */
@@ -15,7 +16,11 @@ export interface AppOptions {
 }
 
 /** Creates the app for these services (registered for routes to use). */
-export async function createApp(s: Services, options: AppOptions = {}): Promise<Hono> {
+export async function createApp(
+  given: Omit<Services, "relay"> & { relay?: EventRelay },
+  options: AppOptions = {},
+): Promise<Hono> {
+  const s: Services = { ...given, relay: given.relay ?? new EventRelay(given.kv, null) };
   setServices(s);
   const app = new Hono();
   app.get("/health", healthHandler);

@@ -4,6 +4,8 @@
  */
 import type { BookingEngine } from "./booking/engine.ts";
 import { HOLD_EXPIRE_MESSAGE } from "./booking/session_tx.ts";
+import { EVENTS_MESSAGE } from "./booking/events.ts";
+import type { EventRelay } from "./relay/relay.ts";
 
 /** Hold ids in a `hold.expire` message (`{items}`; `{holdId}` from before messages were merged). */
 export function holdIdsToExpire(m: unknown): string[] {
@@ -14,10 +16,11 @@ export function holdIdsToExpire(m: unknown): string[] {
 }
 
 /** Starts the queue listener for this process. */
-export function startQueueListener(kv: Deno.Kv, engine: BookingEngine): Promise<void> {
+export function startQueueListener(kv: Deno.Kv, engine: BookingEngine, relay?: EventRelay): Promise<void> {
   return kv.listenQueue(async (message: unknown) => {
     await Promise.all(holdIdsToExpire(message).map((id) => engine.expireHold(id)));
-    // Event messages are the outbox: the events themselves stay in ["events"] for the relay.
+    // An events message only announces a commit; the relay reads the events themselves from KV.
+    if ((message as { kind?: string } | null)?.kind === EVENTS_MESSAGE) relay?.wake();
   });
 }
 

@@ -8,6 +8,10 @@ export const ConfigSchema = z.object({
   devLogin: z.boolean(),
   seedDemo: z.boolean(),
   adminToken: z.string().min(16).nullable(),
+  /** Kafka bootstrap servers; empty: the relay is off and events wait in KV. */
+  kafkaBrokers: z.array(z.string().regex(/^[^\s:,]+:\d{1,5}$/, "must be host:port")),
+  kafkaPartitions: z.coerce.number().int().min(1).max(1000).default(3),
+  kafkaReplicationFactor: z.coerce.number().int().min(1).max(10).default(1),
   version: z.string(),
 });
 
@@ -34,6 +38,9 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     devLogin: flag(env.DEV_LOGIN, true),
     seedDemo: flag(env.SEED_DEMO, true),
     adminToken: env.ADMIN_TOKEN || null,
+    kafkaBrokers: (env.KAFKA_BROKERS ?? "").split(",").map((b) => b.trim()).filter(Boolean),
+    kafkaPartitions: env.KAFKA_TOPIC_PARTITIONS || undefined,
+    kafkaReplicationFactor: env.KAFKA_REPLICATION_FACTOR || undefined,
     version: VERSION,
   });
   if (!parsed.success) {
@@ -42,6 +49,9 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
       kvPath: "DENO_KV_PATH",
       holdMinutes: "HOLD_MINUTES",
       adminToken: "ADMIN_TOKEN",
+      kafkaBrokers: "KAFKA_BROKERS",
+      kafkaPartitions: "KAFKA_TOPIC_PARTITIONS",
+      kafkaReplicationFactor: "KAFKA_REPLICATION_FACTOR",
     };
     const lines = parsed.error.issues.map((i) => `${names[String(i.path[0])] ?? i.path.join(".")}: ${i.message}`);
     throw new Error(`Invalid configuration:\n  ${lines.join("\n  ")}`);

@@ -20,8 +20,14 @@ export async function probeKv(kv: Deno.Kv, timeoutMs = 1000): Promise<"ok" | "un
 
 /** Hono handler for `/health`. */
 export async function healthHandler(c: Context): Promise<Response> {
-  const { kv, config } = services();
+  const { kv, config, relay } = services();
   const kvState = await probeKv(kv);
   const ok = kvState === "ok";
-  return c.json({ status: ok ? "ok" : "degraded", kv: kvState, version: config.version }, ok ? 200 : 503);
+  const r = relay.status();
+  return c.json({
+    status: ok ? "ok" : "degraded",
+    kv: kvState,
+    version: config.version,
+    relay: { state: r.state, lastDeliveredAt: r.lastDeliveredAt, lastError: r.lastError?.message ?? null },
+  }, ok ? 200 : 503);
 }

@@ -4,12 +4,15 @@
  */
 import type { BookingEngine } from "./booking/engine.ts";
 import type { Config } from "./config.ts";
+import type { EventRelay } from "./relay/relay.ts";
 
 /** Everything a request handler may need. */
 export interface Services {
   kv: Deno.Kv;
   config: Config;
   engine: BookingEngine;
+  /** Delivers outbox events to Kafka; disabled (events wait) without KAFKA_BROKERS. */
+  relay: EventRelay;
 }
 
 let current: Services | null = null;

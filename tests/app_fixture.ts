@@ -6,6 +6,7 @@ import type { Hono } from "hono";
 import { createApp } from "../lib/app.ts";
 import { BookingEngine } from "../lib/booking/engine.ts";
 import { loadConfig } from "../lib/config.ts";
+import { createRelay } from "../lib/relay/mod.ts";
 import { seedDemoData } from "../lib/seed/mod.ts";
 import type { Services } from "../lib/services.ts";
 
@@ -26,7 +27,10 @@ export async function startTestApp(
   const kv = await Deno.openKv(":memory:");
   if (options.seed !== false) await seedDemoData(kv);
   const engine = new BookingEngine(kv, { holdMinutes: config.holdMinutes });
-  const services: Services = { kv, config, engine };
+  // With KAFKA_BROKERS in `env` the relay delivers to that broker; otherwise it is off.
+  const relay = createRelay(kv, config, { idleMs: 200 });
+  relay.start();
+  const services: Services = { kv, config, engine, relay };
   const app = await createApp(services);
   let server: Deno.HttpServer | null = null;
   let baseUrl = "";
@@ -40,6 +44,7 @@ export async function startTestApp(
     baseUrl,
     async close() {
       if (server) await server.shutdown();
+      await relay.stop();
       kv.close();
     },
   };

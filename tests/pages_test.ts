@@ -95,7 +95,12 @@ Deno.test("[pages] /health reports KV and version; 503 when KV is gone", async (
     const res = await t.app.fetch(new Request("http://localhost/health"));
     assert.equal(res.status, 200);
     const body = await res.json();
-    assert.deepEqual(body, { status: "ok", kv: "ok", version: t.services.config.version });
+    assert.deepEqual(body, {
+      status: "ok",
+      kv: "ok",
+      version: t.services.config.version,
+      relay: { state: "off", lastDeliveredAt: null, lastError: null },
+    });
   } finally {
     await t.close();
   }

@@ -9,6 +9,7 @@ import { buildOpenApi } from "./openapi.ts";
 import { adminOperations } from "./v1/admin.ts";
 import { bookingOperations } from "./v1/bookings.ts";
 import { holdOperations } from "./v1/holds.ts";
+import { relayOperations } from "./v1/relay.ts";
 import { sessionOperations } from "./v1/sessions.ts";
 import { userOperations } from "./v1/users.ts";
 import { waitlistOperations } from "./v1/waitlist.ts";
@@ -21,6 +22,7 @@ export const API_OPERATIONS: readonly Operation[] = [
   ...waitlistOperations,
   ...userOperations,
   ...adminOperations,
+  ...relayOperations,
 ];
 
 /** Builds the `/api` sub-app. */

@@ -115,6 +115,14 @@ function decodeCursor(cursor: string): { versionstamp: string; key: string } | n
   }
 }
 
+/**
+ * A cursor placed just before the events minted at `ms` (within COMMIT_LAG_MS): for replaying
+ * history from a point in time. Filter by `occurredAt` for an exact start.
+ */
+export function cursorAtTime(ms: number): string {
+  return encodeCursor("0".repeat(20), ulidFloor(ms));
+}
+
 /** Whether a string is a cursor that `listEvents` accepts. */
 export function isEventCursor(cursor: string): boolean {
   return decodeCursor(cursor) !== null;

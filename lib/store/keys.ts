@@ -110,6 +110,10 @@ export const PREFIXES = [
   "idempotency",
   "api_tokens",
   "api_tokens_by_user",
+  "relay",
+  "relay_counts",
+  "relay_errors",
+  "dead_letters",
   "meta",
 ] as const;
 
@@ -183,6 +187,20 @@ export const keys = {
   eventsPrefix: () => ["events"] as const,
   event: (key: string) => ["events", key] as const,
   idempotency: (scope: string, key: string) => ["idempotency", scope, key] as const,
+
+  // ── event relay (Kafka) ──────────────────────────────────────────────
+  /** Cursor of the last event delivered (a listEvents cursor). */
+  relayCursor: () => ["relay", "cursor"] as const,
+  /** Which process relays right now (one at a time). */
+  relayLease: () => ["relay", "lease"] as const,
+  /** Per topic: delivered count (KvU64). */
+  relayDelivered: (topic: string) => ["relay_counts", topic, "delivered"] as const,
+  /** Per topic: last delivery `{at, eventOccurredAt}`. */
+  relayLastDelivered: (topic: string) => ["relay_counts", topic, "last"] as const,
+  /** Per topic: last error `{message, at}`. */
+  relayError: (topic: string) => ["relay_errors", topic] as const,
+  deadLettersPrefix: () => ["dead_letters"] as const,
+  deadLetter: (eventKey: string) => ["dead_letters", eventKey] as const,
 
   // ── API credentials (only SHA-256 hashes of tokens are stored) ───────
   apiToken: (tokenHash: string) => ["api_tokens", tokenHash] as const,

@@ -1,0 +1,126 @@
+/** The event relay for admins: per-topic figures, relay health, dead letters and their re-drive. */
+import { z } from "zod";
+import { IdSchema } from "../../domain/mod.ts";
+import { getTopicStats, listDeadLetters } from "../../relay/topics.ts";
+import { ApiError } from "../errors.ts";
+import { defineOperation } from "../operation.ts";
+import { ErrorSchema } from "./schemas.ts";
+
+const err = (description: string) => ({ description, schema: ErrorSchema });
+const TAG = "Event relay";
+
+const RelayStatusSchema = z.object({
+  state: z.enum(["off", "starting", "running", "retrying", "standby", "stopped"]),
+  lastError: z.object({ message: z.string(), at: z.string() }).nullable(),
+  lastDeliveredAt: z.string().nullable(),
+  nextRetryInMs: z.number().nullable(),
+  delivered: z.number().int().describe("by this process since it started"),
+});
+
+export const topicsOp = defineOperation({
+  method: "get",
+  path: "/calcom/topics",
+  operationId: "listRelayTopics",
+  tag: TAG,
+  summary: "Each Kafka topic: delivered, pending, last delivery, last error, dead letters",
+  access: ["admin"],
+  responses: {
+    200: {
+      description: "Figures per topic",
+      schema: z.object({
+        relay: RelayStatusSchema,
+        pendingCapped: z.boolean().describe("true when pending counts stopped at 50,000"),
+        topics: z.array(z.object({
+          topic: z.string(),
+          delivered: z.number().int(),
+          pending: z.number().int(),
+          lastDeliveredAt: z.string().nullable(),
+          lastDeliveredEventAt: z.string().nullable(),
+          lastError: z.object({ message: z.string(), at: z.string() }).nullable(),
+          deadLetters: z.number().int(),
+        })),
+      }),
+    },
+  },
+  async handler(ctx) {
+    const stats = await getTopicStats(ctx.services.kv);
+    return { status: 200, body: { relay: ctx.services.relay.status(), ...stats } };
+  },
+});
+
+export const relayHealthOp = defineOperation({
+  method: "get",
+  path: "/calcom/health",
+  operationId: "relayHealth",
+  tag: TAG,
+  summary: "Whether events are flowing out (Kafka relay state); Cal.com tenants join this with the sync",
+  access: "public",
+  responses: {
+    200: {
+      description: "Relay state (`off` when KAFKA_BROKERS is unset: events wait in KV)",
+      schema: z.object({ relay: RelayStatusSchema, kafkaConfigured: z.boolean() }),
+    },
+  },
+  handler(ctx) {
+    const relay = ctx.services.relay;
+    return Promise.resolve({ status: 200, body: { relay: relay.status(), kafkaConfigured: relay.enabled } });
+  },
+});
+
+const DeadLetterSchema = z.object({
+  eventKey: z.string(),
+  eventId: z.string(),
+  eventType: z.string(),
+  sessionId: z.string(),
+  topic: z.string().nullable(),
+  reason: z.string(),
+  attempts: z.number().int(),
+  failedAt: z.string(),
+  event: z.record(z.string(), z.unknown()),
+});
+
+export const listDeadLettersOp = defineOperation({
+  method: "get",
+  path: "/v1/admin/dead-letters",
+  operationId: "listDeadLetters",
+  tag: TAG,
+  summary: "Events the relay could not deliver, with the reason",
+  access: ["admin"],
+  query: z.strictObject({ limit: z.coerce.number().int().min(1).max(1000).default(100) }),
+  responses: { 200: { description: "Oldest first", schema: z.object({ deadLetters: z.array(DeadLetterSchema) }) } },
+  async handler(ctx) {
+    const list = await listDeadLetters(ctx.services.kv, ctx.query.limit);
+    // BigInt or other values that made an event poison are shown as text.
+    const safe = JSON.parse(JSON.stringify(list, (_k, v) => typeof v === "bigint" ? `${v}n` : v));
+    return { status: 200, body: { deadLetters: safe } };
+  },
+});
+
+export const retryDeadLetterOp = defineOperation({
+  method: "post",
+  path: "/v1/admin/dead-letters/{id}/retry",
+  operationId: "retryDeadLetter",
+  tag: TAG,
+  summary: "Publish a dead letter again; on success it leaves the list",
+  access: ["admin"],
+  params: z.strictObject({ id: IdSchema.describe("the dead letter's eventKey") }),
+  responses: {
+    200: { description: "Delivered", schema: z.object({ delivered: z.literal(true), eventKey: z.string() }) },
+    404: err("No such dead letter"),
+    409: err("relay_disabled: KAFKA_BROKERS is unset"),
+    422: err("redrive_failed: it failed again (the reason is kept on the dead letter)"),
+  },
+  async handler(ctx) {
+    const relay = ctx.services.relay;
+    if (!relay.enabled) throw new ApiError(409, "relay_disabled", "Kafka is not configured (KAFKA_BROKERS is unset).");
+    const out = await relay.redrive(ctx.params.id);
+    if (!out.ok && out.reason === "not_found") {
+      throw new ApiError(404, "dead_letter_not_found", `No dead letter ${ctx.params.id}.`);
+    }
+    if (!out.ok) throw new ApiError(422, "redrive_failed", `It failed again: ${out.reason}`);
+    return { status: 200, body: { delivered: true, eventKey: ctx.params.id } };
+  },
+});
+
+/** Every relay operation. */
+export const relayOperations = [topicsOp, relayHealthOp, listDeadLettersOp, retryDeadLetterOp];

@@ -1,0 +1,26 @@
+/**
+ * kafkajs on Deno. kafkajs 2.2.4 (the last release) works through Deno's Node compatibility, with
+ * one wart: its request queue arms `setTimeout(fn, throttledUntil - Date.now())` with a negative
+ * delay while nothing is throttled, and Node's timers (which Deno implements) then print a
+ * `TimeoutNegativeWarning` on the first connection. The delay is clamped to 1 ms, as kafkajs
+ * expects; only the message is noise. {@link quietKafkajs} filters that one warning type.
+ */
+import process from "node:process";
+
+let installed = false;
+
+/** Drops `TimeoutNegativeWarning`s (see module doc); every other warning passes through. Idempotent. */
+export function quietKafkajs(): void {
+  if (installed) return;
+  installed = true;
+  const original = process.emitWarning;
+  const filtered = function (this: unknown, warning: string | Error, ...rest: unknown[]) {
+    const first = rest[0];
+    const type = typeof first === "string"
+      ? first
+      : (first as { type?: string } | undefined)?.type ?? (warning instanceof Error ? warning.name : undefined);
+    if (type === "TimeoutNegativeWarning") return;
+    return (original as (...args: unknown[]) => void).call(process, warning, ...rest);
+  };
+  process.emitWarning = filtered as typeof process.emitWarning;
+}
