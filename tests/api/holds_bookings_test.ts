@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { checkConsistency } from "../../lib/booking/consistency.ts";
 import { listEvents } from "../../lib/booking/events.ts";
+import { listCourses } from "../../lib/store/mod.ts";
 import type { Body } from "./client.ts";
 import { startApiFixture } from "./fixture.ts";
 
@@ -248,6 +249,46 @@ Deno.test("[api] learners cannot touch each other's holds and bookings; staff ca
     const noLearner = await f.admin.post<Body>("/api/v1/holds", { sessionId: s.id });
     assert.equal(noLearner.status, 400);
     assert.equal(noLearner.body.error, "learner_required");
+  } finally {
+    await f.close();
+  }
+});
+
+Deno.test("[api] a 4th live hold is 429; missing prerequisites are 422 naming them; an expired hold is 410", async () => {
+  const f = await startApiFixture({ HOLD_MINUTES: "0.01" });
+  try {
+    const [ann] = await f.learners(1);
+    const sessions = await Promise.all([1, 2, 3, 4].map(() => f.session({ capacity: 5 })));
+    for (const s of sessions.slice(0, 3)) {
+      assert.equal((await ann.api.post("/api/v1/holds", { sessionId: s.id })).status, 201);
+    }
+    const fourth = await ann.api.post<Body>("/api/v1/holds", { sessionId: sessions[3].id });
+    assert.equal(fourth.status, 429);
+    assert.equal(fourth.body.error, "too_many_holds");
+
+    const courses = await listCourses(f.services.kv);
+    const advanced = courses.find((c) => c.prerequisiteCourseIds.length > 0)!;
+    const pre = await f.session({ capacity: 5, course: advanced });
+    const [bob] = await f.learners(1);
+    const refused = await bob.api.post<Body>("/api/v1/holds", { sessionId: pre.id });
+    assert.equal(refused.status, 422);
+    assert.equal(refused.body.error, "prerequisites_missing");
+    assert.deepEqual(
+      refused.body.details.missing.map((m: Body) => m.courseId).sort(),
+      [...advanced.prerequisiteCourseIds].sort(),
+    );
+
+    // HOLD_MINUTES = 0.01: the hold lapses after 0.6 s.
+    const hold = await bob.api.post<Body>("/api/v1/holds", { sessionId: sessions[0].id });
+    assert.equal(hold.status, 201);
+    await new Promise((r) => setTimeout(r, 800));
+    const view = await bob.api.get<Body>(`/api/v1/holds/${hold.body.hold.id}`);
+    assert.equal(view.body.live, false);
+    assert.equal(view.body.secondsLeft, 0);
+    const late = await bob.api.post<Body>("/api/v1/bookings", { holdId: hold.body.hold.id });
+    assert.equal(late.status, 410);
+    assert.equal(late.body.error, "hold_expired");
+    assert.ok(Array.isArray(late.body.details.alternatives));
   } finally {
     await f.close();
   }
