@@ -6,9 +6,13 @@ import * as $_404 from "./routes/_404.tsx";
 import * as $_500 from "./routes/_500.tsx";
 import * as $_app from "./routes/_app.tsx";
 import * as $_middleware from "./routes/_middleware.ts";
+import * as $bookings__id_ from "./routes/bookings/[id].tsx";
+import * as $bookings__id__calendar_ics from "./routes/bookings/[id]/calendar.ics.ts";
 import * as $dev_sign_in from "./routes/dev/sign-in.tsx";
+import * as $holds__id_ from "./routes/holds/[id].tsx";
 import * as $index from "./routes/index.tsx";
 import * as $sessions__id_ from "./routes/sessions/[id].tsx";
+import * as $HoldCountdown from "./islands/HoldCountdown.tsx";
 import * as $LocalTime from "./islands/LocalTime.tsx";
 import type { Manifest } from "./lib/fresh/mod.ts";
 
@@ -18,11 +22,15 @@ const manifest = {
     "./routes/_500.tsx": $_500,
     "./routes/_app.tsx": $_app,
     "./routes/_middleware.ts": $_middleware,
+    "./routes/bookings/[id].tsx": $bookings__id_,
+    "./routes/bookings/[id]/calendar.ics.ts": $bookings__id__calendar_ics,
     "./routes/dev/sign-in.tsx": $dev_sign_in,
+    "./routes/holds/[id].tsx": $holds__id_,
     "./routes/index.tsx": $index,
     "./routes/sessions/[id].tsx": $sessions__id_,
   },
   islands: {
+    "./islands/HoldCountdown.tsx": $HoldCountdown,
     "./islands/LocalTime.tsx": $LocalTime,
   },
   baseUrl: import.meta.url,

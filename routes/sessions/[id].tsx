@@ -1,3 +1,16 @@
+import {
+  ActionForm,
+  AlternativesList,
+  alternativesOf,
+  asDomainError,
+  ButtonLink,
+  formIdempotency,
+  newFormKey,
+  problemSentence,
+  sameOrigin,
+  signInHref,
+  webActor,
+} from "../../components/Journey.tsx";
 import { SeatBadge } from "../../components/SeatBadge.tsx";
 import { placeText } from "../../components/SessionCard.tsx";
 import LocalTime from "../../islands/LocalTime.tsx";
@@ -6,14 +19,168 @@ import { formatDuration, formatSessionWhen } from "../../lib/catalog/format.ts";
 import { PROGRAM_TYPE_LABELS, TOPIC_LABELS } from "../../lib/domain/mod.ts";
 import { type Handlers, Head, type PageProps } from "../../lib/fresh/mod.ts";
 import { services } from "../../lib/services.ts";
+import type { PageState } from "../../lib/auth/page_user.ts";
+import type { Alternative } from "../../lib/booking/alternatives.ts";
+import type { User } from "../../lib/domain/user.ts";
 
-export const handler: Handlers<SessionDetail> = {
+/** What a POST led to, when it did not redirect. */
+interface Outcome {
+  sentence: string;
+  alternatives?: Alternative[];
+  waitlistOpen?: boolean;
+  /** Prerequisite courses still to complete, with their codes for a catalog search. */
+  missing?: { title: string; code: string | null }[];
+}
+
+/** The learner's own place in this session, if any. */
+interface MyPlace {
+  text: string;
+  href?: string;
+  linkText?: string;
+}
+
+interface Data extends SessionDetail {
+  formKey: string;
+  altKeys: string[];
+  outcome: Outcome | null;
+  place: MyPlace | null;
+}
+
+async function myPlace(user: User | null, sessionId: string): Promise<MyPlace | null> {
+  if (!user) return null;
+  const places = await services().engine.listLearnerPlaces(user.id);
+  const hold = places.holds.find((h) => h.sessionId === sessionId);
+  if (hold) {
+    return {
+      text: hold.kind === "offer" ? "A seat in this session is offered to you." : "You are holding a seat here.",
+      href: `/holds/${hold.id}`,
+      linkText: "Continue to book it",
+    };
+  }
+  const booking = places.bookings.find((b) => b.sessionId === sessionId && b.status === "confirmed");
+  if (booking) {
+    return { text: "You are booked in this session.", href: `/bookings/${booking.id}`, linkText: "See booking" };
+  }
+  const waiting = places.waitlist.find((w) => w.entry.sessionId === sessionId);
+  if (waiting) return { text: `You are number ${waiting.position} on this session's waitlist.` };
+  return null;
+}
+
+async function pageData(detail: SessionDetail, user: User | null, outcome: Outcome | null): Promise<Data> {
+  return {
+    ...detail,
+    formKey: newFormKey(),
+    altKeys: [newFormKey(), newFormKey(), newFormKey()],
+    outcome,
+    place: await myPlace(user, detail.session.id),
+  };
+}
+
+export const handler: Handlers<Data, PageState> = {
   async GET(_req, ctx) {
     const detail = await getSessionDetail(services().kv, ctx.params.id);
     if (!detail) return ctx.renderNotFound();
-    return ctx.render(detail);
+    return ctx.render(await pageData(detail, ctx.state.user, null));
+  },
+  async POST(req, ctx) {
+    const id = ctx.params.id;
+    const user = ctx.state.user;
+    if (!sameOrigin(req, ctx.url)) return new Response("Cross-site form refused.", { status: 403 });
+    const detail = await getSessionDetail(services().kv, id);
+    if (!detail) return ctx.renderNotFound();
+    if (!user) {
+      if (!ctx.state.devLogin) return ctx.render(await pageData(detail, null, null), { status: 401 });
+      return new Response(null, { status: 303, headers: { location: signInHref(`/sessions/${id}`) } });
+    }
+    const form = await req.formData().catch(() => new FormData());
+    const intent = String(form.get("intent") ?? "");
+    const key = String(form.get("key") ?? "");
+    const { engine } = services();
+    try {
+      if (intent === "waitlist") {
+        await engine.joinWaitlist(id, user.id, webActor(user, "joined the waitlist on the session page"));
+        return new Response(null, { status: 303, headers: { location: `/sessions/${id}` } });
+      }
+      const idem = await formIdempotency(user, key, ["POST", `/sessions/${id}`, "hold"]);
+      const { hold } = await engine.placeHold(id, user.id, webActor(user, "held a seat on the session page"), idem, {
+        learner: user,
+      });
+      return new Response(null, { status: 303, headers: { location: `/holds/${hold.id}` } });
+    } catch (err) {
+      const e = asDomainError(err);
+      if (e.status === 404) return ctx.renderNotFound();
+      const outcome: Outcome = { sentence: problemSentence(e) };
+      if (e.code === "session_full") Object.assign(outcome, alternativesOf(e));
+      if (e.code === "prerequisites_missing") {
+        const missing = ((e.details ?? {}) as { missing?: { courseId: string; title: string }[] }).missing ?? [];
+        outcome.sentence = "This course builds on other courses. Complete these first, then come back to book:";
+        outcome.missing = missing.map((m) => ({
+          title: m.title,
+          code: detail.prerequisites.find((p) => p.id === m.courseId)?.code ?? null,
+        }));
+      }
+      const fresh = await getSessionDetail(services().kv, id) ?? detail;
+      return ctx.render(await pageData(fresh, user, outcome), { status: e.status });
+    }
   },
 };
+
+/** The one primary action: hold, join the waitlist, or sign in first. */
+function PrimaryAction({ data, state }: { data: Data; state: PageState }) {
+  const { session, availability, place } = data;
+  const here = `/sessions/${session.id}`;
+  if (place) {
+    return (
+      <div class="space-y-2" data-testid="my-place">
+        <p class="text-base font-semibold">{place.text}</p>
+        {place.href && <ButtonLink href={place.href} label={place.linkText ?? "Continue"} />}
+      </div>
+    );
+  }
+  if (availability.state === "cancelled" || availability.state === "started") {
+    return <p class="text-base">This session can no longer be booked.</p>;
+  }
+  const seats = availability.seatsLeft > 0;
+  const waitlist = !seats && session.waitlistEnabled;
+  if (!seats && !waitlist) return <p class="text-base">This session is full and has no waitlist.</p>;
+  if (!state.user) {
+    return state.devLogin
+      ? <ButtonLink href={signInHref(here)} label={seats ? "Sign in to hold a seat" : "Sign in to join the waitlist"} />
+      : <p class="text-base">Sign in to book this session.</p>;
+  }
+  return seats
+    ? <ActionForm action={here} intent="hold" formKey={data.formKey} label="Hold my seat" />
+    : <ActionForm action={here} intent="waitlist" formKey={data.formKey} label="Join waitlist" />;
+}
+
+function OutcomeBox({ data }: { data: Data }) {
+  const o = data.outcome;
+  if (!o) return null;
+  const here = `/sessions/${data.session.id}`;
+  return (
+    <section aria-labelledby="outcome" class="space-y-3 rounded-xl border-2 border-amber-600 p-4" role="alert">
+      <h2 id="outcome" class="text-base font-semibold">{o.sentence}</h2>
+      {o.missing && (
+        <ul class="list-disc pl-5 text-base">
+          {o.missing.map((m) => (
+            <li key={m.title}>
+              {m.code
+                ? <a href={`/?q=${encodeURIComponent(m.code)}`} class="text-blue-800 underline">{m.title} sessions</a>
+                : m.title}
+            </li>
+          ))}
+        </ul>
+      )}
+      {o.alternatives && <AlternativesList alternatives={o.alternatives} keys={data.altKeys} />}
+      {o.alternatives && o.waitlistOpen && !data.place && (
+        <div class="space-y-1">
+          <p class="text-sm">Or wait for a seat in this session:</p>
+          <ActionForm action={here} intent="waitlist" formKey={data.formKey} label="Join waitlist" secondary />
+        </div>
+      )}
+    </section>
+  );
+}
 
 function mapLink(d: SessionDetail): string | null {
   if (!d.location) return null;
@@ -23,7 +190,7 @@ function mapLink(d: SessionDetail): string | null {
 }
 
 /** One session: what, when, where, seats. */
-export default function SessionPage({ data }: PageProps<SessionDetail>) {
+export default function SessionPage({ data, state }: PageProps<Data, PageState>) {
   const { session, course, location, availability, prerequisites } = data;
   const map = mapLink(data);
   return (
@@ -44,6 +211,8 @@ export default function SessionPage({ data }: PageProps<SessionDetail>) {
             <SeatBadge availability={availability} />
           </div>
         </header>
+        <OutcomeBox data={data} />
+        {!data.outcome?.alternatives && <PrimaryAction data={data} state={state} />}
         <section aria-labelledby="when" class="rounded-xl border border-gray-200 p-4">
           <h2 id="when" class="text-base font-semibold">When</h2>
           <p class="text-base">
