@@ -11,8 +11,12 @@ import * as $bookings__id__calendar_ics from "./routes/bookings/[id]/calendar.ic
 import * as $dev_sign_in from "./routes/dev/sign-in.tsx";
 import * as $holds__id_ from "./routes/holds/[id].tsx";
 import * as $index from "./routes/index.tsx";
+import * as $me_schedule from "./routes/me/schedule.tsx";
 import * as $sessions__id_ from "./routes/sessions/[id].tsx";
+import * as $sessions__id__seats from "./routes/sessions/[id]/seats.ts";
+import * as $sw_js from "./routes/sw.js.ts";
 import * as $HoldCountdown from "./islands/HoldCountdown.tsx";
+import * as $LiveSeats from "./islands/LiveSeats.tsx";
 import * as $LocalTime from "./islands/LocalTime.tsx";
 import type { Manifest } from "./lib/fresh/mod.ts";
 
@@ -27,10 +31,14 @@ const manifest = {
     "./routes/dev/sign-in.tsx": $dev_sign_in,
     "./routes/holds/[id].tsx": $holds__id_,
     "./routes/index.tsx": $index,
+    "./routes/me/schedule.tsx": $me_schedule,
     "./routes/sessions/[id].tsx": $sessions__id_,
+    "./routes/sessions/[id]/seats.ts": $sessions__id__seats,
+    "./routes/sw.js.ts": $sw_js,
   },
   islands: {
     "./islands/HoldCountdown.tsx": $HoldCountdown,
+    "./islands/LiveSeats.tsx": $LiveSeats,
     "./islands/LocalTime.tsx": $LocalTime,
   },
   baseUrl: import.meta.url,

@@ -24,14 +24,24 @@ export default function App({ Component, state }: AppProps<unknown, PageState>) 
             <a href="/" class="text-lg font-bold focus:outline-none focus-visible:ring-4 focus-visible:ring-white">
               Training sessions
             </a>
-            {state.devLogin && (
-              <a
-                href="/dev/sign-in"
-                class="text-sm underline focus:outline-none focus-visible:ring-4 focus-visible:ring-white"
-              >
-                {state.user ? state.user.name : "Sign in"}
-              </a>
-            )}
+            <span class="flex items-center gap-4">
+              {state.user && (
+                <a
+                  href="/me/schedule"
+                  class="whitespace-nowrap text-sm font-semibold underline focus:outline-none focus-visible:ring-4 focus-visible:ring-white"
+                >
+                  My schedule
+                </a>
+              )}
+              {state.devLogin && (
+                <a
+                  href="/dev/sign-in"
+                  class="text-sm underline focus:outline-none focus-visible:ring-4 focus-visible:ring-white"
+                >
+                  {state.user ? state.user.name : "Sign in"}
+                </a>
+              )}
+            </span>
           </nav>
         </header>
         <main id="main" class="mx-auto max-w-3xl px-4 pb-12 pt-4">

@@ -11,8 +11,8 @@ import {
   signInHref,
   webActor,
 } from "../../components/Journey.tsx";
-import { SeatBadge } from "../../components/SeatBadge.tsx";
 import { placeText } from "../../components/SessionCard.tsx";
+import LiveSeats from "../../islands/LiveSeats.tsx";
 import LocalTime from "../../islands/LocalTime.tsx";
 import { getSessionDetail, type SessionDetail } from "../../lib/catalog/browse.ts";
 import { formatDuration, formatSessionWhen } from "../../lib/catalog/format.ts";
@@ -208,7 +208,15 @@ export default function SessionPage({ data, state }: PageProps<Data, PageState>)
           </p>
           <h1 class="text-2xl font-bold leading-tight">{course.title}</h1>
           <div class="mt-2">
-            <SeatBadge availability={availability} />
+            <LiveSeats
+              sessionId={session.id}
+              initial={{
+                left: availability.seatsLeft,
+                capacity: availability.capacity,
+                state: availability.state,
+                waiting: availability.waiting,
+              }}
+            />
           </div>
         </header>
         <OutcomeBox data={data} />
