@@ -1,13 +1,18 @@
 import { PROGRAM_TYPE_LABELS, PROGRAM_TYPES, TOPIC_LABELS, TOPICS } from "../lib/domain/mod.ts";
 import type { Location } from "../lib/domain/mod.ts";
-import type { BrowseFilters } from "../lib/catalog/browse.ts";
+import { type BrowseFilters, NEAR_RADIUS_KM } from "../lib/catalog/browse.ts";
+
+/** Whether the learner can use "Near me": their preferred location, or why not (a sentence). */
+export type NearChoice = { origin: Location } | { unavailable: string };
 
 const field = "mt-1 block w-full rounded-lg border border-gray-400 bg-white px-3 py-2 text-base text-gray-900 " +
   "focus:outline-none focus:ring-4 focus:ring-blue-600";
 const label = "block text-sm font-medium text-gray-800";
 
 /** The catalog filters: a plain GET form, so it works without JavaScript. */
-export function FilterForm({ filters, locations }: { filters: BrowseFilters; locations: Location[] }) {
+export function FilterForm(
+  { filters, locations, near }: { filters: BrowseFilters; locations: Location[]; near: NearChoice },
+) {
   return (
     <form method="get" action="/" class="grid grid-cols-2 gap-3 rounded-xl bg-gray-50 p-4" aria-label="Filter sessions">
       <div class="col-span-2">
@@ -54,6 +59,27 @@ export function FilterForm({ filters, locations }: { filters: BrowseFilters; loc
             <option key={p} value={p} selected={filters.program === p}>{PROGRAM_TYPE_LABELS[p]}</option>
           ))}
         </select>
+      </div>
+      <div class="col-span-2">
+        <div class="flex items-center gap-2">
+          <input
+            id="near"
+            name="near"
+            type="checkbox"
+            value="1"
+            checked={"origin" in near && filters.near === "1"}
+            disabled={!("origin" in near)}
+            aria-describedby="near-help"
+            class="h-5 w-5 rounded border-gray-400 focus:outline-none focus:ring-4 focus:ring-blue-600"
+          />
+          <label for="near" class="text-base font-medium text-gray-900">Near me</label>
+        </div>
+        <p id="near-help" class="mt-1 text-sm text-gray-700">
+          {"origin" in near
+            ? `In-person sessions within ${NEAR_RADIUS_KM} km of ${near.origin.name}, ${near.origin.address.city}, ` +
+              "nearest first (soonest first at the same distance). Online sessions are left out."
+            : near.unavailable}
+        </p>
       </div>
       <div class="col-span-2 flex gap-3">
         <button

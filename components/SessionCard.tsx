@@ -1,6 +1,16 @@
 import type { SessionRow } from "../lib/catalog/browse.ts";
 import { formatDay, formatTime, formatZone } from "../lib/catalog/format.ts";
-import { SeatBadge } from "./SeatBadge.tsx";
+import type { Availability } from "../lib/booking/availability.ts";
+import { seatText } from "./SeatBadge.tsx";
+
+const badge: Record<Availability["state"], string> = {
+  open: "bg-green-100 text-green-900",
+  few_seats: "bg-amber-100 text-amber-900",
+  full: "bg-gray-200 text-gray-900",
+  waitlist: "bg-blue-100 text-blue-900",
+  cancelled: "bg-red-100 text-red-900",
+  started: "bg-gray-200 text-gray-900",
+};
 
 /** Where a session happens, in words. */
 export function placeText(row: Pick<SessionRow, "session" | "location">): string {
@@ -12,7 +22,17 @@ export function placeText(row: Pick<SessionRow, "session" | "location">): string
   return session.mode === "hybrid" ? `${name} or online` : name;
 }
 
-/** One session in the catalog list: title, local date and time, place, seats left. */
+/**
+ * The seat state in words, so it never rests on colour alone: "Open · 12 seats left",
+ * "Few seats · 2 seats left", "Full", "Full · waitlist open", "Cancelled", "Started".
+ */
+export function stateText(a: Availability): string {
+  if (a.state === "open") return `Open · ${seatText(a)}`;
+  if (a.state === "few_seats") return `Few seats · ${seatText(a)}`;
+  return seatText(a);
+}
+
+/** One session in the catalog list: title, local date and time, place (and distance on near-me results), seats. */
 export function SessionCard({ row }: { row: SessionRow }) {
   const { session, course, availability } = row;
   const tz = session.timeZone;
@@ -24,7 +44,14 @@ export function SessionCard({ row }: { row: SessionRow }) {
       >
         <div class="flex items-start justify-between gap-3">
           <h2 class="text-base font-semibold text-gray-900 leading-snug">{course.title}</h2>
-          <SeatBadge availability={availability} />
+          <span
+            class={`inline-block rounded-full px-2.5 py-0.5 text-sm font-semibold whitespace-nowrap ${
+              badge[availability.state]
+            }`}
+            data-state={availability.state}
+          >
+            {stateText(availability)}
+          </span>
         </div>
         <p class="mt-1 text-sm text-gray-700">
           <time dateTime={session.startsAt}>
@@ -32,7 +59,17 @@ export function SessionCard({ row }: { row: SessionRow }) {
             {formatZone(session.startsAt, tz)}
           </time>
         </p>
-        <p class="mt-0.5 text-sm text-gray-700">{placeText(row)}</p>
+        <p class="mt-0.5 text-sm text-gray-700">
+          {placeText(row)}
+          {row.distanceKm !== undefined && (
+            <>
+              {" · "}
+              <span class="font-semibold text-gray-900" data-distance-km={row.distanceKm}>
+                {row.distanceKm < 1 ? "under 1 km away" : `${row.distanceKm} km away`}
+              </span>
+            </>
+          )}
+        </p>
       </a>
     </li>
   );

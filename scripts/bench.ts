@@ -10,6 +10,7 @@
  * different learner; SessionSchema caps capacity at 10,000, so a run that fills one moves on to
  * the next), hotSmall (sessions of 50 seats, 640 attempts each), spread (1,000 sessions), and
  * hot again with the app started without the KV queue listener, to show what it costs.
+ * Then the Kafka relay on a real broker (bench/relay.ts): saturation, raw kafkajs, steady e2e latency.
  * @module
  */
 import os from "node:os";
@@ -19,6 +20,8 @@ import { rawKvLoop } from "../bench/raw_kv.ts";
 import { holdScenario, measure } from "../bench/scenario.ts";
 import { type BenchApp, startBareServer, startBenchApp } from "../bench/servers.ts";
 import { round } from "../bench/stats.ts";
+import { relayBench } from "../bench/relay.ts";
+import { measureHomeRender } from "../bench/render.ts";
 
 const CONCURRENCY = 64;
 const SCENARIO_MS = 6_000;
@@ -144,6 +147,10 @@ try {
   const consistencyNoListener = await phase("consistency2", () => checkConsistency(app!.kv));
   // The KV baseline again, to show how much it drifted over the run (other load on the host, file growth).
   const kvAfter = await phase("raw.kvAfter", () => rawKvLoop(app!.kv, ["bench_raw", "counter"], SCENARIO_MS / 2));
+  // The Kafka event relay on a real single-node broker and a KV file of its own (bench/relay.ts).
+  const relay = await phase("relay", () => relayBench(dir, log));
+  // Server render of the home page with the full demo catalog (bench/render.ts).
+  const render = await phase("render.home", () => measureHomeRender({ kvPath: `${dir}/render.kv` }));
 
   const codes = (ps: { code: string }[]) => {
     const out: Record<string, number> = {};
@@ -174,12 +181,15 @@ try {
       loadGenerator: "separate Deno process, closed loop, keep-alive fetch (HTTP/1.1)",
     },
     holds: holdRuns,
+    relay: relay.relay,
+    render: { home: render },
     raw: {
       kvAtomicOpsPerSec: rawKv,
       kvAtomic: kvLoop,
       kvAtomicAfterOpsPerSec: kvAfter.opsPerSec,
       serveReqPerSec: rawServe,
       serve: { ...serve.report, cpu: { serverPct: serve.serverCpuPct, clientPct: serve.report.clientCpuPct } },
+      kafkaProduceMsgsPerSec: relay.raw.kafkaProduceMsgsPerSec,
     },
     ratio: {
       hotToRawKv: round(hot.opsPerSec / rawKv, 3),
@@ -187,6 +197,7 @@ try {
       spreadToRawKv: round(spread.opsPerSec / rawKv, 3),
       hotNoQueueListenerToRawKv: round(hotNoListener.opsPerSec / rawKv, 3),
       hotHoldsPerLaneCommit: hot.lanes.opsPerCommit,
+      relayToRawKafkaProduce: relay.ratio.relayToRawKafkaProduce,
     },
     consistency: {
       problems: consistency.problems.length + consistencyNoListener.problems.length,
@@ -197,6 +208,8 @@ try {
       oversoldZero: Object.values(holdRuns).every((r) => r.oversold === 0 && r.oversoldBy201 === 0),
       hotToRawKvAtLeastHalf: hot.opsPerSec / rawKv >= 0.5,
       hotP99AtMost100Ms: hot.p99Ms <= 100,
+      ...relay.targets,
+      homeRenderP95AtMost50Ms: render.p95Ms <= 50,
     },
     durationsMs: { ...durations, total: Math.round(performance.now() - t0) },
   };

@@ -123,6 +123,11 @@ export function cursorAtTime(ms: number): string {
   return encodeCursor("0".repeat(20), ulidFloor(ms));
 }
 
+/** The cursor just after this event (what `listEvents` returns when it is a page's last). */
+export function cursorOf(event: { versionstamp: string; key: string }): string {
+  return encodeCursor(event.versionstamp, event.key);
+}
+
 /** Whether a string is a cursor that `listEvents` accepts. */
 export function isEventCursor(cursor: string): boolean {
   return decodeCursor(cursor) !== null;

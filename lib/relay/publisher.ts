@@ -118,7 +118,11 @@ export class KafkaPublisher {
     if (!this.#producer) throw new Error("KafkaPublisher.publish before connect()");
     if (!messages.length) return;
     const byTopic = new Map<string, OutboundMessage[]>();
-    for (const m of messages) byTopic.set(m.topic, [...byTopic.get(m.topic) ?? [], m]);
+    for (const m of messages) {
+      const list = byTopic.get(m.topic);
+      if (list) list.push(m);
+      else byTopic.set(m.topic, [m]);
+    }
     await this.#producer.sendBatch({
       acks: -1,
       topicMessages: [...byTopic].map(([topic, list]) => ({

@@ -11,7 +11,7 @@
  * itself (not for an outage), goes to the dead-letter list with the reason and the rest flow on.
  * With no Kafka configured the loop does not run: events wait, counted as pending.
  */
-import { type CommittedEvent, type DomainEvent, listEvents } from "../booking/events.ts";
+import { type CommittedEvent, cursorOf, type DomainEvent, listEvents } from "../booking/events.ts";
 import { keys } from "../store/keys.ts";
 import { type OutboundMessage, toMessage } from "./publisher.ts";
 import {
@@ -69,6 +69,9 @@ export interface RelayOptions {
   log?: (msg: string) => void;
 }
 
+/** Pages read in one scan of the outbox. */
+const READ_AHEAD = 8;
+
 /** Kafka errors that mean "this message is wrong", not "Kafka is unavailable". */
 const POISON = /MESSAGE_TOO_LARGE|INVALID_RECORD|CORRUPT_MESSAGE|RECORD_LIST_TOO_LARGE|INVALID_TIMESTAMP/i;
 
@@ -78,6 +81,42 @@ function describe(err: unknown): string {
     return cause instanceof Error && cause.message !== err.message ? `${err.message}: ${cause.message}` : err.message;
   }
   return String(err);
+}
+
+/**
+ * Bytes per produce request. The broker refuses a partition's record batch over `message.max.bytes`
+ * (1 MiB by default) with MESSAGE_TOO_LARGE, and one session's events share a partition: a page of
+ * ~400 statements of one busy session would be refused whole and fall back to one-by-one sends.
+ */
+const MAX_REQUEST_BYTES = 900_000;
+
+function utf8Length(s: string): number {
+  let n = s.length;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80) n += c >= 0x800 && (c < 0xd800 || c > 0xdfff) ? 2 : 1;
+  }
+  return n;
+}
+
+/** Splits messages, in order, into produce requests of at most MAX_REQUEST_BYTES (estimated). */
+function bySize(messages: OutboundMessage[]): OutboundMessage[][] {
+  const out: OutboundMessage[][] = [];
+  let chunk: OutboundMessage[] = [];
+  let bytes = 0;
+  for (const m of messages) {
+    let size = 100 + utf8Length(m.key) + utf8Length(m.value);
+    for (const [k, v] of Object.entries(m.headers)) size += k.length + utf8Length(v) + 4;
+    if (chunk.length && bytes + size > MAX_REQUEST_BYTES) {
+      out.push(chunk);
+      chunk = [];
+      bytes = 0;
+    }
+    chunk.push(m);
+    bytes += size;
+  }
+  if (chunk.length) out.push(chunk);
+  return out;
 }
 
 function isPoison(err: unknown): boolean {
@@ -95,6 +134,10 @@ export class EventRelay {
   #running = false;
   #loop: Promise<void> | null = null;
   #wake: (() => void) | null = null;
+  /** A wake-up came while no wait was armed (events committed during a page). */
+  #woken = false;
+  /** Ends a non-wakeable wait when the relay stops. */
+  #stopWait: (() => void) | null = null;
   #connected = false;
 
   constructor(kv: Deno.Kv, publisher: EventPublisher | null, options: RelayOptions = {}) {
@@ -137,6 +180,7 @@ export class EventRelay {
 
   /** Cuts an idle wait or a backoff short: new events were committed. */
   wake(): void {
+    this.#woken = true;
     this.#wake?.();
   }
 
@@ -144,6 +188,7 @@ export class EventRelay {
   async stop(): Promise<void> {
     this.#running = false;
     this.wake();
+    this.#stopWait?.();
     await this.#loop;
     this.#loop = null;
     if (this.#connected) await this.#publisher?.close().catch(() => {});
@@ -152,7 +197,8 @@ export class EventRelay {
     this.#status.state = this.#publisher ? "stopped" : "off";
   }
 
-  #sleep(ms: number): Promise<void> {
+  /** Waits; a wake-up cuts it short only when `wakeable` (never a backoff: commits must not hammer a down Kafka). */
+  #sleep(ms: number, wakeable = true): Promise<void> {
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
@@ -160,7 +206,8 @@ export class EventRelay {
         resolve();
       };
       const timer = setTimeout(done, ms);
-      this.#wake = done;
+      if (wakeable) this.#wake = done;
+      else this.#stopWait = done;
     });
   }
 
@@ -177,11 +224,13 @@ export class EventRelay {
           await this.#publisher!.connect();
           this.#connected = true;
         }
+        this.#woken = false;
         const moved = await this.#deliverPage();
         failures = 0;
         this.#status.state = "running";
         this.#status.nextRetryInMs = null;
-        if (moved === 0) await this.#sleep(this.#opt.idleMs);
+        // A wake-up during the page may announce events its read missed: look again at once.
+        if (moved === 0 && !this.#woken) await this.#sleep(this.#opt.idleMs);
       } catch (err) {
         failures++;
         const backoff = Math.min(this.#opt.maxBackoffMs, this.#opt.minBackoffMs * 2 ** Math.min(failures - 1, 16));
@@ -199,7 +248,7 @@ export class EventRelay {
         if (this.#connected) await this.#publisher!.close().catch(() => {});
         this.#connected = false;
         await this.#recordError(message).catch(() => {});
-        await this.#sleep(backoff);
+        await this.#sleep(backoff, false);
       }
     }
   }
@@ -234,25 +283,38 @@ export class EventRelay {
     return message;
   }
 
-  /** Delivers the next page. Returns how many events the cursor moved past. */
+  /**
+   * Delivers what is pending: reads up to READ_AHEAD pages in one scan (each `listEvents` call
+   * rescans a few seconds around the cursor, so reading page by page is quadratic in a backlog
+   * committed within seconds), then builds (in parallel), produces and commits the cursor page by
+   * page. Returns how many events the cursor moved past.
+   */
   async #deliverPage(): Promise<number> {
-    const cursorEntry = await this.#kv.get<{ cursor: string }>(keys.relayCursor());
-    const { events, nextCursor } = await listEvents(this.#kv, {
+    let cursorEntry = await this.#kv.get<{ cursor: string }>(keys.relayCursor());
+    const { events } = await listEvents(this.#kv, {
       after: cursorEntry.value?.cursor ?? null,
-      limit: this.#opt.batchSize,
+      limit: this.#opt.batchSize * READ_AHEAD,
     });
-    if (!events.length) return 0;
+    for (let i = 0; i < events.length && this.#running; i += this.#opt.batchSize) {
+      const page = events.slice(i, i + this.#opt.batchSize);
+      cursorEntry = await this.#deliver(cursorEntry, page);
+    }
+    return events.length;
+  }
+
+  async #deliver(
+    cursorEntry: Deno.KvEntryMaybe<{ cursor: string }>,
+    events: CommittedEvent[],
+  ): Promise<Deno.KvEntryMaybe<{ cursor: string }>> {
+    const built = await Promise.allSettled(events.map((e) => this.buildMessage(e)));
     const ready: { event: CommittedEvent; message: OutboundMessage }[] = [];
     const dead: DeadLetter[] = [];
-    for (const event of events) {
-      try {
-        ready.push({ event, message: await this.buildMessage(event) });
-      } catch (err) {
-        dead.push(deadLetter(event, null, `cannot build the message: ${describe(err)}`));
-      }
-    }
+    built.forEach((b, i) => {
+      if (b.status === "fulfilled") ready.push({ event: events[i], message: b.value });
+      else dead.push(deadLetter(events[i], null, `cannot build the message: ${describe(b.reason)}`));
+    });
     try {
-      await this.#publisher!.publish(ready.map((r) => r.message));
+      for (const chunk of bySize(ready.map((r) => r.message))) await this.#publisher!.publish(chunk);
     } catch (err) {
       if (!isPoison(err)) throw err;
       // One message poisons the batch: send one by one; outages still stop the page.
@@ -269,8 +331,7 @@ export class EventRelay {
       ready.length = 0;
       ready.push(...ok);
     }
-    await this.#advance(cursorEntry, nextCursor!, ready, dead);
-    return events.length;
+    return await this.#advance(cursorEntry, cursorOf(events.at(-1)!), ready, dead);
   }
 
   async #advance(
@@ -278,7 +339,7 @@ export class EventRelay {
     cursor: string,
     delivered: { event: CommittedEvent; message: OutboundMessage }[],
     dead: DeadLetter[],
-  ): Promise<void> {
+  ): Promise<Deno.KvEntryMaybe<{ cursor: string }>> {
     const at = new Date().toISOString();
     const op = this.#kv.atomic().check(cursorEntry).set(keys.relayCursor(), { cursor, at });
     const perTopic = new Map<string, { n: number; last: string }>();
@@ -299,6 +360,7 @@ export class EventRelay {
     this.#status.delivered += delivered.length;
     if (delivered.length) this.#status.lastDeliveredAt = at;
     for (const d of dead) this.#opt.log(`relay: event ${d.eventId} (${d.eventType}) dead-lettered: ${d.reason}`);
+    return { key: keys.relayCursor(), value: { cursor, at } as { cursor: string }, versionstamp: res.versionstamp };
   }
 
   /**

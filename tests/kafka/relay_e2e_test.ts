@@ -30,7 +30,11 @@ Deno.test({
       const ok = (status: number, expected: number, what: string) => assert.equal(status, expected, what);
 
       // session.updated
-      ok((await f.admin.patch(`/api/v1/sessions/${s2.id}`, { capacity: 4, reason: "bigger room" })).status, 200, "patch");
+      ok(
+        (await f.admin.patch(`/api/v1/sessions/${s2.id}`, { capacity: 4, reason: "bigger room" })).status,
+        200,
+        "patch",
+      );
       // holds, a release, bookings: s1 becomes full
       const h1 = await ann.api.post<Body>("/api/v1/holds", { sessionId: s1.id });
       ok(h1.status, 201, "hold ann");
@@ -46,7 +50,11 @@ Deno.test({
       ok((await dan.api.post("/api/v1/waitlist", { sessionId: s1.id })).status, 201, "dan waits");
       ok((await dan.api.delete(`/api/v1/waitlist/${s1.id}`)).status, 200, "dan leaves");
       // a cancellation frees a seat: cat gets an offer (waitlist.offered) and takes it
-      ok((await ann.api.post(`/api/v1/bookings/${b1.body.booking.id}/cancel`, { reason: "ill" })).status, 200, "cancel");
+      ok(
+        (await ann.api.post(`/api/v1/bookings/${b1.body.booking.id}/cancel`, { reason: "ill" })).status,
+        200,
+        "cancel",
+      );
       const me = await cat.api.get<Body>("/api/v1/me/bookings");
       const offer = (me.body.holds as Body[]).find((h) => h.sessionId === s1.id);
       assert.ok(offer, "cat has an offer");

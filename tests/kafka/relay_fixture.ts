@@ -14,11 +14,11 @@ import { startQueueListener } from "../../lib/background.ts";
 import { BookingEngine } from "../../lib/booking/engine.ts";
 import { type CommittedEvent, listEvents } from "../../lib/booking/events.ts";
 import { type Config, loadConfig } from "../../lib/config.ts";
-import type { Course, Location, User } from "../../lib/domain/mod.ts";
+import type { Course, Location, Session, User } from "../../lib/domain/mod.ts";
 import { createRelay } from "../../lib/relay/mod.ts";
 import type { EventRelay, RelayOptions } from "../../lib/relay/relay.ts";
 import { topicFor, TOPICS } from "../../lib/relay/xapi.ts";
-import { createCourse, createLocation, createUser } from "../../lib/store/mod.ts";
+import { createCourse, createLocation, createSession, createUser } from "../../lib/store/mod.ts";
 import { ApiClient, type Body } from "../api/client.ts";
 
 export const ADMIN_TOKEN = "relay-test-admin-token-0123456789";
@@ -104,6 +104,22 @@ export async function createTinyCatalog(kv: Deno.Kv): Promise<TinyCatalog> {
     roles: ["instructor"],
   });
   return { location, course, instructor };
+}
+
+/** A session of the catalog's course written through the store (no event), 72 h ahead. */
+export function createCatalogSession(kv: Deno.Kv, catalog: TinyCatalog, capacity = 1_000): Promise<Session> {
+  const start = Date.now() + 72 * 3_600_000 + ++seq * 60_000;
+  return createSession(kv, {
+    courseId: catalog.course.id,
+    startsAt: new Date(start).toISOString(),
+    endsAt: new Date(start + 2 * 3_600_000).toISOString(),
+    timeZone: catalog.location.timeZone,
+    mode: "in_person",
+    locationId: catalog.location.id,
+    capacity,
+    instructorId: catalog.instructor.id,
+    waitlistEnabled: true,
+  });
 }
 
 /** Creates learners with minted tokens. */
@@ -333,12 +349,17 @@ export async function checkDelivered(
   }
   assert.deepEqual([...kafkaOrder.keys()].sort(), [...kvOrder.keys()].sort());
   for (const [k, order] of kvOrder) assert.deepEqual(kafkaOrder.get(k), order, `order of ${k}`);
-  return { events: events.length, records: records.length, duplicates: records.length - ids.size, sessions: sessions.size };
+  return {
+    events: events.length,
+    records: records.length,
+    duplicates: records.length - ids.size,
+    sessions: sessions.size,
+  };
 }
 
 /** Asserts GET /api/calcom/topics: delivered per topic == events in KV on it, nothing pending. */
 export async function checkTopicFigures(
-  admin: ApiClient,
+  admin: ApiClient | (() => Promise<Body>),
   kv: Deno.Kv,
   options: { deadLetters?: number } = {},
 ): Promise<Body> {
@@ -346,7 +367,9 @@ export async function checkTopicFigures(
   const dead = new Set(
     (await Array.fromAsync(kv.list<{ eventId: string }>({ prefix: ["dead_letters"] }))).map((e) => e.value.eventId),
   );
-  const res = await admin.get<Body>("/api/calcom/topics");
+  const res = typeof admin === "function"
+    ? { status: 200, body: await admin() }
+    : await admin.get<Body>("/api/calcom/topics");
   assert.equal(res.status, 200);
   for (const t of res.body.topics as Body[]) {
     const onTopic = events.filter((e) => topicFor(e) === t.topic);
@@ -377,3 +400,92 @@ export async function waitUntilDrained(
 
 /** Every relay topic, for consumers and assertions. */
 export const ALL_TOPICS: readonly string[] = Object.values(TOPICS);
+
+/** A JSON call over real HTTP (for the app running as a subprocess). */
+export async function httpJson(
+  baseUrl: string,
+  method: string,
+  path: string,
+  token: string | null,
+  body?: unknown,
+): Promise<{ status: number; body: Body }> {
+  const headers: Record<string, string> = {};
+  if (token) headers.authorization = `Bearer ${token}`;
+  if (body !== undefined) headers["content-type"] = "application/json";
+  const res = await fetch(`${baseUrl}${path}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : {} };
+}
+
+/** `deno run -A main.ts` as a child process. */
+export interface AppProcess {
+  baseUrl: string;
+  /** The last few KB of its stdout and stderr. */
+  output(): string;
+  kill(signal: Deno.Signal): Promise<Deno.CommandStatus>;
+}
+
+function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+/** Starts main.ts with `env` (plus PORT) and waits until /health answers 200. */
+export async function spawnApp(env: Record<string, string>, port = freePort()): Promise<AppProcess> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "main.ts"],
+    cwd: new URL("../../", import.meta.url).pathname,
+    env: { ...env, PORT: String(port) },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let tail = "";
+  const drain = async (stream: ReadableStream<Uint8Array>) => {
+    const decoder = new TextDecoder();
+    for await (const chunk of stream) tail = (tail + decoder.decode(chunk, { stream: true })).slice(-6000);
+  };
+  const drained = Promise.all([drain(child.stdout), drain(child.stderr)]).catch(() => {});
+  let exited = false;
+  child.status.then(() => exited = true);
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const proc: AppProcess = {
+    baseUrl,
+    output: () => tail,
+    async kill(signal) {
+      try {
+        child.kill(signal);
+      } catch { /* already gone */ }
+      const status = await child.status;
+      await drained;
+      return status;
+    },
+  };
+  try {
+    await waitFor(
+      () => `the app on ${baseUrl} (output: ${tail.slice(-1500)})`,
+      async () => {
+        if (exited) throw new Error(`the app exited during startup:\n${tail}`);
+        try {
+          const res = await fetch(`${baseUrl}/health`);
+          await res.body?.cancel();
+          return res.status === 200;
+        } catch {
+          return false;
+        }
+      },
+      60_000,
+      100,
+    );
+  } catch (err) {
+    await proc.kill("SIGKILL");
+    throw err;
+  }
+  return proc;
+}

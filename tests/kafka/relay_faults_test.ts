@@ -1,0 +1,421 @@
+import assert from "node:assert/strict";
+import { logLevel } from "kafkajs";
+import { ulid } from "ulid";
+import { Draft } from "../../lib/booking/draft.ts";
+import { addEvent, type DomainEvent } from "../../lib/booking/events.ts";
+import { K } from "../../lib/booking/keys.ts";
+import { KafkaPublisher } from "../../lib/relay/publisher.ts";
+import { type DeadLetter, EventRelay } from "../../lib/relay/relay.ts";
+import { topicFor } from "../../lib/relay/xapi.ts";
+import type { Body } from "../api/client.ts";
+import { skipKafka, startKafka, type TestKafka } from "./broker.ts";
+import {
+  ADMIN_TOKEN,
+  allEvents,
+  checkDelivered,
+  checkTopicFigures,
+  createCatalogSession,
+  createLearners,
+  createTinyCatalog,
+  httpJson,
+  type Learner,
+  readTopics,
+  type RelayApp,
+  spawnApp,
+  startRelayApp,
+  statementProblems,
+  type TopicReader,
+  waitFor,
+  waitUntilDrained,
+} from "./relay_fixture.ts";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Books learners onto sessions over the in-process API until stopped: hold, then confirm. */
+function bookingStream(learners: Learner[], sessionIds: string[], everyMs: number) {
+  let stopped = false;
+  let booked = 0;
+  const done = (async () => {
+    let i = 0;
+    while (!stopped) {
+      const learner = learners[i % learners.length];
+      const sessionId = sessionIds[Math.floor(i / learners.length) % sessionIds.length];
+      i++;
+      const hold = await learner.api.post<Body>("/api/v1/holds", { sessionId });
+      if (hold.status === 201) {
+        const b = await learner.api.post<Body>("/api/v1/bookings", { holdId: hold.body.hold.id });
+        if (b.status === 201) booked++;
+      }
+      await sleep(everyMs);
+    }
+  })();
+  return {
+    get booked() {
+      return booked;
+    },
+    async stop() {
+      stopped = true;
+      await done;
+    },
+  };
+}
+
+const topicsOf = (f: RelayApp) => async () => (await f.admin.get<Body>("/api/calcom/topics")).body;
+
+async function withReader<T>(brokers: string[], fn: (r: TopicReader) => Promise<T>): Promise<T> {
+  const reader = await readTopics(brokers);
+  try {
+    return await fn(reader);
+  } finally {
+    await reader.stop().catch(() => {});
+  }
+}
+
+async function noKafkaThenLateRelay(broker: TestKafka) {
+  const f = await startRelayApp(null);
+  let late: EventRelay | null = null;
+  try {
+    const people = await f.learners(3);
+    const s = await f.schedule({ capacity: 5 });
+    for (const p of people) {
+      const h = await p.api.post<Body>("/api/v1/holds", { sessionId: s.id });
+      assert.equal((await p.api.post("/api/v1/bookings", { holdId: h.body.hold.id })).status, 201);
+    }
+    const events = await allEvents(f.kv);
+    assert.equal(events.length, 7);
+    const before = (await f.admin.get<Body>("/api/calcom/topics")).body;
+    assert.equal(before.relay.state, "off");
+    for (const t of before.topics as Body[]) {
+      assert.equal(t.pending, events.filter((e) => topicFor(e) === t.topic).length, `${t.topic} pending`);
+      assert.equal(t.delivered, 0);
+    }
+    const health = await f.app.fetch(new Request("http://test/health"));
+    assert.equal((await health.json()).relay.state, "off");
+    const retry = await f.admin.post<Body>(`/api/v1/admin/dead-letters/${ulid()}/retry`);
+    assert.equal(retry.status, 409);
+    assert.equal(retry.body.error, "relay_disabled");
+
+    // Kafka arrives later: a relay on the same KV delivers the backlog.
+    late = new EventRelay(f.kv, new KafkaPublisher({ brokers: broker.brokers, logLevel: logLevel.NOTHING }), {
+      idleMs: 200,
+    });
+    late.start();
+    await waitUntilDrained(topicsOf(f), 20_000);
+    await withReader(broker.brokers, (r) => checkDelivered(f.kv, r));
+    await checkTopicFigures(f.admin, f.kv);
+  } finally {
+    await late?.stop();
+    await f.close();
+  }
+}
+
+async function badDataDeadLettersAndRedrive(broker: TestKafka) {
+  const f = await startRelayApp(broker.brokers, { idleMs: 200 });
+  try {
+    const people = await f.learners(4);
+    const s = await f.schedule({ capacity: 10 });
+    const book = async (p: Learner) => {
+      const h = await p.api.post<Body>("/api/v1/holds", { sessionId: s.id });
+      assert.equal((await p.api.post("/api/v1/bookings", { holdId: h.body.hold.id })).status, 201);
+    };
+    await book(people[0]);
+    await book(people[1]);
+    // An event whose statement cannot be serialised (a BigInt in its data), committed like the
+    // engine's: Draft + addEvent (stored and announced in one atomic op).
+    const draft = new Draft(f.kv);
+    const actor = { userId: people[0].user.id, origin: "api" as const, correlationId: crypto.randomUUID() };
+    const bigint = addEvent(draft, actor, "hold.placed", s.id, people[0].user.id, {
+      holdId: ulid(),
+      seats: 10n,
+    }, new Date());
+    assert.ok(await draft.commit());
+    // An event of a type the relay does not know, written straight into the outbox.
+    const unknown = {
+      ...bigint,
+      id: crypto.randomUUID(),
+      key: ulid(),
+      type: "hold.teleported",
+      data: { holdId: ulid() },
+    } as unknown as DomainEvent;
+    await f.kv.set(K.event(unknown.key), unknown);
+    await book(people[2]);
+    await book(people[3]);
+
+    const bad = new Set([bigint.id, unknown.id]);
+    await waitUntilDrained(topicsOf(f), 20_000);
+    const listed = await waitFor(() => "2 dead letters", async () => {
+      const res = await f.admin.get<Body>("/api/v1/admin/dead-letters");
+      return res.body.deadLetters.length === 2 ? res.body.deadLetters as Body[] : null;
+    }, 10_000);
+    const byId = new Map(listed.map((d) => [d.eventId, d]));
+    assert.match(byId.get(bigint.id)!.reason, /cannot build the message: .*BigInt/);
+    assert.equal(byId.get(bigint.id)!.event.data.seats, "10n", "shown as text");
+    assert.match(byId.get(unknown.id)!.reason, /no xAPI verb for event type hold\.teleported/);
+    assert.equal(byId.get(unknown.id)!.topic, "nlj.training.registration");
+    // The rest kept flowing (the two bad ones are behind the cursor, not blocking it).
+    await withReader(broker.brokers, async (r) => {
+      await checkDelivered(f.kv, r, { excludeIds: bad });
+      await checkTopicFigures(f.admin, f.kv, { deadLetters: 2 });
+
+      // Re-driving before the fix fails again and keeps the reason.
+      const again = await f.admin.post<Body>(`/api/v1/admin/dead-letters/${bigint.key}/retry`);
+      assert.equal(again.status, 422);
+      assert.equal(again.body.error, "redrive_failed");
+      const kept = (await f.kv.get<DeadLetter>(["dead_letters", bigint.key])).value!;
+      assert.equal(kept.attempts, 2);
+      assert.match(kept.reason, /BigInt/);
+
+      // Fix the dead letters' event data, then re-drive: delivered, off the list.
+      for (const key of [bigint.key, unknown.key]) {
+        const entry = await f.kv.get<DeadLetter>(["dead_letters", key]);
+        const event = { ...entry.value!.event, type: "hold.placed" as const };
+        event.data = { ...event.data, seats: 10 };
+        await f.kv.set(entry.key, { ...entry.value!, event });
+        const res = await f.admin.post<Body>(`/api/v1/admin/dead-letters/${key}/retry`);
+        assert.equal(res.status, 200, JSON.stringify(res.body));
+        assert.deepEqual(res.body, { delivered: true, eventKey: key });
+      }
+      assert.deepEqual((await f.admin.get<Body>("/api/v1/admin/dead-letters")).body.deadLetters, []);
+      await waitFor(() => "the re-driven events on Kafka", () => {
+        const got = r.records.filter((x) => bad.has(x.headers["event-id"]));
+        return got.length === 2 ? got : null;
+      }, 10_000);
+      for (const rec of r.records.filter((x) => bad.has(x.headers["event-id"]))) {
+        const statement = JSON.parse(rec.value);
+        assert.deepEqual(statementProblems(statement), []);
+        assert.equal(statement.id, rec.headers["event-id"]);
+        assert.equal(rec.key, s.id);
+      }
+      const ids = new Set(r.forSessions(new Set([s.id])).map((x) => x.headers["event-id"]));
+      assert.deepEqual([...ids].sort(), (await allEvents(f.kv)).map((e) => e.id).sort(), "every KV id on Kafka");
+    });
+    const figures = (await f.admin.get<Body>("/api/calcom/topics")).body;
+    const registration = (figures.topics as Body[]).find((t) => t.topic === "nlj.training.registration")!;
+    assert.equal(registration.delivered, 10, "8 bookings' events + 2 re-driven");
+    assert.equal(registration.deadLetters, 0);
+    assert.equal(f.relayLog.filter((m) => m.includes("dead-lettered")).length, 2);
+  } finally {
+    await f.close();
+  }
+}
+
+async function hotSessionPageOverOneMebibyte(broker: TestKafka) {
+  // One session's events share a partition; 450 statements of ~2.7 KB are more than the broker's
+  // message.max.bytes (1 MiB) for one record batch.
+  const kv = await Deno.openKv(":memory:");
+  const catalog = await createTinyCatalog(kv);
+  const people = await createLearners(kv, 3);
+  const inner = new KafkaPublisher({ brokers: broker.brokers, logLevel: logLevel.NOTHING });
+  const calls: number[] = [];
+  const relay = new EventRelay(kv, {
+    connect: () => inner.connect(),
+    publish: (m) => {
+      calls.push(m.length);
+      return inner.publish(m);
+    },
+    close: () => inner.close(),
+  }, { idleMs: 200 });
+  try {
+    const sessionId = (await createCatalogSession(kv, catalog)).id;
+    const draft = new Draft(kv);
+    for (let i = 0; i < 450; i++) {
+      const learner = people[i % people.length].user;
+      const actor = { userId: learner.id, origin: "api" as const, correlationId: crypto.randomUUID() };
+      addEvent(
+        draft,
+        actor,
+        "hold.placed",
+        sessionId,
+        learner.id,
+        { holdId: ulid(), note: "x".repeat(500) },
+        new Date(),
+      );
+    }
+    assert.ok(await draft.commit());
+    relay.start();
+    await waitFor(
+      () => `450 delivered (${JSON.stringify(relay.status())})`,
+      () => relay.status().delivered === 450,
+      20_000,
+    );
+    assert.ok(calls.length <= 3, `${calls.length} produce calls: ${calls.join(",")}`);
+    const report = await withReader(broker.brokers, (r) => checkDelivered(kv, r));
+    assert.equal(report.events, 450);
+  } finally {
+    await relay.stop();
+    kv.close();
+  }
+}
+
+async function brokerOutage(broker: TestKafka) {
+  // The production relay settings except a 2 s backoff cap (30 s in production), so the catch-up
+  // after the restart shows within the test's patience.
+  const f = await startRelayApp(broker.brokers, { idleMs: 200, minBackoffMs: 100, maxBackoffMs: 2_000 });
+  try {
+    const people = await f.learners(40);
+    const sessions = [];
+    for (let i = 0; i < 4; i++) sessions.push((await f.schedule({ capacity: 100 })).id);
+    const stream = bookingStream(people, sessions, 40);
+    await waitFor(() => "first deliveries", () => f.relay.status().delivered > 20, 10_000);
+    const downAt = Date.now();
+    await broker.stop();
+    const bookedAtStop = stream.booked;
+    const seen = await waitFor(() => `/health relay retrying (now ${JSON.stringify(f.relay.status())})`, async () => {
+      const res = await f.app.fetch(new Request("http://test/health"));
+      const body = await res.json();
+      return body.relay.state === "retrying" && body.relay.lastError ? body.relay : null;
+    }, 8_000);
+    const topicsDuring = (await f.admin.get<Body>("/api/calcom/topics")).body;
+    assert.ok((topicsDuring.topics as Body[]).some((t) => t.pending > 0 && t.lastError), "pending with an error");
+    await sleep(Math.max(0, 10_000 - (Date.now() - downAt)));
+    // The stream ends before Kafka is back: no commit wakes the relay, its own retry must find Kafka.
+    await stream.stop();
+    const bookedDuringOutage = stream.booked - bookedAtStop;
+    assert.ok(bookedDuringOutage >= 20, `${bookedDuringOutage} bookings while Kafka was down`);
+    await broker.restart();
+    const outageMs = Date.now() - downAt;
+
+    const t0 = Date.now();
+    await waitUntilDrained(topicsOf(f), 30_000);
+    const catchUpMs = Date.now() - t0;
+    const report = await withReader(broker.brokers, (r) => checkDelivered(f.kv, r));
+    await checkTopicFigures(f.admin, f.kv);
+    assert.equal(f.relay.status().state, "running");
+    const failures = f.relayLog.filter((m) => m.includes("delivery failed")).length;
+    console.log(
+      `[relay outage] down ${outageMs} ms, ${bookedDuringOutage} bookings meanwhile, /health said ` +
+        `"${seen.state}: ${seen.lastError}"; drained ${catchUpMs} ms after the broker was back; ` +
+        `${report.events} events, ${report.duplicates} duplicates; ${failures} failure log lines`,
+    );
+  } finally {
+    await f.close();
+  }
+}
+
+async function appKilledMidStream(broker: TestKafka) {
+  const dir = await Deno.makeTempDir({ prefix: "relay-kill-" });
+  const kvPath = `${dir}/app.kv`;
+  const env = {
+    DENO_KV_PATH: kvPath,
+    SEED_DEMO: "0",
+    DEV_LOGIN: "0",
+    KAFKA_BROKERS: broker.brokers.join(","),
+    ADMIN_TOKEN,
+  };
+  // Our own catalog and learners in the KV file, before the app opens it.
+  const setup = await Deno.openKv(kvPath);
+  const catalog = await createTinyCatalog(setup);
+  const learners = await createLearners(setup, 24);
+  setup.close();
+
+  let app = await spawnApp(env);
+  let stopped = false;
+  let kv: Deno.Kv | null = null;
+  const counts = { booked: 0, errors: 0 };
+  try {
+    const sessions: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const res = await httpJson(app.baseUrl, "POST", "/api/v1/sessions", ADMIN_TOKEN, {
+        courseId: catalog.course.id,
+        startsAt: new Date(Date.now() + (72 + i) * 3_600_000).toISOString(),
+        mode: "in_person",
+        locationId: catalog.location.id,
+        capacity: 100,
+        instructorId: catalog.instructor.id,
+      });
+      assert.equal(res.status, 201, JSON.stringify(res.body));
+      sessions.push(res.body.session.id);
+    }
+    // Six workers book over HTTP without pause; a dead server only makes them retry.
+    const workers = Array.from({ length: 6 }, async (_, w) => {
+      for (let i = w; !stopped; i += 6) {
+        const learner = learners[i % learners.length];
+        const sessionId = sessions[Math.floor(i / learners.length) % sessions.length];
+        try {
+          const hold = await httpJson(app.baseUrl, "POST", "/api/v1/holds", learner.token, { sessionId });
+          if (hold.status === 201) {
+            const b = await httpJson(app.baseUrl, "POST", "/api/v1/bookings", learner.token, {
+              holdId: hold.body.hold.id,
+            });
+            if (b.status === 201) counts.booked++;
+          }
+        } catch {
+          counts.errors++;
+          await sleep(100);
+        }
+      }
+    });
+    const topics = async () => (await httpJson(app.baseUrl, "GET", "/api/calcom/topics", ADMIN_TOKEN)).body;
+    await waitFor(() => "deliveries before the kill", async () => (await topics()).relay.delivered >= 30, 15_000);
+    const killed = await app.kill("SIGKILL");
+    assert.equal(killed.signal, "SIGKILL");
+    const bookedAtKill = counts.booked;
+    const errorsAtKill = counts.errors;
+    const t0 = Date.now();
+    app = await spawnApp(env);
+    const restartMs = Date.now() - t0;
+    const stateAfterRestart = (await httpJson(app.baseUrl, "GET", "/api/calcom/health", null)).body.relay.state;
+    await sleep(1_500);
+    stopped = true;
+    await Promise.all(workers);
+    assert.ok(counts.booked > bookedAtKill, "bookings went on after the restart");
+
+    // The dead process's lease (15 s) runs out; the new one takes over and catches up by itself.
+    const t1 = Date.now();
+    const drained = await waitUntilDrained(topics, 40_000);
+    const drainMs = Date.now() - t1;
+    assert.equal(drained.relay.state, "running");
+    kv = await Deno.openKv(kvPath);
+    const store = kv;
+    const report = await withReader(broker.brokers, (r) => checkDelivered(store, r));
+    await checkTopicFigures(topics, kv);
+    console.log(
+      `[relay app kill] ${counts.booked} bookings (${bookedAtKill} before the kill, ${
+        counts.errors - errorsAtKill
+      } failed calls while down); restart ${restartMs} ms, relay "${stateAfterRestart}" after it; drained ` +
+        `${drainMs} ms after the stream; ${report.events} events, ${report.duplicates} duplicates`,
+    );
+  } catch (err) {
+    console.error(`app output:\n${app.output()}`);
+    throw err;
+  } finally {
+    stopped = true;
+    kv?.close();
+    await app.kill("SIGTERM");
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
+Deno.test({
+  name: "[relay] faults against a real broker: no Kafka, bad data, a broker outage, an app crash",
+  ignore: skipKafka(),
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn(t) {
+    const broker = await startKafka();
+    try {
+      await t.step(
+        "[relay] no Kafka: events wait as pending; a relay started later delivers the backlog",
+        () => noKafkaThenLateRelay(broker),
+      );
+      await t.step(
+        "[relay] bad data goes to dead letters with the reason, the rest flows; fixed, it re-drives",
+        () => badDataDeadLettersAndRedrive(broker),
+      );
+      await t.step(
+        "[relay] 450 events of one session (> 1 MiB) go out in size-bounded requests, not one by one",
+        () => hotSessionPageOverOneMebibyte(broker),
+      );
+      await t.step(
+        "[relay] a broker outage ≥ 10 s mid-stream: /health says retrying; it catches up, nothing lost",
+        () => brokerOutage(broker),
+      );
+      await t.step(
+        "[relay] the app SIGKILLed mid-stream and restarted on its KV file: nothing lost",
+        () => appKilledMidStream(broker),
+      );
+    } finally {
+      await broker.close();
+    }
+  },
+});
