@@ -41,7 +41,7 @@ const SESSIONS = 200;
 const STEADY_SESSIONS = 200;
 const LEARNERS = 2_000;
 /** The relay's production page size (RelayOptions.batchSize default), used for the raw baseline too. */
-const BATCH = 500;
+const BATCH = 1_000;
 /** A bigger page, measured beside the default to show what the page size buys (see the report). */
 const TUNED_BATCH = 2_000;
 /** Options for the benchmarked relay: production defaults unless RELAY_BENCH_OPTIONS (JSON) says otherwise. */
@@ -359,7 +359,7 @@ export async function relayBench(dir: string, log: (msg: string) => void = () =>
     return {
       relay: {
         events: EVENTS,
-        batchSize: RELAY_OPTIONS.batchSize ?? 500,
+        batchSize: RELAY_OPTIONS.batchSize ?? BATCH,
         options: RELAY_OPTIONS,
         saturationEventsPerSec: saturation.perSec,
         saturationMs: Math.round(saturation.ms),

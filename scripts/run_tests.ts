@@ -1,22 +1,37 @@
 /**
  * `deno task test`: the whole suite. Runs every `*_test.ts` (unit tests beside the code,
- * integration and browser tests under tests/). Extra arguments pass through to `deno test`,
- * e.g. `deno task test lib/booking/` or `deno task test --filter "[booking]"`.
+ * integration, Kafka and browser tests under tests/, the bench's own tests) in parallel, then the
+ * Lighthouse audit alone (its performance score measures main-thread time, which parallel tests on
+ * a 2-core machine would steal). Extra arguments replace the default run and pass through to
+ * `deno test`, e.g. `deno task test lib/booking/` or `deno task test --filter "[booking]"`.
  *
- * Browser tests need Debian's chromium (`CHROMIUM_PATH`, default /usr/bin/chromium) and FAIL
- * when it is missing; set SKIP_BROWSER=1 to leave them out on a machine without it (never in CI).
+ * Browser tests need Debian's chromium (`CHROMIUM_PATH`, default /usr/bin/chromium) and Kafka
+ * tests need Java 17 and Maven; both FAIL when missing. SKIP_BROWSER=1 / SKIP_KAFKA=1 leave them
+ * out on a machine without them (never in CI).
  */
 const ci = Deno.env.get("CI") === "true";
-if (ci && Deno.env.get("SKIP_BROWSER")) {
-  console.error("SKIP_BROWSER is not allowed in CI: the browser tests are a required part of the suite.");
-  Deno.exit(1);
+for (const name of ["SKIP_BROWSER", "SKIP_KAFKA"]) {
+  if (ci && Deno.env.get(name)) {
+    console.error(`${name} is not allowed in CI: those tests are a required part of the suite.`);
+    Deno.exit(1);
+  }
 }
-const args = Deno.args.length ? Deno.args : ["lib/", "tests/", "bench/"];
-const cmd = new Deno.Command(Deno.execPath(), {
-  args: ["test", "-A", "--parallel", ...args],
-  stdin: "null",
-  stdout: "inherit",
-  stderr: "inherit",
-});
-const { code } = await cmd.output();
-Deno.exit(code);
+const LIGHTHOUSE = "tests/browser/lighthouse_test.ts";
+const skipBrowser = !!Deno.env.get("SKIP_BROWSER");
+
+async function denoTest(args: string[]): Promise<number> {
+  const { code } = await new Deno.Command(Deno.execPath(), {
+    args: ["test", "-A", ...args],
+    stdin: "null",
+    stdout: "inherit",
+    stderr: "inherit",
+  }).output();
+  return code;
+}
+
+if (Deno.args.length) Deno.exit(await denoTest(["--parallel", ...Deno.args]));
+
+const ignore = [LIGHTHOUSE, ...(skipBrowser ? ["tests/browser/"] : [])];
+const main = await denoTest(["--parallel", `--ignore=${ignore.join(",")}`, "lib/", "tests/", "bench/"]);
+const audit = skipBrowser ? 0 : await denoTest([LIGHTHOUSE]);
+Deno.exit(main || audit);

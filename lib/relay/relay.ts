@@ -144,7 +144,7 @@ export class EventRelay {
     this.#kv = kv;
     this.#publisher = publisher;
     this.#opt = {
-      batchSize: options.batchSize ?? 500,
+      batchSize: options.batchSize ?? 1_000,
       minBackoffMs: options.minBackoffMs ?? 250,
       maxBackoffMs: options.maxBackoffMs ?? 30_000,
       idleMs: options.idleMs ?? 1_000,

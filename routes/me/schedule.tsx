@@ -271,9 +271,11 @@ function Upcoming({ items, now }: { items: BookingRow[]; now: number }) {
   );
 }
 
-const REGISTER_SW = `if("serviceWorker"in navigator){navigator.serviceWorker.register("/sw.js",{scope:"/"});` +
+/** Registered after `load`, so installing the worker never competes with the page's first render. */
+const REGISTER_SW = `if("serviceWorker"in navigator)addEventListener("load",function(){` +
+  `navigator.serviceWorker.register("/sw.js",{scope:"/"});` +
   `navigator.serviceWorker.ready.then(function(r){var k=[].map.call(document.querySelectorAll("[data-offline-keep]"),` +
-  `function(a){return a.getAttribute("href")});k.push(location.pathname);r.active&&r.active.postMessage({keep:k})})}`;
+  `function(a){return a.getAttribute("href")});k.push(location.pathname);r.active&&r.active.postMessage({keep:k})})})`;
 
 /** Signed out: saved pages of whoever used this browser before are dropped. */
 const FORGET_SAVED = "navigator.serviceWorker&&navigator.serviceWorker.controller&&" +

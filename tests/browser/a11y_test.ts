@@ -1,0 +1,166 @@
+/**
+ * axe-core (WCAG 2.1 A and AA) on every page at 375×812 and 1280×800, plus a keyboard check on the
+ * session page: Tab reaches the primary action, its focus is visible, Enter submits it.
+ */
+import assert from "node:assert/strict";
+import axe from "axe-core";
+import type { Page } from "playwright-core";
+import { getAvailability } from "../../lib/booking/availability.ts";
+import type { Actor } from "../../lib/booking/events.ts";
+import { listSessions } from "../../lib/store/mod.ts";
+import { launchBrowser } from "../fresh/browser.ts";
+import { startTestApp, type TestApp } from "../app_fixture.ts";
+
+const AXE_SOURCE = (axe as unknown as { source: string }).source;
+
+const VIEWPORTS = [
+  { name: "375", viewport: { width: 375, height: 812 }, isMobile: true, hasTouch: true },
+  { name: "1280", viewport: { width: 1280, height: 800 }, isMobile: false, hasTouch: false },
+];
+
+/** Violations as `rule: selector, …` strings (empty when clean). */
+async function axeViolations(page: Page): Promise<string[]> {
+  await page.addScriptTag({ content: AXE_SOURCE });
+  return await page.evaluate(async () => {
+    // deno-lint-ignore no-explicit-any
+    const result = await (globalThis as any).axe.run(document, {
+      runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] },
+    });
+    // deno-lint-ignore no-explicit-any
+    return result.violations.map((v: any) => `${v.id}: ${v.nodes.map((n: any) => n.target.join(" ")).join(", ")}`);
+  });
+}
+
+interface Fixture {
+  learnerId: string;
+  open: string[];
+  full: string;
+  holdId: string;
+  bookingId: string;
+}
+
+/** Open sessions (no prerequisites, seats left), a full one with a waitlist, a hold and a booking of the learner. */
+async function prepare(t: TestApp, withPlaces: boolean): Promise<Fixture> {
+  const learnerId = (await t.services.kv.get<string>(["users_by_email", "learner@example.com"])).value!;
+  const { sessions } = await listSessions(t.services.kv, {
+    from: new Date(Date.now() + 3 * 86_400_000).toISOString(),
+    limit: 200,
+  });
+  const avail = await getAvailability(t.services.kv, sessions);
+  const places = await t.services.engine.listLearnerPlaces(learnerId);
+  const taken = new Set([
+    ...places.bookings.map((b) => b.sessionId),
+    ...places.holds.map((h) => h.sessionId),
+    ...places.waitlist.map((w) => w.entry.sessionId),
+  ]);
+  const open: string[] = [];
+  let full = "";
+  for (const s of sessions) {
+    const a = avail.get(s.id)!;
+    const c = (await t.services.kv.get<{ prerequisiteCourseIds: string[] }>(["courses", s.courseId])).value!;
+    if (!full && a.seatsLeft === 0 && s.waitlistEnabled && a.state !== "cancelled") full = s.id;
+    if (!c.prerequisiteCourseIds.length && a.seatsLeft >= 2 && !taken.has(s.id) && open.length < 4) open.push(s.id);
+  }
+  assert.ok(full, "the demo catalog has a full session with a waitlist");
+  assert.equal(open.length, 4, "the demo catalog has open sessions");
+  const actor: Actor = { userId: learnerId, origin: "web", correlationId: crypto.randomUUID(), reason: "test" };
+  if (!withPlaces) return { learnerId, open, full, holdId: "", bookingId: "" };
+  const booked = await t.services.engine.placeHold(open[1], learnerId, actor);
+  const bookingId = (await t.services.engine.confirmHold(booked.hold.id, actor)).booking.id;
+  const { hold } = await t.services.engine.placeHold(open[2], learnerId, actor);
+  return { learnerId, open, full, holdId: hold.id, bookingId };
+}
+
+Deno.test({
+  name: "[a11y] every page has 0 axe violations (WCAG 2.1 A/AA) at 375 and 1280",
+  sanitizeResources: false, // Chromium's pipes close asynchronously after browser.close().
+  sanitizeOps: false,
+  async fn() {
+    const t = await startTestApp({ serve: true });
+    const browser = await launchBrowser();
+    try {
+      const f = await prepare(t, true);
+      const pages = [
+        { name: "home", path: "/" },
+        { name: "home with filters", path: "/?q=safety&location=online&from=2020-01-01&to=not-a-date" },
+        { name: "session detail", path: `/sessions/${f.open[0]}` },
+        { name: "session detail full", path: `/sessions/${f.full}`, expect: /alternative|waitlist/i },
+        { name: "hold page", path: `/holds/${f.holdId}` },
+        { name: "booking page", path: `/bookings/${f.bookingId}` },
+        { name: "my schedule", path: "/me/schedule" },
+        { name: "cancel confirmation", path: `/me/schedule?confirm=cancel&booking=${f.bookingId}` },
+        { name: "dev sign-in", path: "/dev/sign-in" },
+        { name: "404 page", path: "/no-such-page", status: 404 },
+        { name: "api docs", path: "/api/docs" },
+      ];
+      const failures: string[] = [];
+      for (const vp of VIEWPORTS) {
+        const context = await browser.newContext({
+          viewport: vp.viewport,
+          isMobile: vp.isMobile,
+          hasTouch: vp.hasTouch,
+        });
+        await context.addCookies([{ name: "tb_dev_user", value: f.learnerId, url: t.baseUrl }]);
+        const page = await context.newPage();
+        for (const p of pages) {
+          const res = await page.goto(`${t.baseUrl}${p.path}`, { waitUntil: "load" });
+          assert.equal(res?.status(), p.status ?? 200, `${p.name} at ${vp.name}`);
+          assert.equal(new URL(page.url()).pathname, p.path.split("?")[0], `${p.name} was redirected`);
+          if (p.expect) assert.match(await page.locator("main").innerText(), p.expect, p.name);
+          const violations = await axeViolations(page);
+          for (const v of violations) failures.push(`${p.name} @${vp.name}: ${v}`);
+        }
+        await context.close();
+      }
+      console.error(`axe: ${pages.length} pages × ${VIEWPORTS.length} viewports, ${failures.length} violations`);
+      assert.deepEqual(failures, []);
+    } finally {
+      await browser.close();
+      await t.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "[a11y] keyboard: Tab reaches the session's primary action, focus is visible, Enter holds the seat",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const t = await startTestApp({ serve: true });
+    const browser = await launchBrowser();
+    try {
+      const f = await prepare(t, false);
+      for (const vp of VIEWPORTS) {
+        const context = await browser.newContext({ viewport: vp.viewport });
+        await context.addCookies([{ name: "tb_dev_user", value: f.learnerId, url: t.baseUrl }]);
+        const page = await context.newPage();
+        const sessionId = vp.name === "375" ? f.open[0] : f.open[3];
+        await page.goto(`${t.baseUrl}/sessions/${sessionId}`);
+        let reached = false;
+        for (let i = 0; i < 40 && !reached; i++) {
+          await page.keyboard.press("Tab");
+          reached = await page.evaluate(() => document.activeElement?.textContent?.trim() === "Hold my seat");
+        }
+        assert.ok(reached, `Tab reaches "Hold my seat" at ${vp.name}`);
+        const focus = await page.evaluate(() => {
+          const el = document.activeElement as HTMLElement;
+          const s = getComputedStyle(el);
+          return {
+            focusVisible: el.matches(":focus-visible"),
+            outline: s.outlineStyle !== "none" && parseFloat(s.outlineWidth) > 0,
+            ring: s.boxShadow !== "none" && s.boxShadow !== "",
+            detail: `${s.outlineStyle} ${s.outlineWidth} / ${s.boxShadow}`,
+          };
+        });
+        assert.ok(focus.focusVisible, "the focused button matches :focus-visible");
+        assert.ok(focus.outline || focus.ring, `focus is visible (outline or ring): ${focus.detail}`);
+        await Promise.all([page.waitForURL(/\/holds\//), page.keyboard.press("Enter")]);
+        await page.getByTestId("hold-remaining").waitFor();
+        await context.close();
+      }
+    } finally {
+      await browser.close();
+      await t.close();
+    }
+  },
+});
