@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { listLocations, listSessions } from "../lib/store/mod.ts";
+import { createUser, getUser, listCourses, listLocations, listSessions } from "../lib/store/mod.ts";
 import { startTestApp } from "./app_fixture.ts";
 
 async function get(app: { fetch: (r: Request) => Response | Promise<Response> }, path: string) {
@@ -107,4 +107,38 @@ Deno.test("[pages] /health reports KV and version; 503 when KV is gone", async (
   const down = await t.app.fetch(new Request("http://localhost/health"));
   assert.equal(down.status, 503);
   assert.equal((await down.json()).kv, "unavailable");
+});
+
+Deno.test("[pages] session detail names the instructor and marks each prerequisite completed or not for the learner", async () => {
+  const t = await startTestApp();
+  try {
+    const kv = t.services.kv;
+    const courses = await listCourses(kv);
+    const advanced = courses.find((c) => c.prerequisiteCourseIds.length >= 1)!;
+    const page = await listSessions(kv, { courseId: advanced.id, limit: 1 });
+    const session = page.sessions[0];
+    const [doneId, ...rest] = advanced.prerequisiteCourseIds;
+    const learner = await createUser(kv, {
+      email: "prereq.check@example.com",
+      name: "Prereq Check",
+      roles: ["learner"],
+      completedCourses: [{ courseId: doneId, completedAt: "2026-01-01T00:00:00.000Z" }],
+    });
+    const html = await (await t.app.fetch(
+      new Request(`http://localhost/sessions/${session.id}`, { headers: { cookie: `tb_dev_user=${learner.id}` } }),
+    )).text();
+    const instructor = (await getUser(kv, session.instructorId))!;
+    assert.ok(html.includes(`Instructor: ${instructor.name}`));
+    const done = courses.find((c) => c.id === doneId)!;
+    assert.match(html, new RegExp(`${done.code} · [^<]*</a><span[^>]*>: completed`));
+    for (const id of rest) {
+      const c = courses.find((x) => x.id === id)!;
+      assert.match(html, new RegExp(`${c.code} · [^<]*</a><span[^>]*>: not completed yet`));
+    }
+    assert.ok(html.includes(`href="/?q=${encodeURIComponent(done.code)}"`));
+    const signedOut = await (await t.app.fetch(new Request(`http://localhost/sessions/${session.id}`))).text();
+    assert.ok(!signedOut.includes(": completed") && !signedOut.includes("not completed yet"));
+  } finally {
+    await t.close();
+  }
 });

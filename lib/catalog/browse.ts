@@ -6,7 +6,7 @@ import { z } from "zod";
 import { distanceKm } from "../booking/alternatives.ts";
 import { type Availability, getAvailability } from "../booking/availability.ts";
 import { type Course, type Location, PROGRAM_TYPES, type Session, SESSION_MODES, TOPICS } from "../domain/mod.ts";
-import { getSession, listCourses, listLocations, listSessions } from "../store/mod.ts";
+import { getSession, getUser, listCourses, listLocations, listSessions } from "../store/mod.ts";
 import { localDate } from "./format.ts";
 
 const DateSchema = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "must be a date like 2026-12-01")
@@ -237,6 +237,8 @@ export async function browseNearMe(
 /** One session with its course, location, availability and prerequisite courses. */
 export interface SessionDetail extends SessionRow {
   prerequisites: Course[];
+  /** The instructor's name (null when the user record is gone). */
+  instructor: { id: string; name: string } | null;
 }
 
 /** Loads a session for its detail page; null when there is no such session. */
@@ -246,12 +248,16 @@ export async function getSessionDetail(kv: Deno.Kv, id: string, now = new Date()
   const [courses, locations] = await Promise.all([listCourses(kv), listLocations(kv)]);
   const course = courses.find((c) => c.id === session.courseId);
   if (!course) return null;
-  const availability = (await getAvailability(kv, [session], now)).get(session.id)!;
+  const [availability, instructor] = await Promise.all([
+    getAvailability(kv, [session], now).then((m) => m.get(session.id)!),
+    getUser(kv, session.instructorId),
+  ]);
   return {
     session,
     course,
     location: locations.find((l) => l.id === session.locationId) ?? null,
     availability,
     prerequisites: courses.filter((c) => course.prerequisiteCourseIds.includes(c.id)),
+    instructor: instructor ? { id: instructor.id, name: instructor.name } : null,
   };
 }

@@ -246,6 +246,7 @@ export default function SessionPage({ data, state }: PageProps<Data, PageState>)
             </p>
           )}
           {session.mode !== "in_person" && <p class="text-sm text-gray-700">You get the join link after booking.</p>}
+          {data.instructor && <p class="mt-1 text-sm text-gray-700">Instructor: {data.instructor.name}</p>}
         </section>
         <section aria-labelledby="about" class="rounded-xl border border-gray-200 p-4">
           <h2 id="about" class="text-base font-semibold">About this course</h2>
@@ -253,8 +254,20 @@ export default function SessionPage({ data, state }: PageProps<Data, PageState>)
           {prerequisites.length > 0 && (
             <>
               <h3 class="mt-3 text-sm font-semibold">Before you book, complete</h3>
-              <ul class="list-disc pl-5 text-sm">
-                {prerequisites.map((p) => <li key={p.id}>{p.code} · {p.title}</li>)}
+              <ul class="list-disc space-y-1 pl-5 text-sm" data-testid="prerequisites">
+                {prerequisites.map((p) => {
+                  const done = state.user?.completedCourses.some((c) => c.courseId === p.id);
+                  return (
+                    <li key={p.id}>
+                      <a href={`/?q=${encodeURIComponent(p.code)}`} class="font-semibold text-blue-800 underline">
+                        {p.code} · {p.title}
+                      </a>
+                      {state.user && (done
+                        ? <span class="ml-1 text-green-800">: completed</span>
+                        : <span class="ml-1 text-red-800">: not completed yet</span>)}
+                    </li>
+                  );
+                })}
               </ul>
             </>
           )}
