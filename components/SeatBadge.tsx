@@ -25,15 +25,30 @@ export function seatText(a: Availability): string {
   }
 }
 
-/** A pill with the seats left and the session's state. */
+/**
+ * The seat state in words, so it never rests on colour alone: "Open · 12 seats left",
+ * "Few seats · 2 seats left", "Full", "Full · waitlist open", "Cancelled", "Started".
+ */
+export function stateText(a: Availability): string {
+  if (a.state === "open") return `Open · ${seatText(a)}`;
+  if (a.state === "few_seats") return `Few seats · ${seatText(a)}`;
+  return seatText(a);
+}
+
+/**
+ * A pill with the session's state and seats left (server-rendered lists; the detail page's live
+ * pill is the LiveSeats island, which keeps its own copy of these classes as the island runtime
+ * requires for classes applied in the browser).
+ */
 export function SeatBadge({ availability }: { availability: Availability }) {
   return (
     <span
       class={`inline-block rounded-full px-2.5 py-0.5 text-sm font-semibold whitespace-nowrap ${
         styles[availability.state]
       }`}
+      data-state={availability.state}
     >
-      {seatText(availability)}
+      {stateText(availability)}
     </span>
   );
 }

@@ -1,16 +1,6 @@
 import type { SessionRow } from "../lib/catalog/browse.ts";
 import { formatDay, formatTime, formatZone } from "../lib/catalog/format.ts";
-import type { Availability } from "../lib/booking/availability.ts";
-import { seatText } from "./SeatBadge.tsx";
-
-const badge: Record<Availability["state"], string> = {
-  open: "bg-green-100 text-green-900",
-  few_seats: "bg-amber-100 text-amber-900",
-  full: "bg-gray-200 text-gray-900",
-  waitlist: "bg-blue-100 text-blue-900",
-  cancelled: "bg-red-100 text-red-900",
-  started: "bg-gray-200 text-gray-900",
-};
+import { SeatBadge } from "./SeatBadge.tsx";
 
 /** Where a session happens, in words. */
 export function placeText(row: Pick<SessionRow, "session" | "location">): string {
@@ -20,16 +10,6 @@ export function placeText(row: Pick<SessionRow, "session" | "location">): string
     ? `${location.name}, ${location.address.city}, ${location.address.region}`
     : "Location to be announced";
   return session.mode === "hybrid" ? `${name} or online` : name;
-}
-
-/**
- * The seat state in words, so it never rests on colour alone: "Open · 12 seats left",
- * "Few seats · 2 seats left", "Full", "Full · waitlist open", "Cancelled", "Started".
- */
-export function stateText(a: Availability): string {
-  if (a.state === "open") return `Open · ${seatText(a)}`;
-  if (a.state === "few_seats") return `Few seats · ${seatText(a)}`;
-  return seatText(a);
 }
 
 /** One session in the catalog list: title, local date and time, place (and distance on near-me results), seats. */
@@ -44,14 +24,7 @@ export function SessionCard({ row }: { row: SessionRow }) {
       >
         <div class="flex items-start justify-between gap-3">
           <h2 class="text-base font-semibold text-gray-900 leading-snug">{course.title}</h2>
-          <span
-            class={`inline-block rounded-full px-2.5 py-0.5 text-sm font-semibold whitespace-nowrap ${
-              badge[availability.state]
-            }`}
-            data-state={availability.state}
-          >
-            {stateText(availability)}
-          </span>
+          <SeatBadge availability={availability} />
         </div>
         <p class="mt-1 text-sm text-gray-700">
           <time dateTime={session.startsAt}>

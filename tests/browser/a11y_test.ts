@@ -3,33 +3,17 @@
  * session page: Tab reaches the primary action, its focus is visible, Enter submits it.
  */
 import assert from "node:assert/strict";
-import axe from "axe-core";
-import type { Page } from "playwright-core";
 import { getAvailability } from "../../lib/booking/availability.ts";
 import type { Actor } from "../../lib/booking/events.ts";
 import { listSessions } from "../../lib/store/mod.ts";
 import { launchBrowser } from "../fresh/browser.ts";
 import { startTestApp, type TestApp } from "../app_fixture.ts";
-
-const AXE_SOURCE = (axe as unknown as { source: string }).source;
+import { axeViolations } from "./axe.ts";
 
 const VIEWPORTS = [
   { name: "375", viewport: { width: 375, height: 812 }, isMobile: true, hasTouch: true },
   { name: "1280", viewport: { width: 1280, height: 800 }, isMobile: false, hasTouch: false },
 ];
-
-/** Violations as `rule: selector, …` strings (empty when clean). */
-async function axeViolations(page: Page): Promise<string[]> {
-  await page.addScriptTag({ content: AXE_SOURCE });
-  return await page.evaluate(async () => {
-    // deno-lint-ignore no-explicit-any
-    const result = await (globalThis as any).axe.run(document, {
-      runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] },
-    });
-    // deno-lint-ignore no-explicit-any
-    return result.violations.map((v: any) => `${v.id}: ${v.nodes.map((n: any) => n.target.join(" ")).join(", ")}`);
-  });
-}
 
 interface Fixture {
   learnerId: string;

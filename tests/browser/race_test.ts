@@ -6,30 +6,16 @@
  * axe-core (WCAG 2.1 A/AA) checks the detail page with the live island. Screenshots: tests/artifacts/race-*.png.
  */
 import assert from "node:assert/strict";
-import axe from "axe-core";
 import type { Browser, Page } from "playwright-core";
 import { getAvailability } from "../../lib/booking/availability.ts";
 import type { User } from "../../lib/domain/user.ts";
 import { createSession, listSessions } from "../../lib/store/mod.ts";
 import { launchBrowser } from "../fresh/browser.ts";
 import { startTestApp, type TestApp } from "../app_fixture.ts";
+import { checkAxe } from "./axe.ts";
 
 const ARTIFACTS = new URL("../artifacts/", import.meta.url);
-const AXE_SOURCE = (axe as unknown as { source: string }).source;
 const LEARNER = "learner@example.com";
-
-async function checkAxe(page: Page, name: string): Promise<void> {
-  await page.addScriptTag({ content: AXE_SOURCE });
-  const violations = await page.evaluate(async () => {
-    // deno-lint-ignore no-explicit-any
-    const result = await (globalThis as any).axe.run(document, {
-      runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] },
-    });
-    // deno-lint-ignore no-explicit-any
-    return result.violations.map((v: any) => `${v.id}: ${v.nodes.map((n: any) => n.target.join(" ")).join(", ")}`);
-  });
-  assert.deepEqual(violations, [], `axe on ${name}`);
-}
 
 /**
  * A new one-seat session copied from an upcoming session (with at least 2 seats left, so there is
