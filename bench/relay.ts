@@ -25,7 +25,7 @@ import { newId } from "../lib/domain/mod.ts";
 import { quietKafkajs } from "../lib/relay/kafkajs.ts";
 import { createRelay } from "../lib/relay/mod.ts";
 import { KafkaPublisher, type OutboundMessage } from "../lib/relay/publisher.ts";
-import type { EventRelay, RelayOptions } from "../lib/relay/relay.ts";
+import { bySize, type EventRelay, type RelayOptions } from "../lib/relay/relay.ts";
 import { TOPICS } from "../lib/relay/xapi.ts";
 import { keys } from "../lib/store/keys.ts";
 import { importUsers } from "../lib/store/mod.ts";
@@ -301,9 +301,12 @@ export async function relayBench(dir: string, log: (msg: string) => void = () =>
     await producer.connect();
     closers.push(() => producer.disconnect());
     const tRaw = performance.now();
-    for (let at = 0; at < messages.length; at += BATCH) {
+    // The same requests the relay sends: pages of BATCH, split to stay under the broker's 1 MiB.
+    const requests = [];
+    for (let at = 0; at < messages.length; at += BATCH) requests.push(...bySize(messages.slice(at, at + BATCH)));
+    for (const request of requests) {
       const byTopic = new Map<string, { key: string; value: string; headers: Record<string, string> }[]>();
-      for (const m of messages.slice(at, at + BATCH)) {
+      for (const m of request) {
         const list = byTopic.get(rawTopics[m.topic]) ?? [];
         list.push({ key: m.key, value: m.value, headers: m.headers });
         byTopic.set(rawTopics[m.topic], list);

@@ -12,6 +12,14 @@ export const ConfigSchema = z.object({
   kafkaBrokers: z.array(z.string().regex(/^[^\s:,]+:\d{1,5}$/, "must be host:port")),
   kafkaPartitions: z.coerce.number().int().min(1).max(1000).default(3),
   kafkaReplicationFactor: z.coerce.number().int().min(1).max(10).default(1),
+  /** Cal.com API base URL of the single ("default") tenant; null: not configured. */
+  calcomApiUrl: z.url().nullable(),
+  /** Cal.com API key of the default tenant (never logged). */
+  calcomApiKey: z.string().min(1).nullable(),
+  /** Webhook secret of the default tenant (never logged); null: its webhooks are refused (401). */
+  calcomWebhookSecret: z.string().min(1).nullable(),
+  /** Webhooks whose `createdAt` is older than this many seconds are refused as replays. */
+  calcomWebhookMaxAge: z.coerce.number().int().positive().max(7 * 24 * 3600).default(600),
   version: z.string(),
 });
 
@@ -41,6 +49,10 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     kafkaBrokers: (env.KAFKA_BROKERS ?? "").split(",").map((b) => b.trim()).filter(Boolean),
     kafkaPartitions: env.KAFKA_TOPIC_PARTITIONS || undefined,
     kafkaReplicationFactor: env.KAFKA_REPLICATION_FACTOR || undefined,
+    calcomApiUrl: env.CALCOM_API_URL || null,
+    calcomApiKey: env.CALCOM_API_KEY || null,
+    calcomWebhookSecret: env.CALCOM_WEBHOOK_SECRET || null,
+    calcomWebhookMaxAge: env.CALCOM_WEBHOOK_MAX_AGE || undefined,
     version: VERSION,
   });
   if (!parsed.success) {
@@ -52,6 +64,10 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
       kafkaBrokers: "KAFKA_BROKERS",
       kafkaPartitions: "KAFKA_TOPIC_PARTITIONS",
       kafkaReplicationFactor: "KAFKA_REPLICATION_FACTOR",
+      calcomApiUrl: "CALCOM_API_URL",
+      calcomApiKey: "CALCOM_API_KEY",
+      calcomWebhookSecret: "CALCOM_WEBHOOK_SECRET",
+      calcomWebhookMaxAge: "CALCOM_WEBHOOK_MAX_AGE",
     };
     const lines = parsed.error.issues.map((i) => `${names[String(i.path[0])] ?? i.path.join(".")}: ${i.message}`);
     throw new Error(`Invalid configuration:\n  ${lines.join("\n  ")}`);

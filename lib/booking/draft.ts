@@ -3,7 +3,9 @@
  * atomic operation that checks every loaded entry is unchanged. Read-your-writes inside the draft.
  */
 
-type Write = { key: Deno.KvKey; value: unknown; expireIn?: number } | { key: Deno.KvKey; delete: true };
+type Write =
+  | { key: Deno.KvKey; value: unknown; expireIn?: number; keyAtCommit?: () => Deno.KvKey }
+  | { key: Deno.KvKey; delete: true };
 
 /** KV atomic limits (see DESIGN.md "Deno KV: facts"). */
 export const MAX_CHECKS = 100;
@@ -70,6 +72,15 @@ export class Draft {
     return this.#loaded.has(id) || this.#writes.has(id);
   }
 
+  /**
+   * Writes `value` under a key made only when the commit is sent (`makeKey` runs once per commit
+   * attempt). Outbox events use it: their keys then trail their commit by the commit call alone.
+   */
+  setAtCommit(makeKey: () => Deno.KvKey, value: unknown): void {
+    const placeholder: Deno.KvKey = ["__at_commit__", crypto.randomUUID()];
+    this.#writes.set(keyId(placeholder), { key: placeholder, value, keyAtCommit: makeKey });
+  }
+
   set(key: Deno.KvKey, value: unknown, options?: { expireIn?: number }): void {
     this.#writes.set(keyId(key), { key, value, expireIn: options?.expireIn });
   }
@@ -106,7 +117,7 @@ export class Draft {
     for (const m of this.#merged) {
       const id = `${m.kind}|${m.delay}`;
       const g = groups.get(id) ?? { value: { kind: m.kind, items: [] }, delay: m.delay };
-      g.value.items.push(m.item);
+      g.value.items.push(typeof m.item === "function" ? m.item() : m.item);
       groups.set(id, g);
     }
     return [...groups.values()];
@@ -156,6 +167,7 @@ export class Draft {
     for (const e of this.#loaded.values()) op.check({ key: e.key, versionstamp: e.versionstamp });
     for (const w of this.#writes.values()) {
       if ("delete" in w) op.delete(w.key);
+      else if (w.keyAtCommit) op.set(w.keyAtCommit(), w.value);
       else op.set(w.key, w.value, w.expireIn ? { expireIn: w.expireIn } : undefined);
     }
     for (const q of this.#enqueues) op.enqueue(q.value, q.delay ? { delay: q.delay } : undefined);

@@ -84,8 +84,13 @@ export function addEvent(
     reason: actor.reason ?? null,
     data,
   };
-  draft.set(K.event(event.key), event);
-  draft.enqueueMerged(EVENTS_MESSAGE, event.key);
+  // The key is minted again when the commit is sent, so that it trails the commit by the commit
+  // call alone (listEvents relies on that lag being small; see COMMIT_LAG_MS).
+  draft.setAtCommit(() => {
+    event.key = nextKey(Date.now());
+    return K.event(event.key);
+  }, event);
+  draft.enqueueMerged(EVENTS_MESSAGE, () => event.key);
   return event;
 }
 
@@ -96,10 +101,11 @@ export interface CommittedEvent extends DomainEvent {
 
 /**
  * How far a commit may lag the minting of its events' keys. Keys are minted from the wall clock
- * while a commit is prepared (each retry mints new ones), milliseconds before it lands; 5 s is a
- * wide margin.
+ * as the atomic op is sent (each attempt mints new ones), so only the commit call itself lies in
+ * between: milliseconds. 2 s is a wide margin; `listEvents` rescans this much before its cursor,
+ * so a smaller margin is cheaper for the relay at high event rates.
  */
-export const COMMIT_LAG_MS = 5_000;
+export const COMMIT_LAG_MS = 2_000;
 
 function encodeCursor(versionstamp: string, key: string): string {
   return btoa(`${versionstamp}.${key}`).replaceAll("=", "");

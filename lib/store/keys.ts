@@ -39,6 +39,9 @@
  * | `["idempotency", scope, key]` | `{bodyHash, result, createdAt}`, expires after 24 h | booking engine |
  * | `["meta", "seed"]` | `SeedMarker` | seedDemoData |
  * | `["meta", "catalog_version"]` | ULID, changed by every course/location write | createCourse, createLocation |
+ * | `["calcom_tenants", slug]` | `Tenant` `{slug, baseUrl, apiKey, webhookSecret, eventTypeIds}` | saveTenant |
+ * | `["calcom_deliveries", tenant, receivedAtUlid]` | `StoredDelivery` `{trigger, createdAt, payload, receivedAt, bodyHash}` | webhook intake |
+ * | `["calcom_delivery_hashes", bodyHash]` | `{tenant, deliveryId}`, expires after 7 days (de-duplication) | webhook intake |
  *
  * Why session index values are a small `SessionIndexEntry` rather than the id
  * alone or a full copy: `listSessions` filters on course, location, mode,
@@ -115,6 +118,9 @@ export const PREFIXES = [
   "relay_errors",
   "dead_letters",
   "meta",
+  "calcom_tenants",
+  "calcom_deliveries",
+  "calcom_delivery_hashes",
 ] as const;
 
 /** Key builders. Functions ending in `Prefix` return list prefixes. */
@@ -206,4 +212,11 @@ export const keys = {
   apiToken: (tokenHash: string) => ["api_tokens", tokenHash] as const,
   apiTokensByUserPrefix: (userId: string) => ["api_tokens_by_user", userId] as const,
   apiTokenByUser: (userId: string, tokenId: string) => ["api_tokens_by_user", userId, tokenId] as const,
+
+  // ── Cal.com ──────────────────────────────────────────────────────────
+  calcomTenant: (slug: string) => ["calcom_tenants", slug] as const,
+  calcomTenantsPrefix: () => ["calcom_tenants"] as const,
+  calcomDelivery: (tenant: string, receivedAtUlid: string) => ["calcom_deliveries", tenant, receivedAtUlid] as const,
+  calcomDeliveriesPrefix: (tenant: string) => ["calcom_deliveries", tenant] as const,
+  calcomDeliveryHash: (bodyHash: string) => ["calcom_delivery_hashes", bodyHash] as const,
 };

@@ -1,0 +1,85 @@
+/**
+ * Cal.com tenants: one Cal.com account (API base URL, API key, webhook secret) and the event types
+ * it may report on. The single-tenant setup is the reserved tenant `default`, built from the
+ * `CALCOM_*` environment variables; others live in KV at `["calcom_tenants", slug]`.
+ *
+ * Secrets (API key, webhook secret) are returned only by {@link getTenant} and
+ * {@link resolveTenant}, which the webhook intake and the API client need; anything meant for
+ * display uses {@link describeTenant}.
+ */
+import { z } from "zod";
+import type { Config } from "../config.ts";
+import { formatZodIssues } from "../domain/validation.ts";
+import { ValidationError } from "../domain/validation.ts";
+import { keys } from "../store/keys.ts";
+
+/** The slug of the tenant configured from the environment (reserved in KV). */
+export const DEFAULT_TENANT = "default";
+
+/** Tenant slugs: lowercase letters, digits and dashes, 1–63 characters. */
+export const TenantSlug = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "must be lowercase letters, digits, dashes");
+
+/** A stored tenant. `webhookSecret: null` means its webhooks are refused. */
+export const Tenant = z.object({
+  slug: TenantSlug,
+  baseUrl: z.url().nullable(),
+  apiKey: z.string().min(1).nullable(),
+  webhookSecret: z.string().min(1).nullable(),
+  /** Event types this tenant owns; empty: any (single-tenant setups). */
+  eventTypeIds: z.array(z.number().int().positive()),
+}).strict();
+/** A Cal.com tenant, secrets included. */
+export type Tenant = z.infer<typeof Tenant>;
+
+/** A tenant without its secrets, safe to show or log. */
+export interface TenantDescription {
+  slug: string;
+  baseUrl: string | null;
+  hasApiKey: boolean;
+  hasWebhookSecret: boolean;
+  eventTypeIds: number[];
+}
+
+/** Stores (creates or replaces) a tenant. Refuses the reserved slug `default` and invalid fields. */
+export async function saveTenant(kv: Deno.Kv, tenant: Tenant): Promise<void> {
+  const parsed = Tenant.safeParse(tenant);
+  if (!parsed.success) throw new ValidationError(formatZodIssues(parsed.error.issues), "tenant");
+  if (parsed.data.slug === DEFAULT_TENANT) {
+    throw new ValidationError([{ path: "slug", message: `"${DEFAULT_TENANT}" is configured from CALCOM_* variables` }]);
+  }
+  await kv.set(keys.calcomTenant(parsed.data.slug), parsed.data);
+}
+
+/** The stored tenant with this slug (secrets included), or null. */
+export async function getTenant(kv: Deno.Kv, slug: string): Promise<Tenant | null> {
+  if (!TenantSlug.safeParse(slug).success) return null;
+  const entry = await kv.get<Tenant>(keys.calcomTenant(slug));
+  return entry.value;
+}
+
+/** The `default` tenant from configuration. */
+export function defaultTenant(config: Config): Tenant {
+  return {
+    slug: DEFAULT_TENANT,
+    baseUrl: config.calcomApiUrl,
+    apiKey: config.calcomApiKey,
+    webhookSecret: config.calcomWebhookSecret,
+    eventTypeIds: [],
+  };
+}
+
+/** `default` from configuration, any other slug from KV; null when unknown. */
+export function resolveTenant(kv: Deno.Kv, config: Config, slug: string): Promise<Tenant | null> {
+  return slug === DEFAULT_TENANT ? Promise.resolve(defaultTenant(config)) : getTenant(kv, slug);
+}
+
+/** A tenant without its secrets. */
+export function describeTenant(tenant: Tenant): TenantDescription {
+  return {
+    slug: tenant.slug,
+    baseUrl: tenant.baseUrl,
+    hasApiKey: tenant.apiKey !== null && tenant.apiKey !== "",
+    hasWebhookSecret: tenant.webhookSecret !== null && tenant.webhookSecret !== "",
+    eventTypeIds: [...tenant.eventTypeIds],
+  };
+}

@@ -1,0 +1,298 @@
+/**
+ * Cal.com webhook intake: verifies, validates and de-duplicates deliveries, and stores each
+ * accepted one for the later apply step. Nothing here touches bookings.
+ *
+ * Order: body size (413) → signature over the exact raw bytes (401; unknown tenant 404) → JSON
+ * (400 `malformed_json`) → envelope and payload schema (400 `invalid_webhook`; unknown triggers
+ * 202 `{ignored: true}`) → replay window on the envelope's `createdAt` (400 `stale_webhook`) →
+ * event type ownership (403) → de-duplication (200 `{duplicate: true}`) → stored (202). Every
+ * failure stores nothing. Secrets and bodies are never logged.
+ *
+ * `MEETING_STARTED`/`MEETING_ENDED` are flat and their `createdAt` is the booking's creation time,
+ * not the delivery's, so the replay window does not apply to them (de-duplication still does).
+ */
+import type { Context } from "hono";
+import { z } from "zod";
+import { newId } from "../domain/ids.ts";
+import { formatZodIssues } from "../domain/validation.ts";
+import { services } from "../services.ts";
+import { keys } from "../store/keys.ts";
+import { CALCOM_SIGNATURE_HEADER, verifyCalcomSignature } from "./signature.ts";
+import { DEFAULT_TENANT, resolveTenant, type Tenant } from "./tenants.ts";
+
+/** Largest body read (bytes); larger → 413. */
+export const MAX_WEBHOOK_BYTES = 256 * 1024;
+/** How far in the future an envelope's `createdAt` may be (clock skew). */
+export const MAX_FUTURE_SKEW_MS = 5 * 60_000;
+/** How long a delivery's hash is remembered for de-duplication. */
+export const DEDUPE_TTL_MS = 7 * 24 * 3600_000;
+/** Stored records stay below Deno KV's 64 KiB value limit. */
+const MAX_RECORD_CHARS = 60_000;
+
+const instant = z.string().refine((s) => !Number.isNaN(Date.parse(s)), "must be a date-time");
+
+const Attendee = z.object({ email: z.string().min(1), name: z.string().optional() }).loose();
+
+const BookingPayload = z.object({
+  uid: z.string().min(1),
+  bookingId: z.number().int().optional(),
+  eventTypeId: z.number().int(),
+  startTime: instant,
+  endTime: instant,
+  attendees: z.array(Attendee),
+  status: z.string().optional(),
+}).loose();
+
+/** Payload schemas of the triggers the project reads. */
+export const WEBHOOK_PAYLOADS = {
+  BOOKING_CREATED: BookingPayload.extend({ attendeeSeatId: z.string().min(1).optional() }),
+  BOOKING_REQUESTED: BookingPayload,
+  BOOKING_REJECTED: BookingPayload,
+  BOOKING_CANCELLED: BookingPayload.extend({
+    cancellationReason: z.string().nullable().optional(),
+    cancelledBy: z.string().nullable().optional(),
+  }),
+  BOOKING_RESCHEDULED: BookingPayload.extend({
+    rescheduleUid: z.string().min(1),
+    rescheduleStartTime: instant.optional(),
+    rescheduleEndTime: instant.optional(),
+  }),
+  BOOKING_NO_SHOW_UPDATED: z.object({
+    bookingUid: z.string().min(1),
+    bookingId: z.number().int(),
+    attendees: z.array(z.object({ email: z.string().min(1), noShow: z.boolean() }).loose()),
+  }).loose(),
+  MEETING_STARTED: BookingPayload,
+  MEETING_ENDED: BookingPayload,
+} as const;
+
+/** A trigger the intake stores. */
+export type KnownTrigger = keyof typeof WEBHOOK_PAYLOADS;
+
+/** Triggers whose fields sit beside `triggerEvent` instead of in `payload`. */
+export const FLAT_TRIGGERS: ReadonlySet<string> = new Set(["MEETING_STARTED", "MEETING_ENDED"]);
+
+const Trigger = z.object({ triggerEvent: z.string().min(1) }).loose();
+const Envelope = z.object({ triggerEvent: z.string(), createdAt: instant, payload: z.unknown() }).loose();
+
+/** Value of `["calcom_deliveries", tenant, receivedAtUlid]`. */
+export interface StoredDelivery {
+  trigger: KnownTrigger;
+  /** The envelope's `createdAt`; for flat triggers the body's own `createdAt` (the booking's), or null. */
+  createdAt: string | null;
+  /** The payload as received (flat triggers: the body without `triggerEvent`). */
+  payload: Record<string, unknown>;
+  receivedAt: string;
+  /** Hex SHA-256 of tenant, a NUL byte and the raw body. */
+  bodyHash: string;
+}
+
+/** A delivery with its id (the ULID in its key). */
+export interface Delivery extends StoredDelivery {
+  id: string;
+}
+
+/** What the HTTP layer answers. */
+export interface IntakeResult {
+  status: 200 | 202 | 400 | 401 | 403 | 404 | 413;
+  body: Record<string, unknown>;
+}
+
+/** Options of {@link intakeWebhook}. */
+export interface IntakeOptions {
+  /** Seconds an envelope may be old (CALCOM_WEBHOOK_MAX_AGE). */
+  maxAgeSeconds: number;
+  /** Clock (tests). */
+  now?: () => Date;
+}
+
+function fail(status: IntakeResult["status"], error: string, message: string, details?: unknown): IntakeResult {
+  return { status, body: { error, message, ...(details !== undefined ? { details } : {}) } };
+}
+
+/** Hex SHA-256 of `tenant`, a NUL byte and `rawBody`. */
+export async function deliveryHash(tenant: string, rawBody: Uint8Array): Promise<string> {
+  const name = new TextEncoder().encode(tenant);
+  const data = new Uint8Array(name.length + 1 + rawBody.length);
+  data.set(name, 0);
+  data.set(rawBody, name.length + 1);
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", data));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/**
+ * Verifies and stores one delivery for `tenant` (null: unknown tenant). `rawBody` must be the
+ * exact bytes received.
+ */
+export async function intakeWebhook(
+  kv: Deno.Kv,
+  tenant: Tenant | null,
+  rawBody: Uint8Array,
+  signature: string | null,
+  options: IntakeOptions,
+): Promise<IntakeResult> {
+  if (!tenant) return fail(404, "tenant_not_found", "No Cal.com tenant with this name.");
+  if (rawBody.length > MAX_WEBHOOK_BYTES) {
+    return fail(413, "payload_too_large", `Webhook bodies are limited to ${MAX_WEBHOOK_BYTES} bytes.`);
+  }
+  if (!tenant.webhookSecret) {
+    return fail(401, "webhook_secret_not_configured", "This tenant has no webhook secret; its webhooks are refused.");
+  }
+  if (!signature) return fail(401, "missing_signature", `The ${CALCOM_SIGNATURE_HEADER} header is missing.`);
+  if (!await verifyCalcomSignature(tenant.webhookSecret, rawBody, signature)) {
+    return fail(401, "invalid_signature", `The ${CALCOM_SIGNATURE_HEADER} header does not match the body.`);
+  }
+
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(rawBody));
+  } catch (err) {
+    return fail(400, "malformed_json", `The body is not valid JSON: ${err instanceof Error ? err.message : err}`);
+  }
+  const head = Trigger.safeParse(json);
+  if (!head.success) {
+    return fail(400, "invalid_webhook", "The body is not a Cal.com webhook.", {
+      issues: formatZodIssues(head.error.issues),
+    });
+  }
+  const trigger = head.data.triggerEvent;
+  if (!Object.hasOwn(WEBHOOK_PAYLOADS, trigger)) return { status: 202, body: { ignored: true, trigger } };
+  const known = trigger as KnownTrigger;
+  const flat = FLAT_TRIGGERS.has(known);
+
+  let payload: Record<string, unknown>;
+  let createdAt: string | null;
+  if (flat) {
+    const { triggerEvent: _t, ...rest } = head.data;
+    payload = rest;
+    createdAt = typeof rest.createdAt === "string" ? rest.createdAt : null;
+  } else {
+    const env = Envelope.safeParse(json);
+    if (!env.success) {
+      return fail(400, "invalid_webhook", `The ${known} envelope is invalid.`, {
+        issues: formatZodIssues(env.error.issues),
+      });
+    }
+    if (!isObject(env.data.payload)) {
+      return fail(400, "invalid_webhook", `The ${known} payload must be an object.`, {
+        issues: [{ path: "payload", message: "must be an object" }],
+      });
+    }
+    payload = env.data.payload;
+    createdAt = env.data.createdAt;
+  }
+  const checked = WEBHOOK_PAYLOADS[known].safeParse(payload);
+  if (!checked.success) {
+    const issues = formatZodIssues(checked.error.issues).map((i) => ({
+      path: flat ? i.path : ["payload", i.path].filter(Boolean).join("."),
+      message: i.message,
+    }));
+    return fail(400, "invalid_webhook", `The ${known} payload is invalid.`, { issues });
+  }
+
+  const now = (options.now ?? (() => new Date()))();
+  if (!flat && createdAt !== null) {
+    const age = now.getTime() - Date.parse(createdAt);
+    if (age > options.maxAgeSeconds * 1000 || age < -MAX_FUTURE_SKEW_MS) {
+      return fail(
+        400,
+        "stale_webhook",
+        age > 0
+          ? `The webhook was created more than ${options.maxAgeSeconds} s ago.`
+          : "The webhook was created more than 5 minutes in the future.",
+        { createdAt },
+      );
+    }
+  }
+
+  const eventTypeId = (checked.data as { eventTypeId?: unknown }).eventTypeId;
+  if (tenant.eventTypeIds.length > 0 && typeof eventTypeId === "number" && !tenant.eventTypeIds.includes(eventTypeId)) {
+    return fail(403, "event_type_not_owned", `Event type ${eventTypeId} does not belong to this tenant.`);
+  }
+
+  const bodyHash = await deliveryHash(tenant.slug, rawBody);
+  const hashKey = keys.calcomDeliveryHash(bodyHash);
+  const seen = await kv.get<{ deliveryId: string }>(hashKey);
+  if (seen.value) return { status: 200, body: { duplicate: true, deliveryId: seen.value.deliveryId } };
+
+  const deliveryId = newId();
+  const record: StoredDelivery = { trigger: known, createdAt, payload, receivedAt: now.toISOString(), bodyHash };
+  if (JSON.stringify(record).length > MAX_RECORD_CHARS) {
+    return fail(413, "payload_too_large", "The webhook payload is too large to store.");
+  }
+  const res = await kv.atomic()
+    .check({ key: hashKey, versionstamp: null })
+    .set(hashKey, { tenant: tenant.slug, deliveryId }, { expireIn: DEDUPE_TTL_MS })
+    .set(keys.calcomDelivery(tenant.slug, deliveryId), record)
+    .commit();
+  if (!res.ok) {
+    const again = await kv.get<{ deliveryId: string }>(hashKey);
+    return { status: 200, body: { duplicate: true, deliveryId: again.value?.deliveryId ?? null } };
+  }
+  return { status: 202, body: { accepted: true, deliveryId } };
+}
+
+/** Stored deliveries of `tenant`, oldest first (for the apply step). */
+export async function listDeliveries(kv: Deno.Kv, tenant: string): Promise<Delivery[]> {
+  const out: Delivery[] = [];
+  for await (const entry of kv.list<StoredDelivery>({ prefix: keys.calcomDeliveriesPrefix(tenant) })) {
+    out.push({ id: String(entry.key[entry.key.length - 1]), ...entry.value });
+  }
+  return out;
+}
+
+/** Reads at most `limit` bytes of the body; null when it is larger. */
+async function readCapped(req: Request, limit: number): Promise<Uint8Array | null> {
+  const declared = Number(req.headers.get("content-length") ?? "");
+  if (Number.isFinite(declared) && declared > limit) {
+    await req.body?.cancel();
+    return null;
+  }
+  if (!req.body) return new Uint8Array(0);
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = req.body.getReader();
+  while (true) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.length;
+    if (size > limit) {
+      await reader.cancel();
+      return null;
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
+/** Hono handler for `POST /api/webhooks/calcom/booking` and `/api/webhooks/calcom/:tenant/booking`. */
+export async function calcomWebhookHandler(c: Context): Promise<Response> {
+  const { kv, config } = services();
+  const slug = c.req.param("tenant") ?? DEFAULT_TENANT;
+  const tenant = await resolveTenant(kv, config, slug);
+  if (!tenant) {
+    await c.req.raw.body?.cancel();
+    return c.json({ error: "tenant_not_found", message: `No Cal.com tenant ${slug}.` }, 404);
+  }
+  const raw = await readCapped(c.req.raw, MAX_WEBHOOK_BYTES);
+  if (raw === null) {
+    return c.json(
+      { error: "payload_too_large", message: `Webhook bodies are limited to ${MAX_WEBHOOK_BYTES} bytes.` },
+      413,
+    );
+  }
+  const result = await intakeWebhook(kv, tenant, raw, c.req.header(CALCOM_SIGNATURE_HEADER) ?? null, {
+    maxAgeSeconds: config.calcomWebhookMaxAge,
+  });
+  return c.json(result.body, result.status);
+}
