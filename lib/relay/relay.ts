@@ -62,6 +62,8 @@ export interface RelayOptions {
   maxBackoffMs?: number;
   /** Idle wait when caught up (a queue wake-up cuts it short). */
   idleMs?: number;
+  /** Pause after a partial page so the next one gathers more events (default 50 ms). */
+  lingerMs?: number;
   /** Lease length; renewed every page. */
   leaseMs?: number;
   /** Identity of this process in the lease. */
@@ -150,6 +152,7 @@ export class EventRelay {
       minBackoffMs: options.minBackoffMs ?? 250,
       maxBackoffMs: options.maxBackoffMs ?? 30_000,
       idleMs: options.idleMs ?? 1_000,
+      lingerMs: options.lingerMs ?? 50,
       leaseMs: options.leaseMs ?? 15_000,
       owner: options.owner ?? crypto.randomUUID(),
       log: options.log ?? ((m) => console.error(m)),
@@ -233,6 +236,9 @@ export class EventRelay {
         this.#status.nextRetryInMs = null;
         // A wake-up during the page may announce events its read missed: look again at once.
         if (moved === 0 && !this.#woken) await this.#sleep(this.#opt.idleMs);
+        // Under steady traffic every commit wakes the relay; lingering a moment gathers a bigger page
+        // per rescan of the outbox (like Kafka's linger.ms) instead of spinning on a few events.
+        else if (moved > 0 && moved < this.#opt.batchSize) await this.#sleep(this.#opt.lingerMs, false);
       } catch (err) {
         failures++;
         const backoff = Math.min(this.#opt.maxBackoffMs, this.#opt.minBackoffMs * 2 ** Math.min(failures - 1, 16));

@@ -436,8 +436,23 @@ function freePort(): number {
   return port;
 }
 
-/** Starts main.ts with `env` (plus PORT) and waits until /health answers 200. */
-export async function spawnApp(env: Record<string, string>, port = freePort()): Promise<AppProcess> {
+/**
+ * Starts main.ts with `env` (plus PORT) and waits until /health answers 200. A port taken meanwhile
+ * (free ports are picked, then released, while brokers of parallel tests pick theirs) is retried:
+ * with a new port when none was given, else the same one after a pause.
+ */
+export async function spawnApp(env: Record<string, string>, port?: number): Promise<AppProcess> {
+  for (let attempt = 0;; attempt++) {
+    try {
+      return await spawnAppOnce(env, port ?? freePort());
+    } catch (err) {
+      if (attempt >= 3 || !/AddrInUse|address already in use/i.test(String(err))) throw err;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
+
+async function spawnAppOnce(env: Record<string, string>, port: number): Promise<AppProcess> {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "main.ts"],
     cwd: new URL("../../", import.meta.url).pathname,
