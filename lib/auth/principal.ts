@@ -5,7 +5,8 @@
 import type { Role, User } from "../domain/user.ts";
 import { keys } from "../store/keys.ts";
 import { TtlCache } from "../store/ttl_cache.ts";
-import { findUserByToken, timingSafeEqual } from "./tokens.ts";
+import { timingSafeEqual } from "../hash.ts";
+import { findUserByToken } from "./tokens.ts";
 
 /**
  * How long a token's user is reused without reading KV: a revoked token or a role change takes

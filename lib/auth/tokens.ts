@@ -4,6 +4,7 @@
  */
 import { ulid } from "ulid";
 import type { User } from "../domain/user.ts";
+import { sha256Hex } from "../hash.ts";
 import { keys } from "../store/keys.ts";
 
 /** What KV keeps for a token (never the token itself). */
@@ -16,12 +17,6 @@ export interface StoredToken {
 
 /** Token format: `tbk_` + 32 random bytes base64url. The prefix makes leaked tokens easy to find. */
 const PREFIX = "tbk_";
-
-/** Lowercase hex SHA-256 of a string. */
-export async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
 
 function randomToken(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(32));
@@ -59,15 +54,6 @@ export async function findUserByToken(kv: Deno.Kv, token: string): Promise<User 
   const stored = await kv.get<StoredToken>(keys.apiToken(await sha256Hex(token)));
   if (!stored.value) return null;
   return (await kv.get<User>(keys.user(stored.value.userId))).value;
-}
-
-/** Compares two secrets in time that does not depend on where they differ. */
-export function timingSafeEqual(a: string, b: string): boolean {
-  const x = new TextEncoder().encode(a);
-  const y = new TextEncoder().encode(b);
-  let diff = x.length ^ y.length;
-  for (let i = 0; i < Math.max(x.length, y.length); i++) diff |= (x[i] ?? 0) ^ (y[i] ?? 0);
-  return diff === 0;
 }
 
 /** Mints a token for the user with this email (the `deno task token` command). */

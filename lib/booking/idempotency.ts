@@ -2,6 +2,7 @@
  * Idempotency keys: the first result of a POST is stored in the same atomic op as its change and
  * kept 24 h; a retry with the same key and body gets it back, a different body gets 422.
  */
+import { sha256Hex } from "../hash.ts";
 import type { Draft } from "./draft.ts";
 import { DomainError } from "./errors.ts";
 import { K } from "./keys.ts";
@@ -23,9 +24,7 @@ interface StoredResult {
 
 /** SHA-256 hex of a canonical request body (method + path + body text). */
 export async function hashRequest(parts: string[]): Promise<string> {
-  const data = new TextEncoder().encode(parts.join("\n"));
-  const digest = await crypto.subtle.digest("SHA-256", data);
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return await sha256Hex(parts.join("\n"));
 }
 
 /** The stored result for this key, or null. Throws 422 when the key was used with another body. */

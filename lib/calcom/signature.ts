@@ -10,6 +10,8 @@ export const CALCOM_SIGNATURE_HEADER = "X-Cal-Signature-256";
 /** What Cal.com sends as the signature when the webhook has no secret: always rejected. */
 export const CALCOM_NO_SECRET_SIGNATURE = "no-secret-provided";
 
+import { timingSafeEqual, toHex } from "../hash.ts";
+
 const encoder = new TextEncoder();
 
 async function hmac(secret: string, body: Uint8Array): Promise<Uint8Array> {
@@ -26,7 +28,7 @@ function toBytes(body: string | Uint8Array): Uint8Array {
 /** Lowercase hex HMAC-SHA256 of `rawBody` (as Cal.com computes it). */
 export async function signCalcomWebhook(secret: string, rawBody: string | Uint8Array): Promise<string> {
   const mac = await hmac(secret, toBytes(rawBody));
-  return Array.from(mac, (b) => b.toString(16).padStart(2, "0")).join("");
+  return toHex(mac);
 }
 
 /**
@@ -39,10 +41,5 @@ export async function verifyCalcomSignature(
   signature: string | null | undefined,
 ): Promise<boolean> {
   if (!secret || !signature || signature === CALCOM_NO_SECRET_SIGNATURE) return false;
-  const given = signature.trim().toLowerCase();
-  const expected = await signCalcomWebhook(secret, rawBody);
-  if (given.length !== expected.length) return false;
-  let diff = 0;
-  for (let i = 0; i < expected.length; i++) diff |= given.charCodeAt(i) ^ expected.charCodeAt(i);
-  return diff === 0;
+  return timingSafeEqual(signature.trim().toLowerCase(), await signCalcomWebhook(secret, rawBody));
 }

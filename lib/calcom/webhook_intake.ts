@@ -18,6 +18,7 @@ import { formatZodIssues } from "../domain/validation.ts";
 import { services } from "../services.ts";
 import { keys } from "../store/keys.ts";
 import { CALCOM_SIGNATURE_HEADER, verifyCalcomSignature } from "./signature.ts";
+import { sha256Hex } from "../hash.ts";
 import { DEFAULT_TENANT, resolveTenant, type Tenant } from "./tenants.ts";
 
 /** Largest body read (bytes); larger → 413. */
@@ -116,8 +117,7 @@ export async function deliveryHash(tenant: string, rawBody: Uint8Array): Promise
   const data = new Uint8Array(name.length + 1 + rawBody.length);
   data.set(name, 0);
   data.set(rawBody, name.length + 1);
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", data));
-  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+  return await sha256Hex(data);
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

@@ -217,20 +217,28 @@ export async function upsertUserByEmail(
   throw new ConflictError("concurrent_update", `could not upsert ${email}`);
 }
 
-function mergeInto(user: User, input: NewUser): UserPatch {
-  const roles = [...user.roles];
-  for (const r of (input.roles ?? []) as Role[]) if (!roles.includes(r)) roles.push(r);
+/** A user's completed courses plus `given`, one per course, the earliest completion kept. */
+export function mergeCompletedCourses(
+  user: Pick<User, "completedCourses">,
+  given: NewUser["completedCourses"] = [],
+): User["completedCourses"] {
   const done = new Map(user.completedCourses.map((c) => [c.courseId, c]));
-  for (const c of input.completedCourses ?? []) {
+  for (const c of given) {
     const prev = done.get(c.courseId);
     if (!prev || c.completedAt < prev.completedAt) done.set(c.courseId, c);
   }
+  return [...done.values()];
+}
+
+function mergeInto(user: User, input: NewUser): UserPatch {
+  const roles = [...user.roles];
+  for (const r of (input.roles ?? []) as Role[]) if (!roles.includes(r)) roles.push(r);
   return {
     roles,
     name: input.name ?? user.name,
     dealerId: input.dealerId !== undefined ? input.dealerId : user.dealerId,
     managerId: input.managerId !== undefined ? input.managerId : user.managerId,
     preferredLocationId: input.preferredLocationId !== undefined ? input.preferredLocationId : user.preferredLocationId,
-    completedCourses: [...done.values()],
+    completedCourses: mergeCompletedCourses(user, input.completedCourses),
   };
 }

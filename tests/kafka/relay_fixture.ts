@@ -16,6 +16,7 @@ import { type CommittedEvent, listEvents } from "../../lib/booking/events.ts";
 import { type Config, loadConfig } from "../../lib/config.ts";
 import type { Course, Location, Session, User } from "../../lib/domain/mod.ts";
 import { createRelay } from "../../lib/relay/mod.ts";
+import { freePort } from "../../scripts/kafka_lib.ts";
 import type { EventRelay, RelayOptions } from "../../lib/relay/relay.ts";
 import { topicFor, TOPICS } from "../../lib/relay/xapi.ts";
 import { createCourse, createLocation, createSession, createUser } from "../../lib/store/mod.ts";
@@ -427,13 +428,6 @@ export interface AppProcess {
   /** The last few KB of its stdout and stderr. */
   output(): string;
   kill(signal: Deno.Signal): Promise<Deno.CommandStatus>;
-}
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
 }
 
 /**

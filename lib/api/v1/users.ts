@@ -12,6 +12,7 @@ import {
   UserSchema,
 } from "../../domain/mod.ts";
 import { createUser, getLocation, getUser, getUserByEmail, updateUser } from "../../store/mod.ts";
+import { mergeCompletedCourses } from "../../store/users.ts";
 import { ConflictError } from "../../store/errors.ts";
 import { keys } from "../../store/keys.ts";
 import { ApiError } from "../errors.ts";
@@ -49,15 +50,6 @@ async function assertReferences(kv: Deno.Kv, b: UserInput): Promise<void> {
   }
 }
 
-function mergeCompleted(user: User, given: UserInput["completedCourses"]): User["completedCourses"] {
-  const done = new Map(user.completedCourses.map((c) => [c.courseId, c]));
-  for (const c of given ?? []) {
-    const prev = done.get(c.courseId);
-    if (!prev || c.completedAt < prev.completedAt) done.set(c.courseId, c);
-  }
-  return [...done.values()];
-}
-
 /** Creates the user with this email, or updates the one that exists. */
 async function provisionUser(kv: Deno.Kv, b: UserInput): Promise<{ user: User; created: boolean }> {
   for (let attempt = 0; attempt < 3; attempt++) {
@@ -69,7 +61,7 @@ async function provisionUser(kv: Deno.Kv, b: UserInput): Promise<{ user: User; c
         dealerId: b.dealerId !== undefined ? b.dealerId : u.dealerId,
         managerId: b.managerId !== undefined ? b.managerId : u.managerId,
         preferredLocationId: b.preferredLocationId !== undefined ? b.preferredLocationId : u.preferredLocationId,
-        completedCourses: mergeCompleted(u, b.completedCourses),
+        completedCourses: mergeCompletedCourses(u, b.completedCourses),
       }));
       return { user, created: false };
     }
