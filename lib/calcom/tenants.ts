@@ -25,8 +25,10 @@ export const Tenant = z.object({
   baseUrl: z.url().nullable(),
   apiKey: z.string().min(1).nullable(),
   webhookSecret: z.string().min(1).nullable(),
-  /** Event types this tenant owns; empty: any (single-tenant setups). */
+  /** Event types this tenant owns besides those the sync created for it; empty: any (single-tenant setups). */
   eventTypeIds: z.array(z.number().int().positive()),
+  /** Locations (ids, or "online") whose sessions are mirrored to this tenant's Cal.com. */
+  locationIds: z.array(z.string().min(1)).default([]),
 }).strict();
 /** A Cal.com tenant, secrets included. */
 export type Tenant = z.infer<typeof Tenant>;
@@ -38,6 +40,7 @@ export interface TenantDescription {
   hasApiKey: boolean;
   hasWebhookSecret: boolean;
   eventTypeIds: number[];
+  locationIds: string[];
 }
 
 /** Stores (creates or replaces) a tenant. Refuses the reserved slug `default` and invalid fields. */
@@ -65,6 +68,7 @@ export function defaultTenant(config: Config): Tenant {
     apiKey: config.calcomApiKey,
     webhookSecret: config.calcomWebhookSecret,
     eventTypeIds: [],
+    locationIds: [],
   };
 }
 
@@ -81,5 +85,35 @@ export function describeTenant(tenant: Tenant): TenantDescription {
     hasApiKey: tenant.apiKey !== null && tenant.apiKey !== "",
     hasWebhookSecret: tenant.webhookSecret !== null && tenant.webhookSecret !== "",
     eventTypeIds: [...tenant.eventTypeIds],
+    locationIds: [...(tenant.locationIds ?? [])],
   };
+}
+
+/** Every tenant: `default` (from configuration) first, then the stored ones by slug. */
+export async function listTenants(kv: Deno.Kv, config: Config): Promise<Tenant[]> {
+  const out: Tenant[] = [defaultTenant(config)];
+  for await (const e of kv.list<Tenant>({ prefix: keys.calcomTenantsPrefix() })) out.push(e.value);
+  return out;
+}
+
+/** Whether the sync can call this tenant's Cal.com (base URL and API key set). */
+export function canCallApi(tenant: Tenant): tenant is Tenant & { baseUrl: string; apiKey: string } {
+  return Boolean(tenant.baseUrl && tenant.apiKey);
+}
+
+/**
+ * The tenant whose Cal.com mirrors a session: a stored tenant listing the session's location
+ * (or "online") wins; otherwise `default` when it can call the API; otherwise none (not mirrored).
+ */
+export async function tenantForSession(
+  kv: Deno.Kv,
+  config: Config,
+  session: { locationId: string | null },
+): Promise<Tenant | null> {
+  const place = session.locationId ?? "online";
+  const all = await listTenants(kv, config);
+  const claimed = all.find((t) => t.slug !== DEFAULT_TENANT && (t.locationIds ?? []).includes(place) && canCallApi(t));
+  if (claimed) return claimed;
+  const fallback = all[0];
+  return canCallApi(fallback) ? fallback : null;
 }

@@ -9,6 +9,7 @@ const ACME: Tenant = {
   apiKey: "cal_live_acme_key_0123456789",
   webhookSecret: "acme-webhook-secret-0123",
   eventTypeIds: [11, 12],
+  locationIds: [],
 };
 
 Deno.test("[calcom] tenants round-trip through KV and describeTenant hides secrets", async () => {
@@ -24,6 +25,7 @@ Deno.test("[calcom] tenants round-trip through KV and describeTenant hides secre
       hasApiKey: true,
       hasWebhookSecret: true,
       eventTypeIds: [11, 12],
+      locationIds: [],
     });
     const text = JSON.stringify(shown);
     assert.equal(text.includes(ACME.apiKey!), false);
@@ -61,6 +63,7 @@ Deno.test("[calcom] the default tenant comes from CALCOM_* configuration", async
       apiKey: "cal_live_default",
       webhookSecret: "default-secret",
       eventTypeIds: [],
+      locationIds: [],
     });
     const bare = await resolveTenant(kv, loadConfig({}), "default");
     assert.equal(bare?.webhookSecret, null);

@@ -11,6 +11,7 @@ const TENANT: Tenant = {
   apiKey: null,
   webhookSecret: SECRET,
   eventTypeIds: [],
+  locationIds: [],
 };
 
 function created(overrides: Record<string, unknown> = {}, createdAt = NOW.toISOString()) {

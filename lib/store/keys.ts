@@ -42,6 +42,14 @@
  * | `["calcom_tenants", slug]` | `Tenant` `{slug, baseUrl, apiKey, webhookSecret, eventTypeIds}` | saveTenant |
  * | `["calcom_deliveries", tenant, receivedAtUlid]` | `StoredDelivery` `{trigger, createdAt, payload, receivedAt, bodyHash}` | webhook intake |
  * | `["calcom_delivery_hashes", bodyHash]` | `{tenant, deliveryId}`, expires after 7 days (de-duplication) | webhook intake |
+ * | `["calcom_event_types", sessionId]` | `EventTypeLink`: the session's Cal.com event type | Cal.com sync |
+ * | `["calcom_event_type_sessions", tenant, eventTypeId]` | session id | Cal.com sync |
+ * | `["calcom_seats", bookingId]` | `SeatLink`: the booking's Cal.com booking uid and seat uid | Cal.com sync |
+ * | `["calcom_seats_by_uid", tenant, calBookingUid, email]` | booking id | Cal.com sync |
+ * | `["calcom_sync", bookingId]` | `SyncState` | Cal.com sync |
+ * | `["calcom_sync_due", dueAtMs, bookingId]` | null: the outbound runner's work list | Cal.com sync |
+ * | `["calcom_review", itemId]` | `ReviewItem`: the manual-review queue | Cal.com sync |
+ * | `["calcom_meta", name]` | cursors and last-seen times of the sync | Cal.com sync |
  *
  * Why session index values are a small `SessionIndexEntry` rather than the id
  * alone or a full copy: `listSessions` filters on course, location, mode,
@@ -121,6 +129,14 @@ export const PREFIXES = [
   "calcom_tenants",
   "calcom_deliveries",
   "calcom_delivery_hashes",
+  "calcom_event_types",
+  "calcom_event_type_sessions",
+  "calcom_seats",
+  "calcom_seats_by_uid",
+  "calcom_sync",
+  "calcom_sync_due",
+  "calcom_review",
+  "calcom_meta",
 ] as const;
 
 /** Key builders. Functions ending in `Prefix` return list prefixes. */
@@ -219,4 +235,18 @@ export const keys = {
   calcomDelivery: (tenant: string, receivedAtUlid: string) => ["calcom_deliveries", tenant, receivedAtUlid] as const,
   calcomDeliveriesPrefix: (tenant: string) => ["calcom_deliveries", tenant] as const,
   calcomDeliveryHash: (bodyHash: string) => ["calcom_delivery_hashes", bodyHash] as const,
+  calcomEventType: (sessionId: string) => ["calcom_event_types", sessionId] as const,
+  calcomEventTypesPrefix: () => ["calcom_event_types"] as const,
+  calcomEventTypeSession: (tenant: string, eventTypeId: number) =>
+    ["calcom_event_type_sessions", tenant, eventTypeId] as const,
+  calcomSeat: (bookingId: string) => ["calcom_seats", bookingId] as const,
+  calcomSeatByUid: (tenant: string, calBookingUid: string, email: string) =>
+    ["calcom_seats_by_uid", tenant, calBookingUid, email.toLowerCase()] as const,
+  calcomSync: (bookingId: string) => ["calcom_sync", bookingId] as const,
+  calcomSyncPrefix: () => ["calcom_sync"] as const,
+  calcomSyncDue: (dueAtMs: number, bookingId: string) => ["calcom_sync_due", dueAtMs, bookingId] as const,
+  calcomSyncDuePrefix: () => ["calcom_sync_due"] as const,
+  calcomReview: (itemId: string) => ["calcom_review", itemId] as const,
+  calcomReviewPrefix: () => ["calcom_review"] as const,
+  calcomMeta: (name: string) => ["calcom_meta", name] as const,
 };

@@ -104,6 +104,7 @@ Deno.test("[calcom] webhook route refuses bad signatures, unknown tenants and fo
       apiKey: null,
       webhookSecret: "acme-secret",
       eventTypeIds: [7],
+      locationIds: [],
     });
     const foreign = await post(t, "/api/webhooks/calcom/acme/booking", await signWebhook("acme-secret", envelope));
     assert.deepEqual([foreign.status, foreign.json.error], [403, "event_type_not_owned"]);
