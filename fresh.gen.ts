@@ -6,6 +6,7 @@ import * as $_404 from "./routes/_404.tsx";
 import * as $_500 from "./routes/_500.tsx";
 import * as $_app from "./routes/_app.tsx";
 import * as $_middleware from "./routes/_middleware.ts";
+import * as $admin_calcom from "./routes/admin/calcom.tsx";
 import * as $bookings__id_ from "./routes/bookings/[id].tsx";
 import * as $bookings__id__calendar_ics from "./routes/bookings/[id]/calendar.ics.ts";
 import * as $dev_sign_in from "./routes/dev/sign-in.tsx";
@@ -26,6 +27,7 @@ const manifest = {
     "./routes/_500.tsx": $_500,
     "./routes/_app.tsx": $_app,
     "./routes/_middleware.ts": $_middleware,
+    "./routes/admin/calcom.tsx": $admin_calcom,
     "./routes/bookings/[id].tsx": $bookings__id_,
     "./routes/bookings/[id]/calendar.ics.ts": $bookings__id__calendar_ics,
     "./routes/dev/sign-in.tsx": $dev_sign_in,

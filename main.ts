@@ -5,6 +5,8 @@
 import { createApp } from "./lib/app.ts";
 import { startHoldSweep, startQueueListener } from "./lib/background.ts";
 import { BookingEngine } from "./lib/booking/engine.ts";
+import { startOutboundSync } from "./lib/calcom/outbound.ts";
+import { reconcileDepsFor, startReconcileCron } from "./lib/calcom/reconcile.ts";
 import { loadConfig } from "./lib/config.ts";
 import { createRelay } from "./lib/relay/mod.ts";
 import { seedDemoData } from "./lib/seed/mod.ts";
@@ -19,11 +21,14 @@ if (config.seedDemo) {
 }
 const engine = new BookingEngine(kv, { holdMinutes: config.holdMinutes });
 const relay = createRelay(kv, config);
-startQueueListener(kv, engine, relay);
+// Cal.com: the outbound runner always runs (with no tenant every booking ends "skipped").
+const outbound = startOutboundSync({ kv, config });
+startQueueListener(kv, engine, relay, outbound);
 startHoldSweep(engine);
+startReconcileCron(reconcileDepsFor(kv, config, engine));
 relay.start();
 if (!relay.enabled) console.log("KAFKA_BROKERS is not set: events are kept in KV as pending until it is.");
-const app = await createApp({ kv, config, engine, relay }, { dev: Deno.env.get("FRESH_DEV") === "1" });
+const app = await createApp({ kv, config, engine, relay, outbound }, { dev: Deno.env.get("FRESH_DEV") === "1" });
 Deno.serve({
   port: config.port,
   onListen: ({ hostname, port }) =>

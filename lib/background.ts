@@ -15,12 +15,23 @@ export function holdIdsToExpire(m: unknown): string[] {
   return typeof holdId === "string" ? [holdId] : [];
 }
 
-/** Starts the queue listener for this process. */
-export function startQueueListener(kv: Deno.Kv, engine: BookingEngine, relay?: EventRelay): Promise<void> {
+/**
+ * Starts the queue listener for this process. An events message wakes the relay and, when given,
+ * the Cal.com outbound sync (which also polls, so a lost wake-up only delays it).
+ */
+export function startQueueListener(
+  kv: Deno.Kv,
+  engine: BookingEngine,
+  relay?: EventRelay,
+  outbound?: { wake(): void },
+): Promise<void> {
   return kv.listenQueue(async (message: unknown) => {
     await Promise.all(holdIdsToExpire(message).map((id) => engine.expireHold(id)));
     // An events message only announces a commit; the relay reads the events themselves from KV.
-    if ((message as { kind?: string } | null)?.kind === EVENTS_MESSAGE) relay?.wake();
+    if ((message as { kind?: string } | null)?.kind === EVENTS_MESSAGE) {
+      relay?.wake();
+      outbound?.wake();
+    }
   });
 }
 

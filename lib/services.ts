@@ -4,6 +4,7 @@
  */
 import type { BookingEngine } from "./booking/engine.ts";
 import type { Config } from "./config.ts";
+import type { OutboundSync } from "./calcom/outbound.ts";
 import type { EventRelay } from "./relay/relay.ts";
 
 /** Everything a request handler may need. */
@@ -13,6 +14,8 @@ export interface Services {
   engine: BookingEngine;
   /** Delivers outbox events to Kafka; disabled (events wait) without KAFKA_BROKERS. */
   relay: EventRelay;
+  /** Mirrors bookings and sessions to Cal.com (`startOutboundSync`); absent in tests that do not start it. */
+  outbound?: OutboundSync;
 }
 
 let current: Services | null = null;

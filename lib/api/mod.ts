@@ -8,6 +8,7 @@ import { honoPath, mountOperations, type Operation } from "./operation.ts";
 import { buildOpenApi } from "./openapi.ts";
 import { adminOperations } from "./v1/admin.ts";
 import { bookingOperations } from "./v1/bookings.ts";
+import { calcomOperations } from "./v1/calcom.ts";
 import { holdOperations } from "./v1/holds.ts";
 import { relayOperations } from "./v1/relay.ts";
 import { sessionOperations } from "./v1/sessions.ts";
@@ -23,6 +24,7 @@ export const API_OPERATIONS: readonly Operation[] = [
   ...userOperations,
   ...adminOperations,
   ...relayOperations,
+  ...calcomOperations,
 ];
 
 /** Builds the `/api` sub-app. */

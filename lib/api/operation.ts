@@ -64,7 +64,7 @@ export interface ResponseSpec {
 
 /** An API operation. Paths are OpenAPI style under `/api` (e.g. `/v1/holds/{id}`). */
 export interface Operation<P extends AnyObject = AnyObject, Q extends AnyObject = AnyObject, B = unknown> {
-  method: "get" | "post" | "patch" | "delete";
+  method: "get" | "post" | "put" | "patch" | "delete";
   path: string;
   operationId: string;
   summary: string;

@@ -6,6 +6,7 @@
 import type { Course, NewSession, SessionPatch, User } from "../domain/mod.ts";
 import { keys } from "../store/keys.ts";
 import { findAlternatives } from "./alternatives.ts";
+import { type AttendanceInput, type AttendanceResult, recordAttendance } from "./attendance.ts";
 import { Draft } from "./draft.ts";
 import { DomainError, notFound } from "./errors.ts";
 import { type Actor, addEvent } from "./events.ts";
@@ -46,8 +47,22 @@ function isStaff(actor: Actor): boolean {
   return !!actor.roles?.some((r) => r === "admin" || r === "instructor");
 }
 
+/**
+ * A change no person made: a Cal.com webhook or reconciliation (`calcom`) or the system itself,
+ * with no user. Such actors may act on any learner's place (the change already happened on
+ * Cal.com, or it is housekeeping); they are never staff for session lifecycle changes.
+ */
+function isSystemActor(actor: Actor): boolean {
+  return actor.userId === null && (actor.origin === "calcom" || actor.origin === "system");
+}
+
+/** Staff, or a system actor (see {@link isSystemActor}). */
+function mayActForOthers(actor: Actor): boolean {
+  return isStaff(actor) || isSystemActor(actor);
+}
+
 function assertSelfOrStaff(actor: Actor, learnerId: string): void {
-  if (actor.userId !== learnerId && !isStaff(actor)) {
+  if (actor.userId !== learnerId && !mayActForOthers(actor)) {
     throw new DomainError(403, "forbidden", "You can only act on your own holds and bookings.");
   }
 }
@@ -247,6 +262,95 @@ export class BookingEngine {
     }
   }
 
+  /**
+   * Books a learner straight into a session for a booking that already exists on Cal.com (a
+   * webhook or reconciliation), in ONE atomic lane op. No hold comes first and prerequisites are
+   * NOT checked: the seat is already taken on Cal.com, so refusing it here would only leave the two
+   * sides apart (a conflict is flagged for review by the caller instead). Capacity IS enforced:
+   *
+   * - the learner already booked in the session → that booking, `alreadyBooked: true`, no event
+   *   (this is how the webhook for a booking we created ourselves is recognised);
+   * - the learner holds a seat or a waitlist offer → that hold is confirmed (its seat is used);
+   * - the learner is on the waitlist → taken off it (waitlist.left), then booked if a seat is free;
+   * - otherwise a free seat is taken; freed seats go to the waitlist first, as for every newcomer.
+   *
+   * Emits `booking.confirmed` with `{bookingId, holdId, registration, viaOffer, calBookingUid?,
+   * seatUid?}`. 409 `session_full` (never oversold), 409 `session_cancelled`, 409
+   * `session_started`, 404 for an unknown session or learner. `actor` is normally a Cal.com
+   * system actor (`origin: "calcom"`, `userId: null`); people may only book themselves.
+   */
+  async bookFromCalcom(
+    sessionId: string,
+    learnerId: string,
+    actor: Actor,
+    ref: { calBookingUid?: string | null; seatUid?: string | null } = {},
+  ): Promise<{ booking: Booking; alreadyBooked: boolean }> {
+    assertSelfOrStaff(actor, learnerId);
+    const learner = await this.#get<User>(K.user(learnerId));
+    if (!learner) throw notFound("user", learnerId);
+    const calRef: Record<string, unknown> = {};
+    if (ref.calBookingUid) calRef.calBookingUid = ref.calBookingUid;
+    if (ref.seatUid) calRef.seatUid = ref.seatUid;
+    const prefetch: Deno.KvKey[] = [K.place(sessionId, learnerId), K.learnerHolds(learnerId)];
+    return await this.lanes.run(sessionId, actor, async (tx) => {
+      await tx.loadLearner(learnerId);
+      const place = await tx.livePlace(learnerId);
+      if (place?.kind === "booking") {
+        await tx.draft.load([K.booking(place.id)]);
+        const existing = tx.draft.get<Booking>(K.booking(place.id));
+        if (existing?.status === "confirmed") return { booking: existing, alreadyBooked: true };
+      }
+      tx.assertOpen();
+      if (place?.kind === "hold" || place?.kind === "offer") {
+        const hold = await tx.loadHold(place.id);
+        if (hold?.status === "active") {
+          const booking = tx.confirmHold(hold);
+          addEvent(tx.draft, tx.actor, "booking.confirmed", tx.sessionId, learnerId, {
+            bookingId: booking.id,
+            holdId: hold.id,
+            registration: booking.registration,
+            viaOffer: hold.kind === "offer",
+            ...calRef,
+          }, tx.now);
+          return { booking, alreadyBooked: false };
+        }
+      }
+      if (place?.kind === "waitlist") {
+        await tx.draft.load([K.waitlistByLearner(learnerId, sessionId)]);
+        const entry = tx.draft.get<WaitlistEntry>(K.waitlistByLearner(learnerId, sessionId));
+        if (entry?.status === "waiting") tx.leaveWaitlist(entry, { byCalcomBooking: true });
+      }
+      await offerFreedSeats(tx);
+      if (tx.free() <= 0) throw new DomainError(409, "session_full", "This session is full.");
+      // bookDirect is the reschedule path; an empty "from" makes it a plain booking, which is then
+      // recorded as imported (no reschedule link).
+      const direct = tx.bookDirect(learnerId, crypto.randomUUID(), "");
+      const booking: Booking = {
+        ...direct,
+        rescheduledFromBookingId: null,
+        audit: direct.audit.map((a) => ({ ...a, action: "imported" })),
+      };
+      tx.draft.set(K.booking(booking.id), booking);
+      addEvent(tx.draft, tx.actor, "booking.confirmed", tx.sessionId, learnerId, {
+        bookingId: booking.id,
+        holdId: null,
+        registration: booking.registration,
+        viaOffer: false,
+        ...calRef,
+      }, tx.now);
+      return { booking, alreadyBooked: false };
+    }, prefetch);
+  }
+
+  /**
+   * Records a learner's attendance at a session (see {@link recordAttendance} in attendance.ts):
+   * the `["attendance", sessionId, learnerId]` record and an `attendance.recorded` event in one
+   * atomic op; a record made by an instructor or admin is never overridden by a Cal.com one.
+   */
+  recordAttendance(input: AttendanceInput, actor: Actor): Promise<AttendanceResult> {
+    return recordAttendance(this.kv, input, actor, this.now());
+  }
+
   /** Releases a hold (or declines a waitlist offer). Releasing an already expired hold reports it expired. */
   async releaseHold(holdId: string, actor: Actor): Promise<Hold> {
     const first = await this.#requireHold(holdId, actor);
@@ -302,7 +406,7 @@ export class BookingEngine {
     return await this.lanes.run(first.sessionId, actor, async (tx) => {
       await tx.draft.load([K.booking(bookingId)]);
       const booking = tx.draft.get<Booking>(K.booking(bookingId))!;
-      if (Date.parse(tx.session.startsAt) <= tx.nowMs && !isStaff(tx.actor)) {
+      if (Date.parse(tx.session.startsAt) <= tx.nowMs && !mayActForOthers(tx.actor)) {
         throw new DomainError(409, "session_started", "This session has started; ask an admin to cancel.");
       }
       const late = this.#isLate(tx.session, cutoff, tx.now);
@@ -383,7 +487,7 @@ export class BookingEngine {
     await to.fillOffers();
     to.actor = actor;
     to.assertOpen();
-    if (Date.parse(from.session.startsAt) <= now.getTime() && !isStaff(actor)) {
+    if (Date.parse(from.session.startsAt) <= now.getTime() && !mayActForOthers(actor)) {
       throw new DomainError(409, "session_started", "This booking's session has started.");
     }
     await to.loadLearner(booking.learnerId);

@@ -25,6 +25,7 @@ export const EVENT_TYPES = [
   "waitlist.joined",
   "waitlist.offered",
   "waitlist.left",
+  "attendance.recorded",
 ] as const;
 
 export type EventType = typeof EVENT_TYPES[number];

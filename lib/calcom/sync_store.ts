@@ -103,6 +103,7 @@ export async function saveEventTypeLink(kv: Deno.Kv, link: EventTypeLink): Promi
   await kv.atomic()
     .set(keys.calcomEventType(link.sessionId), link)
     .set(keys.calcomEventTypeSession(link.tenant, link.eventTypeId), link.sessionId)
+    .set(keys.calcomEventTypeTenant(link.eventTypeId), link.tenant)
     .commit();
 }
 
@@ -113,10 +114,7 @@ export async function findSessionByEventType(kv: Deno.Kv, tenant: string, eventT
 
 /** Which tenant an event type is mapped to, if any (ownership checks). */
 export async function tenantOfEventType(kv: Deno.Kv, eventTypeId: number): Promise<string | null> {
-  for await (const e of kv.list<EventTypeLink>({ prefix: keys.calcomEventTypesPrefix() })) {
-    if (e.value.eventTypeId === eventTypeId) return e.value.tenant;
-  }
-  return null;
+  return (await kv.get<string>(keys.calcomEventTypeTenant(eventTypeId))).value;
 }
 
 /** Every mapped session's event type. */
@@ -362,4 +360,19 @@ export async function getSyncMeta<T>(kv: Deno.Kv, name: string): Promise<T | nul
 /** Sets a named value of the sync. */
 export async function setSyncMeta(kv: Deno.Kv, name: string, value: unknown): Promise<void> {
   await kv.set(keys.calcomMeta(name), value);
+}
+
+/**
+ * Puts a booking back in the runner's queue, due at once with fresh attempts (retry from the
+ * review queue, reconciliation's re-send). Keeps its origin; null when it has no sync state.
+ */
+export async function requeueSync(kv: Deno.Kv, bookingId: string, nowMs = Date.now()): Promise<SyncState | null> {
+  const entry = await kv.get<SyncState>(keys.calcomSync(bookingId));
+  if (!entry.value) return null;
+  return await updateSyncState(kv, bookingId, (s) =>
+    s && {
+      ...pendingState(s, { bookingId, sessionId: s.sessionId, tenant: s.tenant, origin: s.origin, nowMs }),
+      changedAt: s.changedAt,
+      note: "queued again",
+    });
 }

@@ -1,12 +1,14 @@
 /**
- * Cal.com webhook intake: verifies, validates and de-duplicates deliveries, and stores each
- * accepted one for the later apply step. Nothing here touches bookings.
+ * Cal.com webhook intake: verifies, validates and de-duplicates deliveries, stores each accepted
+ * one, and (given the booking engine) applies it at once with lib/calcom/inbound.ts.
  *
  * Order: body size (413) → signature over the exact raw bytes (401; unknown tenant 404) → JSON
  * (400 `malformed_json`) → envelope and payload schema (400 `invalid_webhook`; unknown triggers
  * 202 `{ignored: true}`) → replay window on the envelope's `createdAt` (400 `stale_webhook`) →
- * event type ownership (403) → de-duplication (200 `{duplicate: true}`) → stored (202). Every
- * failure stores nothing. Secrets and bodies are never logged.
+ * event type ownership (403: not in the tenant's `eventTypeIds` nor mapped to it by the sync, or
+ * mapped by the sync to ANOTHER tenant) → de-duplication (200 `{duplicate: true}`, nothing applied
+ * again) → stored and applied (202 `{accepted, deliveryId, outcome}`; the outcome is also stored
+ * on the delivery). Every failure stores nothing. Secrets and bodies are never logged.
  *
  * `MEETING_STARTED`/`MEETING_ENDED` are flat and their `createdAt` is the booking's creation time,
  * not the delivery's, so the replay window does not apply to them (de-duplication still does).
@@ -15,11 +17,14 @@ import type { Context } from "hono";
 import { z } from "zod";
 import { newId } from "../domain/ids.ts";
 import { formatZodIssues } from "../domain/validation.ts";
+import type { BookingEngine } from "../booking/engine.ts";
 import { services } from "../services.ts";
 import { keys } from "../store/keys.ts";
 import { CALCOM_SIGNATURE_HEADER, verifyCalcomSignature } from "./signature.ts";
 import { sha256Hex } from "../hash.ts";
 import { DEFAULT_TENANT, resolveTenant, type Tenant } from "./tenants.ts";
+import { applyDelivery, type ApplyOutcome } from "./inbound.ts";
+import { tenantOfEventType } from "./sync_store.ts";
 
 /** Largest body read (bytes); larger → 413. */
 export const MAX_WEBHOOK_BYTES = 256 * 1024;
@@ -86,6 +91,10 @@ export interface StoredDelivery {
   receivedAt: string;
   /** Hex SHA-256 of tenant, a NUL byte and the raw body. */
   bodyHash: string;
+  /** When the apply step ran (absent until then). */
+  appliedAt?: string;
+  /** What the apply step did (lib/calcom/inbound.ts). */
+  outcome?: ApplyOutcome;
 }
 
 /** A delivery with its id (the ULID in its key). */
@@ -105,6 +114,8 @@ export interface IntakeOptions {
   maxAgeSeconds: number;
   /** Clock (tests). */
   now?: () => Date;
+  /** When given, an accepted delivery is applied to bookings at once and its outcome answered. */
+  engine?: BookingEngine;
 }
 
 function fail(status: IntakeResult["status"], error: string, message: string, details?: unknown): IntakeResult {
@@ -210,8 +221,12 @@ export async function intakeWebhook(
   }
 
   const eventTypeId = (checked.data as { eventTypeId?: unknown }).eventTypeId;
-  if (tenant.eventTypeIds.length > 0 && typeof eventTypeId === "number" && !tenant.eventTypeIds.includes(eventTypeId)) {
-    return fail(403, "event_type_not_owned", `Event type ${eventTypeId} does not belong to this tenant.`);
+  if (typeof eventTypeId === "number") {
+    const mappedTo = await tenantOfEventType(kv, eventTypeId);
+    const listed = tenant.eventTypeIds.length === 0 || tenant.eventTypeIds.includes(eventTypeId);
+    if ((mappedTo !== null && mappedTo !== tenant.slug) || (mappedTo === null && !listed)) {
+      return fail(403, "event_type_not_owned", `Event type ${eventTypeId} does not belong to this tenant.`);
+    }
   }
 
   const bodyHash = await deliveryHash(tenant.slug, rawBody);
@@ -233,10 +248,16 @@ export async function intakeWebhook(
     const again = await kv.get<{ deliveryId: string }>(hashKey);
     return { status: 200, body: { duplicate: true, deliveryId: again.value?.deliveryId ?? null } };
   }
-  return { status: 202, body: { accepted: true, deliveryId } };
+  if (!options.engine) return { status: 202, body: { accepted: true, deliveryId } };
+  const outcome = await applyDelivery(
+    { kv, engine: options.engine, now: options.now },
+    tenant.slug,
+    { id: deliveryId, ...record },
+  );
+  return { status: 202, body: { accepted: true, deliveryId, outcome } };
 }
 
-/** Stored deliveries of `tenant`, oldest first (for the apply step). */
+/** Stored deliveries of `tenant`, oldest first, with their apply outcome once applied. */
 export async function listDeliveries(kv: Deno.Kv, tenant: string): Promise<Delivery[]> {
   const out: Delivery[] = [];
   for await (const entry of kv.list<StoredDelivery>({ prefix: keys.calcomDeliveriesPrefix(tenant) })) {
@@ -277,7 +298,7 @@ async function readCapped(req: Request, limit: number): Promise<Uint8Array | nul
 
 /** Hono handler for `POST /api/webhooks/calcom/booking` and `/api/webhooks/calcom/:tenant/booking`. */
 export async function calcomWebhookHandler(c: Context): Promise<Response> {
-  const { kv, config } = services();
+  const { kv, config, engine } = services();
   const slug = c.req.param("tenant") ?? DEFAULT_TENANT;
   const tenant = await resolveTenant(kv, config, slug);
   if (!tenant) {
@@ -293,6 +314,7 @@ export async function calcomWebhookHandler(c: Context): Promise<Response> {
   }
   const result = await intakeWebhook(kv, tenant, raw, c.req.header(CALCOM_SIGNATURE_HEADER) ?? null, {
     maxAgeSeconds: config.calcomWebhookMaxAge,
+    engine,
   });
   return c.json(result.body, result.status);
 }

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { signCalcomWebhook } from "./signature.ts";
+import { saveEventTypeLink } from "./sync_store.ts";
 import type { Tenant } from "./tenants.ts";
 import { type IntakeResult, intakeWebhook, listDeliveries } from "./webhook_intake.ts";
 
@@ -202,5 +203,28 @@ Deno.test("[calcom] webhook intake refuses bodies over 256 KB", async () => {
     await assertRefused(kv, await send(kv, big), 413, "payload_too_large");
     const storedTooBig = JSON.stringify(created({ description: "x".repeat(100 * 1024) }));
     await assertRefused(kv, await send(kv, storedTooBig), 413, "payload_too_large");
+  });
+});
+
+Deno.test("[calcom] webhook intake follows the sync's event type mapping: another tenant's is 403, its own is accepted", async () => {
+  await withKv(async (kv) => {
+    const link = (eventTypeId: number, tenant: string) =>
+      saveEventTypeLink(kv, {
+        sessionId: `S${eventTypeId}`,
+        tenant,
+        eventTypeId,
+        slug: `et-${eventTypeId}`,
+        capacity: 5,
+        startsAt: "2030-05-06T09:00:00.000Z",
+        status: "active",
+        syncedAt: NOW.toISOString(),
+      });
+    await link(42, "beta");
+    await link(43, "acme");
+    const owner = { ...TENANT, eventTypeIds: [1] };
+    await assertRefused(kv, await send(kv, JSON.stringify(created({ eventTypeId: 42 }))), 403, "event_type_not_owned");
+    const own = await send(kv, JSON.stringify(created({ eventTypeId: 43 })), { tenant: owner });
+    assert.equal(own.status, 202, JSON.stringify(own.body));
+    assert.equal(own.body.outcome, undefined, "without an engine nothing is applied");
   });
 });

@@ -12,8 +12,8 @@ export const AttendanceRecordSchema = z.object({
   bookingId: IdSchema,
   status: AttendanceStatusSchema,
   recordedAt: UtcDateTimeSchema,
-  /** User id of the instructor or admin who recorded it. */
-  recordedBy: IdSchema,
+  /** User id of the instructor or admin who recorded it; null when it came from Cal.com or the system. */
+  recordedBy: IdSchema.nullable(),
   origin: OriginSchema,
 });
 export type AttendanceRecord = z.infer<typeof AttendanceRecordSchema>;

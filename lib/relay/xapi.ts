@@ -17,7 +17,9 @@
  *   `XAPI_BASE/extensions/` (see {@link EXT}). Session, course and location fields come from the
  *   store when the statement is built (the relay's read), not from the moment of the event;
  *   `event-data` carries the event's own data unchanged.
- * - result: `XAPI_BASE/extensions/late-cancel` for booking.cancelled and booking.rescheduled.
+ * - result: `XAPI_BASE/extensions/late-cancel` for booking.cancelled and booking.rescheduled;
+ *   for attendance.recorded (verb attended) `success` = the learner attended, and
+ *   `XAPI_BASE/extensions/attendance-status` = `attended`, `no_show` or `excused`.
  */
 import type { Course } from "../domain/course.ts";
 import type { Location } from "../domain/location.ts";
@@ -58,6 +60,7 @@ export const VERBS: Readonly<Record<EventType, VerbDef>> = {
   "waitlist.joined": project("waitlisted", "joined the waitlist of"),
   "waitlist.offered": project("offered", "was offered a seat in"),
   "waitlist.left": project("left-waitlist", "left the waitlist of"),
+  "attendance.recorded": published("http://adlnet.gov/expapi/verbs/attended", "attended"),
 };
 
 /** Activity types used. */
@@ -88,6 +91,8 @@ export const EXT = {
   eventData: `${XAPI_BASE}/extensions/event-data`,
   /** Result extension: the cancellation came after the course's late-cancel cutoff. */
   lateCancel: `${XAPI_BASE}/extensions/late-cancel`,
+  /** Result extension of attendance.recorded: `attended`, `no_show` or `excused`. */
+  attendanceStatus: `${XAPI_BASE}/extensions/attendance-status`,
 } as const;
 
 /** The platform name in `context.platform`. */
@@ -104,8 +109,9 @@ export const SYSTEM_AGENT: XapiAgent = {
 export const TOPICS = {
   scheduled: "nlj.training.scheduled",
   registration: "nlj.training.registration",
-  /** Attendance and completion events arrive with the instructor issue; the topics exist already. */
+  /** attendance.recorded (from Cal.com's no-show and meeting-ended webhooks, or an instructor). */
   attendance: "nlj.training.attendance",
+  /** Completion events arrive with the instructor issue; the topic exists already. */
   completion: "nlj.training.completion",
   calBookingCreated: "cal.booking.created",
   calBookingCancelled: "cal.booking.cancelled",
@@ -114,12 +120,14 @@ export const TOPICS = {
 export type Topic = typeof TOPICS[keyof typeof TOPICS];
 
 /**
- * The topic of an event: session.* → nlj.training.scheduled; hold, booking and waitlist events
- * → nlj.training.registration, except bookings that came from Cal.com (origin "calcom"), which go
+ * The topic of an event: session.* → nlj.training.scheduled; attendance.recorded →
+ * nlj.training.attendance (whatever its origin); hold, booking and waitlist events →
+ * nlj.training.registration, except bookings that came from Cal.com (origin "calcom"), which go
  * to cal.booking.created / cancelled / rescheduled.
  */
 export function topicFor(event: Pick<DomainEvent, "type" | "origin">): Topic {
   if (event.type.startsWith("session.")) return TOPICS.scheduled;
+  if (event.type === "attendance.recorded") return TOPICS.attendance;
   if (event.origin === "calcom") {
     if (event.type === "booking.confirmed") return TOPICS.calBookingCreated;
     if (event.type === "booking.cancelled") return TOPICS.calBookingCancelled;
@@ -160,7 +168,7 @@ export interface XapiStatement {
   actor: XapiAgent;
   verb: { id: string; display: LanguageMap };
   object: XapiActivity;
-  result?: { extensions: Record<string, unknown> };
+  result?: { success?: boolean; extensions: Record<string, unknown> };
   context: {
     registration?: string;
     instructor?: XapiAgent;
@@ -347,6 +355,12 @@ export function toStatement(event: DomainEvent, ctx: StatementContext): XapiStat
     (event.type === "booking.cancelled" || event.type === "booking.rescheduled") && typeof event.data.late === "boolean"
   ) {
     statement.result = { extensions: { [EXT.lateCancel]: event.data.late } };
+  }
+  if (event.type === "attendance.recorded" && typeof event.data.status === "string") {
+    statement.result = {
+      success: event.data.status === "attended",
+      extensions: { [EXT.attendanceStatus]: event.data.status },
+    };
   }
   return statement;
 }

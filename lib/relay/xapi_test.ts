@@ -63,6 +63,8 @@ function dataFor(type: EventType, registration: string, otherSessionId: string):
       return { joinedAt: "2026-03-01T14:00:00.000Z" };
     case "waitlist.offered":
       return { holdId, expiresAt, joinedAt: "2026-03-01T14:00:00.000Z" };
+    case "attendance.recorded":
+      return { bookingId, registration, status: "attended", source: "calcom:MEETING_ENDED", previousStatus: null };
   }
 }
 
@@ -145,7 +147,7 @@ Deno.test("[xapi] every event type becomes a statement the independent validator
       assert.equal(x[EXT.endsAt], w.session.endsAt);
       assert.equal((x[EXT.location] as { id: string }).id, w.location.id);
       assert.deepEqual(x[EXT.prerequisites], [{ id: w.basics.id, activity: courseActivityId(w.basics.id) }]);
-      if (type.startsWith("booking.")) {
+      if (type.startsWith("booking.") || type === "attendance.recorded") {
         assert.equal(s.context.registration, registration, type);
         assert.match(s.context.registration!, UUID);
       } else {
@@ -242,9 +244,11 @@ Deno.test("[xapi] topicFor: sessions, registrations, and Cal.com bookings", () =
     assert.equal(t(type), "nlj.training.scheduled");
     assert.equal(t(type, "calcom"), "nlj.training.scheduled");
   }
-  for (const type of EVENT_TYPES.filter((x) => !x.startsWith("session."))) {
+  for (const type of EVENT_TYPES.filter((x) => !x.startsWith("session.") && !x.startsWith("attendance."))) {
     assert.equal(t(type), "nlj.training.registration", type);
   }
+  assert.equal(t("attendance.recorded"), "nlj.training.attendance");
+  assert.equal(t("attendance.recorded", "calcom"), "nlj.training.attendance");
   assert.equal(t("booking.confirmed", "calcom"), "cal.booking.created");
   assert.equal(t("booking.cancelled", "calcom"), "cal.booking.cancelled");
   assert.equal(t("booking.rescheduled", "calcom"), "cal.booking.rescheduled");
@@ -291,5 +295,32 @@ Deno.test("[xapi] events from the real booking engine become valid statements", 
     }
   } finally {
     await teardown(kv);
+  }
+});
+
+Deno.test("[xapi] attendance: verb attended, success for attended, false plus a status extension for no-show", async () => {
+  const kv = await Deno.openKv(":memory:");
+  try {
+    const w = await world(kv);
+    const registration = crypto.randomUUID();
+    for (const status of ["attended", "no_show"] as const) {
+      const ev = event("attendance.recorded", w.session.id, w.learner.id, null, {
+        bookingId: "01JBOOK0000000000000000000",
+        registration,
+        status,
+        source: "calcom:BOOKING_NO_SHOW_UPDATED",
+        previousStatus: null,
+      }, "calcom");
+      const s = toStatement(ev, await loadStatementContext(kv, ev));
+      assert.deepEqual(problems(s), [], JSON.stringify(s, null, 2));
+      assert.equal(s.verb.id, "http://adlnet.gov/expapi/verbs/attended");
+      assert.equal(s.result?.success, status === "attended");
+      assert.equal(s.result?.extensions[EXT.attendanceStatus], status);
+      assert.equal(s.context.registration, registration);
+      assert.equal(s.actor.mbox, "mailto:lea.learner@example.com");
+      assert.equal(topicFor(ev), "nlj.training.attendance");
+    }
+  } finally {
+    kv.close();
   }
 });

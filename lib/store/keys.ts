@@ -44,6 +44,7 @@
  * | `["calcom_delivery_hashes", bodyHash]` | `{tenant, deliveryId}`, expires after 7 days (de-duplication) | webhook intake |
  * | `["calcom_event_types", sessionId]` | `EventTypeLink`: the session's Cal.com event type | Cal.com sync |
  * | `["calcom_event_type_sessions", tenant, eventTypeId]` | session id | Cal.com sync |
+ * | `["calcom_event_type_tenants", eventTypeId]` | tenant slug (ownership checks) | Cal.com sync |
  * | `["calcom_seats", bookingId]` | `SeatLink`: the booking's Cal.com booking uid and seat uid | Cal.com sync |
  * | `["calcom_seats_by_uid", tenant, calBookingUid, email]` | booking id | Cal.com sync |
  * | `["calcom_sync", bookingId]` | `SyncState` | Cal.com sync |
@@ -131,6 +132,7 @@ export const PREFIXES = [
   "calcom_delivery_hashes",
   "calcom_event_types",
   "calcom_event_type_sessions",
+  "calcom_event_type_tenants",
   "calcom_seats",
   "calcom_seats_by_uid",
   "calcom_sync",
@@ -239,6 +241,7 @@ export const keys = {
   calcomEventTypesPrefix: () => ["calcom_event_types"] as const,
   calcomEventTypeSession: (tenant: string, eventTypeId: number) =>
     ["calcom_event_type_sessions", tenant, eventTypeId] as const,
+  calcomEventTypeTenant: (eventTypeId: number) => ["calcom_event_type_tenants", eventTypeId] as const,
   calcomSeat: (bookingId: string) => ["calcom_seats", bookingId] as const,
   calcomSeatByUid: (tenant: string, calBookingUid: string, email: string) =>
     ["calcom_seats_by_uid", tenant, calBookingUid, email.toLowerCase()] as const,

@@ -1,9 +1,11 @@
 /** The event relay for admins: per-topic figures, relay health, dead letters and their re-drive. */
 import { z } from "zod";
+import { calcomHealth } from "../../calcom/health.ts";
 import { IdSchema } from "../../domain/mod.ts";
 import { getTopicStats, listDeadLetters } from "../../relay/topics.ts";
 import { ApiError } from "../errors.ts";
 import { defineOperation } from "../operation.ts";
+import { CalcomHealthSchema } from "./calcom.ts";
 import { ErrorSchema } from "./schemas.ts";
 
 const err = (description: string) => ({ description, schema: ErrorSchema });
@@ -53,17 +55,21 @@ export const relayHealthOp = defineOperation({
   path: "/calcom/health",
   operationId: "relayHealth",
   tag: TAG,
-  summary: "Whether events are flowing out (Kafka relay state); Cal.com tenants join this with the sync",
+  summary: "Whether events are flowing out (Kafka relay state) and each Cal.com tenant answers, with sync figures",
+  description: "`calcom.tenants[]`: per tenant whether its Cal.com answers `GET /v2/me` (2 s limit, reused for 30 s) " +
+    "and accepts the key, and its last webhook; `calcom.sync`: sync counts and latency. No keys or secrets.",
   access: "public",
   responses: {
     200: {
-      description: "Relay state (`off` when KAFKA_BROKERS is unset: events wait in KV)",
-      schema: z.object({ relay: RelayStatusSchema, kafkaConfigured: z.boolean() }),
+      description: "Relay state (`off` when KAFKA_BROKERS is unset: events wait in KV) and Cal.com health",
+      schema: z.object({ relay: RelayStatusSchema, kafkaConfigured: z.boolean(), calcom: CalcomHealthSchema }),
     },
   },
-  handler(ctx) {
-    const relay = ctx.services.relay;
-    return Promise.resolve({ status: 200, body: { relay: relay.status(), kafkaConfigured: relay.enabled } });
+  async handler(ctx) {
+    const { relay, kv, config } = ctx.services;
+    // Public and polled: tenant checks are reused for 30 s, the sync figures for 5 s.
+    const calcom = await calcomHealth(kv, config, { figuresCacheMs: 5_000 });
+    return { status: 200, body: { relay: relay.status(), kafkaConfigured: relay.enabled, calcom } };
   },
 });
 
