@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import type { BookingEngine } from "../../lib/booking/engine.ts";
 import { listEvents } from "../../lib/booking/events.ts";
 import type { Session } from "../../lib/booking/model.ts";
-import { putSession, putUser, self, setup, teardown } from "../../lib/booking/test_fixtures.ts";
+import { putCourse, putSession, putUser, self, setup, teardown } from "../../lib/booking/test_fixtures.ts";
 import type { CalcomClient } from "../../lib/calcom/client.ts";
 import { reconcile, type ReconcileDeps, reconcileDepsFor } from "../../lib/calcom/reconcile.ts";
 import {
@@ -198,5 +198,86 @@ Deno.test("[calcom] reconcile: a seat Cal.com moved to another time is flagged o
     }, { now: () => clock.ms, timeoutMs: 1_000 });
   } finally {
     await teardown(kv);
+  }
+});
+
+Deno.test("[calcom] reconcile task: --dry-run prints the plan and changes nothing; without it, it imports", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "reconcile-task-" });
+  const kvPath = `${dir}/app.kv`;
+  try {
+    await withCalcom(async ({ emulator, client }) => {
+      // A session in the real future (the task's window is around now), mirrored to an event type
+      // on which a walk-in booked directly.
+      const setupKv = await Deno.openKv(kvPath);
+      let sessionId: string;
+      try {
+        const course = await putCourse(setupKv);
+        const session = await putSession(setupKv, course.id, {
+          capacity: 3,
+          startsAt: new Date(Date.now() + 5 * 86_400_000).toISOString(),
+          endsAt: new Date(Date.now() + 5 * 86_400_000 + 3_600_000).toISOString(),
+        });
+        sessionId = session.id;
+        const et = await client.createSeatedEventType({
+          title: course.title,
+          slug: "task-session",
+          lengthInMinutes: 60,
+          seats: { seatsPerTimeSlot: 3, showAttendeeInfo: false, showAvailabilityCount: true },
+        });
+        await saveEventTypeLink(setupKv, {
+          sessionId: session.id,
+          tenant: "default",
+          eventTypeId: et.id,
+          slug: et.slug,
+          capacity: 3,
+          startsAt: session.startsAt,
+          status: "active",
+          syncedAt: new Date().toISOString(),
+        });
+        await client.bookSeat({
+          eventTypeId: et.id,
+          start: session.startsAt,
+          attendee: { name: "Task Walk In", email: "task-walk-in@example.com", timeZone: "UTC" },
+        });
+      } finally {
+        setupKv.close();
+      }
+      const run = async (...args: string[]) => {
+        const out = await new Deno.Command(Deno.execPath(), {
+          args: ["run", "-A", "scripts/calcom_reconcile.ts", ...args],
+          env: { DENO_KV_PATH: kvPath, CALCOM_API_URL: emulator.url, CALCOM_API_KEY: emulator.apiKey },
+          stdout: "piped",
+          stderr: "piped",
+        }).output();
+        const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+        assert.equal(text.includes(emulator.apiKey), false, "the task never prints the key");
+        return { code: out.code, text };
+      };
+      const countBookings = async () => {
+        const kv = await Deno.openKv(kvPath);
+        try {
+          return (await listBookingsBySession(kv, sessionId)).length;
+        } finally {
+          kv.close();
+        }
+      };
+
+      const dry = await run("--dry-run");
+      assert.equal(dry.code, 0, dry.text);
+      assert.match(dry.text, /Plan \(dry run, nothing changed\)/);
+      assert.match(dry.text, /would import .*task-walk-in@example\.com/);
+      assert.equal(await countBookings(), 0, "the dry run booked nothing");
+
+      const real = await run();
+      assert.equal(real.code, 0, real.text);
+      assert.match(real.text, /did import .*task-walk-in@example\.com.*→ created/);
+      assert.equal(await countBookings(), 1);
+
+      const bad = await run("--bogus");
+      assert.equal(bad.code, 2);
+      assert.match(bad.text, /Usage: deno task calcom:reconcile/);
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
 });
