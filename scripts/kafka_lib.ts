@@ -209,10 +209,17 @@ export function freePort(): number {
   return port;
 }
 
-/** A Kafka cluster id: 16 random bytes, URL-safe base64 without padding (like `Uuid.randomUuid`). */
+/**
+ * A Kafka cluster id: 16 random bytes, URL-safe base64 without padding. Like Kafka's own
+ * `Uuid.randomUuid`, it never starts with "-": StorageTool's argument parser would read such an id
+ * as an option ("argument --cluster-id/-t: expected one argument"), about 1 start in 64.
+ */
 export function randomClusterId(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+  while (true) {
+    const bytes = crypto.getRandomValues(new Uint8Array(16));
+    const id = btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+    if (!id.startsWith("-")) return id;
+  }
 }
 
 interface BrokerState {

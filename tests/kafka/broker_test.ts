@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { Kafka, logLevel, Partitioners } from "kafkajs";
+import { randomClusterId } from "../../scripts/kafka_lib.ts";
 import { skipKafka, startKafka } from "./broker.ts";
 
 type Got = { key: string; value: string; eventId: string };
@@ -87,4 +88,12 @@ Deno.test({
       await broker.close();
     }
   },
+});
+
+Deno.test("[kafka] cluster ids are 22 URL-safe base64 characters and never start with '-' (StorageTool reads those as options)", () => {
+  const ids = Array.from({ length: 5_000 }, () => randomClusterId());
+  for (const id of ids) {
+    assert.match(id, /^[A-Za-z0-9_][A-Za-z0-9_-]{21}$/);
+  }
+  assert.equal(new Set(ids).size, ids.length);
 });
