@@ -12,6 +12,16 @@
  * Test controls: `failNext` (500 / 429 with Retry-After / any status / a hang until the client
  * gives up), `down`/`up` (the port refuses connections), `requests` and `requestCount`, `state`,
  * and `webhooks.*`, which build signed webhook bodies from the state, and `deliver` to post them.
+ *
+ * Automatic delivery, like real Cal.com: with a `webhookUrl` every successful state change through
+ * the API fires exactly one signed webhook (seat booked → `BOOKING_CREATED` with `attendeeSeatId`;
+ * cancel with `seatUid` → `BOOKING_CANCELLED` of that attendee only; cancel without → of the whole
+ * booking; reschedule → `BOOKING_RESCHEDULED`; mark-absent → `BOOKING_NO_SHOW_UPDATED`). Each is
+ * sent ONCE and never retried: a non-2xx answer or a network error is only recorded in
+ * `webhookLog`. `webhookTiming` decides whether the webhook is POSTed and awaited before the API
+ * answers (`before-response`, the default and the hardest order for echo detection: the caller
+ * has not stored the seat uid yet) or fired after it (`after-response`; `waitForWebhooks` awaits
+ * those). `dropNextWebhooks(n)` loses the next n (recorded as dropped, never sent).
  */
 import type { ContractViolation, OpenApiContract } from "./openapi_contract.ts";
 import {
@@ -61,6 +71,42 @@ export interface CalcomEmulatorOptions {
   now?: () => number;
   /** Web app origin used in video links and `bookerUrl` (default `https://app.cal.com`). */
   appUrl?: string;
+  /** Where state changes made through the API are delivered as webhooks (none: nothing is sent). */
+  webhookUrl?: string;
+  /** When a webhook is sent relative to the API answer (default `before-response`). */
+  webhookTiming?: WebhookTiming;
+  /** Time limit of one webhook POST (default 10 000 ms); a timeout is recorded as an error. */
+  webhookTimeoutMs?: number;
+}
+
+/**
+ * `before-response`: POSTed and awaited before the API call that caused it is answered.
+ * `after-response`: fired asynchronously once the answer is on its way.
+ */
+export type WebhookTiming = "before-response" | "after-response";
+
+/** One webhook the emulator fired (or dropped) on its own. */
+export interface WebhookLogEntry {
+  trigger: string;
+  /** The payload's `uid` (`bookingUid` for `BOOKING_NO_SHOW_UPDATED`). */
+  uid: string;
+  /** `attendeeSeatId` of a seat's `BOOKING_CREATED`. */
+  attendeeSeatId?: string;
+  /** Attendee emails the payload names. */
+  emails: string[];
+  /** ISO instant it was fired (emulator clock). */
+  at: string;
+  url: string;
+  /** The receiver's HTTP status (any status: never retried). */
+  status?: number;
+  /** The receiver's answer text (first 4 000 characters). */
+  responseBody?: string;
+  /** Network error or timeout (never retried). */
+  error?: string;
+  /** Lost on purpose by {@link CalcomEmulator.dropNextWebhooks}: never sent. */
+  dropped?: true;
+  /** What was (or would have been) sent; set once signed, before any delivery attempt. */
+  webhook?: SignedWebhook;
 }
 
 /** What the next request gets instead of an answer. */
@@ -101,6 +147,8 @@ export interface EmulatorWebhooks {
   bookingCancelledAll(bookingUid: string): Promise<SignedWebhook>;
   /** `BOOKING_RESCHEDULED` for the seat's latest move (new `uid`, old `rescheduleUid`). */
   bookingRescheduled(seatUid: string): Promise<SignedWebhook>;
+  /** `BOOKING_RESCHEDULED` for a whole booking moved to `newBookingUid` (every attendee). */
+  bookingRescheduledAll(newBookingUid: string): Promise<SignedWebhook>;
   /** `BOOKING_NO_SHOW_UPDATED` with the attendees' current `absent` flags (or the given emails only). */
   noShowUpdated(bookingUid: string, emails?: string[]): Promise<SignedWebhook>;
   /** Flat `MEETING_ENDED`. */
@@ -129,6 +177,20 @@ export interface CalcomEmulator {
   readonly webhooks: EmulatorWebhooks;
   /** POSTs a webhook's exact bytes and headers to `url`. */
   deliver(url: string, webhook: SignedWebhook): Promise<Response>;
+  /** Current target of automatic webhooks (undefined: none are fired). */
+  readonly webhookUrl: string | undefined;
+  /** Sets (or with `undefined` clears) the target of automatic webhooks. */
+  setWebhookUrl(url: string | undefined): void;
+  /** Current delivery timing of automatic webhooks. */
+  readonly webhookTiming: WebhookTiming;
+  /** Changes the delivery timing of later webhooks. */
+  setWebhookTiming(timing: WebhookTiming): void;
+  /** The next `count` automatic webhooks are lost: recorded as dropped, never sent. */
+  dropNextWebhooks(count: number): void;
+  /** Every automatic webhook fired or dropped, in the order of the state changes. */
+  readonly webhookLog: WebhookLogEntry[];
+  /** Resolves once no automatic webhook is in flight (after-response deliveries included). */
+  waitForWebhooks(): Promise<void>;
   /** Stops the server and releases hanging requests. */
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
@@ -146,11 +208,14 @@ const DEFAULT_CODES: Record<number, string> = {
   503: "ServiceUnavailableException",
 };
 
+/** A route's answer, with the webhook its state change fires (built at once, so it shows that state). */
+type Routed = { status: number; body: unknown; webhook?: Record<string, unknown> };
+
 type Handler = (ctx: {
   params: Record<string, string>;
   body: unknown;
   query: URLSearchParams;
-}) => { status: number; body: unknown };
+}) => Routed;
 
 function familyVersion(path: string): string | undefined {
   for (const [prefix, version] of Object.entries(EMULATOR_API_VERSIONS)) {
@@ -225,6 +290,12 @@ export function startCalcomEmulator(options: CalcomEmulatorOptions = {}): Calcom
   const faults: EmulatorFault[] = [];
   const contract = options.contract;
   let release = Promise.withResolvers<void>();
+  let webhookUrl = options.webhookUrl;
+  let webhookTiming: WebhookTiming = options.webhookTiming ?? "before-response";
+  const webhookTimeoutMs = options.webhookTimeoutMs ?? 10_000;
+  let dropNext = 0;
+  const webhookLog: WebhookLogEntry[] = [];
+  const inFlight = new Set<Promise<void>>();
 
   const etRef = (id: number) => state.eventTypes.get(id) ?? { id, slug: "" };
   const renderBooking = (uid: string, o: BookingOutputOptions = {}) => {
@@ -292,6 +363,7 @@ export function startCalcomEmulator(options: CalcomEmulatorOptions = {}): Calcom
       return {
         status: 201,
         body: success(renderBooking(booking.uid, booking.seated ? { seatUid: seat.seatUid } : {})),
+        webhook: envelopes.bookingCreated(seat.seatUid),
       };
     }],
     ["GET", /^\/v2\/bookings$/, ({ query }) => {
@@ -325,13 +397,30 @@ export function startCalcomEmulator(options: CalcomEmulatorOptions = {}): Calcom
       const seatUid = typeof b.seatUid === "string" ? b.seatUid : undefined;
       const reason = typeof b.cancellationReason === "string" ? b.cancellationReason : undefined;
       state.cancel(params.uid, { seatUid, cancellationReason: reason });
-      return { status: 200, body: success(renderBooking(params.uid)) };
+      return {
+        status: 200,
+        body: success(renderBooking(params.uid)),
+        webhook: seatUid === undefined
+          ? envelopes.bookingCancelledAll(params.uid)
+          : envelopes.bookingCancelled(seatUid, reason ?? null),
+      };
     }],
     ["POST", /^\/v2\/bookings\/(?<uid>[^/]+)\/reschedule$/, ({ params, body }) => {
       const b = asObject(body);
       const seatUid = typeof b.seatUid === "string" ? b.seatUid : undefined;
+      const moves = state.seatMoves.length;
       const { booking, seat } = state.reschedule(params.uid, { start: b.start, seatUid });
-      return { status: 201, body: success(renderBooking(booking.uid, seat ? { seatUid: seat.seatUid } : {})) };
+      // A seat "moved" to the start it already has changes nothing: no webhook.
+      const webhook = seatUid === undefined
+        ? envelopes.bookingRescheduledAll(booking.uid)
+        : state.seatMoves.length > moves
+        ? envelopes.bookingRescheduled(seatUid)
+        : undefined;
+      return {
+        status: 201,
+        body: success(renderBooking(booking.uid, seat ? { seatUid: seat.seatUid } : {})),
+        webhook,
+      };
     }],
     ["POST", /^\/v2\/bookings\/(?<uid>[^/]+)\/mark-absent$/, ({ params, body }) => {
       const b = asObject(body);
@@ -342,7 +431,11 @@ export function startCalcomEmulator(options: CalcomEmulatorOptions = {}): Calcom
         "attendees must be [{email, absent}]",
       );
       state.markAbsent(params.uid, { host: typeof b.host === "boolean" ? b.host : undefined, attendees });
-      return { status: 200, body: success(renderBooking(params.uid, { plain: true })) };
+      return {
+        status: 200,
+        body: success(renderBooking(params.uid, { plain: true })),
+        webhook: envelopes.noShowUpdated(params.uid, (attendees ?? []).map((a) => a.email)),
+      };
     }],
   ];
 
@@ -351,7 +444,7 @@ export function startCalcomEmulator(options: CalcomEmulatorOptions = {}): Calcom
     path: string,
     body: unknown,
     query: URLSearchParams,
-  ): { status: number; body: unknown } {
+  ): Routed {
     for (const [m, re, handler] of routes) {
       if (m !== method) continue;
       const match = re.exec(path);
@@ -456,6 +549,10 @@ export function startCalcomEmulator(options: CalcomEmulatorOptions = {}): Calcom
     if (bodyError) return fail(400, "BadRequestException", bodyError);
     try {
       const out = route(request.method, url.pathname, body, url.searchParams);
+      if (out.webhook) {
+        const sent = fire(out.webhook);
+        if (webhookTiming === "before-response") await sent;
+      }
       return reply(out.status, out.body);
     } catch (e) {
       if (e instanceof EmulatorHttpError) return fail(e.status, e.code, e.message, {}, e.details);
@@ -486,42 +583,116 @@ export function startCalcomEmulator(options: CalcomEmulatorOptions = {}): Calcom
   const sign = (envelope: Record<string, unknown>) => hooks.signWebhook(webhookSecret, envelope);
   const clock = () => new Date(now());
 
-  const webhooks: EmulatorWebhooks = {
-    bookingCreated(seatUid) {
+  type Envelope = Record<string, unknown>;
+  /** The webhook envelopes, built synchronously from the state as it is now. */
+  const envelopes = {
+    bookingCreated(seatUid: string): Envelope {
       const found = state.findSeat(seatUid);
       if (!found) throw new Error(`no active seat ${seatUid}`);
-      return sign(hooks.bookingCreated(source(found.booking.uid), found.seat, clock()));
+      return hooks.bookingCreated(source(found.booking.uid), found.booking.seated ? found.seat : undefined, clock());
     },
-    bookingCancelled(seatUid) {
+    bookingCancelled(seatUid: string, reason: string | null = null): Envelope {
       const cancelled = state.cancelledSeats.findLast((c) => c.seat.seatUid === seatUid);
       if (!cancelled) throw new Error(`seat ${seatUid} was not cancelled`);
-      return sign(hooks.bookingCancelled(source(cancelled.bookingUid), cancelled.seat, clock()));
+      return hooks.bookingCancelled(source(cancelled.bookingUid), cancelled.seat, clock(), reason);
     },
-    bookingCancelledAll(bookingUid) {
-      return sign(hooks.bookingCancelled(source(bookingUid), undefined, clock()));
+    bookingCancelledAll(bookingUid: string): Envelope {
+      return hooks.bookingCancelled(source(bookingUid), undefined, clock());
     },
-    bookingRescheduled(seatUid) {
+    bookingRescheduled(seatUid: string): Envelope {
       const move = state.seatMoves.findLast((m) => m.seatUid === seatUid);
       if (!move) throw new Error(`seat ${seatUid} was not moved`);
       const found = state.findSeat(seatUid);
       const from = state.booking(move.fromBookingUid);
-      return sign(hooks.bookingRescheduled(
+      return hooks.bookingRescheduled(
         source(move.toBookingUid),
         { uid: from.uid, id: from.id, start: move.fromStart, end: move.fromEnd },
         found?.seat,
         clock(),
-      ));
+      );
     },
-    noShowUpdated(bookingUid, emails) {
+    bookingRescheduledAll(newBookingUid: string): Envelope {
+      const to = state.booking(newBookingUid);
+      if (!to.rescheduledFromUid) throw new Error(`booking ${newBookingUid} was not rescheduled`);
+      const from = state.booking(to.rescheduledFromUid);
+      return hooks.bookingRescheduled(
+        source(to.uid),
+        { uid: from.uid, id: from.id, start: from.start, end: from.end },
+        undefined,
+        clock(),
+      );
+    },
+    noShowUpdated(bookingUid: string, emails?: string[]): Envelope {
       const b = state.booking(bookingUid);
       const attendees = b.seats
         .filter((s) => !emails || emails.includes(s.email))
         .map((s) => ({ email: s.email, noShow: s.absent }));
-      return sign(hooks.noShowUpdated(b, attendees, clock()));
+      return hooks.noShowUpdated(b, attendees, clock());
     },
-    meetingEnded(bookingUid) {
-      return sign(hooks.meetingEnded(source(bookingUid)));
-    },
+  };
+
+  const webhooks: EmulatorWebhooks = {
+    bookingCreated: (seatUid) => sign(envelopes.bookingCreated(seatUid)),
+    bookingCancelled: (seatUid) => sign(envelopes.bookingCancelled(seatUid)),
+    bookingCancelledAll: (bookingUid) => sign(envelopes.bookingCancelledAll(bookingUid)),
+    bookingRescheduled: (seatUid) => sign(envelopes.bookingRescheduled(seatUid)),
+    bookingRescheduledAll: (newBookingUid) => sign(envelopes.bookingRescheduledAll(newBookingUid)),
+    noShowUpdated: (bookingUid, emails) => sign(envelopes.noShowUpdated(bookingUid, emails)),
+    meetingEnded: (bookingUid) => sign(hooks.meetingEnded(source(bookingUid))),
+  };
+
+  /**
+   * Fires the webhook of one state change: logged at once (state-change order), then signed and
+   * POSTed ONCE, never retried, unless it is to be dropped; the entry gets the status or the error.
+   */
+  function fire(envelope: Envelope): Promise<void> {
+    const url = webhookUrl;
+    if (url === undefined) return Promise.resolve();
+    const payload = (envelope.payload ?? envelope) as Record<string, unknown>;
+    const attendees = Array.isArray(payload.attendees) ? payload.attendees as { email?: unknown }[] : [];
+    const entry: WebhookLogEntry = {
+      trigger: String(envelope.triggerEvent),
+      uid: String(payload.uid ?? payload.bookingUid ?? ""),
+      emails: attendees.map((a) => String(a.email)),
+      at: new Date(now()).toISOString(),
+      url,
+    };
+    if (typeof payload.attendeeSeatId === "string") entry.attendeeSeatId = payload.attendeeSeatId;
+    webhookLog.push(entry);
+    const drop = dropNext > 0;
+    if (drop) {
+      dropNext--;
+      entry.dropped = true;
+    }
+    const timing = webhookTiming;
+    const delivery = (async () => {
+      try {
+        const webhook = entry.webhook = await sign(envelope);
+        if (drop) return;
+        if (timing === "after-response") await new Promise((r) => setTimeout(r, 0)); // the answer goes first
+        const res = await fetch(url, {
+          method: "POST",
+          headers: webhook.headers,
+          body: webhook.body,
+          signal: AbortSignal.timeout(webhookTimeoutMs),
+        });
+        entry.status = res.status;
+        entry.responseBody = (await res.text()).slice(0, 4_000);
+      } catch (e) {
+        entry.error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+      }
+    })();
+    inFlight.add(delivery);
+    return delivery.finally(() => inFlight.delete(delivery));
+  }
+
+  async function waitForWebhooks(): Promise<void> {
+    while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+  }
+
+  const close = async () => {
+    await waitForWebhooks();
+    await stop();
   };
 
   const emulator: CalcomEmulator = {
@@ -551,8 +722,25 @@ export function startCalcomEmulator(options: CalcomEmulatorOptions = {}): Calcom
     deliver(target, webhook) {
       return fetch(target, { method: "POST", headers: webhook.headers, body: webhook.body });
     },
-    close: stop,
-    [Symbol.asyncDispose]: stop,
+    get webhookUrl() {
+      return webhookUrl;
+    },
+    setWebhookUrl(url) {
+      webhookUrl = url;
+    },
+    get webhookTiming() {
+      return webhookTiming;
+    },
+    setWebhookTiming(timing) {
+      webhookTiming = timing;
+    },
+    dropNextWebhooks(count) {
+      dropNext += count;
+    },
+    webhookLog,
+    waitForWebhooks,
+    close,
+    [Symbol.asyncDispose]: close,
   };
   return emulator;
 }
