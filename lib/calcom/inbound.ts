@@ -22,10 +22,12 @@
 import type { BookingEngine } from "../booking/engine.ts";
 import { DomainError } from "../booking/errors.ts";
 import type { Actor } from "../booking/events.ts";
-import type { Booking, Session } from "../booking/model.ts";
+import type { Booking } from "../booking/model.ts";
 import type { AttendanceStatus } from "../domain/attendance.ts";
 import type { User } from "../domain/user.ts";
 import { keys } from "../store/keys.ts";
+import { getBooking } from "../store/bookings.ts";
+import { getSession } from "../store/sessions.ts";
 import { getUserByEmail, upsertUserByEmail } from "../store/users.ts";
 import {
   findBookingBySeat,
@@ -101,14 +103,6 @@ const lower = (email: string) => email.trim().toLowerCase();
 
 function reasonOf(err: DomainError): string {
   return `${err.code}: ${err.message}`;
-}
-
-async function getBooking(kv: Deno.Kv, id: string): Promise<Booking | null> {
-  return (await kv.get<Booking>(keys.booking(id))).value;
-}
-
-async function getSession(kv: Deno.Kv, id: string): Promise<Session | null> {
-  return (await kv.get<Session>(keys.session(id))).value;
 }
 
 /** The live end of a booking's reschedule chain (our own reschedules relink after Cal.com's echo). */

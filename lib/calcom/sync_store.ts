@@ -275,7 +275,7 @@ export async function syncFigures(kv: Deno.Kv): Promise<SyncFigures> {
     if (s.requiresManualReview) out.flagged++;
     if (s.latencyMs !== null) latencies.push(s.latencyMs);
   }
-  for (const item of await listReviewItems(kv, "open")) if (item) out.openReviewItems++;
+  out.openReviewItems = (await listReviewItems(kv, "open")).length;
   latencies.sort((a, b) => a - b);
   if (latencies.length > 0) {
     const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))];

@@ -36,6 +36,27 @@ async function seat(client: CalcomClient, eventTypeId: number, session: Session,
   });
 }
 
+/** A seated Cal.com event type for `session` (seats = its capacity), mapped to it for the default tenant. */
+async function mirrorSession(kv: Deno.Kv, client: CalcomClient, session: Session, title: string, slug: string) {
+  const et = await client.createSeatedEventType({
+    title,
+    slug,
+    lengthInMinutes: 60,
+    seats: { seatsPerTimeSlot: session.capacity, showAttendeeInfo: false, showAvailabilityCount: true },
+  });
+  await saveEventTypeLink(kv, {
+    sessionId: session.id,
+    tenant: "default",
+    eventTypeId: et.id,
+    slug: et.slug,
+    capacity: session.capacity,
+    startsAt: session.startsAt,
+    status: "active",
+    syncedAt: new Date().toISOString(),
+  });
+  return et;
+}
+
 Deno.test("[calcom] reconcile: a dry run plans every repair and changes nothing; the real pass applies them once", async () => {
   const { kv, engine, clock, course } = await setup();
   try {
@@ -46,22 +67,7 @@ Deno.test("[calcom] reconcile: a dry run plans every repair and changes nothing;
         CALCOM_WEBHOOK_SECRET: emulator.webhookSecret,
       });
       const session = await putSession(kv, course.id, { capacity: 6 });
-      const et = await client.createSeatedEventType({
-        title: course.title,
-        slug: `s-${session.id.toLowerCase()}`,
-        lengthInMinutes: 60,
-        seats: { seatsPerTimeSlot: 6, showAttendeeInfo: false, showAvailabilityCount: true },
-      });
-      await saveEventTypeLink(kv, {
-        sessionId: session.id,
-        tenant: "default",
-        eventTypeId: et.id,
-        slug: et.slug,
-        capacity: 6,
-        startsAt: session.startsAt,
-        status: "active",
-        syncedAt: clock.now().toISOString(),
-      });
+      const et = await mirrorSession(kv, client, session, course.title, `s-${session.id.toLowerCase()}`);
       const [agreed, unsent, cancelledThere, cancelledHere, unlinked] = await Promise.all(
         Array.from({ length: 5 }, (_, i) => putUser(kv, { name: `Learner ${i}` })),
       );
@@ -158,22 +164,7 @@ Deno.test("[calcom] reconcile: a seat Cal.com moved to another time is flagged o
     await withCalcom(async ({ emulator, client }) => {
       const config = loadConfig({ CALCOM_API_URL: emulator.url, CALCOM_API_KEY: emulator.apiKey });
       const session = await putSession(kv, course.id, { capacity: 3 });
-      const et = await client.createSeatedEventType({
-        title: course.title,
-        slug: "moved",
-        lengthInMinutes: 60,
-        seats: { seatsPerTimeSlot: 3, showAttendeeInfo: false, showAvailabilityCount: true },
-      });
-      await saveEventTypeLink(kv, {
-        sessionId: session.id,
-        tenant: "default",
-        eventTypeId: et.id,
-        slug: et.slug,
-        capacity: 3,
-        startsAt: session.startsAt,
-        status: "active",
-        syncedAt: clock.now().toISOString(),
-      });
+      const et = await mirrorSession(kv, client, session, course.title, "moved");
       const other = new Date(Date.parse(session.startsAt) + 3_600_000).toISOString();
       await client.bookSeat({
         eventTypeId: et.id,
@@ -218,22 +209,7 @@ Deno.test("[calcom] reconcile task: --dry-run prints the plan and changes nothin
           endsAt: new Date(Date.now() + 5 * 86_400_000 + 3_600_000).toISOString(),
         });
         sessionId = session.id;
-        const et = await client.createSeatedEventType({
-          title: course.title,
-          slug: "task-session",
-          lengthInMinutes: 60,
-          seats: { seatsPerTimeSlot: 3, showAttendeeInfo: false, showAvailabilityCount: true },
-        });
-        await saveEventTypeLink(setupKv, {
-          sessionId: session.id,
-          tenant: "default",
-          eventTypeId: et.id,
-          slug: et.slug,
-          capacity: 3,
-          startsAt: session.startsAt,
-          status: "active",
-          syncedAt: new Date().toISOString(),
-        });
+        const et = await mirrorSession(setupKv, client, session, course.title, "task-session");
         await client.bookSeat({
           eventTypeId: et.id,
           start: session.startsAt,

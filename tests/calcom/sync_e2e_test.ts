@@ -5,70 +5,24 @@
  */
 import assert from "node:assert/strict";
 import { OutboundSync } from "../../lib/calcom/outbound.ts";
-import { nextSessionJobDueAt } from "../../lib/calcom/outbound_store.ts";
 import { reconcile, reconcileDepsFor } from "../../lib/calcom/reconcile.ts";
-import {
-  getEventTypeLink,
-  getSyncState,
-  listReviewItems,
-  nextDueAt,
-  syncReviewId,
-} from "../../lib/calcom/sync_store.ts";
-import type { Booking, Session } from "../../lib/domain/mod.ts";
+import { getEventTypeLink, getSyncState, listReviewItems, syncReviewId } from "../../lib/calcom/sync_store.ts";
+import type { Booking } from "../../lib/domain/mod.ts";
 import { listBookingsBySession } from "../../lib/store/bookings.ts";
-import { getUser } from "../../lib/store/users.ts";
 import { getCourse } from "../../lib/store/courses.ts";
-import { type ApiFixture, type Learner, startApiFixture } from "../api/fixture.ts";
+import { type ApiFixture, startApiFixture } from "../api/fixture.ts";
 import type { CalcomEmulator, SignedWebhook } from "./emulator.ts";
 import { withCalcom } from "./fixture.ts";
+import { book, calcomSeats, drain, ourSeats } from "./sync_fixture.ts";
 
 const API_KEY = "cal_live_e2e_secret_key_0123456789";
 const WEBHOOK_SECRET = "whsec-e2e-never-in-logs-9876";
-
-/** Runs the worker until the outbox is read and nothing is due (or `timeoutMs` passes). */
-async function drain(sync: OutboundSync, kv: Deno.Kv, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const r = await sync.syncOnce();
-    const due = await nextDueAt(kv);
-    const sessionDue = await nextSessionJobDueAt(kv);
-    if (r.events === 0 && r.jobs === 0 && due === null && sessionDue === null) return;
-    await new Promise((res) => setTimeout(res, 40));
-  }
-  throw new Error("the outbound runner did not settle");
-}
-
-async function book(l: Learner, sessionId: string): Promise<Booking> {
-  const hold = await l.api.post<{ hold: { id: string } }>("/api/v1/holds", { sessionId });
-  assert.equal(hold.status, 201, JSON.stringify(hold.body));
-  const b = await l.api.post<{ booking: Booking }>("/api/v1/bookings", { holdId: hold.body.hold.id });
-  assert.equal(b.status, 201, JSON.stringify(b.body));
-  return b.body.booking;
-}
 
 async function deliver(f: ApiFixture, w: SignedWebhook): Promise<Record<string, unknown>> {
   const res = await f.app.request("/api/webhooks/calcom/booking", { method: "POST", headers: w.headers, body: w.body });
   const json = await res.json();
   assert.ok(res.status === 200 || res.status === 202, `webhook ${w.trigger} → ${res.status} ${JSON.stringify(json)}`);
   return json;
-}
-
-/** Active Cal.com seats (emails) of a session's event type at the session's start. */
-function calcomSeats(emulator: CalcomEmulator, eventTypeId: number, session: Session): string[] {
-  const start = Date.parse(session.startsAt);
-  return [...emulator.state.bookings.values()]
-    .filter((b) => b.eventTypeId === eventTypeId && b.status === "accepted" && Date.parse(b.start) === start)
-    .flatMap((b) => b.seats.map((a) => a.email.toLowerCase()))
-    .sort();
-}
-
-/** Our confirmed bookings' learner emails. */
-async function ourSeats(kv: Deno.Kv, sessionId: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const b of await listBookingsBySession(kv, sessionId, { status: "confirmed" })) {
-    out.push((await getUser(kv, b.learnerId))!.email.toLowerCase());
-  }
-  return out.sort();
 }
 
 Deno.test({

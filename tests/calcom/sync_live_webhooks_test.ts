@@ -9,32 +9,19 @@
 import assert from "node:assert/strict";
 import { mintToken } from "../../lib/auth/tokens.ts";
 import { OutboundSync } from "../../lib/calcom/outbound.ts";
-import { nextSessionJobDueAt } from "../../lib/calcom/outbound_store.ts";
 import { reconcile, reconcileDepsFor } from "../../lib/calcom/reconcile.ts";
-import { getSeatLink, getSyncState, listReviewItems, nextDueAt } from "../../lib/calcom/sync_store.ts";
+import { getSeatLink, getSyncState, listReviewItems } from "../../lib/calcom/sync_store.ts";
 import type { Booking, Session } from "../../lib/domain/mod.ts";
 import { listBookingsBySession } from "../../lib/store/bookings.ts";
-import { createSession, createUser, getUser, listCourses, listLocations } from "../../lib/store/mod.ts";
+import { createSession, createUser, listCourses, listLocations } from "../../lib/store/mod.ts";
 import { ApiClient } from "../api/client.ts";
 import { startTestApp, type TestApp } from "../app_fixture.ts";
 import type { CalcomEmulator, WebhookLogEntry, WebhookTiming } from "./emulator.ts";
 import { withCalcom } from "./fixture.ts";
+import { book, calcomSeats, drain, ourSeats } from "./sync_fixture.ts";
 
 const API_KEY = "cal_live_live_webhooks_key_0123456789";
 const WEBHOOK_SECRET = "whsec-live-webhooks-5544";
-
-/** Runs the worker until the outbox is read and nothing is due. */
-async function drain(sync: OutboundSync, kv: Deno.Kv, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const r = await sync.syncOnce();
-    const due = await nextDueAt(kv);
-    const sessionDue = await nextSessionJobDueAt(kv);
-    if (r.events === 0 && r.jobs === 0 && due === null && sessionDue === null) return;
-    await new Promise((res) => setTimeout(res, 40));
-  }
-  throw new Error("the outbound runner did not settle");
-}
 
 interface Learner {
   email: string;
@@ -82,32 +69,6 @@ async function twoSessions(t: TestApp): Promise<[Session, Session]> {
     });
   };
   return [await make(72), await make(96)];
-}
-
-async function book(l: Learner, sessionId: string): Promise<Booking> {
-  const hold = await l.api.post<{ hold: { id: string } }>("/api/v1/holds", { sessionId });
-  assert.equal(hold.status, 201, JSON.stringify(hold.body));
-  const b = await l.api.post<{ booking: Booking }>("/api/v1/bookings", { holdId: hold.body.hold.id });
-  assert.equal(b.status, 201, JSON.stringify(b.body));
-  return b.body.booking;
-}
-
-/** Active Cal.com seats (emails) of the event type at the session's start. */
-function calcomSeats(emulator: CalcomEmulator, eventTypeId: number, session: Session): string[] {
-  const start = Date.parse(session.startsAt);
-  return [...emulator.state.bookings.values()]
-    .filter((b) => b.eventTypeId === eventTypeId && b.status === "accepted" && Date.parse(b.start) === start)
-    .flatMap((b) => b.seats.map((a) => a.email.toLowerCase()))
-    .sort();
-}
-
-/** Our confirmed bookings' learner emails (duplicates kept: they must not exist). */
-async function ourSeats(kv: Deno.Kv, sessionId: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const b of await listBookingsBySession(kv, sessionId, { status: "confirmed" })) {
-    out.push((await getUser(kv, b.learnerId))!.email.toLowerCase());
-  }
-  return out.sort();
 }
 
 /** What the app did with a delivered webhook (`outcome.action` of its 202 answer). */

@@ -3,9 +3,8 @@
  * resolve), sync figures, and the Cal.com tenants (never showing their keys or secrets).
  */
 import { z } from "zod";
-import { K } from "../../booking/keys.ts";
+import { getBooking } from "../../store/bookings.ts";
 import type { Origin } from "../../booking/events.ts";
-import type { Booking } from "../../domain/mod.ts";
 import {
   getReviewItem,
   getSeatLink,
@@ -183,7 +182,7 @@ export const getSyncStatusOp = defineOperation({
   },
   async handler(ctx) {
     const kv = ctx.services.kv;
-    const booking = (await kv.get<Booking>(K.booking(ctx.params.id))).value;
+    const booking = await getBooking(kv, ctx.params.id);
     if (!booking) throw new ApiError(404, "booking_not_found", `No booking with id ${ctx.params.id}.`);
     assertOwnerOrStaff(ctx.requirePrincipal(), booking.learnerId);
     const [sync, link] = await Promise.all([getSyncState(kv, booking.id), getSeatLink(kv, booking.id)]);
