@@ -26,6 +26,8 @@ import {
   type CancelSessionResult,
   type LifecycleDeps,
   offerFreedSeats,
+  type ResumeCancelsResult,
+  resumeSessionCancels,
   scheduleSession,
   updateSession,
 } from "./session_lifecycle.ts";
@@ -40,6 +42,8 @@ export interface EngineOptions {
   /** Default late-cancellation cut-off when a course sets none. */
   cancelCutoffHours?: number;
   now?: () => Date;
+  /** Pause before each session-cancel step (default 0). Only crash tests set it, to kill a cancel midway. */
+  cancelStepPauseMs?: number;
 }
 
 /** Staff who may act on other learners' places. */
@@ -577,7 +581,7 @@ export class BookingEngine {
   }
 
   #deps(): LifecycleDeps {
-    return { kv: this.kv, lanes: this.lanes, now: this.#now };
+    return { kv: this.kv, lanes: this.lanes, now: this.#now, cancelStepPauseMs: this.options.cancelStepPauseMs };
   }
 
   /**
@@ -615,6 +619,15 @@ export class BookingEngine {
   async cancelSession(id: string, actor: Actor): Promise<CancelSessionResult> {
     assertStaff(actor);
     return await cancelSession(this.#deps(), id, actor);
+  }
+
+  /**
+   * Finishes every session cancel left pending by a crash or a failure midway, in the name of
+   * whoever asked for it (startup and a cron run this). Idempotent, and safe beside a cancel or
+   * another resumer running in this or another process. `minAgeMs` skips cancels begun more recently.
+   */
+  async resumeSessionCancels(options: { minAgeMs?: number } = {}): Promise<ResumeCancelsResult> {
+    return await resumeSessionCancels(this.#deps(), options);
   }
 
   /**
