@@ -612,8 +612,8 @@ export class BookingEngine {
    * Cancels a session (admin or instructor; 403 otherwise) and everything in it: bookings
    * (booking.cancelled, `bySessionCancel`), holds and offers (hold.released, or hold.expired for
    * ones already lapsed), waiting learners (waitlist.left), then `session.cancelled`. Done in
-   * atomic steps that fit KV's limits; re-running after a failure midway finishes the job and
-   * returns what that run did. 404 `session_not_found`; 409 `session_cancelled` when a previous
+   * atomic steps that fit KV's limits; a cancel cut short is left pending and finished by
+   * {@link resumeSessionCancels} (or by re-running it, which returns what that run did). 404 `session_not_found`; 409 `session_cancelled` when a previous
    * cancellation already finished.
    */
   async cancelSession(id: string, actor: Actor): Promise<CancelSessionResult> {
