@@ -3,7 +3,7 @@
  * demo catalog on first start, starts background work and serves on PORT.
  */
 import { createApp } from "./lib/app.ts";
-import { startHoldSweep, startQueueListener } from "./lib/background.ts";
+import { startCancelResume, startHoldSweep, startQueueListener } from "./lib/background.ts";
 import { BookingEngine } from "./lib/booking/engine.ts";
 import { startOutboundSync } from "./lib/calcom/outbound.ts";
 import { reconcileDepsFor, startReconcileCron } from "./lib/calcom/reconcile.ts";
@@ -19,12 +19,13 @@ if (config.seedDemo) {
   const result = await seedDemoData(kv);
   if (result.seeded) console.log(`Loaded the demo catalog in ${Math.round(performance.now() - t0)} ms`);
 }
-const engine = new BookingEngine(kv, { holdMinutes: config.holdMinutes });
+const engine = new BookingEngine(kv, { holdMinutes: config.holdMinutes, cancelStepPauseMs: config.cancelStepPauseMs });
 const relay = createRelay(kv, config);
 // Cal.com: the outbound runner always runs (with no tenant every booking ends "skipped").
 const outbound = startOutboundSync({ kv, config });
 startQueueListener(kv, engine, relay, outbound);
 startHoldSweep(engine);
+startCancelResume(engine);
 startReconcileCron(reconcileDepsFor(kv, config, engine));
 relay.start();
 if (!relay.enabled) console.log("KAFKA_BROKERS is not set: events are kept in KV as pending until it is.");

@@ -20,6 +20,8 @@ export const ConfigSchema = z.object({
   calcomWebhookSecret: z.string().min(1).nullable(),
   /** Webhooks whose `createdAt` is older than this many seconds are refused as replays. */
   calcomWebhookMaxAge: z.coerce.number().int().positive().max(7 * 24 * 3600).default(600),
+  /** Pause before each session-cancel step, in ms (default 0). Only for crash tests. */
+  cancelStepPauseMs: z.coerce.number().int().min(0).max(60_000).default(0),
   version: z.string(),
 });
 
@@ -53,6 +55,7 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     calcomApiKey: env.CALCOM_API_KEY || null,
     calcomWebhookSecret: env.CALCOM_WEBHOOK_SECRET || null,
     calcomWebhookMaxAge: env.CALCOM_WEBHOOK_MAX_AGE || undefined,
+    cancelStepPauseMs: env.CANCEL_STEP_PAUSE_MS || undefined,
     version: VERSION,
   });
   if (!parsed.success) {
@@ -68,6 +71,7 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
       calcomApiKey: "CALCOM_API_KEY",
       calcomWebhookSecret: "CALCOM_WEBHOOK_SECRET",
       calcomWebhookMaxAge: "CALCOM_WEBHOOK_MAX_AGE",
+      cancelStepPauseMs: "CANCEL_STEP_PAUSE_MS",
     };
     const lines = parsed.error.issues.map((i) => `${names[String(i.path[0])] ?? i.path.join(".")}: ${i.message}`);
     throw new Error(`Invalid configuration:\n  ${lines.join("\n  ")}`);

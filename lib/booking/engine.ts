@@ -26,6 +26,8 @@ import {
   type CancelSessionResult,
   type LifecycleDeps,
   offerFreedSeats,
+  type ResumeCancelsResult,
+  resumeSessionCancels,
   scheduleSession,
   updateSession,
 } from "./session_lifecycle.ts";
@@ -40,6 +42,8 @@ export interface EngineOptions {
   /** Default late-cancellation cut-off when a course sets none. */
   cancelCutoffHours?: number;
   now?: () => Date;
+  /** Pause before each session-cancel step (default 0). Only crash tests set it, to kill a cancel midway. */
+  cancelStepPauseMs?: number;
 }
 
 /** Staff who may act on other learners' places. */
@@ -577,7 +581,7 @@ export class BookingEngine {
   }
 
   #deps(): LifecycleDeps {
-    return { kv: this.kv, lanes: this.lanes, now: this.#now };
+    return { kv: this.kv, lanes: this.lanes, now: this.#now, cancelStepPauseMs: this.options.cancelStepPauseMs };
   }
 
   /**
@@ -608,13 +612,22 @@ export class BookingEngine {
    * Cancels a session (admin or instructor; 403 otherwise) and everything in it: bookings
    * (booking.cancelled, `bySessionCancel`), holds and offers (hold.released, or hold.expired for
    * ones already lapsed), waiting learners (waitlist.left), then `session.cancelled`. Done in
-   * atomic steps that fit KV's limits; re-running after a failure midway finishes the job and
-   * returns what that run did. 404 `session_not_found`; 409 `session_cancelled` when a previous
+   * atomic steps that fit KV's limits; a cancel cut short is left pending and finished by
+   * {@link resumeSessionCancels} (or by re-running it, which returns what that run did). 404 `session_not_found`; 409 `session_cancelled` when a previous
    * cancellation already finished.
    */
   async cancelSession(id: string, actor: Actor): Promise<CancelSessionResult> {
     assertStaff(actor);
     return await cancelSession(this.#deps(), id, actor);
+  }
+
+  /**
+   * Finishes every session cancel left pending by a crash or a failure midway, in the name of
+   * whoever asked for it (startup and a cron run this). Idempotent, and safe beside a cancel or
+   * another resumer running in this or another process. `minAgeMs` skips cancels begun more recently.
+   */
+  async resumeSessionCancels(options: { minAgeMs?: number } = {}): Promise<ResumeCancelsResult> {
+    return await resumeSessionCancels(this.#deps(), options);
   }
 
   /**
