@@ -178,3 +178,19 @@ Deno.test("[pages] an admin form post with a 3,000-character review item id is a
     await t.close();
   }
 });
+
+Deno.test("[pages] an island asset path with malformed percent-encoding is a 404", async () => {
+  const t = await startTestApp();
+  try {
+    const [session] = await openSessions(t);
+    const { html } = await get(t, `/sessions/${session.id}`);
+    const prefix = /\/_frsh\/js\/[0-9a-z]+\//.exec(html)?.[0];
+    assert.ok(prefix, "the session page loads its islands");
+    for (const name of ["%E0%A4%A", "%25", "%C0%AF"]) {
+      const { res } = await get(t, `${prefix}${name}`);
+      assert.equal(res.status, 404, name);
+    }
+  } finally {
+    await t.close();
+  }
+});
