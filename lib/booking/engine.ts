@@ -5,6 +5,7 @@
  */
 import type { Course, NewSession, SessionPatch, User } from "../domain/mod.ts";
 import { keys } from "../store/keys.ts";
+import { getSession } from "../store/sessions.ts";
 import { findAlternatives } from "./alternatives.ts";
 import { type AttendanceInput, type AttendanceResult, recordAttendance } from "./attendance.ts";
 import { Draft } from "./draft.ts";
@@ -112,7 +113,7 @@ export class BookingEngine {
   }
 
   async #requireSession(id: string): Promise<Session> {
-    const s = await this.#get<Session>(K.session(id));
+    const s = await getSession(this.kv, id);
     if (!s) throw notFound("session", id);
     return s;
   }

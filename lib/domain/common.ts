@@ -9,7 +9,11 @@ export const IdSchema = z.ulid();
  * `Date#toISOString()` form (millisecond precision) so that stored strings
  * sort chronologically in KV keys.
  */
-export const UtcDateTimeSchema = z.iso.datetime().overwrite((s) => new Date(s).toISOString());
+export const UtcDateTimeSchema = z.iso.datetime().overwrite((s) => {
+  // zod runs this even when the format check failed: leave such input alone so the issue is reported.
+  const t = Date.parse(s);
+  return Number.isNaN(t) ? s : new Date(t).toISOString();
+});
 
 /** An IANA time zone name such as "America/Denver". */
 export const TimeZoneSchema = z.string().refine(isValidTimeZone, {

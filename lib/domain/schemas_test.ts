@@ -12,6 +12,7 @@ import {
   parseOrThrow,
   SessionSchema,
   UserSchema,
+  UtcDateTimeSchema,
   ValidationError,
   WaitlistEntrySchema,
 } from "./mod.ts";
@@ -367,4 +368,18 @@ Deno.test("[domain] newId is a monotonic ULID", () => {
   assert.deepEqual([...ids].sort(), ids);
   assert.equal(new Set(ids).size, ids.length);
   assert.match(ids[0], /^[0-9A-HJKMNP-TV-Z]{26}$/);
+});
+
+Deno.test("[domain] an unparsable date-time is a validation issue, not a thrown RangeError", () => {
+  for (const input of ["x", "", "yesterday", "2026-13-01T00:00:00Z", "2026-02-30T10:00:00Z"]) {
+    const r = UtcDateTimeSchema.safeParse(input);
+    assert.equal(r.success, false, input);
+  }
+  const bad = UserSchema.safeParse({
+    ...validUser(),
+    completedCourses: [{ courseId: newId(), completedAt: "yesterday" }],
+  });
+  assert.equal(bad.success, false);
+  assert.deepEqual(bad.error!.issues.map((i) => i.path.join(".")), ["completedCourses.0.completedAt"]);
+  assert.equal(UtcDateTimeSchema.parse("2026-03-01T15:00:00Z"), "2026-03-01T15:00:00.000Z");
 });

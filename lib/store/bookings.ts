@@ -5,14 +5,14 @@ import { newId } from "../domain/ids.ts";
 import { parseOrThrow, ValidationError } from "../domain/validation.ts";
 import { ConflictError, NotFoundError } from "./errors.ts";
 import { keys, type Place } from "./keys.ts";
-import { type AtomicUnit, commitInBatches, getManyChunked, getValuesById, KV_LIMITS } from "./batch.ts";
+import { type AtomicUnit, commitInBatches, getManyChunked, getValueById, getValuesById, KV_LIMITS } from "./batch.ts";
 
 /** Returns the booking with `id`, or null. */
 export async function getBooking(
   kv: Deno.Kv,
   id: string,
 ): Promise<Booking | null> {
-  return (await kv.get<Booking>(keys.booking(id))).value;
+  return await getValueById<Booking>(kv, id, keys.booking);
 }
 
 async function listBookingsByIndex(

@@ -1,7 +1,7 @@
 /** Sessions: browse (public), day slots per hub, and the staff lifecycle (schedule, update, cancel). */
 import { z } from "zod";
 import { getAvailability } from "../../booking/availability.ts";
-import { browseSessions, getSessionDetail } from "../../catalog/browse.ts";
+import { browseSessions, earliestUpcomingDate, getSessionDetail, toDateProblem } from "../../catalog/browse.ts";
 import {
   type Course,
   IdSchema,
@@ -15,7 +15,7 @@ import {
   zonedWallTimeToUtc,
 } from "../../domain/mod.ts";
 import type { Principal } from "../../auth/principal.ts";
-import { getCourse, getLocation, getSession, listSessions } from "../../store/mod.ts";
+import { getCourse, getLocation, getSession, isSessionCursor, listSessions } from "../../store/mod.ts";
 import { localDate } from "../../catalog/format.ts";
 import { ApiError } from "../errors.ts";
 import { defineOperation } from "../operation.ts";
@@ -40,7 +40,7 @@ export const listSessionsOp = defineOperation({
     program: z.enum(PROGRAM_TYPES).optional(),
     mode: z.enum(SESSION_MODES).optional(),
     q: z.string().max(100).optional().describe("words that must all appear in the course title or code"),
-    cursor: z.string().min(1).max(500).optional(),
+    cursor: z.string().min(1).max(500).refine(isSessionCursor, "is not a nextCursor of this list").optional(),
     limit: z.coerce.number().int().min(1).max(100).default(24),
   }),
   responses: {
@@ -52,12 +52,20 @@ export const listSessionsOp = defineOperation({
   },
   async handler(ctx) {
     const { limit, ...filters } = ctx.query;
-    if (filters.from && filters.to && filters.from > filters.to) {
+    const now = ctx.services.engine.now();
+    const toProblem = toDateProblem(filters, now);
+    if (toProblem === "before_from") {
       throw new ApiError(400, "invalid_request", "`to` is before `from`.", {
         issues: [{ path: "query.to", message: "must not be before from" }],
       });
     }
-    const page = await browseSessions(ctx.services.kv, filters, ctx.services.engine.now(), limit);
+    if (toProblem === "past") {
+      const earliest = earliestUpcomingDate(now);
+      throw new ApiError(400, "invalid_request", `\`to\` is in the past: only upcoming sessions are listed.`, {
+        issues: [{ path: "query.to", message: `must not be before ${earliest}` }],
+      });
+    }
+    const page = await browseSessions(ctx.services.kv, filters, now, limit);
     return {
       status: 200,
       body: {
