@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Schema fuzzing of the JSON API (issue 10): starts the app on a throw-away KV file with the demo
 # catalog and an ADMIN_TOKEN on a free loopback port, then runs schemathesis against
-# /api/openapi.json twice, anonymous and as admin, with every check on (no 5xx, responses match
-# their documented status, content type, headers and schema). Any failure → non-zero exit.
+# /api/openapi.json three times, anonymous, as admin and as a learner, with every check on (no 5xx,
+# responses match their documented status, content type, headers and schema). Any failure → non-zero
+# exit.
 #
 # Environment (all optional):
 #   DENO_CMD            how to run deno (default: deno; .ci/run passes its npx command)
@@ -77,13 +78,57 @@ curl -fsS -o /dev/null "$BASE/health" || {
   exit 1
 }
 
-# 3. schemathesis, anonymous then as admin. Reports (JUnit) go to tests/artifacts/ (ignored by git).
+# 3. Real ids, so that half the generated ids reach the handlers instead of a 404: the demo
+#    catalog's sessions, courses, places and instructors, and a learner made here (with a token,
+#    for a third pass as a learner). They become schemathesis dictionaries in a copy of the config.
+cp scripts/fuzz_api.toml "$WORK/schemathesis.toml"
+LEARNER_TOKEN="$(BASE="$BASE" ADMIN_TOKEN="$ADMIN_TOKEN" WORK="$WORK" python3 - <<'PY'
+import json, os, urllib.request
+
+base, admin, work = os.environ["BASE"], os.environ["ADMIN_TOKEN"], os.environ["WORK"]
+
+def call(method, path, body=None):
+    req = urllib.request.Request(base + path, method=method, data=None if body is None else json.dumps(body).encode())
+    req.add_header("authorization", "Bearer " + admin)
+    req.add_header("content-type", "application/json")
+    with urllib.request.urlopen(req, timeout=20) as res:
+        return json.load(res)
+
+rows = call("GET", "/api/v1/sessions?limit=40")["sessions"]
+learner = call("POST", "/api/v1/users", {"email": "fuzz.learner@example.com", "name": "Fuzz Learner"})["user"]
+token = call("POST", "/api/v1/users/%s/tokens" % learner["id"], {})["token"]
+ids = {
+    "sessions": {r["session"]["id"] for r in rows},
+    "courses": {r["course"]["id"] for r in rows},
+    "places": {r["location"]["id"] for r in rows if r["location"]},
+    "people": {r["session"]["instructorId"] for r in rows} | {learner["id"]},
+}
+bindings = {
+    "path.id": "sessions", "path.sessionId": "sessions", "body.sessionId": "sessions",
+    "body.courseId": "courses", "query.hub": "places", "query.location": "places", "body.locationId": "places",
+    "body.instructorId": "people", "body.learnerId": "people", "query.learnerId": "people",
+}
+with open(os.path.join(work, "schemathesis.toml"), "a") as toml:
+    toml.write("\n[dictionaries]\n")
+    for name, values in ids.items():
+        path = os.path.join(work, name + ".dict")
+        with open(path, "w") as f:
+            f.write("".join('"%s"\n' % v for v in sorted(values)))
+        toml.write('%s = { from-file = "%s" }\n' % (name, path))
+    toml.write("\n[parameters]\n")
+    for key, name in bindings.items():
+        toml.write('"%s" = { dictionary = "%s", probability = 0.5 }\n' % (key, name))
+print(token)
+PY
+)"
+
+# 4. schemathesis as anonymous, admin and learner. Reports (JUnit) go to tests/artifacts/ (ignored by git).
 mkdir -p "$ARTIFACTS"
 fuzz() {
   local name=$1
   shift
   echo "== fuzz ($name): $MAX_EXAMPLES examples per operation, seed $SEED"
-  "$VENV/bin/schemathesis" --config-file scripts/fuzz_api.toml run "$BASE/api/openapi.json" \
+  "$VENV/bin/schemathesis" --config-file "$WORK/schemathesis.toml" run "$BASE/api/openapi.json" \
     --checks all \
     --max-examples "$MAX_EXAMPLES" \
     --seed "$SEED" \
@@ -97,6 +142,7 @@ fuzz() {
 status=0
 fuzz anonymous || status=1
 fuzz admin -H "Authorization: Bearer $ADMIN_TOKEN" || status=1
+fuzz learner -H "Authorization: Bearer $LEARNER_TOKEN" || status=1
 if ! kill -0 "$APP_PID" 2>/dev/null; then
   echo "fuzz: the app died during the run" >&2
   status=1
