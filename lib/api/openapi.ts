@@ -30,9 +30,10 @@ class SchemaComponents {
       if (!node || typeof node !== "object") return node;
       return Object.fromEntries(
         Object.entries(node).map(([k, v]) => {
-          if (k === "$ref" && typeof v === "string" && v.startsWith("#/$defs/")) {
-            const name = names.get(v.slice("#/$defs/".length));
-            if (!name) throw new Error(`OpenAPI: unresolvable ref ${v}`);
+          if (k === "$ref" && typeof v === "string") {
+            // `#` (a schema referring to itself) would also mean the document root: name it instead.
+            const name = v.startsWith("#/$defs/") ? names.get(v.slice("#/$defs/".length)) : undefined;
+            if (!name) throw new Error(`OpenAPI: ref ${v} cannot be hoisted; name the schema with .meta({ id })`);
             return [k, COMPONENT_REF + name];
           }
           return [k, rewrite(v)];

@@ -155,6 +155,12 @@ Deno.test("[api] openapi components: named schemas are hoisted once under their 
   );
   assert.deepEqual(buildOpenApi([op("one", Thing)], "t"), buildOpenApi([op("one", Thing)], "t"), "stable");
 
+  const Tree: z.ZodType = z.lazy(() => z.object({ kids: z.array(Tree) })).meta({ id: "Tree" });
+  const tree = buildOpenApi([op("tree", z.object({ root: Tree }))], "t") as Body;
+  assert.deepEqual(tree.components.schemas.Tree.properties.kids.items, { $ref: "#/components/schemas/Tree" });
+  const Anonymous: z.ZodType = z.lazy(() => z.object({ kids: z.array(Anonymous) }));
+  assert.throws(() => buildOpenApi([op("anonymous", Anonymous)], "t"), /ref # cannot be hoisted/);
+
   const Other = z.object({ name: z.string() }).meta({ id: "Thing" });
   assert.throws(
     () => buildOpenApi([op("one", Thing), op("other", Other)], "t"),
