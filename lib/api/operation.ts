@@ -95,7 +95,8 @@ export function defineOperation<P extends AnyObject = AnyObject, Q extends AnyOb
 }
 
 const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,100}$/;
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
+/** A valid `Idempotency-Key`: 1–200 visible ASCII characters (also documented in the OpenAPI document). */
+export const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
 
 function parseWith<S extends z.ZodType>(schema: S, value: unknown, where: string): z.output<S> {
   const r = schema.safeParse(value, { error: readableErrors });

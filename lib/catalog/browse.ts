@@ -5,13 +5,20 @@
 import { z } from "zod";
 import { distanceKm } from "../booking/alternatives.ts";
 import { type Availability, getAvailability } from "../booking/availability.ts";
-import { type Course, type Location, PROGRAM_TYPES, type Session, SESSION_MODES, TOPICS } from "../domain/mod.ts";
+import {
+  CalendarDateSchema,
+  type Course,
+  type Location,
+  PROGRAM_TYPES,
+  type Session,
+  SESSION_MODES,
+  TOPICS,
+} from "../domain/mod.ts";
 import { IdSchema } from "../domain/common.ts";
 import { getSession, getUser, isSessionCursor, listCourses, listLocations, listSessions } from "../store/mod.ts";
 import { localDate } from "./format.ts";
 
-const DateSchema = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "must be a date like 2026-12-01")
-  .refine((d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)), "must be a real date");
+const DateSchema = CalendarDateSchema;
 
 /** Near-me cursors are offsets into the distance ordering: "n24", "n48", … */
 const NEAR_CURSOR = /^n(\d{1,6})$/;

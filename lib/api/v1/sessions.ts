@@ -19,7 +19,7 @@ import { getCourse, getLocation, getSession, isSessionCursor, listSessions } fro
 import { localDate } from "../../catalog/format.ts";
 import { ApiError } from "../errors.ts";
 import { defineOperation } from "../operation.ts";
-import { DateSchema, ErrorSchema, IdParams, presentSession, SessionViewSchema } from "./schemas.ts";
+import { BUSY_RESPONSE, DateSchema, ErrorSchema, IdParams, presentSession, SessionViewSchema } from "./schemas.ts";
 
 const err = (description: string) => ({ description, schema: ErrorSchema });
 const TAG = "Sessions";
@@ -219,6 +219,7 @@ export const scheduleSession = defineOperation({
     201: { description: "The scheduled session", schema: z.object({ session: SessionSchema }) },
     400: err("Invalid fields, unknown course, location or instructor"),
     403: err("An instructor scheduling for someone else"),
+    503: BUSY_RESPONSE,
   },
   async handler(ctx) {
     const principal = ctx.requirePrincipal();
@@ -282,6 +283,7 @@ export const updateSession = defineOperation({
     400: err("Invalid fields"),
     404: err("No such session"),
     409: err("capacity_below_taken (details.taken), session_cancelled"),
+    503: BUSY_RESPONSE,
   },
   async handler(ctx) {
     const principal = ctx.requirePrincipal();
@@ -313,13 +315,15 @@ export const cancelSession = defineOperation({
       description: "What was cancelled",
       schema: z.object({
         session: SessionSchema,
-        cancelledBookings: z.number().int(),
-        releasedHolds: z.number().int(),
-        removedWaitlist: z.number().int(),
+        cancelledBookings: z.number().int().describe("confirmed bookings cancelled"),
+        releasedHolds: z.number().int().describe("live holds and waitlist offers released"),
+        expiredHolds: z.number().int().describe("holds and offers already past their time, ended as expired"),
+        removedWaitlist: z.number().int().describe("waiting learners removed from the waitlist"),
       }),
     },
     404: err("No such session"),
     409: err("session_cancelled: already cancelled"),
+    503: BUSY_RESPONSE,
   },
   async handler(ctx) {
     const principal = ctx.requirePrincipal();

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { IdSchema } from "../../domain/mod.ts";
 import { defineOperation } from "../operation.ts";
 import { learnerFor } from "./access.ts";
-import { ErrorSchema, WaitlistViewSchema } from "./schemas.ts";
+import { BUSY_RESPONSE, ErrorSchema, WaitlistViewSchema } from "./schemas.ts";
 
 const err = (description: string) => ({ description, schema: ErrorSchema });
 const TAG = "Waitlist";
@@ -21,9 +21,11 @@ export const joinWaitlist = defineOperation({
   body: z.strictObject({ sessionId: IdSchema, learnerId: IdSchema.optional().describe("staff only") }),
   responses: {
     201: { description: "The entry and the learner's 1-based position", schema: WaitlistViewSchema },
+    403: err("forbidden: learnerId names another learner (staff only)"),
     404: err("No such session"),
     409: err("seats_available, waitlist_closed, already_waitlisted, already_booked, session_cancelled"),
     422: err("prerequisites_missing"),
+    503: BUSY_RESPONSE,
   },
   async handler(ctx) {
     const learnerId = learnerFor(ctx.requirePrincipal(), ctx.body.learnerId);
@@ -46,7 +48,9 @@ export const leaveWaitlist = defineOperation({
       description: "Left",
       schema: z.object({ sessionId: IdSchema, learnerId: IdSchema, left: z.literal(true) }),
     },
+    403: err("forbidden: learnerId names another learner (staff only)"),
     404: err("not_on_waitlist"),
+    503: BUSY_RESPONSE,
   },
   async handler(ctx) {
     const learnerId = learnerFor(ctx.requirePrincipal(), ctx.query.learnerId);
