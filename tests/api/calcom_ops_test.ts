@@ -18,17 +18,18 @@ import { getTenant } from "../../lib/calcom/tenants.ts";
 import { newId } from "../../lib/domain/ids.ts";
 import { startCalcomEmulator } from "../calcom/emulator.ts";
 import { loadContract } from "../calcom/fixture.ts";
-import type { Body } from "./client.ts";
+import { mintToken } from "../../lib/auth/tokens.ts";
+import { ApiClient, type Body } from "./client.ts";
 import { type ApiFixture, type Learner, startApiFixture } from "./fixture.ts";
 
 /** A confirmed booking of `who`, made through the API. */
-async function book(f: ApiFixture, who: Learner): Promise<{ id: string; sessionId: string }> {
+async function book(f: ApiFixture, who: Learner): Promise<{ id: string; sessionId: string; instructorId: string }> {
   const s = await f.session({ capacity: 5 });
   const hold = await who.api.post<Body>("/api/v1/holds", { sessionId: s.id });
   assert.equal(hold.status, 201);
   const booking = await who.api.post<Body>("/api/v1/bookings", { holdId: hold.body.hold.id });
   assert.equal(booking.status, 201);
-  return { id: booking.body.booking.id, sessionId: s.id };
+  return { id: booking.body.booking.id, sessionId: s.id, instructorId: s.instructorId };
 }
 
 /** Writes a sync state for a booking (as the outbound runner would). */
@@ -88,7 +89,7 @@ function conflictItem(kv: Deno.Kv, flaggedAt = new Date().toISOString()) {
   });
 }
 
-Deno.test("[calcom-api] sync-status: owner and staff see the state and seat; others 403; unknown 404; never queued → sync null", async () => {
+Deno.test("[calcom-api] sync-status: owner, the session's instructor and admins see the state and seat; others 403; unknown 404; never queued → sync null", async () => {
   const f = await startApiFixture();
   try {
     const [ann, bob] = await f.learners(2);
@@ -122,7 +123,14 @@ Deno.test("[calcom-api] sync-status: owner and staff see the state and seat; oth
     assert.equal(mine.body.seat.calBookingUid, "cal-parent-uid");
     assert.equal(mine.body.seat.seatUid, "seat-uid-1");
     assert.equal(mine.body.message, null);
-    assert.equal((await coach.api.get(`/api/v1/bookings/${b.id}/sync-status`)).status, 200, "staff may look");
+    const elsewhere = await coach.api.get<Body>(`/api/v1/bookings/${b.id}/sync-status`);
+    assert.equal(elsewhere.status, 403, "an instructor of another session may not look");
+    const teacher = new ApiClient(f.app, (await mintToken(f.services.kv, b.instructorId)).token);
+    assert.equal(
+      (await teacher.get(`/api/v1/bookings/${b.id}/sync-status`)).status,
+      200,
+      "the session's instructor may",
+    );
     assert.equal((await f.admin.get(`/api/v1/bookings/${b.id}/sync-status`)).status, 200);
     const other = await bob.api.get<Body>(`/api/v1/bookings/${b.id}/sync-status`);
     assert.equal(other.status, 403);
