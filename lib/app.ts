@@ -5,7 +5,7 @@
 import { Hono } from "hono";
 import manifest from "../fresh.gen.ts";
 import { createApi } from "./api/mod.ts";
-import { calcomWebhookHandler } from "./calcom/webhook_intake.ts";
+import { CALCOM_WEBHOOK_PATHS, calcomWebhookHandler, calcomWebhookMethodNotAllowed } from "./calcom/webhook_intake.ts";
 import { registerFresh } from "./fresh/mod.ts";
 import { healthHandler } from "./health.ts";
 import { EventRelay } from "./relay/relay.ts";
@@ -25,8 +25,10 @@ export async function createApp(
   setServices(s);
   const app = new Hono();
   app.get("/health", healthHandler);
-  app.post("/api/webhooks/calcom/booking", calcomWebhookHandler);
-  app.post("/api/webhooks/calcom/:tenant/booking", calcomWebhookHandler);
+  for (const path of CALCOM_WEBHOOK_PATHS) {
+    app.post(path, calcomWebhookHandler);
+    app.all(path, calcomWebhookMethodNotAllowed);
+  }
   app.route("/api", createApi(s.config.version));
   await registerFresh(app, manifest, { dev: options.dev });
   return app;

@@ -14,6 +14,7 @@ import {
   type SyncState,
   updateSyncState,
 } from "../../lib/calcom/sync_store.ts";
+import { clearCalcomHealthCache } from "../../lib/calcom/health.ts";
 import { getTenant } from "../../lib/calcom/tenants.ts";
 import { newId } from "../../lib/domain/ids.ts";
 import { startCalcomEmulator } from "../calcom/emulator.ts";
@@ -390,7 +391,7 @@ Deno.test("[calcom-api] tenants: create, update keeping secrets, list, refuse de
   }
 });
 
-Deno.test("[calcom-api] /api/calcom/health: reachable with authOk, a wrong key authOk false, a down Cal.com unreachable", async () => {
+Deno.test("[calcom-api] /api/calcom/health for admins: reachable with authOk, a wrong key authOk false, a down Cal.com unreachable", async () => {
   const contract = await loadContract();
   const good = startCalcomEmulator({ contract });
   const down = startCalcomEmulator({ contract });
@@ -405,8 +406,9 @@ Deno.test("[calcom-api] /api/calcom/health: reachable with authOk, a wrong key a
       });
     assert.equal((await put("wrong-key", good.url, "cal_live_wrong_0005")).status, 201);
     assert.equal((await put("offline", down.url, down.apiKey)).status, 201);
-    const health = await f.anonymous.get<Body>("/api/calcom/health");
+    const health = await f.admin.get<Body>("/api/calcom/health");
     assert.equal(health.status, 200);
+    assert.equal(health.body.status, "degraded", "a tenant is down");
     assert.ok(health.body.relay, "the relay fields stay");
     assert.equal(health.body.kafkaConfigured, false);
     const by = Object.fromEntries(health.body.calcom.tenants.map((t: Body) => [t.slug, t]));
@@ -422,7 +424,7 @@ Deno.test("[calcom-api] /api/calcom/health: reachable with authOk, a wrong key a
     const text = JSON.stringify(health.body);
     for (const s of [good.apiKey, "cal_live_wrong_0005", "s3cr3t", down.apiKey]) assert.ok(!text.includes(s));
     assert.equal(good.requestCount({ method: "GET", path: "/v2/me" }), 2, "one check per tenant");
-    const again = await f.anonymous.get<Body>("/api/calcom/health");
+    const again = await f.admin.get<Body>("/api/calcom/health");
     assert.equal(again.body.calcom.tenants.length, 3);
     assert.equal(good.requestCount({ method: "GET", path: "/v2/me" }), 2, "reused within 30 s");
     assert.deepEqual(good.violations, [], "exchanges that break Cal.com's OpenAPI contract");
@@ -430,6 +432,41 @@ Deno.test("[calcom-api] /api/calcom/health: reachable with authOk, a wrong key a
     await f.close();
     await good.close();
     await down.close();
+  }
+});
+
+Deno.test("[calcom-api] /api/calcom/health tells anonymous and non-admin callers a bare status only", async () => {
+  const contract = await loadContract();
+  const good = startCalcomEmulator({ contract });
+  const f = await startApiFixture({ CALCOM_API_URL: good.url, CALCOM_API_KEY: good.apiKey });
+  try {
+    const [ann] = await f.learners(1);
+    const [coach] = await f.learners(1, ["instructor"]);
+    const [boss] = await f.learners(1, ["admin"]);
+    const put = await f.admin.request("PUT", "/api/v1/admin/calcom/tenants/secret-dealer", {
+      baseUrl: good.url,
+      apiKey: good.apiKey,
+      webhookSecret: "s3cr3t",
+    });
+    assert.equal(put.status, 201);
+    for (const [who, api] of [["anonymous", f.anonymous], ["learner", ann.api], ["instructor", coach.api]] as const) {
+      const res = await api.get<Body>("/api/calcom/health");
+      assert.equal(res.status, 200, who);
+      assert.deepEqual(res.body, { status: "ok" }, who);
+      assert.ok(!JSON.stringify(res.body).includes("secret-dealer"), who);
+    }
+    for (const api of [f.admin, boss.api]) {
+      const full = await api.get<Body>("/api/calcom/health");
+      assert.equal(full.body.status, "ok");
+      assert.deepEqual(full.body.calcom.tenants.map((t: Body) => t.slug).sort(), ["default", "secret-dealer"]);
+      assert.equal(typeof full.body.calcom.sync.total, "number");
+    }
+    await good.down();
+    clearCalcomHealthCache(f.services.kv);
+    assert.deepEqual((await f.anonymous.get<Body>("/api/calcom/health")).body, { status: "degraded" });
+  } finally {
+    await f.close();
+    await good.close();
   }
 });
 
