@@ -183,6 +183,7 @@ Deno.test("[http] keep-alive, a slow answer, a long quiet stream and a slow requ
       return new Response(body, { headers: { "content-type": "text/event-stream" } });
     }
     if (path === "/upload") return new Response(`got ${(await req.text()).length}`);
+    if (path === "/none") return new Response(null, { status: 204 });
     return new Response("ok");
   };
   await withServer(TIMEOUT, handler, async (server) => {
@@ -203,6 +204,13 @@ Deno.test("[http] keep-alive, a slow answer, a long quiet stream and a slow requ
       await sleep(TIMEOUT / 3);
       await conn.write(enc.encode("Host: x\r\n\r\n"));
       assert.match(await readUntil(conn, (t) => t.endsWith("ok")), /^HTTP\/1\.1 200/);
+      // Answers without a body (HEAD, 204) end where their head ends.
+      await conn.write(enc.encode("HEAD / HTTP/1.1\r\nHost: x\r\n\r\nGET /none HTTP/1.1\r\nHost: x\r\n\r\n"));
+      const bodiless = await readUntil(
+        conn,
+        (t) => (t.match(/HTTP\/1\.1 /g) ?? []).length === 2 && t.endsWith("\r\n\r\n"),
+      );
+      assert.match(bodiless, /^HTTP\/1\.1 200[^]*HTTP\/1\.1 204 /);
       // Idle after its last answer, the connection is closed quietly (no 408: nothing was asked).
       assert.equal(await readToEnd(conn), "");
     } finally {
