@@ -15,7 +15,9 @@
  * A head is held back until it is complete, so partial heads never reach `Deno.serve`. Heads over
  * {@link MAX_HEAD_BYTES} are refused with 431. What the front cannot frame (a malformed
  * Content-Length or Transfer-Encoding) is passed through untimed: `Deno.serve` answers it 400 and
- * closes. After `101 Switching Protocols` the connection is a plain tunnel.
+ * closes. After `101 Switching Protocols` the connection is a plain tunnel. Cleartext HTTP/2 with
+ * prior knowledge (`PRI * HTTP/2.0`) is refused (closed): its frames cannot be timed this way, and
+ * browsers only speak HTTP/2 over TLS, which a proxy in front terminates.
  */
 
 /** Largest request head (request line and headers) the front accepts. */
@@ -396,8 +398,14 @@ function guardConnection(client: Deno.Conn, path: string, timeoutMs: number, onC
     }
     onClosed();
   };
+  /** Set for HTTP/2 prior knowledge, which the front cannot time (see the module comment). */
+  let refused = false;
   const requests = new MessageFramer({
     head(head) {
+      if (head.startLine.startsWith("PRI * HTTP/2")) {
+        refused = true;
+        return { kind: "opaque" };
+      }
       outstanding++;
       methods.push(head.startLine.split(" ")[0]);
       return requestFraming(head);
@@ -460,6 +468,7 @@ function guardConnection(client: Deno.Conn, path: string, timeoutMs: number, onC
         const n = await client.read(buf);
         if (n === null) break;
         const pass = requests.feed(buf.subarray(0, n));
+        if (refused) break;
         if (requests.overflow) {
           if (outstanding === 0) await writeAll(client, HEAD_TOO_LARGE).catch(() => {});
           close();
@@ -475,7 +484,7 @@ function guardConnection(client: Deno.Conn, path: string, timeoutMs: number, onC
         update();
       }
       // The client finished sending: let the app answer what it has, then close.
-      if (upstream && !closed) await (upstream as Deno.UnixConn).closeWrite();
+      if (upstream && !closed && !refused) await (upstream as Deno.UnixConn).closeWrite();
       else close();
     } catch {
       close();

@@ -221,8 +221,18 @@ Deno.test("[http] keep-alive, a slow answer, a long quiet stream and a slow requ
   });
 });
 
-Deno.test("[http] an over-long head gets 431; a connection that sends nothing is closed after the timeout", async () => {
+Deno.test("[http] an over-long head gets 431, an unframeable one the app's 400, cleartext HTTP/2 is refused, silence is closed", async () => {
   await withServer(300, () => new Response("ok"), async (server) => {
+    const send = async (raw: string) => {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
+      await conn.write(enc.encode(raw));
+      const text = await readToEnd(conn);
+      conn.close();
+      return text;
+    };
+    assert.match(await send("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5, 6\r\n\r\nhello"), /^HTTP\/1\.1 400 /);
+    assert.match(await send("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: identity\r\n\r\nhi"), /^HTTP\/1\.1 400 /);
+    assert.equal(await send("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), "");
     const big = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
     await big.write(enc.encode(`GET / HTTP/1.1\r\nX-Big: ${"a".repeat(70 * 1024)}\r\n\r\n`)).catch(() => 0);
     assert.match(await readToEnd(big), /^HTTP\/1\.1 431 /);
