@@ -304,8 +304,6 @@ export interface HeaderTimeoutServeOptions {
 export interface GuardedServer {
   /** The address clients connect to. */
   addr: Deno.NetAddr;
-  /** Open client connections (for tests and figures). */
-  connections(): number;
   /** Stops accepting, closes every connection and the app's server. */
   shutdown(): Promise<void>;
 }
@@ -346,11 +344,28 @@ export async function serveWithHeaderTimeout(
   options: HeaderTimeoutServeOptions,
   handler: Deno.ServeHandler<Deno.Addr>,
 ): Promise<GuardedServer> {
-  const dir = await Deno.makeTempDir({ prefix: "http-front-" });
-  const path = `${dir}/app.sock`;
   const abort = new AbortController();
-  const app = Deno.serve({ path, signal: abort.signal, onListen: () => {} }, handler);
-  const listener = Deno.listen({ hostname: options.hostname, port: options.port });
+  let dir: string | null = null;
+  let app: Deno.HttpServer<Deno.Addr> | null = null;
+  let listener: Deno.TcpListener;
+  try {
+    dir = await Deno.makeTempDir({ prefix: "http-front-" });
+    app = Deno.serve({ path: `${dir}/app.sock`, signal: abort.signal, onListen: () => {} }, handler);
+    listener = Deno.listen({ hostname: options.hostname, port: options.port });
+  } catch (err) {
+    abort.abort();
+    await app?.finished;
+    if (dir) await Deno.remove(dir, { recursive: true }).catch(() => {});
+    if (err instanceof Deno.errors.AddrInUse || err instanceof Deno.errors.AddrNotAvailable) throw err;
+    // No temp dir, Unix socket or raw listener here (e.g. Deno Deploy, whose own proxy bounds request
+    // heads): serve directly.
+    console.warn(`The header-read timeout is not available here (${(err as Error).name}); serving directly.`);
+    const server = Deno.serve({ hostname: options.hostname, port: options.port, onListen: () => {} }, handler);
+    options.onListen?.(server.addr);
+    return { addr: server.addr, shutdown: () => server.shutdown() };
+  }
+  const socketDir = dir;
+  const path = `${socketDir}/app.sock`;
   const open = new Set<() => void>();
   const addr = listener.addr;
   options.onListen?.(addr);
@@ -362,7 +377,6 @@ export async function serveWithHeaderTimeout(
   })().catch(() => {});
   return {
     addr,
-    connections: () => open.size,
     async shutdown() {
       try {
         listener.close();
@@ -371,7 +385,7 @@ export async function serveWithHeaderTimeout(
       for (const close of [...open]) close();
       abort.abort();
       await app.finished;
-      await Deno.remove(dir, { recursive: true }).catch(() => {});
+      await Deno.remove(socketDir, { recursive: true }).catch(() => {});
     },
   };
 }

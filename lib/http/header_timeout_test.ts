@@ -242,3 +242,17 @@ Deno.test("[http] an over-long head gets 431, an unframeable one the app's 400, 
     silent.close();
   });
 });
+
+Deno.test("[http] the server binds the host it is given, and a taken port is an error", async () => {
+  await withServer(1_000, () => new Response("ok"), async (server, url) => {
+    assert.equal(server.addr.hostname, "127.0.0.1");
+    assert.equal(await (await fetch(url)).text(), "ok");
+    await assert.rejects(
+      serveWithHeaderTimeout(
+        { hostname: "127.0.0.1", port: server.addr.port, headerTimeoutMs: 1_000 },
+        () => new Response("no"),
+      ),
+      Deno.errors.AddrInUse,
+    );
+  });
+});
