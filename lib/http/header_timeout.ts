@@ -488,6 +488,7 @@ function guardConnection(client: Deno.Conn, path: string, timeoutMs: number, onC
           close();
           return;
         }
+        update();
         for (const bytes of pass) {
           if (!upstream) {
             upstream = await Deno.connect({ transport: "unix", path });
@@ -495,7 +496,6 @@ function guardConnection(client: Deno.Conn, path: string, timeoutMs: number, onC
           }
           await writeAll(upstream, bytes);
         }
-        update();
       }
       // The client finished sending: let the app answer what it has, then close.
       if (upstream && !closed && !refused) await (upstream as Deno.UnixConn).closeWrite();
