@@ -4,7 +4,7 @@
  * Each change writes its domain events in the same atomic op (see events.ts).
  */
 import type { Course, NewSession, SessionPatch, User } from "../domain/mod.ts";
-import { actsForSession, assertMayActOnPlace, assertMayManageSession, isOwnPlace } from "./access.ts";
+import { actsForSession, assertMayActOnPlace, assertMayManageSession, mayActOnPlace } from "./access.ts";
 import { keys } from "../store/keys.ts";
 import { findAlternatives } from "./alternatives.ts";
 import { type AttendanceInput, type AttendanceResult, recordAttendance } from "./attendance.ts";
@@ -181,7 +181,8 @@ export class BookingEngine {
    * the session they commit with.
    */
   async #assertMayActOn(actor: Actor, learnerId: string, sessionId: string): Promise<void> {
-    if (isOwnPlace(actor, learnerId)) return;
+    // The learner themself, admins and the system need no session to decide; instructors do.
+    if (mayActOnPlace(actor, learnerId, null)) return;
     assertMayActOnPlace(actor, learnerId, await this.#requireSession(sessionId));
   }
 
