@@ -1,6 +1,6 @@
 /**
  * Production entry: `deno task start`. Opens KV (a file under ./data by default), loads the
- * demo catalog on first start, starts background work and serves on PORT.
+ * demo catalog on first start, starts background work and serves on HOST:PORT.
  */
 import { createApp } from "./lib/app.ts";
 import { startCancelResume, startHoldSweep, startQueueListener } from "./lib/background.ts";
@@ -8,6 +8,7 @@ import { BookingEngine } from "./lib/booking/engine.ts";
 import { startOutboundSync } from "./lib/calcom/outbound.ts";
 import { reconcileDepsFor, startReconcileCron } from "./lib/calcom/reconcile.ts";
 import { loadConfig } from "./lib/config.ts";
+import { serveWithHeaderTimeout } from "./lib/http/header_timeout.ts";
 import { createRelay } from "./lib/relay/mod.ts";
 import { seedDemoData } from "./lib/seed/mod.ts";
 import { openStore } from "./lib/store/mod.ts";
@@ -30,8 +31,13 @@ startReconcileCron(reconcileDepsFor(kv, config, engine));
 relay.start();
 if (!relay.enabled) console.log("KAFKA_BROKERS is not set: events are kept in KV as pending until it is.");
 const app = await createApp({ kv, config, engine, relay, outbound }, { dev: Deno.env.get("FRESH_DEV") === "1" });
-Deno.serve({
+// Deno.serve has no header-read timeout: a small front closes connections whose request head is late.
+await serveWithHeaderTimeout({
+  hostname: config.hostname,
   port: config.port,
-  onListen: ({ hostname, port }) =>
-    console.log(`Listening on http://${hostname === "0.0.0.0" ? "localhost" : hostname}:${port}/`),
+  headerTimeoutMs: config.headerTimeoutMs,
+  onListen: ({ hostname, port }) => {
+    const host = hostname === "0.0.0.0" ? "localhost" : hostname.includes(":") ? `[${hostname}]` : hostname;
+    console.log(`Listening on http://${host}:${port}/`);
+  },
 }, app.fetch);

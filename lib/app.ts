@@ -6,7 +6,12 @@ import { Hono } from "hono";
 import manifest from "../fresh.gen.ts";
 import { createApi } from "./api/mod.ts";
 import { MAX_BODY_BYTES } from "./api/operation.ts";
-import { calcomWebhookHandler, MAX_WEBHOOK_BYTES } from "./calcom/webhook_intake.ts";
+import {
+  CALCOM_WEBHOOK_PATHS,
+  calcomWebhookHandler,
+  calcomWebhookMethodNotAllowed,
+  MAX_WEBHOOK_BYTES,
+} from "./calcom/webhook_intake.ts";
 import { registerFresh } from "./fresh/mod.ts";
 import { healthHandler } from "./health.ts";
 import { bodyLimit, MAX_FORM_BYTES } from "./http/body_limit.ts";
@@ -31,8 +36,10 @@ export async function createApp(
   app.use("/api/*", bodyLimit(MAX_BODY_BYTES, { format: "json" }));
   app.use("*", bodyLimit(MAX_FORM_BYTES, { format: "html" }));
   app.get("/health", healthHandler);
-  app.post("/api/webhooks/calcom/booking", calcomWebhookHandler);
-  app.post("/api/webhooks/calcom/:tenant/booking", calcomWebhookHandler);
+  for (const path of CALCOM_WEBHOOK_PATHS) {
+    app.post(path, calcomWebhookHandler);
+    app.all(path, calcomWebhookMethodNotAllowed);
+  }
   app.route("/api", createApi(s.config.version));
   await registerFresh(app, manifest, { dev: options.dev });
   return app;

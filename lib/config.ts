@@ -3,6 +3,11 @@ import { z } from "zod";
 /** Runtime configuration, read once from the environment and validated. */
 export const ConfigSchema = z.object({
   port: z.coerce.number().int().min(0).max(65535).default(8000),
+  /** Address to listen on: an IP literal or a host name; the default 0.0.0.0 is every IPv4 interface. */
+  hostname: z.union([z.ipv4(), z.ipv6(), z.hostname()], { error: "must be an IP address or a host name" })
+    .default("0.0.0.0"),
+  /** A request head (request line and headers) must arrive complete within this many ms, or the connection closes. */
+  headerTimeoutMs: z.coerce.number().int().min(100).max(600_000).default(10_000),
   kvPath: z.string().min(1).default("./data/app.kv"),
   holdMinutes: z.coerce.number().positive().max(24 * 60).default(15),
   devLogin: z.boolean(),
@@ -43,6 +48,8 @@ function flag(value: string | undefined, fallback: boolean): boolean {
 export function loadConfig(env: Record<string, string | undefined> = Deno.env.toObject()): Config {
   const parsed = ConfigSchema.safeParse({
     port: env.PORT || undefined,
+    hostname: env.HOST || undefined,
+    headerTimeoutMs: env.HEADER_TIMEOUT_MS || undefined,
     kvPath: env.DENO_KV_PATH || undefined,
     holdMinutes: env.HOLD_MINUTES || undefined,
     devLogin: flag(env.DEV_LOGIN, true),
@@ -61,6 +68,8 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
   if (!parsed.success) {
     const names: Record<string, string> = {
       port: "PORT",
+      hostname: "HOST",
+      headerTimeoutMs: "HEADER_TIMEOUT_MS",
       kvPath: "DENO_KV_PATH",
       holdMinutes: "HOLD_MINUTES",
       adminToken: "ADMIN_TOKEN",

@@ -266,6 +266,15 @@ export async function listDeliveries(kv: Deno.Kv, tenant: string): Promise<Deliv
   return out;
 }
 
+/** Where Cal.com posts webhooks: the default tenant's path and each tenant's own (Hono patterns). */
+export const CALCOM_WEBHOOK_PATHS = ["/api/webhooks/calcom/booking", "/api/webhooks/calcom/:tenant/booking"] as const;
+
+/** Any method but POST on a webhook path: 405 with `Allow: POST`. */
+export function calcomWebhookMethodNotAllowed(c: Context): Response {
+  c.header("allow", "POST");
+  return c.json({ error: "method_not_allowed", message: `Use POST on ${c.req.path}.` }, 405);
+}
+
 /** Hono handler for `POST /api/webhooks/calcom/booking` and `/api/webhooks/calcom/:tenant/booking`. */
 export async function calcomWebhookHandler(c: Context): Promise<Response> {
   const { kv, config, engine } = services();

@@ -4,7 +4,7 @@ import { K } from "../../booking/keys.ts";
 import { type Booking, BookingSchema, IdSchema } from "../../domain/mod.ts";
 import { ApiError } from "../errors.ts";
 import { defineOperation, replayedHeader } from "../operation.ts";
-import { assertOwnerOrStaff } from "./access.ts";
+import { assertMayReadPlace } from "./access.ts";
 import { BookingViewSchema, BUSY_RESPONSE, ErrorSchema, IdParams } from "./schemas.ts";
 
 const err = (description: string) => ({ description, schema: ErrorSchema });
@@ -21,7 +21,7 @@ export const confirmBooking = defineOperation({
   body: z.strictObject({ holdId: IdSchema }),
   responses: {
     201: { description: "The confirmed booking", schema: BookingViewSchema },
-    403: err("forbidden: another learner's hold (staff only)"),
+    403: err("forbidden: not your place, and you are neither an admin nor this session's instructor"),
     404: err("No such hold"),
     409: err("hold_already_confirmed, session_cancelled, session_started"),
     410: err("hold_expired or hold_released (details.alternatives when expired)"),
@@ -47,13 +47,13 @@ export const getBooking = defineOperation({
   params: IdParams,
   responses: {
     200: { description: "The booking", schema: BookingViewSchema },
-    403: err("forbidden: another learner's booking (staff only)"),
+    403: err("forbidden: not your place, and you are neither an admin nor this session's instructor"),
     404: err("No such booking"),
   },
   async handler(ctx) {
     const booking = (await ctx.services.kv.get<Booking>(K.booking(ctx.params.id))).value;
     if (!booking) throw new ApiError(404, "booking_not_found", `No booking with id ${ctx.params.id}.`);
-    assertOwnerOrStaff(ctx.requirePrincipal(), booking.learnerId);
+    await assertMayReadPlace(ctx.services.kv, ctx.requirePrincipal(), booking);
     return { status: 200, body: { booking } };
   },
 });
@@ -71,7 +71,7 @@ export const cancelBooking = defineOperation({
   bodyOptional: true,
   responses: {
     200: { description: "The cancelled booking (`lateCancel` says whether it was late)", schema: BookingViewSchema },
-    403: err("forbidden: another learner's booking (staff only)"),
+    403: err("forbidden: not your place, and you are neither an admin nor this session's instructor"),
     404: err("No such booking"),
     409: err("booking_not_active, session_started"),
     503: BUSY_RESPONSE,
@@ -99,7 +99,7 @@ export const rescheduleBooking = defineOperation({
       description: "The new booking and the previous one (cancelled, linked)",
       schema: z.object({ booking: BookingSchema, previous: BookingSchema }),
     },
-    403: err("forbidden: another learner's booking (staff only)"),
+    403: err("forbidden: not your place, and you are neither an admin nor the instructor of both sessions"),
     404: err("No such booking or session"),
     409: err("session_full (details.alternatives), booking_not_active, already_booked, …"),
     422: err("same_session, different_course"),

@@ -14,7 +14,7 @@ import {
   UtcDateTimeSchema,
   zonedWallTimeToUtc,
 } from "../../domain/mod.ts";
-import type { Principal } from "../../auth/principal.ts";
+import { assertMayManageSession } from "../../booking/access.ts";
 import { getCourse, getLocation, getSession, isSessionCursor, listSessions } from "../../store/mod.ts";
 import { localDate } from "../../catalog/format.ts";
 import { ApiError } from "../errors.ts";
@@ -171,14 +171,6 @@ export const listSlots = defineOperation({
   },
 });
 
-/** Instructors may only manage their own sessions; admins any. */
-function assertMaySchedule(principal: Principal, instructorId: string): void {
-  if (principal.roles.includes("admin")) return;
-  if (principal.userId !== instructorId) {
-    throw new ApiError(403, "forbidden", "Instructors can only manage their own sessions.");
-  }
-}
-
 /** Sessions are scheduled for the future only. */
 function assertFuture(startsAt: string, now: Date): void {
   if (Date.parse(startsAt) <= now.getTime()) {
@@ -229,7 +221,7 @@ export const scheduleSession = defineOperation({
     if (!instructorId) {
       throw new ApiError(400, "instructor_required", "Name the instructor with instructorId.");
     }
-    assertMaySchedule(principal, instructorId);
+    assertMayManageSession(principal, { instructorId });
     assertFuture(b.startsAt, engine.now());
     const course = await getCourse(kv, b.courseId);
     const location = b.locationId ? await getLocation(kv, b.locationId) : null;
@@ -281,6 +273,7 @@ export const updateSession = defineOperation({
   responses: {
     200: { description: "The updated session", schema: z.object({ session: SessionSchema }) },
     400: err("Invalid fields"),
+    403: err("Not an admin, nor this session's instructor (an instructor hands a session only to themself)"),
     404: err("No such session"),
     409: err("capacity_below_taken (details.taken), session_cancelled"),
     503: BUSY_RESPONSE,
@@ -288,11 +281,11 @@ export const updateSession = defineOperation({
   async handler(ctx) {
     const principal = ctx.requirePrincipal();
     const current = await requireSession(ctx.services.kv, ctx.params.id);
-    assertMaySchedule(principal, current.instructorId);
+    assertMayManageSession(principal, current);
     const { reason, ...patch } = ctx.body;
     if (patch.startsAt) assertFuture(patch.startsAt, ctx.services.engine.now());
     if (patch.instructorId && patch.instructorId !== current.instructorId) {
-      assertMaySchedule(principal, patch.instructorId);
+      assertMayManageSession(principal, { instructorId: patch.instructorId });
     }
     const session = await ctx.services.engine.updateSession(ctx.params.id, patch, ctx.actor(reason));
     return { status: 200, body: { session } };
@@ -321,6 +314,7 @@ export const cancelSession = defineOperation({
         removedWaitlist: z.number().int().describe("waiting learners removed from the waitlist"),
       }),
     },
+    403: err("Not an admin, nor this session's instructor"),
     404: err("No such session"),
     409: err("session_cancelled: already cancelled"),
     503: BUSY_RESPONSE,
@@ -328,7 +322,7 @@ export const cancelSession = defineOperation({
   async handler(ctx) {
     const principal = ctx.requirePrincipal();
     const current = await requireSession(ctx.services.kv, ctx.params.id);
-    assertMaySchedule(principal, current.instructorId);
+    assertMayManageSession(principal, current);
     const out = await ctx.services.engine.cancelSession(ctx.params.id, ctx.actor(ctx.body.reason ?? null));
     return { status: 200, body: out };
   },

@@ -18,10 +18,13 @@ export const joinWaitlist = defineOperation({
     "session starts within 48 h, never past the start) that they confirm with POST /v1/bookings.",
   access: "user",
   idempotency: "stored",
-  body: z.strictObject({ sessionId: IdSchema, learnerId: IdSchema.optional().describe("staff only") }),
+  body: z.strictObject({
+    sessionId: IdSchema,
+    learnerId: IdSchema.optional().describe("admins, or the session's instructor: for another learner"),
+  }),
   responses: {
     201: { description: "The entry and the learner's 1-based position", schema: WaitlistViewSchema },
-    403: err("forbidden: learnerId names another learner (staff only)"),
+    403: err("forbidden: not your place, and you are neither an admin nor this session's instructor"),
     404: err("No such session"),
     409: err("seats_available, waitlist_closed, already_waitlisted, already_booked, session_cancelled"),
     422: err("prerequisites_missing"),
@@ -42,13 +45,15 @@ export const leaveWaitlist = defineOperation({
   summary: "Leave a waitlist (a pending offer is declined and passes to the next learner)",
   access: "user",
   params: z.strictObject({ sessionId: IdSchema }),
-  query: z.strictObject({ learnerId: IdSchema.optional().describe("staff only") }),
+  query: z.strictObject({
+    learnerId: IdSchema.optional().describe("admins, or the session's instructor: for another learner"),
+  }),
   responses: {
     200: {
       description: "Left",
       schema: z.object({ sessionId: IdSchema, learnerId: IdSchema, left: z.literal(true) }),
     },
-    403: err("forbidden: learnerId names another learner (staff only)"),
+    403: err("forbidden: not your place, and you are neither an admin nor this session's instructor"),
     404: err("not_on_waitlist"),
     503: BUSY_RESPONSE,
   },
