@@ -20,6 +20,8 @@ export const ConfigSchema = z.object({
   calcomWebhookSecret: z.string().min(1).nullable(),
   /** Webhooks whose `createdAt` is older than this many seconds are refused as replays. */
   calcomWebhookMaxAge: z.coerce.number().int().positive().max(7 * 24 * 3600).default(600),
+  /** Whether this process runs the background jobs (relay, Cal.com sync, hold sweep, crons); WORKER=0 on app instances beside a `deno task worker`. */
+  worker: z.boolean(),
   version: z.string(),
 });
 
@@ -53,6 +55,7 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     calcomApiKey: env.CALCOM_API_KEY || null,
     calcomWebhookSecret: env.CALCOM_WEBHOOK_SECRET || null,
     calcomWebhookMaxAge: env.CALCOM_WEBHOOK_MAX_AGE || undefined,
+    worker: flag(env.WORKER, true),
     version: VERSION,
   });
   if (!parsed.success) {
