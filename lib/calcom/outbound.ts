@@ -17,7 +17,7 @@
  * (1 s), or sooner when a retry is due sooner.
  */
 import type { Config } from "../config.ts";
-import { onEventsCommitted } from "../booking/events.ts";
+import { type CommittedEvent, onEventsCommitted } from "../booking/events.ts";
 import { acknowledgeOutbox, readOutbox } from "../booking/outbox.ts";
 import { LeasedLoop } from "../worker/leased_loop.ts";
 import { type CalcomClient, createCalcomClient } from "./client.ts";
@@ -69,6 +69,8 @@ export interface OutboundSyncDeps {
   owner?: string;
   /** Where messages go (default console); they never contain keys or secrets. */
   log?: (level: OutboundLogLevel, message: string) => void;
+  /** Called for each outbox event once its work is marked (metrics, tests). */
+  onEvent?: (event: CommittedEvent) => void;
 }
 
 function defaultLog(level: OutboundLogLevel, message: string): void {
@@ -82,11 +84,13 @@ export class OutboundSync {
   readonly #ctx: OutboundContext;
   readonly #loop: LeasedLoop;
   readonly #pollMs: number;
+  readonly #onEvent: ((event: CommittedEvent) => void) | undefined;
   #resumeAfter: string | null = null;
 
   constructor(deps: OutboundSyncDeps) {
     const timeoutMs = deps.requestTimeoutMs ?? 10_000;
     this.#pollMs = deps.pollMs ?? 1_000;
+    this.#onEvent = deps.onEvent;
     this.#loop = new LeasedLoop(deps.kv, OUTBOUND_JOB, {
       step: () => this.#step(),
       idleMs: () => this.#idleMs(),
@@ -169,7 +173,10 @@ export class OutboundSync {
     const { kv, lease } = this.#ctx;
     const page = await readOutbox(kv, "calcom", { limit, resumeAfter: this.#resumeAfter });
     this.#resumeAfter = page.resumeAfter;
-    for (const event of page.events) await markEvent(this.#ctx, event);
+    for (const event of page.events) {
+      await markEvent(this.#ctx, event);
+      this.#onEvent?.(event);
+    }
     if (!(await acknowledgeOutbox(kv, page.events, lease.guard))) {
       await lease.verify();
       throw new Error("the Cal.com outbox acknowledgement did not commit; re-reading");

@@ -132,7 +132,17 @@ export class Lease implements Fence {
   }
 
   async #write(entry: Deno.KvEntryMaybe<LeaseRecord>, rec: LeaseRecord): Promise<boolean> {
-    const res = await this.#kv.atomic().check(entry).set(this.key, rec).commit();
+    let res: Deno.KvCommitResult | Deno.KvCommitError = { ok: false };
+    for (let attempt = 0;; attempt++) {
+      try {
+        res = await this.#kv.atomic().check(entry).set(this.key, rec).commit();
+        break;
+      } catch (err) {
+        // A local file briefly locked by another connection wrote nothing: try again.
+        if (attempt >= 10 || !(err instanceof Error) || !/database is locked|SQLITE_BUSY/i.test(err.message)) throw err;
+        await new Promise((r) => setTimeout(r, 5 + Math.random() * 20));
+      }
+    }
     if (!res.ok) {
       this.#versionstamp = null;
       return false;
