@@ -94,6 +94,9 @@ export class OutboundSync {
     this.#loop = new LeasedLoop(deps.kv, OUTBOUND_JOB, {
       step: () => this.#step(),
       idleMs: () => this.#idleMs(),
+      // After a pass that did work, gather the next page for a moment instead of spinning on the
+      // few events each commit adds (every commit of this process wakes the loop).
+      lingerMs: Math.min(100, this.#pollMs),
       leaseMs: deps.leaseMs ?? 15_000,
       owner: deps.owner,
       minBackoffMs: this.#pollMs,
