@@ -67,6 +67,11 @@ export interface OutboundSyncDeps {
   leaseMs?: number;
   /** Identity of this worker in the lease (default random). */
   owner?: string;
+  /**
+   * Largest clock difference tolerated between workers (default 10 000 ms): added to a send's
+   * announced deadline (`sendingUntil`), which another worker reads with its own clock.
+   */
+  maxClockSkewMs?: number;
   /** Where messages go (default console); they never contain keys or secrets. */
   log?: (level: OutboundLogLevel, message: string) => void;
   /** Called for each outbox event once its work is marked (metrics, tests). */
@@ -92,7 +97,7 @@ export class OutboundSync {
     this.#pollMs = deps.pollMs ?? 1_000;
     this.#onEvent = deps.onEvent;
     this.#loop = new LeasedLoop(deps.kv, OUTBOUND_JOB, {
-      step: () => this.#step(),
+      step: ({ signal }) => this.#step(signal),
       idleMs: () => this.#idleMs(),
       // After a pass that did work, gather the next page for a moment instead of spinning on the
       // few events each commit adds (every commit of this process wakes the loop).
@@ -119,6 +124,7 @@ export class OutboundSync {
       status: { state: "idle", cursor: null, lastRunAt: null, lastError: null, synced: 0, failures: 0, flagged: 0 },
       lease: this.#loop.lease,
       sendBoundMs: timeoutMs + 1_000,
+      maxClockSkewMs: deps.maxClockSkewMs ?? 10_000,
     };
   }
 
@@ -157,8 +163,8 @@ export class OutboundSync {
     return { events, jobs };
   }
 
-  async #step(): Promise<number> {
-    const worked = await this.consumeEvents() + await this.runDue();
+  async #step(signal: AbortSignal): Promise<number> {
+    const worked = await this.consumeEvents() + await this.runDue(signal);
     this.#ctx.status.state = "running";
     this.#ctx.status.lastRunAt = iso(Date.now());
     return worked;
@@ -187,14 +193,19 @@ export class OutboundSync {
     return page.events.length;
   }
 
-  /** Runs due session jobs, then due bookings (up to 100). Returns how many ran. */
-  async runDue(): Promise<number> {
+  /**
+   * Runs due session jobs, then due bookings (up to 100). Returns how many ran. With `signal`
+   * aborted (the worker stopping) it ends after the item in flight: the rest stays due.
+   */
+  async runDue(signal?: AbortSignal): Promise<number> {
     let n = 0;
     for (const job of await listDueSessionJobs(this.#ctx.kv, this.#ctx.now())) {
+      if (signal?.aborted) return n;
       await runSessionJob(this.#ctx, job);
       n++;
     }
     for (const bookingId of await listDueSyncs(this.#ctx.kv, this.#ctx.now(), 100)) {
+      if (signal?.aborted) return n;
       await runBooking(this.#ctx, bookingId);
       n++;
     }

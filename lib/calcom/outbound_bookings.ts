@@ -6,8 +6,8 @@
  * opens a review item; a later success resolves it ("synced on retry").
  *
  * Never twice, even across workers: before a seat is POSTed the state records `sendingUntil` (the
- * send's deadline: the client's time limit plus a margin) under the worker's fenced lease, which is
- * first extended past that deadline. A worker that takes over meanwhile leaves the booking until
+ * send's deadline: the client's time limit plus a margin plus the tolerated clock skew between
+ * workers) under the worker's fenced lease, which is first extended past the send. A worker that takes over meanwhile leaves the booking until
  * `sendingUntil`, then looks for the seat on Cal.com before posting; the old worker's late writes
  * fail on the fence.
  */
@@ -111,7 +111,7 @@ async function applyBooking(ctx: OutboundContext, state: SyncState): Promise<Out
       // Announce the send (fenced) and make sure the lease outlasts it: another worker that takes
       // over waits until `sendingUntil`, then looks before posting.
       await ctx.lease.ensure(2 * ctx.sendBoundMs);
-      const sendingUntil = iso(ctx.now() + ctx.sendBoundMs);
+      const sendingUntil = iso(ctx.now() + ctx.sendBoundMs + ctx.maxClockSkewMs);
       await updateSyncState(
         ctx.kv,
         booking.id,

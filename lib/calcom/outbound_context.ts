@@ -51,6 +51,8 @@ export interface OutboundContext {
   lease: Lease;
   /** Longest a single Cal.com request may take (its client's time limit plus a margin). */
   sendBoundMs: number;
+  /** Largest clock difference tolerated between workers, added to an announced send's deadline. */
+  maxClockSkewMs: number;
 }
 
 export const iso = (ms: number): string => new Date(ms).toISOString();

@@ -46,6 +46,7 @@ Deno.test(
           pollMs: 50,
           leaseMs: 1_000,
           requestTimeoutMs: 2_000,
+          maxClockSkewMs: 500,
           retryDelaysMs: [100, 300, 900],
           log: (level, m) => logs.push(`${owner} ${level}: ${m}`),
         });
