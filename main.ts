@@ -1,17 +1,21 @@
 /**
  * Production entry: `deno task start`. Opens KV (a file under ./data by default), loads the
- * demo catalog on first start, starts background work and serves on HOST:PORT.
+ * demo catalog on first start, runs the background worker (unless WORKER=0) and serves on HOST:PORT.
  */
 import { createApp } from "./lib/app.ts";
-import { startCancelResume, startHoldSweep, startQueueListener } from "./lib/background.ts";
 import { BookingEngine } from "./lib/booking/engine.ts";
-import { startOutboundSync } from "./lib/calcom/outbound.ts";
-import { reconcileDepsFor, startReconcileCron } from "./lib/calcom/reconcile.ts";
+import { OutboundSync } from "./lib/calcom/outbound.ts";
+import { reconcileDepsFor } from "./lib/calcom/reconcile.ts";
 import { loadConfig } from "./lib/config.ts";
 import { serveWithHeaderTimeout } from "./lib/http/header_timeout.ts";
 import { createRelay } from "./lib/relay/mod.ts";
 import { seedDemoData } from "./lib/seed/mod.ts";
 import { openStore } from "./lib/store/mod.ts";
+import { registerCrons, startWorker, type Worker } from "./lib/worker/mod.ts";
+
+let worker: Worker | null = null;
+// At the top level, before any await: Deno Deploy discovers crons statically.
+registerCrons(() => worker);
 
 const config = loadConfig();
 const kv = await openStore(config.kvPath);
@@ -22,14 +26,14 @@ if (config.seedDemo) {
 }
 const engine = new BookingEngine(kv, { holdMinutes: config.holdMinutes, cancelStepPauseMs: config.cancelStepPauseMs });
 const relay = createRelay(kv, config);
-// Cal.com: the outbound runner always runs (with no tenant every booking ends "skipped").
-const outbound = startOutboundSync({ kv, config });
-startQueueListener(kv, engine, relay, outbound);
-startHoldSweep(engine);
-startCancelResume(engine);
-startReconcileCron(reconcileDepsFor(kv, config, engine));
-relay.start();
-if (!relay.enabled) console.log("KAFKA_BROKERS is not set: events are kept in KV as pending until it is.");
+// Cal.com: the outbound sync always runs in the worker (with no tenant every booking ends "skipped").
+const outbound = new OutboundSync({ kv, config });
+if (config.worker) {
+  worker = startWorker({ kv, engine, relay, outbound, reconcile: reconcileDepsFor(kv, config, engine) });
+  if (!relay.enabled) console.log("KAFKA_BROKERS is not set: events are kept in KV as pending until it is.");
+} else {
+  console.log("WORKER=0: background jobs run in a separate worker process (deno task worker).");
+}
 const app = await createApp({ kv, config, engine, relay, outbound }, { dev: Deno.env.get("FRESH_DEV") === "1" });
 // Deno.serve has no header-read timeout: a small front closes connections whose request head is late.
 await serveWithHeaderTimeout({

@@ -8,18 +8,18 @@
  *   moved past all of them. Beside it, a raw kafkajs producer with the publisher's settings
  *   (idempotent, acks -1, one request in flight) sends the same messages in the same batches to
  *   topics of its own: the Kafka ceiling on this machine.
- * - breakdown: the saturation run's parts timed alone over the same backlog: listEvents pages
- *   (the relay's cursor walk), buildMessage for every event, and the raw produce.
+ * - breakdown: the saturation run's parts timed alone over the same backlog: reading the Kafka
+ *   outbox in pages (`listEventsMs`: the relay's reads), buildMessage for every event, and the raw produce.
  * - steady: STEADY_RATE real commits per second (engine.placeHold on sessions of their own,
- *   paced) for STEADY_MS with the queue listener waking the relay as in main.ts; a consumer records
+ *   paced) for STEADY_MS, each commit waking the relay in process as in main.ts; a consumer records
  *   receive time − the statement's timestamp (the event's occurredAt, taken before its commit).
  * @module
  */
 import { Kafka, logLevel, Partitioners } from "kafkajs";
-import { startQueueListener } from "../lib/background.ts";
 import { BookingEngine } from "../lib/booking/engine.ts";
 import { Draft } from "../lib/booking/draft.ts";
-import { addEvent, type CommittedEvent, listEvents } from "../lib/booking/events.ts";
+import { addEvent, type CommittedEvent } from "../lib/booking/events.ts";
+import { type PendingEvent, readOutbox } from "../lib/booking/outbox.ts";
 import { loadConfig } from "../lib/config.ts";
 import { newId } from "../lib/domain/mod.ts";
 import { quietKafkajs } from "../lib/relay/kafkajs.ts";
@@ -246,9 +246,18 @@ export async function relayBench(dir: string, log: (msg: string) => void = () =>
     const rawTopics = Object.fromEntries(Object.values(TOPICS).map((t) => [t, `bench.raw.${t}`]));
     await admin.ensureTopics([...Object.values(TOPICS), ...Object.values(rawTopics)]);
 
-    // Saturation: the relay from the start of the backlog until its cursor passed all of it.
+    // The backlog's Kafka outbox entries, written back before each run (a run deletes them).
+    const outbox = await Array.fromAsync(kv.list({ prefix: keys.outboxPrefix("kafka") }));
+    const restoreOutbox = async () => {
+      for (let i = 0; i < outbox.length; i += 500) {
+        const op = kv.atomic();
+        for (const e of outbox.slice(i, i + 500)) op.set(e.key, e.value);
+        await op.commit();
+      }
+    };
+    // Saturation: the relay from the start of the backlog until it delivered all of it.
     const saturate = async (options: RelayOptions) => {
-      await kv.delete(keys.relayCursor());
+      await restoreOutbox();
       const relay = newRelay(options);
       const t0 = performance.now();
       relay.start();
@@ -268,20 +277,28 @@ export async function relayBench(dir: string, log: (msg: string) => void = () =>
     const saturationBig = await saturate({ batchSize: TUNED_BATCH });
 
     // Breakdown: the same work, part by part.
+    await restoreOutbox();
     const tList = performance.now();
     const backlog: CommittedEvent[] = [];
     let pages = 0;
-    for (let after: string | null = null; backlog.length < EVENTS;) {
-      const page: { events: CommittedEvent[]; nextCursor: string | null } = await listEvents(kv, {
-        after,
+    for (let resumeAfter: string | null = null; backlog.length < EVENTS;) {
+      const page: { events: PendingEvent[]; resumeAfter: string | null } = await readOutbox(kv, "kafka", {
+        resumeAfter,
         limit: BATCH,
       });
       if (!page.events.length) break;
       pages++;
       backlog.push(...page.events);
-      after = page.nextCursor;
+      resumeAfter = page.resumeAfter;
+      if (resumeAfter === null) break;
     }
     const listEventsMs = performance.now() - tList;
+    // The steady phase starts on an empty outbox, as after the saturation runs.
+    for (let i = 0; i < outbox.length; i += 500) {
+      const op = kv.atomic();
+      for (const e of outbox.slice(i, i + 500)) op.delete(e.key);
+      await op.commit();
+    }
     const builder = newRelay();
     const tBuild = performance.now();
     const messages: OutboundMessage[] = [];
@@ -319,15 +336,13 @@ export async function relayBench(dir: string, log: (msg: string) => void = () =>
     const rawMs = performance.now() - tRaw;
     log(`raw kafkajs: ${messages.length} messages in ${Math.round(rawMs)} ms`);
 
-    // Steady: paced real commits, the queue listener waking the relay (as main.ts), and a consumer
+    // Steady: paced real commits, each waking the relay in process (as main.ts), and a consumer
     // in a process of its own timing each statement's arrival.
     const consumer = startConsumerProcess(broker.brokers, steadySessions.map((s) => s.id), EVENTS);
     closers.push(() => consumer.close());
     await consumer.caughtUp;
     const engine = new BookingEngine(kv, { holdMinutes: 15 });
     const steadyRelay = newRelay();
-    const listener = startQueueListener(kv, engine, steadyRelay);
-    closers.push(() => listener.catch(() => {}));
     steadyRelay.start();
     await waitUntil("the steady relay", () => steadyRelay.status().state === "running", 30_000);
     let launched = 0;

@@ -3,9 +3,12 @@
  * a file-backed KV in a temp dir, and a bare `Deno.serve` answering a tiny JSON.
  */
 import { createApp } from "../lib/app.ts";
-import { startQueueListener } from "../lib/background.ts";
 import { BookingEngine } from "../lib/booking/engine.ts";
+import { OutboundSync } from "../lib/calcom/outbound.ts";
+import { reconcileDepsFor } from "../lib/calcom/reconcile.ts";
 import { loadConfig } from "../lib/config.ts";
+import { EventRelay } from "../lib/relay/relay.ts";
+import { startWorker } from "../lib/worker/mod.ts";
 
 /** A running app. */
 export interface BenchApp {
@@ -24,16 +27,24 @@ function urlOf(server: Deno.HttpServer): string {
 
 /**
  * Starts the app on `<dir>/app.kv` (created or reopened) on a random loopback port. With
- * `queueListener` (as main.ts does) the KV queue listener runs: it receives every message the
- * engine enqueues (one event message per change, delivered at once; hold expiries later). The
- * once-a-minute cron sweep is not started: no hold expires during a bench run.
+ * `background` (as main.ts does) the worker runs in the process: the hold sweep and the Cal.com
+ * outbound sync reading its outbox (no Kafka: those events wait). Crons are not registered.
  */
-export async function startBenchApp(dir: string, options: { queueListener: boolean }): Promise<BenchApp> {
+export async function startBenchApp(dir: string, options: { background: boolean }): Promise<BenchApp> {
   const kvPath = `${dir}/app.kv`;
   const config = loadConfig({ DENO_KV_PATH: kvPath, PORT: "0", SEED_DEMO: "0", DEV_LOGIN: "0" });
   const kv = await Deno.openKv(kvPath);
   const engine = new BookingEngine(kv, { holdMinutes: config.holdMinutes });
-  const listener = options.queueListener ? startQueueListener(kv, engine) : Promise.resolve();
+  const worker = options.background
+    ? startWorker({
+      kv,
+      engine,
+      relay: new EventRelay(kv, null),
+      outbound: new OutboundSync({ kv, config, log: quiet }),
+      reconcile: reconcileDepsFor(kv, config, engine),
+      holdSweep: { log: quiet },
+    })
+    : null;
   const app = await createApp({ kv, config, engine });
   const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: quiet }, app.fetch);
   return {
@@ -43,8 +54,8 @@ export async function startBenchApp(dir: string, options: { queueListener: boole
     baseUrl: urlOf(server),
     async close() {
       await server.shutdown();
+      await worker?.stop();
       kv.close();
-      await listener.catch(() => {});
     },
   };
 }

@@ -27,6 +27,8 @@ export const ConfigSchema = z.object({
   calcomWebhookMaxAge: z.coerce.number().int().positive().max(7 * 24 * 3600).default(600),
   /** Pause before each session-cancel step, in ms (default 0). Only for crash tests. */
   cancelStepPauseMs: z.coerce.number().int().min(0).max(60_000).default(0),
+  /** Whether this process runs the background jobs (relay, Cal.com sync, hold sweep, crons); WORKER=0 on app instances beside a `deno task worker`. */
+  worker: z.boolean(),
   version: z.string(),
 });
 
@@ -63,6 +65,7 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     calcomWebhookSecret: env.CALCOM_WEBHOOK_SECRET || null,
     calcomWebhookMaxAge: env.CALCOM_WEBHOOK_MAX_AGE || undefined,
     cancelStepPauseMs: env.CANCEL_STEP_PAUSE_MS || undefined,
+    worker: flag(env.WORKER, true),
     version: VERSION,
   });
   if (!parsed.success) {

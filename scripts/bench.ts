@@ -9,7 +9,7 @@
  * Scenarios (see bench/plan.ts): hot (one session of 10,000 seats at a time, every request a
  * different learner; SessionSchema caps capacity at 10,000, so a run that fills one moves on to
  * the next), hotSmall (sessions of 50 seats, 640 attempts each), spread (1,000 sessions), and
- * hot again with the app started without the KV queue listener, to show what it costs.
+ * hot again with the app started without its background worker, to show what it costs.
  * Then the Kafka relay on a real broker (bench/relay.ts): saturation, raw kafkajs, steady e2e latency.
  * @module
  */
@@ -57,7 +57,7 @@ const dir = await Deno.makeTempDir({ prefix: "bench-" });
 const bare = startBareServer();
 let app: BenchApp | null = null;
 try {
-  app = await startBenchApp(dir, { queueListener: true });
+  app = await startBenchApp(dir, { background: true });
   const kv = app.kv;
   const setup = await phase("setup", async () => {
     const catalog = await createCatalog(kv);
@@ -136,8 +136,8 @@ try {
   await app.close();
   app = null;
 
-  // The same hot load on the same KV file, the app restarted without the queue listener.
-  app = await startBenchApp(dir, { queueListener: false });
+  // The same hot load on the same KV file, the app restarted without its background worker.
+  app = await startBenchApp(dir, { background: false });
   const hotNoListener = await phase("holds.hotNoQueueListener", () =>
     holdScenario(app!, {
       ...job(app!.baseUrl),
@@ -177,7 +177,8 @@ try {
       scenarioMs: SCENARIO_MS,
       warmupMs: WARMUP_MS,
       kv: "sqlite file in a temp dir (as production); raw.kv uses the same file",
-      queueListener: "on (as main.ts) except holds.hotNoQueueListener; cron sweep off",
+      background:
+        "worker on (as main.ts) except holds.hotNoQueueListener (named before queues were dropped: no worker); crons off",
       loadGenerator: "separate Deno process, closed loop, keep-alive fetch (HTTP/1.1)",
     },
     holds: holdRuns,

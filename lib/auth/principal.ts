@@ -9,15 +9,26 @@ import { timingSafeEqual } from "../hash.ts";
 import { findUserByToken } from "./tokens.ts";
 
 /**
- * How long a token's user is reused without reading KV: a revoked token or a role change takes
- * effect within this time (per process). Saves two reads and a hash on every API call.
+ * How long a token's user is reused without reading KV. This is the bound, on EVERY instance, for
+ * a revoked token or a changed role (made through any instance) to take effect: each process
+ * caches for at most this long after its own read, then reads KV again. Saves two reads and a
+ * hash on most API calls. Bounded in size too (20 000 tokens per store handle).
  */
 export const TOKEN_CACHE_MS = 5_000;
 const tokenCaches = new WeakMap<Deno.Kv, TtlCache<User | null>>();
+const cacheClocks = new WeakMap<Deno.Kv, () => number>();
+
+/** Sets the clock of the token cache of this store handle (tests move it instead of sleeping). */
+export function useTokenCacheClock(kv: Deno.Kv, now: () => number): void {
+  cacheClocks.set(kv, now);
+  tokenCaches.delete(kv);
+}
 
 function cachedUserByToken(kv: Deno.Kv, token: string): Promise<User | null> {
   let cache = tokenCaches.get(kv);
-  if (!cache) tokenCaches.set(kv, cache = new TtlCache<User | null>(TOKEN_CACHE_MS, 20_000));
+  if (!cache) {
+    tokenCaches.set(kv, cache = new TtlCache<User | null>(TOKEN_CACHE_MS, 20_000, cacheClocks.get(kv) ?? Date.now));
+  }
   return cache.get(token, () => findUserByToken(kv, token));
 }
 

@@ -56,6 +56,19 @@ export async function findUserByToken(kv: Deno.Kv, token: string): Promise<User 
   return (await kv.get<User>(keys.user(stored.value.userId))).value;
 }
 
+/**
+ * Revokes a token: it stops working at once on this process's next uncached read and on every
+ * instance within TOKEN_CACHE_MS (lib/auth/principal.ts). False when it was not stored.
+ */
+export async function revokeToken(kv: Deno.Kv, token: string): Promise<boolean> {
+  const key = keys.apiToken(await sha256Hex(token));
+  const stored = await kv.get<StoredToken>(key);
+  if (!stored.value) return false;
+  const res = await kv.atomic().check(stored).delete(key)
+    .delete(keys.apiTokenByUser(stored.value.userId, stored.value.tokenId)).commit();
+  return res.ok;
+}
+
 /** Mints a token for the user with this email (the `deno task token` command). */
 export async function mintTokenForEmail(
   kv: Deno.Kv,

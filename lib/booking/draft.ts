@@ -19,18 +19,20 @@ export function keyId(key: Deno.KvKey): string {
 /** Snapshot of a draft's pending writes, to roll back one failed step. */
 export interface Checkpoint {
   writes: Map<string, Write>;
-  enqueues: number;
-  merged: number;
+  before: number;
   after: number;
 }
 
-/** Collects loads, writes and queue messages for one atomic commit. */
+/**
+ * Collects loads and writes for one atomic commit. It never enqueues: KV queues are optional
+ * (KV Connect refuses an atomic op carrying an enqueue; Deno Deploy has no queues), so background
+ * work finds its due items through indexes (`holds_by_expiry`, `outbox`).
+ */
 export class Draft {
   readonly #kv: Deno.Kv;
   readonly #loaded = new Map<string, Deno.KvEntryMaybe<unknown>>();
   #writes = new Map<string, Write>();
-  #enqueues: { value: unknown; delay?: number }[] = [];
-  #merged: { kind: string; item: unknown; delay: number }[] = [];
+  #beforeCommit: (() => void)[] = [];
   #afterCommit: (() => void)[] = [];
 
   constructor(kv: Deno.Kv) {
@@ -74,7 +76,8 @@ export class Draft {
 
   /**
    * Writes `value` under a key made only when the commit is sent (`makeKey` runs once per commit
-   * attempt). Outbox events use it: their keys then trail their commit by the commit call alone.
+   * attempt, after the `beforeCommit` hooks). Events use it: their keys then trail their commit by
+   * the commit call alone (history order; delivery does not depend on it).
    */
   setAtCommit(makeKey: () => Deno.KvKey, value: unknown): void {
     const placeholder: Deno.KvKey = ["__at_commit__", crypto.randomUUID()];
@@ -99,28 +102,12 @@ export class Draft {
     return out;
   }
 
-  enqueue(value: unknown, options?: { delay?: number }): void {
-    this.#enqueues.push({ value, delay: options?.delay });
-  }
-
   /**
-   * Adds `item` to ONE queue message `{kind, items: [...]}` per kind and delay that this commit
-   * enqueues: a batch of 24 holds costs one wake-up for its events and one expiry message, not 48
-   * messages (each delivery costs the store work).
+   * Runs at the start of every commit attempt, before the writes are built: event keys are minted
+   * here, so `setAtCommit` writes of one event share the key minted for that attempt.
    */
-  enqueueMerged(kind: string, item: unknown, delay = 0): void {
-    this.#merged.push({ kind, item, delay });
-  }
-
-  #mergedMessages(): { value: { kind: string; items: unknown[] }; delay: number }[] {
-    const groups = new Map<string, { value: { kind: string; items: unknown[] }; delay: number }>();
-    for (const m of this.#merged) {
-      const id = `${m.kind}|${m.delay}`;
-      const g = groups.get(id) ?? { value: { kind: m.kind, items: [] }, delay: m.delay };
-      g.value.items.push(typeof m.item === "function" ? m.item() : m.item);
-      groups.set(id, g);
-    }
-    return [...groups.values()];
+  beforeCommit(fn: () => void): void {
+    this.#beforeCommit.push(fn);
   }
 
   /** Runs after a successful commit (e.g. to schedule in-process work). */
@@ -131,16 +118,14 @@ export class Draft {
   checkpoint(): Checkpoint {
     return {
       writes: new Map(this.#writes),
-      enqueues: this.#enqueues.length,
-      merged: this.#merged.length,
+      before: this.#beforeCommit.length,
       after: this.#afterCommit.length,
     };
   }
 
   rollback(cp: Checkpoint): void {
     this.#writes = cp.writes;
-    this.#enqueues.length = cp.enqueues;
-    this.#merged.length = cp.merged;
+    this.#beforeCommit.length = cp.before;
     this.#afterCommit.length = cp.after;
   }
 
@@ -148,13 +133,13 @@ export class Draft {
   size(): { checks: number; mutations: number } {
     return {
       checks: this.#loaded.size,
-      mutations: this.#writes.size + this.#enqueues.length + this.#mergedMessages().length,
+      mutations: this.#writes.size,
     };
   }
 
   /** True when nothing would be written. */
   get empty(): boolean {
-    return this.#writes.size === 0 && this.#enqueues.length === 0 && this.#merged.length === 0;
+    return this.#writes.size === 0;
   }
 
   /**
@@ -163,6 +148,7 @@ export class Draft {
    * retries from scratch either way.
    */
   async commit(): Promise<Deno.KvCommitResult | null> {
+    for (const fn of this.#beforeCommit) fn();
     const op = this.#kv.atomic();
     for (const e of this.#loaded.values()) op.check({ key: e.key, versionstamp: e.versionstamp });
     for (const w of this.#writes.values()) {
@@ -170,8 +156,6 @@ export class Draft {
       else if (w.keyAtCommit) op.set(w.keyAtCommit(), w.value);
       else op.set(w.key, w.value, w.expireIn ? { expireIn: w.expireIn } : undefined);
     }
-    for (const q of this.#enqueues) op.enqueue(q.value, q.delay ? { delay: q.delay } : undefined);
-    for (const q of this.#mergedMessages()) op.enqueue(q.value, q.delay ? { delay: q.delay } : undefined);
     let res;
     try {
       res = await op.commit();

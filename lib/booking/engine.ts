@@ -352,7 +352,7 @@ export class BookingEngine {
     });
   }
 
-  /** Expires a hold whose time is up (queue message, cron sweep). Returns null when nothing was due. */
+  /** Expires a hold whose time is up (the hold sweep). Returns null when nothing was due. */
   async expireHold(holdId: string): Promise<Hold | null> {
     const hold = await this.#get<Hold>(K.hold(holdId));
     if (!hold || hold.status !== "active") return null;
@@ -360,7 +360,7 @@ export class BookingEngine {
     return await this.lanes.run(hold.sessionId, actor, (tx) => tx.expireHold(holdId));
   }
 
-  /** Expires every hold past its time (the cron backstop). Returns how many it expired. */
+  /** Expires holds past their time (up to 500 per call; the hold sweep). Returns how many it expired. */
   async sweepExpiredHolds(): Promise<number> {
     const end = [...K.holdsByExpiry(), this.now().getTime() + 1];
     const ids: string[] = [];
@@ -369,6 +369,12 @@ export class BookingEngine {
     }
     const done = await Promise.all(ids.map((id) => this.expireHold(id).catch(() => null)));
     return done.filter(Boolean).length;
+  }
+
+  /** When the next hold or offer is due to expire (ms, engine clock), or null when none is live. */
+  async nextHoldExpiryMs(): Promise<number | null> {
+    for await (const e of this.kv.list({ prefix: K.holdsByExpiry() }, { limit: 1 })) return Number(e.key[1]);
+    return null;
   }
 
   async #cutoffHours(session: Session): Promise<number> {

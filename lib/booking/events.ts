@@ -1,15 +1,21 @@
 /**
- * Domain events: the transactional outbox. Every state change stores its events at
- * `["events", key]` and enqueues a wake-up `{kind: "events", items: [key, …]}` (one per commit) in
- * the SAME atomic op (via a Draft),
- * so an event exists exactly when its change committed.
+ * Domain events. Every state change writes, in the SAME atomic op (via a Draft), each event:
+ * - at `["events", key]`: the permanent history (replay, `GET /api/v1/events`), ordered by a key
+ *   minted from the writer's wall clock: approximate, see {@link listEvents};
+ * - at `["outbox", consumer, sessionId, key]` once per consumer (Kafka relay, Cal.com sync): the
+ *   pending entry that consumer deletes after delivery (lib/booking/outbox.ts). Delivery reads
+ *   only these, so it depends on no clock and no cursor.
+ * So an event exists, and is pending for every consumer, exactly when its change committed.
+ * No queue message is enqueued; consumers poll, and commits of this process wake them at once.
  */
 import { monotonicFactory } from "ulid";
+import { keys } from "../store/keys.ts";
 import type { Draft } from "./draft.ts";
 import { K } from "./keys.ts";
 
-/** Kind of the queue message that announces a commit's events (`items` = event keys). */
-export const EVENTS_MESSAGE = "events";
+/** Who reads the outbox: each has its own pending entries. */
+export const OUTBOX_CONSUMERS = ["kafka", "calcom"] as const;
+export type OutboxConsumer = typeof OUTBOX_CONSUMERS[number];
 
 /** Every event type the booking engine emits. */
 export const EVENT_TYPES = [
@@ -57,9 +63,43 @@ export interface DomainEvent {
   data: Record<string, unknown>;
 }
 
-const nextKey = monotonicFactory();
+/** How a store handle mints event keys: its wall clock and a monotonic ULID factory of its own. */
+interface KeyMinter {
+  mint(): string;
+}
 
-/** Adds an event to the draft: stored for replay and enqueued for delivery in the same commit. */
+function minterFor(clock: () => number): KeyMinter {
+  const next = monotonicFactory();
+  return { mint: () => next(clock()) };
+}
+
+const defaultMinter = minterFor(Date.now);
+const minters = new WeakMap<Deno.Kv, KeyMinter>();
+
+/**
+ * Sets the wall clock that events written through `kv` (this store handle) get their keys from.
+ * Tests skew it to act as instances with wrong clocks; production uses `Date.now`.
+ */
+export function useEventClock(kv: Deno.Kv, clock: () => number): void {
+  minters.set(kv, minterFor(clock));
+}
+
+const committedListeners = new Set<() => void>();
+
+/**
+ * Calls `listener` after every commit of this process that wrote events (a low-latency wake-up for
+ * consumers running here; other processes find the events by polling). Returns an unsubscribe.
+ */
+export function onEventsCommitted(listener: () => void): () => void {
+  committedListeners.add(listener);
+  return () => committedListeners.delete(listener);
+}
+
+function notifyCommitted(): void {
+  for (const l of committedListeners) l();
+}
+
+/** Adds an event to the draft: history and one pending entry per consumer, in the same commit. */
 export function addEvent(
   draft: Draft,
   actor: Actor,
@@ -71,9 +111,8 @@ export function addEvent(
 ): DomainEvent {
   const event: DomainEvent = {
     id: crypto.randomUUID(),
-    // Wall-clock time, not the engine's (injectable) business clock: the key approximates commit
-    // order for listEvents, which trusts it to within COMMIT_LAG_MS of the commit.
-    key: nextKey(Date.now()),
+    // Wall-clock time, not the engine's (injectable) business clock; minted again per commit attempt.
+    key: "",
     type,
     schemaVersion: 1,
     occurredAt: now.toISOString(),
@@ -85,13 +124,16 @@ export function addEvent(
     reason: actor.reason ?? null,
     data,
   };
-  // The key is minted again when the commit is sent, so that it trails the commit by the commit
-  // call alone (listEvents relies on that lag being small; see COMMIT_LAG_MS).
-  draft.setAtCommit(() => {
-    event.key = nextKey(Date.now());
-    return K.event(event.key);
-  }, event);
-  draft.enqueueMerged(EVENTS_MESSAGE, () => event.key);
+  // The key is minted when the commit is sent, so that it trails the commit by the commit call
+  // alone (history order; see COMMIT_LAG_MS). Delivery never relies on it.
+  const minter = minters.get(draft.kv) ?? defaultMinter;
+  event.key = minter.mint();
+  draft.beforeCommit(() => event.key = minter.mint());
+  draft.setAtCommit(() => K.event(event.key), event);
+  for (const consumer of OUTBOX_CONSUMERS) {
+    draft.setAtCommit(() => keys.outboxEntry(consumer, sessionId, event.key), event);
+  }
+  draft.afterCommit(notifyCommitted);
   return event;
 }
 
@@ -101,10 +143,12 @@ export interface CommittedEvent extends DomainEvent {
 }
 
 /**
- * How far a commit may lag the minting of its events' keys. Keys are minted from the wall clock
- * as the atomic op is sent (each attempt mints new ones), so only the commit call itself lies in
- * between: milliseconds. 2 s is a wide margin; `listEvents` rescans this much before its cursor,
- * so a smaller margin is cheaper for the relay at high event rates.
+ * How far a commit may usually lag the minting of its events' keys. Keys are minted from the
+ * writer's wall clock as the atomic op is sent (each attempt mints new ones), so normally only the
+ * commit call lies in between: milliseconds. `listEvents` rescans this much before its cursor.
+ * This is a HISTORY bound only: a commit that lands later (a remote KV retrying, a GC pause) or an
+ * instance whose clock is skewed by more can be passed over by a history reader paging at that
+ * moment. Delivery (Kafka, Cal.com) reads the outbox instead and never misses such an event.
  */
 export const COMMIT_LAG_MS = 2_000;
 
@@ -160,10 +204,13 @@ function ulidFloor(ms: number): string {
 }
 
 /**
- * Replays events in commit order. Commit order is the KV versionstamp of each (immutable) event
- * entry; events of one commit follow their key order. `after` is a cursor returned earlier.
- * Keys (ULIDs) are near commit order, off by at most COMMIT_LAG_MS, so the scan starts that much
- * before the cursor and runs that much past the page before sorting exactly.
+ * Replays the event history in commit order. Commit order is the KV versionstamp of each
+ * (immutable) event entry; events of one commit follow their key order. `after` is a cursor
+ * returned earlier. Keys (ULIDs) are near commit order, off by at most COMMIT_LAG_MS when clocks
+ * agree and commits land at once, so the scan starts that much before the cursor and runs that
+ * much past the page before sorting exactly. Beyond that bound (late commits, skewed instances) a
+ * reader paging live may pass an event over: use it for history and replay, not for delivery
+ * (lib/booking/outbox.ts delivers).
  */
 export async function listEvents(
   kv: Deno.Kv,

@@ -15,9 +15,6 @@ import type { Booking, Hold, LearnerHolds, Place, SeatDoc, Session, WaitlistEntr
 
 const HOUR = 3_600_000;
 
-/** Kind of the delayed queue message that expires holds on time (`items` = hold ids). */
-export const HOLD_EXPIRE_MESSAGE = "hold.expire";
-
 /** How long a waitlist offer lasts: 24 h, 2 h when the session starts within 48 h, never past the start. */
 export function offerExpiry(now: number, startsAtMs: number): number {
   const span = startsAtMs - now <= 48 * HOUR ? 2 * HOUR : 24 * HOUR;
@@ -176,8 +173,8 @@ export class SessionTx {
       } satisfies LearnerHolds,
     );
     this.#setSeats({ holds: 1 });
-    // Active release: a delayed message expires the hold on time (a cron sweep is the backstop).
-    d.enqueueMerged(HOLD_EXPIRE_MESSAGE, hold.id, Math.max(0, expiresAtMs - this.nowMs) + 50);
+    // Released on time by the hold sweep (lib/worker/jobs.ts), which walks `holds_by_expiry`;
+    // reads already stop counting it at `expiresAt`.
     return hold;
   }
 

@@ -1,16 +1,16 @@
 /**
  * What the outbound sync keeps besides the shared sync store: one job per session whose Cal.com
- * event type must be brought up to date (created, changed, its seats moved, or deleted), and the
- * lease that lets one process at a time send. Both live under the sync's meta keys
- * (`["calcom_meta", "session_job:<sessionId>"]`, `["calcom_meta", "outbound_lease"]`), so no new
- * key family is needed.
+ * event type must be brought up to date (created, changed, its seats moved, or deleted), under the
+ * sync's meta keys (`["calcom_meta", "session_job:<sessionId>"]`). The worker's writes carry its
+ * lease's fence (lib/worker/lease.ts).
  */
 import { keys } from "../store/keys.ts";
+import type { Fence } from "../worker/lease.ts";
+import { commitFenced } from "./sync_store.ts";
 
 const JOB_PREFIX = "session_job:";
 /** The character after `:` bounds the range of job keys. */
 const JOB_END = "session_job;";
-const LEASE = "outbound_lease";
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -51,13 +51,13 @@ export async function getSessionJob(kv: Deno.Kv, sessionId: string): Promise<Ses
 }
 
 /** Writes a job. */
-export async function putSessionJob(kv: Deno.Kv, job: SessionSyncJob): Promise<void> {
-  await kv.set(jobKey(job.sessionId), job);
+export async function putSessionJob(kv: Deno.Kv, job: SessionSyncJob, fence?: Fence): Promise<void> {
+  await commitFenced(kv.atomic().set(jobKey(job.sessionId), job), fence);
 }
 
 /** Removes a job (done). */
-export async function deleteSessionJob(kv: Deno.Kv, sessionId: string): Promise<void> {
-  await kv.delete(jobKey(sessionId));
+export async function deleteSessionJob(kv: Deno.Kv, sessionId: string, fence?: Fence): Promise<void> {
+  await commitFenced(kv.atomic().delete(jobKey(sessionId)), fence);
 }
 
 /** Every job, pending and failed. */
@@ -95,6 +95,7 @@ export async function queueSessionJob(
   sessionId: string,
   tenant: string,
   nowMs: number,
+  fence?: Fence,
 ): Promise<SessionSyncJob> {
   const prior = await getSessionJob(kv, sessionId);
   const job: SessionSyncJob = {
@@ -112,7 +113,7 @@ export async function queueSessionJob(
     movedToUid: prior?.movedToUid ?? null,
     movedToStart: prior?.movedToStart ?? null,
   };
-  await putSessionJob(kv, job);
+  await putSessionJob(kv, job, fence);
   return job;
 }
 
@@ -125,21 +126,4 @@ export async function requeueSessionSync(
   const prior = await getSessionJob(kv, sessionId);
   if (!prior) return null;
   return await queueSessionJob(kv, sessionId, prior.tenant, nowMs);
-}
-
-/**
- * Takes or renews the outbound lease for `owner` (one sending process at a time). False while
- * another live owner holds it.
- */
-export async function holdOutboundLease(kv: Deno.Kv, owner: string, leaseMs: number, nowMs: number): Promise<boolean> {
-  const entry = await kv.get<{ owner: string; until: number }>(keys.calcomMeta(LEASE));
-  if (entry.value && entry.value.owner !== owner && entry.value.until > nowMs) return false;
-  const res = await kv.atomic().check(entry).set(keys.calcomMeta(LEASE), { owner, until: nowMs + leaseMs }).commit();
-  return res.ok;
-}
-
-/** Gives the lease up if `owner` holds it. */
-export async function releaseOutboundLease(kv: Deno.Kv, owner: string): Promise<void> {
-  const entry = await kv.get<{ owner: string }>(keys.calcomMeta(LEASE));
-  if (entry.value?.owner === owner) await kv.atomic().check(entry).delete(entry.key).commit();
 }

@@ -401,16 +401,3 @@ export function reconcileDepsFor(
       cancelFromCalcom(inbound, seat, calcomActor("reconciliation (BOOKING_CANCELLED missed)", correlationId)),
   };
 }
-
-/** Registers the hourly reconciliation pass (Deno.cron); a failing pass is logged, never thrown. */
-export function startReconcileCron(deps: ReconcileDeps): void {
-  Deno.cron("reconcile calcom bookings", "17 * * * *", async () => {
-    try {
-      const r = await reconcile(deps);
-      const changed = r.steps.length - r.counts.verified;
-      if (changed) console.log(`Cal.com reconciliation: ${JSON.stringify(r.counts)}`);
-    } catch (err) {
-      console.error(`Cal.com reconciliation failed: ${err instanceof Error ? err.message : String(err)}`);
-    }
-  });
-}

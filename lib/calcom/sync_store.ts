@@ -8,6 +8,7 @@ import type { Origin } from "../booking/events.ts";
 import { newId } from "../domain/ids.ts";
 import { getValueById } from "../store/batch.ts";
 import { keys } from "../store/keys.ts";
+import { type Fence, LeaseLostError } from "../worker/lease.ts";
 
 /** Where a booking stands with Cal.com. */
 export type SyncStatus = "pending" | "synced" | "failed" | "skipped";
@@ -69,6 +70,11 @@ export interface SyncState {
   latencyMs: number | null;
   /** Why it was skipped, or what was done. */
   note: string | null;
+  /**
+   * Set just before a seat is POSTed: until then a send may be in flight, so no worker sends this
+   * booking again before it passes, and the next attempt first looks for the seat on Cal.com.
+   */
+  sendingUntil?: string | null;
 }
 
 /** An entry of the manual-review queue. */
@@ -100,12 +106,14 @@ export async function getEventTypeLink(kv: Deno.Kv, sessionId: string): Promise<
 }
 
 /** Stores a session's event type and its reverse index (tenant, event type → session). */
-export async function saveEventTypeLink(kv: Deno.Kv, link: EventTypeLink): Promise<void> {
-  await kv.atomic()
-    .set(keys.calcomEventType(link.sessionId), link)
-    .set(keys.calcomEventTypeSession(link.tenant, link.eventTypeId), link.sessionId)
-    .set(keys.calcomEventTypeTenant(link.eventTypeId), link.tenant)
-    .commit();
+export async function saveEventTypeLink(kv: Deno.Kv, link: EventTypeLink, fence?: Fence): Promise<void> {
+  await commitFenced(
+    kv.atomic()
+      .set(keys.calcomEventType(link.sessionId), link)
+      .set(keys.calcomEventTypeSession(link.tenant, link.eventTypeId), link.sessionId)
+      .set(keys.calcomEventTypeTenant(link.eventTypeId), link.tenant),
+    fence,
+  );
 }
 
 /** The session a tenant's event type mirrors, or null (not ours, or another tenant's). */
@@ -133,16 +141,16 @@ export async function getSeatLink(kv: Deno.Kv, bookingId: string): Promise<SeatL
 }
 
 /** Stores a booking's seat link and its (tenant, Cal.com uid, email) index. */
-export async function saveSeatLink(kv: Deno.Kv, link: SeatLink): Promise<void> {
+export async function saveSeatLink(kv: Deno.Kv, link: SeatLink, fence?: Fence): Promise<void> {
   const normalised = { ...link, email: link.email.toLowerCase() };
   const prior = await getSeatLink(kv, link.bookingId);
   const op = kv.atomic();
   if (prior && (prior.calBookingUid !== normalised.calBookingUid || prior.email !== normalised.email)) {
     op.delete(keys.calcomSeatByUid(prior.tenant, prior.calBookingUid, prior.email));
   }
-  await op.set(keys.calcomSeat(link.bookingId), normalised)
-    .set(keys.calcomSeatByUid(link.tenant, link.calBookingUid, normalised.email), link.bookingId)
-    .commit();
+  op.set(keys.calcomSeat(link.bookingId), normalised)
+    .set(keys.calcomSeatByUid(link.tenant, link.calBookingUid, normalised.email), link.bookingId);
+  await commitFenced(op, fence);
 }
 
 /** Our booking mirrored by (tenant, Cal.com booking uid, attendee email), or null. */
@@ -178,18 +186,21 @@ export async function updateSyncState(
   kv: Deno.Kv,
   bookingId: string,
   update: (current: SyncState | null) => SyncState | null,
+  fence?: Fence,
 ): Promise<SyncState | null> {
   for (let attempt = 0; attempt < 50; attempt++) {
     const entry = await kv.get<SyncState>(keys.calcomSync(bookingId));
     const next = update(entry.value);
     if (next === null) return entry.value;
     const op = kv.atomic().check(entry);
+    fence?.guard(op);
     const prevDue = dueMs(entry.value);
     if (prevDue !== null) op.delete(keys.calcomSyncDue(prevDue, bookingId));
     const due = dueMs(next);
     if (due !== null) op.set(keys.calcomSyncDue(due, bookingId), null);
     op.set(keys.calcomSync(bookingId), next);
     if ((await op.commit()).ok) return next;
+    await fence?.verify();
     await new Promise((r) => setTimeout(r, Math.random() * 10));
   }
   throw new Error(`sync state of ${bookingId} is too contended`);
@@ -223,6 +234,7 @@ export function pendingState(
     syncedAt: prior?.syncedAt ?? null,
     latencyMs: prior?.latencyMs ?? null,
     note: null,
+    sendingUntil: prior?.sendingUntil ?? null,
   };
 }
 
@@ -299,6 +311,7 @@ export async function flagForReview(
     id?: string;
     flaggedAt?: string;
   },
+  fence?: Fence,
 ): Promise<ReviewItem> {
   const item: ReviewItem = {
     ...input,
@@ -309,7 +322,7 @@ export async function flagForReview(
     resolvedBy: null,
     comment: null,
   };
-  await kv.set(keys.calcomReview(item.id), item);
+  await commitFenced(kv.atomic().set(keys.calcomReview(item.id), item), fence);
   return item;
 }
 
@@ -376,4 +389,19 @@ export async function requeueSync(kv: Deno.Kv, bookingId: string, nowMs = Date.n
       changedAt: s.changedAt,
       note: "queued again",
     });
+}
+
+/**
+ * Commits `op`, fenced by the worker's lease when given: a worker that lost its lease mid-send
+ * throws {@link LeaseLostError} instead of writing.
+ */
+export async function commitFenced(op: Deno.AtomicOperation, fence?: Fence): Promise<void> {
+  if (!fence) {
+    await op.commit();
+    return;
+  }
+  if (!(await fence.guard(op).commit()).ok) {
+    await fence.verify();
+    throw new LeaseLostError("calcom-outbound");
+  }
 }

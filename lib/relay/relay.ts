@@ -1,18 +1,21 @@
 /**
- * The event relay: delivers the outbox (`["events"]`, lib/booking/events.ts) to Kafka in commit
- * order, as xAPI statements, at least once.
+ * The event relay: delivers the Kafka outbox (`["outbox", "kafka", …]`, lib/booking/outbox.ts) as
+ * xAPI statements, at least once, each session's events in commit order.
  *
- * One loop per process, and one process at a time (a KV lease): read the next page of events
- * after the stored cursor, build each event's message, produce the page, then move the cursor and
- * the per-topic counters in one atomic op. Nothing moves until Kafka acknowledged (acks = all), so
- * a crash or an outage means the page is produced again (duplicates carry the same event id,
- * which consumers deduplicate by). Kafka down: the loop retries with capped exponential backoff
- * and catches up by itself. An event whose message cannot be built, or that Kafka refuses for
- * itself (not for an outage), goes to the dead-letter list with the reason and the rest flow on.
- * With no Kafka configured the loop does not run: events wait, counted as pending.
+ * One leased loop (lib/worker/leased_loop.ts) across all processes: read a page of pending events
+ * (whole sessions, sorted by versionstamp), build each event's message, produce the page, then
+ * delete the page's pending entries and move the per-topic counters in atomic ops fenced by the
+ * lease. Nothing is deleted until Kafka acknowledged (acks = all), so a crash, an outage or a lost
+ * lease means the page is produced again (duplicates carry the same event id, which consumers
+ * deduplicate by). Kafka down: the loop retries with capped exponential backoff and catches up by
+ * itself. An event whose message cannot be built, or that Kafka refuses for itself (not for an
+ * outage), goes to the dead-letter list with the reason and the rest flow on. With no Kafka
+ * configured the loop does not run: events wait, counted as pending.
  */
-import { type CommittedEvent, cursorOf, type DomainEvent, listEvents } from "../booking/events.ts";
+import { type CommittedEvent, type DomainEvent, onEventsCommitted } from "../booking/events.ts";
+import { acknowledgeOutbox, type PendingEvent, readOutbox } from "../booking/outbox.ts";
 import { keys } from "../store/keys.ts";
+import { LeasedLoop } from "../worker/leased_loop.ts";
 import { type OutboundMessage, toMessage } from "./publisher.ts";
 import {
   cachedStoreReader,
@@ -60,19 +63,18 @@ export interface RelayOptions {
   batchSize?: number;
   minBackoffMs?: number;
   maxBackoffMs?: number;
-  /** Idle wait when caught up (a queue wake-up cuts it short). */
+  /** Idle wait when caught up: how often other processes' commits are polled for (a commit in this process wakes the relay at once). */
   idleMs?: number;
-  /** Pause after a partial page so the next one gathers more events (default 50 ms). */
+  /** Pause after a page so the next one gathers more events (default 50 ms). */
   lingerMs?: number;
   /** Lease length; renewed every page. */
   leaseMs?: number;
   /** Identity of this process in the lease. */
   owner?: string;
+  /** Clock of the lease (default `Date.now`). */
+  clock?: () => number;
   log?: (msg: string) => void;
 }
-
-/** Pages read in one scan of the outbox. */
-const READ_AHEAD = 8;
 
 /** Kafka errors that mean "this message is wrong", not "Kafka is unavailable". */
 const POISON = /MESSAGE_TOO_LARGE|INVALID_RECORD|CORRUPT_MESSAGE|RECORD_LIST_TOO_LARGE|INVALID_TIMESTAMP/i;
@@ -126,23 +128,19 @@ function isPoison(err: unknown): boolean {
   return POISON.test(`${e?.type ?? ""} ${e?.name ?? ""} ${e?.cause?.type ?? ""} ${describe(err)}`);
 }
 
-/** Delivers outbox events to Kafka. `start()` once; `wake()` when events were committed. */
+/** Lease name of the relay. */
+export const RELAY_JOB = "relay";
+
+/** Delivers outbox events to Kafka. `start()` once; `wake()` when events were committed elsewhere. */
 export class EventRelay {
   readonly #kv: Deno.Kv;
   readonly #publisher: EventPublisher | null;
-  readonly #opt: Required<Omit<RelayOptions, "log">> & { log: (msg: string) => void };
+  readonly #opt: Required<Omit<RelayOptions, "log" | "clock" | "owner">> & { log: (msg: string) => void };
   readonly #reader: StoreReader;
+  readonly #loop: LeasedLoop | null;
   #status: RelayStatus;
-  #running = false;
-  #loop: Promise<void> | null = null;
-  #wake: (() => void) | null = null;
-  /** A wake-up came while no wait was armed (events committed during a page). */
-  #woken = false;
-  /** Until when this process holds the relay lease (as last written). */
-  #leaseUntil = 0;
-  /** Ends a non-wakeable wait when the relay stops. */
-  #stopWait: (() => void) | null = null;
   #connected = false;
+  #resumeAfter: string | null = null;
 
   constructor(kv: Deno.Kv, publisher: EventPublisher | null, options: RelayOptions = {}) {
     this.#kv = kv;
@@ -151,10 +149,9 @@ export class EventRelay {
       batchSize: options.batchSize ?? 1_000,
       minBackoffMs: options.minBackoffMs ?? 250,
       maxBackoffMs: options.maxBackoffMs ?? 30_000,
-      idleMs: options.idleMs ?? 1_000,
+      idleMs: options.idleMs ?? 500,
       lingerMs: options.lingerMs ?? 50,
       leaseMs: options.leaseMs ?? 15_000,
-      owner: options.owner ?? crypto.randomUUID(),
       log: options.log ?? ((m) => console.error(m)),
     };
     this.#reader = cachedStoreReader(kv);
@@ -165,6 +162,20 @@ export class EventRelay {
       nextRetryInMs: null,
       delivered: 0,
     };
+    this.#loop = publisher
+      ? new LeasedLoop(kv, RELAY_JOB, {
+        step: ({ signal }) => this.#deliverPage(signal),
+        idleMs: this.#opt.idleMs,
+        lingerMs: this.#opt.lingerMs,
+        leaseMs: this.#opt.leaseMs,
+        owner: options.owner,
+        clock: options.clock,
+        minBackoffMs: this.#opt.minBackoffMs,
+        maxBackoffMs: this.#opt.maxBackoffMs,
+        onError: (err, failures, backoff) => this.#failed(err, failures, backoff),
+        wakeOn: onEventsCommitted,
+      })
+      : null;
   }
 
   /** Whether Kafka is configured at all. */
@@ -173,110 +184,47 @@ export class EventRelay {
   }
 
   status(): RelayStatus {
+    const loop = this.#loop?.status();
+    if (loop?.state === "standby") return { ...this.#status, state: "standby" };
+    if (loop?.state === "running" && this.#status.state === "retrying") {
+      return { ...this.#status, state: "running", nextRetryInMs: null };
+    }
     return { ...this.#status };
   }
 
   /** Starts the delivery loop (no-op without a publisher). */
   start(): void {
-    if (!this.#publisher || this.#running) return;
-    this.#running = true;
-    this.#loop = this.#run();
+    this.#loop?.start();
   }
 
-  /** Cuts an idle wait or a backoff short: new events were committed. */
+  /** Cuts an idle wait short: new events were committed (never a backoff). */
   wake(): void {
-    this.#woken = true;
-    this.#wake?.();
+    this.#loop?.wake();
   }
 
-  /** Stops the loop and disconnects from Kafka; pending events stay in KV. */
+  /** Stops the loop (after the in-flight page) and disconnects from Kafka; pending events stay in KV. */
   async stop(): Promise<void> {
-    this.#running = false;
-    this.wake();
-    this.#stopWait?.();
-    await this.#loop;
-    this.#loop = null;
+    await this.#loop?.stop();
     if (this.#connected) await this.#publisher?.close().catch(() => {});
     this.#connected = false;
-    await this.#releaseLease();
     this.#status.state = this.#publisher ? "stopped" : "off";
   }
 
-  /** Waits; a wake-up cuts it short only when `wakeable` (never a backoff: commits must not hammer a down Kafka). */
-  #sleep(ms: number, wakeable = true): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        if (this.#wake === done) this.#wake = null;
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      if (wakeable) this.#wake = done;
-      else this.#stopWait = done;
-    });
-  }
-
-  async #run(): Promise<void> {
-    let failures = 0;
-    while (this.#running) {
-      try {
-        if (!(await this.#holdLease())) {
-          this.#status.state = "standby";
-          await this.#sleep(this.#opt.leaseMs / 3);
-          continue;
-        }
-        if (!this.#connected) {
-          await this.#publisher!.connect();
-          this.#connected = true;
-        }
-        this.#woken = false;
-        const moved = await this.#deliverPage();
-        failures = 0;
-        this.#status.state = "running";
-        this.#status.nextRetryInMs = null;
-        // A wake-up during the page may announce events its read missed: look again at once.
-        if (moved === 0 && !this.#woken) await this.#sleep(this.#opt.idleMs);
-        // Under steady traffic every commit wakes the relay; lingering a moment gathers a bigger page
-        // per rescan of the outbox (like Kafka's linger.ms) instead of spinning on a few events.
-        else if (moved > 0 && moved < this.#opt.batchSize) await this.#sleep(this.#opt.lingerMs, false);
-      } catch (err) {
-        failures++;
-        const backoff = Math.min(this.#opt.maxBackoffMs, this.#opt.minBackoffMs * 2 ** Math.min(failures - 1, 16));
-        const message = describe(err);
-        this.#status = {
-          ...this.#status,
-          state: "retrying",
-          lastError: { message, at: new Date().toISOString() },
-          nextRetryInMs: backoff,
-        };
-        if (failures === 1 || failures % 10 === 0) {
-          this.#opt.log(`relay: delivery failed (${failures}×), retrying in ${backoff} ms: ${message}`);
-        }
-        // A fresh connection after a failure: kafkajs's producer may hold a dead socket.
-        if (this.#connected) await this.#publisher!.close().catch(() => {});
-        this.#connected = false;
-        await this.#recordError(message).catch(() => {});
-        await this.#sleep(backoff, false);
-      }
+  async #failed(err: unknown, failures: number, backoff: number): Promise<void> {
+    const message = describe(err);
+    this.#status = {
+      ...this.#status,
+      state: "retrying",
+      lastError: { message, at: new Date().toISOString() },
+      nextRetryInMs: backoff,
+    };
+    if (failures === 1 || failures % 10 === 0) {
+      this.#opt.log(`relay: delivery failed (${failures}×), retrying in ${backoff} ms: ${message}`);
     }
-  }
-
-  async #holdLease(): Promise<boolean> {
-    const now = Date.now();
-    // Renew only in the second half of the lease: two KV round trips saved on most pages.
-    if (this.#leaseUntil - now > this.#opt.leaseMs / 2) return true;
-    const entry = await this.#kv.get<{ owner: string; until: number }>(keys.relayLease());
-    if (entry.value && entry.value.owner !== this.#opt.owner && entry.value.until > now) return false;
-    const until = now + this.#opt.leaseMs;
-    const res = await this.#kv.atomic().check(entry).set(keys.relayLease(), { owner: this.#opt.owner, until }).commit();
-    if (res.ok) this.#leaseUntil = until;
-    return res.ok;
-  }
-
-  async #releaseLease(): Promise<void> {
-    const entry = await this.#kv.get<{ owner: string }>(keys.relayLease());
-    this.#leaseUntil = 0;
-    if (entry.value?.owner === this.#opt.owner) await this.#kv.atomic().check(entry).delete(entry.key).commit();
+    // A fresh connection after a failure: kafkajs's producer may hold a dead socket.
+    if (this.#connected) await this.#publisher!.close().catch(() => {});
+    this.#connected = false;
+    await this.#recordError(message).catch(() => {});
   }
 
   async #recordError(message: string): Promise<void> {
@@ -295,34 +243,26 @@ export class EventRelay {
   }
 
   /**
-   * Delivers what is pending: reads up to READ_AHEAD pages in one scan (each `listEvents` call
-   * rescans a few seconds around the cursor, so reading page by page is quadratic in a backlog
-   * committed within seconds), then builds (in parallel), produces and commits the cursor page by
-   * page. Returns how many events the cursor moved past.
+   * Delivers one page of pending events: builds (in parallel), produces, then deletes their
+   * pending entries under the lease. Returns how many events it delivered or dead-lettered.
    */
-  async #deliverPage(): Promise<number> {
-    let cursorEntry = await this.#kv.get<{ cursor: string }>(keys.relayCursor());
-    const { events } = await listEvents(this.#kv, {
-      after: cursorEntry.value?.cursor ?? null,
-      limit: this.#opt.batchSize * READ_AHEAD,
-    });
-    for (let i = 0; i < events.length && this.#running; i += this.#opt.batchSize) {
-      const page = events.slice(i, i + this.#opt.batchSize);
-      cursorEntry = await this.#deliver(cursorEntry, page);
+  async #deliverPage(signal: AbortSignal): Promise<number> {
+    if (!this.#connected) {
+      await this.#publisher!.connect();
+      this.#connected = true;
     }
-    return events.length;
-  }
-
-  async #deliver(
-    cursorEntry: Deno.KvEntryMaybe<{ cursor: string }>,
-    events: CommittedEvent[],
-  ): Promise<Deno.KvEntryMaybe<{ cursor: string }>> {
+    const page = await readOutbox(this.#kv, "kafka", { limit: this.#opt.batchSize, resumeAfter: this.#resumeAfter });
+    this.#resumeAfter = page.resumeAfter;
+    this.#status.state = "running";
+    this.#status.nextRetryInMs = null;
+    if (page.events.length === 0 || signal.aborted) return 0;
+    const events = page.events;
     const built = await Promise.allSettled(events.map((e) => this.buildMessage(e)));
-    const ready: { event: CommittedEvent; message: OutboundMessage }[] = [];
-    const dead: DeadLetter[] = [];
+    const ready: { event: PendingEvent; message: OutboundMessage }[] = [];
+    const dead = new Map<PendingEvent, DeadLetter>();
     built.forEach((b, i) => {
       if (b.status === "fulfilled") ready.push({ event: events[i], message: b.value });
-      else dead.push(deadLetter(events[i], null, `cannot build the message: ${describe(b.reason)}`));
+      else dead.set(events[i], deadLetter(events[i], null, `cannot build the message: ${describe(b.reason)}`));
     });
     try {
       for (const chunk of bySize(ready.map((r) => r.message))) await this.#publisher!.publish(chunk);
@@ -336,42 +276,53 @@ export class EventRelay {
           ok.push(r);
         } catch (e) {
           if (!isPoison(e)) throw e;
-          dead.push(deadLetter(r.event, r.message.topic, `Kafka refused it: ${describe(e)}`));
+          dead.set(r.event, deadLetter(r.event, r.message.topic, `Kafka refused it: ${describe(e)}`));
         }
       }
       ready.length = 0;
       ready.push(...ok);
     }
-    return await this.#advance(cursorEntry, cursorOf(events.at(-1)!), ready, dead);
+    await this.#acknowledge(events, ready, dead);
+    return events.length;
   }
 
-  async #advance(
-    cursorEntry: Deno.KvEntryMaybe<{ cursor: string }>,
-    cursor: string,
-    delivered: { event: CommittedEvent; message: OutboundMessage }[],
-    dead: DeadLetter[],
-  ): Promise<Deno.KvEntryMaybe<{ cursor: string }>> {
+  /** Deletes the page's pending entries and records the figures, fenced by the lease. */
+  async #acknowledge(
+    events: PendingEvent[],
+    delivered: { event: PendingEvent; message: OutboundMessage }[],
+    dead: Map<PendingEvent, DeadLetter>,
+  ): Promise<void> {
     const at = new Date().toISOString();
-    const op = this.#kv.atomic().check(cursorEntry).set(keys.relayCursor(), { cursor, at });
-    const perTopic = new Map<string, { n: number; last: string }>();
-    for (const { event, message } of delivered) {
-      const t = perTopic.get(message.topic) ?? { n: 0, last: event.occurredAt };
-      t.n++;
-      if (event.occurredAt > t.last) t.last = event.occurredAt;
-      perTopic.set(message.topic, t);
+    const topicOf = new Map(delivered.map((d) => [d.event, d.message.topic]));
+    const ok = await acknowledgeOutbox(this.#kv, events, this.#loop!.lease.guard, (op, chunk) => {
+      const perTopic = new Map<string, { n: number; last: string }>();
+      for (const event of chunk) {
+        const d = dead.get(event);
+        if (d) {
+          op.set(keys.deadLetter(d.eventKey), d);
+          continue;
+        }
+        const topic = topicOf.get(event)!;
+        const t = perTopic.get(topic) ?? { n: 0, last: event.occurredAt };
+        t.n++;
+        if (event.occurredAt > t.last) t.last = event.occurredAt;
+        perTopic.set(topic, t);
+      }
+      for (const [topic, t] of perTopic) {
+        op.sum(keys.relayDelivered(topic), BigInt(t.n));
+        op.set(keys.relayLastDelivered(topic), { at, eventOccurredAt: t.last });
+        op.delete(keys.relayError(topic));
+      }
+    });
+    if (!ok) {
+      await this.#loop!.lease.verify();
+      throw new Error("the relay's outbox acknowledgement did not commit; re-reading");
     }
-    for (const [topic, t] of perTopic) {
-      op.sum(keys.relayDelivered(topic), BigInt(t.n));
-      op.set(keys.relayLastDelivered(topic), { at, eventOccurredAt: t.last });
-      op.delete(keys.relayError(topic));
-    }
-    for (const d of dead) op.set(keys.deadLetter(d.eventKey), d);
-    const res = await op.commit();
-    if (!res.ok) throw new Error("the relay cursor moved under us (another relay?); re-reading");
     this.#status.delivered += delivered.length;
     if (delivered.length) this.#status.lastDeliveredAt = at;
-    for (const d of dead) this.#opt.log(`relay: event ${d.eventId} (${d.eventType}) dead-lettered: ${d.reason}`);
-    return { key: keys.relayCursor(), value: { cursor, at } as { cursor: string }, versionstamp: res.versionstamp };
+    for (const d of dead.values()) {
+      this.#opt.log(`relay: event ${d.eventId} (${d.eventType}) dead-lettered: ${d.reason}`);
+    }
   }
 
   /**
@@ -410,7 +361,7 @@ export class EventRelay {
 }
 
 function deadLetter(event: CommittedEvent | DomainEvent, topic: Topic | null, reason: string): DeadLetter {
-  const { versionstamp: _v, ...plain } = event as CommittedEvent;
+  const { versionstamp: _v, outboxKey: _k, ...plain } = event as PendingEvent;
   let safeTopic = topic;
   try {
     safeTopic ??= topicFor(event);

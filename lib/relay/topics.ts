@@ -1,5 +1,5 @@
 /** Per-topic delivery figures for admins: delivered, pending, last delivery, last error; dead letters. */
-import { listEvents } from "../booking/events.ts";
+import { countOutbox } from "../booking/outbox.ts";
 import { keys } from "../store/keys.ts";
 import type { DeadLetter } from "./relay.ts";
 import { topicFor, TOPICS } from "./xapi.ts";
@@ -8,7 +8,7 @@ import { topicFor, TOPICS } from "./xapi.ts";
 export interface TopicStats {
   topic: string;
   delivered: number;
-  /** Events committed but not yet delivered (counted up to PENDING_SCAN_LIMIT in all). */
+  /** Events committed but not yet delivered: the Kafka outbox (counted up to PENDING_SCAN_LIMIT in all). */
   pending: number;
   lastDeliveredAt: string | null;
   lastDeliveredEventAt: string | null;
@@ -22,22 +22,13 @@ export const PENDING_SCAN_LIMIT = 50_000;
 /** Figures for every topic, plus whether the pending count hit the scan limit. */
 export async function getTopicStats(kv: Deno.Kv): Promise<{ topics: TopicStats[]; pendingCapped: boolean }> {
   const names = Object.values(TOPICS) as string[];
-  const pending = new Map<string, number>(names.map((t) => [t, 0]));
-  let cursor = (await kv.get<{ cursor: string }>(keys.relayCursor())).value?.cursor ?? null;
-  let scanned = 0;
-  while (scanned < PENDING_SCAN_LIMIT) {
-    const page = await listEvents(kv, { after: cursor, limit: 1000 });
-    for (const e of page.events) {
-      let topic = "unknown";
-      try {
-        topic = topicFor(e);
-      } catch { /* counted under unknown */ }
-      pending.set(topic, (pending.get(topic) ?? 0) + 1);
+  const { counts: pending, capped } = await countOutbox(kv, "kafka", (e) => {
+    try {
+      return topicFor(e);
+    } catch {
+      return "unknown";
     }
-    scanned += page.events.length;
-    if (page.events.length < 1000) break;
-    cursor = page.nextCursor;
-  }
+  }, PENDING_SCAN_LIMIT);
   const dead = new Map<string, number>();
   for await (const e of kv.list<DeadLetter>({ prefix: keys.deadLettersPrefix() })) {
     const t = e.value.topic ?? "unknown";
@@ -58,7 +49,7 @@ export async function getTopicStats(kv: Deno.Kv): Promise<{ topics: TopicStats[]
       deadLetters: dead.get(topic) ?? 0,
     };
   }));
-  return { topics, pendingCapped: scanned >= PENDING_SCAN_LIMIT };
+  return { topics, pendingCapped: capped };
 }
 
 /** Dead letters, oldest event first. */

@@ -36,7 +36,9 @@
  * | `["waitlist_by_learner", learnerId, sessionId]` | `WaitlistEntry` (status waiting or offered) | booking engine |
  * | `["attendance", sessionId, learnerId]` | `AttendanceRecord` | booking engine |
  * | `["session_cancels_pending", sessionId]` | `PendingSessionCancel` `{sessionId, startedAt, actor}`: a session cancel not finished yet (the resumer's work list) | cancelSession (set with the status change, deleted with session.cancelled) |
- * | `["events", key]` | `DomainEvent` (key: ULID; entry versionstamp = commit order) | booking engine (outbox) |
+ * | `["events", key]` | `DomainEvent`: permanent history (key: ULID from the writer's clock, approximate order; entry versionstamp = commit order) | booking engine |
+ * | `["outbox", consumer, sessionId, key]` | `DomainEvent` not yet delivered to `consumer` (`kafka`, `calcom`); written with the event, deleted after delivery | booking engine; relay and Cal.com sync delete |
+ * | `["worker_leases", name]` | `LeaseRecord` `{owner, token, until}`: the fenced lease of a background job or cron | lib/worker/lease.ts |
  * | `["idempotency", scope, key]` | `{bodyHash, result, createdAt}`, expires after 24 h | booking engine |
  * | `["meta", "seed"]` | `SeedMarker` | seedDemoData |
  * | `["meta", "catalog_version"]` | ULID, changed by every course/location write | createCourse, createLocation |
@@ -121,6 +123,8 @@ export const PREFIXES = [
   "attendance",
   "session_cancels_pending",
   "events",
+  "outbox",
+  "worker_leases",
   "idempotency",
   "api_tokens",
   "api_tokens_by_user",
@@ -215,13 +219,19 @@ export const keys = {
   // ── outbox and idempotency ───────────────────────────────────────────
   eventsPrefix: () => ["events"] as const,
   event: (key: string) => ["events", key] as const,
+  /** Every pending entry of one consumer (`kafka`, `calcom`). */
+  outboxPrefix: (consumer: string) => ["outbox", consumer] as const,
+  /** One session's pending entries for one consumer. */
+  outboxSessionPrefix: (consumer: string, sessionId: string) => ["outbox", consumer, sessionId] as const,
+  outboxEntry: (consumer: string, sessionId: string, eventKey: string) =>
+    ["outbox", consumer, sessionId, eventKey] as const,
+
+  // ── background work ──────────────────────────────────────────────────
+  /** The fenced lease of one background job or cron (`relay`, `calcom-outbound`, `hold-sweep`, …). */
+  workerLease: (name: string) => ["worker_leases", name] as const,
   idempotency: (scope: string, key: string) => ["idempotency", scope, key] as const,
 
   // ── event relay (Kafka) ──────────────────────────────────────────────
-  /** Cursor of the last event delivered (a listEvents cursor). */
-  relayCursor: () => ["relay", "cursor"] as const,
-  /** Which process relays right now (one at a time). */
-  relayLease: () => ["relay", "lease"] as const,
   /** Per topic: delivered count (KvU64). */
   relayDelivered: (topic: string) => ["relay_counts", topic, "delivered"] as const,
   /** Per topic: last delivery `{at, eventOccurredAt}`. */

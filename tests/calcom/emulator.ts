@@ -170,6 +170,11 @@ export interface CalcomEmulator {
   requestCount(filter?: { method?: string; path?: string | RegExp }): number;
   /** The next `count` requests get `fault` instead of being served (queued after earlier faults). */
   failNext(count: number, fault: EmulatorFault): void;
+  /**
+   * A slow answer: the next `method` request to `path` is served (its state change is made at
+   * once), but its answer is held for `ms`; `onHeld` runs as the hold begins.
+   */
+  answerLate(method: string, path: string | RegExp, ms: number, onHeld?: () => void | Promise<void>): void;
   /** Stops listening: connections are refused until {@link CalcomEmulator.up}. */
   down(): Promise<void>;
   /** Listens again on the same port, with the same state. */
@@ -288,6 +293,7 @@ export function startCalcomEmulator(options: CalcomEmulatorOptions = {}): Calcom
   const requests: RecordedRequest[] = [];
   const violations: ContractViolation[] = [];
   const faults: EmulatorFault[] = [];
+  const lateAnswers: { method: string; path: string | RegExp; ms: number; onHeld?: () => void | Promise<void> }[] = [];
   const contract = options.contract;
   let release = Promise.withResolvers<void>();
   let webhookUrl = options.webhookUrl;
@@ -553,6 +559,15 @@ export function startCalcomEmulator(options: CalcomEmulatorOptions = {}): Calcom
         const sent = fire(out.webhook);
         if (webhookTiming === "before-response") await sent;
       }
+      const late = lateAnswers.findIndex((l) =>
+        l.method === request.method &&
+        (typeof l.path === "string" ? l.path === url.pathname : l.path.test(url.pathname))
+      );
+      if (late >= 0) {
+        const [l] = lateAnswers.splice(late, 1);
+        await l.onHeld?.();
+        await new Promise((r) => setTimeout(r, l.ms));
+      }
       return reply(out.status, out.body);
     } catch (e) {
       if (e instanceof EmulatorHttpError) return fail(e.status, e.code, e.message, {}, e.details);
@@ -712,6 +727,9 @@ export function startCalcomEmulator(options: CalcomEmulatorOptions = {}): Calcom
     },
     failNext(count, fault) {
       for (let i = 0; i < count; i++) faults.push(fault);
+    },
+    answerLate(method, path, ms, onHeld) {
+      lateAnswers.push({ method: method.toUpperCase(), path, ms, onHeld });
     },
     down: stop,
     up() {

@@ -5,6 +5,7 @@ import { Draft } from "../../lib/booking/draft.ts";
 import { addEvent, type DomainEvent } from "../../lib/booking/events.ts";
 import { K } from "../../lib/booking/keys.ts";
 import { KafkaPublisher } from "../../lib/relay/publisher.ts";
+import { keys } from "../../lib/store/keys.ts";
 import { type DeadLetter, EventRelay } from "../../lib/relay/relay.ts";
 import { topicFor } from "../../lib/relay/xapi.ts";
 import type { Body } from "../api/client.ts";
@@ -129,7 +130,7 @@ async function badDataDeadLettersAndRedrive(broker: TestKafka) {
       seats: 10n,
     }, new Date());
     assert.ok(await draft.commit());
-    // An event of a type the relay does not know, written straight into the outbox.
+    // An event of a type the relay does not know, written straight into the history and the Kafka outbox.
     const unknown = {
       ...bigint,
       id: crypto.randomUUID(),
@@ -137,7 +138,8 @@ async function badDataDeadLettersAndRedrive(broker: TestKafka) {
       type: "hold.teleported",
       data: { holdId: ulid() },
     } as unknown as DomainEvent;
-    await f.kv.set(K.event(unknown.key), unknown);
+    await f.kv.atomic().set(K.event(unknown.key), unknown)
+      .set(keys.outboxEntry("kafka", unknown.sessionId, unknown.key), unknown).commit();
     await book(people[2]);
     await book(people[3]);
 
@@ -217,8 +219,13 @@ async function hotSessionPageOverOneMebibyte(broker: TestKafka) {
   }, { idleMs: 200 });
   try {
     const sessionId = (await createCatalogSession(kv, catalog)).id;
-    const draft = new Draft(kv);
+    // Three commits of 150 (each event is 3 writes: history + 2 outbox entries; 1000 mutations per op).
+    let draft = new Draft(kv);
     for (let i = 0; i < 450; i++) {
+      if (i > 0 && i % 150 === 0) {
+        assert.ok(await draft.commit());
+        draft = new Draft(kv);
+      }
       const learner = people[i % people.length].user;
       const actor = { userId: learner.id, origin: "api" as const, correlationId: crypto.randomUUID() };
       addEvent(

@@ -10,7 +10,7 @@ import { Kafka, logLevel } from "kafkajs";
 import xapiValidation from "@learninglocker/xapi-validation";
 import { mintToken } from "../../lib/auth/tokens.ts";
 import { createApp } from "../../lib/app.ts";
-import { startQueueListener } from "../../lib/background.ts";
+import { createHoldSweep } from "../../lib/worker/mod.ts";
 import { BookingEngine } from "../../lib/booking/engine.ts";
 import { type CommittedEvent, listEvents } from "../../lib/booking/events.ts";
 import { type Config, loadConfig } from "../../lib/config.ts";
@@ -152,13 +152,13 @@ export interface RelayApp extends TinyCatalog {
   learners(n: number): Promise<Learner[]>;
   /** Schedules a session of the catalog's course over HTTP (a `session.scheduled` event). */
   schedule(options?: { capacity?: number; startsInHours?: number; waitlist?: boolean }): Promise<Body>;
-  /** Stops the relay, the queue listener and KV. */
+  /** Stops the relay, the hold sweep and KV. */
   close(): Promise<void>;
 }
 
 /**
- * Starts the app as main.ts does (createRelay from the config, the queue listener waking the
- * relay, `relay.start()`), with `KAFKA_BROKERS` = `brokers` (null: no Kafka, the relay is off).
+ * Starts the app as main.ts does (createRelay from the config, the hold sweep, `relay.start()`;
+ * commits wake the relay in process), with `KAFKA_BROKERS` = `brokers` (null: no Kafka, the relay is off).
  */
 export async function startRelayApp(
   brokers: string[] | null,
@@ -176,7 +176,8 @@ export async function startRelayApp(
   const engine = new BookingEngine(kv, { holdMinutes: config.holdMinutes });
   const relayLog: string[] = [];
   const relay = createRelay(kv, config, { log: (m) => relayLog.push(m), ...relayOptions });
-  const listener = startQueueListener(kv, engine, relay);
+  const holdSweep = createHoldSweep(engine, { log: () => {} });
+  holdSweep.start();
   relay.start();
   const app = await createApp({ kv, config, engine, relay });
   const admin = new ApiClient(app, ADMIN_TOKEN);
@@ -209,9 +210,8 @@ export async function startRelayApp(
       return res.body.session;
     },
     async close() {
-      await relay.stop();
+      await Promise.all([relay.stop(), holdSweep.stop()]);
       kv.close();
-      await listener.catch(() => {});
     },
   };
 }

@@ -1,0 +1,143 @@
+/**
+ * The worker role: every background job of the product, each in the one {@link LeasedLoop}
+ * (fenced lease, so across N processes one worker runs each job at a time):
+ * - `relay`: the Kafka outbox → Kafka (lib/relay/relay.ts);
+ * - `calcom-outbound`: the Cal.com outbox → Cal.com (lib/calcom/outbound.ts);
+ * - `hold-sweep`: releases holds and offers whose time is up (their seat, the `hold.expired`
+ *   event and the next waitlist offer), walking `holds_by_expiry`: it looks again when the next
+ *   hold is due, at least every second;
+ * - crons (`Deno.cron`, registered at the top level of the entry point; each body takes a lease
+ *   first, so N instances never run it twice at once): Cal.com reconciliation (hourly), a
+ *   backstop hold sweep (every minute) and the resume of session cancels cut short by a crash
+ *   (at start, then every minute for cancels pending at least a minute).
+ *
+ * It runs inside the app by default (`deno task start`), or alone (`deno task worker`) against the
+ * same KV, with `WORKER=0` on the app instances. No job depends on KV queues.
+ */
+import type { BookingEngine } from "../booking/engine.ts";
+import { reconcile, type ReconcileDeps } from "../calcom/reconcile.ts";
+import type { OutboundSync } from "../calcom/outbound.ts";
+import type { EventRelay } from "../relay/relay.ts";
+import { runExclusive } from "./lease.ts";
+import { LeasedLoop } from "./leased_loop.ts";
+
+/** Lease name of the hold sweep. */
+export const HOLD_SWEEP_JOB = "hold-sweep";
+
+/** Settings of the hold sweep. */
+export interface HoldSweepOptions {
+  /** Longest wait between looks (default 1 000 ms): a hold is released at most this late. */
+  maxIdleMs?: number;
+  leaseMs?: number;
+  owner?: string;
+  log?: (message: string) => void;
+}
+
+/**
+ * The hold sweep as a leased loop (not started). Expiring a hold is idempotent and checked by the
+ * lane's commit, so the lease only keeps N workers from doing the same work.
+ */
+export function createHoldSweep(engine: BookingEngine, options: HoldSweepOptions = {}): LeasedLoop {
+  const maxIdle = options.maxIdleMs ?? 1_000;
+  const log = options.log ?? ((m: string) => console.log(m));
+  return new LeasedLoop(engine.kv, HOLD_SWEEP_JOB, {
+    step: async () => {
+      const n = await engine.sweepExpiredHolds();
+      if (n) log(`hold sweep: released ${n} expired hold(s)`);
+      return n;
+    },
+    idleMs: async () => {
+      const next = await engine.nextHoldExpiryMs();
+      if (next === null) return maxIdle;
+      // A due entry that would not expire (its session is gone) must not make the loop spin.
+      return Math.min(maxIdle, Math.max(100, next - engine.now().getTime() + 1));
+    },
+    leaseMs: options.leaseMs,
+    owner: options.owner,
+  });
+}
+
+/** What the worker runs. */
+export interface WorkerDeps {
+  kv: Deno.Kv;
+  engine: BookingEngine;
+  relay: EventRelay;
+  outbound: OutboundSync;
+  reconcile: ReconcileDeps;
+  holdSweep?: HoldSweepOptions;
+}
+
+/** A running worker. */
+export interface Worker {
+  readonly holdSweep: LeasedLoop;
+  /** The cron bodies (each under its own lease; false when another worker ran it). */
+  reconcileCron(): Promise<boolean>;
+  sweepCron(): Promise<boolean>;
+  /** Finishes pending session cancels at least `minAgeMs` old (all when omitted). */
+  cancelResumeCron(minAgeMs?: number): Promise<boolean>;
+  /** Stops every loop after its in-flight step and releases the leases. */
+  stop(): Promise<void>;
+}
+
+/** Starts every background loop of this process. */
+export function startWorker(deps: WorkerDeps): Worker {
+  const holdSweep = createHoldSweep(deps.engine, deps.holdSweep);
+  holdSweep.start();
+  deps.relay.start();
+  deps.outbound.start();
+  const cancelResumeCron = (minAgeMs?: number) =>
+    runExclusive(deps.kv, "cron:cancel-resume", () => resumeSessionCancels(deps.engine, minAgeMs), {
+      leaseMs: 60_000,
+    });
+  // A cancel cut short by a crash resumes as soon as a worker starts, whatever its age.
+  cancelResumeCron().catch((err) => console.error(`cancel resume at start failed: ${err?.message ?? err}`));
+  return {
+    cancelResumeCron,
+    holdSweep,
+    reconcileCron: () =>
+      runExclusive(deps.kv, "cron:reconcile", async () => {
+        try {
+          const r = await reconcile(deps.reconcile);
+          const changed = r.steps.length - r.counts.verified;
+          if (changed) console.log(`Cal.com reconciliation: ${JSON.stringify(r.counts)}`);
+        } catch (err) {
+          console.error(`Cal.com reconciliation failed: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      }),
+    sweepCron: () =>
+      runExclusive(deps.kv, "cron:hold-sweep", async () => {
+        const n = await deps.engine.sweepExpiredHolds().catch(() => 0);
+        if (n) console.log(`hold sweep (cron): released ${n} overdue hold(s)`);
+      }, { leaseMs: 60_000 }),
+    async stop() {
+      await Promise.all([holdSweep.stop(), deps.relay.stop(), deps.outbound.stop()]);
+    },
+  };
+}
+
+async function resumeSessionCancels(engine: BookingEngine, minAgeMs?: number): Promise<void> {
+  const { finished, failed } = await engine.resumeSessionCancels(minAgeMs === undefined ? {} : { minAgeMs });
+  if (finished.length) console.log(`cancel resume: finished ${finished.length} pending session cancel(s)`);
+  for (const f of failed) {
+    const message = f.error instanceof Error ? f.error.message : String(f.error);
+    console.error(`cancel resume: session ${f.sessionId} failed, will retry: ${message}`);
+  }
+}
+
+/**
+ * Registers the worker's crons. Call it at the top level of the entry point, before anything is
+ * awaited (Deno Deploy discovers crons statically); a cron does nothing in a process whose
+ * worker is off (`current()` returns null).
+ */
+export function registerCrons(current: () => Worker | null): void {
+  Deno.cron("reconcile calcom bookings", "17 * * * *", async () => {
+    await current()?.reconcileCron();
+  });
+  Deno.cron("expire overdue holds", "* * * * *", async () => {
+    await current()?.sweepCron();
+  });
+  // A minute's grace, so the cron does not race a cancel that is running normally.
+  Deno.cron("resume pending session cancels", "* * * * *", async () => {
+    await current()?.cancelResumeCron(60_000);
+  });
+}

@@ -1,0 +1,37 @@
+/**
+ * The worker alone: `deno task worker`. Runs every background job (Kafka relay, Cal.com outbound
+ * sync, hold sweep, reconciliation and sweep crons) against the KV of `DENO_KV_PATH`, beside app
+ * instances started with `WORKER=0` (e.g. next to Deno Deploy, whose instances stop when idle and
+ * may not reach a private Kafka). Several workers may run: leases keep each job to one at a time.
+ * SIGINT/SIGTERM: finishes or abandons the in-flight sends, releases the leases, exits.
+ */
+import { BookingEngine } from "../lib/booking/engine.ts";
+import { OutboundSync } from "../lib/calcom/outbound.ts";
+import { reconcileDepsFor } from "../lib/calcom/reconcile.ts";
+import { loadConfig } from "../lib/config.ts";
+import { createRelay } from "../lib/relay/mod.ts";
+import { openStore } from "../lib/store/mod.ts";
+import { registerCrons, startWorker, type Worker } from "../lib/worker/mod.ts";
+
+let worker: Worker | null = null;
+// At the top level, before any await (as in main.ts).
+registerCrons(() => worker);
+
+const config = loadConfig();
+const kv = await openStore(config.kvPath);
+const engine = new BookingEngine(kv, { holdMinutes: config.holdMinutes });
+const relay = createRelay(kv, config);
+const outbound = new OutboundSync({ kv, config });
+worker = startWorker({ kv, engine, relay, outbound, reconcile: reconcileDepsFor(kv, config, engine) });
+console.log(`worker: running (Kafka ${relay.enabled ? "on" : "off: events wait in KV"}) on ${config.kvPath}`);
+
+let stopping = false;
+const shutdown = async (signal: string) => {
+  if (stopping) return;
+  stopping = true;
+  console.log(`worker: ${signal}, stopping`);
+  await worker?.stop();
+  kv.close();
+  Deno.exit(0);
+};
+for (const signal of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(signal, () => void shutdown(signal));
