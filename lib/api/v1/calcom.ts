@@ -53,6 +53,9 @@ export const SyncStateSchema = z.object({
   syncedAt: instant.nullable(),
   latencyMs: z.number().nullable(),
   note: z.string().nullable(),
+  sendingUntil: instant.nullable().optional().describe(
+    "while a seat POST may be in flight: another worker waits until then, then looks on Cal.com before posting",
+  ),
 });
 
 /** The Cal.com seat mirroring a booking. */
