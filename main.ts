@@ -1,6 +1,7 @@
 /**
- * Production entry: `deno task start`. Opens KV (a file under ./data by default), loads the
- * demo catalog on first start, starts background work and serves on PORT.
+ * Production entry: `deno task start` (and Deno Deploy's entrypoint). Opens KV (a file under ./data
+ * by default; Deploy's database there), loads the demo catalog on first start (not in
+ * production), starts background work and serves on PORT; SIGTERM/SIGINT shut it down cleanly.
  */
 import { createApp } from "./lib/app.ts";
 import { startHoldSweep, startQueueListener } from "./lib/background.ts";
@@ -10,10 +11,11 @@ import { reconcileDepsFor, startReconcileCron } from "./lib/calcom/reconcile.ts"
 import { loadConfig } from "./lib/config.ts";
 import { createRelay } from "./lib/relay/mod.ts";
 import { seedDemoData } from "./lib/seed/mod.ts";
+import { exitOnSignals } from "./lib/shutdown.ts";
 import { openStore } from "./lib/store/mod.ts";
 
 const config = loadConfig();
-const kv = await openStore(config.kvPath);
+const kv = await openStore(config.kvPath, { maxChecks: config.kvMaxChecks });
 if (config.seedDemo) {
   const t0 = performance.now();
   const result = await seedDemoData(kv);
@@ -28,9 +30,20 @@ startHoldSweep(engine);
 startReconcileCron(reconcileDepsFor(kv, config, engine));
 relay.start();
 if (!relay.enabled) console.log("KAFKA_BROKERS is not set: events are kept in KV as pending until it is.");
-const app = await createApp({ kv, config, engine, relay, outbound }, { dev: Deno.env.get("FRESH_DEV") === "1" });
-Deno.serve({
+const app = await createApp({ kv, config, engine, relay, outbound }, {
+  dev: Deno.env.get("FRESH_DEV") === "1",
+  production: config.production,
+});
+const server = Deno.serve({
   port: config.port,
   onListen: ({ hostname, port }) =>
     console.log(`Listening on http://${hostname === "0.0.0.0" ? "localhost" : hostname}:${port}/`),
 }, app.fetch);
+exitOnSignals({
+  server,
+  loops: [{ name: "event relay", stop: () => relay.stop() }, {
+    name: "Cal.com outbound sync",
+    stop: () => outbound.stop(),
+  }],
+  kv,
+});

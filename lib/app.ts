@@ -14,6 +14,8 @@ import { type Services, setServices } from "./services.ts";
 /** Options for `createApp`. */
 export interface AppOptions {
   dev?: boolean;
+  /** Serve prebuilt island bundles only (fails to start without a fresh `deno task build`). */
+  production?: boolean;
 }
 
 /** Creates the app for these services (registered for routes to use). */
@@ -28,6 +30,6 @@ export async function createApp(
   app.post("/api/webhooks/calcom/booking", calcomWebhookHandler);
   app.post("/api/webhooks/calcom/:tenant/booking", calcomWebhookHandler);
   app.route("/api", createApi(s.config.version));
-  await registerFresh(app, manifest, { dev: options.dev });
+  await registerFresh(app, manifest, { dev: options.dev, production: options.production });
   return app;
 }

@@ -1,9 +1,20 @@
 import { z } from "zod";
+import { onDenoDeploy, storePathFromEnv } from "./store/kv.ts";
 
 /** Runtime configuration, read once from the environment and validated. */
 export const ConfigSchema = z.object({
   port: z.coerce.number().int().min(0).max(65535).default(8000),
-  kvPath: z.string().min(1).default("./data/app.kv"),
+  /** KV store: a file, `:memory:` or a KV Connect URL; null: the database Deno Deploy attaches. */
+  kvPath: z.string().min(1).nullable(),
+  /** Checks per atomic op when set (`KV_MAX_CHECKS`); else 10 over KV Connect, 100 elsewhere. */
+  kvMaxChecks: z.coerce.number().int().min(10).max(100).nullable(),
+  /** Running on Deno Deploy (`DENO_DEPLOY` / `DENO_DEPLOYMENT_ID`, set by the platform). */
+  deploy: z.boolean(),
+  /**
+   * Production (`APP_ENV=production`, or on Deno Deploy unless `APP_ENV` says otherwise): island
+   * bundles must be prebuilt, dev sign-in and the demo seed are off unless turned on explicitly.
+   */
+  production: z.boolean(),
   holdMinutes: z.coerce.number().positive().max(24 * 60).default(15),
   devLogin: z.boolean(),
   seedDemo: z.boolean(),
@@ -39,12 +50,17 @@ function flag(value: string | undefined, fallback: boolean): boolean {
  * Throws a readable error naming the bad variable.
  */
 export function loadConfig(env: Record<string, string | undefined> = Deno.env.toObject()): Config {
+  const deploy = onDenoDeploy(env);
+  const production = env.APP_ENV ? env.APP_ENV.toLowerCase() === "production" : deploy;
   const parsed = ConfigSchema.safeParse({
     port: env.PORT || undefined,
-    kvPath: env.DENO_KV_PATH || undefined,
+    kvPath: storePathFromEnv(env),
+    kvMaxChecks: env.KV_MAX_CHECKS || null,
+    deploy,
+    production,
     holdMinutes: env.HOLD_MINUTES || undefined,
-    devLogin: flag(env.DEV_LOGIN, true),
-    seedDemo: flag(env.SEED_DEMO, true),
+    devLogin: flag(env.DEV_LOGIN, !production),
+    seedDemo: flag(env.SEED_DEMO, !production),
     adminToken: env.ADMIN_TOKEN || null,
     kafkaBrokers: (env.KAFKA_BROKERS ?? "").split(",").map((b) => b.trim()).filter(Boolean),
     kafkaPartitions: env.KAFKA_TOPIC_PARTITIONS || undefined,
@@ -58,7 +74,8 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
   if (!parsed.success) {
     const names: Record<string, string> = {
       port: "PORT",
-      kvPath: "DENO_KV_PATH",
+      kvPath: "KV_PATH / DENO_KV_PATH",
+      kvMaxChecks: "KV_MAX_CHECKS",
       holdMinutes: "HOLD_MINUTES",
       adminToken: "ADMIN_TOKEN",
       kafkaBrokers: "KAFKA_BROKERS",

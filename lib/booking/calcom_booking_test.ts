@@ -4,7 +4,7 @@ import { DomainError } from "./errors.ts";
 import { type Actor, listEvents } from "./events.ts";
 import { K } from "./keys.ts";
 import type { SeatDoc } from "./model.ts";
-import { admin, putCourse, putSession, putUser, self, setup, teardown } from "./test_fixtures.ts";
+import { admin, putCourse, putSession, putUser, self, setup, teardown } from "../../tests/booking/test_fixtures.ts";
 
 const calcom = (): Actor => ({
   userId: null,

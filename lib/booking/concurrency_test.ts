@@ -18,8 +18,8 @@ import {
   storm,
   type StormOptions,
   type StormResult,
-} from "./storm.ts";
-import { Clock, putCourse, putSession, putUsers, self } from "./test_fixtures.ts";
+} from "../../tests/booking/storm.ts";
+import { Clock, putCourse, putSession, putUsers, self } from "../../tests/booking/test_fixtures.ts";
 
 const SEED = Number(Deno.env.get("STORM_SEED") ?? 20260301);
 
@@ -92,6 +92,26 @@ Deno.test("[booking] storm: two engines on one store compete for the same sessio
       clockStepMs: 60_000,
       liveConsistency: true,
     });
+  }
+});
+
+Deno.test("[booking] storm: two engines within KV Connect's 10-check budget (as on denokv)", async () => {
+  for (const capacity of [1, 5]) {
+    const r = await run(`KV Connect budget, capacity ${capacity}`, {
+      seed: SEED + 500 + capacity,
+      capacity,
+      sessions: capacity === 1 ? 6 : 3,
+      learners: 40,
+      flows: 150,
+      steps: 5,
+      prefill: 0.5,
+      engines: 2,
+      clockStepMs: 60_000,
+      liveConsistency: true,
+      kvConnectLimits: true,
+    });
+    // Group commit still batches: more operations than commits.
+    assert.ok(r.lanes.ops > r.lanes.commits, `${r.lanes.ops} ops in ${r.lanes.commits} commits`);
   }
 });
 

@@ -5,7 +5,7 @@ import type { BookingEngine } from "./engine.ts";
 import { K } from "./keys.ts";
 import type { Booking, Hold, LearnerHolds, SeatDoc, Session } from "./model.ts";
 import { newId } from "../domain/mod.ts";
-import { type Clock, putSession, putUsers, self, setup, teardown } from "./test_fixtures.ts";
+import { type Clock, putSession, putUsers, self, setup, teardown } from "../../tests/booking/test_fixtures.ts";
 
 /** A store with a booking, a hold, an offer and a waiting learner in one session (capacity 3). */
 async function healthy(): Promise<{

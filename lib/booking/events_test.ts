@@ -5,8 +5,8 @@ import { DomainError } from "./errors.ts";
 import { type CommittedEvent, isEventCursor, listEvents } from "./events.ts";
 import { K } from "./keys.ts";
 import type { Session } from "./model.ts";
-import { pageEvents, rawEvents } from "./storm.ts";
-import { HOUR, MINUTE, putSession, putUsers, self, setup, teardown } from "./test_fixtures.ts";
+import { pageEvents, rawEvents } from "../../tests/booking/storm.ts";
+import { HOUR, MINUTE, putSession, putUsers, self, setup, teardown } from "../../tests/booking/test_fixtures.ts";
 
 /** A store whose first commit waits until `release()`; `reached` resolves when it is attempted. */
 function gated(kv: Deno.Kv): { kv: Deno.Kv; reached: Promise<void>; release: () => void } {

@@ -6,8 +6,8 @@ import { DomainError } from "./errors.ts";
 import { addEvent } from "./events.ts";
 import { K } from "./keys.ts";
 import type { Booking, SeatDoc } from "./model.ts";
-import { rawEvents } from "./storm.ts";
-import { admin, MINUTE, putSession, putUsers, self, setup, teardown } from "./test_fixtures.ts";
+import { rawEvents } from "../../tests/booking/storm.ts";
+import { admin, MINUTE, putSession, putUsers, self, setup, teardown } from "../../tests/booking/test_fixtures.ts";
 
 Deno.test("[booking] lane: ops that reach a lane together commit as one batch; a refused op is rolled back alone", async () => {
   const { kv, engine, clock, course } = await setup();

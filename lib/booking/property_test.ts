@@ -14,8 +14,8 @@ import { DomainError } from "./errors.ts";
 import { type EventType, listEvents } from "./events.ts";
 import { K } from "./keys.ts";
 import type { Place, Session } from "./model.ts";
-import { assertEventsMatch, newObserved, type Observed, rawEvents } from "./storm.ts";
-import { Clock, MINUTE, putCourse, putSession, putUsers, self } from "./test_fixtures.ts";
+import { assertEventsMatch, newObserved, type Observed, rawEvents } from "../../tests/booking/storm.ts";
+import { Clock, MINUTE, putCourse, putSession, putUsers, self } from "../../tests/booking/test_fixtures.ts";
 
 type Cmd =
   | {

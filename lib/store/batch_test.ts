@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
-import { commitInBatches, getManyChunked, KV_LIMITS } from "./batch.ts";
+import { enforceKvConnectLimits } from "../../tests/kv_connect_limits.ts";
+import { commitInBatches, getManyChunked } from "./batch.ts";
 import { ConflictError } from "./errors.ts";
+import { LOCAL_KV_LIMITS } from "./kv.ts";
 import { withKv } from "./test_helpers.ts";
 
 Deno.test("[store] commitInBatches respects mutation, check and size limits", async () => {
@@ -22,7 +24,7 @@ Deno.test("[store] commitInBatches respects mutation, check and size limits", as
     assert.ok(await commitInBatches(kv, heavy) >= 3);
     const entries = await getManyChunked<number>(kv, Array.from({ length: 25 }, (_, i) => ["t", i]));
     assert.deepEqual(entries.map((e) => e.value), Array.from({ length: 25 }, (_, i) => i));
-    assert.equal(KV_LIMITS.keysPerGetMany, 10);
+    assert.equal(LOCAL_KV_LIMITS.keysPerGetMany, 10);
   });
 });
 
@@ -36,6 +38,26 @@ Deno.test("[store] commitInBatches reports a failed check as ConflictError", asy
     await assert.rejects(
       commitInBatches(kv, [{
         mutations: Array.from({ length: 1001 }, (_, i) => ({ type: "delete" as const, key: ["d", i] })),
+      }]),
+      RangeError,
+    );
+  });
+});
+
+Deno.test("[store] commitInBatches splits by a KV Connect store's 10-check budget", async () => {
+  await withKv(async (kv) => {
+    const spy = enforceKvConnectLimits(kv);
+    const checked = Array.from({ length: 45 }, (_, i) => ({
+      checks: [{ key: ["c", i], versionstamp: null }, { key: ["d", i], versionstamp: null }],
+      mutations: [{ type: "set" as const, key: ["c", i], value: i }],
+    }));
+    assert.equal(await commitInBatches(kv, checked), 9);
+    assert.equal(spy.most(), 10);
+    assert.equal((await getManyChunked<number>(kv, [["c", 0], ["c", 44]])).map((e) => e.value).join(), "0,44");
+    await assert.rejects(
+      commitInBatches(kv, [{
+        checks: Array.from({ length: 11 }, (_, i) => ({ key: ["e", i], versionstamp: null })),
+        mutations: [],
       }]),
       RangeError,
     );
