@@ -23,6 +23,16 @@ export const ConfigSchema = z.object({
   kafkaBrokers: z.array(z.string().regex(/^[^\s:,]+:\d{1,5}$/, "must be host:port")),
   kafkaPartitions: z.coerce.number().int().min(1).max(1000).default(3),
   kafkaReplicationFactor: z.coerce.number().int().min(1).max(10).default(1),
+  /** SASL for Kafka (hosted Kafka): mechanism and credentials; the password is never logged. Null: none. */
+  kafkaSasl: z.object({
+    mechanism: z.enum(["plain", "scram-sha-256", "scram-sha-512"]),
+    username: z.string().min(1),
+    password: z.string().min(1),
+  }).nullable(),
+  /** TLS to the brokers (`KAFKA_SSL=1`, implied by `KAFKA_SSL_CA_FILE`). */
+  kafkaSsl: z.boolean(),
+  /** PEM file of the CA to trust for the brokers' certificates (else the system's roots). */
+  kafkaSslCaFile: z.string().min(1).nullable(),
   /** Cal.com API base URL of the single ("default") tenant; null: not configured. */
   calcomApiUrl: z.url().nullable(),
   /** Cal.com API key of the default tenant (never logged). */
@@ -65,6 +75,15 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     kafkaBrokers: (env.KAFKA_BROKERS ?? "").split(",").map((b) => b.trim()).filter(Boolean),
     kafkaPartitions: env.KAFKA_TOPIC_PARTITIONS || undefined,
     kafkaReplicationFactor: env.KAFKA_REPLICATION_FACTOR || undefined,
+    kafkaSasl: env.KAFKA_SASL_MECHANISM || env.KAFKA_SASL_USERNAME || env.KAFKA_SASL_PASSWORD
+      ? {
+        mechanism: env.KAFKA_SASL_MECHANISM?.toLowerCase(),
+        username: env.KAFKA_SASL_USERNAME,
+        password: env.KAFKA_SASL_PASSWORD,
+      }
+      : null,
+    kafkaSsl: flag(env.KAFKA_SSL, false) || Boolean(env.KAFKA_SSL_CA_FILE),
+    kafkaSslCaFile: env.KAFKA_SSL_CA_FILE || null,
     calcomApiUrl: env.CALCOM_API_URL || null,
     calcomApiKey: env.CALCOM_API_KEY || null,
     calcomWebhookSecret: env.CALCOM_WEBHOOK_SECRET || null,
@@ -81,12 +100,17 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
       kafkaBrokers: "KAFKA_BROKERS",
       kafkaPartitions: "KAFKA_TOPIC_PARTITIONS",
       kafkaReplicationFactor: "KAFKA_REPLICATION_FACTOR",
+      "kafkaSasl.mechanism": "KAFKA_SASL_MECHANISM (PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512)",
+      "kafkaSasl.username": "KAFKA_SASL_USERNAME",
+      "kafkaSasl.password": "KAFKA_SASL_PASSWORD",
       calcomApiUrl: "CALCOM_API_URL",
       calcomApiKey: "CALCOM_API_KEY",
       calcomWebhookSecret: "CALCOM_WEBHOOK_SECRET",
       calcomWebhookMaxAge: "CALCOM_WEBHOOK_MAX_AGE",
     };
-    const lines = parsed.error.issues.map((i) => `${names[String(i.path[0])] ?? i.path.join(".")}: ${i.message}`);
+    const lines = parsed.error.issues.map((i) =>
+      `${names[i.path.join(".")] ?? names[String(i.path[0])] ?? i.path.join(".")}: ${i.message}`
+    );
     throw new Error(`Invalid configuration:\n  ${lines.join("\n  ")}`);
   }
   return parsed.data;

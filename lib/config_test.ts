@@ -42,3 +42,31 @@ Deno.test("[config] KV_MAX_CHECKS overrides the check budget within 10-100", () 
     assert.throws(() => loadConfig({ KV_MAX_CHECKS: bad }), /KV_MAX_CHECKS/);
   }
 });
+
+Deno.test("[config] Kafka over SASL and TLS: mechanism and credentials together; the password never in errors", () => {
+  const none = loadConfig({ KAFKA_BROKERS: "k:9092" });
+  assert.deepEqual([none.kafkaSasl, none.kafkaSsl, none.kafkaSslCaFile], [null, false, null]);
+  const scram = loadConfig({
+    KAFKA_BROKERS: "k:9093",
+    KAFKA_SASL_MECHANISM: "SCRAM-SHA-512",
+    KAFKA_SASL_USERNAME: "relay",
+    KAFKA_SASL_PASSWORD: "s3cret-pw",
+    KAFKA_SSL_CA_FILE: "/etc/kafka/ca.pem",
+  });
+  assert.deepEqual(scram.kafkaSasl, { mechanism: "scram-sha-512", username: "relay", password: "s3cret-pw" });
+  assert.equal(scram.kafkaSsl, true, "a CA file implies TLS");
+  assert.equal(loadConfig({ KAFKA_SSL: "1" }).kafkaSsl, true);
+  for (
+    const [env, names] of [
+      [{ KAFKA_SASL_MECHANISM: "PLAIN", KAFKA_SASL_PASSWORD: "s3cret-pw" }, /KAFKA_SASL_USERNAME/],
+      [{ KAFKA_SASL_USERNAME: "relay", KAFKA_SASL_PASSWORD: "s3cret-pw" }, /KAFKA_SASL_MECHANISM/],
+      [{ KAFKA_SASL_MECHANISM: "GSSAPI", KAFKA_SASL_USERNAME: "u", KAFKA_SASL_PASSWORD: "s3cret-pw" }, /MECHANISM/],
+      [{ KAFKA_SASL_MECHANISM: "PLAIN", KAFKA_SASL_USERNAME: "relay" }, /KAFKA_SASL_PASSWORD/],
+    ] as const
+  ) {
+    assert.throws(
+      () => loadConfig(env),
+      (err: Error) => names.test(err.message) && !err.message.includes("s3cret-pw"),
+    );
+  }
+});
