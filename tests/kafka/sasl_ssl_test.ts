@@ -7,39 +7,13 @@
  */
 import assert from "node:assert/strict";
 import { Kafka, logLevel } from "kafkajs";
-import type { DomainEvent } from "../../lib/booking/events.ts";
 import { loadConfig } from "../../lib/config.ts";
 import { kafkaSecurity } from "../../lib/relay/kafkajs.ts";
 import { createPublisher } from "../../lib/relay/mod.ts";
 import { toMessage } from "../../lib/relay/publisher.ts";
-import { type StatementContext, TOPICS, toStatement } from "../../lib/relay/xapi.ts";
+import { TOPICS, toStatement } from "../../lib/relay/xapi.ts";
 import { skipKafka, startKafka } from "./broker.ts";
-
-const EMPTY: StatementContext = {
-  learner: null,
-  actingUser: null,
-  instructor: null,
-  session: null,
-  course: null,
-  location: null,
-};
-
-function scheduled(sessionId: string): DomainEvent {
-  return {
-    id: crypto.randomUUID(),
-    key: "01JKEY0000000000000000000",
-    type: "session.scheduled",
-    schemaVersion: 1,
-    occurredAt: new Date().toISOString(),
-    origin: "admin",
-    correlationId: crypto.randomUUID(),
-    actor: { userId: null },
-    sessionId,
-    learnerId: null,
-    reason: null,
-    data: {},
-  };
-}
+import { EMPTY_CONTEXT, testEvent } from "./event_fixture.ts";
 
 /** Captures console output (kafkajs logs through it) while `fn` runs. */
 async function capture<T>(fn: () => Promise<T>): Promise<{ result: PromiseSettledResult<T>; printed: string }> {
@@ -76,10 +50,10 @@ Deno.test({
       for (const mechanism of ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]) {
         const config = loadConfig({ ...base, KAFKA_SASL_MECHANISM: mechanism, KAFKA_SASL_PASSWORD: password });
         const publisher = createPublisher(config)!;
-        const event = scheduled(`S-${mechanism}`);
+        const event = testEvent("session.scheduled", `S-${mechanism}`, "admin");
         try {
           await publisher.connect();
-          await publisher.publish([toMessage(event, toStatement(event, EMPTY))]);
+          await publisher.publish([toMessage(event, toStatement(event, EMPTY_CONTEXT))]);
         } finally {
           await publisher.close();
         }

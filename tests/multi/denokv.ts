@@ -10,6 +10,7 @@
  * without it (refused when `CI=true`), as `SKIP_KAFKA` does for Kafka.
  * @module
  */
+import { freePort } from "../../scripts/kafka_lib.ts";
 import { type AppProcess, startAppProcess } from "../app_process.ts";
 
 export const DENOKV_VERSION = "0.14.0";
@@ -69,13 +70,6 @@ export function skipDenokv(): boolean {
   return true;
 }
 
-async function freePort(): Promise<number> {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
-
 /** A running `denokv serve`. */
 export interface Denokv {
   /** `http://127.0.0.1:PORT`, the `DENO_KV_PATH` of its clients. */
@@ -103,7 +97,7 @@ export async function startDenokv(): Promise<Denokv> {
   }
   const dir = await Deno.makeTempDir({ prefix: "denokv_" });
   const token = crypto.randomUUID().replaceAll("-", "");
-  const port = await freePort();
+  const port = freePort();
   const child = new Deno.Command(bin, {
     args: ["--sqlite-path", `${dir}/kv.sqlite3`, "serve", "--access-token", token, "--addr", `127.0.0.1:${port}`],
     env: { RUST_LOG: "warn" },
