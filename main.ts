@@ -15,7 +15,7 @@ import { exitOnSignals } from "./lib/shutdown.ts";
 import { openStore } from "./lib/store/mod.ts";
 
 const config = loadConfig();
-const kv = await openStore(config.kvPath, { maxChecks: config.kvMaxChecks });
+const kv = await openStore(config.kvPath, { maxChecks: config.kvMaxChecks, accessToken: config.kvAccessToken });
 if (config.seedDemo) {
   const t0 = performance.now();
   const result = await seedDemoData(kv);

@@ -6,6 +6,8 @@ export const ConfigSchema = z.object({
   port: z.coerce.number().int().min(0).max(65535).default(8000),
   /** KV store: a file, `:memory:` or a KV Connect URL; null: the database Deno Deploy attaches. */
   kvPath: z.string().min(1).nullable(),
+  /** KV Connect token (`KV_ACCESS_TOKEN`, for Deno Deploy; else `DENO_KV_ACCESS_TOKEN` as Deno reads it). Never logged. */
+  kvAccessToken: z.string().min(1).nullable(),
   /** Checks per atomic op when set (`KV_MAX_CHECKS`); else 10 over KV Connect, 100 elsewhere. */
   kvMaxChecks: z.coerce.number().int().min(10).max(100).nullable(),
   /** Running on Deno Deploy (`DENO_DEPLOY` / `DENO_DEPLOYMENT_ID`, set by the platform). */
@@ -66,6 +68,7 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     port: env.PORT || undefined,
     kvPath: storePathFromEnv(env),
     kvMaxChecks: env.KV_MAX_CHECKS || null,
+    kvAccessToken: env.KV_ACCESS_TOKEN || null,
     deploy,
     production,
     holdMinutes: env.HOLD_MINUTES || undefined,

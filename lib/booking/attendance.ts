@@ -12,7 +12,6 @@ import { keys } from "../store/keys.ts";
 import { Draft } from "./draft.ts";
 import { DomainError, notFound } from "./errors.ts";
 import { type Actor, addEvent } from "./events.ts";
-import { K } from "./keys.ts";
 import type { Booking } from "./model.ts";
 
 /** What to record. */
@@ -67,8 +66,8 @@ export async function recordAttendance(
   const recordKey = keys.attendance(input.sessionId, input.learnerId);
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const draft = new Draft(kv);
-    await draft.load([K.booking(input.bookingId), recordKey]);
-    const booking = draft.get<Booking>(K.booking(input.bookingId));
+    await draft.load([keys.booking(input.bookingId), recordKey]);
+    const booking = draft.get<Booking>(keys.booking(input.bookingId));
     if (!booking) throw notFound("booking", input.bookingId);
     if (booking.sessionId !== input.sessionId || booking.learnerId !== input.learnerId) {
       throw new DomainError(422, "booking_mismatch", "This booking is not that learner's seat in that session.");

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { checkConsistency } from "./consistency.ts";
 import { BookingEngine } from "./engine.ts";
 import { DomainError } from "./errors.ts";
-import { K } from "./keys.ts";
+import { keys } from "../store/keys.ts";
 import type { Booking, Session } from "./model.ts";
 import {
   assertEventsMatch as assertEventsMatchRecords,
@@ -224,11 +224,11 @@ Deno.test("[booking] storm: concurrent reschedules, cancels and newcomers on the
     assert.deepEqual((await checkConsistency(kv, clock.now)).problems, []);
     // Every original booking is intact, or was moved exactly along one chain, or was cancelled.
     for (const b of originals) {
-      let cur = (await kv.get<Booking>(K.booking(b.id))).value!;
+      let cur = (await kv.get<Booking>(keys.booking(b.id))).value!;
       const seen = new Set([cur.id]);
       while (cur.rescheduledToBookingId) {
         assert.equal(cur.status, "cancelled");
-        const next = (await kv.get<Booking>(K.booking(cur.rescheduledToBookingId))).value!;
+        const next = (await kv.get<Booking>(keys.booking(cur.rescheduledToBookingId))).value!;
         assert.equal(next.rescheduledFromBookingId, cur.id);
         assert.equal(next.registration, b.registration);
         assert.ok(!seen.has(next.id));

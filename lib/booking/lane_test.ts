@@ -4,7 +4,7 @@ import { checkConsistency } from "./consistency.ts";
 import { BookingEngine } from "./engine.ts";
 import { DomainError } from "./errors.ts";
 import { addEvent } from "./events.ts";
-import { K } from "./keys.ts";
+import { keys } from "../store/keys.ts";
 import type { Booking, SeatDoc } from "./model.ts";
 import { rawEvents } from "../../tests/booking/storm.ts";
 import { admin, MINUTE, putSession, putUsers, self, setup, teardown } from "../../tests/booking/test_fixtures.ts";
@@ -30,8 +30,8 @@ Deno.test("[booking] lane: ops that reach a lane together commit as one batch; a
   assert.deepEqual(results.map((r) => r.status), ["fulfilled", "rejected", "fulfilled", "rejected"]);
   assert.equal(((results[3] as PromiseRejectedResult).reason as DomainError).code, "session_full");
   assert.deepEqual(engine.lanes.stats, { commits: 1, ops: 4, conflicts: 0 });
-  assert.deepEqual((await kv.get<SeatDoc>(K.seats(s.id))).value, { confirmed: 0, holds: 2, waiting: 0 });
-  assert.equal((await kv.get(K.place(s.id, c.id))).value, null, "the refused op left nothing behind");
+  assert.deepEqual((await kv.get<SeatDoc>(keys.seats(s.id))).value, { confirmed: 0, holds: 2, waiting: 0 });
+  assert.equal((await kv.get(keys.place(s.id, c.id))).value, null, "the refused op left nothing behind");
   assert.deepEqual((await rawEvents(kv)).map((e) => e.learnerId), [a.id, b.id]);
   assert.deepEqual((await checkConsistency(kv, clock.now())).problems, []);
   await teardown(kv);
@@ -49,16 +49,16 @@ Deno.test("[booking] lane: joins and a cancel in one batch: the freed seat is of
       return await tx.joinWaitlist(learnerId);
     });
   const cancel = engine.lanes.run(s.id, self(a.id), async (tx) => {
-    await tx.draft.load([K.booking(booking.id)]);
-    tx.cancelBooking(tx.draft.get<Booking>(K.booking(booking.id))!, false, "cancelled");
+    await tx.draft.load([keys.booking(booking.id)]);
+    tx.cancelBooking(tx.draft.get<Booking>(keys.booking(booking.id))!, false, "cancelled");
     addEvent(tx.draft, tx.actor, "booking.cancelled", s.id, a.id, { bookingId: booking.id }, tx.now);
   });
   // c joins first, then b, in the same batch and the same millisecond as the cancel.
   const [jc, jb] = await Promise.all([join(c.id), join(b.id), cancel]);
   assert.ok(jc.entry.joinedAt < jb.entry.joinedAt, "join order is kept within one millisecond");
   assert.equal(engine.lanes.stats.commits, 3, "hold, confirm, then one batch");
-  assert.equal((await kv.get<{ kind: string }>(K.place(s.id, c.id))).value?.kind, "offer");
-  assert.equal((await kv.get<{ kind: string }>(K.place(s.id, b.id))).value?.kind, "waitlist");
+  assert.equal((await kv.get<{ kind: string }>(keys.place(s.id, c.id))).value?.kind, "offer");
+  assert.equal((await kv.get<{ kind: string }>(keys.place(s.id, b.id))).value?.kind, "waitlist");
   assert.equal(await engine.waitlistPosition(s.id, b.id), 1);
   assert.deepEqual((await checkConsistency(kv, clock.now())).problems, []);
   await teardown(kv);
@@ -82,7 +82,7 @@ Deno.test("[booking] lane: a batch over the KV check limit splits and every op s
   assert.equal(new Set(holds.map((h) => h.id)).size, 24);
   assert.ok(engine.lanes.stats.commits >= 3, `split into ${engine.lanes.stats.commits} commits`);
   assert.equal(engine.lanes.stats.ops, 24);
-  assert.equal((await kv.get<SeatDoc>(K.seats(s.id))).value!.holds, 24);
+  assert.equal((await kv.get<SeatDoc>(keys.seats(s.id))).value!.holds, 24);
   assert.equal((await rawEvents(kv)).length, 24);
   assert.deepEqual((await checkConsistency(kv, clock.now())).problems, []);
   await teardown(kv);
@@ -163,6 +163,6 @@ Deno.test("[booking] lane: a store that never takes the commit gives 503 busy an
     (err) => err instanceof DomainError && err.status === 503 && err.code === "busy",
   );
   assert.deepEqual(await rawEvents(kv), []);
-  assert.deepEqual((await kv.get<SeatDoc>(K.seats(s.id))).value, { confirmed: 0, holds: 0, waiting: 0 });
+  assert.deepEqual((await kv.get<SeatDoc>(keys.seats(s.id))).value, { confirmed: 0, holds: 0, waiting: 0 });
   await teardown(kv);
 });

@@ -90,12 +90,13 @@ export function parseMaxChecks(value: string | undefined): number | null {
  *
  * `path` undefined: from the environment ({@link storePathFromEnv}). null: `Deno.openKv()` with no
  * path, the database Deno Deploy attaches. The parent folder of a file path is created when
- * missing. `":memory:"` and `http(s)://` URLs (KV Connect, e.g. a `denokv` server; its token comes
- * from `DENO_KV_ACCESS_TOKEN`) are passed through unchanged.
+ * missing. `":memory:"` and `http(s)://` URLs (KV Connect, e.g. a `denokv` server) are passed
+ * through unchanged. Deno reads a KV Connect token from `DENO_KV_ACCESS_TOKEN`, a name Deno Deploy
+ * refuses: `accessToken` (env `KV_ACCESS_TOKEN`) is handed to it that way.
  */
 export async function openStore(
   path?: string | null,
-  options: { maxChecks?: number | null } = {},
+  options: { maxChecks?: number | null; accessToken?: string | null } = {},
 ): Promise<Deno.Kv> {
   const target = path === undefined
     ? storePathFromEnv({
@@ -110,6 +111,8 @@ export async function openStore(
     const slash = target.lastIndexOf("/");
     if (slash > 0) await Deno.mkdir(target.slice(0, slash), { recursive: true });
   }
+  const token = options.accessToken !== undefined ? options.accessToken : env("KV_ACCESS_TOKEN") ?? null;
+  if (token && isKvConnectUrl(target)) Deno.env.set("DENO_KV_ACCESS_TOKEN", token);
   const kv = target === null ? await Deno.openKv() : await Deno.openKv(target);
   setKvLimits(kv, kvLimitsFor(target, maxChecks));
   return kv;

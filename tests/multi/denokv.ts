@@ -78,6 +78,8 @@ export interface Denokv {
   token: string;
   /** Env for a client process: `DENO_KV_PATH` and `DENO_KV_ACCESS_TOKEN`. */
   clientEnv: Record<string, string>;
+  /** The same with the names Deno Deploy allows: `KV_PATH` and `KV_ACCESS_TOKEN`. */
+  deployEnv: Record<string, string>;
   /** Opens a KV Connect handle from this process (sets `DENO_KV_ACCESS_TOKEN` here). */
   open(): Promise<Deno.Kv>;
   output(): string;
@@ -131,6 +133,7 @@ export async function startDenokv(): Promise<Denokv> {
     url,
     token,
     clientEnv: { DENO_KV_PATH: url, DENO_KV_ACCESS_TOKEN: token },
+    deployEnv: { KV_PATH: url, KV_ACCESS_TOKEN: token },
     open() {
       Deno.env.set("DENO_KV_ACCESS_TOKEN", token);
       return Deno.openKv(url);
@@ -166,12 +169,20 @@ export interface ClusterOptions {
   env?: Record<string, string>;
   /** An already running denokv to use (the cluster then leaves it running on close). */
   kv?: Denokv;
+  /** How instance `i` names its store (default `kv.clientEnv`; `kv.deployEnv` as on Deno Deploy). */
+  storeEnv?: (i: number, kv: Denokv) => Record<string, string>;
 }
 
 /** Starts denokv (unless given), the app instances in parallel and the worker. */
 export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   const kv = options.kv ?? await startDenokv();
   const env = { SEED_DEMO: "0", KAFKA_BROKERS: "", ...options.env, ...kv.clientEnv };
+  const appEnv = (i: number) => ({
+    SEED_DEMO: "0",
+    KAFKA_BROKERS: "",
+    ...options.env,
+    ...(options.storeEnv ?? ((_, k) => k.clientEnv))(i, kv),
+  });
   const apps: AppProcess[] = [];
   let worker: AppProcess | null = null;
   const close = async () => {
@@ -180,7 +191,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   };
   try {
     const started = await Promise.allSettled(
-      Array.from({ length: options.instances }, () => startAppProcess({ env })),
+      Array.from({ length: options.instances }, (_, i) => startAppProcess({ env: appEnv(i) })),
     );
     for (const s of started) if (s.status === "fulfilled") apps.push(s.value);
     const failed = started.find((s) => s.status === "rejected");

@@ -17,7 +17,12 @@ Deno.test({
   name: "[multi] two instances start together on denokv: one seeds the demo data within 10 checks per op",
   ignore,
   async fn() {
-    const cluster = await startCluster({ instances: 2, env: { SEED_DEMO: "1" } });
+    // The second names the store as on Deno Deploy (KV_PATH, KV_ACCESS_TOKEN: no DENO_* variables).
+    const cluster = await startCluster({
+      instances: 2,
+      env: { SEED_DEMO: "1" },
+      storeEnv: (i, kv) => i === 0 ? kv.clientEnv : kv.deployEnv,
+    });
     const kv = await cluster.kv.open();
     try {
       const outputs = cluster.apps.map((a) => a.output());
