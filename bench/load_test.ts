@@ -84,7 +84,7 @@ Deno.test("[bench] behaviour", async (t) => {
         durationMs: 250,
         request: () => ({ path: "/", body: "{}" }),
       });
-      assert.ok(timed.elapsedMs >= 250 && timed.elapsedMs < 1_000, `elapsed ${timed.elapsedMs}`);
+      assert.ok(timed.elapsedMs >= 250, `elapsed ${timed.elapsedMs}`);
       assert.ok(timed.completed > 20);
       assert.equal(timed.exhausted, false);
       const short = await runLoad({

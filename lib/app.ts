@@ -5,9 +5,16 @@
 import { Hono } from "hono";
 import manifest from "../fresh.gen.ts";
 import { createApi } from "./api/mod.ts";
-import { calcomWebhookHandler } from "./calcom/webhook_intake.ts";
+import { MAX_BODY_BYTES } from "./api/operation.ts";
+import {
+  CALCOM_WEBHOOK_PATHS,
+  calcomWebhookHandler,
+  calcomWebhookMethodNotAllowed,
+  MAX_WEBHOOK_BYTES,
+} from "./calcom/webhook_intake.ts";
 import { registerFresh } from "./fresh/mod.ts";
 import { healthHandler } from "./health.ts";
+import { bodyLimit, MAX_FORM_BYTES } from "./http/body_limit.ts";
 import { EventRelay } from "./relay/relay.ts";
 import { type Services, setServices } from "./services.ts";
 
@@ -26,9 +33,15 @@ export async function createApp(
   const s: Services = { ...given, relay: given.relay ?? new EventRelay(given.kv, null) };
   setServices(s);
   const app = new Hono();
+  // Request bodies are capped before any route runs; the first limit that applies to a path wins.
+  app.use("/api/webhooks/*", bodyLimit(MAX_WEBHOOK_BYTES, { format: "json" }));
+  app.use("/api/*", bodyLimit(MAX_BODY_BYTES, { format: "json" }));
+  app.use("*", bodyLimit(MAX_FORM_BYTES, { format: "html" }));
   app.get("/health", healthHandler);
-  app.post("/api/webhooks/calcom/booking", calcomWebhookHandler);
-  app.post("/api/webhooks/calcom/:tenant/booking", calcomWebhookHandler);
+  for (const path of CALCOM_WEBHOOK_PATHS) {
+    app.post(path, calcomWebhookHandler);
+    app.all(path, calcomWebhookMethodNotAllowed);
+  }
   app.route("/api", createApi(s.config.version));
   await registerFresh(app, manifest, { dev: options.dev, production: options.production });
   return app;

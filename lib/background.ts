@@ -1,6 +1,7 @@
 /**
  * Work that runs beside requests: the KV queue listener (hold expiry on time; outbox events
- * wait in `["events"]` for the relay) and the cron backstop that expires overdue holds.
+ * wait in `["events"]` for the relay), the cron backstop that expires overdue holds, and the
+ * resumer of session cancels a crash cut short.
  */
 import type { BookingEngine } from "./booking/engine.ts";
 import { HOLD_EXPIRE_MESSAGE } from "./booking/session_tx.ts";
@@ -41,4 +42,22 @@ export function startHoldSweep(engine: BookingEngine): void {
     const n = await engine.sweepExpiredHolds();
     if (n) console.log(`hold sweep: expired ${n} overdue hold(s)`);
   });
+}
+
+/**
+ * Finishes session cancels a crash (or a failure midway) left pending: once now, for what the
+ * last process left behind, and then every minute for cancels pending a minute or more.
+ */
+export function startCancelResume(engine: BookingEngine): void {
+  const run = async (options: { minAgeMs?: number }) => {
+    const { finished, failed } = await engine.resumeSessionCancels(options);
+    if (finished.length) console.log(`cancel resume: finished ${finished.length} pending session cancel(s)`);
+    for (const f of failed) {
+      console.error(
+        `cancel resume: session ${f.sessionId} failed, will retry: ${(f.error as Error)?.message ?? f.error}`,
+      );
+    }
+  };
+  run({}).catch((err) => console.error(`cancel resume at startup failed: ${err?.message ?? err}`));
+  Deno.cron("resume pending session cancels", "* * * * *", () => run({ minAgeMs: 60_000 }));
 }

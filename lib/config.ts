@@ -4,6 +4,11 @@ import { onDenoDeploy, storePathFromEnv } from "./store/kv.ts";
 /** Runtime configuration, read once from the environment and validated. */
 export const ConfigSchema = z.object({
   port: z.coerce.number().int().min(0).max(65535).default(8000),
+  /** Address to listen on: an IP literal or a host name; the default 0.0.0.0 is every IPv4 interface. */
+  hostname: z.union([z.ipv4(), z.ipv6(), z.hostname()], { error: "must be an IP address or a host name" })
+    .default("0.0.0.0"),
+  /** A request head (request line and headers) must arrive complete within this many ms, or the connection closes. */
+  headerTimeoutMs: z.coerce.number().int().min(100).max(600_000).default(10_000),
   /** KV store: a file, `:memory:` or a KV Connect URL; null: the database Deno Deploy attaches. */
   kvPath: z.string().min(1).nullable(),
   /** KV Connect token (`KV_ACCESS_TOKEN`, for Deno Deploy; else `DENO_KV_ACCESS_TOKEN` as Deno reads it). Never logged. */
@@ -43,6 +48,8 @@ export const ConfigSchema = z.object({
   calcomWebhookSecret: z.string().min(1).nullable(),
   /** Webhooks whose `createdAt` is older than this many seconds are refused as replays. */
   calcomWebhookMaxAge: z.coerce.number().int().positive().max(7 * 24 * 3600).default(600),
+  /** Pause before each session-cancel step, in ms (default 0). Only for crash tests. */
+  cancelStepPauseMs: z.coerce.number().int().min(0).max(60_000).default(0),
   version: z.string(),
 });
 
@@ -66,6 +73,8 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
   const production = env.APP_ENV ? env.APP_ENV.toLowerCase() === "production" : deploy;
   const parsed = ConfigSchema.safeParse({
     port: env.PORT || undefined,
+    hostname: env.HOST || undefined,
+    headerTimeoutMs: env.HEADER_TIMEOUT_MS || undefined,
     kvPath: storePathFromEnv(env),
     kvMaxChecks: env.KV_MAX_CHECKS || null,
     kvAccessToken: env.KV_ACCESS_TOKEN || null,
@@ -91,11 +100,14 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     calcomApiKey: env.CALCOM_API_KEY || null,
     calcomWebhookSecret: env.CALCOM_WEBHOOK_SECRET || null,
     calcomWebhookMaxAge: env.CALCOM_WEBHOOK_MAX_AGE || undefined,
+    cancelStepPauseMs: env.CANCEL_STEP_PAUSE_MS || undefined,
     version: VERSION,
   });
   if (!parsed.success) {
     const names: Record<string, string> = {
       port: "PORT",
+      hostname: "HOST",
+      headerTimeoutMs: "HEADER_TIMEOUT_MS",
       kvPath: "KV_PATH / DENO_KV_PATH",
       kvMaxChecks: "KV_MAX_CHECKS",
       holdMinutes: "HOLD_MINUTES",
@@ -110,6 +122,7 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
       calcomApiKey: "CALCOM_API_KEY",
       calcomWebhookSecret: "CALCOM_WEBHOOK_SECRET",
       calcomWebhookMaxAge: "CALCOM_WEBHOOK_MAX_AGE",
+      cancelStepPauseMs: "CANCEL_STEP_PAUSE_MS",
     };
     const lines = parsed.error.issues.map((i) =>
       `${names[i.path.join(".")] ?? names[String(i.path[0])] ?? i.path.join(".")}: ${i.message}`

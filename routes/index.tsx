@@ -28,8 +28,9 @@ const NO_LOCATION = "Near me needs a preferred location on your profile, and you
 
 export const handler: Handlers<Data, PageState> = {
   async GET(_req, ctx) {
-    const kv = services().kv;
-    const { filters, problems } = parseBrowseFilters(ctx.url.searchParams);
+    const { kv, engine } = services();
+    const now = engine.now();
+    const { filters, problems } = parseBrowseFilters(ctx.url.searchParams, now);
     const user = ctx.state.user;
     const origin = user?.preferredLocationId ? await getLocation(kv, user.preferredLocationId) : null;
     const why = user ? NO_LOCATION : SIGNED_OUT;
@@ -44,7 +45,9 @@ export const handler: Handlers<Data, PageState> = {
     }
     // A page position from the other listing means nothing here: start from the first page.
     if (filters.cursor && isNearCursor(filters.cursor) !== !!filters.near) delete filters.cursor;
-    const result = filters.near && origin ? await browseNearMe(kv, filters, origin) : await browseSessions(kv, filters);
+    const result = filters.near && origin
+      ? await browseNearMe(kv, filters, origin, now)
+      : await browseSessions(kv, filters, now);
     return ctx.render({ filters, problems, nearNote, near, result });
   },
 };

@@ -1,8 +1,9 @@
 /**
  * One API operation = one object: method, path, who may call it, zod schemas for params, query and
  * body, documented responses, and a handler. `mountOperations` registers them on Hono with the
- * shared request pipeline (correlation id, auth, size limit, strict parsing, idempotency); the
- * OpenAPI document is generated from the same objects, so the two cannot drift apart.
+ * shared request pipeline (correlation id, auth, strict parsing, idempotency; the body size is
+ * capped app-wide before it, lib/http/body_limit.ts); the OpenAPI document is generated from the
+ * same objects, so the two cannot drift apart.
  */
 import type { Context, Hono } from "hono";
 import { z } from "zod";
@@ -15,7 +16,7 @@ import { type Services, services } from "../services.ts";
 import { ApiError } from "./errors.ts";
 import { runIdempotent } from "./idempotency.ts";
 
-/** Largest accepted request body. */
+/** Largest accepted request body (enforced app-wide by lib/http/body_limit.ts, see lib/app.ts). */
 export const MAX_BODY_BYTES = 64 * 1024;
 
 type AnyObject = z.ZodObject<z.ZodRawShape>;
@@ -94,7 +95,8 @@ export function defineOperation<P extends AnyObject = AnyObject, Q extends AnyOb
 }
 
 const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,100}$/;
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
+/** A valid `Idempotency-Key`: 1–200 visible ASCII characters (also documented in the OpenAPI document). */
+export const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
 
 function parseWith<S extends z.ZodType>(schema: S, value: unknown, where: string): z.output<S> {
   const r = schema.safeParse(value, { error: readableErrors });
@@ -120,40 +122,14 @@ function queryObject(c: Context): Record<string, string | string[]> {
   return out;
 }
 
-/** Reads the raw body with a hard size cap, whatever Content-Length claims. */
+/** Reads the body as UTF-8 text; its size is capped before any route runs (lib/http/body_limit.ts). */
 async function readBody(c: Context): Promise<string> {
-  const declared = Number(c.req.header("content-length") ?? "0");
-  if (declared > MAX_BODY_BYTES) throw tooLarge();
-  const stream = c.req.raw.body;
-  if (!stream) return "";
-  const reader = stream.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  while (true) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > MAX_BODY_BYTES) {
-      await reader.cancel();
-      throw tooLarge();
-    }
-    chunks.push(value);
-  }
-  const all = new Uint8Array(size);
-  let at = 0;
-  for (const ch of chunks) {
-    all.set(ch, at);
-    at += ch.byteLength;
-  }
+  const bytes = new Uint8Array(await c.req.raw.arrayBuffer());
   try {
-    return new TextDecoder("utf-8", { fatal: true }).decode(all);
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
   } catch {
     throw new ApiError(400, "malformed_body", "The request body is not valid UTF-8.");
   }
-}
-
-function tooLarge(): ApiError {
-  return new ApiError(413, "payload_too_large", `The request body is larger than ${MAX_BODY_BYTES} bytes.`);
 }
 
 async function parseBody(c: Context, op: Operation): Promise<{ value: unknown; canonical: string }> {

@@ -47,12 +47,17 @@ function bearer(header: string | null): string | null {
   return m ? m[1] : "";
 }
 
-/** Reads one cookie from a Cookie header. */
+/** Reads one cookie from a Cookie header; a value that is not valid percent-encoding counts as absent. */
 export function readCookie(header: string | null, name: string): string | null {
   if (!header) return null;
   for (const part of header.split(";")) {
     const [k, ...v] = part.trim().split("=");
-    if (k === name) return decodeURIComponent(v.join("="));
+    if (k !== name) continue;
+    try {
+      return decodeURIComponent(v.join("="));
+    } catch {
+      return null;
+    }
   }
   return null;
 }

@@ -12,7 +12,8 @@ import { keys } from "../store/keys.ts";
 import { Draft } from "./draft.ts";
 import { DomainError, notFound } from "./errors.ts";
 import { type Actor, addEvent } from "./events.ts";
-import type { Booking } from "./model.ts";
+import type { Booking, Session } from "./model.ts";
+import { actsForSession } from "./access.ts";
 
 /** What to record. */
 export interface AttendanceInput {
@@ -43,16 +44,12 @@ export interface AttendanceResult {
 
 const MAX_ATTEMPTS = 10;
 
-function mayRecord(actor: Actor): boolean {
-  if (actor.userId === null && (actor.origin === "calcom" || actor.origin === "system")) return true;
-  return !!actor.roles?.some((r) => r === "admin" || r === "instructor");
-}
-
 /**
  * Records attendance for a learner's confirmed booking in one atomic op with its
  * `attendance.recorded` event (data `{bookingId, registration, status, source, previousStatus}`).
  * A Cal.com actor never overrides a record made with another origin (`kept_staff_record`); the same
- * status from the same origin writes nothing (`unchanged`). 403 for people who are not staff, 404
+ * status from the same origin writes nothing (`unchanged`). 403 for people other than the session's
+ * instructor and admins (lib/booking/access.ts), 404
  * unknown booking, 422 `booking_mismatch` when the booking is not that learner's in that session,
  * 409 `booking_not_active` for a cancelled booking.
  */
@@ -62,11 +59,15 @@ export async function recordAttendance(
   actor: Actor,
   now: Date = new Date(),
 ): Promise<AttendanceResult> {
-  if (!mayRecord(actor)) throw new DomainError(403, "forbidden", "Only instructors and admins record attendance.");
   const recordKey = keys.attendance(input.sessionId, input.learnerId);
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const draft = new Draft(kv);
-    await draft.load([keys.booking(input.bookingId), recordKey]);
+    await draft.load([keys.session(input.sessionId), keys.booking(input.bookingId), recordKey]);
+    const session = draft.get<Session>(keys.session(input.sessionId));
+    if (!session) throw notFound("session", input.sessionId);
+    if (!actsForSession(actor, session)) {
+      throw new DomainError(403, "forbidden", "Only the session's instructor and admins record attendance.");
+    }
     const booking = draft.get<Booking>(keys.booking(input.bookingId));
     if (!booking) throw notFound("booking", input.bookingId);
     if (booking.sessionId !== input.sessionId || booking.learnerId !== input.learnerId) {

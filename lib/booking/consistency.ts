@@ -16,6 +16,7 @@ import {
   type Hold,
   type LearnerHolds,
   MAX_ACTIVE_HOLDS,
+  type PendingSessionCancel,
   type Place,
   type SeatDoc,
   type Session,
@@ -38,7 +39,9 @@ export type ProblemCode =
   | "waitlist_index_mismatch"
   | "learner_holds_mismatch"
   | "too_many_holds"
-  | "session_missing";
+  | "session_missing"
+  | "cancelled_session_live"
+  | "session_cancel_stalled";
 
 /** One disagreement between primary records and what is derived from them. */
 export interface Problem {
@@ -63,6 +66,13 @@ export interface ConsistencyReport {
 export const MAX_PASSES = 4;
 
 /**
+ * Age at which a pending session cancel counts as stalled: 10 minutes. A cancel takes seconds,
+ * and the app resumes pending ones at startup and every minute, so one still pending after ten
+ * such chances is stuck (the app is down, or every attempt fails: see its log).
+ */
+export const STALLED_CANCEL_MS = 10 * 60_000;
+
+/**
  * Recounts every session from its primary records and reports each disagreement:
  * - `["seats", id]` counters: `confirmed` = confirmed bookings, `holds` = active hold records
  *   still indexed (offers included, expired-but-not-cleaned included), `waiting` = waitlist entries;
@@ -73,7 +83,12 @@ export const MAX_PASSES = 4;
  * - `bookings_by_session` and `bookings_by_learner` hold exactly the bookings;
  * - `waitlist_by_learner` agrees with waiting entries and pending offers;
  * - `learner_holds` lists each learner's live holds, and no learner has more than
- *   {@link MAX_ACTIVE_HOLDS} live holds.
+ *   {@link MAX_ACTIVE_HOLDS} live holds;
+ * - a cancelled session has no confirmed booking, active hold or offer, waiting learner or seat
+ *   counted (`cancelled_session_live`; while its cancel is still running too: the message says
+ *   whether one is pending, i.e. whether the app will finish it by itself);
+ * - no session cancel has been pending for {@link STALLED_CANCEL_MS} or longer
+ *   (`session_cancel_stalled`).
  *
  * @param kv the store to check
  * @param now the instant that decides which holds are live, or a clock read at the start of each
@@ -140,6 +155,7 @@ async function scan(kv: Deno.Kv, nowMs: number): Promise<Scan> {
     waitlistByLearnerRows,
     placeRows,
     learnerHoldRows,
+    pendingCancelRows,
   ] = await Promise.all([
     entries<Session>(kv, ["sessions"]),
     entries<SeatDoc>(kv, ["seats"]),
@@ -153,12 +169,14 @@ async function scan(kv: Deno.Kv, nowMs: number): Promise<Scan> {
     entries<WaitlistEntry>(kv, ["waitlist_by_learner"]),
     entries<Place>(kv, ["places"]),
     entries<LearnerHolds>(kv, ["learner_holds"]),
+    entries<PendingSessionCancel>(kv, K.sessionCancelsPending()),
   ]);
   const problems: Scan["problems"] = [];
   const report = (p: Problem, ...involved: string[]) =>
     problems.push({ ...p, involved: involved.length ? involved : p.sessionId ? [p.sessionId] : [] });
 
   const sessions = new Map(sessionRows.map((e) => [e.value.id, e.value]));
+  const pendingCancels = new Map(pendingCancelRows.map((e) => [e.value.sessionId, e.value]));
   const seats = new Map(seatRows.map((e) => [String(e.key[1]), e.value]));
   const holds = new Map(holdRows.map((e) => [e.value.id, e.value]));
   const bookings = new Map(bookingRows.map((e) => [e.value.id, e.value]));
@@ -231,6 +249,36 @@ async function scan(kv: Deno.Kv, nowMs: number): Promise<Scan> {
         code: "over_capacity",
         sessionId: s.id,
         message: `${taken} seats are taken in a session of capacity ${s.capacity}.`,
+      });
+    }
+    const counted = doc.confirmed + doc.holds + (doc.waiting ?? 0);
+    if (s.status === "cancelled" && nConfirmed + active.length + nWaiting + counted > 0) {
+      const pending = pendingCancels.get(s.id);
+      report({
+        code: "cancelled_session_live",
+        sessionId: s.id,
+        message: `Session is cancelled but still has ${nConfirmed} confirmed booking(s), ${active.length} active ` +
+          `hold(s) or offer(s) and ${nWaiting} waiting learner(s) (seats counted: ${doc.confirmed} confirmed, ` +
+          `${doc.holds} holds, ${doc.waiting ?? 0} waiting); ` +
+          (pending
+            ? `its cancel is pending since ${pending.startedAt} and the app finishes it by itself.`
+            : "no cancel is pending: cancel the session again to finish it."),
+      });
+    }
+  }
+
+  // Session cancels still pending long after they began.
+  for (const e of pendingCancelRows) {
+    const { sessionId, startedAt } = e.value;
+    const ageMs = nowMs - Date.parse(startedAt);
+    if (!(ageMs < STALLED_CANCEL_MS)) {
+      report({
+        code: "session_cancel_stalled",
+        sessionId,
+        key: e.key,
+        message: `The cancel of session ${sessionId} began at ${startedAt} (${
+          Math.round(ageMs / 60_000)
+        } min ago) and has not finished; the app resumes it at startup and every minute: see its log.`,
       });
     }
   }

@@ -4,7 +4,9 @@
  * Each change writes its domain events in the same atomic op (see events.ts).
  */
 import type { Course, NewSession, SessionPatch, User } from "../domain/mod.ts";
+import { actsForSession, assertMayActOnPlace, assertMayManageSession, mayActOnPlace } from "./access.ts";
 import { keys } from "../store/keys.ts";
+import { getSession } from "../store/sessions.ts";
 import { findAlternatives } from "./alternatives.ts";
 import { type AttendanceInput, type AttendanceResult, recordAttendance } from "./attendance.ts";
 import { Draft } from "./draft.ts";
@@ -26,6 +28,8 @@ import {
   type CancelSessionResult,
   type LifecycleDeps,
   offerFreedSeats,
+  type ResumeCancelsResult,
+  resumeSessionCancels,
   scheduleSession,
   updateSession,
 } from "./session_lifecycle.ts";
@@ -40,38 +44,8 @@ export interface EngineOptions {
   /** Default late-cancellation cut-off when a course sets none. */
   cancelCutoffHours?: number;
   now?: () => Date;
-}
-
-/** Staff who may act on other learners' places. */
-function isStaff(actor: Actor): boolean {
-  return !!actor.roles?.some((r) => r === "admin" || r === "instructor");
-}
-
-/**
- * A change no person made: a Cal.com webhook or reconciliation (`calcom`) or the system itself,
- * with no user. Such actors may act on any learner's place (the change already happened on
- * Cal.com, or it is housekeeping); they are never staff for session lifecycle changes.
- */
-function isSystemActor(actor: Actor): boolean {
-  return actor.userId === null && (actor.origin === "calcom" || actor.origin === "system");
-}
-
-/** Staff, or a system actor (see {@link isSystemActor}). */
-function mayActForOthers(actor: Actor): boolean {
-  return isStaff(actor) || isSystemActor(actor);
-}
-
-function assertSelfOrStaff(actor: Actor, learnerId: string): void {
-  if (actor.userId !== learnerId && !mayActForOthers(actor)) {
-    throw new DomainError(403, "forbidden", "You can only act on your own holds and bookings.");
-  }
-}
-
-/** Session lifecycle changes are staff work (the API authorises too; this is the engine's own guard). */
-function assertStaff(actor: Actor): void {
-  if (!isStaff(actor)) {
-    throw new DomainError(403, "forbidden", "Only admins and instructors can schedule, change or cancel sessions.");
-  }
+  /** Pause before each session-cancel step (default 0). Only crash tests set it, to kill a cancel midway. */
+  cancelStepPauseMs?: number;
 }
 
 /** What a learner has across sessions right now (GET /api/v1/me/bookings). */
@@ -108,7 +82,7 @@ export class BookingEngine {
   }
 
   async #requireSession(id: string): Promise<Session> {
-    const s = await this.#get<Session>(K.session(id));
+    const s = await getSession(this.kv, id);
     if (!s) throw notFound("session", id);
     return s;
   }
@@ -157,15 +131,15 @@ export class BookingEngine {
     idem?: IdempotencyRequest,
     known: { learner?: User } = {},
   ): Promise<Idempotent<{ hold: Hold }>> {
-    assertSelfOrStaff(actor, learnerId);
-    if (idem) {
-      const prior = await lookupIdempotent<{ hold: Hold }>(this.kv, idem);
-      if (prior) return { ...prior.result, replayed: true };
-    }
     const [session, learner] = await Promise.all([
       this.#requireSession(sessionId),
       known.learner?.id === learnerId ? known.learner : this.#get<User>(K.user(learnerId)),
     ]);
+    assertMayActOnPlace(actor, learnerId, session);
+    if (idem) {
+      const prior = await lookupIdempotent<{ hold: Hold }>(this.kv, idem);
+      if (prior) return { ...prior.result, replayed: true };
+    }
     if (!learner) throw notFound("user", learnerId);
     const course = await this.#courses.get(session.courseId, () => this.#get<Course>(K.course(session.courseId)));
     await this.#assertPrerequisites(course, learner);
@@ -177,6 +151,7 @@ export class BookingEngine {
           const prior = await lookupIdempotent<{ hold: Hold }>(tx.draft, idem);
           if (prior) return { ...prior.result, replayed: true };
         }
+        assertMayActOnPlace(tx.actor, learnerId, tx.session);
         tx.assertOpen();
         await tx.loadLearner(learnerId);
         const place = await tx.livePlace(learnerId);
@@ -205,10 +180,21 @@ export class BookingEngine {
     }
   }
 
+  /**
+   * 403 unless the actor may act on the learner's place in the session (lib/booking/access.ts).
+   * Checked before anything else is read or said about the place; lane ops check again against
+   * the session they commit with.
+   */
+  async #assertMayActOn(actor: Actor, learnerId: string, sessionId: string): Promise<void> {
+    // The learner themself, admins and the system need no session to decide; instructors do.
+    if (mayActOnPlace(actor, learnerId, null)) return;
+    assertMayActOnPlace(actor, learnerId, await this.#requireSession(sessionId));
+  }
+
   async #requireHold(holdId: string, actor: Actor): Promise<Hold> {
     const hold = await this.#get<Hold>(K.hold(holdId));
     if (!hold) throw notFound("hold", holdId);
-    assertSelfOrStaff(actor, hold.learnerId);
+    await this.#assertMayActOn(actor, hold.learnerId, hold.sessionId);
     return hold;
   }
 
@@ -236,6 +222,7 @@ export class BookingEngine {
           if (prior) return { ...prior.result, replayed: true };
         }
         const hold = (await tx.loadHold(holdId))!;
+        assertMayActOnPlace(tx.actor, hold.learnerId, tx.session);
         if (hold.status === "confirmed") {
           throw new DomainError(409, "hold_already_confirmed", "This hold was already turned into a booking.");
         }
@@ -285,7 +272,7 @@ export class BookingEngine {
     actor: Actor,
     ref: { calBookingUid?: string | null; seatUid?: string | null } = {},
   ): Promise<{ booking: Booking; alreadyBooked: boolean }> {
-    assertSelfOrStaff(actor, learnerId);
+    await this.#assertMayActOn(actor, learnerId, sessionId);
     const learner = await this.#get<User>(K.user(learnerId));
     if (!learner) throw notFound("user", learnerId);
     const calRef: Record<string, unknown> = {};
@@ -293,6 +280,7 @@ export class BookingEngine {
     if (ref.seatUid) calRef.seatUid = ref.seatUid;
     const prefetch: Deno.KvKey[] = [K.place(sessionId, learnerId), K.learnerHolds(learnerId)];
     return await this.lanes.run(sessionId, actor, async (tx) => {
+      assertMayActOnPlace(tx.actor, learnerId, tx.session);
       await tx.loadLearner(learnerId);
       const place = await tx.livePlace(learnerId);
       if (place?.kind === "booking") {
@@ -356,6 +344,7 @@ export class BookingEngine {
     const first = await this.#requireHold(holdId, actor);
     return await this.lanes.run(first.sessionId, actor, async (tx) => {
       const hold = (await tx.loadHold(holdId))!;
+      assertMayActOnPlace(tx.actor, hold.learnerId, tx.session);
       if (hold.status === "active" && Date.parse(hold.expiresAt) <= tx.nowMs) {
         return (await tx.expireHold(holdId))!;
       }
@@ -394,7 +383,7 @@ export class BookingEngine {
   async #requireBooking(bookingId: string, actor: Actor): Promise<Booking> {
     const booking = await this.#get<Booking>(K.booking(bookingId));
     if (!booking) throw notFound("booking", bookingId);
-    assertSelfOrStaff(actor, booking.learnerId);
+    await this.#assertMayActOn(actor, booking.learnerId, booking.sessionId);
     return booking;
   }
 
@@ -406,7 +395,8 @@ export class BookingEngine {
     return await this.lanes.run(first.sessionId, actor, async (tx) => {
       await tx.draft.load([K.booking(bookingId)]);
       const booking = tx.draft.get<Booking>(K.booking(bookingId))!;
-      if (Date.parse(tx.session.startsAt) <= tx.nowMs && !mayActForOthers(tx.actor)) {
+      assertMayActOnPlace(tx.actor, booking.learnerId, tx.session);
+      if (Date.parse(tx.session.startsAt) <= tx.nowMs && !actsForSession(tx.actor, tx.session)) {
         throw new DomainError(409, "session_started", "This session has started; ask an admin to cancel.");
       }
       const late = this.#isLate(tx.session, cutoff, tx.now);
@@ -443,6 +433,7 @@ export class BookingEngine {
       this.#requireSession(first.sessionId),
       this.#requireSession(targetSessionId),
     ]);
+    assertMayActOnPlace(actor, first.learnerId, target);
     if (from.courseId !== target.courseId) {
       throw new DomainError(422, "different_course", "You can only reschedule to a session of the same course.");
     }
@@ -482,12 +473,14 @@ export class BookingEngine {
     }
     const from = await SessionTx.load(draft, booking.sessionId, now, actor);
     const to = await SessionTx.load(draft, targetSessionId, now, actor);
+    assertMayActOnPlace(actor, booking.learnerId, from.session);
+    assertMayActOnPlace(actor, booking.learnerId, to.session);
     // Seats freed by lapsed holds go to the target's waitlist first (as in every lane batch).
     to.actor = { ...actor, origin: "system", userId: null };
     await to.fillOffers();
     to.actor = actor;
     to.assertOpen();
-    if (Date.parse(from.session.startsAt) <= now.getTime() && !mayActForOthers(actor)) {
+    if (Date.parse(from.session.startsAt) <= now.getTime() && !actsForSession(actor, from.session)) {
       throw new DomainError(409, "session_started", "This booking's session has started.");
     }
     await to.loadLearner(booking.learnerId);
@@ -516,8 +509,8 @@ export class BookingEngine {
     learnerId: string,
     actor: Actor,
   ): Promise<{ entry: WaitlistEntry; position: number }> {
-    assertSelfOrStaff(actor, learnerId);
     const session = await this.#requireSession(sessionId);
+    assertMayActOnPlace(actor, learnerId, session);
     const [learner, course] = await Promise.all([
       this.#get<User>(K.user(learnerId)),
       this.#get<Course>(K.course(session.courseId)),
@@ -526,6 +519,7 @@ export class BookingEngine {
     // A waitlist place turns into an offer the learner can confirm: same prerequisites as a hold.
     await this.#assertPrerequisites(course, learner);
     return await this.lanes.run(sessionId, actor, async (tx) => {
+      assertMayActOnPlace(tx.actor, learnerId, tx.session);
       tx.assertOpen();
       if (!tx.session.waitlistEnabled) {
         throw new DomainError(409, "waitlist_closed", "This session has no waitlist.");
@@ -548,8 +542,9 @@ export class BookingEngine {
    * up, with hold.expired, before answering).
    */
   async leaveWaitlist(sessionId: string, learnerId: string, actor: Actor): Promise<void> {
-    assertSelfOrStaff(actor, learnerId);
+    await this.#assertMayActOn(actor, learnerId, sessionId);
     const left = await this.lanes.run(sessionId, actor, async (tx) => {
+      assertMayActOnPlace(tx.actor, learnerId, tx.session);
       await tx.draft.load([K.waitlistByLearner(learnerId, sessionId)]);
       const entry = tx.draft.get<WaitlistEntry>(K.waitlistByLearner(learnerId, sessionId));
       if (entry?.status === "waiting") {
@@ -577,22 +572,22 @@ export class BookingEngine {
   }
 
   #deps(): LifecycleDeps {
-    return { kv: this.kv, lanes: this.lanes, now: this.#now };
+    return { kv: this.kv, lanes: this.lanes, now: this.#now, cancelStepPauseMs: this.options.cancelStepPauseMs };
   }
 
   /**
-   * Schedules a new session (admin or instructor; 403 otherwise): the session, its index entries,
+   * Schedules a new session (an admin, or an instructor for themself; 403 otherwise): the session, its index entries,
    * zeroed seat counters and a `session.scheduled` event in one atomic op. ValidationError (from
    * lib/domain/validation.ts) for bad input or an unknown course, location or instructor (issue
    * paths `courseId`, `locationId`, `instructorId`); 409 `session_exists` when the id is taken.
    */
   async scheduleSession(input: NewSession, actor: Actor): Promise<Session> {
-    assertStaff(actor);
+    assertMayManageSession(actor, input);
     return await scheduleSession(this.#deps(), input, actor);
   }
 
   /**
-   * Changes a session (admin or instructor; 403 otherwise) in its lane; `session.updated` carries
+   * Changes a session (an admin, or its instructor, who may hand it only to themself; 403 otherwise) in its lane; `session.updated` carries
    * `data.changes` = `{field: {from, to}}`, and a patch that changes nothing writes nothing.
    * 404 `session_not_found`; 409 `session_cancelled`; 409 `capacity_below_taken` with details
    * `{taken, requested}`; ValidationError for an invalid result, an unknown reference, or a
@@ -600,21 +595,31 @@ export class BookingEngine {
    * to the waitlist in the same commit.
    */
   async updateSession(id: string, patch: SessionPatch, actor: Actor): Promise<Session> {
-    assertStaff(actor);
+    assertMayManageSession(actor, await this.#requireSession(id));
+    if (patch.instructorId) assertMayManageSession(actor, { instructorId: patch.instructorId });
     return await updateSession(this.#deps(), id, patch, actor);
   }
 
   /**
-   * Cancels a session (admin or instructor; 403 otherwise) and everything in it: bookings
+   * Cancels a session (an admin or its instructor; 403 otherwise) and everything in it: bookings
    * (booking.cancelled, `bySessionCancel`), holds and offers (hold.released, or hold.expired for
    * ones already lapsed), waiting learners (waitlist.left), then `session.cancelled`. Done in
-   * atomic steps that fit KV's limits; re-running after a failure midway finishes the job and
-   * returns what that run did. 404 `session_not_found`; 409 `session_cancelled` when a previous
+   * atomic steps that fit KV's limits; a cancel cut short is left pending and finished by
+   * {@link resumeSessionCancels} (or by re-running it, which returns what that run did). 404 `session_not_found`; 409 `session_cancelled` when a previous
    * cancellation already finished.
    */
   async cancelSession(id: string, actor: Actor): Promise<CancelSessionResult> {
-    assertStaff(actor);
+    assertMayManageSession(actor, await this.#requireSession(id));
     return await cancelSession(this.#deps(), id, actor);
+  }
+
+  /**
+   * Finishes every session cancel left pending by a crash or a failure midway, in the name of
+   * whoever asked for it (startup and a cron run this). Idempotent, and safe beside a cancel or
+   * another resumer running in this or another process. `minAgeMs` skips cancels begun more recently.
+   */
+  async resumeSessionCancels(options: { minAgeMs?: number } = {}): Promise<ResumeCancelsResult> {
+    return await resumeSessionCancels(this.#deps(), options);
   }
 
   /**

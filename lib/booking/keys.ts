@@ -23,6 +23,8 @@ export const K = {
   waitlistEntry: keys.waitlistEntry,
   waitlistByLearner: keys.waitlistByLearner,
   sessionsByCourse: keys.sessionsByCoursePrefix,
+  sessionCancelPending: keys.sessionCancelPending,
+  sessionCancelsPending: keys.sessionCancelsPendingPrefix,
   eventsPrefix: keys.eventsPrefix,
   event: keys.event,
   idempotency: keys.idempotency,

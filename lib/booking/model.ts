@@ -1,5 +1,6 @@
 /** Records the booking engine reads and writes (shapes match the zod schemas in lib/domain). */
 import type { Booking, Hold, Session, WaitlistEntry } from "../domain/mod.ts";
+import type { Actor } from "./events.ts";
 export type { Booking, Hold, Session, WaitlistEntry };
 
 /** `["seats", sessionId]`: counters every seat-affecting write touches, so its versionstamp guards them. */
@@ -25,3 +26,16 @@ export interface LearnerHolds {
 
 /** Active holds a learner may have at once (waitlist offers do not count). */
 export const MAX_ACTIVE_HOLDS = 3;
+
+/**
+ * `["session_cancels_pending", sessionId]`: a session cancel that has set the session cancelled
+ * but not yet cleaned up every place in it. Written in the same atomic op as the status change,
+ * deleted in the one that writes `session.cancelled`; whoever finds it finishes the job.
+ */
+export interface PendingSessionCancel {
+  sessionId: string;
+  /** When the cancel began (the engine's clock). */
+  startedAt: string;
+  /** Who asked for it: every event of the cancel carries this actor, resumed or not. */
+  actor: Actor;
+}

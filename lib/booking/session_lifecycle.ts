@@ -16,7 +16,7 @@ import { DomainError, notFound } from "./errors.ts";
 import { type Actor, addEvent } from "./events.ts";
 import { K } from "./keys.ts";
 import type { Lanes } from "./lane.ts";
-import type { Booking, Hold, SeatDoc, Session, WaitlistEntry } from "./model.ts";
+import type { Booking, Hold, PendingSessionCancel, SeatDoc, Session, WaitlistEntry } from "./model.ts";
 import type { SessionTx } from "./session_tx.ts";
 
 /** What the lifecycle functions need from the engine. */
@@ -24,6 +24,8 @@ export interface LifecycleDeps {
   kv: Deno.Kv;
   lanes: Lanes;
   now: () => Date;
+  /** Pause before each cancellation step (0: none). For crash tests, which kill a cancel midway. */
+  cancelStepPauseMs?: number;
 }
 
 /** Result of {@link cancelSession}: what THIS call changed. */
@@ -194,9 +196,13 @@ export function updateSession(deps: LifecycleDeps, id: string, patch: SessionPat
   });
 }
 
-/** Soft limits of one cancellation step: well inside KV's 1000 mutations, 100 checks, 800 KiB. */
+/**
+ * Soft limits of one cancellation step. Checks stay within KV Connect's 10 per atomic op (the lane
+ * loads the session and its seats, the step its two markers, each hold the learner's holds
+ * document); mutations and bytes stay well inside KV's 1000 and 800 KiB.
+ */
 const STEP_MUTATIONS = 600;
-const STEP_CHECKS = 60;
+const STEP_CHECKS = 10;
 const STEP_BYTES = 400_000;
 /** Rough bytes one cleaned-up record adds besides its own value (event, queue message, keys). */
 const PER_ITEM_BYTES = 1_500;
@@ -223,6 +229,8 @@ function current<T>(draft: Draft, key: Deno.KvKey, stored: T | null): T | null {
  * first step sets the session record's status to cancelled (which stops new holds, joins and
  * offers) and leaves the index entries alone; the step that has cleaned up the last hold,
  * waitlist entry and booking rewrites them as cancelled in the same commit as `session.cancelled`.
+ * The work list for resuming is a separate key, `["session_cancels_pending", id]`, written with the
+ * status change and deleted with the finish, so unfinished cancels are listed without a scan.
  */
 function markerKey(s: Session): Deno.KvKey {
   return keys.sessionsByCourse(s.courseId, s.startsAt, s.id);
@@ -235,13 +243,64 @@ function markerKey(s: Session): Deno.KvKey {
  * every waiting learner (waitlist.left), and finally writes `session.cancelled`.
  *
  * The work is done in steps through the session's lane, each one atomic op within KV's limits
- * with its own events, so a session of any size can be cancelled. Re-running after a crash (or
- * an error such as 503 busy) midway picks up where it stopped and finishes the job; the counts
- * returned are what this call did. A session whose cancellation already finished gives 409
- * `session_cancelled`. `actor.reason` is carried in every event and in the bookings' audit trail.
+ * with its own events, so a session of any size can be cancelled. The status change also records
+ * the cancel as pending (`["session_cancels_pending", id]`), so a cancel cut short by a crash is
+ * finished by {@link resumeSessionCancels} (at startup and every minute); re-running the cancel
+ * does the same. Each step is a checked atomic op, so runs in several processes at once never
+ * cancel a booking twice. The counts returned are what this call did. A session whose
+ * cancellation already finished gives 409 `session_cancelled`. `actor.reason` is carried in
+ * every event and in the bookings' audit trail.
  */
 export async function cancelSession(deps: LifecycleDeps, id: string, actor: Actor): Promise<CancelSessionResult> {
-  const started = await markCancelled(deps, id);
+  const started = await markCancelled(deps, id, actor);
+  return await finishCancel(deps, started, actor);
+}
+
+/** Result of {@link resumeSessionCancels}. */
+export interface ResumeCancelsResult {
+  /** What each resumed cancel did (all zero when another run had finished it meanwhile). */
+  finished: CancelSessionResult[];
+  /** Pending cancels that failed this time (e.g. 503 busy); the next run tries again. */
+  failed: { sessionId: string; error: unknown }[];
+}
+
+/**
+ * Finishes every session cancel that was left pending (its process died or failed midway), in the
+ * name of the actor who asked for it. Safe to run at any time, repeatedly, and while the cancel
+ * itself or another resumer still runs in this or another process: every step is a checked atomic
+ * op, so each booking, hold and waiting learner is cleaned up once, with one event. A pending
+ * marker whose session no longer exists is deleted. `minAgeMs` leaves alone cancels begun less
+ * than that long ago (a periodic run need not race a cancel that is still running well).
+ */
+export async function resumeSessionCancels(
+  deps: LifecycleDeps,
+  options: { minAgeMs?: number } = {},
+): Promise<ResumeCancelsResult> {
+  const out: ResumeCancelsResult = { finished: [], failed: [] };
+  const pending: Deno.KvEntry<PendingSessionCancel>[] = [];
+  const startedBy = deps.now().getTime() - (options.minAgeMs ?? 0);
+  for await (const e of deps.kv.list<PendingSessionCancel>({ prefix: K.sessionCancelsPending() })) {
+    if (!(Date.parse(e.value.startedAt) > startedBy)) pending.push(e);
+  }
+  for (const entry of pending) {
+    const { sessionId, actor } = entry.value;
+    try {
+      const session = (await deps.kv.get<Session>(K.session(sessionId))).value;
+      if (!session) {
+        await deps.kv.atomic().check(entry).check({ key: K.session(sessionId), versionstamp: null })
+          .delete(entry.key).commit();
+        continue;
+      }
+      out.finished.push(await finishCancel(deps, session, actor));
+    } catch (error) {
+      out.failed.push({ sessionId, error });
+    }
+  }
+  return out;
+}
+
+/** Runs cleanup steps on a session already set cancelled until one of them finishes. */
+async function finishCancel(deps: LifecycleDeps, started: Session, actor: Actor): Promise<CancelSessionResult> {
   const totals: CancelSessionResult = {
     session: started,
     cancelledBookings: 0,
@@ -252,8 +311,9 @@ export async function cancelSession(deps: LifecycleDeps, id: string, actor: Acto
   let bookingCursor: Deno.KvKey | null = null;
   const skipHolds = new Set<string>();
   for (;;) {
+    if (deps.cancelStepPauseMs) await new Promise((r) => setTimeout(r, deps.cancelStepPauseMs));
     const cursor = bookingCursor;
-    const step: StepResult = await deps.lanes.run(id, actor, (tx) => cancelStep(tx, cursor, skipHolds));
+    const step: StepResult = await deps.lanes.run(started.id, actor, (tx) => cancelStep(tx, cursor, skipHolds));
     totals.session = step.session;
     totals.cancelledBookings += step.cancelledBookings;
     totals.releasedHolds += step.releasedHolds;
@@ -265,27 +325,34 @@ export async function cancelSession(deps: LifecycleDeps, id: string, actor: Acto
 }
 
 /**
- * Step 0: the status change alone, in its own atomic op and outside the lane, so that no lane
- * batch hands out a waitlist offer on the way (the lane's fillOffers runs before its operations)
- * and no later step ever sees a scheduled session. An operation that read the session before this
- * commit fails its check on `["sessions", id]` and re-reads it cancelled.
+ * Step 0: the status change and the pending marker alone, in their own atomic op and outside the
+ * lane, so that no lane batch hands out a waitlist offer on the way (the lane's fillOffers runs
+ * before its operations) and no later step ever sees a scheduled session. An operation that read
+ * the session before this commit fails its check on `["sessions", id]` and re-reads it cancelled.
  */
-async function markCancelled(deps: LifecycleDeps, id: string): Promise<Session> {
+async function markCancelled(deps: LifecycleDeps, id: string, actor: Actor): Promise<Session> {
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const draft = new Draft(deps.kv);
     await draft.load([K.session(id)]);
     const s = draft.get<Session>(K.session(id));
     if (!s) throw notFound("session", id);
-    await draft.load([markerKey(s)]);
+    const pendingKey = K.sessionCancelPending(id);
+    await draft.load([markerKey(s), pendingKey]);
+    const pending: PendingSessionCancel = { sessionId: id, startedAt: deps.now().toISOString(), actor };
     if (s.status === "cancelled") {
       if (draft.get<SessionIndexEntry>(markerKey(s))?.status === "cancelled") {
         throw new DomainError(409, "session_cancelled", "This session was already cancelled.");
       }
-      return s; // A cancellation that stopped midway: carry on.
+      // A cancellation that stopped midway: carry on (and list it, if it began before the marker).
+      if (draft.get(pendingKey)) return s;
+      draft.set(pendingKey, pending);
+      if (await draft.commit()) return s;
+    } else {
+      const cancelled: Session = { ...s, status: "cancelled", updatedAt: deps.now().toISOString() };
+      draft.set(K.session(id), cancelled);
+      draft.set(pendingKey, pending);
+      if (await draft.commit()) return cancelled;
     }
-    const cancelled: Session = { ...s, status: "cancelled", updatedAt: deps.now().toISOString() };
-    draft.set(K.session(id), cancelled);
-    if (await draft.commit()) return cancelled;
     await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 ** attempt)));
   }
   throw new DomainError(503, "busy", "The session is very busy; please try again.");
@@ -311,13 +378,17 @@ async function cancelStep(
   if (session.status !== "cancelled") {
     throw new DomainError(409, "session_changed", "The session's status changed while it was being cancelled.");
   }
-  await d.load([markerKey(session)]);
+  const pendingKey = K.sessionCancelPending(session.id);
+  await d.load([markerKey(session), pendingKey]);
   if (d.get<SessionIndexEntry>(markerKey(session))?.status === "cancelled") {
     // Another run finished meanwhile.
     return { ...out, finished: true };
   }
   let bytes = 0;
+  // Every step cleans up at least one record, even when other operations of its lane batch
+  // already spent the budget: a step that did nothing would simply be run again.
   const full = () => {
+    if (out.cancelledBookings + out.releasedHolds + out.expiredHolds + out.removedWaitlist === 0) return false;
     const size = d.size();
     return size.mutations >= STEP_MUTATIONS || size.checks >= STEP_CHECKS || bytes >= STEP_BYTES;
   };
@@ -392,8 +463,10 @@ async function cancelStep(
     }
   }
   if (!complete) return out;
-  // 4. Nothing left: the index entries say cancelled, and session.cancelled closes the story.
+  // 4. Nothing left: the index entries say cancelled, the work is no longer pending, and
+  // session.cancelled closes the story.
   writeSession(d, session);
+  d.delete(pendingKey);
   addEvent(d, tx.actor, "session.cancelled", session.id, null, {
     courseId: session.courseId,
     startsAt: session.startsAt,

@@ -5,12 +5,13 @@ import { ValidationError } from "../domain/validation.ts";
 import { keys, type SessionIndexEntry } from "../store/keys.ts";
 import { sessionIndexKeys } from "../store/session_index.ts";
 import { getAvailability } from "./availability.ts";
-import { checkConsistency } from "./consistency.ts";
+import { checkConsistency, STALLED_CANCEL_MS } from "./consistency.ts";
 import { BookingEngine } from "./engine.ts";
+import type { CancelSessionResult, ResumeCancelsResult } from "./session_lifecycle.ts";
 import { DomainError } from "./errors.ts";
 import type { Actor, CommittedEvent, EventType } from "./events.ts";
 import { K } from "./keys.ts";
-import type { Booking, Hold, SeatDoc, Session, WaitlistEntry } from "./model.ts";
+import type { Booking, Hold, PendingSessionCancel, SeatDoc, Session, WaitlistEntry } from "./model.ts";
 import { rawEvents, rng } from "../../tests/booking/storm.ts";
 import {
   admin,
@@ -55,6 +56,11 @@ async function assertConsistent(kv: Deno.Kv, now: Date): Promise<void> {
   assert.deepEqual((await checkConsistency(kv, now)).problems, []);
 }
 
+/** The distinct problem codes checkConsistency reports, sorted. */
+async function problemCodes(kv: Deno.Kv, now: Date): Promise<string[]> {
+  return [...new Set((await checkConsistency(kv, now)).problems.map((p) => p.code))].sort();
+}
+
 async function seats(kv: Deno.Kv, sessionId: string): Promise<SeatDoc> {
   return (await kv.get<SeatDoc>(K.seats(sessionId))).value!;
 }
@@ -84,8 +90,8 @@ function input(courseId: string, locationId: string, instructorId: string, over:
 }
 
 /** Engine, course, a location, an instructor and one scheduled session with `capacity`. */
-async function world(capacity: number, over: Partial<NewSession> = {}) {
-  const { kv, engine, clock, course } = await setup();
+async function world(capacity: number, over: Partial<NewSession> = {}, path?: string) {
+  const { kv, engine, clock, course } = await setup({ path });
   const location = await putLocation(kv);
   const instructor = await putUser(kv, { roles: ["instructor"] });
   const session = await engine.scheduleSession(
@@ -399,6 +405,7 @@ async function assertCleared(kv: Deno.Kv, clock: Clock, sessionId: string): Prom
   assert.deepEqual(byLearner, []);
   const session = (await kv.get<Session>(K.session(sessionId))).value!;
   assert.equal(session.status, "cancelled");
+  assert.equal((await kv.get(K.sessionCancelPending(sessionId))).value, null, "no cancel pending");
   for (const key of sessionIndexKeys(session)) {
     assert.equal((await kv.get<SessionIndexEntry>(key)).value?.status, "cancelled", String(key[0]));
   }
@@ -533,7 +540,8 @@ Deno.test("[session] cancelSession that dies midway finishes on a re-run, with e
   assert.equal((await kv.get<Session>(K.session(s.id))).value!.status, "cancelled");
   const [late] = await putUsers(kv, 1);
   await rejects(engine.placeHold(s.id, late.id, self(late.id)), 409, "session_cancelled");
-  await assertConsistent(kv, clock.now());
+  // Counters and indexes agree, but the half-done cancel is named.
+  assert.deepEqual(await problemCodes(kv, clock.now()), ["cancelled_session_live"]);
   // The re-run finishes the job and reports what it did.
   const result = await engine.cancelSession(s.id, staff("flood"));
   const events = (await rawEvents(kv)).slice(nBefore);
@@ -545,6 +553,206 @@ Deno.test("[session] cancelSession that dies midway finishes on a re-run, with e
   await assertCleared(kv, clock, s.id);
   await rejects(engine.cancelSession(s.id, staff()), 409, "session_cancelled");
   await teardown(kv);
+});
+
+/** 150 bookings, 50 holds and 10 waiting learners in a full session of 200. */
+async function crowd(kv: Deno.Kv, engine: BookingEngine, sessionId: string) {
+  const learners = await putUsers(kv, 210);
+  const booked = await Promise.all(learners.slice(0, 150).map((l) => book(engine, sessionId, l.id)));
+  const held = await Promise.all(learners.slice(150, 200).map((l) => engine.placeHold(sessionId, l.id, self(l.id))));
+  for (const l of learners.slice(200)) await engine.joinWaitlist(sessionId, l.id, self(l.id));
+  assert.deepEqual(await seats(kv, sessionId), { confirmed: 150, holds: 50, waiting: 10 });
+  return { booked, holds: held.map((h) => h.hold), waiting: learners.slice(200) };
+}
+
+/**
+ * Every place of the crowd ended by the cancel exactly once: one booking.cancelled per booking
+ * (and one session_cancelled audit line), one hold.released or hold.expired per hold, one
+ * waitlist.left per waiting learner, then one session.cancelled, last.
+ */
+async function assertEndedOnce(
+  kv: Deno.Kv,
+  events: CommittedEvent[],
+  c: Awaited<ReturnType<typeof crowd>>,
+): Promise<void> {
+  const ids = (type: EventType, field: string) => ofType(events, type).map((e) => e.data[field]);
+  const cancelled = ids("booking.cancelled", "bookingId");
+  assert.equal(cancelled.length, c.booked.length);
+  assert.deepEqual(new Set(cancelled), new Set(c.booked.map((b) => b.id)));
+  const ended = [...ids("hold.released", "holdId"), ...ids("hold.expired", "holdId")];
+  assert.equal(ended.length, c.holds.length);
+  assert.deepEqual(new Set(ended), new Set(c.holds.map((h) => h.id)));
+  const left = ofType(events, "waitlist.left").map((e) => e.learnerId);
+  assert.equal(left.length, c.waiting.length);
+  assert.deepEqual(new Set(left), new Set(c.waiting.map((l) => l.id)));
+  assert.equal(ofType(events, "session.cancelled").length, 1);
+  assert.equal(events.at(-1)!.type, "session.cancelled");
+  for (const b of c.booked) {
+    const stored = (await kv.get<Booking>(K.booking(b.id))).value!;
+    assert.equal(stored.audit.filter((a) => a.action === "session_cancelled").length, 1, b.id);
+  }
+}
+
+Deno.test("[session] a cancel cut short after its first step is named by the check and finished by resumeSessionCancels", async () => {
+  const { kv, clock, engine, session: s } = await world(200);
+  const c = await crowd(kv, engine, s.id);
+  const nBefore = (await rawEvents(kv)).length;
+  const actor = staff("trainer ill");
+  // The status change (with the pending marker) and one cleanup step commit; then the process dies.
+  const dying = new BookingEngine(crashesAfter(kv, 2), { holdMinutes: 15, now: clock.now });
+  await assert.rejects(dying.cancelSession(s.id, actor), /process crashed/);
+  const partial = (await rawEvents(kv)).slice(nBefore);
+  assert.ok(partial.length > 0 && !partial.some((e) => e.type === "session.cancelled"), `${partial.length} events`);
+  assert.equal((await kv.get<Session>(K.session(s.id))).value!.status, "cancelled");
+  const marker = (await kv.get<PendingSessionCancel>(K.sessionCancelPending(s.id))).value!;
+  assert.deepEqual(marker, { sessionId: s.id, startedAt: clock.now().toISOString(), actor });
+  assert.ok((await seats(kv, s.id)).confirmed === 150, "the bookings are still confirmed");
+
+  // The check names the half-done cancel (and says the app will finish it)...
+  const report = await checkConsistency(kv, clock.now());
+  assert.deepEqual(report.problems.map((p) => p.code), ["cancelled_session_live"]);
+  assert.equal(report.problems[0].sessionId, s.id);
+  assert.match(report.problems[0].message, /150 confirmed booking\(s\).*pending since/);
+  // ...and, once it has been pending for STALLED_CANCEL_MS, calls it stalled too.
+  clock.advance(STALLED_CANCEL_MS - 1);
+  assert.deepEqual(await problemCodes(kv, clock.now()), ["cancelled_session_live"]);
+  clock.advance(1);
+  assert.deepEqual(await problemCodes(kv, clock.now()), ["cancelled_session_live", "session_cancel_stalled"]);
+
+  // A periodic run leaves alone cancels younger than its minimum age; the startup run takes all.
+  const skipped = await engine.resumeSessionCancels({ minAgeMs: STALLED_CANCEL_MS + MINUTE });
+  assert.deepEqual(skipped, { finished: [], failed: [] });
+  assert.equal((await rawEvents(kv)).length, nBefore + partial.length);
+  const resumed = await engine.resumeSessionCancels();
+  assert.deepEqual(resumed.failed, []);
+  assert.equal(resumed.finished.length, 1);
+  const r = resumed.finished[0];
+  assert.equal(r.session.id, s.id);
+  assert.equal(r.cancelledBookings, 150);
+  assert.equal(r.releasedHolds + r.expiredHolds + r.removedWaitlist + r.cancelledBookings, 210 - partial.length);
+
+  const events = (await rawEvents(kv)).slice(nBefore);
+  await assertEndedOnce(kv, events, c);
+  // The resumed steps act in the name of whoever asked for the cancel.
+  for (const ev of events.filter((e) => e.type !== "hold.expired")) {
+    assert.equal(ev.reason, "trainer ill", ev.type);
+    assert.equal(ev.correlationId, actor.correlationId, ev.type);
+  }
+  await assertCleared(kv, clock, s.id);
+  // Nothing is left to resume, and done is done.
+  assert.deepEqual(await engine.resumeSessionCancels(), { finished: [], failed: [] });
+  assert.equal((await rawEvents(kv)).length, nBefore + events.length);
+  await rejects(engine.cancelSession(s.id, staff()), 409, "session_cancelled");
+  await teardown(kv);
+});
+
+Deno.test("[session] a cancel begun before pending markers existed is listed when re-posted; orphan markers go", async () => {
+  const { kv, clock, engine, session: s } = await world(20);
+  const learners = await putUsers(kv, 3);
+  for (const l of learners) await book(engine, s.id, l.id);
+  // Status flipped by an old build's first step: no marker, nothing resumes it, the check names it.
+  await kv.set(K.session(s.id), { ...s, status: "cancelled" });
+  assert.deepEqual(await engine.resumeSessionCancels(), { finished: [], failed: [] });
+  const [problem] = (await checkConsistency(kv, clock.now())).problems;
+  assert.equal(problem.code, "cancelled_session_live");
+  assert.match(problem.message, /no cancel is pending: cancel the session again/);
+  // Re-posting lists it (then finishes it).
+  const dying = new BookingEngine(crashesAfter(kv, 1), { holdMinutes: 15, now: clock.now });
+  await assert.rejects(dying.cancelSession(s.id, staff("again")), /process crashed/);
+  assert.equal((await kv.get<PendingSessionCancel>(K.sessionCancelPending(s.id))).value?.actor.reason, "again");
+  const resumed = await engine.resumeSessionCancels();
+  assert.equal(resumed.finished[0]?.cancelledBookings, 3);
+  await assertCleared(kv, clock, s.id);
+  // A marker whose session is gone is dropped.
+  await kv.set(K.sessionCancelPending("01JZZZZZZZZZZZZZZZZZZZZZZZ"), {
+    sessionId: "01JZZZZZZZZZZZZZZZZZZZZZZZ",
+    startedAt: clock.now().toISOString(),
+    actor: staff(),
+  });
+  assert.deepEqual(await engine.resumeSessionCancels(), { finished: [], failed: [] });
+  assert.deepEqual(await listValues(kv, K.sessionCancelsPending()), []);
+  await teardown(kv);
+});
+
+Deno.test("[session] a cancel cut short with nothing left but its last step is called stalled, then finished", async () => {
+  const { kv, clock, engine, session: s } = await world(20);
+  // The first commit of a cancel of an empty session, and nothing after it.
+  const dying = new BookingEngine(crashesAfter(kv, 1), { holdMinutes: 15, now: clock.now });
+  await assert.rejects(dying.cancelSession(s.id, staff("no-one came")), /process crashed/);
+  assert.deepEqual((await rawEvents(kv)).map((e) => e.type), ["session.scheduled"]);
+  // No place is live, so only the pending marker's age tells: fine while fresh, stalled when old.
+  assert.deepEqual(await problemCodes(kv, clock.now()), []);
+  clock.advance(STALLED_CANCEL_MS);
+  const [problem] = (await checkConsistency(kv, clock.now())).problems;
+  assert.equal(problem.code, "session_cancel_stalled");
+  assert.deepEqual(problem.key, K.sessionCancelPending(s.id));
+  assert.match(problem.message, /10 min ago/);
+  const resumed = await engine.resumeSessionCancels({ minAgeMs: MINUTE });
+  assert.equal(resumed.finished.length, 1);
+  assert.deepEqual((await rawEvents(kv)).map((e) => [e.type, e.reason]), [
+    ["session.scheduled", null],
+    ["session.cancelled", "no-one came"],
+  ]);
+  await assertCleared(kv, clock, s.id);
+  await teardown(kv);
+});
+
+Deno.test("[session] two resumers and the cancel itself, on three store handles at once, end each place once", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "cancel-race-" });
+  try {
+    for (const scenario of ["two resumers after a crash", "two resumers racing the cancel"] as const) {
+      const path = `${dir}/${scenario.replaceAll(" ", "-")}.kv`;
+      const { kv, clock, engine, session: s } = await world(200, {}, path);
+      const c = await crowd(kv, engine, s.id);
+      const nBefore = (await rawEvents(kv)).length;
+      const handles = [await Deno.openKv(path), await Deno.openKv(path)];
+      const [b, c2] = handles.map((h) => new BookingEngine(h, { holdMinutes: 15, now: clock.now }));
+      const actor = staff("race");
+      const runs: Promise<unknown>[] = [];
+      if (scenario === "two resumers after a crash") {
+        const dying = new BookingEngine(crashesAfter(kv, 1), { holdMinutes: 15, now: clock.now });
+        await assert.rejects(dying.cancelSession(s.id, actor), /process crashed/);
+      } else {
+        // The cancel pauses before each step, so the resumers join it midway.
+        const slow = new BookingEngine(kv, { holdMinutes: 15, now: clock.now, cancelStepPauseMs: 2 });
+        runs.push(slow.cancelSession(s.id, actor));
+        while (!(await kv.get(K.sessionCancelPending(s.id))).value) await new Promise((r) => setTimeout(r, 1));
+      }
+      runs.push(b.resumeSessionCancels(), c2.resumeSessionCancels());
+      const outcomes = await Promise.allSettled(runs);
+      // Under this much contention a run may give up with 503 busy (the next minute's run carries
+      // on); any other failure is a bug.
+      const errors = [
+        ...outcomes.flatMap((o) => o.status === "rejected" ? [o.reason] : []),
+        ...outcomes.flatMap((o) =>
+          o.status === "fulfilled" && o.value && "failed" in (o.value as object)
+            ? (o.value as { failed: { error: unknown }[] }).failed.map((f) => f.error)
+            : []
+        ),
+      ];
+      for (const err of errors) assert.ok(err instanceof DomainError && err.code === "busy", String(err));
+      if (!errors.length) {
+        // Each run reports only what it did: the reports add up to the crowd, counted once.
+        const reports = outcomes.flatMap((o) => {
+          const v = (o as PromiseFulfilledResult<CancelSessionResult | ResumeCancelsResult>).value;
+          return "finished" in v ? v.finished : [v];
+        });
+        const sum = (f: (r: CancelSessionResult) => number) => reports.reduce((n, r) => n + f(r), 0);
+        assert.equal(sum((r) => r.cancelledBookings), 150, scenario);
+        assert.equal(sum((r) => r.releasedHolds + r.expiredHolds), 50, scenario);
+        assert.equal(sum((r) => r.removedWaitlist), 10, scenario);
+      }
+      while ((await kv.get(K.sessionCancelPending(s.id))).value) await engine.resumeSessionCancels();
+      const events = (await rawEvents(kv)).slice(nBefore);
+      await assertEndedOnce(kv, events, c);
+      assert.equal(events.length, 150 + 50 + 10 + 1, scenario);
+      await assertCleared(kv, clock, s.id);
+      for (const h of handles) h.close();
+      await teardown(kv);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("[session] holds, confirms and joins racing cancelSession on two engines never outlive it", async () => {

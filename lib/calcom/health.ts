@@ -46,6 +46,15 @@ export interface CalcomHealth {
   sync: SyncFigures;
 }
 
+/**
+ * One word for anonymous monitors: `degraded` when a configured Cal.com tenant is unreachable or
+ * refuses its key, or the Kafka relay is retrying after errors; `ok` otherwise (a relay that is
+ * off, standing by or starting is not a fault).
+ */
+export function overallStatus(calcom: Pick<CalcomHealth, "ok">, relayState: string): "ok" | "degraded" {
+  return calcom.ok && relayState !== "retrying" ? "ok" : "degraded";
+}
+
 /** A tenant the API can be called for. */
 export type CallableTenant = Tenant & { baseUrl: string; apiKey: string };
 

@@ -6,6 +6,7 @@
  */
 import type { Origin } from "../booking/events.ts";
 import { newId } from "../domain/ids.ts";
+import { getValueById } from "../store/batch.ts";
 import { keys } from "../store/keys.ts";
 
 /** Where a booking stands with Cal.com. */
@@ -314,7 +315,7 @@ export async function flagForReview(
 
 /** One review item, or null. */
 export async function getReviewItem(kv: Deno.Kv, id: string): Promise<ReviewItem | null> {
-  return (await kv.get<ReviewItem>(keys.calcomReview(id))).value;
+  return await getValueById<ReviewItem>(kv, id, keys.calcomReview);
 }
 
 /** Review items, newest first; `status` filters. */

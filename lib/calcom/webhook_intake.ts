@@ -26,7 +26,7 @@ import { DEFAULT_TENANT, resolveTenant, type Tenant } from "./tenants.ts";
 import { applyDelivery, type ApplyOutcome } from "./inbound.ts";
 import { tenantOfEventType } from "./sync_store.ts";
 
-/** Largest body read (bytes); larger → 413. */
+/** Largest webhook body (bytes); larger → 413, by the app-wide body limit (lib/http/body_limit.ts). */
 export const MAX_WEBHOOK_BYTES = 256 * 1024;
 /** How far in the future an envelope's `createdAt` may be (clock skew). */
 export const MAX_FUTURE_SKEW_MS = 5 * 60_000;
@@ -266,34 +266,13 @@ export async function listDeliveries(kv: Deno.Kv, tenant: string): Promise<Deliv
   return out;
 }
 
-/** Reads at most `limit` bytes of the body; null when it is larger. */
-async function readCapped(req: Request, limit: number): Promise<Uint8Array | null> {
-  const declared = Number(req.headers.get("content-length") ?? "");
-  if (Number.isFinite(declared) && declared > limit) {
-    await req.body?.cancel();
-    return null;
-  }
-  if (!req.body) return new Uint8Array(0);
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const reader = req.body.getReader();
-  while (true) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.length;
-    if (size > limit) {
-      await reader.cancel();
-      return null;
-    }
-    chunks.push(value);
-  }
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
+/** Where Cal.com posts webhooks: the default tenant's path and each tenant's own (Hono patterns). */
+export const CALCOM_WEBHOOK_PATHS = ["/api/webhooks/calcom/booking", "/api/webhooks/calcom/:tenant/booking"] as const;
+
+/** Any method but POST on a webhook path: 405 with `Allow: POST`. */
+export function calcomWebhookMethodNotAllowed(c: Context): Response {
+  c.header("allow", "POST");
+  return c.json({ error: "method_not_allowed", message: `Use POST on ${c.req.path}.` }, 405);
 }
 
 /** Hono handler for `POST /api/webhooks/calcom/booking` and `/api/webhooks/calcom/:tenant/booking`. */
@@ -305,13 +284,8 @@ export async function calcomWebhookHandler(c: Context): Promise<Response> {
     await c.req.raw.body?.cancel();
     return c.json({ error: "tenant_not_found", message: `No Cal.com tenant ${slug}.` }, 404);
   }
-  const raw = await readCapped(c.req.raw, MAX_WEBHOOK_BYTES);
-  if (raw === null) {
-    return c.json(
-      { error: "payload_too_large", message: `Webhook bodies are limited to ${MAX_WEBHOOK_BYTES} bytes.` },
-      413,
-    );
-  }
+  // MAX_WEBHOOK_BYTES is enforced before this runs (lib/http/body_limit.ts, see lib/app.ts).
+  const raw = new Uint8Array(await c.req.raw.arrayBuffer());
   const result = await intakeWebhook(kv, tenant, raw, c.req.header(CALCOM_SIGNATURE_HEADER) ?? null, {
     maxAgeSeconds: config.calcomWebhookMaxAge,
     engine,

@@ -5,33 +5,69 @@
 import { z } from "zod";
 import { distanceKm } from "../booking/alternatives.ts";
 import { type Availability, getAvailability } from "../booking/availability.ts";
-import { type Course, type Location, PROGRAM_TYPES, type Session, SESSION_MODES, TOPICS } from "../domain/mod.ts";
-import { getSession, getUser, listCourses, listLocations, listSessions } from "../store/mod.ts";
+import {
+  CalendarDateSchema,
+  type Course,
+  type Location,
+  PROGRAM_TYPES,
+  type Session,
+  SESSION_MODES,
+  TOPICS,
+} from "../domain/mod.ts";
+import { IdSchema } from "../domain/common.ts";
+import { getSession, getUser, isSessionCursor, listCourses, listLocations, listSessions } from "../store/mod.ts";
 import { localDate } from "./format.ts";
 
-const DateSchema = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "must be a date like 2026-12-01")
-  .refine((d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)), "must be a real date");
+const DateSchema = CalendarDateSchema;
+
+/** Near-me cursors are offsets into the distance ordering: "n24", "n48", … */
+const NEAR_CURSOR = /^n(\d{1,6})$/;
 
 /** Catalog filters as they appear in the query string of `/`. */
 export const BrowseFiltersSchema = z.object({
   from: DateSchema.optional(),
   to: DateSchema.optional(),
-  location: z.string().max(40).optional(),
+  location: z.string().refine((v) => v === "online" || IdSchema.safeParse(v).success, "is not a location of the list")
+    .optional(),
   topic: z.enum(TOPICS).optional(),
   program: z.enum(PROGRAM_TYPES).optional(),
   mode: z.enum(SESSION_MODES).optional(),
   q: z.string().max(100).optional(),
-  cursor: z.string().max(500).optional(),
+  cursor: z.string().max(500).refine((c) => NEAR_CURSOR.test(c) || isSessionCursor(c), "is not a page of this list")
+    .optional(),
   /** "Near me": in-person and hybrid sessions by distance from the learner's preferred location. */
   near: z.literal("1", { error: 'must be "1" (the Near me box)' }).optional(),
 });
 export type BrowseFilters = z.infer<typeof BrowseFiltersSchema>;
 
+const DAY = 86_400_000;
+
+/**
+ * The earliest local date an upcoming session can have at `now`: yesterday in UTC, since a
+ * session's local date trails the UTC date by at most one day.
+ */
+export function earliestUpcomingDate(now: Date): string {
+  return new Date(now.getTime() - DAY).toISOString().slice(0, 10);
+}
+
+/**
+ * Why the `to` date of `filters` can match no upcoming session, or null: it is before `from`
+ * ("before_from"), or before {@link earliestUpcomingDate} ("past"; `from` defaults to now).
+ */
+export function toDateProblem(filters: Pick<BrowseFilters, "from" | "to">, now: Date): "before_from" | "past" | null {
+  if (!filters.to) return null;
+  if (filters.from && filters.from > filters.to) return "before_from";
+  return filters.to < earliestUpcomingDate(now) ? "past" : null;
+}
+
 /**
  * Parses filters leniently: a bad value is dropped and reported, so the page still shows
  * sessions and tells the learner what it ignored.
  */
-export function parseBrowseFilters(params: URLSearchParams): { filters: BrowseFilters; problems: string[] } {
+export function parseBrowseFilters(
+  params: URLSearchParams,
+  now = new Date(),
+): { filters: BrowseFilters; problems: string[] } {
   const raw: Record<string, string> = {};
   for (const key of Object.keys(BrowseFiltersSchema.shape)) {
     const v = params.get(key)?.trim();
@@ -45,15 +81,27 @@ export function parseBrowseFilters(params: URLSearchParams): { filters: BrowseFi
     if (r.success) filters[key] = value;
     else problems.push(`${labelOf(key)} "${value}" ${r.error.issues[0]?.message ?? "is not valid"}; it was ignored.`);
   }
-  if (filters.from && filters.to && filters.from > filters.to) {
-    problems.push("The end date is before the start date; the end date was ignored.");
+  const toProblem = toDateProblem(filters, now);
+  if (toProblem) {
+    problems.push(
+      toProblem === "before_from"
+        ? "The end date is before the start date; the end date was ignored."
+        : "The end date is in the past, and only upcoming sessions are listed; the end date was ignored.",
+    );
     delete filters.to;
   }
   return { filters: filters as BrowseFilters, problems };
 }
 
 function labelOf(key: string): string {
-  return ({ from: "From date", to: "To date", program: "Program type", q: "Search", near: "Near me" } as Record<
+  return ({
+    from: "From date",
+    to: "To date",
+    program: "Program type",
+    q: "Search",
+    near: "Near me",
+    cursor: "Page",
+  } as Record<
     string,
     string
   >)[key] ??
@@ -90,8 +138,6 @@ export interface NearMeInfo {
   /** True when the scan stopped at {@link NEAR_SCAN_LIMIT} sessions, so farther-future sessions may be missing. */
   truncated: boolean;
 }
-
-const DAY = 86_400_000;
 
 /** Lists upcoming sessions matching the filters, soonest first, one page at a time. */
 export async function browseSessions(
@@ -141,9 +187,6 @@ export async function browseSessions(
 export const NEAR_RADIUS_KM = 300;
 /** Near me reads at most this many upcoming sessions per location (the demo catalog has 600 in all). */
 export const NEAR_SCAN_LIMIT = 3000;
-
-/** Near-me cursors are offsets into the distance ordering: "n24", "n48", … */
-const NEAR_CURSOR = /^n(\d{1,6})$/;
 
 /** Whether a cursor is a near-me cursor (an offset), as opposed to the store's position cursor. */
 export function isNearCursor(cursor: string | undefined): boolean {

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { isValidTimeZone } from "./time_zone.ts";
+import { isValidTimeZone, TIME_ZONE_NAME } from "./time_zone.ts";
 
 /** A ULID primary or foreign key. */
 export const IdSchema = z.ulid();
@@ -9,12 +9,26 @@ export const IdSchema = z.ulid();
  * `Date#toISOString()` form (millisecond precision) so that stored strings
  * sort chronologically in KV keys.
  */
-export const UtcDateTimeSchema = z.iso.datetime().overwrite((s) => new Date(s).toISOString());
+export const UtcDateTimeSchema = z.iso.datetime().overwrite((s) => {
+  // zod runs this even when the format check failed: leave such input alone so the issue is reported.
+  const t = Date.parse(s);
+  return Number.isNaN(t) ? s : new Date(t).toISOString();
+});
+
+/**
+ * A calendar date like 2026-12-01 (years 1000–9999). The pattern alone is exact, leap years
+ * included, so what the OpenAPI document shows is all a client must meet: no 0000-00-00, no
+ * 2026-02-30.
+ */
+export const CalendarDateSchema = z.string().regex(
+  /^(?:(?:[1-9]\d(?:0[48]|[2468][048]|[13579][26])|(?:[2468][048]|[13579][26])00)-02-29|[1-9]\d{3}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\d|30)|02-(?:0[1-9]|1\d|2[0-8])))$/,
+  "must be a real date like 2026-12-01",
+);
 
 /** An IANA time zone name such as "America/Denver". */
 export const TimeZoneSchema = z.string().refine(isValidTimeZone, {
   error: (issue) => `"${String(issue.input)}" is not a known IANA time zone (e.g. America/Chicago)`,
-});
+}).meta({ pattern: TIME_ZONE_NAME.source });
 
 /** A URL-safe lower-case slug: `atlanta-midtown`. */
 export const SlugSchema = z.string().min(1).max(80).regex(

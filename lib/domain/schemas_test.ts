@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   AttendanceRecordSchema,
   BookingSchema,
+  CalendarDateSchema,
   CourseSchema,
   DealerSchema,
   findPrerequisiteCycle,
@@ -12,6 +13,7 @@ import {
   parseOrThrow,
   SessionSchema,
   UserSchema,
+  UtcDateTimeSchema,
   ValidationError,
   WaitlistEntrySchema,
 } from "./mod.ts";
@@ -367,4 +369,40 @@ Deno.test("[domain] newId is a monotonic ULID", () => {
   assert.deepEqual([...ids].sort(), ids);
   assert.equal(new Set(ids).size, ids.length);
   assert.match(ids[0], /^[0-9A-HJKMNP-TV-Z]{26}$/);
+});
+
+Deno.test("[domain] an unparsable date-time is a validation issue, not a thrown RangeError", () => {
+  for (const input of ["x", "", "yesterday", "2026-13-01T00:00:00Z", "2026-02-30T10:00:00Z"]) {
+    const r = UtcDateTimeSchema.safeParse(input);
+    assert.equal(r.success, false, input);
+  }
+  const bad = UserSchema.safeParse({
+    ...validUser(),
+    completedCourses: [{ courseId: newId(), completedAt: "yesterday" }],
+  });
+  assert.equal(bad.success, false);
+  assert.deepEqual(bad.error!.issues.map((i) => i.path.join(".")), ["completedCourses.0.completedAt"]);
+  assert.equal(UtcDateTimeSchema.parse("2026-03-01T15:00:00Z"), "2026-03-01T15:00:00.000Z");
+});
+
+Deno.test("[domain] calendar dates: the pattern accepts exactly the real dates of years 1000-9999", () => {
+  const pattern = new RegExp(CalendarDateSchema.toJSONSchema().pattern as string);
+  const pad = (n: number, width: number) => String(n).padStart(width, "0");
+  let real = 0;
+  for (const year of [1000, 1582, 1600, 1700, 1800, 1900, 1999, 2000, 2023, 2024, 2026, 2100, 2400, 9996, 9999]) {
+    for (let month = 0; month <= 13; month++) {
+      for (let day = 0; day <= 32; day++) {
+        const d = `${year}-${pad(month, 2)}-${pad(day, 2)}`;
+        const t = Date.UTC(year, month - 1, day);
+        const isReal = month >= 1 && month <= 12 && day >= 1 && new Date(t).toISOString().slice(0, 10) === d;
+        if (isReal) real++;
+        assert.equal(pattern.test(d), isReal, d);
+        assert.equal(CalendarDateSchema.safeParse(d).success, isReal, d);
+      }
+    }
+  }
+  assert.equal(real, 15 * 365 + 5); // leap years in the list: 1600, 2000, 2024, 2400, 9996
+  for (const bad of ["0000-00-00", "0999-12-31", "2026-1-01", "2026-01-01T00:00:00Z", " 2026-01-01", "20260101"]) {
+    assert.equal(CalendarDateSchema.safeParse(bad).success, false, bad);
+  }
 });

@@ -11,10 +11,13 @@ export const ROLES = [
 export const RoleSchema = z.enum(ROLES);
 export type Role = z.infer<typeof RoleSchema>;
 
-/** An email address, trimmed and lower-cased before it is checked. */
+/**
+ * An email address, trimmed and lower-cased before it is checked. The pattern documents what is
+ * accepted (JSON Schema would otherwise show a bare string for the untrimmed input).
+ */
 export const EmailSchema = z.string().trim().toLowerCase().pipe(
   z.email({ error: "must be a valid email address" }),
-);
+).meta({ pattern: `^\\s*(?:${z.regexes.email.source.slice(1, -1)})\\s*$` });
 
 export const CompletedCourseSchema = z.object({
   courseId: IdSchema,

@@ -276,7 +276,12 @@ export async function registerFresh(
   // Internal assets first: no user middleware runs for them.
   const prefix = assetPrefix(assets.buildId);
   app.get("/_frsh/js/:buildId/*", (c) => {
-    const name = decodeURIComponent(c.req.path.slice(prefix.length));
+    let name = "";
+    try {
+      name = decodeURIComponent(c.req.path.slice(prefix.length));
+    } catch {
+      // Not valid percent-encoding: no asset has such a name.
+    }
     const file = c.req.path.startsWith(prefix) ? assets.files.get(name) : undefined;
     if (!file) return new Response("Not Found", { status: 404 });
     return new Response(c.req.method === "HEAD" ? null : file as Uint8Array<ArrayBuffer>, { headers: ASSET_HEADERS });

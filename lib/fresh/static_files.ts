@@ -34,30 +34,53 @@ export function contentType(name: string): string {
   return TYPES[ext] ?? "application/octet-stream";
 }
 
-/** Hono middleware serving GET/HEAD requests from `dir` (a folder URL). */
+/**
+ * The file under `root` (a real, symlink-free folder path) that a request's raw URL path names, or
+ * null when it names nothing servable. The path is percent-decoded exactly once; anything still
+ * encoded (`%` after decoding), a NUL, a backslash, an empty, `.` or `..` segment is refused. The
+ * caller still resolves symlinks and compares the real path with the root.
+ */
+export function staticFilePath(root: string, rawPath: string): string | null {
+  let path: string;
+  try {
+    path = decodeURIComponent(rawPath);
+  } catch {
+    return null;
+  }
+  if (!path.startsWith("/") || /[\0\\%]/.test(path)) return null;
+  const segments = path.slice(1).split("/");
+  if (segments.some((s) => s === "" || s === "." || s === "..")) return null;
+  return `${root}/${segments.join("/")}`;
+}
+
+/**
+ * Hono middleware serving GET/HEAD requests from `dir` (a folder URL). Only regular files whose
+ * real path (symlinks resolved) lies inside the folder's real path are served; every other request
+ * falls through to the next handler.
+ */
 export function serveStaticDir(dir: URL): MiddlewareHandler {
+  let rootReal: Promise<string | null> | null = null;
   return async (c, next) => {
     if (c.req.method !== "GET" && c.req.method !== "HEAD") return next();
-    let path: string;
-    try {
-      path = decodeURIComponent(c.req.path);
-    } catch {
-      return next();
-    }
-    if (path.includes("\0") || path.split("/").includes("..")) return next();
-    const file = new URL(`.${path}`, dir);
+    rootReal ??= Deno.realPath(dir).then((p) => p.replace(/\/+$/, ""), () => null);
+    const root = await rootReal;
+    // The raw path (Hono's `c.req.path` is already decoded once).
+    const candidate = root && staticFilePath(root, new URL(c.req.url).pathname);
+    if (!candidate) return next();
+    let file: string;
     let info: Deno.FileInfo;
     try {
+      file = await Deno.realPath(candidate);
       info = await Deno.stat(file);
     } catch {
       return next();
     }
-    if (!info.isFile) return next();
+    if (!file.startsWith(`${root}/`) || !info.isFile) return next();
     const etag = `W/"${info.size.toString(36)}-${(info.mtime?.getTime() ?? 0).toString(36)}"`;
-    const headers = { etag, "content-type": contentType(path) };
+    const headers = { etag, "content-type": contentType(file) };
     if (c.req.header("if-none-match") === etag) {
       return new Response(null, { status: 304, headers });
     }
-    return new Response(await Deno.readFile(file), { headers });
+    return new Response(c.req.method === "HEAD" ? null : await Deno.readFile(file), { headers });
   };
 }

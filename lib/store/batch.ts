@@ -106,15 +106,37 @@ export async function getManyChunked<T>(
 }
 
 /**
+ * Longest id a record can have. Ids are ULIDs (26 characters) or short derived names; a longer
+ * string names nothing, and one of a few thousand characters would not even fit in a Deno KV key
+ * (2 KiB), so reads treat it as not found instead of failing.
+ */
+export const MAX_ID_CHARS = 100;
+
+/** True when `id` could name a stored record (see {@link MAX_ID_CHARS}). */
+export function isPossibleId(id: string): boolean {
+  return id.length > 0 && id.length <= MAX_ID_CHARS;
+}
+
+/** The value stored at `keyOf(id)`, or null; an id no record can have (too long, empty) is not found. */
+export async function getValueById<T>(
+  kv: Deno.Kv,
+  id: string,
+  keyOf: (id: string) => Deno.KvKey,
+): Promise<T | null> {
+  if (!isPossibleId(id)) return null;
+  return (await kv.get<T>(keyOf(id))).value;
+}
+
+/**
  * Reads the values stored at `keyOf(id)` for each id into a Map keyed by id;
- * missing keys are left out.
+ * missing keys (and ids no record can have) are left out.
  */
 export async function getValuesById<T>(
   kv: Deno.Kv,
   ids: ReadonlyArray<string>,
   keyOf: (id: string) => Deno.KvKey,
 ): Promise<Map<string, T>> {
-  const unique = [...new Set(ids)];
+  const unique = [...new Set(ids)].filter(isPossibleId);
   const entries = await getManyChunked<T>(kv, unique.map(keyOf));
   const out = new Map<string, T>();
   entries.forEach((e, i) => {

@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
 import { enforceKvConnectLimits } from "../../tests/kv_connect_limits.ts";
-import { commitInBatches, getManyChunked } from "./batch.ts";
+import { commitInBatches, getManyChunked, getValueById, isPossibleId } from "./batch.ts";
+import { getBooking } from "./bookings.ts";
+import { getCourse } from "./courses.ts";
+import { getDealer } from "./dealers.ts";
+import { getHold } from "./holds.ts";
+import { getLocation } from "./locations.ts";
+import { getSession, getSessions } from "./sessions.ts";
+import { getUser } from "./users.ts";
 import { ConflictError } from "./errors.ts";
 import { LOCAL_KV_LIMITS } from "./kv.ts";
 import { withKv } from "./test_helpers.ts";
@@ -61,5 +68,25 @@ Deno.test("[store] commitInBatches splits by a KV Connect store's 10-check budge
       }]),
       RangeError,
     );
+  });
+});
+
+Deno.test("[store] an id too long for a KV key is not found by the getters, instead of failing", async () => {
+  await withKv(async (kv) => {
+    const huge = "A".repeat(3000);
+    await assert.rejects(kv.get(["sessions", huge]), /Key too large/, "what the getters guard against");
+    assert.equal(isPossibleId(huge), false);
+    assert.equal(isPossibleId(""), false);
+    assert.equal(isPossibleId("01ARZ3NDEKTSV4RRFFQ69G5FAV"), true);
+    assert.equal(await getSession(kv, huge), null);
+    assert.equal(await getHold(kv, huge), null);
+    assert.equal(await getBooking(kv, huge), null);
+    assert.equal(await getUser(kv, huge), null);
+    assert.equal(await getCourse(kv, huge), null);
+    assert.equal(await getLocation(kv, huge), null);
+    assert.equal(await getDealer(kv, huge), null);
+    assert.deepEqual(await getSessions(kv, [huge, "01ARZ3NDEKTSV4RRFFQ69G5FAV"]), new Map());
+    await kv.set(["t", "01ARZ3NDEKTSV4RRFFQ69G5FAV"], 1);
+    assert.equal(await getValueById(kv, "01ARZ3NDEKTSV4RRFFQ69G5FAV", (id) => ["t", id]), 1);
   });
 });

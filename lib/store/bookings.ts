@@ -5,7 +5,7 @@ import { newId } from "../domain/ids.ts";
 import { parseOrThrow, ValidationError } from "../domain/validation.ts";
 import { ConflictError, NotFoundError } from "./errors.ts";
 import { keys, type Place } from "./keys.ts";
-import { type AtomicUnit, commitInBatches, getManyChunked, getValuesById } from "./batch.ts";
+import { type AtomicUnit, commitInBatches, getManyChunked, getValueById, getValuesById } from "./batch.ts";
 import { kvLimits } from "./kv.ts";
 
 /** Returns the booking with `id`, or null. */
@@ -13,7 +13,7 @@ export async function getBooking(
   kv: Deno.Kv,
   id: string,
 ): Promise<Booking | null> {
-  return (await kv.get<Booking>(keys.booking(id))).value;
+  return await getValueById<Booking>(kv, id, keys.booking);
 }
 
 async function listBookingsByIndex(

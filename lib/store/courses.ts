@@ -3,7 +3,7 @@ import { newId } from "../domain/ids.ts";
 import { parseOrThrow, ValidationError } from "../domain/validation.ts";
 import { ConflictError } from "./errors.ts";
 import { keys } from "./keys.ts";
-import { getValuesById, listValues } from "./batch.ts";
+import { getValueById, getValuesById, listValues } from "./batch.ts";
 
 /**
  * Creates a course. Validates with `CourseSchema` (throws `ValidationError`,
@@ -60,7 +60,7 @@ export async function getCourse(
   kv: Deno.Kv,
   id: string,
 ): Promise<Course | null> {
-  return (await kv.get<Course>(keys.course(id))).value;
+  return await getValueById<Course>(kv, id, keys.course);
 }
 
 /** Returns the course with `code` (e.g. "SAF-101"), or null. */

@@ -3,7 +3,7 @@ import { newId } from "../domain/ids.ts";
 import { parseOrThrow } from "../domain/validation.ts";
 import { ConflictError } from "./errors.ts";
 import { keys } from "./keys.ts";
-import { listValues } from "./batch.ts";
+import { getValueById, listValues } from "./batch.ts";
 
 /**
  * Creates a dealer (tenant). Validates with `DealerSchema`; the slug must be
@@ -42,7 +42,7 @@ export async function getDealer(
   kv: Deno.Kv,
   id: string,
 ): Promise<Dealer | null> {
-  return (await kv.get<Dealer>(keys.dealer(id))).value;
+  return await getValueById<Dealer>(kv, id, keys.dealer);
 }
 
 /** Lists all dealers sorted by name. */

@@ -1,4 +1,5 @@
 import type { Hold } from "../domain/hold.ts";
+import { getValueById } from "./batch.ts";
 import { keys } from "./keys.ts";
 
 /**
@@ -7,5 +8,5 @@ import { keys } from "./keys.ts";
  * gone, since KV `expireIn` only deletes it some time after `expiresAt`.
  */
 export async function getHold(kv: Deno.Kv, id: string): Promise<Hold | null> {
-  return (await kv.get<Hold>(keys.hold(id))).value;
+  return await getValueById<Hold>(kv, id, keys.hold);
 }

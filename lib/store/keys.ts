@@ -35,6 +35,7 @@
  * | `["waitlist", sessionId, joinedAt, learnerId]` | `WaitlistEntry` | booking engine |
  * | `["waitlist_by_learner", learnerId, sessionId]` | `WaitlistEntry` (status waiting or offered) | booking engine |
  * | `["attendance", sessionId, learnerId]` | `AttendanceRecord` | booking engine |
+ * | `["session_cancels_pending", sessionId]` | `PendingSessionCancel` `{sessionId, startedAt, actor}`: a session cancel not finished yet (the resumer's work list) | cancelSession (set with the status change, deleted with session.cancelled) |
  * | `["events", key]` | `DomainEvent` (key: ULID; entry versionstamp = commit order) | booking engine (outbox) |
  * | `["idempotency", scope, key]` | `{bodyHash, result, createdAt}`, expires after 24 h | booking engine |
  * | `["meta", "seed"]` | `SeedMarker` | seedDemoData |
@@ -118,6 +119,7 @@ export const PREFIXES = [
   "waitlist",
   "waitlist_by_learner",
   "attendance",
+  "session_cancels_pending",
   "events",
   "idempotency",
   "api_tokens",
@@ -204,6 +206,9 @@ export const keys = {
   waitlistByLearner: (learnerId: string, sessionId: string) => ["waitlist_by_learner", learnerId, sessionId] as const,
   attendancePrefix: (sessionId: string) => ["attendance", sessionId] as const,
   attendance: (sessionId: string, learnerId: string) => ["attendance", sessionId, learnerId] as const,
+  /** A session cancel under way; resumed after a crash (`resumeSessionCancels`). */
+  sessionCancelPending: (sessionId: string) => ["session_cancels_pending", sessionId] as const,
+  sessionCancelsPendingPrefix: () => ["session_cancels_pending"] as const,
 
   // ── meta ─────────────────────────────────────────────────────────────
   seedMarker: () => ["meta", "seed"] as const,

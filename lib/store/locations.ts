@@ -3,7 +3,7 @@ import { newId } from "../domain/ids.ts";
 import { parseOrThrow } from "../domain/validation.ts";
 import { ConflictError } from "./errors.ts";
 import { keys } from "./keys.ts";
-import { listValues } from "./batch.ts";
+import { getValueById, listValues } from "./batch.ts";
 
 /**
  * Creates a training center. Validates with `LocationSchema` (throws
@@ -43,7 +43,7 @@ export async function getLocation(
   kv: Deno.Kv,
   id: string,
 ): Promise<Location | null> {
-  return (await kv.get<Location>(keys.location(id))).value;
+  return await getValueById<Location>(kv, id, keys.location);
 }
 
 /** Returns the location with `slug`, or null. */

@@ -40,6 +40,16 @@ export function decodeSessionCursor(text: string): SessionCursor {
   throw new ValidationError([{ path: "cursor", message: "is not a valid cursor" }]);
 }
 
+/** True when `text` decodes as a cursor made by {@link encodeSessionCursor}. */
+export function isSessionCursor(text: string): boolean {
+  try {
+    decodeSessionCursor(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Orders (startsAt, id) pairs: negative when a sorts first. */
 export function compareSessionPosition(
   a: SessionCursor,

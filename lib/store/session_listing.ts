@@ -149,12 +149,15 @@ function matches(
   return true;
 }
 
+/** The index range to walk; null when it is empty (KV refuses a start after the end). */
 function selectorFor(
   prefix: Deno.KvKey,
   opts: Options,
   after: SessionCursor | null,
-): Deno.KvListSelector {
+): Deno.KvListSelector | null {
   const useCursor = after && (!opts.from || after.startsAt >= opts.from);
+  const startsAt = useCursor ? after.startsAt : opts.from;
+  if (startsAt && opts.to && startsAt >= opts.to) return null;
   const start = useCursor ? [...prefix, after.startsAt, after.id] : opts.from ? [...prefix, opts.from] : null;
   const end = opts.to ? [...prefix, opts.to] : null;
   if (start && end) return { start, end };
@@ -176,9 +179,9 @@ async function* walk(
   after: SessionCursor | null,
   batchSize: number,
 ): AsyncGenerator<Positioned> {
-  const iter = kv.list<SessionIndexEntry>(selectorFor(prefix, opts, after), {
-    batchSize,
-  });
+  const selector = selectorFor(prefix, opts, after);
+  if (!selector) return;
+  const iter = kv.list<SessionIndexEntry>(selector, { batchSize });
   for await (const { key, value } of iter) {
     const pos = {
       startsAt: String(key[key.length - 2]),

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import type { Session } from "../domain/session.ts";
 import { ValidationError } from "../domain/validation.ts";
 import { importSessions, updateSession } from "./sessions.ts";
+import { encodeSessionCursor } from "./session_cursor.ts";
 import { listSessions, type ListSessionsOptions } from "./session_listing.ts";
 import { online, seedTinyCatalog, sessionAt, spyOnList, type TinyCatalog, withKv } from "./test_helpers.ts";
 
@@ -150,5 +151,23 @@ Deno.test("[store] listSessions rejects bad options and cursors", async () => {
       listSessions(kv, { cursor: "%%%" }),
       (e) => e instanceof ValidationError && e.issues[0].path === "cursor",
     );
+  });
+});
+
+Deno.test("[store] listSessions answers an empty range (to before from, or a cursor past to) with an empty page", async () => {
+  await withKv(async (kv) => {
+    const cat = await seedTinyCatalog(kv);
+    await seedSessions(kv, cat);
+    const early = "2027-01-05T00:00:00.000Z";
+    const late = "2027-01-20T00:00:00.000Z";
+    const empty = { sessions: [], nextCursor: null };
+    assert.deepEqual(await listSessions(kv, { from: late, to: early }), empty);
+    assert.deepEqual(await listSessions(kv, { from: early, to: early }), empty);
+    const cursor = encodeSessionCursor({ startsAt: late, id: cat.instructorA });
+    assert.deepEqual(await listSessions(kv, { to: early, cursor }), empty);
+    assert.deepEqual(await listSessions(kv, { locationId: cat.denver.id, to: early, cursor }), empty);
+    // The same cursor without `to` still pages on after it.
+    const after = await listSessions(kv, { cursor, limit: 100 });
+    assert.ok(after.sessions.length > 0 && after.sessions.every((s) => s.startsAt > late));
   });
 });

@@ -4,7 +4,7 @@ import { parseOrThrow, ValidationError, type ValidationIssue } from "../domain/v
 import { ConflictError, NotFoundError } from "./errors.ts";
 import { keys } from "./keys.ts";
 import { backoff, MAX_WRITE_ATTEMPTS } from "./retry.ts";
-import { type AtomicUnit, commitInBatches, getValuesById } from "./batch.ts";
+import { type AtomicUnit, commitInBatches, getValueById, getValuesById } from "./batch.ts";
 import { loadCatalog } from "./catalog_cache.ts";
 import { sameKey, sessionIndexKeys, sessionWriteMutations } from "./session_index.ts";
 
@@ -103,7 +103,7 @@ export async function getSession(
   kv: Deno.Kv,
   id: string,
 ): Promise<Session | null> {
-  return (await kv.get<Session>(keys.session(id))).value;
+  return await getValueById<Session>(kv, id, keys.session);
 }
 
 /**

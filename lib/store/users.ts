@@ -4,7 +4,7 @@ import { parseOrThrow } from "../domain/validation.ts";
 import { ConflictError, NotFoundError } from "./errors.ts";
 import { keys } from "./keys.ts";
 import { backoff, MAX_WRITE_ATTEMPTS } from "./retry.ts";
-import { type AtomicUnit, commitInBatches, getValuesById } from "./batch.ts";
+import { type AtomicUnit, commitInBatches, getValueById, getValuesById } from "./batch.ts";
 
 function toUser(input: NewUser, now: string): User {
   return parseOrThrow(
@@ -89,7 +89,7 @@ export async function importUsers(
 
 /** Returns the user with `id`, or null. */
 export async function getUser(kv: Deno.Kv, id: string): Promise<User | null> {
-  return (await kv.get<User>(keys.user(id))).value;
+  return await getValueById<User>(kv, id, keys.user);
 }
 
 /** Reads many users; a Map keyed by id, unknown ids absent. */

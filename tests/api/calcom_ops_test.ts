@@ -14,21 +14,23 @@ import {
   type SyncState,
   updateSyncState,
 } from "../../lib/calcom/sync_store.ts";
+import { clearCalcomHealthCache } from "../../lib/calcom/health.ts";
 import { getTenant } from "../../lib/calcom/tenants.ts";
 import { newId } from "../../lib/domain/ids.ts";
 import { startCalcomEmulator } from "../calcom/emulator.ts";
 import { loadContract } from "../calcom/fixture.ts";
-import type { Body } from "./client.ts";
+import { mintToken } from "../../lib/auth/tokens.ts";
+import { ApiClient, type Body } from "./client.ts";
 import { type ApiFixture, type Learner, startApiFixture } from "./fixture.ts";
 
 /** A confirmed booking of `who`, made through the API. */
-async function book(f: ApiFixture, who: Learner): Promise<{ id: string; sessionId: string }> {
+async function book(f: ApiFixture, who: Learner): Promise<{ id: string; sessionId: string; instructorId: string }> {
   const s = await f.session({ capacity: 5 });
   const hold = await who.api.post<Body>("/api/v1/holds", { sessionId: s.id });
   assert.equal(hold.status, 201);
   const booking = await who.api.post<Body>("/api/v1/bookings", { holdId: hold.body.hold.id });
   assert.equal(booking.status, 201);
-  return { id: booking.body.booking.id, sessionId: s.id };
+  return { id: booking.body.booking.id, sessionId: s.id, instructorId: s.instructorId };
 }
 
 /** Writes a sync state for a booking (as the outbound runner would). */
@@ -88,7 +90,7 @@ function conflictItem(kv: Deno.Kv, flaggedAt = new Date().toISOString()) {
   });
 }
 
-Deno.test("[calcom-api] sync-status: owner and staff see the state and seat; others 403; unknown 404; never queued → sync null", async () => {
+Deno.test("[calcom-api] sync-status: owner, the session's instructor and admins see the state and seat; others 403; unknown 404; never queued → sync null", async () => {
   const f = await startApiFixture();
   try {
     const [ann, bob] = await f.learners(2);
@@ -122,7 +124,14 @@ Deno.test("[calcom-api] sync-status: owner and staff see the state and seat; oth
     assert.equal(mine.body.seat.calBookingUid, "cal-parent-uid");
     assert.equal(mine.body.seat.seatUid, "seat-uid-1");
     assert.equal(mine.body.message, null);
-    assert.equal((await coach.api.get(`/api/v1/bookings/${b.id}/sync-status`)).status, 200, "staff may look");
+    const elsewhere = await coach.api.get<Body>(`/api/v1/bookings/${b.id}/sync-status`);
+    assert.equal(elsewhere.status, 403, "an instructor of another session may not look");
+    const teacher = new ApiClient(f.app, (await mintToken(f.services.kv, b.instructorId)).token);
+    assert.equal(
+      (await teacher.get(`/api/v1/bookings/${b.id}/sync-status`)).status,
+      200,
+      "the session's instructor may",
+    );
     assert.equal((await f.admin.get(`/api/v1/bookings/${b.id}/sync-status`)).status, 200);
     const other = await bob.api.get<Body>(`/api/v1/bookings/${b.id}/sync-status`);
     assert.equal(other.status, 403);
@@ -382,7 +391,7 @@ Deno.test("[calcom-api] tenants: create, update keeping secrets, list, refuse de
   }
 });
 
-Deno.test("[calcom-api] /api/calcom/health: reachable with authOk, a wrong key authOk false, a down Cal.com unreachable", async () => {
+Deno.test("[calcom-api] /api/calcom/health for admins: reachable with authOk, a wrong key authOk false, a down Cal.com unreachable", async () => {
   const contract = await loadContract();
   const good = startCalcomEmulator({ contract });
   const down = startCalcomEmulator({ contract });
@@ -397,8 +406,9 @@ Deno.test("[calcom-api] /api/calcom/health: reachable with authOk, a wrong key a
       });
     assert.equal((await put("wrong-key", good.url, "cal_live_wrong_0005")).status, 201);
     assert.equal((await put("offline", down.url, down.apiKey)).status, 201);
-    const health = await f.anonymous.get<Body>("/api/calcom/health");
+    const health = await f.admin.get<Body>("/api/calcom/health");
     assert.equal(health.status, 200);
+    assert.equal(health.body.status, "degraded", "a tenant is down");
     assert.ok(health.body.relay, "the relay fields stay");
     assert.equal(health.body.kafkaConfigured, false);
     const by = Object.fromEntries(health.body.calcom.tenants.map((t: Body) => [t.slug, t]));
@@ -414,7 +424,7 @@ Deno.test("[calcom-api] /api/calcom/health: reachable with authOk, a wrong key a
     const text = JSON.stringify(health.body);
     for (const s of [good.apiKey, "cal_live_wrong_0005", "s3cr3t", down.apiKey]) assert.ok(!text.includes(s));
     assert.equal(good.requestCount({ method: "GET", path: "/v2/me" }), 2, "one check per tenant");
-    const again = await f.anonymous.get<Body>("/api/calcom/health");
+    const again = await f.admin.get<Body>("/api/calcom/health");
     assert.equal(again.body.calcom.tenants.length, 3);
     assert.equal(good.requestCount({ method: "GET", path: "/v2/me" }), 2, "reused within 30 s");
     assert.deepEqual(good.violations, [], "exchanges that break Cal.com's OpenAPI contract");
@@ -422,6 +432,41 @@ Deno.test("[calcom-api] /api/calcom/health: reachable with authOk, a wrong key a
     await f.close();
     await good.close();
     await down.close();
+  }
+});
+
+Deno.test("[calcom-api] /api/calcom/health tells anonymous and non-admin callers a bare status only", async () => {
+  const contract = await loadContract();
+  const good = startCalcomEmulator({ contract });
+  const f = await startApiFixture({ CALCOM_API_URL: good.url, CALCOM_API_KEY: good.apiKey });
+  try {
+    const [ann] = await f.learners(1);
+    const [coach] = await f.learners(1, ["instructor"]);
+    const [boss] = await f.learners(1, ["admin"]);
+    const put = await f.admin.request("PUT", "/api/v1/admin/calcom/tenants/secret-dealer", {
+      baseUrl: good.url,
+      apiKey: good.apiKey,
+      webhookSecret: "s3cr3t",
+    });
+    assert.equal(put.status, 201);
+    for (const [who, api] of [["anonymous", f.anonymous], ["learner", ann.api], ["instructor", coach.api]] as const) {
+      const res = await api.get<Body>("/api/calcom/health");
+      assert.equal(res.status, 200, who);
+      assert.deepEqual(res.body, { status: "ok" }, who);
+      assert.ok(!JSON.stringify(res.body).includes("secret-dealer"), who);
+    }
+    for (const api of [f.admin, boss.api]) {
+      const full = await api.get<Body>("/api/calcom/health");
+      assert.equal(full.body.status, "ok");
+      assert.deepEqual(full.body.calcom.tenants.map((t: Body) => t.slug).sort(), ["default", "secret-dealer"]);
+      assert.equal(typeof full.body.calcom.sync.total, "number");
+    }
+    await good.down();
+    clearCalcomHealthCache(f.services.kv);
+    assert.deepEqual((await f.anonymous.get<Body>("/api/calcom/health")).body, { status: "degraded" });
+  } finally {
+    await f.close();
+    await good.close();
   }
 });
 

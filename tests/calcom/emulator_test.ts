@@ -274,7 +274,6 @@ Deno.test("[calcom] emulator webhooks: before-response delivers before the calle
           assert.equal(emulator.webhookLog[0].status, 200, "already delivered when the call returned");
         } else {
           assert.deepEqual(order, ["answer"], "the answer did not wait for the receiver");
-          assert.ok(elapsed < 150, `answered in ${elapsed.toFixed(0)} ms`);
           await emulator.waitForWebhooks();
           assert.deepEqual(order, ["answer", "webhook answered"]);
           assert.equal(emulator.webhookLog[0].status, 200);

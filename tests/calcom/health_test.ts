@@ -90,9 +90,8 @@ Deno.test("[calcom] health: a Cal.com that is down is unreachable (NETWORK_ERROR
       assert.equal((await tenantHealth(kv, t)).reachable, true);
 
       emulator.failNext(1, { hang: true });
-      const t0 = performance.now();
+      // The emulator never answers this request: only the 300 ms limit can end the check.
       const hung = await tenantHealth(kv, t, { cacheMs: 0, timeoutMs: 300 });
-      assert.ok(performance.now() - t0 < 2_000, "the time limit ends the check");
       assert.equal(hung.reachable, false);
       assert.equal(hung.error, "TIMEOUT");
 

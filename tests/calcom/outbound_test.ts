@@ -173,7 +173,7 @@ Deno.test(
     assert.equal(state.origin, "web");
     assert.equal(state.tenant, "default");
     assert.ok(state.verifiedAt && state.syncedAt);
-    assert.ok(state.latencyMs !== null && state.latencyMs >= 0 && state.latencyMs < 5_000, `${state.latencyMs}`);
+    assert.ok(state.latencyMs !== null && state.latencyMs >= 0, `${state.latencyMs}`);
     assert.equal(state.requiresManualReview, false);
   }),
 );

@@ -153,3 +153,33 @@ Deno.test({
     });
   },
 });
+
+Deno.test("[calcom] webhook paths answer any other method with 405, Allow: POST and a JSON error, and store nothing", async () => {
+  await withApp(async (t) => {
+    await saveTenant(t.services.kv, {
+      slug: "acme",
+      baseUrl: null,
+      apiKey: null,
+      webhookSecret: "acme-secret-0123",
+      eventTypeIds: [],
+      locationIds: [],
+    });
+    for (const path of [DEFAULT_URL, "/api/webhooks/calcom/acme/booking", "/api/webhooks/calcom/nobody/booking"]) {
+      for (const method of ["GET", "PUT", "DELETE", "PATCH", "OPTIONS"]) {
+        const res = await t.app.request(path, { method, body: method === "PUT" ? "{}" : undefined });
+        assert.equal(res.status, 405, `${method} ${path}`);
+        assert.equal(res.headers.get("allow"), "POST", `${method} ${path}`);
+        const body = await res.json();
+        assert.equal(body.error, "method_not_allowed");
+        assert.match(body.message, /POST/);
+      }
+      const head = await t.app.request(path, { method: "HEAD" });
+      assert.equal(head.status, 405);
+      assert.equal(head.headers.get("allow"), "POST");
+    }
+    assert.equal(await storedCount(t.services.kv), 0);
+    // POST still reaches the intake: unsigned is refused by it, not by the router.
+    const unsigned = await t.app.request(DEFAULT_URL, { method: "POST", body: "{}" });
+    assert.equal(unsigned.status, 401);
+  });
+});

@@ -359,7 +359,7 @@ async function appKilledMidStream(broker: TestKafka) {
     const t0 = Date.now();
     app = await spawnApp(env);
     const restartMs = Date.now() - t0;
-    const stateAfterRestart = (await httpJson(app.baseUrl, "GET", "/api/calcom/health", null)).body.relay.state;
+    const stateAfterRestart = (await httpJson(app.baseUrl, "GET", "/api/calcom/health", ADMIN_TOKEN)).body.relay.state;
     // Bookings go on against the new process (a timeout here fails the test).
     await waitFor(
       () => `10 bookings after the restart (${counts.booked - bookedAtKill} so far)`,

@@ -4,8 +4,8 @@ import { K } from "../../booking/keys.ts";
 import { type Booking, BookingSchema, IdSchema } from "../../domain/mod.ts";
 import { ApiError } from "../errors.ts";
 import { defineOperation, replayedHeader } from "../operation.ts";
-import { assertOwnerOrStaff } from "./access.ts";
-import { BookingViewSchema, ErrorSchema, IdParams } from "./schemas.ts";
+import { assertMayReadPlace } from "./access.ts";
+import { BookingViewSchema, BUSY_RESPONSE, ErrorSchema, IdParams } from "./schemas.ts";
 
 const err = (description: string) => ({ description, schema: ErrorSchema });
 const TAG = "Holds and bookings";
@@ -21,9 +21,11 @@ export const confirmBooking = defineOperation({
   body: z.strictObject({ holdId: IdSchema }),
   responses: {
     201: { description: "The confirmed booking", schema: BookingViewSchema },
+    403: err("forbidden: not your place, and you are neither an admin nor this session's instructor"),
     404: err("No such hold"),
     409: err("hold_already_confirmed, session_cancelled, session_started"),
     410: err("hold_expired or hold_released (details.alternatives when expired)"),
+    503: BUSY_RESPONSE,
   },
   async handler(ctx) {
     const out = await ctx.services.engine.confirmHold(ctx.body.holdId, ctx.actor(), ctx.idempotency);
@@ -43,11 +45,15 @@ export const getBooking = defineOperation({
   summary: "A booking with its audit trail",
   access: "user",
   params: IdParams,
-  responses: { 200: { description: "The booking", schema: BookingViewSchema }, 404: err("No such booking") },
+  responses: {
+    200: { description: "The booking", schema: BookingViewSchema },
+    403: err("forbidden: not your place, and you are neither an admin nor this session's instructor"),
+    404: err("No such booking"),
+  },
   async handler(ctx) {
     const booking = (await ctx.services.kv.get<Booking>(K.booking(ctx.params.id))).value;
     if (!booking) throw new ApiError(404, "booking_not_found", `No booking with id ${ctx.params.id}.`);
-    assertOwnerOrStaff(ctx.requirePrincipal(), booking.learnerId);
+    await assertMayReadPlace(ctx.services.kv, ctx.requirePrincipal(), booking);
     return { status: 200, body: { booking } };
   },
 });
@@ -65,8 +71,10 @@ export const cancelBooking = defineOperation({
   bodyOptional: true,
   responses: {
     200: { description: "The cancelled booking (`lateCancel` says whether it was late)", schema: BookingViewSchema },
+    403: err("forbidden: not your place, and you are neither an admin nor this session's instructor"),
     404: err("No such booking"),
     409: err("booking_not_active, session_started"),
+    503: BUSY_RESPONSE,
   },
   async handler(ctx) {
     const booking = await ctx.services.engine.cancelBooking(ctx.params.id, ctx.actor(ctx.body.reason));
@@ -91,9 +99,11 @@ export const rescheduleBooking = defineOperation({
       description: "The new booking and the previous one (cancelled, linked)",
       schema: z.object({ booking: BookingSchema, previous: BookingSchema }),
     },
+    403: err("forbidden: not your place, and you are neither an admin nor the instructor of both sessions"),
     404: err("No such booking or session"),
     409: err("session_full (details.alternatives), booking_not_active, already_booked, …"),
     422: err("same_session, different_course"),
+    503: BUSY_RESPONSE,
   },
   async handler(ctx) {
     const out = await ctx.services.engine.rescheduleBooking(

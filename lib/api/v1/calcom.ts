@@ -25,7 +25,7 @@ import { requeueSessionSync } from "../../calcom/outbound_store.ts";
 import { TenantSlug } from "../../calcom/tenants.ts";
 import { ApiError } from "../errors.ts";
 import { defineOperation } from "../operation.ts";
-import { assertOwnerOrStaff } from "./access.ts";
+import { assertMayReadPlace } from "./access.ts";
 import { ErrorSchema, IdParams } from "./schemas.ts";
 
 const err = (description: string) => ({ description, schema: ErrorSchema });
@@ -162,7 +162,8 @@ export const getSyncStatusOp = defineOperation({
   operationId: "getBookingSyncStatus",
   tag: TAG,
   summary: "Where a booking stands with Cal.com: sync state and the Cal.com seat",
-  description: "For the booking's learner and staff. A booking that was never queued for Cal.com answers 200 with " +
+  description:
+    "For the booking's learner, the session's instructor and admins. A booking that was never queued for Cal.com answers 200 with " +
     "`sync: null` and a `message` (not a made-up `pending`, which would promise a sync that will not happen; not " +
     "404, which means the booking does not exist).",
   access: "user",
@@ -177,14 +178,14 @@ export const getSyncStatusOp = defineOperation({
         message: z.string().nullable(),
       }),
     },
-    403: err("Not your booking"),
+    403: err("forbidden: not your booking, and you are neither an admin nor this session's instructor"),
     404: err("No such booking"),
   },
   async handler(ctx) {
     const kv = ctx.services.kv;
     const booking = await getBooking(kv, ctx.params.id);
     if (!booking) throw new ApiError(404, "booking_not_found", `No booking with id ${ctx.params.id}.`);
-    assertOwnerOrStaff(ctx.requirePrincipal(), booking.learnerId);
+    await assertMayReadPlace(kv, ctx.requirePrincipal(), booking);
     const [sync, link] = await Promise.all([getSyncState(kv, booking.id), getSeatLink(kv, booking.id)]);
     const seat = link
       ? {

@@ -4,8 +4,8 @@ import { K } from "../../booking/keys.ts";
 import { type Hold, IdSchema, isHoldLive } from "../../domain/mod.ts";
 import { ApiError } from "../errors.ts";
 import { defineOperation, replayedHeader } from "../operation.ts";
-import { assertOwnerOrStaff, learnerFor } from "./access.ts";
-import { ErrorSchema, HoldViewSchema, IdParams } from "./schemas.ts";
+import { assertMayReadPlace, learnerFor } from "./access.ts";
+import { BUSY_RESPONSE, ErrorSchema, HoldViewSchema, IdParams } from "./schemas.ts";
 
 /** The hold as the API shows it, with the time left by the server's clock. */
 export function presentHold(hold: Hold, now: Date): z.infer<typeof HoldViewSchema> {
@@ -33,14 +33,16 @@ export const placeHold = defineOperation({
   idempotency: "engine",
   body: z.strictObject({
     sessionId: IdSchema,
-    learnerId: IdSchema.optional().describe("staff only: hold for another learner"),
+    learnerId: IdSchema.optional().describe("admins, or the session's instructor: hold for another learner"),
   }),
   responses: {
     201: { description: "The hold", schema: HoldViewSchema },
+    403: err("forbidden: not your place, and you are neither an admin nor this session's instructor"),
     404: err("No such session"),
     409: err("session_full (details.alternatives, details.waitlistOpen), already_holding, already_booked, …"),
     422: err("prerequisites_missing (details.missing)"),
     429: err("too_many_holds: 3 live holds already"),
+    503: BUSY_RESPONSE,
   },
   async handler(ctx) {
     const principal = ctx.requirePrincipal();
@@ -65,11 +67,15 @@ export const getHold = defineOperation({
   summary: "A hold and its time left by the server's clock",
   access: "user",
   params: IdParams,
-  responses: { 200: { description: "The hold", schema: HoldViewSchema }, 404: err("No such hold") },
+  responses: {
+    200: { description: "The hold", schema: HoldViewSchema },
+    403: err("forbidden: not your place, and you are neither an admin nor this session's instructor"),
+    404: err("No such hold"),
+  },
   async handler(ctx) {
     const hold = (await ctx.services.kv.get<Hold>(K.hold(ctx.params.id))).value;
     if (!hold) throw new ApiError(404, "hold_not_found", `No hold with id ${ctx.params.id}.`);
-    assertOwnerOrStaff(ctx.requirePrincipal(), hold.learnerId);
+    await assertMayReadPlace(ctx.services.kv, ctx.requirePrincipal(), hold);
     return { status: 200, body: presentHold(hold, ctx.services.engine.now()) };
   },
 });
@@ -87,8 +93,10 @@ export const releaseHold = defineOperation({
       description: "The ended hold (status released, or expired if its time was already up)",
       schema: HoldViewSchema,
     },
+    403: err("forbidden: not your place, and you are neither an admin nor this session's instructor"),
     404: err("No such hold"),
     409: err("hold_not_active: already confirmed, released or expired"),
+    503: BUSY_RESPONSE,
   },
   async handler(ctx) {
     const hold = await ctx.services.engine.releaseHold(ctx.params.id, ctx.actor());

@@ -1,6 +1,6 @@
 /** The event relay for admins: per-topic figures, relay health, dead letters and their re-drive. */
 import { z } from "zod";
-import { calcomHealth } from "../../calcom/health.ts";
+import { calcomHealth, overallStatus } from "../../calcom/health.ts";
 import { IdSchema } from "../../domain/mod.ts";
 import { getTopicStats, listDeadLetters } from "../../relay/topics.ts";
 import { ApiError } from "../errors.ts";
@@ -10,6 +10,7 @@ import { ErrorSchema } from "./schemas.ts";
 
 const err = (description: string) => ({ description, schema: ErrorSchema });
 const TAG = "Event relay";
+const HealthStatusSchema = z.enum(["ok", "degraded"]);
 
 const RelayStatusSchema = z.object({
   state: z.enum(["off", "starting", "running", "retrying", "standby", "stopped"]),
@@ -55,21 +56,35 @@ export const relayHealthOp = defineOperation({
   path: "/calcom/health",
   operationId: "relayHealth",
   tag: TAG,
-  summary: "Whether events are flowing out (Kafka relay state) and each Cal.com tenant answers, with sync figures",
-  description: "`calcom.tenants[]`: per tenant whether its Cal.com answers `GET /v2/me` (2 s limit, reused for 30 s) " +
+  summary: "Whether events are flowing out and each Cal.com tenant answers: a bare status, details for admins",
+  description: "Anyone gets `{status}` only (`degraded`: a configured Cal.com tenant is unreachable or refuses its " +
+    "key, or the Kafka relay is retrying). Admins (ADMIN_TOKEN or an admin user) also get `relay`, " +
+    "`kafkaConfigured` and `calcom`: per tenant whether its Cal.com answers `GET /v2/me` (2 s limit, reused for 30 s) " +
     "and accepts the key, and its last webhook; `calcom.sync`: sync counts and latency. No keys or secrets.",
   access: "public",
   responses: {
     200: {
-      description: "Relay state (`off` when KAFKA_BROKERS is unset: events wait in KV) and Cal.com health",
-      schema: z.object({ relay: RelayStatusSchema, kafkaConfigured: z.boolean(), calcom: CalcomHealthSchema }),
+      description: "`{status}` for anonymous and non-admin callers; for admins also the relay state (`off` when " +
+        "KAFKA_BROKERS is unset: events wait in KV) and Cal.com health",
+      schema: z.union([
+        z.object({
+          status: HealthStatusSchema,
+          relay: RelayStatusSchema,
+          kafkaConfigured: z.boolean(),
+          calcom: CalcomHealthSchema,
+        }),
+        z.strictObject({ status: HealthStatusSchema }),
+      ]),
     },
   },
   async handler(ctx) {
     const { relay, kv, config } = ctx.services;
     // Public and polled: tenant checks are reused for 30 s, the sync figures for 5 s.
     const calcom = await calcomHealth(kv, config, { figuresCacheMs: 5_000 });
-    return { status: 200, body: { relay: relay.status(), kafkaConfigured: relay.enabled, calcom } };
+    const r = relay.status();
+    const status = overallStatus(calcom, r.state);
+    if (!ctx.principal?.roles.includes("admin")) return { status: 200, body: { status } };
+    return { status: 200, body: { status, relay: r, kafkaConfigured: relay.enabled, calcom } };
   },
 });
 

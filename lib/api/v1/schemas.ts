@@ -6,6 +6,7 @@ import { z } from "zod";
 import type { Availability } from "../../booking/availability.ts";
 import {
   BookingSchema,
+  CalendarDateSchema,
   type Course,
   HoldSchema,
   IdSchema,
@@ -22,11 +23,7 @@ import {
 export const IdParams = z.strictObject({ id: IdSchema });
 
 /** A calendar date like 2026-12-01. */
-export const DateSchema = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "must be a date like 2026-12-01")
-  .refine((d) => {
-    const t = Date.parse(`${d}T00:00:00Z`);
-    return !Number.isNaN(t) && new Date(t).toISOString().slice(0, 10) === d;
-  }, "must be a real date");
+export const DateSchema = CalendarDateSchema;
 
 /** The error body of every 4xx and 5xx. */
 export const ErrorSchema = z.object({
@@ -34,6 +31,12 @@ export const ErrorSchema = z.object({
   message: z.string().describe("a sentence for people"),
   details: z.unknown().optional(),
 }).meta({ id: "Error" });
+
+/** 503 from the booking engine when a session's writes keep colliding (the caller may retry). */
+export const BUSY_RESPONSE = {
+  description: "busy: too many concurrent changes on this session; retry in a moment",
+  schema: ErrorSchema,
+};
 
 export const SeatStateSchema = z.enum(["open", "few_seats", "full", "waitlist", "cancelled", "started"]);
 

@@ -1,7 +1,7 @@
 /** Sessions: browse (public), day slots per hub, and the staff lifecycle (schedule, update, cancel). */
 import { z } from "zod";
 import { getAvailability } from "../../booking/availability.ts";
-import { browseSessions, getSessionDetail } from "../../catalog/browse.ts";
+import { browseSessions, earliestUpcomingDate, getSessionDetail, toDateProblem } from "../../catalog/browse.ts";
 import {
   type Course,
   IdSchema,
@@ -14,12 +14,12 @@ import {
   UtcDateTimeSchema,
   zonedWallTimeToUtc,
 } from "../../domain/mod.ts";
-import type { Principal } from "../../auth/principal.ts";
-import { getCourse, getLocation, getSession, listSessions } from "../../store/mod.ts";
+import { assertMayManageSession } from "../../booking/access.ts";
+import { getCourse, getLocation, getSession, isSessionCursor, listSessions } from "../../store/mod.ts";
 import { localDate } from "../../catalog/format.ts";
 import { ApiError } from "../errors.ts";
 import { defineOperation } from "../operation.ts";
-import { DateSchema, ErrorSchema, IdParams, presentSession, SessionViewSchema } from "./schemas.ts";
+import { BUSY_RESPONSE, DateSchema, ErrorSchema, IdParams, presentSession, SessionViewSchema } from "./schemas.ts";
 
 const err = (description: string) => ({ description, schema: ErrorSchema });
 const TAG = "Sessions";
@@ -40,7 +40,7 @@ export const listSessionsOp = defineOperation({
     program: z.enum(PROGRAM_TYPES).optional(),
     mode: z.enum(SESSION_MODES).optional(),
     q: z.string().max(100).optional().describe("words that must all appear in the course title or code"),
-    cursor: z.string().min(1).max(500).optional(),
+    cursor: z.string().min(1).max(500).refine(isSessionCursor, "is not a nextCursor of this list").optional(),
     limit: z.coerce.number().int().min(1).max(100).default(24),
   }),
   responses: {
@@ -52,12 +52,20 @@ export const listSessionsOp = defineOperation({
   },
   async handler(ctx) {
     const { limit, ...filters } = ctx.query;
-    if (filters.from && filters.to && filters.from > filters.to) {
+    const now = ctx.services.engine.now();
+    const toProblem = toDateProblem(filters, now);
+    if (toProblem === "before_from") {
       throw new ApiError(400, "invalid_request", "`to` is before `from`.", {
         issues: [{ path: "query.to", message: "must not be before from" }],
       });
     }
-    const page = await browseSessions(ctx.services.kv, filters, ctx.services.engine.now(), limit);
+    if (toProblem === "past") {
+      const earliest = earliestUpcomingDate(now);
+      throw new ApiError(400, "invalid_request", `\`to\` is in the past: only upcoming sessions are listed.`, {
+        issues: [{ path: "query.to", message: `must not be before ${earliest}` }],
+      });
+    }
+    const page = await browseSessions(ctx.services.kv, filters, now, limit);
     return {
       status: 200,
       body: {
@@ -163,14 +171,6 @@ export const listSlots = defineOperation({
   },
 });
 
-/** Instructors may only manage their own sessions; admins any. */
-function assertMaySchedule(principal: Principal, instructorId: string): void {
-  if (principal.roles.includes("admin")) return;
-  if (principal.userId !== instructorId) {
-    throw new ApiError(403, "forbidden", "Instructors can only manage their own sessions.");
-  }
-}
-
 /** Sessions are scheduled for the future only. */
 function assertFuture(startsAt: string, now: Date): void {
   if (Date.parse(startsAt) <= now.getTime()) {
@@ -211,6 +211,7 @@ export const scheduleSession = defineOperation({
     201: { description: "The scheduled session", schema: z.object({ session: SessionSchema }) },
     400: err("Invalid fields, unknown course, location or instructor"),
     403: err("An instructor scheduling for someone else"),
+    503: BUSY_RESPONSE,
   },
   async handler(ctx) {
     const principal = ctx.requirePrincipal();
@@ -220,7 +221,7 @@ export const scheduleSession = defineOperation({
     if (!instructorId) {
       throw new ApiError(400, "instructor_required", "Name the instructor with instructorId.");
     }
-    assertMaySchedule(principal, instructorId);
+    assertMayManageSession(principal, { instructorId });
     assertFuture(b.startsAt, engine.now());
     const course = await getCourse(kv, b.courseId);
     const location = b.locationId ? await getLocation(kv, b.locationId) : null;
@@ -272,17 +273,19 @@ export const updateSession = defineOperation({
   responses: {
     200: { description: "The updated session", schema: z.object({ session: SessionSchema }) },
     400: err("Invalid fields"),
+    403: err("Not an admin, nor this session's instructor (an instructor hands a session only to themself)"),
     404: err("No such session"),
     409: err("capacity_below_taken (details.taken), session_cancelled"),
+    503: BUSY_RESPONSE,
   },
   async handler(ctx) {
     const principal = ctx.requirePrincipal();
     const current = await requireSession(ctx.services.kv, ctx.params.id);
-    assertMaySchedule(principal, current.instructorId);
+    assertMayManageSession(principal, current);
     const { reason, ...patch } = ctx.body;
     if (patch.startsAt) assertFuture(patch.startsAt, ctx.services.engine.now());
     if (patch.instructorId && patch.instructorId !== current.instructorId) {
-      assertMaySchedule(principal, patch.instructorId);
+      assertMayManageSession(principal, { instructorId: patch.instructorId });
     }
     const session = await ctx.services.engine.updateSession(ctx.params.id, patch, ctx.actor(reason));
     return { status: 200, body: { session } };
@@ -305,18 +308,21 @@ export const cancelSession = defineOperation({
       description: "What was cancelled",
       schema: z.object({
         session: SessionSchema,
-        cancelledBookings: z.number().int(),
-        releasedHolds: z.number().int(),
-        removedWaitlist: z.number().int(),
+        cancelledBookings: z.number().int().describe("confirmed bookings cancelled"),
+        releasedHolds: z.number().int().describe("live holds and waitlist offers released"),
+        expiredHolds: z.number().int().describe("holds and offers already past their time, ended as expired"),
+        removedWaitlist: z.number().int().describe("waiting learners removed from the waitlist"),
       }),
     },
+    403: err("Not an admin, nor this session's instructor"),
     404: err("No such session"),
     409: err("session_cancelled: already cancelled"),
+    503: BUSY_RESPONSE,
   },
   async handler(ctx) {
     const principal = ctx.requirePrincipal();
     const current = await requireSession(ctx.services.kv, ctx.params.id);
-    assertMaySchedule(principal, current.instructorId);
+    assertMayManageSession(principal, current);
     const out = await ctx.services.engine.cancelSession(ctx.params.id, ctx.actor(ctx.body.reason ?? null));
     return { status: 200, body: out };
   },

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { IdSchema } from "../../domain/mod.ts";
 import { defineOperation } from "../operation.ts";
 import { learnerFor } from "./access.ts";
-import { ErrorSchema, WaitlistViewSchema } from "./schemas.ts";
+import { BUSY_RESPONSE, ErrorSchema, WaitlistViewSchema } from "./schemas.ts";
 
 const err = (description: string) => ({ description, schema: ErrorSchema });
 const TAG = "Waitlist";
@@ -18,12 +18,17 @@ export const joinWaitlist = defineOperation({
     "session starts within 48 h, never past the start) that they confirm with POST /v1/bookings.",
   access: "user",
   idempotency: "stored",
-  body: z.strictObject({ sessionId: IdSchema, learnerId: IdSchema.optional().describe("staff only") }),
+  body: z.strictObject({
+    sessionId: IdSchema,
+    learnerId: IdSchema.optional().describe("admins, or the session's instructor: for another learner"),
+  }),
   responses: {
     201: { description: "The entry and the learner's 1-based position", schema: WaitlistViewSchema },
+    403: err("forbidden: not your place, and you are neither an admin nor this session's instructor"),
     404: err("No such session"),
     409: err("seats_available, waitlist_closed, already_waitlisted, already_booked, session_cancelled"),
     422: err("prerequisites_missing"),
+    503: BUSY_RESPONSE,
   },
   async handler(ctx) {
     const learnerId = learnerFor(ctx.requirePrincipal(), ctx.body.learnerId);
@@ -40,13 +45,17 @@ export const leaveWaitlist = defineOperation({
   summary: "Leave a waitlist (a pending offer is declined and passes to the next learner)",
   access: "user",
   params: z.strictObject({ sessionId: IdSchema }),
-  query: z.strictObject({ learnerId: IdSchema.optional().describe("staff only") }),
+  query: z.strictObject({
+    learnerId: IdSchema.optional().describe("admins, or the session's instructor: for another learner"),
+  }),
   responses: {
     200: {
       description: "Left",
       schema: z.object({ sessionId: IdSchema, learnerId: IdSchema, left: z.literal(true) }),
     },
+    403: err("forbidden: not your place, and you are neither an admin nor this session's instructor"),
     404: err("not_on_waitlist"),
+    503: BUSY_RESPONSE,
   },
   async handler(ctx) {
     const learnerId = learnerFor(ctx.requirePrincipal(), ctx.query.learnerId);
