@@ -15,6 +15,8 @@ Deno.test("[config] HOST and HEADER_TIMEOUT_MS: defaults, accepted values, and e
   }
   for (const ms of ["0", "50", "-1", "1.5", "ten", "600001"]) {
     assert.throws(() => loadConfig({ HEADER_TIMEOUT_MS: ms }), /HEADER_TIMEOUT_MS: /, ms);
+  }
+});
 
 Deno.test("[config] on Deno Deploy: the attached KV, production, no dev sign-in, no demo seed", () => {
   for (const platform of [{ DENO_DEPLOY: "true" }, { DENO_DEPLOYMENT_ID: "abc123" }]) {
