@@ -15,11 +15,16 @@ import { type AppProcess, startAppProcess } from "../app_process.ts";
 
 export const DENOKV_VERSION = "0.14.0";
 
-/**
- * The worker role (`deno task worker`). Set `WORKER_ENTRY` to its file and `WORKER_READY` to the
- * line it prints once running, and `startCluster({worker: true})` starts it.
- */
-export const WORKER_ENTRY: string | null = null;
+function existsSync(url: URL): boolean {
+  try {
+    return Deno.statSync(url).isFile;
+  } catch {
+    return false;
+  }
+}
+
+/** The worker role (`deno task worker`): its file, and the line it prints once running. */
+export const WORKER_ENTRY = "scripts/worker.ts";
 export const WORKER_READY = /worker: running/;
 
 function env(name: string): string | undefined {
@@ -197,7 +202,9 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     const failed = started.find((s) => s.status === "rejected");
     if (failed) throw (failed as PromiseRejectedResult).reason;
     if (options.worker) {
-      if (!WORKER_ENTRY) throw new Error("the worker role (deno task worker) is not wired into the harness yet");
+      if (!existsSync(new URL(`../../${WORKER_ENTRY}`, import.meta.url))) {
+        throw new Error(`the worker role (${WORKER_ENTRY}, deno task worker) does not exist`);
+      }
       worker = await startAppProcess({ entry: WORKER_ENTRY, env, readyLine: WORKER_READY });
     }
   } catch (err) {
