@@ -108,7 +108,9 @@ Deno.test({
         assert.equal(seats.holds, session.capacity);
       }
       assert.deepEqual((await checkConsistency(kv)).problems, []);
-      for (const app of cluster.apps) assert.doesNotMatch(app.output(), /Too many checks|Enqueue operations/);
+      for (const p of [...cluster.apps, ...cluster.worker ? [cluster.worker] : []]) {
+        assert.doesNotMatch(p.output(), /Too many checks|Enqueue operations/);
+      }
     } finally {
       kv.close();
       await cluster.close();
