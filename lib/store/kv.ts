@@ -11,6 +11,11 @@ export interface KvLimits {
   bytesPerAtomic: number;
   /** Keys per getMany (and per watch). */
   keysPerGetMany: number;
+  /**
+   * Commits a bulk writer (seed, imports) keeps in flight: over KV Connect each is an HTTP round
+   * trip (about 50 ms for a few KB on loopback), so they overlap; a local file takes one at a time.
+   */
+  bulkCommitsInFlight: number;
 }
 
 /** Limits of a local SQLite file, `:memory:` and a Deno Deploy database. */
@@ -19,10 +24,15 @@ export const LOCAL_KV_LIMITS: Readonly<KvLimits> = Object.freeze({
   mutationsPerAtomic: 1000,
   bytesPerAtomic: 700 * 1024,
   keysPerGetMany: 10,
+  bulkCommitsInFlight: 1,
 });
 
 /** Limits of KV Connect (`http(s)://` URL: a self-hosted `denokv`, or a Deploy database from outside). */
-export const KV_CONNECT_LIMITS: Readonly<KvLimits> = Object.freeze({ ...LOCAL_KV_LIMITS, checksPerAtomic: 10 });
+export const KV_CONNECT_LIMITS: Readonly<KvLimits> = Object.freeze({
+  ...LOCAL_KV_LIMITS,
+  checksPerAtomic: 10,
+  bulkCommitsInFlight: 8,
+});
 
 const registered = new WeakMap<Deno.Kv, Readonly<KvLimits>>();
 
