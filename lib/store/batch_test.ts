@@ -90,3 +90,32 @@ Deno.test("[store] an id too long for a KV key is not found by the getters, inst
     assert.equal(await getValueById(kv, "01ARZ3NDEKTSV4RRFFQ69G5FAV", (id) => ["t", id]), 1);
   });
 });
+
+Deno.test("[store] commitInBatches with commits in flight (KV Connect): a failed check rejects once all settled", async () => {
+  await withKv(async (kv) => {
+    enforceKvConnectLimits(kv);
+    await kv.set(["u", 37], "taken");
+    const units = Array.from({ length: 100 }, (_, i) => ({
+      checks: [{ key: ["u", i], versionstamp: null }],
+      mutations: [{ type: "set" as const, key: ["u", i], value: i }],
+    }));
+    await assert.rejects(commitInBatches(kv, units), ConflictError);
+    // Nothing is still being written once it rejected: the store stays as it was left.
+    const count = async () => {
+      let n = 0;
+      for await (const _ of kv.list({ prefix: ["u"] })) n++;
+      return n;
+    };
+    const settled = await count();
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(await count(), settled);
+    assert.equal((await kv.get(["u", 37])).value, "taken");
+    // The batch holding unit 37 (units 30-39) wrote nothing.
+    assert.deepEqual((await kv.getMany(Array.from({ length: 10 }, (_, i) => ["u", 30 + i]))).map((e) => e.value), [
+      ...Array(7).fill(null),
+      "taken",
+      null,
+      null,
+    ]);
+  });
+});
