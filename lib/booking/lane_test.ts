@@ -7,6 +7,7 @@ import { addEvent } from "./events.ts";
 import { keys } from "../store/keys.ts";
 import type { Booking, SeatDoc } from "./model.ts";
 import { rawEvents } from "../../tests/booking/storm.ts";
+import { enforceKvConnectLimits } from "../../tests/kv_connect_limits.ts";
 import { admin, MINUTE, putSession, putUsers, self, setup, teardown } from "../../tests/booking/test_fixtures.ts";
 
 Deno.test("[booking] lane: ops that reach a lane together commit as one batch; a refused op is rolled back alone", async () => {
@@ -164,5 +165,30 @@ Deno.test("[booking] lane: a store that never takes the commit gives 503 busy an
   );
   assert.deepEqual(await rawEvents(kv), []);
   assert.deepEqual((await kv.get<SeatDoc>(keys.seats(s.id))).value, { confirmed: 0, holds: 0, waiting: 0 });
+  await teardown(kv);
+});
+
+Deno.test("[booking] lane: over KV Connect's 10 checks, seats owed to the waitlist are offered over several commits, never to a newcomer", async () => {
+  const { kv, engine, clock, course } = await setup();
+  const spy = enforceKvConnectLimits(kv);
+  const s = await putSession(kv, course.id, { capacity: 6 });
+  const [holders, waiting, [newcomer]] = [await putUsers(kv, 6), await putUsers(kv, 6), await putUsers(kv, 1)];
+  for (const u of holders) await engine.placeHold(s.id, u.id, self(u.id));
+  for (const u of waiting) await engine.joinWaitlist(s.id, u.id, self(u.id));
+  // Every hold lapses at once: six seats are owed to six waiting learners, 12 checks of offers.
+  clock.advance(16 * MINUTE);
+  await assert.rejects(engine.placeHold(s.id, newcomer.id, self(newcomer.id)), (err: DomainError) => {
+    return err.code === "session_full";
+  });
+  // The lane's follow-up commits make the remaining offers (bounded wait, no timing asserted).
+  for (let i = 0; i < 200 && ((await kv.get<SeatDoc>(keys.seats(s.id))).value!.waiting ?? 0) > 0; i++) {
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  const offered = await Promise.all(waiting.map((u) => kv.get<{ kind: string }>(keys.place(s.id, u.id))));
+  assert.deepEqual(offered.map((e) => e.value?.kind), Array(6).fill("offer"));
+  assert.equal((await kv.get(keys.place(s.id, newcomer.id))).value, null);
+  assert.ok(engine.lanes.stats.commits >= 6 + 6 + 3, `offers over several commits: ${engine.lanes.stats.commits}`);
+  assert.ok(spy.most() <= 10, `a commit carried ${spy.most()} checks`);
+  assert.deepEqual((await checkConsistency(kv, clock.now())).problems, []);
   await teardown(kv);
 });
