@@ -477,7 +477,8 @@ export class BookingEngine {
     assertMayActOnPlace(actor, booking.learnerId, to.session);
     // Seats freed by lapsed holds go to the target's waitlist first (as in every lane batch).
     to.actor = { ...actor, origin: "system", userId: null };
-    await to.fillOffers();
+    // Room for the keys loaded next (the learner's place and holds, a stale hold): KV Connect allows 10.
+    await to.fillOffers(3);
     to.actor = actor;
     to.assertOpen();
     if (Date.parse(from.session.startsAt) <= now.getTime() && !actsForSession(actor, from.session)) {

@@ -192,3 +192,27 @@ Deno.test("[booking] lane: over KV Connect's 10 checks, seats owed to the waitli
   assert.deepEqual((await checkConsistency(kv, clock.now())).problems, []);
   await teardown(kv);
 });
+
+Deno.test("[booking] reschedule over KV Connect's 10 checks: offers to the target's waitlist fit the same commit", async () => {
+  const { kv, engine, clock, course } = await setup();
+  const spy = enforceKvConnectLimits(kv);
+  const from = await putSession(kv, course.id, { capacity: 2 });
+  const to = await putSession(kv, course.id, { capacity: 6, startsInHours: 24 * 8 });
+  const [mover] = await putUsers(kv, 1);
+  const { hold } = await engine.placeHold(from.id, mover.id, self(mover.id));
+  const { booking } = await engine.confirmHold(hold.id, self(mover.id));
+  for (const u of await putUsers(kv, 6)) await engine.placeHold(to.id, u.id, self(u.id));
+  const waiting = await putUsers(kv, 2);
+  for (const u of waiting) await engine.joinWaitlist(to.id, u.id, self(u.id));
+  clock.advance(16 * MINUTE); // six seats free up: two owed to the waitlist, four open
+  const { booking: moved } = await engine.rescheduleBooking(booking.id, to.id, self(mover.id));
+  assert.equal(moved.sessionId, to.id);
+  assert.ok(spy.most() <= 10, `a commit carried ${spy.most()} checks`);
+  // Offers that did not fit that commit are made by the next pass over the session.
+  await engine.sweepExpiredHolds();
+  const places = await Promise.all(waiting.map((u) => kv.get<{ kind: string }>(keys.place(to.id, u.id))));
+  assert.deepEqual(places.map((e) => e.value?.kind), ["offer", "offer"]);
+  assert.ok(spy.most() <= 10, `a commit carried ${spy.most()} checks`);
+  assert.deepEqual((await checkConsistency(kv, clock.now())).problems, []);
+  await teardown(kv);
+});
