@@ -1,6 +1,8 @@
 /**
- * Production entry: `deno task start`. Opens KV (a file under ./data by default), loads the
- * demo catalog on first start, runs the background worker (unless WORKER=0) and serves on HOST:PORT.
+ * Production entry: `deno task start` (and Deno Deploy's entrypoint). Opens KV (a file under ./data
+ * by default; Deploy's database there), loads the demo catalog on first start (not in
+ * production), runs the background worker (unless WORKER=0) and serves on HOST:PORT;
+ * SIGTERM/SIGINT shut it down cleanly.
  */
 import { createApp } from "./lib/app.ts";
 import { BookingEngine } from "./lib/booking/engine.ts";
@@ -10,6 +12,7 @@ import { loadConfig } from "./lib/config.ts";
 import { serveWithHeaderTimeout } from "./lib/http/header_timeout.ts";
 import { createRelay } from "./lib/relay/mod.ts";
 import { seedDemoData } from "./lib/seed/mod.ts";
+import { exitOnSignals } from "./lib/shutdown.ts";
 import { openStore } from "./lib/store/mod.ts";
 import { registerCrons, startWorker, type Worker } from "./lib/worker/mod.ts";
 
@@ -18,7 +21,7 @@ let worker: Worker | null = null;
 registerCrons(() => worker);
 
 const config = loadConfig();
-const kv = await openStore(config.kvPath);
+const kv = await openStore(config.kvPath, { maxChecks: config.kvMaxChecks, accessToken: config.kvAccessToken });
 if (config.seedDemo) {
   const t0 = performance.now();
   const result = await seedDemoData(kv);
@@ -34,9 +37,12 @@ if (config.worker) {
 } else {
   console.log("WORKER=0: background jobs run in a separate worker process (deno task worker).");
 }
-const app = await createApp({ kv, config, engine, relay, outbound }, { dev: Deno.env.get("FRESH_DEV") === "1" });
+const app = await createApp({ kv, config, engine, relay, outbound }, {
+  dev: Deno.env.get("FRESH_DEV") === "1",
+  production: config.production,
+});
 // Deno.serve has no header-read timeout: a small front closes connections whose request head is late.
-await serveWithHeaderTimeout({
+const server = await serveWithHeaderTimeout({
   hostname: config.hostname,
   port: config.port,
   headerTimeoutMs: config.headerTimeoutMs,
@@ -45,3 +51,5 @@ await serveWithHeaderTimeout({
     console.log(`Listening on http://${host}:${port}/`);
   },
 }, app.fetch);
+const running = worker;
+exitOnSignals({ server, loops: running ? [{ name: "worker", stop: () => running.stop() }] : [], kv });

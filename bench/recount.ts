@@ -3,7 +3,7 @@
  * booking records (not from the counters the engine maintains), against capacity and against the
  * 201s the clients saw.
  */
-import { K } from "../lib/booking/keys.ts";
+import { keys } from "../lib/store/keys.ts";
 import type { Hold, Session } from "../lib/booking/model.ts";
 
 /** Seats taken per the records. */
@@ -23,16 +23,16 @@ export async function recountSessions(kv: Deno.Kv, sessions: Session[], now = Da
   const out: Recount = { sessions: sessions.length, capacity: 0, taken: 0, oversold: 0, oversoldSessions: 0 };
   for (const s of sessions) {
     const holdIds: string[] = [];
-    for await (const e of kv.list<string>({ prefix: K.holdsBySession(s.id) })) holdIds.push(e.value);
+    for await (const e of kv.list<string>({ prefix: keys.holdsBySessionPrefix(s.id) })) holdIds.push(e.value);
     let taken = 0;
     for (let i = 0; i < holdIds.length; i += 10) {
-      const got = await kv.getMany<Hold[]>(holdIds.slice(i, i + 10).map(K.hold));
+      const got = await kv.getMany<Hold[]>(holdIds.slice(i, i + 10).map(keys.hold));
       for (const g of got) {
         if (g.value && g.value.status === "active" && Date.parse(g.value.expiresAt) > now) taken++;
       }
     }
-    for await (const e of kv.list<string>({ prefix: K.bookingsBySession(s.id) })) {
-      const b = await kv.get<{ status: string }>(K.booking(e.value));
+    for await (const e of kv.list<string>({ prefix: keys.bookingsBySessionPrefix(s.id) })) {
+      const b = await kv.get<{ status: string }>(keys.booking(e.value));
       if (b.value?.status === "confirmed") taken++;
     }
     out.capacity += s.capacity;

@@ -21,6 +21,8 @@ import { type Services, setServices } from "./services.ts";
 /** Options for `createApp`. */
 export interface AppOptions {
   dev?: boolean;
+  /** Serve prebuilt island bundles only (fails to start without a fresh `deno task build`). */
+  production?: boolean;
 }
 
 /** Creates the app for these services (registered for routes to use). */
@@ -41,6 +43,6 @@ export async function createApp(
     app.all(path, calcomWebhookMethodNotAllowed);
   }
   app.route("/api", createApi(s.config.version));
-  await registerFresh(app, manifest, { dev: options.dev });
+  await registerFresh(app, manifest, { dev: options.dev, production: options.production });
   return app;
 }

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { onDenoDeploy, storePathFromEnv } from "./store/kv.ts";
 
 /** Runtime configuration, read once from the environment and validated. */
 export const ConfigSchema = z.object({
@@ -8,7 +9,19 @@ export const ConfigSchema = z.object({
     .default("0.0.0.0"),
   /** A request head (request line and headers) must arrive complete within this many ms, or the connection closes. */
   headerTimeoutMs: z.coerce.number().int().min(100).max(600_000).default(10_000),
-  kvPath: z.string().min(1).default("./data/app.kv"),
+  /** KV store: a file, `:memory:` or a KV Connect URL; null: the database Deno Deploy attaches. */
+  kvPath: z.string().min(1).nullable(),
+  /** KV Connect token (`KV_ACCESS_TOKEN`, for Deno Deploy; else `DENO_KV_ACCESS_TOKEN` as Deno reads it). Never logged. */
+  kvAccessToken: z.string().min(1).nullable(),
+  /** Checks per atomic op when set (`KV_MAX_CHECKS`); else 10 over KV Connect, 100 elsewhere. */
+  kvMaxChecks: z.coerce.number().int().min(10).max(100).nullable(),
+  /** Running on Deno Deploy (`DENO_DEPLOY` / `DENO_DEPLOYMENT_ID`, set by the platform). */
+  deploy: z.boolean(),
+  /**
+   * Production (`APP_ENV=production`, or on Deno Deploy unless `APP_ENV` says otherwise): island
+   * bundles must be prebuilt, dev sign-in and the demo seed are off unless turned on explicitly.
+   */
+  production: z.boolean(),
   holdMinutes: z.coerce.number().positive().max(24 * 60).default(15),
   devLogin: z.boolean(),
   seedDemo: z.boolean(),
@@ -17,6 +30,16 @@ export const ConfigSchema = z.object({
   kafkaBrokers: z.array(z.string().regex(/^[^\s:,]+:\d{1,5}$/, "must be host:port")),
   kafkaPartitions: z.coerce.number().int().min(1).max(1000).default(3),
   kafkaReplicationFactor: z.coerce.number().int().min(1).max(10).default(1),
+  /** SASL for Kafka (hosted Kafka): mechanism and credentials; the password is never logged. Null: none. */
+  kafkaSasl: z.object({
+    mechanism: z.enum(["plain", "scram-sha-256", "scram-sha-512"]),
+    username: z.string().min(1),
+    password: z.string().min(1),
+  }).nullable(),
+  /** TLS to the brokers (`KAFKA_SSL=1`, implied by `KAFKA_SSL_CA_FILE`). */
+  kafkaSsl: z.boolean(),
+  /** PEM file of the CA to trust for the brokers' certificates (else the system's roots). */
+  kafkaSslCaFile: z.string().min(1).nullable(),
   /** Cal.com API base URL of the single ("default") tenant; null: not configured. */
   calcomApiUrl: z.url().nullable(),
   /** Cal.com API key of the default tenant (never logged). */
@@ -48,18 +71,33 @@ function flag(value: string | undefined, fallback: boolean): boolean {
  * Throws a readable error naming the bad variable.
  */
 export function loadConfig(env: Record<string, string | undefined> = Deno.env.toObject()): Config {
+  const deploy = onDenoDeploy(env);
+  const production = env.APP_ENV ? env.APP_ENV.toLowerCase() === "production" : deploy;
   const parsed = ConfigSchema.safeParse({
     port: env.PORT || undefined,
     hostname: env.HOST || undefined,
     headerTimeoutMs: env.HEADER_TIMEOUT_MS || undefined,
-    kvPath: env.DENO_KV_PATH || undefined,
+    kvPath: storePathFromEnv(env),
+    kvMaxChecks: env.KV_MAX_CHECKS || null,
+    kvAccessToken: env.KV_ACCESS_TOKEN || null,
+    deploy,
+    production,
     holdMinutes: env.HOLD_MINUTES || undefined,
-    devLogin: flag(env.DEV_LOGIN, true),
-    seedDemo: flag(env.SEED_DEMO, true),
+    devLogin: flag(env.DEV_LOGIN, !production),
+    seedDemo: flag(env.SEED_DEMO, !production),
     adminToken: env.ADMIN_TOKEN || null,
     kafkaBrokers: (env.KAFKA_BROKERS ?? "").split(",").map((b) => b.trim()).filter(Boolean),
     kafkaPartitions: env.KAFKA_TOPIC_PARTITIONS || undefined,
     kafkaReplicationFactor: env.KAFKA_REPLICATION_FACTOR || undefined,
+    kafkaSasl: env.KAFKA_SASL_MECHANISM || env.KAFKA_SASL_USERNAME || env.KAFKA_SASL_PASSWORD
+      ? {
+        mechanism: env.KAFKA_SASL_MECHANISM?.toLowerCase(),
+        username: env.KAFKA_SASL_USERNAME,
+        password: env.KAFKA_SASL_PASSWORD,
+      }
+      : null,
+    kafkaSsl: flag(env.KAFKA_SSL, false) || Boolean(env.KAFKA_SSL_CA_FILE),
+    kafkaSslCaFile: env.KAFKA_SSL_CA_FILE || null,
     calcomApiUrl: env.CALCOM_API_URL || null,
     calcomApiKey: env.CALCOM_API_KEY || null,
     calcomWebhookSecret: env.CALCOM_WEBHOOK_SECRET || null,
@@ -73,19 +111,25 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
       port: "PORT",
       hostname: "HOST",
       headerTimeoutMs: "HEADER_TIMEOUT_MS",
-      kvPath: "DENO_KV_PATH",
+      kvPath: "KV_PATH / DENO_KV_PATH",
+      kvMaxChecks: "KV_MAX_CHECKS",
       holdMinutes: "HOLD_MINUTES",
       adminToken: "ADMIN_TOKEN",
       kafkaBrokers: "KAFKA_BROKERS",
       kafkaPartitions: "KAFKA_TOPIC_PARTITIONS",
       kafkaReplicationFactor: "KAFKA_REPLICATION_FACTOR",
+      "kafkaSasl.mechanism": "KAFKA_SASL_MECHANISM (PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512)",
+      "kafkaSasl.username": "KAFKA_SASL_USERNAME",
+      "kafkaSasl.password": "KAFKA_SASL_PASSWORD",
       calcomApiUrl: "CALCOM_API_URL",
       calcomApiKey: "CALCOM_API_KEY",
       calcomWebhookSecret: "CALCOM_WEBHOOK_SECRET",
       calcomWebhookMaxAge: "CALCOM_WEBHOOK_MAX_AGE",
       cancelStepPauseMs: "CANCEL_STEP_PAUSE_MS",
     };
-    const lines = parsed.error.issues.map((i) => `${names[String(i.path[0])] ?? i.path.join(".")}: ${i.message}`);
+    const lines = parsed.error.issues.map((i) =>
+      `${names[i.path.join(".")] ?? names[String(i.path[0])] ?? i.path.join(".")}: ${i.message}`
+    );
     throw new Error(`Invalid configuration:\n  ${lines.join("\n  ")}`);
   }
   return parsed.data;

@@ -17,3 +17,73 @@ Deno.test("[config] HOST and HEADER_TIMEOUT_MS: defaults, accepted values, and e
     assert.throws(() => loadConfig({ HEADER_TIMEOUT_MS: ms }), /HEADER_TIMEOUT_MS: /, ms);
   }
 });
+
+Deno.test("[config] on Deno Deploy: the attached KV, production, no dev sign-in, no demo seed", () => {
+  for (const platform of [{ DENO_DEPLOY: "true" }, { DENO_DEPLOYMENT_ID: "abc123" }]) {
+    const c = loadConfig(platform);
+    assert.equal(c.deploy, true);
+    assert.equal(c.production, true);
+    assert.equal(c.kvPath, null, "Deno.openKv() without a path");
+    assert.equal(c.devLogin, false);
+    assert.equal(c.seedDemo, false);
+  }
+  // Deploy forbids DENO_* names: KV_PATH names another store there; explicit flags still win.
+  const remote = loadConfig({ DENO_DEPLOY: "true", KV_PATH: "https://kv.example.com/db", SEED_DEMO: "1" });
+  assert.equal(remote.kvPath, "https://kv.example.com/db");
+  assert.equal(remote.seedDemo, true);
+  assert.equal(remote.devLogin, false);
+  // A preview timeline may opt out of production behaviour.
+  assert.equal(loadConfig({ DENO_DEPLOY: "true", APP_ENV: "development" }).production, false);
+});
+
+Deno.test("[config] elsewhere: a file by default, KV_PATH or DENO_KV_PATH, production only when asked", () => {
+  const local = loadConfig({});
+  assert.deepEqual([local.deploy, local.production, local.kvPath], [false, false, "./data/app.kv"]);
+  assert.deepEqual([local.devLogin, local.seedDemo], [true, true]);
+  assert.equal(loadConfig({ DENO_KV_PATH: "/srv/a.kv" }).kvPath, "/srv/a.kv");
+  assert.equal(loadConfig({ KV_PATH: "/srv/b.kv", DENO_KV_PATH: "/srv/a.kv" }).kvPath, "/srv/b.kv");
+  const prod = loadConfig({ APP_ENV: "production" });
+  assert.deepEqual([prod.production, prod.devLogin, prod.seedDemo, prod.kvPath], [
+    true,
+    false,
+    false,
+    "./data/app.kv",
+  ]);
+  assert.equal(loadConfig({ APP_ENV: "production", DEV_LOGIN: "1" }).devLogin, true);
+});
+
+Deno.test("[config] KV_MAX_CHECKS overrides the check budget within 10-100", () => {
+  assert.equal(loadConfig({}).kvMaxChecks, null);
+  assert.equal(loadConfig({ KV_MAX_CHECKS: "10" }).kvMaxChecks, 10);
+  for (const bad of ["5", "101", "ten", "12.5"]) {
+    assert.throws(() => loadConfig({ KV_MAX_CHECKS: bad }), /KV_MAX_CHECKS/);
+  }
+});
+
+Deno.test("[config] Kafka over SASL and TLS: mechanism and credentials together; the password never in errors", () => {
+  const none = loadConfig({ KAFKA_BROKERS: "k:9092" });
+  assert.deepEqual([none.kafkaSasl, none.kafkaSsl, none.kafkaSslCaFile], [null, false, null]);
+  const scram = loadConfig({
+    KAFKA_BROKERS: "k:9093",
+    KAFKA_SASL_MECHANISM: "SCRAM-SHA-512",
+    KAFKA_SASL_USERNAME: "relay",
+    KAFKA_SASL_PASSWORD: "s3cret-pw",
+    KAFKA_SSL_CA_FILE: "/etc/kafka/ca.pem",
+  });
+  assert.deepEqual(scram.kafkaSasl, { mechanism: "scram-sha-512", username: "relay", password: "s3cret-pw" });
+  assert.equal(scram.kafkaSsl, true, "a CA file implies TLS");
+  assert.equal(loadConfig({ KAFKA_SSL: "1" }).kafkaSsl, true);
+  for (
+    const [env, names] of [
+      [{ KAFKA_SASL_MECHANISM: "PLAIN", KAFKA_SASL_PASSWORD: "s3cret-pw" }, /KAFKA_SASL_USERNAME/],
+      [{ KAFKA_SASL_USERNAME: "relay", KAFKA_SASL_PASSWORD: "s3cret-pw" }, /KAFKA_SASL_MECHANISM/],
+      [{ KAFKA_SASL_MECHANISM: "GSSAPI", KAFKA_SASL_USERNAME: "u", KAFKA_SASL_PASSWORD: "s3cret-pw" }, /MECHANISM/],
+      [{ KAFKA_SASL_MECHANISM: "PLAIN", KAFKA_SASL_USERNAME: "relay" }, /KAFKA_SASL_PASSWORD/],
+    ] as const
+  ) {
+    assert.throws(
+      () => loadConfig(env),
+      (err: Error) => names.test(err.message) && !err.message.includes("s3cret-pw"),
+    );
+  }
+});

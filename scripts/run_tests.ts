@@ -5,12 +5,13 @@
  * a 2-core machine would steal). Extra arguments replace the default run and pass through to
  * `deno test`, e.g. `deno task test lib/booking/` or `deno task test --filter "[booking]"`.
  *
- * Browser tests need Debian's chromium (`CHROMIUM_PATH`, default /usr/bin/chromium) and Kafka
- * tests need Java 17 and Maven; both FAIL when missing. SKIP_BROWSER=1 / SKIP_KAFKA=1 leave them
- * out on a machine without them (never in CI).
+ * Browser tests need Debian's chromium (`CHROMIUM_PATH`, default /usr/bin/chromium), Kafka
+ * tests need Java 17 and Maven, the multi-instance tests (tests/multi/) need `denokv` 0.14.0
+ * (`DENOKV_BIN`; `.ci/run` builds it); all FAIL when missing. SKIP_BROWSER=1 / SKIP_KAFKA=1 /
+ * SKIP_DENOKV=1 leave them out on a machine without them (never in CI).
  */
 const ci = Deno.env.get("CI") === "true";
-for (const name of ["SKIP_BROWSER", "SKIP_KAFKA"]) {
+for (const name of ["SKIP_BROWSER", "SKIP_KAFKA", "SKIP_DENOKV"]) {
   if (ci && Deno.env.get(name)) {
     console.error(`${name} is not allowed in CI: those tests are a required part of the suite.`);
     Deno.exit(1);

@@ -10,6 +10,7 @@ import { OutboundSync } from "../lib/calcom/outbound.ts";
 import { reconcileDepsFor } from "../lib/calcom/reconcile.ts";
 import { loadConfig } from "../lib/config.ts";
 import { createRelay } from "../lib/relay/mod.ts";
+import { exitOnSignals } from "../lib/shutdown.ts";
 import { openStore } from "../lib/store/mod.ts";
 import { registerCrons, startWorker, type Worker } from "../lib/worker/mod.ts";
 
@@ -18,20 +19,12 @@ let worker: Worker | null = null;
 registerCrons(() => worker);
 
 const config = loadConfig();
-const kv = await openStore(config.kvPath);
+const kv = await openStore(config.kvPath, { maxChecks: config.kvMaxChecks, accessToken: config.kvAccessToken });
 const engine = new BookingEngine(kv, { holdMinutes: config.holdMinutes });
 const relay = createRelay(kv, config);
 const outbound = new OutboundSync({ kv, config });
 worker = startWorker({ kv, engine, relay, outbound, reconcile: reconcileDepsFor(kv, config, engine) });
 console.log(`worker: running (Kafka ${relay.enabled ? "on" : "off: events wait in KV"}) on ${config.kvPath}`);
 
-let stopping = false;
-const shutdown = async (signal: string) => {
-  if (stopping) return;
-  stopping = true;
-  console.log(`worker: ${signal}, stopping`);
-  await worker?.stop();
-  kv.close();
-  Deno.exit(0);
-};
-for (const signal of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(signal, () => void shutdown(signal));
+const running = worker;
+exitOnSignals({ loops: [{ name: "worker", stop: () => running.stop() }], kv });

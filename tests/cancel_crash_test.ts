@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { checkConsistency } from "../lib/booking/consistency.ts";
 import { BookingEngine } from "../lib/booking/engine.ts";
 import type { Actor } from "../lib/booking/events.ts";
-import { rawEvents } from "../lib/booking/storm.ts";
+import { rawEvents } from "./booking/storm.ts";
 import type { Booking, Hold, SeatDoc, Session } from "../lib/booking/model.ts";
 import { keys } from "../lib/store/keys.ts";
 import { createUser } from "../lib/store/mod.ts";

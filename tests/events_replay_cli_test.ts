@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { BookingEngine } from "../lib/booking/engine.ts";
-import { putCourse, putLocation, putSession, putUsers, T0 } from "../lib/booking/test_fixtures.ts";
+import { putCourse, putLocation, putSession, putUsers, T0 } from "./booking/test_fixtures.ts";
 
 Deno.test("[scripts] deno task events:replay counts a window with --dry-run and refuses bad input", async () => {
   const dir = await Deno.makeTempDir();

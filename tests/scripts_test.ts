@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { findUserByToken } from "../lib/auth/tokens.ts";
 import { createSession, createUser } from "../lib/store/mod.ts";
 import { keys } from "../lib/store/keys.ts";
-import { putCourse, putLocation } from "../lib/booking/test_fixtures.ts";
+import { putCourse, putLocation } from "./booking/test_fixtures.ts";
 
 async function run(task: string, args: string[], kvPath: string) {
   const out = await new Deno.Command(Deno.execPath(), {

@@ -4,7 +4,7 @@ import { DomainError } from "./errors.ts";
 import { type Actor, listEvents } from "./events.ts";
 import { K } from "./keys.ts";
 import type { SeatDoc } from "./model.ts";
-import { admin, putSession, putUser, self, setup, teardown } from "./test_fixtures.ts";
+import { admin, putSession, putUser, self, setup, teardown } from "../../tests/booking/test_fixtures.ts";
 
 function instructor(userId: string): Actor {
   return { userId, roles: ["instructor"], origin: "api", correlationId: crypto.randomUUID() };

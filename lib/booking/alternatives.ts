@@ -5,7 +5,7 @@
  */
 import type { Location, Session, User } from "../domain/mod.ts";
 import { getAvailability } from "./availability.ts";
-import { K } from "./keys.ts";
+import { keys } from "../store/keys.ts";
 import type { Place } from "./model.ts";
 
 /** One suggested session and why. */
@@ -39,7 +39,7 @@ async function livePlaceSessions(kv: Deno.Kv, sessions: Session[], learnerId: st
   const out = new Set<string>();
   for (let i = 0; i < sessions.length; i += 10) {
     const chunk = sessions.slice(i, i + 10);
-    const got = await kv.getMany<Place[]>(chunk.map((s) => K.place(s.id, learnerId)));
+    const got = await kv.getMany<Place[]>(chunk.map((s) => keys.place(s.id, learnerId)));
     got.forEach((g, j) => {
       const p = g.value;
       if (!p) return;
@@ -59,26 +59,26 @@ export async function findAlternatives(
   limit = 3,
 ): Promise<Alternative[]> {
   const candidates: Session[] = [];
-  const prefix = K.sessionsByCourse(session.courseId);
+  const prefix = keys.sessionsByCoursePrefix(session.courseId);
   for await (const e of kv.list({ start: [...prefix, now.toISOString()], end: [...prefix, "\uffff"] }, { limit: 60 })) {
     const id = String(e.key.at(-1));
     if (id !== session.id) candidates.push({ id } as Session);
   }
   const loaded: Session[] = [];
   for (let i = 0; i < candidates.length; i += 10) {
-    const got = await kv.getMany<Session[]>(candidates.slice(i, i + 10).map((c) => K.session(c.id)));
+    const got = await kv.getMany<Session[]>(candidates.slice(i, i + 10).map((c) => keys.session(c.id)));
     for (const g of got) if (g.value && g.value.status === "scheduled") loaded.push(g.value);
   }
   const placed = await livePlaceSessions(kv, loaded, learnerId, now);
   const avail = await getAvailability(kv, loaded, now);
   const open = loaded.filter((s) => !placed.has(s.id) && (avail.get(s.id)?.seatsLeft ?? 0) > 0);
   if (!open.length) return [];
-  const learner = (await kv.get<User>(K.user(learnerId))).value;
+  const learner = (await kv.get<User>(keys.user(learnerId))).value;
   const originId = learner?.preferredLocationId ?? session.locationId;
   const locationIds = [...new Set([originId, ...open.map((s) => s.locationId)].filter((x): x is string => !!x))];
   const locations = new Map<string, Location>();
   for (let i = 0; i < locationIds.length; i += 10) {
-    const got = await kv.getMany<Location[]>(locationIds.slice(i, i + 10).map(K.location));
+    const got = await kv.getMany<Location[]>(locationIds.slice(i, i + 10).map(keys.location));
     for (const g of got) if (g.value) locations.set(g.value.id, g.value);
   }
   const origin = originId ? locations.get(originId) : undefined;

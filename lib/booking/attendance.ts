@@ -12,7 +12,6 @@ import { keys } from "../store/keys.ts";
 import { Draft } from "./draft.ts";
 import { DomainError, notFound } from "./errors.ts";
 import { type Actor, addEvent } from "./events.ts";
-import { K } from "./keys.ts";
 import type { Booking, Session } from "./model.ts";
 import { actsForSession } from "./access.ts";
 
@@ -63,13 +62,13 @@ export async function recordAttendance(
   const recordKey = keys.attendance(input.sessionId, input.learnerId);
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const draft = new Draft(kv);
-    await draft.load([K.session(input.sessionId), K.booking(input.bookingId), recordKey]);
-    const session = draft.get<Session>(K.session(input.sessionId));
+    await draft.load([keys.session(input.sessionId), keys.booking(input.bookingId), recordKey]);
+    const session = draft.get<Session>(keys.session(input.sessionId));
     if (!session) throw notFound("session", input.sessionId);
     if (!actsForSession(actor, session)) {
       throw new DomainError(403, "forbidden", "Only the session's instructor and admins record attendance.");
     }
-    const booking = draft.get<Booking>(K.booking(input.bookingId));
+    const booking = draft.get<Booking>(keys.booking(input.bookingId));
     if (!booking) throw notFound("booking", input.bookingId);
     if (booking.sessionId !== input.sessionId || booking.learnerId !== input.learnerId) {
       throw new DomainError(422, "booking_mismatch", "This booking is not that learner's seat in that session.");

@@ -1,6 +1,6 @@
 /** Seats left per session as a learner sees them right now (expired holds do not count). */
 import type { Session } from "../domain/mod.ts";
-import { K } from "./keys.ts";
+import { keys } from "../store/keys.ts";
 import type { SeatDoc } from "./model.ts";
 
 /** Seat picture of one session. */
@@ -70,13 +70,13 @@ export async function getAvailability(
 async function seatEntries(kv: Deno.Kv, sessions: Session[]): Promise<Deno.KvEntryMaybe<SeatDoc>[]> {
   const out: Deno.KvEntryMaybe<SeatDoc>[] = [];
   for (let i = 0; i < sessions.length; i += 10) {
-    out.push(...await kv.getMany<SeatDoc[]>(sessions.slice(i, i + 10).map((s) => K.seats(s.id))));
+    out.push(...await kv.getMany<SeatDoc[]>(sessions.slice(i, i + 10).map((s) => keys.seats(s.id))));
   }
   return out;
 }
 
 async function countExpired(kv: Deno.Kv, sessionId: string, now: Date): Promise<number> {
-  const prefix = K.holdsBySession(sessionId);
+  const prefix = keys.holdsBySessionPrefix(sessionId);
   let n = 0;
   for await (const _ of kv.list({ start: prefix, end: [...prefix, now.getTime() + 1] })) n++;
   return n;

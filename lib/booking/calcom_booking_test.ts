@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { getAttendance } from "./attendance.ts";
 import { DomainError } from "./errors.ts";
 import { type Actor, listEvents } from "./events.ts";
-import { K } from "./keys.ts";
+import { keys } from "../store/keys.ts";
 import type { SeatDoc } from "./model.ts";
-import { admin, putCourse, putSession, putUser, self, setup, teardown } from "./test_fixtures.ts";
+import { admin, putCourse, putSession, putUser, self, setup, teardown } from "../../tests/booking/test_fixtures.ts";
 
 const calcom = (): Actor => ({
   userId: null,
@@ -15,7 +15,7 @@ const calcom = (): Actor => ({
 });
 
 async function seats(kv: Deno.Kv, sessionId: string): Promise<SeatDoc> {
-  return (await kv.get<SeatDoc>(K.seats(sessionId))).value!;
+  return (await kv.get<SeatDoc>(keys.seats(sessionId))).value!;
 }
 
 Deno.test("[booking] bookFromCalcom takes a seat without a hold and ignores prerequisites", async () => {

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { checkConsistency } from "./consistency.ts";
 import { BookingEngine } from "./engine.ts";
 import { DomainError } from "./errors.ts";
-import { K } from "./keys.ts";
+import { keys } from "../store/keys.ts";
 import type { Booking, Session } from "./model.ts";
 import {
   assertEventsMatch as assertEventsMatchRecords,
@@ -18,8 +18,8 @@ import {
   storm,
   type StormOptions,
   type StormResult,
-} from "./storm.ts";
-import { Clock, putCourse, putSession, putUsers, self } from "./test_fixtures.ts";
+} from "../../tests/booking/storm.ts";
+import { Clock, putCourse, putSession, putUsers, self } from "../../tests/booking/test_fixtures.ts";
 
 const SEED = Number(Deno.env.get("STORM_SEED") ?? 20260301);
 
@@ -92,6 +92,26 @@ Deno.test("[booking] storm: two engines on one store compete for the same sessio
       clockStepMs: 60_000,
       liveConsistency: true,
     });
+  }
+});
+
+Deno.test("[booking] storm: two engines within KV Connect's 10-check budget (as on denokv)", async () => {
+  for (const capacity of [1, 5]) {
+    const r = await run(`KV Connect budget, capacity ${capacity}`, {
+      seed: SEED + 500 + capacity,
+      capacity,
+      sessions: capacity === 1 ? 6 : 3,
+      learners: 40,
+      flows: 150,
+      steps: 5,
+      prefill: 0.5,
+      engines: 2,
+      clockStepMs: 60_000,
+      liveConsistency: true,
+      kvConnectLimits: true,
+    });
+    // Group commit still batches: more operations than commits.
+    assert.ok(r.lanes.ops > r.lanes.commits, `${r.lanes.ops} ops in ${r.lanes.commits} commits`);
   }
 });
 
@@ -204,11 +224,11 @@ Deno.test("[booking] storm: concurrent reschedules, cancels and newcomers on the
     assert.deepEqual((await checkConsistency(kv, clock.now)).problems, []);
     // Every original booking is intact, or was moved exactly along one chain, or was cancelled.
     for (const b of originals) {
-      let cur = (await kv.get<Booking>(K.booking(b.id))).value!;
+      let cur = (await kv.get<Booking>(keys.booking(b.id))).value!;
       const seen = new Set([cur.id]);
       while (cur.rescheduledToBookingId) {
         assert.equal(cur.status, "cancelled");
-        const next = (await kv.get<Booking>(K.booking(cur.rescheduledToBookingId))).value!;
+        const next = (await kv.get<Booking>(keys.booking(cur.rescheduledToBookingId))).value!;
         assert.equal(next.rescheduledFromBookingId, cur.id);
         assert.equal(next.registration, b.registration);
         assert.ok(!seen.has(next.id));

@@ -2,10 +2,10 @@
 import assert from "node:assert/strict";
 import { checkConsistency, type ProblemCode } from "./consistency.ts";
 import type { BookingEngine } from "./engine.ts";
-import { K } from "./keys.ts";
+import { keys } from "../store/keys.ts";
 import type { Booking, Hold, LearnerHolds, SeatDoc, Session } from "./model.ts";
 import { newId } from "../domain/mod.ts";
-import { type Clock, putSession, putUsers, self, setup, teardown } from "./test_fixtures.ts";
+import { type Clock, putSession, putUsers, self, setup, teardown } from "../../tests/booking/test_fixtures.ts";
 
 /** A store with a booking, a hold, an offer and a waiting learner in one session (capacity 3). */
 async function healthy(): Promise<{
@@ -30,7 +30,7 @@ async function healthy(): Promise<{
   await engine.joinWaitlist(s.id, d, self(d));
   await engine.joinWaitlist(s.id, e, self(e));
   await engine.cancelBooking(bc.id, self(c)); // → offer to d, e keeps waiting
-  const offer = (await kv.get<Hold>(K.hold((await kv.get<{ id: string }>(K.place(s.id, d))).value!.id))).value!;
+  const offer = (await kv.get<Hold>(keys.hold((await kv.get<{ id: string }>(keys.place(s.id, d))).value!.id))).value!;
   assert.equal(offer.kind, "offer");
   return { kv, engine, clock, s, booking, hold, offer, learners: [a, b, c, d, e, f] };
 }
@@ -52,9 +52,9 @@ Deno.test("[booking] consistency: a healthy store has no problems and every sess
 
 Deno.test("[booking] consistency: wrong seat counters are named", async () => {
   const { kv, clock, s } = await healthy();
-  const seats = (await kv.get<SeatDoc>(K.seats(s.id))).value!;
+  const seats = (await kv.get<SeatDoc>(keys.seats(s.id))).value!;
   assert.deepEqual(seats, { confirmed: 1, holds: 2, waiting: 1 });
-  await kv.set(K.seats(s.id), { confirmed: 2, holds: 1, waiting: 0 });
+  await kv.set(keys.seats(s.id), { confirmed: 2, holds: 1, waiting: 0 });
   const report = await checkConsistency(kv, clock.now());
   assert.deepEqual(report.problems.map((p) => p.code).sort(), [
     "seats_confirmed_mismatch",
@@ -72,13 +72,13 @@ Deno.test("[booking] consistency: overbooking and two live places for one learne
   // Two extra confirmed bookings written behind the engine's back (counters and indexes kept right).
   for (const learnerId of [f, booking.learnerId]) {
     const extra: Booking = { ...booking, id: newId(), learnerId };
-    const seats = (await kv.get<SeatDoc>(K.seats(s.id))).value!;
+    const seats = (await kv.get<SeatDoc>(keys.seats(s.id))).value!;
     await kv.atomic()
-      .set(K.booking(extra.id), extra)
-      .set(K.bookingBySession(s.id, extra.id), extra.id)
-      .set(K.bookingByLearner(learnerId, extra.id), extra.id)
-      .set(K.place(s.id, learnerId), { kind: "booking", id: extra.id })
-      .set(K.seats(s.id), { ...seats, confirmed: seats.confirmed + 1 })
+      .set(keys.booking(extra.id), extra)
+      .set(keys.bookingBySession(s.id, extra.id), extra.id)
+      .set(keys.bookingByLearner(learnerId, extra.id), extra.id)
+      .set(keys.place(s.id, learnerId), { kind: "booking", id: extra.id })
+      .set(keys.seats(s.id), { ...seats, confirmed: seats.confirmed + 1 })
       .commit();
   }
   const problems = (await checkConsistency(kv, clock.now())).problems;
@@ -97,8 +97,8 @@ Deno.test("[booking] consistency: overbooking and two live places for one learne
 
 Deno.test("[booking] consistency: missing and stray place keys are named", async () => {
   const { kv, clock, s, hold, learners } = await healthy();
-  await kv.delete(K.place(s.id, hold.learnerId));
-  await kv.set(K.place(s.id, learners[5]), { kind: "booking", id: newId() });
+  await kv.delete(keys.place(s.id, hold.learnerId));
+  await kv.set(keys.place(s.id, learners[5]), { kind: "booking", id: newId() });
   assert.deepEqual(await codes(kv, clock), ["place_missing", "place_orphan"]);
   await teardown(kv);
 });
@@ -106,28 +106,28 @@ Deno.test("[booking] consistency: missing and stray place keys are named", async
 Deno.test("[booking] consistency: hold indexes that disagree with the holds are named", async () => {
   const { kv, clock, s, hold } = await healthy();
   const ms = Date.parse(hold.expiresAt);
-  await kv.delete(K.holdBySession(s.id, ms, hold.id));
+  await kv.delete(keys.holdBySession(s.id, ms, hold.id));
   assert.deepEqual(await codes(kv, clock), ["hold_index_missing"]);
-  await kv.set(K.holdBySession(s.id, ms, hold.id), hold.id);
-  await kv.delete(K.holdByExpiry(ms, hold.id));
-  await kv.set(K.holdByExpiry(ms + 1, newId()), { holdId: newId(), sessionId: s.id });
+  await kv.set(keys.holdBySession(s.id, ms, hold.id), hold.id);
+  await kv.delete(keys.holdByExpiry(ms, hold.id));
+  await kv.set(keys.holdByExpiry(ms + 1, newId()), { holdId: newId(), sessionId: s.id });
   assert.deepEqual(await codes(kv, clock), ["hold_index_missing", "hold_index_orphan"]);
   await teardown(kv);
 });
 
 Deno.test("[booking] consistency: booking indexes that disagree with the bookings are named", async () => {
   const { kv, clock, s, booking } = await healthy();
-  await kv.delete(K.bookingByLearner(booking.learnerId, booking.id));
-  await kv.set(K.bookingBySession(s.id, newId()), "nope");
+  await kv.delete(keys.bookingByLearner(booking.learnerId, booking.id));
+  await kv.set(keys.bookingBySession(s.id, newId()), "nope");
   assert.deepEqual(await codes(kv, clock), ["booking_index_missing", "booking_index_orphan"]);
   await teardown(kv);
 });
 
 Deno.test("[booking] consistency: waitlist_by_learner and learner_holds mismatches are named", async () => {
   const { kv, clock, s, offer, hold, learners } = await healthy();
-  await kv.delete(K.waitlistByLearner(offer.learnerId, s.id));
-  await kv.set(K.waitlistByLearner(learners[5], s.id), { status: "waiting" });
-  await kv.set(K.learnerHolds(hold.learnerId), { items: [] } satisfies LearnerHolds);
+  await kv.delete(keys.waitlistByLearner(offer.learnerId, s.id));
+  await kv.set(keys.waitlistByLearner(learners[5], s.id), { status: "waiting" });
+  await kv.set(keys.learnerHolds(hold.learnerId), { items: [] } satisfies LearnerHolds);
   assert.deepEqual(await codes(kv, clock), ["learner_holds_mismatch", "waitlist_index_mismatch"]);
   await teardown(kv);
 });
@@ -135,8 +135,8 @@ Deno.test("[booking] consistency: waitlist_by_learner and learner_holds mismatch
 Deno.test("[booking] consistency: a queued entry that is not waiting is named", async () => {
   const { kv, clock, s, learners } = await healthy();
   const e = learners[4];
-  const entry = (await kv.get<{ joinedAt: string }>(K.waitlistByLearner(e, s.id))).value!;
-  const key = K.waitlistEntry(s.id, entry.joinedAt, e);
+  const entry = (await kv.get<{ joinedAt: string }>(keys.waitlistByLearner(e, s.id))).value!;
+  const key = keys.waitlistEntry(s.id, entry.joinedAt, e);
   await kv.set(key, { ...(await kv.get<object>(key)).value, status: "left" });
   const problems = (await checkConsistency(kv, clock.now())).problems;
   assert.deepEqual(problems.map((p) => [p.code, p.learnerId]), [["waitlist_index_mismatch", e]]);
@@ -156,19 +156,19 @@ Deno.test("[booking] consistency: more than 3 live holds for a learner and recor
   const s4 = await putSession(kv, course.id, { capacity: 2, startsInHours: 200 });
   const h4: Hold = { ...holds[0], id: newId(), sessionId: s4.id };
   const ms = Date.parse(h4.expiresAt);
-  const doc = (await kv.get<LearnerHolds>(K.learnerHolds(a.id))).value!;
+  const doc = (await kv.get<LearnerHolds>(keys.learnerHolds(a.id))).value!;
   await kv.atomic()
-    .set(K.hold(h4.id), h4)
-    .set(K.holdBySession(s4.id, ms, h4.id), h4.id)
-    .set(K.holdByExpiry(ms, h4.id), { holdId: h4.id, sessionId: s4.id })
-    .set(K.place(s4.id, a.id), { kind: "hold", id: h4.id, expiresAtMs: ms })
-    .set(K.seats(s4.id), { confirmed: 0, holds: 1, waiting: 0 })
-    .set(K.learnerHolds(a.id), {
+    .set(keys.hold(h4.id), h4)
+    .set(keys.holdBySession(s4.id, ms, h4.id), h4.id)
+    .set(keys.holdByExpiry(ms, h4.id), { holdId: h4.id, sessionId: s4.id })
+    .set(keys.place(s4.id, a.id), { kind: "hold", id: h4.id, expiresAtMs: ms })
+    .set(keys.seats(s4.id), { confirmed: 0, holds: 1, waiting: 0 })
+    .set(keys.learnerHolds(a.id), {
       items: [...doc.items, { holdId: h4.id, sessionId: s4.id, kind: "hold", expiresAtMs: ms }],
     })
     .commit();
   assert.deepEqual(await codes(kv, clock), ["too_many_holds"]);
-  await kv.delete(K.session(s4.id));
+  await kv.delete(keys.session(s4.id));
   assert.ok((await codes(kv, clock)).includes("session_missing"));
   await teardown(kv);
 });

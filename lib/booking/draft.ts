@@ -2,14 +2,11 @@
  * A unit of work over Deno KV: load entries, decide in memory, then commit every write in ONE
  * atomic operation that checks every loaded entry is unchanged. Read-your-writes inside the draft.
  */
+import { type KvLimits, kvLimits } from "../store/kv.ts";
 
 type Write =
   | { key: Deno.KvKey; value: unknown; expireIn?: number; keyAtCommit?: () => Deno.KvKey }
   | { key: Deno.KvKey; delete: true };
-
-/** KV atomic limits (see DESIGN.md "Deno KV: facts"). */
-export const MAX_CHECKS = 100;
-export const MAX_MUTATIONS = 1000;
 
 /** Stable map key for a KV key. */
 export function keyId(key: Deno.KvKey): string {
@@ -42,6 +39,17 @@ export class Draft {
   /** The store this draft reads (for range reads whose keys a loaded entry guards). */
   get kv(): Deno.Kv {
     return this.#kv;
+  }
+
+  /** What one commit may carry on this store (10 checks over KV Connect, 100 locally). */
+  get limits(): Readonly<KvLimits> {
+    return kvLimits(this.#kv);
+  }
+
+  /** Whether the commit fits the store's check and mutation limits. */
+  fits(): boolean {
+    const size = this.size();
+    return size.checks <= this.limits.checksPerAtomic && size.mutations <= this.limits.mutationsPerAtomic;
   }
 
   /** Loads keys not loaded yet (getMany in chunks of 10, in parallel). */

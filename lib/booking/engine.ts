@@ -165,7 +165,7 @@ export class BookingEngine {
         }
         // A seat freed earlier in this batch belongs to the head of the waitlist, not to a newcomer.
         await offerFreedSeats(tx);
-        if (tx.free() <= 0) throw new DomainError(409, "session_full", "This session is full.");
+        if (tx.freeForNewcomers() <= 0) throw new DomainError(409, "session_full", "This session is full.");
         const expiresAtMs = tx.nowMs + this.options.holdMinutes * 60_000;
         const hold = tx.createHold(learnerId, "hold", expiresAtMs, idem?.key ?? null);
         addEvent(tx.draft, tx.actor, "hold.placed", sessionId, learnerId, {
@@ -309,7 +309,7 @@ export class BookingEngine {
         if (entry?.status === "waiting") tx.leaveWaitlist(entry, { byCalcomBooking: true });
       }
       await offerFreedSeats(tx);
-      if (tx.free() <= 0) throw new DomainError(409, "session_full", "This session is full.");
+      if (tx.freeForNewcomers() <= 0) throw new DomainError(409, "session_full", "This session is full.");
       // bookDirect is the reschedule path; an empty "from" makes it a plain booking, which is then
       // recorded as imported (no reschedule link).
       const direct = tx.bookDirect(learnerId, crypto.randomUUID(), "");
@@ -483,7 +483,8 @@ export class BookingEngine {
     assertMayActOnPlace(actor, booking.learnerId, to.session);
     // Seats freed by lapsed holds go to the target's waitlist first (as in every lane batch).
     to.actor = { ...actor, origin: "system", userId: null };
-    await to.fillOffers();
+    // Room for the keys loaded next (the learner's place and holds, a stale hold): KV Connect allows 10.
+    await to.fillOffers(3);
     to.actor = actor;
     to.assertOpen();
     if (Date.parse(from.session.startsAt) <= now.getTime() && !actsForSession(actor, from.session)) {
@@ -492,7 +493,7 @@ export class BookingEngine {
     await to.loadLearner(booking.learnerId);
     const place = await to.livePlace(booking.learnerId);
     if (place) throw placeTaken(place.kind);
-    if (to.free() <= 0) throw new DomainError(409, "session_full", "The session you chose is full.");
+    if (to.freeForNewcomers() <= 0) throw new DomainError(409, "session_full", "The session you chose is full.");
     const moved = to.bookDirect(booking.learnerId, booking.registration, booking.id);
     const previous = from.cancelBooking(booking, this.#isLate(from.session, cutoff, now), "rescheduled_out", moved.id);
     addEvent(draft, actor, "booking.rescheduled", targetSessionId, booking.learnerId, {
@@ -534,7 +535,7 @@ export class BookingEngine {
       const place = await tx.livePlace(learnerId);
       if (place) throw placeTaken(place.kind);
       await offerFreedSeats(tx);
-      if (tx.free() > 0) {
+      if (tx.freeForNewcomers() > 0) {
         throw new DomainError(409, "seats_available", "Seats are available: hold one instead of waiting.");
       }
       return await tx.joinWaitlist(learnerId);

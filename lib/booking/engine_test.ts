@@ -23,7 +23,7 @@ import {
   setup,
   T0,
   teardown,
-} from "./test_fixtures.ts";
+} from "../../tests/booking/test_fixtures.ts";
 
 /** Every event, in commit order. */
 async function allEvents(kv: Deno.Kv): Promise<CommittedEvent[]> {

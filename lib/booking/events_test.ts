@@ -3,10 +3,10 @@ import assert from "node:assert/strict";
 import { BookingEngine } from "./engine.ts";
 import { DomainError } from "./errors.ts";
 import { type CommittedEvent, isEventCursor, listEvents } from "./events.ts";
-import { K } from "./keys.ts";
+import { keys } from "../store/keys.ts";
 import type { Session } from "./model.ts";
-import { pageEvents, rawEvents } from "./storm.ts";
-import { HOUR, MINUTE, putSession, putUsers, self, setup, teardown } from "./test_fixtures.ts";
+import { pageEvents, rawEvents } from "../../tests/booking/storm.ts";
+import { HOUR, MINUTE, putSession, putUsers, self, setup, teardown } from "../../tests/booking/test_fixtures.ts";
 
 /** A store whose first commit waits until `release()`; `reached` resolves when it is attempted. */
 function gated(kv: Deno.Kv): { kv: Deno.Kv; reached: Promise<void>; release: () => void } {
@@ -112,7 +112,7 @@ Deno.test("[booking] events: refused operations leave no event; each committed c
   assert.equal(placed.schemaVersion, 1);
   assert.match(placed.id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
   const { versionstamp: _, ...stored } = placed;
-  assert.deepEqual((await kv.get(K.event(placed.key))).value, stored);
+  assert.deepEqual((await kv.get(keys.event(placed.key))).value, stored);
   await teardown(kv);
 });
 

@@ -5,7 +5,7 @@
 import { sha256Hex } from "../hash.ts";
 import type { Draft } from "./draft.ts";
 import { DomainError } from "./errors.ts";
-import { K } from "./keys.ts";
+import { keys } from "../store/keys.ts";
 
 export const IDEMPOTENCY_TTL_MS = 24 * 3_600_000;
 
@@ -32,7 +32,7 @@ export async function lookupIdempotent<R>(
   kv: Deno.Kv | Draft,
   req: IdempotencyRequest,
 ): Promise<{ result: R } | null> {
-  const key = K.idempotency(req.scope, req.key);
+  const key = keys.idempotency(req.scope, req.key);
   let stored: StoredResult | null;
   if ("load" in kv) {
     await kv.load([key]);
@@ -54,7 +54,7 @@ export async function lookupIdempotent<R>(
 /** Records the result in the draft, so it commits with the change it describes. */
 export function storeIdempotent(draft: Draft, req: IdempotencyRequest, result: unknown, now: Date): void {
   draft.set(
-    K.idempotency(req.scope, req.key),
+    keys.idempotency(req.scope, req.key),
     {
       bodyHash: req.bodyHash,
       result,

@@ -4,10 +4,11 @@ import { checkConsistency } from "./consistency.ts";
 import { BookingEngine } from "./engine.ts";
 import { DomainError } from "./errors.ts";
 import { addEvent } from "./events.ts";
-import { K } from "./keys.ts";
+import { keys } from "../store/keys.ts";
 import type { Booking, SeatDoc } from "./model.ts";
-import { rawEvents } from "./storm.ts";
-import { admin, MINUTE, putSession, putUsers, self, setup, teardown } from "./test_fixtures.ts";
+import { rawEvents } from "../../tests/booking/storm.ts";
+import { enforceKvConnectLimits } from "../../tests/kv_connect_limits.ts";
+import { admin, MINUTE, putSession, putUsers, self, setup, teardown } from "../../tests/booking/test_fixtures.ts";
 
 Deno.test("[booking] lane: ops that reach a lane together commit as one batch; a refused op is rolled back alone", async () => {
   const { kv, engine, clock, course } = await setup();
@@ -30,8 +31,8 @@ Deno.test("[booking] lane: ops that reach a lane together commit as one batch; a
   assert.deepEqual(results.map((r) => r.status), ["fulfilled", "rejected", "fulfilled", "rejected"]);
   assert.equal(((results[3] as PromiseRejectedResult).reason as DomainError).code, "session_full");
   assert.deepEqual(engine.lanes.stats, { commits: 1, ops: 4, conflicts: 0 });
-  assert.deepEqual((await kv.get<SeatDoc>(K.seats(s.id))).value, { confirmed: 0, holds: 2, waiting: 0 });
-  assert.equal((await kv.get(K.place(s.id, c.id))).value, null, "the refused op left nothing behind");
+  assert.deepEqual((await kv.get<SeatDoc>(keys.seats(s.id))).value, { confirmed: 0, holds: 2, waiting: 0 });
+  assert.equal((await kv.get(keys.place(s.id, c.id))).value, null, "the refused op left nothing behind");
   assert.deepEqual((await rawEvents(kv)).map((e) => e.learnerId), [a.id, b.id]);
   assert.deepEqual((await checkConsistency(kv, clock.now())).problems, []);
   await teardown(kv);
@@ -49,16 +50,16 @@ Deno.test("[booking] lane: joins and a cancel in one batch: the freed seat is of
       return await tx.joinWaitlist(learnerId);
     });
   const cancel = engine.lanes.run(s.id, self(a.id), async (tx) => {
-    await tx.draft.load([K.booking(booking.id)]);
-    tx.cancelBooking(tx.draft.get<Booking>(K.booking(booking.id))!, false, "cancelled");
+    await tx.draft.load([keys.booking(booking.id)]);
+    tx.cancelBooking(tx.draft.get<Booking>(keys.booking(booking.id))!, false, "cancelled");
     addEvent(tx.draft, tx.actor, "booking.cancelled", s.id, a.id, { bookingId: booking.id }, tx.now);
   });
   // c joins first, then b, in the same batch and the same millisecond as the cancel.
   const [jc, jb] = await Promise.all([join(c.id), join(b.id), cancel]);
   assert.ok(jc.entry.joinedAt < jb.entry.joinedAt, "join order is kept within one millisecond");
   assert.equal(engine.lanes.stats.commits, 3, "hold, confirm, then one batch");
-  assert.equal((await kv.get<{ kind: string }>(K.place(s.id, c.id))).value?.kind, "offer");
-  assert.equal((await kv.get<{ kind: string }>(K.place(s.id, b.id))).value?.kind, "waitlist");
+  assert.equal((await kv.get<{ kind: string }>(keys.place(s.id, c.id))).value?.kind, "offer");
+  assert.equal((await kv.get<{ kind: string }>(keys.place(s.id, b.id))).value?.kind, "waitlist");
   assert.equal(await engine.waitlistPosition(s.id, b.id), 1);
   assert.deepEqual((await checkConsistency(kv, clock.now())).problems, []);
   await teardown(kv);
@@ -82,7 +83,7 @@ Deno.test("[booking] lane: a batch over the KV check limit splits and every op s
   assert.equal(new Set(holds.map((h) => h.id)).size, 24);
   assert.ok(engine.lanes.stats.commits >= 3, `split into ${engine.lanes.stats.commits} commits`);
   assert.equal(engine.lanes.stats.ops, 24);
-  assert.equal((await kv.get<SeatDoc>(K.seats(s.id))).value!.holds, 24);
+  assert.equal((await kv.get<SeatDoc>(keys.seats(s.id))).value!.holds, 24);
   assert.equal((await rawEvents(kv)).length, 24);
   assert.deepEqual((await checkConsistency(kv, clock.now())).problems, []);
   await teardown(kv);
@@ -163,6 +164,55 @@ Deno.test("[booking] lane: a store that never takes the commit gives 503 busy an
     (err) => err instanceof DomainError && err.status === 503 && err.code === "busy",
   );
   assert.deepEqual(await rawEvents(kv), []);
-  assert.deepEqual((await kv.get<SeatDoc>(K.seats(s.id))).value, { confirmed: 0, holds: 0, waiting: 0 });
+  assert.deepEqual((await kv.get<SeatDoc>(keys.seats(s.id))).value, { confirmed: 0, holds: 0, waiting: 0 });
+  await teardown(kv);
+});
+
+Deno.test("[booking] lane: over KV Connect's 10 checks, seats owed to the waitlist are offered over several commits, never to a newcomer", async () => {
+  const { kv, engine, clock, course } = await setup();
+  const spy = enforceKvConnectLimits(kv);
+  const s = await putSession(kv, course.id, { capacity: 6 });
+  const [holders, waiting, [newcomer]] = [await putUsers(kv, 6), await putUsers(kv, 6), await putUsers(kv, 1)];
+  for (const u of holders) await engine.placeHold(s.id, u.id, self(u.id));
+  for (const u of waiting) await engine.joinWaitlist(s.id, u.id, self(u.id));
+  // Every hold lapses at once: six seats are owed to six waiting learners, 12 checks of offers.
+  clock.advance(16 * MINUTE);
+  await assert.rejects(engine.placeHold(s.id, newcomer.id, self(newcomer.id)), (err: DomainError) => {
+    return err.code === "session_full";
+  });
+  // The lane's follow-up commits make the remaining offers (bounded wait, no timing asserted).
+  for (let i = 0; i < 200 && ((await kv.get<SeatDoc>(keys.seats(s.id))).value!.waiting ?? 0) > 0; i++) {
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  const offered = await Promise.all(waiting.map((u) => kv.get<{ kind: string }>(keys.place(s.id, u.id))));
+  assert.deepEqual(offered.map((e) => e.value?.kind), Array(6).fill("offer"));
+  assert.equal((await kv.get(keys.place(s.id, newcomer.id))).value, null);
+  assert.ok(engine.lanes.stats.commits >= 6 + 6 + 3, `offers over several commits: ${engine.lanes.stats.commits}`);
+  assert.ok(spy.most() <= 10, `a commit carried ${spy.most()} checks`);
+  assert.deepEqual((await checkConsistency(kv, clock.now())).problems, []);
+  await teardown(kv);
+});
+
+Deno.test("[booking] reschedule over KV Connect's 10 checks: offers to the target's waitlist fit the same commit", async () => {
+  const { kv, engine, clock, course } = await setup();
+  const spy = enforceKvConnectLimits(kv);
+  const from = await putSession(kv, course.id, { capacity: 2 });
+  const to = await putSession(kv, course.id, { capacity: 6, startsInHours: 24 * 8 });
+  const [mover] = await putUsers(kv, 1);
+  const { hold } = await engine.placeHold(from.id, mover.id, self(mover.id));
+  const { booking } = await engine.confirmHold(hold.id, self(mover.id));
+  for (const u of await putUsers(kv, 6)) await engine.placeHold(to.id, u.id, self(u.id));
+  const waiting = await putUsers(kv, 2);
+  for (const u of waiting) await engine.joinWaitlist(to.id, u.id, self(u.id));
+  clock.advance(16 * MINUTE); // six seats free up: two owed to the waitlist, four open
+  const { booking: moved } = await engine.rescheduleBooking(booking.id, to.id, self(mover.id));
+  assert.equal(moved.sessionId, to.id);
+  assert.ok(spy.most() <= 10, `a commit carried ${spy.most()} checks`);
+  // Offers that did not fit that commit are made by the next pass over the session.
+  await engine.sweepExpiredHolds();
+  const places = await Promise.all(waiting.map((u) => kv.get<{ kind: string }>(keys.place(to.id, u.id))));
+  assert.deepEqual(places.map((e) => e.value?.kind), ["offer", "offer"]);
+  assert.ok(spy.most() <= 10, `a commit carried ${spy.most()} checks`);
+  assert.deepEqual((await checkConsistency(kv, clock.now())).problems, []);
   await teardown(kv);
 });

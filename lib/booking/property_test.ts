@@ -12,10 +12,10 @@ import { checkConsistency } from "./consistency.ts";
 import { BookingEngine } from "./engine.ts";
 import { DomainError } from "./errors.ts";
 import { type EventType, listEvents } from "./events.ts";
-import { K } from "./keys.ts";
+import { keys } from "../store/keys.ts";
 import type { Place, Session } from "./model.ts";
-import { assertEventsMatch, newObserved, type Observed, rawEvents } from "./storm.ts";
-import { Clock, MINUTE, putCourse, putSession, putUsers, self } from "./test_fixtures.ts";
+import { assertEventsMatch, newObserved, type Observed, rawEvents } from "../../tests/booking/storm.ts";
+import { Clock, MINUTE, putCourse, putSession, putUsers, self } from "../../tests/booking/test_fixtures.ts";
 
 type Cmd =
   | {
@@ -163,7 +163,7 @@ async function exec(w: World, cmd: Cmd, engineIndex = 0): Promise<boolean> {
   let place: Place | null = null;
   for (let k = 0; k < N_SESSIONS; k++) {
     const i = (cmd.s + k) % N_SESSIONS;
-    const p = (await w.kv.get<Place>(K.place(w.sessions[i].id, learnerId))).value;
+    const p = (await w.kv.get<Place>(keys.place(w.sessions[i].id, learnerId))).value;
     if (!wanted[cmd.op]) {
       place = p;
       break;

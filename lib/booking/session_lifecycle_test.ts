@@ -12,7 +12,7 @@ import { DomainError } from "./errors.ts";
 import type { Actor, CommittedEvent, EventType } from "./events.ts";
 import { K } from "./keys.ts";
 import type { Booking, Hold, PendingSessionCancel, SeatDoc, Session, WaitlistEntry } from "./model.ts";
-import { rawEvents, rng } from "./storm.ts";
+import { rawEvents, rng } from "../../tests/booking/storm.ts";
 import {
   admin,
   type Clock,
@@ -26,7 +26,7 @@ import {
   setup,
   T0,
   teardown,
-} from "./test_fixtures.ts";
+} from "../../tests/booking/test_fixtures.ts";
 
 /** Asserts `p` rejects with a DomainError of this status and code; returns it. */
 async function rejects(p: Promise<unknown>, status: number, code: string): Promise<DomainError> {

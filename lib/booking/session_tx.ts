@@ -88,6 +88,21 @@ export class SessionTx {
     return Math.max(0, this.session.capacity - this.taken());
   }
 
+  /**
+   * Free seats a newcomer may take: those not owed to waiting learners. Equals `free()` once
+   * `fillOffers` has offered every seat it could; less when a commit's check budget deferred offers.
+   */
+  freeForNewcomers(): number {
+    return Math.max(0, this.free() - this.unofferedWaiting());
+  }
+
+  /** Waiting learners a free seat is owed to but not offered yet (offers deferred by the check budget). */
+  unofferedWaiting(): number {
+    const s = this.session;
+    const open = s.status === "scheduled" && s.waitlistEnabled && Date.parse(s.startsAt) > this.nowMs;
+    return open ? Math.min(this.free(), this.seats.waiting) : 0;
+  }
+
   /** Ids of holds past their expiry but not yet cleaned up. */
   expiredHoldIds(): string[] {
     return [...this.#expired];
@@ -407,11 +422,15 @@ export class SessionTx {
    * Offers free seats to the head of the waitlist (FIFO): each offer is a hold of kind "offer".
    * Runs after every change that may free a seat. Returns the offers made.
    */
-  async fillOffers(): Promise<Hold[]> {
+  async fillOffers(reserve = 0): Promise<Hold[]> {
     const s = this.session;
     const startsAtMs = Date.parse(s.startsAt);
     if (s.status !== "scheduled" || !s.waitlistEnabled || startsAtMs <= this.nowMs) return [];
-    const want = Math.min(this.free(), this.seats.waiting);
+    // Each offer may cost two checks (the learner's place and holds document): offer only what fits
+    // this commit, less `reserve` checks kept for the operations still to run. The rest wait for a
+    // later commit (the lane schedules one) and newcomers may not take those seats meanwhile.
+    const room = Math.floor((this.draft.limits.checksPerAtomic - this.draft.size().checks - reserve) / 2);
+    const want = Math.min(this.free(), this.seats.waiting, Math.max(0, room));
     if (want <= 0) return [];
     let heads: WaitlistEntry[] = [];
     const prefix = K.waitlist(this.sessionId);

@@ -3,7 +3,7 @@ import { getAttendance } from "../booking/attendance.ts";
 import type { BookingEngine } from "../booking/engine.ts";
 import { type CommittedEvent, listEvents } from "../booking/events.ts";
 import type { Booking, Session } from "../booking/model.ts";
-import { admin, type Clock, HOUR, putSession, self, setup, teardown } from "../booking/test_fixtures.ts";
+import { admin, type Clock, HOUR, putSession, self, setup, teardown } from "../../tests/booking/test_fixtures.ts";
 import { newId } from "../domain/ids.ts";
 import { topicFor } from "../relay/xapi.ts";
 import { keys } from "../store/keys.ts";

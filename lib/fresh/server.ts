@@ -20,6 +20,11 @@ import type { FreshContext, Handler, Manifest, MiddlewareHandler, RouteConfig } 
 export interface FreshOptions {
   /** Dev mode: live reload, always bundle in memory. Default: `FRESH_DEV=1`. */
   dev?: boolean;
+  /**
+   * Production: serve only the prebuilt bundle (`deno task build`); registering fails when it is
+   * missing or stale instead of bundling in the server. Default false (bundle in memory then).
+   */
+  production?: boolean;
   /** Static files folder, relative to `fresh.gen.ts`. Default `static`. */
   staticDir?: string;
   /** Prebuilt assets folder, relative to `fresh.gen.ts`. Default `_frsh`. */
@@ -75,6 +80,7 @@ async function loadAssets(
   islandNames: string[],
   dev: boolean,
   buildDir: URL,
+  production: boolean,
 ): Promise<BuiltAssets> {
   if (islandNames.length === 0) {
     return {
@@ -87,6 +93,13 @@ async function loadAssets(
   if (!dev) {
     const prebuilt = await readAssets(buildDir);
     if (prebuilt && prebuilt.sourceHash === await sourceHash(manifest)) return prebuilt;
+    if (production) {
+      throw new Error(
+        `fresh: production serves prebuilt island bundles only, and ${buildDir.pathname} ${
+          prebuilt ? "is stale (island sources changed)" : "has none"
+        }: run \`deno task build\` before starting`,
+      );
+    }
     if (prebuilt) {
       console.warn(
         `fresh: ignoring stale assets in ${buildDir.pathname} (island sources changed); bundling in memory`,
@@ -228,7 +241,8 @@ export async function registerFresh(
   const islands = manifestIslands(manifest);
   registerIslands(islands);
   const buildDir = options.buildDir ? folderUrl(options.buildDir, manifest.baseUrl) : defaultBuildDir(manifest);
-  const assets = await loadAssets(manifest, islands.map((i) => i.name), dev, buildDir);
+  if (dev && options.production) throw new Error("fresh: dev mode and production exclude each other");
+  const assets = await loadAssets(manifest, islands.map((i) => i.name), dev, buildDir, options.production ?? false);
   const renderer = new PageRenderer(table, {
     buildId: assets.buildId,
     deps: assets.deps,

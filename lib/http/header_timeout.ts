@@ -304,7 +304,7 @@ export interface HeaderTimeoutServeOptions {
 export interface GuardedServer {
   /** The address clients connect to. */
   addr: Deno.NetAddr;
-  /** Stops accepting, closes every connection and the app's server. */
+  /** Stops accepting; in-flight requests finish and their responses reach the clients; then every connection closes. */
   shutdown(): Promise<void>;
 }
 
@@ -366,13 +366,13 @@ export async function serveWithHeaderTimeout(
   }
   const socketDir = dir;
   const path = `${socketDir}/app.sock`;
-  const open = new Set<() => void>();
+  const open = new Set<GuardedConnection>();
   const addr = listener.addr;
   options.onListen?.(addr);
   const accepting = (async () => {
     for await (const conn of listener) {
-      const close = guardConnection(conn, path, options.headerTimeoutMs, () => open.delete(close));
-      open.add(close);
+      const guarded = guardConnection(conn, path, options.headerTimeoutMs, () => open.delete(guarded));
+      open.add(guarded);
     }
   })().catch(() => {});
   return {
@@ -382,16 +382,32 @@ export async function serveWithHeaderTimeout(
         listener.close();
       } catch { /* already closed */ }
       await accepting;
-      for (const close of [...open]) close();
-      abort.abort();
-      await app.finished;
+      // Graceful: the app finishes its in-flight requests and then closes its side of each
+      // connection, and the front relays every response to its end before closing the client's.
+      // Connections with nothing sent to the app yet are closed at once.
+      const drained = app.shutdown();
+      for (const c of [...open]) if (!c.relaying()) c.close();
+      await drained;
+      while (open.size) await new Promise((r) => setTimeout(r, 10));
       await Deno.remove(socketDir, { recursive: true }).catch(() => {});
     },
   };
 }
 
-/** Runs one client connection through the front; returns a function that closes it. */
-function guardConnection(client: Deno.Conn, path: string, timeoutMs: number, onClosed: () => void): () => void {
+/** A client connection the front relays. */
+interface GuardedConnection {
+  close(): void;
+  /** Whether it reached the app (a response may be on its way back). */
+  relaying(): boolean;
+}
+
+/** Runs one client connection through the front. */
+function guardConnection(
+  client: Deno.Conn,
+  path: string,
+  timeoutMs: number,
+  onClosed: () => void,
+): GuardedConnection {
   let upstream: Deno.Conn | null = null;
   let closed = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -504,5 +520,5 @@ function guardConnection(client: Deno.Conn, path: string, timeoutMs: number, onC
       close();
     }
   })();
-  return close;
+  return { close, relaying: () => upstream !== null && !closed };
 }

@@ -1,7 +1,16 @@
 import assert from "node:assert/strict";
 import xapiValidation from "@learninglocker/xapi-validation";
 import { type DomainEvent, EVENT_TYPES, type EventType, listEvents, type Origin } from "../booking/events.ts";
-import { admin, putCourse, putLocation, putSession, putUser, self, setup, teardown } from "../booking/test_fixtures.ts";
+import {
+  admin,
+  putCourse,
+  putLocation,
+  putSession,
+  putUser,
+  self,
+  setup,
+  teardown,
+} from "../../tests/booking/test_fixtures.ts";
 import {
   courseActivityId,
   EXT,

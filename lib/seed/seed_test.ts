@@ -13,6 +13,7 @@ import { listSessions } from "../store/session_listing.ts";
 import { resetAndSeed, SEED_VERSION, seedDemoData, type SeedMarker } from "./seed.ts";
 import { BUSINESS_END, BUSINESS_START, SCHEDULE_DAYS } from "./build_schedule.ts";
 import { DEMO_EMAILS } from "./build_people.ts";
+import { enforceKvConnectLimits } from "../../tests/kv_connect_limits.ts";
 
 // Fixed "now" whose 120-day window crosses the US DST change of 2027-03-14.
 const NOW = new Date("2027-01-20T15:00:00.000Z");
@@ -242,4 +243,21 @@ Deno.test("[seed] schedule stays in local business hours for any 'now'", async (
       assert.ok((perSession.get(s.id) ?? 0) <= s.capacity);
     }
   }
+});
+
+Deno.test("[seed] seeds and reseeds within KV Connect's 10-check budget", async () => {
+  await withKv(async (kv) => {
+    const spy = enforceKvConnectLimits(kv);
+    const first = await seedDemoData(kv, { now: NOW });
+    assert.equal(first.seeded, true);
+    const again = await resetAndSeed(kv, { now: NOW });
+    assert.equal(again.seeded, true);
+    assert.deepEqual(again.counts, first.counts);
+    const { bookings, seats } = await readAll(kv);
+    assert.equal(bookings.length, first.counts!.bookings);
+    const confirmed = [...seats.values()].reduce((n, s) => n + s.confirmed, 0);
+    assert.equal(confirmed, bookings.length);
+    assert.ok(spy.most() <= 10, `a commit carried ${spy.most()} checks`);
+    assert.ok(spy.commits() > 0);
+  });
 });

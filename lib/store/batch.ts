@@ -1,13 +1,5 @@
 import { ConflictError } from "./errors.ts";
-
-/** Deno KV limits per call (see DESIGN.md "Deno KV: facts that shape the code"). */
-export const KV_LIMITS = {
-  checksPerAtomic: 100,
-  mutationsPerAtomic: 1000,
-  /** The real limit is 800 KiB; keep a margin because sizes are estimated. */
-  bytesPerAtomic: 700 * 1024,
-  keysPerGetMany: 10,
-} as const;
+import { kvLimits } from "./kv.ts";
 
 /** Checks and mutations that must commit together. */
 export interface AtomicUnit {
@@ -35,9 +27,9 @@ export function unitBytes(unit: AtomicUnit): number {
 }
 
 /**
- * Commits `units` in as few atomic operations as the KV limits allow, never
- * splitting a unit. Throws {@link ConflictError} when a check fails (the
- * units committed before that stay committed).
+ * Commits `units` in as few atomic operations as the store's limits ({@link kvLimits}) allow, never
+ * splitting a unit; over KV Connect several operations are in flight at once. Throws
+ * {@link ConflictError} when a check fails (the operations committed before stay committed).
  *
  * @returns the number of atomic operations committed.
  */
@@ -45,51 +37,70 @@ export async function commitInBatches(
   kv: Deno.Kv,
   units: Iterable<AtomicUnit>,
 ): Promise<number> {
+  const limits = kvLimits(kv);
   let checks: Deno.AtomicCheck[] = [];
   let mutations: Deno.KvMutation[] = [];
   let bytes = 0;
   let commits = 0;
+  const inFlight = new Set<Promise<void>>();
+  let failure: unknown = null;
+
+  const send = (batchChecks: Deno.AtomicCheck[], batchMutations: Deno.KvMutation[]) => {
+    const sent: Promise<void> = kv.atomic().check(...batchChecks).mutate(...batchMutations).commit()
+      .then((res) => {
+        if (!res.ok) {
+          throw new ConflictError(
+            "concurrent_update",
+            "a batched write found data changed or already present; nothing in this batch was written",
+          );
+        }
+        commits++;
+      })
+      .catch((err) => {
+        failure ??= err;
+      })
+      .finally(() => inFlight.delete(sent));
+    inFlight.add(sent);
+  };
 
   const flush = async () => {
-    if (!checks.length && !mutations.length) return;
-    const res = await kv.atomic().check(...checks).mutate(...mutations)
-      .commit();
-    if (!res.ok) {
-      throw new ConflictError(
-        "concurrent_update",
-        "a batched write found data changed or already present; nothing in this batch was written",
-      );
-    }
-    commits++;
+    if (checks.length || mutations.length) send(checks, mutations);
     checks = [];
     mutations = [];
     bytes = 0;
+    while (inFlight.size >= limits.bulkCommitsInFlight) await Promise.race(inFlight);
+    if (failure) throw failure;
   };
 
-  for (const unit of units) {
-    const unitChecks = unit.checks ?? [];
-    const size = unitBytes(unit);
-    if (
-      unitChecks.length > KV_LIMITS.checksPerAtomic ||
-      unit.mutations.length > KV_LIMITS.mutationsPerAtomic ||
-      size > KV_LIMITS.bytesPerAtomic
-    ) {
-      throw new RangeError(
-        `an atomic unit exceeds KV limits (${unitChecks.length} checks, ${unit.mutations.length} mutations, ~${size} bytes)`,
-      );
+  try {
+    for (const unit of units) {
+      const unitChecks = unit.checks ?? [];
+      const size = unitBytes(unit);
+      if (
+        unitChecks.length > limits.checksPerAtomic ||
+        unit.mutations.length > limits.mutationsPerAtomic ||
+        size > limits.bytesPerAtomic
+      ) {
+        throw new RangeError(
+          `an atomic unit exceeds KV limits (${unitChecks.length} checks, ${unit.mutations.length} mutations, ~${size} bytes)`,
+        );
+      }
+      if (
+        checks.length + unitChecks.length > limits.checksPerAtomic ||
+        mutations.length + unit.mutations.length > limits.mutationsPerAtomic ||
+        bytes + size > limits.bytesPerAtomic
+      ) {
+        await flush();
+      }
+      checks.push(...unitChecks);
+      mutations.push(...unit.mutations);
+      bytes += size;
     }
-    if (
-      checks.length + unitChecks.length > KV_LIMITS.checksPerAtomic ||
-      mutations.length + unit.mutations.length > KV_LIMITS.mutationsPerAtomic ||
-      bytes + size > KV_LIMITS.bytesPerAtomic
-    ) {
-      await flush();
-    }
-    checks.push(...unitChecks);
-    mutations.push(...unit.mutations);
-    bytes += size;
+    await flush();
+  } finally {
+    await Promise.all(inFlight);
   }
-  await flush();
+  if (failure) throw failure;
   return commits;
 }
 
@@ -101,9 +112,10 @@ export async function getManyChunked<T>(
   kv: Deno.Kv,
   keys: ReadonlyArray<Deno.KvKey>,
 ): Promise<Deno.KvEntryMaybe<T>[]> {
+  const size = kvLimits(kv).keysPerGetMany;
   const chunks: Deno.KvKey[][] = [];
-  for (let i = 0; i < keys.length; i += KV_LIMITS.keysPerGetMany) {
-    chunks.push(keys.slice(i, i + KV_LIMITS.keysPerGetMany));
+  for (let i = 0; i < keys.length; i += size) {
+    chunks.push(keys.slice(i, i + size));
   }
   const results = await Promise.all(
     chunks.map((chunk) => kv.getMany<T[]>(chunk)),

@@ -5,7 +5,8 @@ import { newId } from "../domain/ids.ts";
 import { parseOrThrow, ValidationError } from "../domain/validation.ts";
 import { ConflictError, NotFoundError } from "./errors.ts";
 import { keys, type Place } from "./keys.ts";
-import { type AtomicUnit, commitInBatches, getManyChunked, getValueById, getValuesById, KV_LIMITS } from "./batch.ts";
+import { type AtomicUnit, commitInBatches, getManyChunked, getValueById, getValuesById } from "./batch.ts";
+import { kvLimits } from "./kv.ts";
 
 /** Returns the booking with `id`, or null. */
 export async function getBooking(
@@ -68,8 +69,10 @@ export interface ImportBookingsResult {
   commits: number;
 }
 
-/** Bookings per atomic op: 2 checks (session, seats) + 1 per place ≤ 100. */
-const BOOKINGS_PER_UNIT = KV_LIMITS.checksPerAtomic - 2;
+/** Bookings per atomic op: 2 checks (session, seats) + 1 per place within the store's check limit. */
+function bookingsPerUnit(kv: Deno.Kv): number {
+  return kvLimits(kv).checksPerAtomic - 2;
+}
 
 function toBooking(input: ImportBookingInput, now: string): Booking {
   const confirmedAt = input.confirmedAt ?? input.createdAt ?? now;
@@ -138,7 +141,8 @@ function assertNoDuplicates(bookings: Booking[]): void {
  * same atomic op, guarded by checks on the session, its seat counter and
  * each place (so a concurrent booking aborts the op instead of overfilling).
  * Several sessions share an op while the KV limits allow; a session with
- * more than 98 imports is written in consecutive guarded ops.
+ * more imports than one op can check (98 locally, 8 over KV Connect) is
+ * written in consecutive guarded ops.
  *
  * Everything is checked before anything is written. Refuses with
  * `ConflictError`: "over_capacity" when confirmed + holds + imported would
@@ -196,7 +200,7 @@ export async function importConfirmedBookings(
         `session ${sessionId} has capacity ${session.value.capacity}, ${counts.confirmed} confirmed and ${counts.holds} held; ${list.length} more do not fit`,
       );
     }
-    if (list.length > BOOKINGS_PER_UNIT) {
+    if (list.length > bookingsPerUnit(kv)) {
       bigSessions.push(sessionId);
       return;
     }
@@ -231,8 +235,9 @@ async function importIntoOneSession(
   list: Booking[],
 ): Promise<number> {
   let commits = 0;
-  for (let i = 0; i < list.length; i += BOOKINGS_PER_UNIT) {
-    const chunk = list.slice(i, i + BOOKINGS_PER_UNIT);
+  const perUnit = bookingsPerUnit(kv);
+  for (let i = 0; i < list.length; i += perUnit) {
+    const chunk = list.slice(i, i + perUnit);
     const [session, seats] = await kv.getMany<[Session, SeatCounts]>([
       keys.session(sessionId),
       keys.seats(sessionId),

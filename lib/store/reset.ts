@@ -1,9 +1,9 @@
-import { KV_LIMITS } from "./batch.ts";
 import { invalidateCatalogCache } from "./catalog_cache.ts";
+import { kvLimits } from "./kv.ts";
 
 /**
  * Deletes every key in the store (all prefixes, including ones this module
- * does not know about), in atomic batches of up to 1000 deletes, except the
+ * does not know about), in atomic batches of the store's mutation limit, except the
  * keys listed in `options.keep`.
  * @returns the number of keys deleted.
  */
@@ -16,7 +16,7 @@ export async function deleteAllKeys(
   let cursor: string | undefined;
   while (true) {
     const batch: Deno.KvKey[] = [];
-    const iter = kv.list({ prefix: [] }, { limit: KV_LIMITS.mutationsPerAtomic, cursor });
+    const iter = kv.list({ prefix: [] }, { limit: kvLimits(kv).mutationsPerAtomic, cursor });
     for await (const e of iter) {
       if (!keep.has(JSON.stringify(e.key))) batch.push(e.key);
     }

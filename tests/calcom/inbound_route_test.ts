@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { getAttendance } from "../../lib/booking/attendance.ts";
 import { listEvents } from "../../lib/booking/events.ts";
 import type { Booking, Session } from "../../lib/booking/model.ts";
-import { putCourse, putSession, self } from "../../lib/booking/test_fixtures.ts";
+import { putCourse, putSession, self } from "../booking/test_fixtures.ts";
 import type { ApplyOutcome } from "../../lib/calcom/inbound.ts";
 import { findBookingBySeat, listReviewItems, saveEventTypeLink } from "../../lib/calcom/sync_store.ts";
 import { listDeliveries } from "../../lib/calcom/webhook_intake.ts";

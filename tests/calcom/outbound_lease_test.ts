@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { BookingEngine } from "../../lib/booking/engine.ts";
-import { admin, putCourse, putUser, self, teardown } from "../../lib/booking/test_fixtures.ts";
+import { admin, putCourse, putUser, self, teardown } from "../booking/test_fixtures.ts";
 import { OUTBOUND_JOB, OutboundSync } from "../../lib/calcom/outbound.ts";
 import { getEventTypeLink, getSeatLink, getSyncState } from "../../lib/calcom/sync_store.ts";
 import { loadConfig } from "../../lib/config.ts";

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { BookingEngine } from "../../lib/booking/engine.ts";
 import type { Actor } from "../../lib/booking/events.ts";
-import { admin, putCourse, putLocation, putUser, self, teardown } from "../../lib/booking/test_fixtures.ts";
+import { admin, putCourse, putLocation, putUser, self, teardown } from "../booking/test_fixtures.ts";
 import { CALCOM_API_VERSIONS } from "../../lib/calcom/client.ts";
 import {
   NOTE_FROM_CALCOM,

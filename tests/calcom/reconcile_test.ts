@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import type { BookingEngine } from "../../lib/booking/engine.ts";
 import { listEvents } from "../../lib/booking/events.ts";
 import type { Session } from "../../lib/booking/model.ts";
-import { putCourse, putSession, putUser, self, setup, teardown } from "../../lib/booking/test_fixtures.ts";
+import { putCourse, putSession, putUser, self, setup, teardown } from "../booking/test_fixtures.ts";
 import type { CalcomClient } from "../../lib/calcom/client.ts";
 import { reconcile, type ReconcileDeps, reconcileDepsFor } from "../../lib/calcom/reconcile.ts";
 import {

@@ -70,3 +70,31 @@ Deno.test("[fresh] prebuilt assets are used when present, ignored when stale or 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("[fresh] production serves the prebuilt bundle only: refuses to start without it or when stale", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "fresh_prod_" });
+  try {
+    const missing = await captureLog(() =>
+      assert.rejects(createFixtureApp({ buildDir: dir, production: true }), /has none: run `deno task build`/)
+    );
+    assert.ok(!missing.logs.some((l) => /bundled/.test(l)), "nothing bundled in the server");
+    const built = await writeAssets(manifest, dir);
+    const prod = await captureLog(() => createFixtureApp({ buildDir: dir, production: true }));
+    assert.equal(prod.value.buildId, built.buildId);
+    assert.deepEqual(prod.logs, [], "no bundling at startup");
+    const page = await fetchPage(prod.value.app, "/islands");
+    const client = /import\{revive\}from"([^"]+)"/.exec(page.text)![1];
+    assert.equal((await fetchPage(prod.value.app, client)).status, 200);
+
+    const meta = JSON.parse(await Deno.readTextFile(`${dir}/meta.json`));
+    meta.sourceHash = "0123456789ab"; // as if an island changed after the build
+    await Deno.writeTextFile(`${dir}/meta.json`, JSON.stringify(meta));
+    const stale = await captureLog(() =>
+      assert.rejects(createFixtureApp({ buildDir: dir, production: true }), /is stale .*deno task build/)
+    );
+    assert.ok(!stale.logs.some((l) => /bundled/.test(l)), "nothing bundled in the server");
+    await assert.rejects(createFixtureApp({ buildDir: dir, production: true, dev: true }), /exclude each other/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

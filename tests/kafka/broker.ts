@@ -14,6 +14,10 @@ import { quietKafkajs } from "../../lib/relay/kafkajs.ts";
 export interface TestKafka {
   /** `["127.0.0.1:<port>"]`, for `new Kafka({brokers})`. */
   brokers: string[];
+  /** The SASL_SSL listener (with `saslSsl` users); empty otherwise. */
+  saslSslBrokers: string[];
+  /** PEM file of the CA behind the SASL_SSL listener's certificate; null without it. */
+  caFile: string | null;
   /** Graceful stop (SIGTERM); data kept. */
   stop(): Promise<void>;
   /** Starts again on the same port and data; resolves when the broker answers. */
@@ -45,6 +49,8 @@ export async function startKafka(options: Omit<KafkaBrokerOptions, "log"> = {}):
     const broker = await startKafkaBroker({ ...options, log: (m) => console.error(`[kafka] ${m}`) });
     return {
       brokers: broker.brokers,
+      saslSslBrokers: broker.saslSslBrokers,
+      caFile: broker.caFile,
       stop: () => broker.stop(),
       restart: () => broker.restart(),
       kill: () => broker.kill(),

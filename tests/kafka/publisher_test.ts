@@ -1,35 +1,9 @@
 import assert from "node:assert/strict";
 import { Kafka, logLevel } from "kafkajs";
-import type { DomainEvent, EventType, Origin } from "../../lib/booking/events.ts";
 import { KafkaPublisher, MESSAGE_SCHEMA_VERSION, toMessage } from "../../lib/relay/publisher.ts";
-import { type StatementContext, TOPICS, toStatement } from "../../lib/relay/xapi.ts";
+import { TOPICS, toStatement } from "../../lib/relay/xapi.ts";
 import { skipKafka, startKafka } from "./broker.ts";
-
-function event(type: EventType, sessionId: string, origin: Origin): DomainEvent {
-  return {
-    id: crypto.randomUUID(),
-    key: "01JKEY0000000000000000000",
-    type,
-    schemaVersion: 1,
-    occurredAt: new Date().toISOString(),
-    origin,
-    correlationId: crypto.randomUUID(),
-    actor: { userId: null },
-    sessionId,
-    learnerId: type.startsWith("session.") ? null : "01JLEARNER0000000000000000",
-    reason: null,
-    data: {},
-  };
-}
-
-const EMPTY: StatementContext = {
-  learner: null,
-  actingUser: null,
-  instructor: null,
-  session: null,
-  course: null,
-  location: null,
-};
+import { EMPTY_CONTEXT, testEvent } from "./event_fixture.ts";
 
 Deno.test({
   name: "[relay] KafkaPublisher creates its topics and produces statements with key and headers",
@@ -42,11 +16,11 @@ Deno.test({
     try {
       await publisher.connect();
       const events = [
-        event("session.scheduled", "S1", "admin"),
-        event("booking.confirmed", "S1", "web"),
-        event("booking.confirmed", "S2", "calcom"),
+        testEvent("session.scheduled", "S1", "admin"),
+        testEvent("booking.confirmed", "S1", "web"),
+        testEvent("booking.confirmed", "S2", "calcom"),
       ];
-      const messages = events.map((e) => toMessage(e, toStatement(e, EMPTY)));
+      const messages = events.map((e) => toMessage(e, toStatement(e, EMPTY_CONTEXT)));
       await publisher.publish(messages);
       await publisher.publish(messages.slice(1, 2)); // a redelivery: consumers dedupe by event-id
 

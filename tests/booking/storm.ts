@@ -5,14 +5,15 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { getAvailability } from "./availability.ts";
-import { checkConsistency, type Problem } from "./consistency.ts";
-import { BookingEngine } from "./engine.ts";
-import { DomainError } from "./errors.ts";
-import { type CommittedEvent, type DomainEvent, type EventType, listEvents } from "./events.ts";
-import { K } from "./keys.ts";
-import type { Booking, Hold, LearnerHolds, Session, WaitlistEntry } from "./model.ts";
+import { getAvailability } from "../../lib/booking/availability.ts";
+import { checkConsistency, type Problem } from "../../lib/booking/consistency.ts";
+import { BookingEngine } from "../../lib/booking/engine.ts";
+import { DomainError } from "../../lib/booking/errors.ts";
+import { type CommittedEvent, type DomainEvent, type EventType, listEvents } from "../../lib/booking/events.ts";
+import { keys } from "../../lib/store/keys.ts";
+import type { Booking, Hold, LearnerHolds, Session, WaitlistEntry } from "../../lib/booking/model.ts";
 import { Clock, MINUTE, putCourse, putSession, putUsers, self } from "./test_fixtures.ts";
+import { enforceKvConnectLimits } from "../kv_connect_limits.ts";
 
 /** Small seeded PRNG (mulberry32), so a failing storm can be replayed from its seed. */
 export function rng(seed: number): () => number {
@@ -95,6 +96,8 @@ export interface StormOptions {
   holdMinutes?: number;
   /** Share of each session's seats booked before the storm (so cancels and reschedules have work). */
   prefill?: number;
+  /** Hold every store handle to KV Connect's 10-check budget (as a remote `denokv` does). */
+  kvConnectLimits?: boolean;
 }
 
 export interface StormResult {
@@ -120,6 +123,7 @@ export async function storm(o: StormOptions): Promise<StormResult> {
   const pick = <T>(xs: T[]): T => xs[Math.floor(random() * xs.length)];
   const kvs = [await Deno.openKv(o.path ?? ":memory:")];
   if (o.engines === 2 && o.path) kvs.push(await Deno.openKv(o.path));
+  const spies = o.kvConnectLimits ? kvs.map(enforceKvConnectLimits) : [];
   const kv = kvs[0];
   const clock = new Clock();
   const engines = [new BookingEngine(kvs[0], { holdMinutes: o.holdMinutes ?? 15, now: clock.now })];
@@ -171,12 +175,12 @@ export async function storm(o: StormOptions): Promise<StormResult> {
     const bookings: Booking[] = [];
     const waiting = new Set<string>();
     for await (const e of kv.list<string>({ prefix: ["bookings_by_learner", learner.id] })) {
-      const b = (await kv.get<Booking>(K.booking(e.value))).value;
+      const b = (await kv.get<Booking>(keys.booking(e.value))).value;
       if (b?.status === "confirmed") bookings.push(b);
     }
-    const mine = (await kv.get<LearnerHolds>(K.learnerHolds(learner.id))).value?.items ?? [];
+    const mine = (await kv.get<LearnerHolds>(keys.learnerHolds(learner.id))).value?.items ?? [];
     for (const item of mine) {
-      const h = (await kv.get<Hold>(K.hold(item.holdId))).value;
+      const h = (await kv.get<Hold>(keys.hold(item.holdId))).value;
       if (h?.status === "active") holds.push(h);
     }
     for await (const e of kv.list<WaitlistEntry>({ prefix: ["waitlist_by_learner", learner.id] })) {
@@ -224,7 +228,7 @@ export async function storm(o: StormOptions): Promise<StormResult> {
       } else if (waiting.size && a < 0.93) {
         // Take up an offer if one came.
         const sid = pick([...waiting]);
-        const entry = (await kv.get<WaitlistEntry>(K.waitlistByLearner(learner.id, sid))).value;
+        const entry = (await kv.get<WaitlistEntry>(keys.waitlistByLearner(learner.id, sid))).value;
         if (entry?.status === "offered" && entry.offerHoldId) {
           waiting.delete(sid);
           const res = await call(() => engine().confirmHold(entry.offerHoldId!, me));
@@ -329,6 +333,7 @@ export async function storm(o: StormOptions): Promise<StormResult> {
   while (await engines[0].sweepExpiredHolds()) { /* offers passed on may lapse in turn */ }
   assert.deepEqual((await checkConsistency(kv, clock.now())).problems, [], "consistent after the final sweep");
   const eventCount = await assertEventsMatch(kv, observed);
+  for (const spy of spies) assert.ok(spy.most() <= 10, `a commit carried ${spy.most()} checks`);
   for (const k of kvs) k.close();
   const lanes = { commits: 0, ops: 0, conflicts: 0 };
   for (const e of engines) {
@@ -348,7 +353,7 @@ async function values<T>(kv: Deno.Kv, prefix: Deno.KvKey): Promise<T[]> {
 /** Every stored event ordered by commit (versionstamp, then key): what listEvents must return. */
 export async function rawEvents(kv: Deno.Kv): Promise<CommittedEvent[]> {
   const out: CommittedEvent[] = [];
-  for await (const e of kv.list<DomainEvent>({ prefix: K.eventsPrefix() })) {
+  for await (const e of kv.list<DomainEvent>({ prefix: keys.eventsPrefix() })) {
     out.push({ ...e.value, versionstamp: e.versionstamp });
   }
   return out.sort((a, b) =>

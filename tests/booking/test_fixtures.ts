@@ -14,10 +14,10 @@ import {
   SessionSchema,
   type User,
   UserSchema,
-} from "../domain/mod.ts";
-import { BookingEngine } from "./engine.ts";
-import type { Actor } from "./events.ts";
-import { K } from "./keys.ts";
+} from "../../lib/domain/mod.ts";
+import { BookingEngine } from "../../lib/booking/engine.ts";
+import type { Actor } from "../../lib/booking/events.ts";
+import { keys } from "../../lib/store/keys.ts";
 
 export const HOUR = 3_600_000;
 export const MINUTE = 60_000;
@@ -61,7 +61,7 @@ export async function putCourse(kv: Deno.Kv, over: Partial<Course> = {}): Promis
     durationMinutes: 120,
     ...over,
   });
-  await kv.set(K.course(course.id), course);
+  await kv.set(keys.course(course.id), course);
   return course;
 }
 
@@ -88,8 +88,8 @@ export async function putSession(
     ...rest,
   });
   await kv.atomic()
-    .set(K.session(session.id), session)
-    .set(K.seats(session.id), { confirmed: 0, holds: 0, waiting: 0 })
+    .set(keys.session(session.id), session)
+    .set(keys.seats(session.id), { confirmed: 0, holds: 0, waiting: 0 })
     .set(["sessions_by_course", session.courseId, session.startsAt, session.id], {
       id: session.id,
       courseId: session.courseId,
@@ -113,7 +113,7 @@ export async function putUser(kv: Deno.Kv, over: Partial<User> = {}): Promise<Us
     createdAt: new Date(T0).toISOString(),
     ...over,
   });
-  await kv.set(K.user(user.id), user);
+  await kv.set(keys.user(user.id), user);
   return user;
 }
 
