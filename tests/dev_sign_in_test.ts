@@ -23,16 +23,20 @@ Deno.test("[pages] dev sign-in: pick a demo person, the header shows them, sign 
     assert.equal(signIn.status, 303);
     assert.equal(signIn.headers.get("location"), "/sessions/x");
     const cookie = signIn.headers.get("set-cookie") ?? "";
-    assert.match(cookie, /^tb_dev_user=[0-9A-Z]{26}; Path=\/; HttpOnly; SameSite=Lax/);
+    assert.match(cookie, /^tb_session=[0-9a-f]{64}; Path=\/; HttpOnly; SameSite=Lax; Secure$/);
     const home = await t.app.fetch(new Request("http://test/", { headers: { cookie: cookie.split(";")[0] } }));
     const homeHtml = await home.text();
     const learner = await t.services.kv.get<string>(["users_by_email", "learner@example.com"]);
     const user = (await t.services.kv.get<{ name: string }>(["users", learner.value!])).value!;
     assert.ok(homeHtml.includes(user.name), "header names the signed-in user");
 
-    const out = await t.app.fetch(new Request("http://test/dev/sign-in", form({ action: "sign-out" })));
+    const signOut = form({ action: "sign-out" });
+    signOut.headers = { ...signOut.headers, cookie: cookie.split(";")[0] };
+    const out = await t.app.fetch(new Request("http://test/dev/sign-in", signOut));
     assert.equal(out.status, 303);
-    assert.match(out.headers.get("set-cookie") ?? "", /^tb_dev_user=; .*Max-Age=0/);
+    assert.match(out.headers.get("set-cookie") ?? "", /^tb_session=; .*Max-Age=0/);
+    const after = await t.app.fetch(new Request("http://test/", { headers: { cookie: cookie.split(";")[0] } }));
+    assert.ok(!(await after.text()).includes(user.name), "the ended session no longer signs anyone in");
   } finally {
     await t.close();
   }
