@@ -72,6 +72,19 @@ export async function appGet(t: TestApp, jar: Jar, pathOrUrl: string): Promise<R
   return res;
 }
 
+/** Submits the provider's end-session form (as its page script does); returns where it sends the browser. */
+export async function confirmEndSession(providerJar: Jar, endSessionUrl: string): Promise<string> {
+  const page = await providerFetch(providerJar, endSessionUrl);
+  const html = await page.text();
+  if (page.status !== 200) throw new Error(`end-session answered ${page.status}: ${html.slice(0, 300)}`);
+  const action = new URL(/action="([^"]+)"/.exec(html)![1], endSessionUrl).toString();
+  const fields: Record<string, string> = { logout: "yes" };
+  for (const m of html.matchAll(/<input type="hidden" name="(\w+)" value="([^"]*)"/g)) fields[m[1]] = m[2];
+  const done = await providerFetch(providerJar, action, fields);
+  await done.body?.cancel();
+  return new URL(done.headers.get("location")!, action).toString();
+}
+
 async function providerFetch(jar: Jar, url: string, form?: Record<string, string>): Promise<Response> {
   const res = await fetch(url, {
     method: form ? "POST" : "GET",
@@ -120,10 +133,11 @@ export async function signInAs(
   appJar: Jar,
   login: string,
   next = "/me/schedule",
+  providerJar = new Jar(),
 ): Promise<{ res: Response; callbackUrl: string }> {
   const start = await appGet(t, appJar, `/auth/sign-in?next=${encodeURIComponent(next)}`);
   if (start.status !== 303) throw new Error(`sign-in answered ${start.status}: ${await start.text()}`);
-  const callbackUrl = await authorizeAtProvider(new Jar(), start.headers.get("location")!, login);
+  const callbackUrl = await authorizeAtProvider(providerJar, start.headers.get("location")!, login);
   return { res: await appGet(t, appJar, callbackUrl), callbackUrl };
 }
 

@@ -31,7 +31,7 @@ export const TEST_ACCOUNTS: Record<string, TestAccount> = {
     email: "dora@corp.example",
     name: "Dora Dealer",
     groups: ["dealer-admins"],
-    dealer: "northwind",
+    dealer: "peachtree-motors",
   },
   admin: { login: "ada", email: "ada@corp.example", name: "Ada Admin", groups: ["training-admins"] },
 };
