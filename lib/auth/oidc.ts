@@ -153,8 +153,10 @@ export async function completeOidcSignIn(
 ): Promise<{ sessionId: string; next: string; user: User }> {
   const now = (request.now ?? Date.now)();
   const q = request.query;
-  if (q.get("error")) {
-    throw new OidcError(401, "provider_refused", `The identity provider did not sign you in (${q.get("error")}).`);
+  const error = q.get("error");
+  if (error) {
+    const what = /^[\w.-]{1,64}$/.test(error) ? error : "error";
+    throw new OidcError(401, "provider_refused", `The identity provider did not sign you in (${what}).`);
   }
   const state = q.get("state") ?? "";
   if (!state || !request.stateCookie || !timingSafeEqual(state, request.stateCookie)) {
