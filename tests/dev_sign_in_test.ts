@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { startTestApp } from "./app_fixture.ts";
+import { devSignInCookie } from "./page_client.ts";
 
 function form(fields: Record<string, string>, origin = "http://test"): RequestInit {
   return {
@@ -61,5 +62,67 @@ Deno.test("[pages] dev sign-in keeps the typed email on failure and never redire
     await cross.body?.cancel();
   } finally {
     await t.close();
+  }
+});
+
+Deno.test("[pages] dev sign-in rotates the session id, and 'Sign out on every device' ends every session of the user", async () => {
+  const t = await startTestApp();
+  try {
+    const signIn = async (cookie?: string) => {
+      const init = form({ email: "learner@example.com", next: "/" });
+      if (cookie) init.headers = { ...init.headers, cookie };
+      const res = await t.app.fetch(new Request("http://test/dev/sign-in", init));
+      return res.headers.get("set-cookie")!.split(";")[0];
+    };
+    const status = async (cookie: string) => {
+      const res = await t.app.fetch(new Request("http://test/api/v1/me", { headers: { cookie } }));
+      await res.body?.cancel();
+      return res.status;
+    };
+    const phone = await signIn();
+    const laptop = await signIn();
+    const rotated = await signIn(laptop);
+    assert.notEqual(rotated, laptop);
+    assert.deepEqual([await status(phone), await status(laptop), await status(rotated)], [200, 401, 200]);
+    const schedule = await t.app.fetch(new Request("http://test/me/schedule", { headers: { cookie: phone } }));
+    assert.match(
+      await schedule.text(),
+      /action="\/auth\/sign-out"[^]*name="everywhere" value="1"[^]*Sign out on every device/,
+    );
+    const out = await t.app.fetch(
+      new Request("http://test/auth/sign-out", {
+        method: "POST",
+        headers: { cookie: rotated, origin: "http://test", "content-type": "application/x-www-form-urlencoded" },
+        body: "everywhere=1",
+      }),
+    );
+    assert.equal(out.status, 303);
+    assert.equal(out.headers.get("location"), "/", "no identity provider: home");
+    assert.deepEqual([await status(phone), await status(rotated)], [401, 401]);
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("[pages] in production dev sign-in is a 404 and sessions it made earlier are refused", async () => {
+  const prod = await startTestApp({ env: { APP_ENV: "production" } });
+  try {
+    // A dev session left in the store from before the switch to production.
+    const admin = (await prod.services.kv.get<string>(["users_by_email", "admin@example.com"])).value!;
+    const cookie = await devSignInCookie(prod.services.kv, admin);
+    const page = await prod.app.fetch(new Request("http://test/dev/sign-in"));
+    assert.equal(page.status, 404);
+    await page.body?.cancel();
+    const post = await prod.app.fetch(new Request("http://test/dev/sign-in", form({ email: "admin@example.com" })));
+    assert.equal(post.status, 404);
+    await post.body?.cancel();
+    const me = await prod.app.fetch(new Request("http://test/api/v1/me", { headers: { cookie } }));
+    assert.equal(me.status, 401, "a dev session is nobody in production");
+    await me.body?.cancel();
+    const home = await prod.app.fetch(new Request("http://test/", { headers: { cookie } }));
+    const html = await home.text();
+    assert.ok(!/href="\/(dev|auth)\/sign-in/.test(html), "no sign-in link without SSO configured");
+  } finally {
+    await prod.close();
   }
 });

@@ -70,7 +70,7 @@ Deno.test({
 
         // Sign out: our session ends, then the provider's end-session page signs out there too.
         await page.goto(`${t.baseUrl}/`);
-        await page.getByRole("button", { name: "Sign out" }).click();
+        await page.getByRole("button", { name: "Sign out", exact: true }).click();
         await page.waitForURL((u) => u.origin === rig.provider.issuer, { timeout: 30_000 });
         const confirm = page.getByRole("button", { name: "Yes, sign me out" });
         if (await confirm.count()) await confirm.click();
