@@ -8,7 +8,7 @@
 import { createRemoteJWKSet, type JWTPayload, jwtVerify } from "jose";
 import { z } from "zod";
 import type { Config } from "../config.ts";
-import type { Role, User } from "../domain/user.ts";
+import { EmailSchema, type Role, type User } from "../domain/user.ts";
 import { sha256Hex, timingSafeEqual } from "../hash.ts";
 import { keys } from "../store/keys.ts";
 import { createUser, getUser, getUserByEmail, updateUser } from "../store/users.ts";
@@ -275,10 +275,11 @@ async function managerFromClaims(kv: Deno.Kv, settings: OidcSettings, claims: Re
 
 /** Finds the user by the token's email; updates name and mapped fields, or creates them (JIT). */
 async function upsertUser(kv: Deno.Kv, settings: OidcSettings, claims: JWTPayload): Promise<User> {
-  const email = typeof claims.email === "string" ? claims.email.trim().toLowerCase() : "";
-  if (!email || claims.email_verified === false) {
+  const parsed = EmailSchema.safeParse(claims.email);
+  if (!parsed.success || claims.email_verified === false) {
     throw new OidcError(403, "no_email", "Your identity provider account has no verified email address.");
   }
+  const email = parsed.data;
   const name = (typeof claims.name === "string" && claims.name.trim()) ? claims.name.trim().slice(0, 160) : email;
   const mapped = {
     name,

@@ -66,7 +66,7 @@ async function startFakeProvider(): Promise<Fake> {
 
 Deno.test({
   name:
-    "[oidc] ID tokens from another issuer or audience, with a wrong nonce, expired or badly signed: 401 page, nothing written",
+    "[oidc] ID tokens from another issuer or audience, with a wrong nonce, expired, badly signed or without a usable email: 401/403 page, nothing written",
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
@@ -85,25 +85,25 @@ Deno.test({
       };
       const base = { iss: fake.issuer, aud: "training-app", sub: "u1", email: "eve@corp.example", name: "Eve" };
       const before = await countKeys(kv, WATCHED);
-      const cases: Array<[string, Fake["next"], RegExp]> = [
-        [
-          "another issuer",
-          { claims: { ...base, iss: "https://other.example" }, signWith: "good", expiresIn: 300 },
-          /refused/,
-        ],
-        ["another audience", { claims: { ...base, aud: "someone-else" }, signWith: "good", expiresIn: 300 }, /refused/],
-        [
-          "a wrong nonce",
-          { claims: { ...base, nonce: "not-this-one" }, signWith: "good", expiresIn: 300 },
-          /does not belong/,
-        ],
-        ["expired", { claims: base, signWith: "good", expiresIn: -600 }, /refused/],
-        ["signed by a key not in the JWKS", { claims: base, signWith: "stranger", expiresIn: 300 }, /refused/],
+      const good = (claims: Record<string, unknown>, expiresIn = 300): Fake["next"] => ({
+        claims,
+        signWith: "good",
+        expiresIn,
+      });
+      const cases: Array<[string, Fake["next"], number, RegExp]> = [
+        ["another issuer", good({ ...base, iss: "https://other.example" }), 401, /refused/],
+        ["another audience", good({ ...base, aud: "someone-else" }), 401, /refused/],
+        ["a wrong nonce", good({ ...base, nonce: "not-this-one" }), 401, /does not belong/],
+        ["expired", good(base, -600), 401, /refused/],
+        ["signed by a key not in the JWKS", { claims: base, signWith: "stranger", expiresIn: 300 }, 401, /refused/],
+        ["no email", good({ ...base, email: undefined }), 403, /no verified email/],
+        ["a malformed email", good({ ...base, email: "not an email" }), 403, /no verified email/],
+        ["an unverified email", good({ ...base, email_verified: false }), 403, /no verified email/],
       ];
-      for (const [what, next, sentence] of cases) {
+      for (const [what, next, status, sentence] of cases) {
         fake.next = next;
         const res = await signIn();
-        assert.equal(res.status, 401, what);
+        assert.equal(res.status, status, what);
         const html = await res.text();
         assert.match(html, /Sign-in did not work/, what);
         assert.match(html, sentence, what);
