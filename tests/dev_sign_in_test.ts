@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { startTestApp } from "./app_fixture.ts";
 import { devSignInCookie } from "./page_client.ts";
+import { createPageSession } from "../lib/auth/sessions.ts";
 
 function form(fields: Record<string, string>, origin = "http://test"): RequestInit {
   return {
@@ -126,3 +127,56 @@ Deno.test("[pages] in production dev sign-in is a 404 and sessions it made earli
     await prod.close();
   }
 });
+
+Deno.test("[pages] a bare user id, a value signed with another key or an expired session: 401 and signed-out pages, nothing written", async () => {
+  const t = await startTestApp();
+  try {
+    const kv = t.services.kv;
+    const admin = (await kv.get<string>(["users_by_email", "admin@example.com"])).value!;
+    const key = await crypto.subtle.importKey(
+      "raw",
+      new TextEncoder().encode("not-our-key"),
+      { name: "HMAC", hash: "SHA-256" },
+      false,
+      ["sign"],
+    );
+    const mac = btoa(String.fromCharCode(...new Uint8Array(await crypto.subtle.sign("HMAC", key, enc(admin)))));
+    const expired = await createPageSession(kv, admin, {
+      via: "dev",
+      absoluteMs: 7 * 24 * 3_600_000,
+      now: () => Date.now() - 9 * 3_600_000, // idle longer than the 8 h default
+    });
+    const count = async () => {
+      let n = 0;
+      for await (const _ of kv.list({ prefix: ["users"] })) n++;
+      for await (const _ of kv.list({ prefix: ["auth_sessions"] })) n++;
+      return n;
+    };
+    const before = await count();
+    for (
+      const cookie of [
+        `tb_dev_user=${admin}`,
+        `tb_session=${admin}`,
+        `tb_session=${encodeURIComponent(`${admin}.${mac}`)}`,
+        `tb_dev_user=${encodeURIComponent(`${admin}.${mac}`)}`,
+        `tb_session=${expired}`,
+      ]
+    ) {
+      const me = await t.app.fetch(new Request("http://test/api/v1/me", { headers: { cookie } }));
+      assert.equal(me.status, 401, cookie);
+      assert.equal((await me.json()).error, "unauthenticated");
+      const page = await t.app.fetch(
+        new Request("http://test/admin/calcom", { headers: { cookie }, redirect: "manual" }),
+      );
+      assert.equal(page.status, 303, `${cookie}: sent to sign in`);
+      await page.body?.cancel();
+    }
+    assert.equal(await count(), before - 1, "nothing written; only the expired session was deleted");
+  } finally {
+    await t.close();
+  }
+});
+
+function enc(s: string): Uint8Array<ArrayBuffer> {
+  return new TextEncoder().encode(s) as Uint8Array<ArrayBuffer>;
+}
