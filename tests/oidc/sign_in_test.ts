@@ -224,3 +224,31 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "[oidc] eight first sign-ins of one person at once make one user and eight sessions",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const rig = await startOidcRig();
+    try {
+      const kv = rig.t.services.kv;
+      const before = await countKeys(kv, WATCHED);
+      const jars = Array.from({ length: 8 }, () => new Jar());
+      // Each browser gets to the provider's redirect first, then all callbacks hit the app together.
+      const callbacks = await Promise.all(jars.map(async (jar) => {
+        const start = await appGet(rig.t, jar, "/auth/sign-in");
+        return await authorizeAtProvider(new Jar(), start.headers.get("location")!, "dora");
+      }));
+      const results = await Promise.all(callbacks.map((url, i) => appGet(rig.t, jars[i], url)));
+      assert.deepEqual(results.map((r) => r.status), Array(8).fill(303));
+      const after = await countKeys(kv, WATCHED);
+      assert.equal(after.users, before.users + 1, "one user");
+      assert.equal(after.users_by_email, before.users_by_email + 1);
+      assert.equal(after.auth_sessions, before.auth_sessions + 8);
+      for (const jar of jars) assert.equal((await me(rig.t, jar)).body.user.email, "dora@corp.example");
+    } finally {
+      await rig.close();
+    }
+  },
+});
