@@ -39,6 +39,8 @@ export const UserSchema = z.object({
   managerId: IdSchema.nullable().default(null),
   preferredLocationId: IdSchema.nullable().default(null),
   completedCourses: z.array(CompletedCourseSchema).default([]),
+  /** False: deactivated (every page session is refused and ended, API tokens stop working); absent: active. */
+  active: z.boolean().optional(),
   createdAt: UtcDateTimeSchema,
 });
 export type User = z.infer<typeof UserSchema>;

@@ -42,6 +42,9 @@
  * | `["idempotency", scope, key]` | `{bodyHash, result, createdAt}`, expires after 24 h | booking engine |
  * | `["meta", "seed"]` | `SeedMarker` | seedDemoData |
  * | `["meta", "catalog_version"]` | ULID, changed by every course/location write | createCourse, createLocation |
+ * | `["auth_sessions", idHash]` | `PageSession` `{userId, via, createdAtMs, seenAtMs}`: a signed-in page session (key: SHA-256 hex of the cookie's random id, never the id); expires at its absolute timeout | lib/auth/sessions.ts (createPageSession, touch, revoke) |
+ * | `["auth_sessions_by_user", userId, idHash]` | null: the user's sessions (sign out everywhere, deactivation) | 〃 |
+ * | `["oidc_logins", stateHash]` | `PendingLogin` `{nonce, verifier, next, redirectUri, createdAtMs}`: an OpenID sign-in under way (one use), expires after 10 min | lib/auth/oidc.ts (beginOidcSignIn; deleted by completeOidcSignIn) |
  * | `["calcom_tenants", slug]` | `Tenant` `{slug, baseUrl, apiKey, webhookSecret, eventTypeIds}` | saveTenant |
  * | `["calcom_deliveries", tenant, receivedAtUlid]` | `StoredDelivery` `{trigger, createdAt, payload, receivedAt, bodyHash}` | webhook intake |
  * | `["calcom_delivery_hashes", bodyHash]` | `{tenant, deliveryId}`, expires after 7 days (de-duplication) | webhook intake |
@@ -128,6 +131,9 @@ export const PREFIXES = [
   "idempotency",
   "api_tokens",
   "api_tokens_by_user",
+  "auth_sessions",
+  "auth_sessions_by_user",
+  "oidc_logins",
   "relay",
   "relay_counts",
   "relay_errors",
@@ -245,6 +251,12 @@ export const keys = {
   apiToken: (tokenHash: string) => ["api_tokens", tokenHash] as const,
   apiTokensByUserPrefix: (userId: string) => ["api_tokens_by_user", userId] as const,
   apiTokenByUser: (userId: string, tokenId: string) => ["api_tokens_by_user", userId, tokenId] as const,
+
+  // ── Page sessions and OpenID sign-in (only SHA-256 hashes of ids and states are stored) ──
+  authSession: (idHash: string) => ["auth_sessions", idHash] as const,
+  authSessionsByUserPrefix: (userId: string) => ["auth_sessions_by_user", userId] as const,
+  authSessionByUser: (userId: string, idHash: string) => ["auth_sessions_by_user", userId, idHash] as const,
+  oidcLogin: (stateHash: string) => ["oidc_logins", stateHash] as const,
 
   // ── Cal.com ──────────────────────────────────────────────────────────
   calcomTenant: (slug: string) => ["calcom_tenants", slug] as const,
