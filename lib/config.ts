@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { DEFAULT_RETENTION_DAYS } from "./privacy/retention.ts";
 
 /** Runtime configuration, read once from the environment and validated. */
 export const ConfigSchema = z.object({
@@ -27,6 +28,8 @@ export const ConfigSchema = z.object({
   calcomWebhookMaxAge: z.coerce.number().int().positive().max(7 * 24 * 3600).default(600),
   /** Pause before each session-cancel step, in ms (default 0). Only for crash tests. */
   cancelStepPauseMs: z.coerce.number().int().min(0).max(60_000).default(0),
+  /** Days after which events and booking audit are pseudonymised by the worker (lib/privacy/retention.ts). */
+  retentionDays: z.coerce.number().int().min(1).max(36_500).default(DEFAULT_RETENTION_DAYS),
   /** Whether this process runs the background jobs (relay, Cal.com sync, hold sweep, crons); WORKER=0 on app instances beside a `deno task worker`. */
   worker: z.boolean(),
   version: z.string(),
@@ -65,6 +68,7 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     calcomWebhookSecret: env.CALCOM_WEBHOOK_SECRET || null,
     calcomWebhookMaxAge: env.CALCOM_WEBHOOK_MAX_AGE || undefined,
     cancelStepPauseMs: env.CANCEL_STEP_PAUSE_MS || undefined,
+    retentionDays: env.RETENTION_DAYS || undefined,
     worker: flag(env.WORKER, true),
     version: VERSION,
   });
@@ -84,6 +88,7 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
       calcomWebhookSecret: "CALCOM_WEBHOOK_SECRET",
       calcomWebhookMaxAge: "CALCOM_WEBHOOK_MAX_AGE",
       cancelStepPauseMs: "CANCEL_STEP_PAUSE_MS",
+      retentionDays: "RETENTION_DAYS",
     };
     const lines = parsed.error.issues.map((i) => `${names[String(i.path[0])] ?? i.path.join(".")}: ${i.message}`);
     throw new Error(`Invalid configuration:\n  ${lines.join("\n  ")}`);

@@ -40,6 +40,8 @@ export const UserSchema = z.object({
   preferredLocationId: IdSchema.nullable().default(null),
   completedCourses: z.array(CompletedCourseSchema).default([]),
   createdAt: UtcDateTimeSchema,
+  /** Set when the person's data was erased (lib/privacy/erase.ts): the record is a pseudonymised tombstone. */
+  erasedAt: UtcDateTimeSchema.optional(),
 });
 export type User = z.infer<typeof UserSchema>;
 /** Input accepted by `createUser`: id and createdAt are optional. */

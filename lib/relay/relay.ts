@@ -16,7 +16,7 @@ import { type CommittedEvent, type DomainEvent, onEventsCommitted } from "../boo
 import { acknowledgeOutbox, type PendingEvent, readOutbox } from "../booking/outbox.ts";
 import { keys } from "../store/keys.ts";
 import { LeasedLoop } from "../worker/leased_loop.ts";
-import { type OutboundMessage, toMessage } from "./publisher.ts";
+import { type OutboundMessage, toErasureMessage, toMessage } from "./publisher.ts";
 import {
   cachedStoreReader,
   loadStatementContext,
@@ -236,6 +236,7 @@ export class EventRelay {
 
   /** Builds the Kafka message of an event, or says why it cannot be built. */
   async buildMessage(event: DomainEvent): Promise<OutboundMessage> {
+    if (event.type === "user.erased") return toErasureMessage(event);
     const ctx = await loadStatementContext(this.#kv, event, this.#reader);
     const message = toMessage(event, toStatement(event, ctx));
     if (message.value.length > 900_000) throw new Error(`statement is ${message.value.length} bytes, over 900 KB`);
@@ -257,6 +258,8 @@ export class EventRelay {
     this.#status.nextRetryInMs = null;
     if (page.events.length === 0 || signal.aborted) return 0;
     const events = page.events;
+    // An erasure in this page: later statements about that person must not come from the cache.
+    for (const e of events) if (e.type === "user.erased" && e.learnerId) this.#reader.forgetUser?.(e.learnerId);
     const built = await Promise.allSettled(events.map((e) => this.buildMessage(e)));
     const ready: { event: PendingEvent; message: OutboundMessage }[] = [];
     const dead = new Map<PendingEvent, DeadLetter>();

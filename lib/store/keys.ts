@@ -37,6 +37,9 @@
  * | `["attendance", sessionId, learnerId]` | `AttendanceRecord` | booking engine |
  * | `["session_cancels_pending", sessionId]` | `PendingSessionCancel` `{sessionId, startedAt, actor}`: a session cancel not finished yet (the resumer's work list) | cancelSession (set with the status change, deleted with session.cancelled) |
  * | `["events", key]` | `DomainEvent`: permanent history (key: ULID from the writer's clock, approximate order; entry versionstamp = commit order) | booking engine |
+ * | `["events_by_learner", learnerId, key]` | event key: the learner's events (privacy export, erasure) | booking engine (addEvent, with the event) |
+ * | `["privacy_erasures", userId]` | `ErasureRecord` `{userId, erasedAt, by, reason}`: who erased whom, when, why (no personal data of the person) | eraseUser |
+ * | `["privacy_meta", name]` | retention progress (`retention`: `{lastRunAt, cutoff, pseudonymised}`) | retention job |
  * | `["outbox", consumer, sessionId, key]` | `DomainEvent` not yet delivered to `consumer` (`kafka`, `calcom`); written with the event, deleted after delivery | booking engine; relay and Cal.com sync delete |
  * | `["worker_leases", name]` | `LeaseRecord` `{owner, token, until}`: the fenced lease of a background job or cron | lib/worker/lease.ts |
  * | `["idempotency", scope, key]` | `{bodyHash, result, createdAt}`, expires after 24 h | booking engine |
@@ -123,6 +126,9 @@ export const PREFIXES = [
   "attendance",
   "session_cancels_pending",
   "events",
+  "events_by_learner",
+  "privacy_erasures",
+  "privacy_meta",
   "outbox",
   "worker_leases",
   "idempotency",
@@ -219,6 +225,14 @@ export const keys = {
   // ── outbox and idempotency ───────────────────────────────────────────
   eventsPrefix: () => ["events"] as const,
   event: (key: string) => ["events", key] as const,
+  /** Index of a learner's events (value: the event key). */
+  eventByLearner: (learnerId: string, eventKey: string) => ["events_by_learner", learnerId, eventKey] as const,
+  eventsByLearnerPrefix: (learnerId: string) => ["events_by_learner", learnerId] as const,
+
+  // ── privacy ──────────────────────────────────────────────────────────
+  erasure: (userId: string) => ["privacy_erasures", userId] as const,
+  erasuresPrefix: () => ["privacy_erasures"] as const,
+  privacyMeta: (name: string) => ["privacy_meta", name] as const,
   /** Every pending entry of one consumer (`kafka`, `calcom`). */
   outboxPrefix: (consumer: string) => ["outbox", consumer] as const,
   /** One session's pending entries for one consumer. */
