@@ -148,8 +148,9 @@ export function addEvent(
   event.key = minter.mint();
   draft.beforeCommit(() => event.key = minter.mint());
   draft.setAtCommit(() => K.event(event.key), event);
-  // Per-learner index of the history (privacy export and erasure read it; lib/privacy/).
-  if (learnerId) draft.setAtCommit(() => keys.eventByLearner(learnerId, event.key), event.key);
+  // Per-learner index of the history (privacy export and erasure; lib/privacy/). The event key is
+  // the index key's last part (the value would hold the first attempt's key, not the final one).
+  if (learnerId) draft.setAtCommit(() => keys.eventByLearner(learnerId, event.key), null);
   for (const consumer of OUTBOX_CONSUMERS) {
     draft.setAtCommit(() => keys.outboxEntry(consumer, sessionId, event.key), event);
   }

@@ -26,6 +26,7 @@ import type { User } from "../domain/user.ts";
 import type { SeatLink, SyncState } from "../calcom/sync_store.ts";
 import { getManyChunked, listValues } from "../store/batch.ts";
 import { keys } from "../store/keys.ts";
+import { listLearnerEventKeys } from "./export.ts";
 import { ERASED_NAME, erasedEmail, pseudonymiseBooking, pseudonymiseEvent, scrubStrings } from "./pseudonymise.ts";
 
 /** The audit record of an erasure: no personal data of the erased person. */
@@ -201,7 +202,7 @@ async function pseudonymiseHistory(
   const out = { events: 0, bookings: 0, other: 0 };
 
   // Events (history and pending outbox entries), through the per-learner index.
-  const eventKeys = await listValues<string>(kv, { prefix: keys.eventsByLearnerPrefix(userId) });
+  const eventKeys = await listLearnerEventKeys(kv, userId);
   for (let i = 0; i < eventKeys.length; i += CHECKED_BATCH) {
     const chunk = eventKeys.slice(i, i + CHECKED_BATCH);
     const entries = await getManyChunked<DomainEvent>(kv, chunk.map(keys.event));

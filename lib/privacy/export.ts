@@ -43,9 +43,16 @@ async function values<T>(kv: Deno.Kv, keyList: Deno.KvKey[]): Promise<T[]> {
   return entries.flatMap((e) => e.value === null ? [] : [e.value]);
 }
 
+/** Keys of the events about a learner (the `events_by_learner` index), in key order. */
+export async function listLearnerEventKeys(kv: Deno.Kv, learnerId: string): Promise<string[]> {
+  const out: string[] = [];
+  for await (const e of kv.list({ prefix: keys.eventsByLearnerPrefix(learnerId) })) out.push(String(e.key[2]));
+  return out;
+}
+
 /** The events about a learner, through the `events_by_learner` index. */
 export async function listLearnerEvents(kv: Deno.Kv, learnerId: string): Promise<DomainEvent[]> {
-  const eventKeys = await listValues<string>(kv, { prefix: keys.eventsByLearnerPrefix(learnerId) });
+  const eventKeys = await listLearnerEventKeys(kv, learnerId);
   const events = await values<DomainEvent>(kv, eventKeys.map(keys.event));
   return events.map(({ commitVersionstamp: _, ...e }) => e);
 }

@@ -37,7 +37,7 @@
  * | `["attendance", sessionId, learnerId]` | `AttendanceRecord` | booking engine |
  * | `["session_cancels_pending", sessionId]` | `PendingSessionCancel` `{sessionId, startedAt, actor}`: a session cancel not finished yet (the resumer's work list) | cancelSession (set with the status change, deleted with session.cancelled) |
  * | `["events", key]` | `DomainEvent`: permanent history (key: ULID from the writer's clock, approximate order; entry versionstamp = commit order) | booking engine |
- * | `["events_by_learner", learnerId, key]` | event key: the learner's events (privacy export, erasure) | booking engine (addEvent, with the event) |
+ * | `["events_by_learner", learnerId, key]` | null (the event key is the key's last part): the learner's events (privacy export, erasure) | booking engine (addEvent, with the event) |
  * | `["privacy_erasures", userId]` | `ErasureRecord` `{userId, erasedAt, by, reason}`: who erased whom, when, why (no personal data of the person) | eraseUser |
  * | `["privacy_meta", name]` | retention progress (`retention`: `{lastRunAt, cutoff, pseudonymised}`) | retention job |
  * | `["outbox", consumer, sessionId, key]` | `DomainEvent` not yet delivered to `consumer` (`kafka`, `calcom`); written with the event, deleted after delivery | booking engine; relay and Cal.com sync delete |
@@ -225,7 +225,7 @@ export const keys = {
   // ── outbox and idempotency ───────────────────────────────────────────
   eventsPrefix: () => ["events"] as const,
   event: (key: string) => ["events", key] as const,
-  /** Index of a learner's events (value: the event key). */
+  /** Index of a learner's events (value null: the event key is the last part). */
   eventByLearner: (learnerId: string, eventKey: string) => ["events_by_learner", learnerId, eventKey] as const,
   eventsByLearnerPrefix: (learnerId: string) => ["events_by_learner", learnerId] as const,
 

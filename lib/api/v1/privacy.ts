@@ -25,9 +25,9 @@ export const PersonalDataExportSchema = z.object({
     ...BookingSchema.shape,
     calcom: z.object({ sync: z.unknown(), seat: z.unknown() }),
   })),
-  attendance: z.array(AttendanceRecordSchema),
-  holds: z.array(HoldSchema),
-  waitlist: z.array(WaitlistEntrySchema),
+  attendance: z.array(z.looseObject(AttendanceRecordSchema.shape)),
+  holds: z.array(z.looseObject(HoldSchema.shape)),
+  waitlist: z.array(z.looseObject(WaitlistEntrySchema.shape)),
   events: z.array(z.looseObject({ id: z.string(), key: z.string(), type: z.string(), occurredAt: z.string() })),
   apiTokens: z.array(z.object({ tokenId: z.string(), label: z.string().nullable(), createdAt: z.string() })),
 }).meta({ id: "PersonalDataExport" });
