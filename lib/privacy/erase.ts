@@ -27,7 +27,14 @@ import type { SeatLink, SyncState } from "../calcom/sync_store.ts";
 import { getManyChunked, listValues } from "../store/batch.ts";
 import { keys } from "../store/keys.ts";
 import { listLearnerEventKeys } from "./export.ts";
-import { ERASED_NAME, erasedEmail, pseudonymiseBooking, pseudonymiseEvent, scrubStrings } from "./pseudonymise.ts";
+import {
+  ERASED_NAME,
+  erasedEmail,
+  ERASURE_MARKER,
+  pseudonymiseBooking,
+  pseudonymiseEvent,
+  scrubStrings,
+} from "./pseudonymise.ts";
 
 /** The audit record of an erasure: no personal data of the erased person. */
 export interface ErasureRecord {
@@ -153,6 +160,7 @@ async function writeTombstone(
   draft.set(keys.user(user.id), tombstone);
   draft.set(keys.userByEmail(email), user.id);
   draft.set(keys.erasure(user.id), record);
+  draft.set(keys.privacyMeta(ERASURE_MARKER), { userId: user.id, at: record.erasedAt });
   const eventActor: Actor = { ...options.actor, reason: null };
   addEvent(draft, eventActor, "user.erased", PRIVACY_STREAM, user.id, { erasedAt: record.erasedAt }, now);
   if (!(await draft.commit())?.ok) throw new Error(`user ${user.id} changed during the erasure; try again`);

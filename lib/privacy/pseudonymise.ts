@@ -6,6 +6,12 @@
 import type { DomainEvent } from "../booking/events.ts";
 import type { Booking } from "../domain/booking.ts";
 
+/**
+ * `["privacy_meta", ERASURE_MARKER]` changes with every erasure (written with the tombstone), so
+ * caches of people (the relay's) know to drop what they hold.
+ */
+export const ERASURE_MARKER = "last_erasure";
+
 /** What replaces erased text inside a longer string. */
 export const ERASED_TEXT = "[erased]";
 

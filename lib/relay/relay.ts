@@ -15,6 +15,7 @@
 import { type CommittedEvent, type DomainEvent, onEventsCommitted } from "../booking/events.ts";
 import { acknowledgeOutbox, type PendingEvent, readOutbox } from "../booking/outbox.ts";
 import { keys } from "../store/keys.ts";
+import { ERASURE_MARKER } from "../privacy/pseudonymise.ts";
 import { LeasedLoop } from "../worker/leased_loop.ts";
 import { type OutboundMessage, toErasureMessage, toMessage } from "./publisher.ts";
 import {
@@ -141,6 +142,7 @@ export class EventRelay {
   #status: RelayStatus;
   #connected = false;
   #resumeAfter: string | null = null;
+  #erasureStamp: string | null = null;
 
   constructor(kv: Deno.Kv, publisher: EventPublisher | null, options: RelayOptions = {}) {
     this.#kv = kv;
@@ -234,6 +236,16 @@ export class EventRelay {
     await op.commit();
   }
 
+  /**
+   * Clears the cached users when someone was erased since the last page. Read AFTER the page: an
+   * erasure's tombstone commits before its cancellations, so a page holding those sees the change.
+   */
+  async #dropUsersAfterErasure(): Promise<void> {
+    const marker = await this.#kv.get(keys.privacyMeta(ERASURE_MARKER));
+    if (marker.versionstamp !== this.#erasureStamp) this.#reader.forgetUsers?.();
+    this.#erasureStamp = marker.versionstamp;
+  }
+
   /** Builds the Kafka message of an event, or says why it cannot be built. */
   async buildMessage(event: DomainEvent): Promise<OutboundMessage> {
     if (event.type === "user.erased") return toErasureMessage(event);
@@ -258,8 +270,7 @@ export class EventRelay {
     this.#status.nextRetryInMs = null;
     if (page.events.length === 0 || signal.aborted) return 0;
     const events = page.events;
-    // An erasure in this page: later statements about that person must not come from the cache.
-    for (const e of events) if (e.type === "user.erased" && e.learnerId) this.#reader.forgetUser?.(e.learnerId);
+    await this.#dropUsersAfterErasure();
     const built = await Promise.allSettled(events.map((e) => this.buildMessage(e)));
     const ready: { event: PendingEvent; message: OutboundMessage }[] = [];
     const dead = new Map<PendingEvent, DeadLetter>();

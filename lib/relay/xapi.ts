@@ -200,8 +200,8 @@ export interface StatementContext {
 /** Point reads the statement builder needs; {@link cachedStoreReader} saves repeats across a batch. */
 export interface StoreReader {
   user(id: string): Promise<User | null>;
-  /** Drops a cached user (after an erasure), so the next read sees the tombstone. */
-  forgetUser?(id: string): void;
+  /** Drops cached users (after an erasure), so the next reads see the tombstone. */
+  forgetUsers?(): void;
   session(id: string): Promise<Session | null>;
   course(id: string): Promise<Course | null>;
   location(id: string): Promise<Location | null>;
@@ -229,7 +229,7 @@ export function cachedStoreReader(kv: Deno.Kv, ttlMs = 30_000): StoreReader {
   const locations = new TtlCache<Location | null>(ttlMs, 1_000);
   return {
     user: (id) => users.get(id, () => direct.user(id)),
-    forgetUser: (id) => users.delete(id),
+    forgetUsers: () => users.clear(),
     session: (id) => sessions.get(id, () => direct.session(id)),
     course: (id) => courses.get(id, () => direct.course(id)),
     location: (id) => locations.get(id, () => direct.location(id)),
