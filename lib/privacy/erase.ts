@@ -21,6 +21,7 @@
 import type { BookingEngine } from "../booking/engine.ts";
 import { type Actor, addEvent, type DomainEvent, OUTBOX_CONSUMERS, PRIVACY_STREAM } from "../booking/events.ts";
 import { Draft } from "../booking/draft.ts";
+import { DomainError } from "../booking/errors.ts";
 import type { Booking } from "../domain/booking.ts";
 import type { User } from "../domain/user.ts";
 import type { SeatLink, SyncState } from "../calcom/sync_store.ts";
@@ -85,30 +86,44 @@ export async function eraseUser(
   options: ErasureOptions,
 ): Promise<ErasureResult> {
   const now = options.now ?? engine.now();
-  const userEntry = await kv.get<User>(keys.user(userId));
-  if (!userEntry.value) return { outcome: "not_found" };
-  const existing = (await kv.get<ErasureRecord>(keys.erasure(userId))).value;
-  if (userEntry.value.erasedAt && existing?.status === "done") return { outcome: "already_erased", record: existing };
-
-  let record = existing;
+  let record: ErasureRecord | null = null;
+  let existing: ErasureRecord | null = null;
   let needles: string[] = [];
-  if (!userEntry.value.erasedAt) {
-    const user = userEntry.value;
-    needles = [user.email, user.name];
+  for (let attempt = 0; !record; attempt++) {
+    const userEntry = await kv.get<User>(keys.user(userId));
+    if (!userEntry.value) return { outcome: "not_found" };
+    existing = (await kv.get<ErasureRecord>(keys.erasure(userId))).value;
+    // existing: this call resumes an erasure begun by another (finished: nothing to do).
+    if (userEntry.value.erasedAt) {
+      if (existing?.status === "done") return { outcome: "already_erased", record: existing };
+      record = existing;
+      if (!record) throw new Error(`user ${userId} is erased but has no erasure record`);
+      break;
+    }
+    needles = [userEntry.value.email, userEntry.value.name];
     record = await writeTombstone(kv, userEntry as Deno.KvEntry<User>, options, now, needles);
-    await options.endSessions?.(kv, userId);
+    // Changed meanwhile (another erasure, an update): read again.
+    if (!record && attempt >= 5) throw new Error(`user ${userId} kept changing during the erasure; try again`);
+    if (record) await options.endSessions?.(kv, userId);
   }
   const actor: Actor = { ...options.actor, roles: ["admin"], reason: ERASURE_CHANGE_REASON };
   const cancelled = await cancelPlaces(engine, userId, actor, now);
   const pseudonymised = await pseudonymiseHistory(kv, userId, needles);
-  const done: ErasureRecord = {
-    ...record!,
-    status: "done",
-    cancelled: add(record!.cancelled, cancelled),
-    pseudonymised: add(record!.pseudonymised, pseudonymised),
-  };
-  await kv.set(keys.erasure(userId), done);
-  return { outcome: existing?.status === "done" ? "already_erased" : "erased", record: done };
+  // Merged into the stored record (a concurrent run resuming the same erasure adds its own counts).
+  for (let attempt = 0;; attempt++) {
+    const current = await kv.get<ErasureRecord>(keys.erasure(userId));
+    const base = current.value ?? record;
+    const done: ErasureRecord = {
+      ...base,
+      status: "done",
+      cancelled: add(base.cancelled, cancelled),
+      pseudonymised: add(base.pseudonymised, pseudonymised),
+    };
+    if ((await kv.atomic().check(current).set(keys.erasure(userId), done).commit()).ok) {
+      return { outcome: existing ? "already_erased" : "erased", record: done };
+    }
+    if (attempt >= 10) throw new Error(`the erasure record of ${userId} kept changing; try again`);
+  }
 }
 
 function add<T extends Record<string, number>>(a: T, b: T): T {
@@ -123,7 +138,7 @@ async function writeTombstone(
   options: ErasureOptions,
   now: Date,
   needles: string[],
-): Promise<ErasureRecord> {
+): Promise<ErasureRecord | null> {
   const user = entry.value;
   const email = erasedEmail(user.id);
   const tokens: { key: Deno.KvKey; hash: string }[] = [];
@@ -163,8 +178,7 @@ async function writeTombstone(
   draft.set(keys.privacyMeta(ERASURE_MARKER), { userId: user.id, at: record.erasedAt });
   const eventActor: Actor = { ...options.actor, reason: null };
   addEvent(draft, eventActor, "user.erased", PRIVACY_STREAM, user.id, { erasedAt: record.erasedAt }, now);
-  if (!(await draft.commit())?.ok) throw new Error(`user ${user.id} changed during the erasure; try again`);
-  return record;
+  return (await draft.commit())?.ok ? record : null;
 }
 
 /** Cancels future bookings, releases live holds and offers, leaves waitlists: through the engine. */
@@ -176,15 +190,16 @@ async function cancelPlaces(
 ): Promise<ErasureRecord["cancelled"]> {
   const places = await engine.listLearnerPlaces(userId);
   const out = { bookings: 0, holds: 0, waitlist: 0 };
+  // A place gone meanwhile (expired, or ended by a concurrent erasure) is a refusal (4xx): skip it.
+  const gone = (err: unknown) => {
+    if (err instanceof DomainError && err.status < 500) return false;
+    throw err;
+  };
   for (const hold of places.holds) {
-    await engine.releaseHold(hold.id, actor);
-    out.holds++;
+    if (await engine.releaseHold(hold.id, actor).then(() => true, gone)) out.holds++;
   }
   for (const w of places.waitlist) {
-    await engine.leaveWaitlist(w.entry.sessionId, userId, actor).catch((err) => {
-      if ((err as { code?: string }).code !== "not_on_waitlist") throw err;
-    });
-    out.waitlist++;
+    if (await engine.leaveWaitlist(w.entry.sessionId, userId, actor).then(() => true, gone)) out.waitlist++;
   }
   const future = places.bookings.filter((b) => b.status === "confirmed");
   const sessions = await getManyChunked<{ startsAt: string }>(
@@ -194,8 +209,8 @@ async function cancelPlaces(
   for (const [i, b] of future.entries()) {
     const startsAt = sessions[i].value?.startsAt;
     if (!startsAt || Date.parse(startsAt) <= now.getTime()) continue;
-    await engine.cancelBooking(b.id, actor);
-    out.bookings++;
+    // One cancelled already (by a concurrent erasure) is refused with 409 booking_not_active.
+    if (await engine.cancelBooking(b.id, actor).then(() => true, gone)) out.bookings++;
   }
   return out;
 }
