@@ -278,6 +278,13 @@ async function pseudonymiseHistory(
     }
   }
 
+  // Dead letters hold a copy of their event: the same rule as the history.
+  for await (const e of kv.list<{ event: DomainEvent }>({ prefix: keys.deadLettersPrefix() })) {
+    if (e.value.event?.learnerId !== userId || e.value.event.reason === null) continue;
+    const next = { ...e.value, event: { ...e.value.event, reason: null } };
+    if ((await kv.atomic().check(e).set(e.key, next).commit()).ok) out.other++;
+  }
+
   // Third-party payloads and small families we do not own the shape of: scrub by name and email.
   if (extraNeedles.length) {
     for (const prefix of [["calcom_deliveries"], keys.calcomReviewPrefix(), keys.deadLettersPrefix()]) {

@@ -120,6 +120,19 @@ async function annWithHistory(f: ApiFixture): Promise<History> {
     receivedAt: new Date().toISOString(),
     bodyHash: "x",
   });
+  // A dead letter holding a copy of her cancellation (its reason names her).
+  const cancelEvent = (await allEvents(kv)).find((e) => e.type === "booking.cancelled" && e.learnerId === ann.id)!;
+  await kv.set(keys.deadLetter(cancelEvent.key), {
+    eventKey: cancelEvent.key,
+    eventId: cancelEvent.id,
+    eventType: cancelEvent.type,
+    sessionId: cancelEvent.sessionId,
+    topic: null,
+    reason: "Kafka refused it",
+    attempts: 1,
+    failedAt: new Date().toISOString(),
+    event: cancelEvent,
+  });
   const get = async (id: string) => (await kv.get<Booking>(keys.booking(id))).value!;
   return {
     ann,
