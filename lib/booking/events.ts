@@ -213,7 +213,8 @@ function ulidTime(key: string): number {
   return t;
 }
 
-function ulidFloor(ms: number): string {
+/** The smallest ULID of the millisecond `ms` (a list bound for keys minted from that time on). */
+export function ulidFloor(ms: number): string {
   const alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
   let s = "";
   let t = Math.max(0, ms);

@@ -13,7 +13,7 @@
  * {@link EVENT_BATCH} per op (an event is only ever rewritten to the same pseudonymised value),
  * bookings checked, at most 10 per op.
  */
-import type { DomainEvent } from "../booking/events.ts";
+import { type DomainEvent, ulidFloor } from "../booking/events.ts";
 import type { Booking } from "../domain/booking.ts";
 import { getManyChunked } from "../store/batch.ts";
 import { keys } from "../store/keys.ts";
@@ -43,19 +43,6 @@ export interface RetentionResult {
   eventsScanned: number;
   eventsPseudonymised: number;
   bookingsPseudonymised: number;
-}
-
-const ULID_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-
-/** The smallest ULID of the millisecond `ms`. */
-function ulidFloor(ms: number): string {
-  let s = "";
-  let t = Math.max(0, ms);
-  for (let i = 0; i < 10; i++) {
-    s = ULID_ALPHABET[t % 32] + s;
-    t = Math.floor(t / 32);
-  }
-  return s + "0".repeat(16);
 }
 
 /**
