@@ -2,7 +2,7 @@
  * Erasure of a person (GDPR art. 17), by an admin with a reason:
  *
  * 1. One atomic op: the user record becomes a pseudonymised tombstone (name "Erased user", email
- *    `erased-<id>@invalid`, role learner, `erasedAt`), the email index and every API token go,
+ *    `erased-<id>@erased.invalid`, role learner, `erasedAt`), the email index and every API token go,
  *    the erasure record `["privacy_erasures", id]` (who, when, the reason with the person's name
  *    and email removed) is written with status `cancelling`, and a `user.erased` event (user id
  *    and time only) enters the outbox: the relay sends it to `nlj.privacy.erasure`.
@@ -23,7 +23,7 @@ import { type Actor, addEvent, type DomainEvent, OUTBOX_CONSUMERS, PRIVACY_STREA
 import { Draft } from "../booking/draft.ts";
 import { DomainError } from "../booking/errors.ts";
 import type { Booking } from "../domain/booking.ts";
-import type { User } from "../domain/user.ts";
+import { type User, UserSchema } from "../domain/user.ts";
 import type { SeatLink, SyncState } from "../calcom/sync_store.ts";
 import { getManyChunked, listValues } from "../store/batch.ts";
 import { keys } from "../store/keys.ts";
@@ -151,14 +151,14 @@ async function writeTombstone(
     for (const t of tokens.slice(i, i + BLIND_BATCH)) op.delete(t.key).delete(keys.apiToken(t.hash));
     await op.commit();
   }
-  const tombstone: User = {
+  const tombstone: User = UserSchema.parse({
     ...user,
     name: ERASED_NAME,
     email,
     roles: ["learner"],
     preferredLocationId: null,
     erasedAt: now.toISOString(),
-  };
+  });
   const record: ErasureRecord = {
     userId: user.id,
     erasedAt: now.toISOString(),

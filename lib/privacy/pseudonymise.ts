@@ -20,7 +20,7 @@ export const ERASED_NAME = "Erased user";
 
 /** The tombstone's email: unique per user, in the reserved `.invalid` domain (RFC 2606). */
 export function erasedEmail(userId: string): string {
-  return `erased-${userId.toLowerCase()}@invalid`;
+  return `erased-${userId.toLowerCase()}@erased.invalid`;
 }
 
 /**

@@ -287,7 +287,10 @@ Deno.test("[privacy] erasure: future places cancelled, counts consistent, nothin
     assert.deepEqual(left, []);
     const user = (await kv.get<Body>(keys.user(h.ann.id))).value!;
     assert.equal(user.name, "Erased user");
-    assert.equal(user.email, `erased-${h.ann.id.toLowerCase()}@invalid`);
+    assert.equal(user.email, `erased-${h.ann.id.toLowerCase()}@erased.invalid`);
+    const afterExport = await f.admin.get<Body>(`/api/v1/users/${h.ann.id}/export`);
+    assert.equal(afterExport.status, 200, "the tombstone still exports (and fits the published schema)");
+    assert.equal(afterExport.body.profile.name, "Erased user");
     skewMs = TOKEN_CACHE_MS + 1; // past the token cache's lifetime (revocation is bounded by it)
     assert.equal((await h.ann.api.get("/api/v1/me")).status, 401, "her token is gone");
 
