@@ -200,7 +200,12 @@ Deno.test("[privacy] the export holds profile, bookings with audit and Cal.com s
     assert.equal(x.apiTokens.length, 1);
     assert.ok(!JSON.stringify(x).includes(h.ann.token), "never the token itself");
 
-    // Only admins use the API export; a learner is refused, unknown ids are 404.
+    // The person's own API export is the same document; the admin export is for admins only.
+    const own = await h.ann.api.get<Body>("/api/v1/me/export");
+    assert.equal(own.status, 200);
+    assert.deepEqual({ ...own.body, exportedAt: null }, { ...x, exportedAt: null });
+    assert.equal((await f.admin.get("/api/v1/me/export")).status, 400, "the admin token has no data of its own");
+    assert.equal((await f.anonymous.get("/api/v1/me/export")).status, 401);
     assert.equal((await h.ann.api.get(`/api/v1/users/${h.ann.id}/export`)).status, 403);
     assert.equal((await f.admin.get(`/api/v1/users/${newId()}/export`)).status, 404);
   } finally {

@@ -10,7 +10,8 @@ import {
 import { exportFileName, exportUserData } from "../../privacy/export.ts";
 import { eraseUser } from "../../privacy/erase.ts";
 import { ApiError } from "../errors.ts";
-import { defineOperation } from "../operation.ts";
+import { defineOperation, type OperationResult } from "../operation.ts";
+import type { Services } from "../../services.ts";
 import { ErrorSchema, IdParams } from "./schemas.ts";
 
 const err = (description: string) => ({ description, schema: ErrorSchema });
@@ -43,6 +44,20 @@ const ErasureRecordSchema = z.object({
   pseudonymised: z.object({ events: z.number(), bookings: z.number(), other: z.number() }),
 }).meta({ id: "ErasureRecord" });
 
+async function exportResponse(s: Services, userId: string): Promise<OperationResult> {
+  const now = s.engine.now();
+  const data = await exportUserData(s.kv, userId, now);
+  if (!data) throw new ApiError(404, "user_not_found", `No user with id ${userId}.`);
+  return {
+    status: 200,
+    body: data,
+    headers: {
+      "content-disposition": `attachment; filename="${exportFileName(userId, now)}"`,
+      "cache-control": "no-store",
+    },
+  };
+}
+
 export const exportUserOp = defineOperation({
   method: "get",
   path: "/v1/users/{id}/export",
@@ -55,18 +70,24 @@ export const exportUserOp = defineOperation({
     200: { description: "The person's data (Content-Disposition: attachment)", schema: PersonalDataExportSchema },
     404: err("No such user"),
   },
+  handler: (ctx) => exportResponse(ctx.services, ctx.params.id),
+});
+
+export const exportMyDataOp = defineOperation({
+  method: "get",
+  path: "/v1/me/export",
+  operationId: "exportMyData",
+  tag: TAG,
+  summary: "Everything held about the caller, as one JSON download (the API twin of /me/privacy)",
+  access: "user",
+  responses: {
+    200: { description: "The caller's data (Content-Disposition: attachment)", schema: PersonalDataExportSchema },
+    400: err("The admin token has no person of its own"),
+  },
   async handler(ctx) {
-    const now = ctx.services.engine.now();
-    const data = await exportUserData(ctx.services.kv, ctx.params.id, now);
-    if (!data) throw new ApiError(404, "user_not_found", `No user with id ${ctx.params.id}.`);
-    return {
-      status: 200,
-      body: data,
-      headers: {
-        "content-disposition": `attachment; filename="${exportFileName(ctx.params.id, now)}"`,
-        "cache-control": "no-store",
-      },
-    };
+    const p = ctx.requirePrincipal();
+    if (!p.userId) throw new ApiError(400, "learner_required", "The admin token has no personal data of its own.");
+    return await exportResponse(ctx.services, p.userId);
   },
 });
 
@@ -107,4 +128,4 @@ export const eraseUserOp = defineOperation({
 });
 
 /** Every privacy operation. */
-export const privacyOperations = [exportUserOp, eraseUserOp];
+export const privacyOperations = [exportUserOp, exportMyDataOp, eraseUserOp];
