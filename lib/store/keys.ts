@@ -45,7 +45,7 @@
  * | `["idempotency", scope, key]` | `{bodyHash, result, createdAt}`, expires after 24 h | booking engine |
  * | `["meta", "seed"]` | `SeedMarker` | seedDemoData |
  * | `["meta", "catalog_version"]` | ULID, changed by every course/location write | createCourse, createLocation |
- * | `["calcom_tenants", slug]` | `Tenant` `{slug, baseUrl, apiKey, webhookSecret, eventTypeIds}` | saveTenant |
+ * | `["calcom_tenants", slug]` | `Tenant` `{slug, baseUrl, apiKey, webhookSecret, eventTypeIds}`; apiKey and webhookSecret sealed (AES-256-GCM, `enc:v1:<keyId>:…`, lib/secrets/keyring.ts) | saveTenant, reencryptTenantSecrets |
  * | `["calcom_deliveries", tenant, receivedAtUlid]` | `StoredDelivery` `{trigger, createdAt, payload, receivedAt, bodyHash}` | webhook intake |
  * | `["calcom_delivery_hashes", bodyHash]` | `{tenant, deliveryId}`, expires after 7 days (de-duplication) | webhook intake |
  * | `["calcom_event_types", sessionId]` | `EventTypeLink`: the session's Cal.com event type | Cal.com sync |
