@@ -15,6 +15,8 @@ import * as $bookings__id__calendar_ics from "./routes/bookings/[id]/calendar.ic
 import * as $dev_sign_in from "./routes/dev/sign-in.tsx";
 import * as $holds__id_ from "./routes/holds/[id].tsx";
 import * as $index from "./routes/index.tsx";
+import * as $me_privacy from "./routes/me/privacy.tsx";
+import * as $me_privacy_export_json from "./routes/me/privacy/export.json.ts";
 import * as $me_schedule from "./routes/me/schedule.tsx";
 import * as $sessions__id_ from "./routes/sessions/[id].tsx";
 import * as $sessions__id__seats from "./routes/sessions/[id]/seats.ts";
@@ -39,6 +41,8 @@ const manifest = {
     "./routes/dev/sign-in.tsx": $dev_sign_in,
     "./routes/holds/[id].tsx": $holds__id_,
     "./routes/index.tsx": $index,
+    "./routes/me/privacy.tsx": $me_privacy,
+    "./routes/me/privacy/export.json.ts": $me_privacy_export_json,
     "./routes/me/schedule.tsx": $me_schedule,
     "./routes/sessions/[id].tsx": $sessions__id_,
     "./routes/sessions/[id]/seats.ts": $sessions__id__seats,

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { onDenoDeploy, storePathFromEnv } from "./store/kv.ts";
 import { RoleSchema } from "./domain/user.ts";
+import { DEFAULT_RETENTION_DAYS } from "./privacy/retention.ts";
 
 /** Runtime configuration, read once from the environment and validated. */
 export const ConfigSchema = z.object({
@@ -73,6 +74,8 @@ export const ConfigSchema = z.object({
   calcomWebhookMaxAge: z.coerce.number().int().positive().max(7 * 24 * 3600).default(600),
   /** Pause before each session-cancel step, in ms (default 0). Only for crash tests. */
   cancelStepPauseMs: z.coerce.number().int().min(0).max(60_000).default(0),
+  /** Days after which events and booking audit are pseudonymised by the worker (lib/privacy/retention.ts). */
+  retentionDays: z.coerce.number().int().min(1).max(36_500).default(DEFAULT_RETENTION_DAYS),
   /** Whether this process runs the background jobs (relay, Cal.com sync, hold sweep, crons); WORKER=0 on app instances beside a `deno task worker`. */
   worker: z.boolean(),
   version: z.string(),
@@ -146,6 +149,7 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     calcomWebhookSecret: env.CALCOM_WEBHOOK_SECRET || null,
     calcomWebhookMaxAge: env.CALCOM_WEBHOOK_MAX_AGE || undefined,
     cancelStepPauseMs: env.CANCEL_STEP_PAUSE_MS || undefined,
+    retentionDays: env.RETENTION_DAYS || undefined,
     worker: flag(env.WORKER, true),
     version: VERSION,
   });
@@ -171,6 +175,7 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
       cancelStepPauseMs: "CANCEL_STEP_PAUSE_MS",
       sessionIdleMinutes: "SESSION_IDLE_MINUTES",
       sessionMaxHours: "SESSION_MAX_HOURS",
+      retentionDays: "RETENTION_DAYS",
     };
     const oidcNames: Record<string, string> = {
       issuer: "OIDC_ISSUER",

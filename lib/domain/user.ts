@@ -42,6 +42,8 @@ export const UserSchema = z.object({
   /** False: deactivated (every page session is refused and ended, API tokens stop working); absent: active. */
   active: z.boolean().optional(),
   createdAt: UtcDateTimeSchema,
+  /** Set when the person's data was erased (lib/privacy/erase.ts): the record is a pseudonymised tombstone. */
+  erasedAt: UtcDateTimeSchema.optional(),
 });
 export type User = z.infer<typeof UserSchema>;
 /** Input accepted by `createUser`: id and createdAt are optional. */
