@@ -29,6 +29,8 @@ export const ConfigSchema = z.object({
   cancelStepPauseMs: z.coerce.number().int().min(0).max(60_000).default(0),
   /** Whether this process runs the background jobs (relay, Cal.com sync, hold sweep, crons); WORKER=0 on app instances beside a `deno task worker`. */
   worker: z.boolean(),
+  /** Read the client address from the last `X-Forwarded-For` entry (only behind a proxy that sets it). */
+  trustProxy: z.boolean(),
   version: z.string(),
 });
 
@@ -66,6 +68,7 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     calcomWebhookMaxAge: env.CALCOM_WEBHOOK_MAX_AGE || undefined,
     cancelStepPauseMs: env.CANCEL_STEP_PAUSE_MS || undefined,
     worker: flag(env.WORKER, true),
+    trustProxy: flag(env.TRUST_PROXY, false),
     version: VERSION,
   });
   if (!parsed.success) {

@@ -9,8 +9,8 @@ import type { Context, Hono } from "hono";
 import { z } from "zod";
 import type { Actor, Origin } from "../booking/events.ts";
 import { hashRequest, type IdempotencyRequest } from "../booking/idempotency.ts";
-import type { Role } from "../domain/user.ts";
 import { formatZodIssues, readableErrors } from "../domain/validation.ts";
+import { type Access, decide, rolesOf } from "../access/matrix.ts";
 import { type Principal, resolvePrincipal } from "../auth/principal.ts";
 import { type Services, services } from "../services.ts";
 import { ApiError } from "./errors.ts";
@@ -21,8 +21,8 @@ export const MAX_BODY_BYTES = 64 * 1024;
 
 type AnyObject = z.ZodObject<z.ZodRawShape>;
 
-/** Who may call an operation: anyone, any signed-in user, or users with one of the roles. */
-export type Access = "public" | "user" | readonly Role[];
+/** Who may call an operation: a rule of the access matrix or one of its shorthands (lib/access/matrix.ts). */
+export type { Access };
 
 /** How an operation treats the `Idempotency-Key` header. */
 export type IdempotencyMode =
@@ -173,13 +173,14 @@ async function authorize(c: Context, op: Operation, s: Services): Promise<Princi
     devLogin: s.config.devLogin,
   });
   if (failure) throw new ApiError(401, "invalid_token", "The bearer token is not valid.");
-  if (op.access === "public") return principal;
-  if (!principal) {
+  const decision = decide(op.access, principal ? principal.roles : null);
+  if (decision === "unauthenticated") {
     throw new ApiError(401, "unauthenticated", "Sign in or send Authorization: Bearer <token>.");
   }
-  if (Array.isArray(op.access) && !principal.roles.some((r) => (op.access as Role[]).includes(r))) {
-    throw new ApiError(403, "forbidden", `This needs one of these roles: ${(op.access as Role[]).join(", ")}.`);
+  if (decision === "forbidden") {
+    throw new ApiError(403, "forbidden", `This needs one of these roles: ${rolesOf(op.access).join(", ")}.`);
   }
+  if (!principal) return null;
   if (principal.via === "dev_login" && op.method !== "get") assertSameOrigin(c);
   return principal;
 }

@@ -1,3 +1,4 @@
+import { type AccessRule, SELF } from "../../lib/access/matrix.ts";
 import { ownBooking } from "../../components/bookings.ts";
 import { SessionSummary } from "../../components/SessionSummary.tsx";
 import type { PageState } from "../../lib/auth/page_user.ts";
@@ -6,6 +7,9 @@ import { googleCalendarUrl, outlookCalendarUrl } from "../../lib/calendar/links.
 import type { SessionDetail } from "../../lib/catalog/browse.ts";
 import type { Booking } from "../../lib/domain/booking.ts";
 import { type Handlers, Head, type PageProps } from "../../lib/fresh/mod.ts";
+
+/** Who may open this page (the access matrix, lib/access/matrix.ts). */
+export const access: AccessRule = SELF;
 
 interface Data {
   booking: Booking;

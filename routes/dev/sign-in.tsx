@@ -1,9 +1,13 @@
+import { type AccessRule, PUBLIC } from "../../lib/access/matrix.ts";
 import { devLoginCookie, type PageState } from "../../lib/auth/page_user.ts";
 import { DEMO_EMAILS } from "../../lib/seed/build_people.ts";
 import { getUserByEmail } from "../../lib/store/mod.ts";
 import { type Handlers, Head, type PageProps } from "../../lib/fresh/mod.ts";
 import { services } from "../../lib/services.ts";
 import type { User } from "../../lib/domain/user.ts";
+
+/** Who may open this page (the access matrix, lib/access/matrix.ts). */
+export const access: AccessRule = PUBLIC;
 
 interface Data {
   demo: User[];

@@ -1,3 +1,4 @@
+import { type AccessRule, PUBLIC } from "../../lib/access/matrix.ts";
 import {
   ActionForm,
   AlternativesList,
@@ -22,6 +23,9 @@ import { services } from "../../lib/services.ts";
 import type { PageState } from "../../lib/auth/page_user.ts";
 import type { Alternative } from "../../lib/booking/alternatives.ts";
 import type { User } from "../../lib/domain/user.ts";
+
+/** Who may open this page (the access matrix, lib/access/matrix.ts). */
+export const access: AccessRule = PUBLIC;
 
 /** What a POST led to, when it did not redirect. */
 interface Outcome {

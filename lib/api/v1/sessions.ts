@@ -1,4 +1,5 @@
 /** Sessions: browse (public), day slots per hub, and the staff lifecycle (schedule, update, cancel). */
+import { SESSION_STAFF } from "../../access/matrix.ts";
 import { z } from "zod";
 import { getAvailability } from "../../booking/availability.ts";
 import { browseSessions, earliestUpcomingDate, getSessionDetail, toDateProblem } from "../../catalog/browse.ts";
@@ -193,7 +194,7 @@ export const scheduleSession = defineOperation({
   tag: TAG,
   summary: "Schedule a session (admin, or an instructor for themself)",
   description: "`endsAt` defaults to the course's duration; `timeZone` to the location's (required when online).",
-  access: ["admin", "instructor"],
+  access: SESSION_STAFF,
   idempotency: "stored",
   body: z.strictObject({
     courseId: IdSchema,
@@ -256,7 +257,7 @@ export const updateSession = defineOperation({
   tag: TAG,
   summary: "Change a session (capacity cannot drop below the seats taken)",
   description: "Raising capacity offers the new seats to the waitlist first.",
-  access: ["admin", "instructor"],
+  access: SESSION_STAFF,
   params: IdParams,
   body: z.strictObject({
     startsAt: UtcDateTimeSchema.optional(),
@@ -298,7 +299,7 @@ export const cancelSession = defineOperation({
   operationId: "cancelSession",
   tag: TAG,
   summary: "Cancel a session with all its bookings, holds, offers and waitlist",
-  access: ["admin", "instructor"],
+  access: SESSION_STAFF,
   idempotency: "stored",
   params: IdParams,
   body: z.strictObject({ reason: z.string().trim().min(1).max(500).optional() }),

@@ -1,8 +1,12 @@
+import { type AccessRule, SELF } from "../../../lib/access/matrix.ts";
 import { ownBooking } from "../../../components/bookings.ts";
 import type { PageState } from "../../../lib/auth/page_user.ts";
 import { bookingCalendarEvent } from "../../../lib/calendar/booking_event.ts";
 import { eventToIcs } from "../../../lib/calendar/ics.ts";
 import type { Handlers } from "../../../lib/fresh/mod.ts";
+
+/** Who may open this page (the access matrix, lib/access/matrix.ts). */
+export const access: AccessRule = SELF;
 
 /** The booking as an iCalendar file (owner only). */
 export const handler: Handlers<unknown, PageState> = {
