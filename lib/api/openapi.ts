@@ -109,6 +109,7 @@ function pipelineFailures(op: Operation): Map<number, string[]> {
       ? "invalid_token: a bearer token was sent and is not valid (none is needed)"
       : "unauthenticated (no credentials) or invalid_token",
   );
+  add(429, "too_many_failures: too many failed authentications from this address; see Retry-After");
   const roles = rolesOf(op.access);
   if (roles.length < AUDIENCES.length - 1) add(403, `forbidden: needs one of these roles: ${roles.join(", ")}`);
   if (!isPublic(op) && op.method !== "get") {

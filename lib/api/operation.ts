@@ -12,6 +12,8 @@ import { hashRequest, type IdempotencyRequest } from "../booking/idempotency.ts"
 import { formatZodIssues, readableErrors } from "../domain/validation.ts";
 import { type Access, decide, rolesOf } from "../access/matrix.ts";
 import { type Principal, resolvePrincipal } from "../auth/principal.ts";
+import { clientOf } from "../http/client_address.ts";
+import { recordAuthFailure, tooManyFailuresMessage } from "../http/failure_limit.ts";
 import { type Services, services } from "../services.ts";
 import { ApiError } from "./errors.ts";
 import { runIdempotent } from "./idempotency.ts";
@@ -172,7 +174,16 @@ async function authorize(c: Context, op: Operation, s: Services): Promise<Princi
     adminToken: s.config.adminToken,
     devLogin: s.config.devLogin,
   });
-  if (failure) throw new ApiError(401, "invalid_token", "The bearer token is not valid.");
+  if (failure) {
+    // Only failures are counted, after the credential was checked: a valid token always works.
+    const verdict = await recordAuthFailure(s.kv, "bearer", clientOf(c.req.raw));
+    if (verdict.retryAfterS !== null) {
+      throw new ApiError(429, "too_many_failures", tooManyFailuresMessage(verdict.retryAfterS), undefined, {
+        "retry-after": String(verdict.retryAfterS),
+      });
+    }
+    throw new ApiError(401, "invalid_token", "The bearer token is not valid.");
+  }
   const decision = decide(op.access, principal ? principal.roles : null);
   if (decision === "unauthenticated") {
     throw new ApiError(401, "unauthenticated", "Sign in or send Authorization: Bearer <token>.");

@@ -81,3 +81,13 @@ export function assertMayManageSession(who: Acting, session: SessionStaff): void
     );
   }
 }
+
+/**
+ * Who may see a session's join link: its staff (its instructor, admins) and learners with a
+ * confirmed booking in it. Nobody else: not anonymous visitors, not learners who only hold a seat
+ * or wait for one.
+ */
+export function maySeeJoinLink(who: Acting | null, session: SessionStaff, bookedInSession: boolean): boolean {
+  if (!who) return false;
+  return bookedInSession || mayManageSession(who, session);
+}

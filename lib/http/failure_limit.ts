@@ -76,3 +76,22 @@ export async function recordAuthFailure(kv: Deno.Kv, kind: FailureKind, client: 
   // Under heavy contention for one client's key: treat as over the limit rather than lose count.
   return { retryAfterS: Math.ceil(AUTH_FAILURES.windowMs / 1000), count: AUTH_FAILURES.limit };
 }
+
+/** The sentence of a 429 for failed authentication. */
+export function tooManyFailuresMessage(retryAfterS: number): string {
+  return `Too many failed authentication attempts from your address. Try again in ${retryAfterS} seconds.`;
+}
+
+/** The 429 answer for a client over the limit: JSON `{error, message}` (API, webhooks) or a short page. */
+export function tooManyFailures(retryAfterS: number, format: "json" | "html"): Response {
+  const message = tooManyFailuresMessage(retryAfterS);
+  const headers = { "retry-after": String(retryAfterS), "cache-control": "no-store" };
+  if (format === "json") {
+    return Response.json({ error: "too_many_failures", message }, { status: 429, headers });
+  }
+  return new Response(
+    `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Too many attempts</title></head>` +
+      `<body><main><h1>Too many attempts</h1><p>${message}</p></main></body></html>`,
+    { status: 429, headers: { ...headers, "content-type": "text/html; charset=utf-8" } },
+  );
+}

@@ -4,6 +4,8 @@ import { DEMO_EMAILS } from "../../lib/seed/build_people.ts";
 import { getUserByEmail } from "../../lib/store/mod.ts";
 import { type Handlers, Head, type PageProps } from "../../lib/fresh/mod.ts";
 import { services } from "../../lib/services.ts";
+import { clientOf } from "../../lib/http/client_address.ts";
+import { recordAuthFailure, tooManyFailures } from "../../lib/http/failure_limit.ts";
 import type { User } from "../../lib/domain/user.ts";
 
 /** Who may open this page (the access matrix, lib/access/matrix.ts). */
@@ -53,6 +55,10 @@ export const handler: Handlers<Data, PageState> = {
     const email = String(form.get("email") ?? "").trim().toLowerCase().slice(0, 200);
     const user = email ? await getUserByEmail(services().kv, email) : null;
     if (!user) {
+      if (email) {
+        const verdict = await recordAuthFailure(services().kv, "dev_sign_in", clientOf(req));
+        if (verdict.retryAfterS !== null) return tooManyFailures(verdict.retryAfterS, "html");
+      }
       const problem = email ? `No one with the email ${email} is registered.` : "Enter an email address.";
       return ctx.render({ demo: await demoUsers(), email, problem, next }, { status: 422 });
     }

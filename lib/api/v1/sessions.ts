@@ -16,6 +16,7 @@ import {
   zonedWallTimeToUtc,
 } from "../../domain/mod.ts";
 import { assertMayManageSession } from "../../booking/access.ts";
+import { joinLinkFor } from "../../booking/join_link.ts";
 import { getCourse, getLocation, getSession, isSessionCursor, listSessions } from "../../store/mod.ts";
 import { localDate } from "../../catalog/format.ts";
 import { ApiError } from "../errors.ts";
@@ -83,6 +84,7 @@ export const getSessionOp = defineOperation({
   operationId: "getSession",
   tag: TAG,
   summary: "One session: seats left, waitlist length, prerequisites",
+  description: "`session.joinUrl` is shown only to the session's instructor, admins and learners booked in it.",
   access: "public",
   params: IdParams,
   responses: {
@@ -97,10 +99,11 @@ export const getSessionOp = defineOperation({
   async handler(ctx) {
     const d = await getSessionDetail(ctx.services.kv, ctx.params.id, ctx.services.engine.now());
     if (!d) throw new ApiError(404, "session_not_found", `No session with id ${ctx.params.id}.`);
+    const joinUrl = await joinLinkFor(ctx.services.kv, ctx.principal, d.session);
     return {
       status: 200,
       body: {
-        ...presentSession(d.session, d.course, d.location, d.availability),
+        ...presentSession(d.session, d.course, d.location, d.availability, joinUrl),
         prerequisites: d.prerequisites.map((c) => ({ id: c.id, code: c.code, title: c.title })),
       },
     };
