@@ -13,6 +13,7 @@ import { holdOperations } from "./v1/holds.ts";
 import { relayOperations } from "./v1/relay.ts";
 import { sessionOperations } from "./v1/sessions.ts";
 import { userOperations } from "./v1/users.ts";
+import { teamOperations } from "./v1/team.ts";
 import { waitlistOperations } from "./v1/waitlist.ts";
 
 /** Every /api/v1 operation, in documentation order. */
@@ -22,6 +23,7 @@ export const API_OPERATIONS: readonly Operation[] = [
   ...bookingOperations,
   ...waitlistOperations,
   ...userOperations,
+  ...teamOperations,
   ...adminOperations,
   ...relayOperations,
   ...calcomOperations,

@@ -15,7 +15,7 @@ import { isSpecialRoute } from "../../lib/access/pages.ts";
 import { API_OPERATIONS } from "../../lib/api/mod.ts";
 import { mintToken } from "../../lib/auth/tokens.ts";
 import type { Role, Session, User } from "../../lib/domain/mod.ts";
-import { createSession, createUser } from "../../lib/store/mod.ts";
+import { createSession, createUser, listDealers } from "../../lib/store/mod.ts";
 import { type ApiFixture, startApiFixture } from "../api/fixture.ts";
 import { signInCookie } from "./sign_in.ts";
 
@@ -53,8 +53,11 @@ interface Person {
   cookie: string | null;
 }
 
-/** What one request is about: nobody's things, the owner's place, or the owner's session. */
-type Target = "none" | "place" | "session";
+/**
+ * What one request is about: nobody's things, the owner's place, the owner's session, the team of
+ * the owner's manager, or the owner's dealer.
+ */
+type Target = "none" | "place" | "session" | "team" | "dealer";
 
 /** Everything a request may refer to; made fresh for each operation, so writes do not interfere. */
 interface World {
@@ -69,6 +72,7 @@ interface World {
   /** Another session of the booked course (reschedule target), and one where the owner has nothing. */
   spare: Session;
   locationId: string;
+  dealerId: string;
 }
 
 interface Sample {
@@ -158,6 +162,12 @@ const OPERATION_SAMPLES: Record<string, (w: World, people: Record<Caller, Person
     target: "none",
   }),
   getMe: () => ({ method: "GET", path: "/api/v1/me", target: "none" }),
+  listTeamBookings: (_w, p) => ({
+    method: "GET",
+    path: `/api/v1/team/bookings?managerId=${p.manager.user!.id}`,
+    target: "team",
+  }),
+  listDealerBookings: (w) => ({ method: "GET", path: `/api/v1/dealers/${w.dealerId}/bookings`, target: "dealer" }),
   listMyBookings: () => ({ method: "GET", path: "/api/v1/me/bookings", target: "none" }),
   listEvents: () => ({ method: "GET", path: "/api/v1/events", target: "none" }),
   checkConsistency: () => ({ method: "GET", path: "/api/v1/admin/consistency", target: "none" }),
@@ -215,7 +225,16 @@ const PAGE_SAMPLES: Record<string, { path: (w: World) => string; target: Target;
 function reaches(caller: Caller, reach: Reach, target: Target): boolean {
   if (target === "none" || reach === "any") return true;
   if (target === "place") return caller === "owner" || (reach === "own_sessions" && caller === "instructor_own");
+  if (target === "team") return reach === "own_team" && caller === "manager";
+  if (target === "dealer") return reach === "own_dealer" && caller === "dealer_admin";
   return reach === "own_sessions" && caller === "instructor_own";
+}
+
+/** Who may see the owner's personal data in a response about `target`. */
+function privileged(target: Target): readonly Caller[] {
+  if (target === "team") return [...PRIVILEGED, "manager"];
+  if (target === "dealer") return [...PRIVILEGED, "dealer_admin"];
+  return PRIVILEGED;
 }
 
 /** The audience that lets `caller` in, and how far (the widest reach among its audiences). */
@@ -240,14 +259,26 @@ function expected(access: Access, caller: Caller, target: Target): Expect {
 async function cast(f: ApiFixture): Promise<Record<Caller, Person>> {
   const n = ++generation;
   const out = {} as Record<Caller, Person>;
-  for (const caller of CALLERS) {
+  const dealerId = (await listDealers(f.services.kv))[0].id;
+  // The owner's manager and dealer admin first: the owner is in their team and dealer.
+  const order: Caller[] = [
+    "manager",
+    "dealer_admin",
+    ...CALLERS.filter((c) => c !== "manager" && c !== "dealer_admin"),
+  ];
+  for (const caller of order) {
     const roles = ROLES[caller];
     if (!roles) {
       out[caller] = { email: null, user: null, token: null, cookie: null };
       continue;
     }
     const email = `${caller}-${MARK}-${n}@example.com`;
-    const user = await createUser(f.services.kv, { email, name: `Matrix ${caller} ${n}`, roles });
+    const links = caller === "owner"
+      ? { managerId: out.manager.user!.id, dealerId }
+      : caller === "dealer_admin"
+      ? { dealerId }
+      : {};
+    const user = await createUser(f.services.kv, { email, name: `Matrix ${caller} ${n}`, roles, ...links });
     const { token } = await mintToken(f.services.kv, user.id);
     out[caller] = { email, user, token, cookie: await signInCookie(f.services, user.id) };
   }
@@ -322,6 +353,7 @@ async function makeWorld(f: ApiFixture, people: Record<Caller, Person>): Promise
     full,
     spare,
     locationId: location.id,
+    dealerId: people.owner.user!.dealerId!,
   };
 }
 
@@ -344,8 +376,8 @@ function assertOutcome(what: string, exp: Expect, res: { status: number; headers
   }
 }
 
-function assertNoPersonalData(what: string, caller: Caller, text: string, ownerEmail: string) {
-  if (PRIVILEGED.includes(caller)) return;
+function assertNoPersonalData(what: string, caller: Caller, text: string, ownerEmail: string, target: Target) {
+  if (privileged(target).includes(caller)) return;
   assert.ok(!text.includes(JOIN_URL), `${what}: the join link leaked to ${caller}`);
   assert.ok(!text.includes(ownerEmail), `${what}: the owner's email leaked to ${caller}`);
 }
@@ -380,7 +412,10 @@ Deno.test("[access] the API matrix: every operation as every role; no personal d
         const what = `${sample.method} ${sample.path} as ${caller}`;
         const res = await call(f, people[caller], sample);
         assertOutcome(what, exp, res, false);
-        assertNoPersonalData(what, caller, res.text, people.owner.email!);
+        assertNoPersonalData(what, caller, res.text, people.owner.email!, sample.target);
+        if (op.operationId === "listTeamBookings" || op.operationId === "listDealerBookings") {
+          assert.equal(res.text.includes(people.owner.email!), exp === "allowed", `${what}: the owner is in the team`);
+        }
         if (op.operationId === "listSessions") {
           assert.ok(!res.text.includes(JOIN_URL), `${what}: lists never show join links`);
         }
@@ -413,7 +448,7 @@ Deno.test("[access] the page matrix: every page as every role; join links only w
         const what = `GET ${path} as ${caller}`;
         const res = await page(f, people[caller], path);
         assertOutcome(what, expected(access, caller, sample.target), res, true);
-        assertNoPersonalData(what, caller, res.text, people.owner.email!);
+        assertNoPersonalData(what, caller, res.text, people.owner.email!, sample.target);
         assert.equal(
           res.text.includes(JOIN_URL),
           sample.joinLinkFor.includes(caller),
