@@ -104,3 +104,30 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "[browser] CSP: in dev mode the live reload snippet runs (its nonce) and connects, with no violation",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const t = await startTestApp({ serve: true, dev: true });
+    const browser = await launchBrowser();
+    try {
+      const context = await browser.newContext();
+      await context.addInitScript(() => {
+        window.__cspViolations = [];
+        document.addEventListener("securitypolicyviolation", (e) => window.__cspViolations.push(e.effectiveDirective));
+      });
+      const page = await context.newPage();
+      const alive = page.waitForRequest((r) => r.url().endsWith("/_frsh/alive"), { timeout: 10_000 });
+      await page.goto(`${t.baseUrl}/`);
+      await alive;
+      assert.deepEqual(await page.evaluate(() => window.__cspViolations), []);
+      assert.equal(await cspReportCount(t.services.kv), 0);
+      await context.close();
+    } finally {
+      await browser.close();
+      await t.close();
+    }
+  },
+});
