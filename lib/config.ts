@@ -78,6 +78,8 @@ export const ConfigSchema = z.object({
   retentionDays: z.coerce.number().int().min(1).max(36_500).default(DEFAULT_RETENTION_DAYS),
   /** Whether this process runs the background jobs (relay, Cal.com sync, hold sweep, crons); WORKER=0 on app instances beside a `deno task worker`. */
   worker: z.boolean(),
+  /** Read the client address from the last `X-Forwarded-For` entry (only behind a proxy that sets it). */
+  trustProxy: z.boolean(),
   version: z.string(),
 });
 
@@ -151,6 +153,7 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     cancelStepPauseMs: env.CANCEL_STEP_PAUSE_MS || undefined,
     retentionDays: env.RETENTION_DAYS || undefined,
     worker: flag(env.WORKER, true),
+    trustProxy: flag(env.TRUST_PROXY, false),
     version: VERSION,
   });
   if (!parsed.success) {

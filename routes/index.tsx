@@ -1,3 +1,4 @@
+import { type AccessRule, PUBLIC } from "../lib/access/matrix.ts";
 import { FilterForm, type NearChoice } from "../components/FilterForm.tsx";
 import { SessionCard } from "../components/SessionCard.tsx";
 import type { PageState } from "../lib/auth/page_user.ts";
@@ -12,6 +13,9 @@ import {
 import { type Handlers, Head, type PageProps } from "../lib/fresh/mod.ts";
 import { services } from "../lib/services.ts";
 import { getLocation } from "../lib/store/mod.ts";
+
+/** Who may open this page (the access matrix, lib/access/matrix.ts). */
+export const access: AccessRule = PUBLIC;
 
 interface Data {
   filters: BrowseFilters;

@@ -1,9 +1,13 @@
+import { type AccessRule, PUBLIC } from "../lib/access/matrix.ts";
 /**
  * The offline service worker (scope "/"): network-first for My schedule and the learner's session
  * and booking pages; when the network fails it answers with the last saved copy, marked with a
  * notice saying it is saved data and from when. Registered by /me/schedule.
  */
 import type { Handlers } from "../lib/fresh/mod.ts";
+
+/** Who may open this page (the access matrix, lib/access/matrix.ts). */
+export const access: AccessRule = PUBLIC;
 
 const SW = `"use strict";
 const CACHE = "tb-pages-v1";

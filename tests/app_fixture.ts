@@ -21,7 +21,7 @@ export interface TestApp {
 
 /** Starts the app on `:memory:` KV with the demo data. */
 export async function startTestApp(
-  options: { serve?: boolean; seed?: boolean; env?: Record<string, string> } = {},
+  options: { serve?: boolean; seed?: boolean; env?: Record<string, string>; dev?: boolean } = {},
 ): Promise<TestApp> {
   const config = loadConfig({ DENO_KV_PATH: ":memory:", PORT: "0", ...options.env });
   const kv = await Deno.openKv(":memory:");
@@ -31,7 +31,7 @@ export async function startTestApp(
   const relay = createRelay(kv, config, { idleMs: 200 });
   relay.start();
   const services: Services = { kv, config, engine, relay };
-  const app = await createApp(services);
+  const app = await createApp(services, { dev: options.dev });
   let server: Deno.HttpServer | null = null;
   let baseUrl = "";
   if (options.serve) {

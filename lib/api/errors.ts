@@ -23,6 +23,8 @@ export class ApiError extends Error {
     readonly code: string,
     message: string,
     readonly details?: unknown,
+    /** Extra response headers (e.g. `Retry-After` with a 429). */
+    readonly headers?: Record<string, string>,
   ) {
     super(message);
     this.name = "ApiError";
@@ -61,6 +63,7 @@ export function describeError(err: unknown): { status: number; body: ErrorBody }
 /** Hono `onError` for the API: JSON errors, and a log line (never headers or bodies) for bugs. */
 export function apiErrorHandler(err: Error, c: Context): Response {
   const { status, body } = describeError(err);
+  if (err instanceof ApiError) { for (const [k, v] of Object.entries(err.headers ?? {})) c.header(k, v); }
   if (status >= 500) {
     console.error(`API ${c.req.method} ${new URL(c.req.url).pathname} failed:`, err);
   }

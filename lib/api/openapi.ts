@@ -3,6 +3,7 @@
  * so what is documented is exactly what is validated.
  */
 import { z } from "zod";
+import { AUDIENCES, rolesOf, toRule } from "../access/matrix.ts";
 import { IDEMPOTENCY_KEY, MAX_BODY_BYTES, type Operation } from "./operation.ts";
 import { ErrorSchema } from "./v1/schemas.ts";
 
@@ -104,12 +105,14 @@ function pipelineFailures(op: Operation): Map<number, string[]> {
   );
   add(
     401,
-    op.access === "public"
+    isPublic(op)
       ? "invalid_token: a bearer token was sent and is not valid (none is needed)"
       : "unauthenticated (no credentials) or invalid_token",
   );
-  if (Array.isArray(op.access)) add(403, `forbidden: needs one of these roles: ${op.access.join(", ")}`);
-  if (op.access !== "public" && op.method !== "get") {
+  add(429, "too_many_failures: too many failed authentications from this address; see Retry-After");
+  const roles = rolesOf(op.access);
+  if (roles.length < AUDIENCES.length - 1) add(403, `forbidden: needs one of these roles: ${roles.join(", ")}`);
+  if (!isPublic(op) && op.method !== "get") {
     add(403, "cross_site_request: a write signed in by cookie from another site");
   }
   if (op.idempotency === "stored") add(409, "idempotency_in_progress: the first request with this key still runs");
@@ -120,6 +123,10 @@ function pipelineFailures(op: Operation): Map<number, string[]> {
   if (idempotent) add(422, "idempotency_key_reused: this Idempotency-Key came with another body");
   add(500, "A bug: logged on the server");
   return out;
+}
+
+function isPublic(op: Operation): boolean {
+  return toRule(op.access).anonymous !== undefined;
 }
 
 /** Builds the OpenAPI document for these operations (paths relative to `/api`). */
@@ -147,8 +154,9 @@ export function buildOpenApi(ops: readonly Operation[], version: string): Record
       summary: op.summary,
       ...(op.description ? { description: op.description } : {}),
       tags: [op.tag],
-      security: op.access === "public" ? [] : [{ bearer: [] }, { session: [] }],
-      ...(Array.isArray(op.access) ? { "x-roles": op.access } : {}),
+      security: isPublic(op) ? [] : [{ bearer: [] }, { session: [] }],
+      ...(rolesOf(op.access).length < AUDIENCES.length - 1 ? { "x-roles": rolesOf(op.access) } : {}),
+      "x-access": toRule(op.access),
       parameters: parametersOf(op, components),
       ...(op.body
         ? {

@@ -9,10 +9,12 @@ import type { Context, Hono } from "hono";
 import { z } from "zod";
 import type { Actor, Origin } from "../booking/events.ts";
 import { hashRequest, type IdempotencyRequest } from "../booking/idempotency.ts";
-import type { Role } from "../domain/user.ts";
 import { formatZodIssues, readableErrors } from "../domain/validation.ts";
+import { type Access, decide, rolesOf } from "../access/matrix.ts";
 import { type Principal, resolvePrincipal } from "../auth/principal.ts";
 import { sessionSettings } from "../auth/sessions.ts";
+import { clientOf } from "../http/client_address.ts";
+import { recordAuthFailure, tooManyFailuresMessage } from "../http/failure_limit.ts";
 import { type Services, services } from "../services.ts";
 import { ApiError } from "./errors.ts";
 import { runIdempotent } from "./idempotency.ts";
@@ -22,8 +24,8 @@ export const MAX_BODY_BYTES = 64 * 1024;
 
 type AnyObject = z.ZodObject<z.ZodRawShape>;
 
-/** Who may call an operation: anyone, any signed-in user, or users with one of the roles. */
-export type Access = "public" | "user" | readonly Role[];
+/** Who may call an operation: a rule of the access matrix or one of its shorthands (lib/access/matrix.ts). */
+export type { Access };
 
 /** How an operation treats the `Idempotency-Key` header. */
 export type IdempotencyMode =
@@ -173,14 +175,24 @@ async function authorize(c: Context, op: Operation, s: Services): Promise<Princi
     adminToken: s.config.adminToken,
     sessions: sessionSettings(s.config),
   });
-  if (failure) throw new ApiError(401, "invalid_token", "The bearer token is not valid.");
-  if (op.access === "public") return principal;
-  if (!principal) {
+  if (failure) {
+    // Only failures are counted, after the credential was checked: a valid token always works.
+    const verdict = await recordAuthFailure(s.kv, "bearer", clientOf(c.req.raw));
+    if (verdict.retryAfterS !== null) {
+      throw new ApiError(429, "too_many_failures", tooManyFailuresMessage(verdict.retryAfterS), undefined, {
+        "retry-after": String(verdict.retryAfterS),
+      });
+    }
+    throw new ApiError(401, "invalid_token", "The bearer token is not valid.");
+  }
+  const decision = decide(op.access, principal ? principal.roles : null);
+  if (decision === "unauthenticated") {
     throw new ApiError(401, "unauthenticated", "Sign in or send Authorization: Bearer <token>.");
   }
-  if (Array.isArray(op.access) && !principal.roles.some((r) => (op.access as Role[]).includes(r))) {
-    throw new ApiError(403, "forbidden", `This needs one of these roles: ${(op.access as Role[]).join(", ")}.`);
+  if (decision === "forbidden") {
+    throw new ApiError(403, "forbidden", `This needs one of these roles: ${rolesOf(op.access).join(", ")}.`);
   }
+  if (!principal) return null;
   if (principal.via === "session" && op.method !== "get") assertSameOrigin(c);
   return principal;
 }

@@ -81,3 +81,39 @@ export function assertMayManageSession(who: Acting, session: SessionStaff): void
     );
   }
 }
+
+/**
+ * Who may see a session's join link: its staff (its instructor, admins) and learners with a
+ * confirmed booking in it. Nobody else: not anonymous visitors, not learners who only hold a seat
+ * or wait for one.
+ */
+export function maySeeJoinLink(who: Acting | null, session: SessionStaff, bookedInSession: boolean): boolean {
+  if (!who) return false;
+  return bookedInSession || mayManageSession(who, session);
+}
+
+/** Whose places a team read covers: a manager's reports, or a dealer's people. */
+export type TeamScope = { managerId: string } | { dealerId: string };
+
+/**
+ * Who may read the places of a team: the manager themself (`managerId`), a dealer admin of that
+ * dealer, and admins. Managers and dealer admins change nothing of their people's places.
+ */
+export function mayReadTeam(who: Acting & { dealerId?: string | null }, scope: TeamScope): boolean {
+  if (isAdmin(who)) return true;
+  if ("managerId" in scope) return !!who.roles?.includes("manager") && who.userId === scope.managerId;
+  return !!who.roles?.includes("dealer_admin") && !!who.dealerId && who.dealerId === scope.dealerId;
+}
+
+/** 403 `forbidden` unless {@link mayReadTeam}. */
+export function assertMayReadTeam(who: Acting & { dealerId?: string | null }, scope: TeamScope): void {
+  if (!mayReadTeam(who, scope)) {
+    throw new DomainError(
+      403,
+      "forbidden",
+      "managerId" in scope
+        ? "Managers can only see the people they manage."
+        : "Dealer admins can only see the people of their own dealer.",
+    );
+  }
+}

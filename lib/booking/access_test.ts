@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mayActOnPlace, mayManageSession } from "./access.ts";
+import { mayActOnPlace, mayManageSession, mayReadTeam, maySeeJoinLink } from "./access.ts";
 import { DomainError } from "./errors.ts";
 import { type Actor, listEvents } from "./events.ts";
 import { K } from "./keys.ts";
@@ -100,4 +100,27 @@ Deno.test("[booking] an instructor of another session is refused every change an
   } finally {
     await teardown(kv);
   }
+});
+
+Deno.test("[booking] team reads: a manager their own team, a dealer admin their own dealer, admins any; nobody else", () => {
+  const manager = { userId: "m1", roles: ["manager"] };
+  const dealerAdmin = { userId: "d1", roles: ["dealer_admin"], dealerId: "dealer-a" };
+  assert.equal(mayReadTeam(manager, { managerId: "m1" }), true);
+  assert.equal(mayReadTeam(manager, { managerId: "m2" }), false);
+  assert.equal(mayReadTeam(manager, { dealerId: "dealer-a" }), false);
+  assert.equal(mayReadTeam(dealerAdmin, { dealerId: "dealer-a" }), true);
+  assert.equal(mayReadTeam(dealerAdmin, { dealerId: "dealer-b" }), false);
+  assert.equal(mayReadTeam({ userId: "x", roles: ["learner"], dealerId: "dealer-a" }, { dealerId: "dealer-a" }), false);
+  assert.equal(mayReadTeam({ userId: "m1", roles: ["learner"] }, { managerId: "m1" }), false, "the role is needed");
+  assert.equal(mayReadTeam({ userId: null, roles: ["admin"] }, { managerId: "m2" }), true);
+});
+
+Deno.test("[booking] join links: the booked and the session's staff only", () => {
+  const session = { instructorId: "t1" };
+  assert.equal(maySeeJoinLink(null, session, false), false);
+  assert.equal(maySeeJoinLink({ userId: "l1", roles: ["learner"] }, session, false), false);
+  assert.equal(maySeeJoinLink({ userId: "l1", roles: ["learner"] }, session, true), true);
+  assert.equal(maySeeJoinLink({ userId: "t1", roles: ["instructor"] }, session, false), true);
+  assert.equal(maySeeJoinLink({ userId: "t2", roles: ["instructor"] }, session, false), false);
+  assert.equal(maySeeJoinLink({ userId: "a1", roles: ["admin"] }, session, false), true);
 });

@@ -29,7 +29,8 @@ export function sessionMinutes(session: Pick<Session, "startsAt" | "endsAt">): n
 
 /**
  * Where the session takes place, as Cal.com locations: in person → the training center's
- * address; online with a join URL → that link; hybrid → both; anything else → Cal Video.
+ * address; online with a join URL → that link (not public: only attendees see it); hybrid → both;
+ * anything else → Cal Video.
  */
 export function sessionLocations(
   session: Pick<Session, "mode" | "joinUrl">,
@@ -40,7 +41,8 @@ export function sessionLocations(
     out.push({ type: "address", address: formatAddress(location.address), public: true });
   }
   if ((session.mode === "online" || session.mode === "hybrid") && session.joinUrl) {
-    out.push({ type: "link", link: session.joinUrl, public: true });
+    // Not public: Cal.com shows the link to booked attendees only, never on the booking page.
+    out.push({ type: "link", link: session.joinUrl, public: false });
   }
   if (out.length === 0) out.push({ type: "integration", integration: "cal-video" });
   return out;

@@ -27,12 +27,12 @@ Deno.test("[calcom] outbound event type: seats = capacity, title from course, sl
   assert.notEqual(sessionSlug("01A"), sessionSlug("01B"));
 });
 
-Deno.test("[calcom] outbound event type locations: address, link, both for hybrid, else cal-video", () => {
+Deno.test("[calcom] outbound event type locations: address, link (attendees only), both for hybrid, else cal-video", () => {
   assert.deepEqual(sessionLocations({ mode: "in_person", joinUrl: null }, { address }), [
     { type: "address", address: "1100 Peachtree St NE, Atlanta, GA 30309, US", public: true },
   ]);
   assert.deepEqual(sessionLocations({ mode: "online", joinUrl: "https://meet.example.com/x" }, null), [
-    { type: "link", link: "https://meet.example.com/x", public: true },
+    { type: "link", link: "https://meet.example.com/x", public: false },
   ]);
   assert.equal(sessionLocations({ mode: "hybrid", joinUrl: "https://meet.example.com/x" }, { address }).length, 2);
   assert.deepEqual(sessionLocations({ mode: "online", joinUrl: null }, null), [

@@ -21,6 +21,8 @@ import type { BookingEngine } from "../booking/engine.ts";
 import { services } from "../services.ts";
 import { keys } from "../store/keys.ts";
 import { CALCOM_SIGNATURE_HEADER, verifyCalcomSignature } from "./signature.ts";
+import { clientOf } from "../http/client_address.ts";
+import { recordAuthFailure, tooManyFailures } from "../http/failure_limit.ts";
 import { sha256Hex } from "../hash.ts";
 import { DEFAULT_TENANT, resolveTenant, type Tenant } from "./tenants.ts";
 import { applyDelivery, type ApplyOutcome } from "./inbound.ts";
@@ -290,5 +292,9 @@ export async function calcomWebhookHandler(c: Context): Promise<Response> {
     maxAgeSeconds: config.calcomWebhookMaxAge,
     engine,
   });
+  if (result.status === 401 && result.body.error !== "webhook_secret_not_configured") {
+    const verdict = await recordAuthFailure(kv, "webhook", clientOf(c.req.raw));
+    if (verdict.retryAfterS !== null) return tooManyFailures(verdict.retryAfterS, "json");
+  }
   return c.json(result.body, result.status);
 }

@@ -37,6 +37,12 @@ const SessionObjectSchema = z.object({
   updatedAt: UtcDateTimeSchema,
 });
 
+/**
+ * A session as shown to people who may not see everything of it: the same fields, without the
+ * cross-field rules, since `joinUrl` is null there unless the reader may see it.
+ */
+export const SessionFieldsSchema = SessionObjectSchema;
+
 /** A scheduled instance of a course. */
 export const SessionSchema = SessionObjectSchema.superRefine((s, ctx) => {
   if (

@@ -17,6 +17,6 @@ export type {
 } from "./types.ts";
 export { Head } from "./head.tsx";
 export { IS_BROWSER } from "./is_browser.ts";
-export { type FreshOptions, registerFresh } from "./server.ts";
+export { type AuthorizedRoute, type FreshOptions, registerFresh } from "./server.ts";
 export { checkManifestFresh, generateManifest, writeManifestIfChanged } from "./manifest.ts";
 export { type AssetDeps, buildAssets, type BuiltAssets, writeAssets } from "./bundle.ts";

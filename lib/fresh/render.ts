@@ -20,6 +20,12 @@ export interface DocumentOptions {
   styler: Styler;
   /** Adds the live reload snippet. */
   dev: boolean;
+  /**
+   * CSP nonce of this response: set on the loader script, the live reload snippet, the inlined
+   * styles and on every `<script>` the page's components render (their text is escaped by Preact,
+   * so a `<script` in the markup can only come from the app's own components).
+   */
+  nonce?: string;
 }
 
 /** URL prefix of the bundle files of build `buildId`. */
@@ -56,12 +62,16 @@ function scriptsFor(
     const code = `${imports.join("")}revive({${entries.join(",")}});${options.dev ? LIVE_RELOAD_SCRIPT : ""}`;
     snippets.push(
       `<script type="application/json" id="__FRSH_STATE">${islands.serializer.toScriptJson()}</script>`,
-      `<script type="module">${code}</script>`,
+      `<script type="module"${nonceAttr(options)}>${code}</script>`,
     );
   } else if (options.dev) {
-    snippets.push(`<script>${LIVE_RELOAD_SCRIPT}</script>`);
+    snippets.push(`<script${nonceAttr(options)}>${LIVE_RELOAD_SCRIPT}</script>`);
   }
   return { preload: [...preload], body: snippets.join("") };
+}
+
+function nonceAttr(options: DocumentOptions): string {
+  return options.nonce ? ` nonce="${options.nonce.replace(/[^A-Za-z0-9+/=_-]/g, "")}"` : "";
 }
 
 function headExtras(existing: string, extra: string): string {
@@ -84,7 +94,7 @@ export function renderDocument(tree: VNode, options: DocumentOptions): string {
   const rendered = collectHead(
     (chunk) => headChunks.push(chunk),
     () => trackIslands(islands, () => renderToString(tree)),
-  );
+  ).replace(/<script(?=[\s>])/g, `<script${nonceAttr(options)}`);
   const headNodes = dedupeHead(headChunks);
   const headHtml = headNodes.length ? renderToString(h(Fragment, null, headNodes)) : "";
 
@@ -98,7 +108,9 @@ export function renderDocument(tree: VNode, options: DocumentOptions): string {
   const body = styled.markup.slice(split + HEAD_SPLIT.length);
 
   const scripts = scriptsFor(islands, options);
-  const style = `<style id="__FRSH_TWIND">${styled.css.replace(/<\/style/gi, "<\\/style")}</style>`;
+  const style = `<style id="__FRSH_TWIND"${nonceAttr(options)}>${
+    styled.css.replace(/<\/style/gi, "<\\/style")
+  }</style>`;
   const links = scripts.preload
     .map((href) => `<link rel="modulepreload" href="${href}">`)
     .join("");

@@ -176,3 +176,24 @@ Deno.test("[fresh] Head dedupes by key and the last title wins", () => {
   assert.ok(!html.includes("First"));
   assert.ok(!html.includes('content="one"'));
 });
+
+Deno.test("[fresh] a nonce goes on the loader, the live reload snippet, page scripts and the styles; none without one", () => {
+  const page = (
+    <main>
+      <Badge label="one" />
+      <script dangerouslySetInnerHTML={{ __html: "window.ok=1" }} />
+    </main>
+  );
+  const html = renderDocument(page, { ...options, dev: true, nonce: "abc123" });
+  const tags = [...html.matchAll(/<script\b([^>]*)>/g)].map((m) => m[1]);
+  assert.equal(tags.length, 3, "page script, state JSON, loader");
+  // The props JSON is data (never executed): it needs no nonce.
+  for (const attrs of tags.filter((a) => !a.includes("application/json"))) {
+    assert.ok(attrs.includes(`nonce="abc123"`), `<script${attrs}>`);
+  }
+  assert.ok(html.includes(`<style id="__FRSH_TWIND" nonce="abc123">`));
+  assert.match(html, /<script type="module" nonce="abc123">import\{revive\}[^<]*EventSource/, "live reload inside");
+  const bare = renderDocument(<p>static</p>, { ...options, dev: true, nonce: "n0" });
+  assert.match(bare, /<script nonce="n0">[^<]*EventSource/, "live reload alone carries it too");
+  assert.ok(!renderDocument(page, options).includes("nonce="), "no nonce asked, none written");
+});

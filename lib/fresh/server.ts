@@ -14,7 +14,7 @@ import { assetPrefix, type DocumentOptions, renderDocument } from "./render.ts";
 import { buildRouteTable, type LayoutEntry, layoutsFor, type RouteEntry, type RouteTable } from "./routes.ts";
 import { serveStaticDir } from "./static_files.ts";
 import { createStyler, type TwindUserConfig } from "./twind.ts";
-import type { FreshContext, Handler, Manifest, MiddlewareHandler, RouteConfig } from "./types.ts";
+import type { FreshContext, Handler, Manifest, ManifestModule, MiddlewareHandler, RouteConfig } from "./types.ts";
 
 /** Options of `registerFresh`. */
 export interface FreshOptions {
@@ -31,6 +31,22 @@ export interface FreshOptions {
   buildDir?: string;
   /** twind config merged over preset-tailwind (e.g. theme colors). */
   twind?: TwindUserConfig;
+  /**
+   * Runs before each file route's handler (after the middlewares): a Response answers instead
+   * (e.g. a redirect to sign in, or 403). The app decides what the route's `access` export means.
+   */
+  authorize?: (route: AuthorizedRoute, ctx: FreshContext) => Response | null | Promise<Response | null>;
+  /** The CSP nonce of a request: added to every `<script>` and `<style>` of its rendered page. */
+  nonce?: (req: Request) => string | undefined;
+}
+
+/** What `authorize` learns about the route being called. */
+export interface AuthorizedRoute {
+  /** Manifest key, e.g. `./routes/me/schedule.tsx`. */
+  key: string;
+  /** The route pattern, e.g. `/sessions/:id`. */
+  route: string;
+  module: ManifestModule;
 }
 
 // Any Hono app, whatever its env/schema generics.
@@ -121,6 +137,7 @@ class PageRenderer {
   constructor(
     private table: RouteTable,
     private doc: DocumentOptions,
+    private nonce: (req: Request) => string | undefined = () => undefined,
   ) {}
 
   /** Wrap `inner` in its layouts and `_app`, render, and respond. */
@@ -137,7 +154,7 @@ class PageRenderer {
     const skipApp = where.config.skipAppWrapper ||
       layouts.some((l) => l.config.skipAppWrapper);
     if (this.table.app && !skipApp) tree = this.wrap(this.table.app, tree, props);
-    const html = renderDocument(tree, this.doc);
+    const html = renderDocument(tree, { ...this.doc, nonce: this.nonce(c.req.raw) });
     const headers = new Headers(init.headers);
     if (!headers.has("content-type")) headers.set("content-type", HTML);
     return new Response(c.req.method === "HEAD" ? null : html, {
@@ -248,7 +265,7 @@ export async function registerFresh(
     deps: assets.deps,
     styler: createStyler(options.twind),
     dev,
-  });
+  }, options.nonce);
 
   const notFound = (c: Context, data?: unknown): Promise<Response> => {
     const params: Record<string, string> = {};
@@ -318,6 +335,10 @@ export async function registerFresh(
           renderNotFound: (data) => notFound(c, data),
           next: noNext,
         });
+        const refused = options.authorize
+          ? await options.authorize({ key: route.key, route: route.route, module: route.module }, ctx)
+          : null;
+        if (refused) return refused;
         const handler = pickHandler(route.module, c.req.method);
         if (!handler) {
           return new Response("Method Not Allowed", {

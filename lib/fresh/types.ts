@@ -91,6 +91,8 @@ export interface ManifestModule {
   default?: unknown;
   handler?: unknown;
   config?: RouteConfig;
+  /** Who may use the route: the app's `authorize` hook reads it (the runtime gives it no meaning). */
+  access?: unknown;
 }
 
 /** The generated `fresh.gen.ts` manifest (Fresh 1.x shape). */

@@ -4,7 +4,8 @@
  * `Deno.serve` listens on a Unix socket in a private temp dir, out of the network's reach.
  *
  * The front follows HTTP/1.1 framing in both directions (request and response heads,
- * Content-Length and chunked bodies) without changing a byte, and applies one rule: **whenever the
+ * Content-Length and chunked bodies) without changing a byte (but one: each request head gets an
+ * `x-front-peer-address` line naming the client, see {@link PEER_HEADER}), and applies one rule: **whenever the
  * server owes the client nothing, the client must deliver a complete request head within
  * `headerTimeoutMs`**, or the connection is closed (with a 408 when part of a head came). The clock
  * starts when the connection opens, when the last response ends (an idle keep-alive connection),
@@ -124,7 +125,10 @@ export class MessageFramer {
   /** Set when a head grew past `maxHead` bytes without ending; nothing more is read. */
   overflow = false;
 
-  constructor(readonly events: FramerEvents, readonly options: { holdHeads: boolean; maxHead: number }) {}
+  constructor(
+    readonly events: FramerEvents,
+    readonly options: { holdHeads: boolean; maxHead: number; rewriteHead?: (head: Uint8Array) => Uint8Array },
+  ) {}
 
   get phase(): FramerPhase {
     return this.#phase;
@@ -179,7 +183,7 @@ export class MessageFramer {
           this.#head = [];
           this.#headSize = 0;
           if (hold) {
-            out.push(bytes);
+            out.push(this.options.rewriteHead ? this.options.rewriteHead(bytes) : bytes);
             passFrom = at;
           }
           const head = parseHead(bytes);
@@ -291,6 +295,46 @@ export class MessageFramer {
   }
 }
 
+/**
+ * Request header the front adds with the client's address (`Deno.serve` behind it only sees the
+ * Unix socket). A copy sent by the client is removed first, so the app can trust it.
+ */
+export const PEER_HEADER = "x-front-peer-address";
+const PEER_PREFIX = new TextEncoder().encode(`${PEER_HEADER}:`);
+
+function isPeerLine(head: Uint8Array, from: number): boolean {
+  for (let i = 0; i < PEER_PREFIX.length; i++) {
+    const b = head[from + i];
+    if (b === undefined || (b | 0x20) !== (PEER_PREFIX[i] | 0x20)) return false;
+  }
+  return true;
+}
+
+/** `head` with every `x-front-peer-address` line removed and one naming `address` after the start line. */
+export function withPeerHeader(head: Uint8Array, address: string): Uint8Array {
+  const parts: Uint8Array[] = [];
+  let at = 0;
+  let first = true;
+  while (at < head.length) {
+    const lf = head.indexOf(LF, at);
+    const end = lf === -1 ? head.length : lf + 1;
+    if (first) {
+      parts.push(head.subarray(at, end), new TextEncoder().encode(`${PEER_HEADER}: ${address}\r\n`));
+      first = false;
+    } else if (!isPeerLine(head, at)) {
+      parts.push(head.subarray(at, end));
+    }
+    at = end;
+  }
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
 /** Settings of {@link serveWithHeaderTimeout}. */
 export interface HeaderTimeoutServeOptions {
   hostname: string;
@@ -350,10 +394,15 @@ export async function serveWithHeaderTimeout(
   let listener: Deno.TcpListener;
   try {
     dir = await Deno.makeTempDir({ prefix: "http-front-" });
-    app = Deno.serve({ path: `${dir}/app.sock`, signal: abort.signal, onListen: () => {} }, (req, info) =>
-      // Requests over the Unix socket have `http+unix:` URLs, whose origin is "null": give the app
-      // the URL the client used (same-origin checks and redirect URLs compare origins).
-      handler(req.url.startsWith("http+unix:") ? new Request(`http:${req.url.slice(10)}`, req) : req, info));
+    // The app sees the client's address (from the front's header) as its remote address. Requests over
+    // the Unix socket have `http+unix:` URLs, whose origin is "null": give the app the URL the client
+    // used (same-origin checks and redirect URLs compare origins).
+    const behindFront: Deno.ServeHandler<Deno.Addr> = (req, info) => {
+      const hostname = req.headers.get(PEER_HEADER);
+      const request = req.url.startsWith("http+unix:") ? new Request(`http:${req.url.slice(10)}`, req) : req;
+      return handler(request, hostname ? { ...info, remoteAddr: { transport: "tcp", hostname, port: 0 } } : info);
+    };
+    app = Deno.serve({ path: `${dir}/app.sock`, signal: abort.signal, onListen: () => {} }, behindFront);
     listener = Deno.listen({ hostname: options.hostname, port: options.port });
   } catch (err) {
     abort.abort();
@@ -443,7 +492,11 @@ function guardConnection(
       methods.push(head.startLine.split(" ")[0]);
       return requestFraming(head);
     },
-  }, { holdHeads: true, maxHead: MAX_HEAD_BYTES });
+  }, {
+    holdHeads: true,
+    maxHead: MAX_HEAD_BYTES,
+    rewriteHead: (head) => withPeerHeader(head, (client.remoteAddr as Deno.NetAddr).hostname),
+  });
   const responses = new MessageFramer({
     head(head) {
       const framing = responseFraming(head, methods[0]);

@@ -4,9 +4,11 @@ import {
   MessageFramer,
   type MessageHead,
   parseHead,
+  PEER_HEADER,
   requestFraming,
   responseFraming,
   serveWithHeaderTimeout,
+  withPeerHeader,
 } from "./header_timeout.ts";
 
 const enc = new TextEncoder();
@@ -264,4 +266,21 @@ Deno.test("[http] behind the front the app sees the URL the client used (not htt
     const res = await fetch(`${url}/a/b?c=1`, { method: "POST", body: "hello" });
     assert.deepEqual(await res.json(), { url: `${url}/a/b?c=1`, origin: url, method: "POST", body: "hello" });
   });
+});
+
+Deno.test("[http] the front hands the client's address to the app; a client's own peer header is dropped", async () => {
+  const head = enc.encode("GET / HTTP/1.1\r\nHost: x\r\nX-Front-Peer-Address: 6.6.6.6\r\nAccept: */*\r\n\r\n");
+  assert.equal(
+    dec.decode(withPeerHeader(head, "192.0.2.1")),
+    "GET / HTTP/1.1\r\nx-front-peer-address: 192.0.2.1\r\nHost: x\r\nAccept: */*\r\n\r\n",
+  );
+  const seen: string[] = [];
+  await withServer(5_000, (req, info) => {
+    seen.push(`${(info.remoteAddr as Deno.NetAddr).hostname}|${req.headers.get(PEER_HEADER)}`);
+    return new Response("ok");
+  }, async (_server, url) => {
+    const res = await fetch(url, { headers: { [PEER_HEADER]: "6.6.6.6" } });
+    assert.equal(await res.text(), "ok");
+  });
+  assert.deepEqual(seen, ["127.0.0.1|127.0.0.1"], "the app sees the real peer, never the client's claim");
 });

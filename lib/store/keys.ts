@@ -60,6 +60,8 @@
  * | `["calcom_sync_due", dueAtMs, bookingId]` | null: the outbound runner's work list | Cal.com sync |
  * | `["calcom_review", itemId]` | `ReviewItem`: the manual-review queue | Cal.com sync |
  * | `["calcom_meta", name]` | cursors and last-seen times of the sync | Cal.com sync |
+ * | `["auth_failures", kind, client]` | `{times}`: epoch ms of the client's recent failed authentications of this kind (bearer, dev_sign_in, webhook); expires after the window | lib/http/failure_limit.ts |
+ * | `["csp_reports", "count"]` | KvU64: Content-Security-Policy violation reports received | POST /api/csp-report |
  *
  * Why session index values are a small `SessionIndexEntry` rather than the id
  * alone or a full copy: `listSessions` filters on course, location, mode,
@@ -157,6 +159,8 @@ export const PREFIXES = [
   "calcom_sync_due",
   "calcom_review",
   "calcom_meta",
+  "auth_failures",
+  "csp_reports",
 ] as const;
 
 /** Key builders. Functions ending in `Prefix` return list prefixes. */
@@ -260,6 +264,10 @@ export const keys = {
   relayError: (topic: string) => ["relay_errors", topic] as const,
   deadLettersPrefix: () => ["dead_letters"] as const,
   deadLetter: (eventKey: string) => ["dead_letters", eventKey] as const,
+
+  // ── abuse limits and CSP reports ─────────────────────────────────────
+  authFailures: (kind: string, client: string) => ["auth_failures", kind, client] as const,
+  cspReportCount: () => ["csp_reports", "count"] as const,
 
   // ── API credentials (only SHA-256 hashes of tokens are stored) ───────
   apiToken: (tokenHash: string) => ["api_tokens", tokenHash] as const,

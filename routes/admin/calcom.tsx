@@ -1,3 +1,4 @@
+import { type AccessRule, ADMIN_ONLY } from "../../lib/access/matrix.ts";
 import { Figures, ReviewCard, type ReviewRow, Section, TenantTable } from "../../components/admin/CalcomOps.tsx";
 import { sameOrigin, signInHref } from "../../components/Journey.tsx";
 import { resolveItem, retryReviewItem } from "../../lib/api/v1/calcom.ts";
@@ -8,6 +9,9 @@ import { getSyncState, listReviewItems } from "../../lib/calcom/sync_store.ts";
 import type { User } from "../../lib/domain/user.ts";
 import { type FreshContext, type Handlers, Head, type PageProps } from "../../lib/fresh/mod.ts";
 import { services } from "../../lib/services.ts";
+
+/** Who may open this page (the access matrix, lib/access/matrix.ts). */
+export const access: AccessRule = ADMIN_ONLY;
 
 const HERE = "/admin/calcom";
 

@@ -4,11 +4,14 @@ import { type PageState, sessionIdOf } from "../../lib/auth/page_user.ts";
 import { sessionCookie, sessionSettings } from "../../lib/auth/sessions.ts";
 import { type Handlers, Head, type PageProps } from "../../lib/fresh/mod.ts";
 import { services } from "../../lib/services.ts";
+import { type AccessRule, PUBLIC } from "../../lib/access/matrix.ts";
 
 interface Data {
   problem: string;
 }
 
+/** Anyone: signing in and out is how one gets a role. */
+export const access: AccessRule = PUBLIC;
 /** The identity provider's redirect back: a new page session, or a page saying why not. */
 export const handler: Handlers<Data, PageState> = {
   async GET(req, ctx) {

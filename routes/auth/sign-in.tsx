@@ -4,11 +4,14 @@ import { safeNext } from "../../lib/auth/page_user.ts";
 import type { PageState } from "../../lib/auth/page_user.ts";
 import { type Handlers, Head, type PageProps } from "../../lib/fresh/mod.ts";
 import { services } from "../../lib/services.ts";
+import { type AccessRule, PUBLIC } from "../../lib/access/matrix.ts";
 
 interface Data {
   problem: string;
 }
 
+/** Anyone: signing in and out is how one gets a role. */
+export const access: AccessRule = PUBLIC;
 /** Sends the browser to the identity provider (`?next=` is where it lands after signing in). */
 export const handler: Handlers<Data, PageState> = {
   async GET(_req, ctx) {

@@ -3,11 +3,15 @@ import { type PageState, sessionIdOf } from "../../lib/auth/page_user.ts";
 import { sessionCookie, signOut } from "../../lib/auth/sessions.ts";
 import type { Handlers } from "../../lib/fresh/mod.ts";
 import { services } from "../../lib/services.ts";
+import { type AccessRule, PUBLIC } from "../../lib/access/matrix.ts";
 
 /**
  * POST (same-origin only): ends this page session, or with `everywhere=1` every session of the
  * user, then goes through the provider's end-session endpoint when signed in with it.
  */
+
+/** Anyone: signing in and out is how one gets a role. */
+export const access: AccessRule = PUBLIC;
 export const handler: Handlers<unknown, PageState> = {
   async POST(req, ctx) {
     const origin = req.headers.get("origin");

@@ -1,15 +1,22 @@
+import { type AccessRule, SELF } from "../../lib/access/matrix.ts";
 import { ownBooking } from "../../components/bookings.ts";
 import { SessionSummary } from "../../components/SessionSummary.tsx";
 import type { PageState } from "../../lib/auth/page_user.ts";
+import { joinLinkFor } from "../../lib/booking/join_link.ts";
+import { services } from "../../lib/services.ts";
 import { bookingCalendarEvent } from "../../lib/calendar/booking_event.ts";
 import { googleCalendarUrl, outlookCalendarUrl } from "../../lib/calendar/links.ts";
 import type { SessionDetail } from "../../lib/catalog/browse.ts";
 import type { Booking } from "../../lib/domain/booking.ts";
 import { type Handlers, Head, type PageProps } from "../../lib/fresh/mod.ts";
 
+/** Who may open this page (the access matrix, lib/access/matrix.ts). */
+export const access: AccessRule = SELF;
+
 interface Data {
   booking: Booking;
   detail: SessionDetail;
+  joinUrl: string | null;
   google: string;
   outlook: string;
 }
@@ -18,8 +25,16 @@ export const handler: Handlers<Data, PageState> = {
   async GET(_req, ctx) {
     const found = await ownBooking(ctx);
     if (found instanceof Response) return found;
-    const event = bookingCalendarEvent(found.booking.id, found.detail, ctx.url.origin);
-    return ctx.render({ ...found, google: googleCalendarUrl(event), outlook: outlookCalendarUrl(event) });
+    const user = ctx.state.user!;
+    const joinUrl = await joinLinkFor(services().kv, { userId: user.id, roles: user.roles }, found.detail.session);
+    const event = bookingCalendarEvent(found.booking.id, found.detail, ctx.url.origin, joinUrl);
+    return ctx.render({
+      ...found,
+      detail: { ...found.detail, session: { ...found.detail.session, joinUrl: null } },
+      joinUrl,
+      google: googleCalendarUrl(event),
+      outlook: outlookCalendarUrl(event),
+    });
   },
 };
 
@@ -39,7 +54,7 @@ export default function BookingPage({ data }: PageProps<Data, PageState>) {
         {confirmed ? "You're booked" : "This booking was cancelled"}
       </h1>
       <div class="space-y-4">
-        <SessionSummary detail={detail} />
+        <SessionSummary detail={detail} joinUrl={confirmed ? data.joinUrl : null} />
         {confirmed && (
           <>
             <section aria-labelledby="next" class="rounded-xl border border-gray-200 p-4">

@@ -1,10 +1,16 @@
 import { type PageState, safeNext, sessionIdOf } from "../../lib/auth/page_user.ts";
 import { createPageSession, endPageSession, sessionCookie, sessionSettings } from "../../lib/auth/sessions.ts";
+import { type AccessRule, PUBLIC } from "../../lib/access/matrix.ts";
 import { DEMO_EMAILS } from "../../lib/seed/build_people.ts";
 import { getUserByEmail } from "../../lib/store/mod.ts";
 import { type Handlers, Head, type PageProps } from "../../lib/fresh/mod.ts";
 import { services } from "../../lib/services.ts";
+import { clientOf } from "../../lib/http/client_address.ts";
+import { recordAuthFailure, tooManyFailures } from "../../lib/http/failure_limit.ts";
 import type { User } from "../../lib/domain/user.ts";
+
+/** Who may open this page (the access matrix, lib/access/matrix.ts). */
+export const access: AccessRule = PUBLIC;
 
 interface Data {
   demo: User[];
@@ -50,6 +56,10 @@ export const handler: Handlers<Data, PageState> = {
     const email = String(form.get("email") ?? "").trim().toLowerCase().slice(0, 200);
     const user = email ? await getUserByEmail(s.kv, email) : null;
     if (!user || user.active === false) {
+      if (email && !user) {
+        const verdict = await recordAuthFailure(s.kv, "dev_sign_in", clientOf(req));
+        if (verdict.retryAfterS !== null) return tooManyFailures(verdict.retryAfterS, "html");
+      }
       const problem = !email
         ? "Enter an email address."
         : user

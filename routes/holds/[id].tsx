@@ -1,3 +1,4 @@
+import { type AccessRule, SELF } from "../../lib/access/matrix.ts";
 import {
   ActionForm,
   AlternativesList,
@@ -22,6 +23,9 @@ import type { User } from "../../lib/domain/user.ts";
 import { type FreshContext, type Handlers, Head, type PageProps } from "../../lib/fresh/mod.ts";
 import { services } from "../../lib/services.ts";
 import { getHold } from "../../lib/store/holds.ts";
+
+/** Who may open this page (the access matrix, lib/access/matrix.ts). */
+export const access: AccessRule = SELF;
 
 interface Data {
   hold: Hold;

@@ -1,9 +1,12 @@
 import { signInHref } from "../../components/Journey.tsx";
 import type { PageState } from "../../lib/auth/page_user.ts";
 import { type Handlers, Head, type PageProps } from "../../lib/fresh/mod.ts";
+import { type AccessRule, SELF } from "../../lib/access/matrix.ts";
 
 const HERE = "/me/privacy";
 
+/** Signed-in people, for their own data; anonymous visitors are asked to sign in. */
+export const access: AccessRule = { anonymous: "sign_in_prompt", ...SELF };
 /** Your data: a download of everything held about you (the export itself is /me/privacy/export.json). */
 export const handler: Handlers<null, PageState> = {
   GET(_req, ctx) {

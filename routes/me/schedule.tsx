@@ -1,3 +1,4 @@
+import { type AccessRule, SELF } from "../../lib/access/matrix.ts";
 import {
   asDomainError,
   formIdempotency,
@@ -15,6 +16,7 @@ import {
   type SchedulePlaces,
   whenText,
 } from "../../components/Schedule.tsx";
+import { JoinLink } from "../../components/SessionSummary.tsx";
 import type { PageState } from "../../lib/auth/page_user.ts";
 import type { DomainError } from "../../lib/booking/errors.ts";
 import type { SessionRow } from "../../lib/catalog/browse.ts";
@@ -22,6 +24,9 @@ import { formatTime, formatZone } from "../../lib/catalog/format.ts";
 import type { User } from "../../lib/domain/user.ts";
 import { type FreshContext, type Handlers, Head, type PageProps } from "../../lib/fresh/mod.ts";
 import { services } from "../../lib/services.ts";
+
+/** Who may open this page (the access matrix, lib/access/matrix.ts). */
+export const access: AccessRule = { anonymous: "sign_in_prompt", ...SELF };
 
 const HERE = "/me/schedule";
 
@@ -254,6 +259,8 @@ function Upcoming({ items, now }: { items: BookingRow[]; now: number }) {
       {items.map((b) => (
         <li key={b.booking.id} class={card} data-testid="upcoming-booking">
           <PlaceSummary row={b.row} keep />
+          {/* The learner's own confirmed booking: the join link is theirs to see. */}
+          <JoinLink url={b.row.session.mode === "in_person" ? null : b.row.session.joinUrl} />
           <p class="text-sm">
             <a href={`/bookings/${b.booking.id}`} class="text-blue-800 underline" data-offline-keep="">
               Booking details

@@ -1,3 +1,4 @@
+import { type AccessRule, PUBLIC } from "../../lib/access/matrix.ts";
 import {
   ActionForm,
   AlternativesList,
@@ -12,8 +13,10 @@ import {
   webActor,
 } from "../../components/Journey.tsx";
 import { placeText } from "../../components/SessionCard.tsx";
+import { JoinLink } from "../../components/SessionSummary.tsx";
 import LiveSeats from "../../islands/LiveSeats.tsx";
 import LocalTime from "../../islands/LocalTime.tsx";
+import { joinLinkFor } from "../../lib/booking/join_link.ts";
 import { getSessionDetail, type SessionDetail } from "../../lib/catalog/browse.ts";
 import { formatDuration, formatSessionWhen } from "../../lib/catalog/format.ts";
 import { PROGRAM_TYPE_LABELS, TOPIC_LABELS } from "../../lib/domain/mod.ts";
@@ -22,6 +25,9 @@ import { services } from "../../lib/services.ts";
 import type { PageState } from "../../lib/auth/page_user.ts";
 import type { Alternative } from "../../lib/booking/alternatives.ts";
 import type { User } from "../../lib/domain/user.ts";
+
+/** Who may open this page (the access matrix, lib/access/matrix.ts). */
+export const access: AccessRule = PUBLIC;
 
 /** What a POST led to, when it did not redirect. */
 interface Outcome {
@@ -40,6 +46,8 @@ interface MyPlace {
 }
 
 interface Data extends SessionDetail {
+  /** The join link, only for learners booked here and the session's staff. */
+  joinUrl: string | null;
   formKey: string;
   altKeys: string[];
   outcome: Outcome | null;
@@ -67,8 +75,12 @@ async function myPlace(user: User | null, sessionId: string): Promise<MyPlace | 
 }
 
 async function pageData(detail: SessionDetail, user: User | null, outcome: Outcome | null): Promise<Data> {
+  const who = user ? { userId: user.id, roles: user.roles } : null;
   return {
     ...detail,
+    // The page never prints the session's own field: only what joinLinkFor allows.
+    session: { ...detail.session, joinUrl: null },
+    joinUrl: await joinLinkFor(services().kv, who, detail.session),
     formKey: newFormKey(),
     altKeys: [newFormKey(), newFormKey(), newFormKey()],
     outcome,
@@ -245,7 +257,9 @@ export default function SessionPage({ data, state }: PageProps<Data, PageState>)
               )}
             </p>
           )}
-          {session.mode !== "in_person" && <p class="text-sm text-gray-700">You get the join link after booking.</p>}
+          {session.mode !== "in_person" && (data.joinUrl
+            ? <JoinLink url={data.joinUrl} />
+            : <p class="text-sm text-gray-700">You get the join link after booking.</p>)}
           {data.instructor && <p class="mt-1 text-sm text-gray-700">Instructor: {data.instructor.name}</p>}
         </section>
         <section aria-labelledby="about" class="rounded-xl border border-gray-200 p-4">

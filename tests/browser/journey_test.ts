@@ -4,27 +4,12 @@
  * Screenshots go to tests/artifacts/ (ignored by git).
  */
 import assert from "node:assert/strict";
-import { getAvailability } from "../../lib/booking/availability.ts";
-import { listSessions } from "../../lib/store/mod.ts";
 import { launchBrowser } from "../fresh/browser.ts";
-import { startTestApp, type TestApp } from "../app_fixture.ts";
+import { startTestApp } from "../app_fixture.ts";
+import { openSession } from "./sessions.ts";
 import { checkAxe } from "./axe.ts";
 
 const ARTIFACTS = new URL("../artifacts/", import.meta.url);
-
-/** An upcoming session with seats whose course has no prerequisites. */
-async function openSession(t: TestApp): Promise<string> {
-  const { sessions } = await listSessions(t.services.kv, {
-    from: new Date(Date.now() + 86_400_000).toISOString(),
-    limit: 100,
-  });
-  const avail = await getAvailability(t.services.kv, sessions);
-  for (const s of sessions) {
-    const c = (await t.services.kv.get<{ prerequisiteCourseIds: string[] }>(["courses", s.courseId])).value!;
-    if (!c.prerequisiteCourseIds.length && avail.get(s.id)!.seatsLeft >= 2) return s.id;
-  }
-  throw new Error("no open session without prerequisites");
-}
 
 Deno.test({
   name: "[browser] phone: sign in, hold a seat, countdown ticks, book, download the .ics; axe clean",

@@ -1,4 +1,5 @@
 /** Bookings: confirm a hold, read, cancel, reschedule; and the caller's own places. */
+import { PLACE_OWNER } from "../../access/matrix.ts";
 import { z } from "zod";
 import { K } from "../../booking/keys.ts";
 import { type Booking, BookingSchema, IdSchema } from "../../domain/mod.ts";
@@ -16,7 +17,7 @@ export const confirmBooking = defineOperation({
   operationId: "confirmBooking",
   tag: TAG,
   summary: "Turn your live hold (or waitlist offer) into a booking",
-  access: "user",
+  access: PLACE_OWNER,
   idempotency: "engine",
   body: z.strictObject({ holdId: IdSchema }),
   responses: {
@@ -43,7 +44,7 @@ export const getBooking = defineOperation({
   operationId: "getBooking",
   tag: TAG,
   summary: "A booking with its audit trail",
-  access: "user",
+  access: PLACE_OWNER,
   params: IdParams,
   responses: {
     200: { description: "The booking", schema: BookingViewSchema },
@@ -64,7 +65,7 @@ export const cancelBooking = defineOperation({
   operationId: "cancelBooking",
   tag: TAG,
   summary: "Cancel a booking (marked late inside the course's cut-off, 24 h by default)",
-  access: "user",
+  access: PLACE_OWNER,
   idempotency: "stored",
   params: IdParams,
   body: z.strictObject({ reason: z.string().trim().min(1).max(500).optional() }),
@@ -90,7 +91,7 @@ export const rescheduleBooking = defineOperation({
   summary: "Move a booking to another session of the same course, all or nothing",
   description: "The new seat is taken in the same atomic operation that frees the old one; if the target is full " +
     "nothing changes (409 with alternatives).",
-  access: "user",
+  access: PLACE_OWNER,
   idempotency: "engine",
   params: IdParams,
   body: z.strictObject({ sessionId: IdSchema, reason: z.string().trim().min(1).max(500).optional() }),

@@ -2,6 +2,7 @@
  * Operating the Cal.com sync: a booking's sync status, the manual-review queue (list, retry,
  * resolve), sync figures, and the Cal.com tenants (never showing their keys or secrets).
  */
+import { PLACE_OWNER } from "../../access/matrix.ts";
 import { z } from "zod";
 import { getBooking } from "../../store/bookings.ts";
 import type { Origin } from "../../booking/events.ts";
@@ -169,7 +170,7 @@ export const getSyncStatusOp = defineOperation({
     "For the booking's learner, the session's instructor and admins. A booking that was never queued for Cal.com answers 200 with " +
     "`sync: null` and a `message` (not a made-up `pending`, which would promise a sync that will not happen; not " +
     "404, which means the booking does not exist).",
-  access: "user",
+  access: PLACE_OWNER,
   params: IdParams,
   responses: {
     200: {

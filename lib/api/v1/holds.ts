@@ -1,4 +1,5 @@
 /** Seat holds: place, read (with the server's countdown), release. */
+import { PLACE_OWNER } from "../../access/matrix.ts";
 import { z } from "zod";
 import { K } from "../../booking/keys.ts";
 import { type Hold, IdSchema, isHoldLive } from "../../domain/mod.ts";
@@ -29,7 +30,7 @@ export const placeHold = defineOperation({
   description:
     "Takes one seat for the learner until `expiresAt`. Send an `Idempotency-Key` so a double tap or a retry never " +
     "makes two holds. A full session answers 409 with up to 3 alternatives and whether the waitlist is open.",
-  access: "user",
+  access: PLACE_OWNER,
   idempotency: "engine",
   body: z.strictObject({
     sessionId: IdSchema,
@@ -65,7 +66,7 @@ export const getHold = defineOperation({
   operationId: "getHold",
   tag: "Holds and bookings",
   summary: "A hold and its time left by the server's clock",
-  access: "user",
+  access: PLACE_OWNER,
   params: IdParams,
   responses: {
     200: { description: "The hold", schema: HoldViewSchema },
@@ -86,7 +87,7 @@ export const releaseHold = defineOperation({
   operationId: "releaseHold",
   tag: "Holds and bookings",
   summary: "Release a hold (or decline a waitlist offer)",
-  access: "user",
+  access: PLACE_OWNER,
   params: IdParams,
   responses: {
     200: {

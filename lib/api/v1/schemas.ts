@@ -14,7 +14,7 @@ import {
   PROGRAM_TYPES,
   type Session,
   SESSION_MODES,
-  SessionSchema,
+  SessionFieldsSchema,
   TOPICS,
   WaitlistEntrySchema,
 } from "../../domain/mod.ts";
@@ -42,7 +42,11 @@ export const SeatStateSchema = z.enum(["open", "few_seats", "full", "waitlist", 
 
 /** A session as the API lists it: the record plus course, location and live seats. */
 export const SessionViewSchema = z.object({
-  session: SessionSchema,
+  session: SessionFieldsSchema.extend({
+    joinUrl: SessionFieldsSchema.shape.joinUrl.describe(
+      "the online join link: only for the session's instructor, admins and learners booked in it (GET /v1/sessions/{id}); null otherwise and always in lists",
+    ),
+  }),
   course: z.object({
     id: IdSchema,
     code: z.string(),
@@ -69,9 +73,10 @@ export function presentSession(
   course: Course,
   location: Location | null,
   availability: Availability,
+  joinUrl: string | null = null,
 ): SessionView {
   return {
-    session,
+    session: { ...session, joinUrl },
     course: {
       id: course.id,
       code: course.code,

@@ -1,4 +1,5 @@
 /** Sessions: browse (public), day slots per hub, and the staff lifecycle (schedule, update, cancel). */
+import { SESSION_STAFF } from "../../access/matrix.ts";
 import { z } from "zod";
 import { getAvailability } from "../../booking/availability.ts";
 import { browseSessions, earliestUpcomingDate, getSessionDetail, toDateProblem } from "../../catalog/browse.ts";
@@ -15,6 +16,7 @@ import {
   zonedWallTimeToUtc,
 } from "../../domain/mod.ts";
 import { assertMayManageSession } from "../../booking/access.ts";
+import { joinLinkFor } from "../../booking/join_link.ts";
 import { getCourse, getLocation, getSession, isSessionCursor, listSessions } from "../../store/mod.ts";
 import { localDate } from "../../catalog/format.ts";
 import { ApiError } from "../errors.ts";
@@ -82,6 +84,7 @@ export const getSessionOp = defineOperation({
   operationId: "getSession",
   tag: TAG,
   summary: "One session: seats left, waitlist length, prerequisites",
+  description: "`session.joinUrl` is shown only to the session's instructor, admins and learners booked in it.",
   access: "public",
   params: IdParams,
   responses: {
@@ -96,10 +99,11 @@ export const getSessionOp = defineOperation({
   async handler(ctx) {
     const d = await getSessionDetail(ctx.services.kv, ctx.params.id, ctx.services.engine.now());
     if (!d) throw new ApiError(404, "session_not_found", `No session with id ${ctx.params.id}.`);
+    const joinUrl = await joinLinkFor(ctx.services.kv, ctx.principal, d.session);
     return {
       status: 200,
       body: {
-        ...presentSession(d.session, d.course, d.location, d.availability),
+        ...presentSession(d.session, d.course, d.location, d.availability, joinUrl),
         prerequisites: d.prerequisites.map((c) => ({ id: c.id, code: c.code, title: c.title })),
       },
     };
@@ -193,7 +197,7 @@ export const scheduleSession = defineOperation({
   tag: TAG,
   summary: "Schedule a session (admin, or an instructor for themself)",
   description: "`endsAt` defaults to the course's duration; `timeZone` to the location's (required when online).",
-  access: ["admin", "instructor"],
+  access: SESSION_STAFF,
   idempotency: "stored",
   body: z.strictObject({
     courseId: IdSchema,
@@ -256,7 +260,7 @@ export const updateSession = defineOperation({
   tag: TAG,
   summary: "Change a session (capacity cannot drop below the seats taken)",
   description: "Raising capacity offers the new seats to the waitlist first.",
-  access: ["admin", "instructor"],
+  access: SESSION_STAFF,
   params: IdParams,
   body: z.strictObject({
     startsAt: UtcDateTimeSchema.optional(),
@@ -298,7 +302,7 @@ export const cancelSession = defineOperation({
   operationId: "cancelSession",
   tag: TAG,
   summary: "Cancel a session with all its bookings, holds, offers and waitlist",
-  access: ["admin", "instructor"],
+  access: SESSION_STAFF,
   idempotency: "stored",
   params: IdParams,
   body: z.strictObject({ reason: z.string().trim().min(1).max(500).optional() }),

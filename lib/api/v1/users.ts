@@ -1,4 +1,5 @@
 /** People: provisioning by an HR system or LMS (admin), API tokens, and the caller's own view. */
+import { SELF } from "../../access/matrix.ts";
 import { z } from "zod";
 import { mintToken } from "../../auth/tokens.ts";
 import { deactivateUser } from "../../auth/sessions.ts";
@@ -171,7 +172,7 @@ export const getMe = defineOperation({
   operationId: "getMe",
   tag: TAG,
   summary: "Who the credentials belong to",
-  access: "user",
+  access: SELF,
   responses: {
     200: {
       description: "The caller",
@@ -190,7 +191,7 @@ export const listMyBookings = defineOperation({
   operationId: "listMyBookings",
   tag: TAG,
   summary: "The caller's live holds, bookings (upcoming and past) and waitlist places with positions",
-  access: "user",
+  access: SELF,
   responses: {
     200: {
       description: "Live holds and offers (soonest to expire first), every booking (newest first), waitlist places",

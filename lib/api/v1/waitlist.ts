@@ -1,4 +1,5 @@
 /** Waitlist: join a full session's FIFO queue, leave it. */
+import { PLACE_OWNER } from "../../access/matrix.ts";
 import { z } from "zod";
 import { IdSchema } from "../../domain/mod.ts";
 import { defineOperation } from "../operation.ts";
@@ -16,7 +17,7 @@ export const joinWaitlist = defineOperation({
   summary: "Join a full session's waitlist (first come, first offered)",
   description: "When a seat frees, the first learner waiting gets an offer: a hold lasting 24 h (2 h when the " +
     "session starts within 48 h, never past the start) that they confirm with POST /v1/bookings.",
-  access: "user",
+  access: PLACE_OWNER,
   idempotency: "stored",
   body: z.strictObject({
     sessionId: IdSchema,
@@ -43,7 +44,7 @@ export const leaveWaitlist = defineOperation({
   operationId: "leaveWaitlist",
   tag: TAG,
   summary: "Leave a waitlist (a pending offer is declined and passes to the next learner)",
-  access: "user",
+  access: PLACE_OWNER,
   params: z.strictObject({ sessionId: IdSchema }),
   query: z.strictObject({
     learnerId: IdSchema.optional().describe("admins, or the session's instructor: for another learner"),

@@ -3,7 +3,10 @@ import type { PageState } from "../../../lib/auth/page_user.ts";
 import type { Handlers } from "../../../lib/fresh/mod.ts";
 import { exportFileName, exportUserData } from "../../../lib/privacy/export.ts";
 import { services } from "../../../lib/services.ts";
+import { type AccessRule, SELF } from "../../../lib/access/matrix.ts";
 
+/** Signed-in people, their own data only. */
+export const access: AccessRule = SELF;
 /** The signed-in person's data as one JSON download (GDPR access and portability). */
 export const handler: Handlers<unknown, PageState> = {
   async GET(_req, ctx) {

@@ -1,8 +1,12 @@
+import { type AccessRule, PUBLIC } from "../../../lib/access/matrix.ts";
 import type { PageState } from "../../../lib/auth/page_user.ts";
 import { seatEventStream } from "../../../lib/catalog/seat_stream.ts";
 import type { Handlers } from "../../../lib/fresh/mod.ts";
 import { getSession } from "../../../lib/store/sessions.ts";
 import { services } from "../../../lib/services.ts";
+
+/** Who may open this page (the access matrix, lib/access/matrix.ts). */
+export const access: AccessRule = PUBLIC;
 
 /**
  * Seats left of one session, live: `text/event-stream` of `event: seats` with JSON
