@@ -162,6 +162,10 @@ export interface Cluster {
   kv: Denokv;
   apps: AppProcess[];
   worker: AppProcess | null;
+  /** Starts instance `i` again with its env (same store), in place of `apps[i]` (e.g. after a kill -9). */
+  restartApp(i: number): Promise<AppProcess>;
+  /** Starts the worker again with its env, in place of `worker`. */
+  restartWorker(): Promise<AppProcess>;
   /** Stops every process (SIGTERM), then denokv. */
   close(): Promise<void>;
 }
@@ -188,28 +192,51 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     ...options.env,
     ...(options.storeEnv ?? ((_, k) => k.clientEnv))(i, kv),
   });
-  const apps: AppProcess[] = [];
-  let worker: AppProcess | null = null;
-  const close = async () => {
-    await Promise.all([...apps, ...(worker ? [worker] : [])].map((p) => p.stop("SIGTERM")));
-    if (!options.kv) await kv.close();
+  const cluster: Cluster = {
+    kv,
+    apps: [],
+    worker: null,
+    async restartApp(i) {
+      return cluster.apps[i] = await startAppProcess({ env: appEnv(i) });
+    },
+    async restartWorker() {
+      return cluster.worker = await startAppProcess({ entry: WORKER_ENTRY, env, readyLine: WORKER_READY });
+    },
+    async close() {
+      const all = [...cluster.apps, ...(cluster.worker ? [cluster.worker] : [])];
+      await Promise.all(all.map((p) => p.stop("SIGTERM")));
+      if (!options.kv) await kv.close();
+    },
   };
   try {
     const started = await Promise.allSettled(
       Array.from({ length: options.instances }, (_, i) => startAppProcess({ env: appEnv(i) })),
     );
-    for (const s of started) if (s.status === "fulfilled") apps.push(s.value);
+    for (const s of started) if (s.status === "fulfilled") cluster.apps.push(s.value);
     const failed = started.find((s) => s.status === "rejected");
     if (failed) throw (failed as PromiseRejectedResult).reason;
     if (options.worker) {
       if (!existsSync(new URL(`../../${WORKER_ENTRY}`, import.meta.url))) {
         throw new Error(`the worker role (${WORKER_ENTRY}, deno task worker) does not exist`);
       }
-      worker = await startAppProcess({ entry: WORKER_ENTRY, env, readyLine: WORKER_READY });
+      await cluster.restartWorker();
     }
   } catch (err) {
-    await close();
+    await cluster.close();
     throw err;
   }
-  return { kv, apps, worker, close };
+  return cluster;
+}
+
+/** Runs `tasks` with at most `limit` in flight; the results in task order. */
+export async function pool<T>(tasks: (() => Promise<T>)[], limit: number): Promise<T[]> {
+  const out: T[] = new Array(tasks.length);
+  let next = 0;
+  await Promise.all(Array.from({ length: limit }, async () => {
+    while (next < tasks.length) {
+      const i = next++;
+      out[i] = await tasks[i]();
+    }
+  }));
+  return out;
 }
