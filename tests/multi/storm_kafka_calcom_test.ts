@@ -158,6 +158,16 @@ Deno.test({
       const stormMs = Date.now() - stormStart;
       assert.ok(restarts, "the kill happened mid-storm");
       await restarts;
+      // The restarted instance answers on the same store: every session is full for a newcomer.
+      const [newcomer] = await putUsers(kv, 1);
+      for (const session of sessions) {
+        const res = await fetch(`${cluster.apps[0].url}/api/v1/holds`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json" },
+          body: JSON.stringify({ sessionId: session.id, learnerId: newcomer.id }),
+        });
+        assert.deepEqual([res.status, (await res.json()).error], [409, "session_full"]);
+      }
 
       const statuses = new Map<string, number>();
       for (const r of results) {
@@ -218,6 +228,9 @@ Deno.test({
       const events = await committedEvents(kv);
       const sessionIds = new Set(sessions.map((s) => s.id));
       assert.ok(events.every((e) => sessionIds.has(e.sessionId)));
+      // Nothing lost on the commit side: one hold.placed per granted hold, one booking.confirmed per booking.
+      const count = (type: string) => events.filter((e) => e.type === type).length;
+      assert.deepEqual([count("hold.placed"), count("booking.confirmed"), events.length], [56, 56, 112]);
       reader = await readTopics(broker.brokers);
       const want = new Set(events.map((e) => e.id));
       await waitFor(
