@@ -128,6 +128,7 @@ Deno.test({
       let appRestart: Promise<unknown> | null = null;
       let workerRestart: Promise<unknown> | null = null;
       let workerKilledMidStorm = false;
+      let seatPostsAtKill = 0;
       const killApp = () => {
         const app = cluster.apps[0];
         live.delete(0);
@@ -140,6 +141,7 @@ Deno.test({
         killed.push(worker);
         worker.child.kill("SIGKILL");
         workerKilledMidStorm = !stormDone;
+        seatPostsAtKill = emulator.requestCount({ method: "POST", path: "/v2/bookings" });
         workerRestart = worker.exited.then(() => cluster.restartWorker());
       };
 
@@ -160,7 +162,11 @@ Deno.test({
       const results = await pool(tasks, 48);
       const stormMs = Date.now() - stormStart;
       stormDone = true;
-      await waitFor(() => "both restarts", () => appRestart && workerRestart, 60_000);
+      await waitFor(
+        () => `the worker's kill (${emulator.requestCount({ method: "POST", path: "/v2/bookings" })} seat POSTs)`,
+        () => Boolean(appRestart && workerRestart),
+        60_000,
+      );
       await Promise.all([appRestart, workerRestart]);
       // The restarted instance answers on the same store: every session is full for a newcomer.
       const [newcomer] = await putUsers(kv, 1);
@@ -297,7 +303,7 @@ Deno.test({
       console.log(
         `  ${results.length} hold requests + ${confirmed} confirmations in ${stormMs} ms ` +
           `(${[...statuses].map(([k, n]) => `${k} ×${n}`).join(", ")}; ${retried} retried after the kill; ` +
-          `worker killed ${workerKilledMidStorm ? "mid-storm" : "after the storm"}); ` +
+          `worker killed ${workerKilledMidStorm ? "mid-storm" : "after the storm"} at seat POST ${seatPostsAtKill}); ` +
           `drained in ${drainMs} ms; ${events.length} events, ${records.length} Kafka records ` +
           `(${duplicates} duplicates); ${calcomSeats.length} Cal.com seats from ${seatPosts.length} seat POSTs; ` +
           `${Date.now() - started} ms in all`,
