@@ -180,6 +180,20 @@ export interface ClusterOptions {
   kv?: Denokv;
   /** How instance `i` names its store (default `kv.clientEnv`; `kv.deployEnv` as on Deno Deploy). */
   storeEnv?: (i: number, kv: Denokv) => Record<string, string>;
+  /** More env for instance `i` only (e.g. {@link skewedClockEnv}). */
+  instanceEnv?: (i: number) => Record<string, string>;
+}
+
+/**
+ * Env that runs a process with its wall clock `seconds` off (libfaketime preloaded, as the Debian
+ * `faketime` command does, without its wrapper process, so signals reach the app itself).
+ */
+export function skewedClockEnv(seconds: number): Record<string, string> {
+  const lib = ["/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib"]
+    .map((dir) => `${dir}/faketime/libfaketime.so.1`)
+    .find((path) => existsSync(new URL(`file://${path}`)));
+  if (!lib) throw new Error("libfaketime was not found: install Debian's faketime package (apt-get install faketime).");
+  return { LD_PRELOAD: lib, FAKETIME: `${seconds >= 0 ? "+" : ""}${seconds}s` };
 }
 
 /** Starts denokv (unless given), the app instances in parallel and the worker. */
@@ -191,6 +205,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     KAFKA_BROKERS: "",
     ...options.env,
     ...(options.storeEnv ?? ((_, k) => k.clientEnv))(i, kv),
+    ...options.instanceEnv?.(i),
   });
   const cluster: Cluster = {
     kv,

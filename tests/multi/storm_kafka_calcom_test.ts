@@ -3,7 +3,8 @@
  * a real Kafka broker and the Cal.com emulator: a hold-and-book storm of 500 learners on sessions
  * of capacity 1, 5 and 50, with a `kill -9` of an instance and of the worker (while a seat POST is
  * on its way) mid-storm, then both restarted on the same store. Everything must still reach Kafka
- * and Cal.com: nothing lost, nothing doubled, consistency clean.
+ * and Cal.com: nothing lost, nothing doubled, consistency clean. Two instances run with their clocks
+ * 5 s ahead and 5 s behind (libfaketime): per-session order on Kafka is still the commit order.
  *
  * Needs denokv, Java and Maven: missing, the test FAILS (SKIP_DENOKV / SKIP_KAFKA leave it out
  * locally, never with CI=true).
@@ -23,7 +24,7 @@ import { startCalcomEmulator } from "../calcom/emulator.ts";
 import { loadContract } from "../calcom/fixture.ts";
 import { skipKafka, startKafka } from "../kafka/broker.ts";
 import { firstOccurrenceOrder, readTopics, type TopicReader, waitFor } from "../kafka/relay_fixture.ts";
-import { pool, skipDenokv, startCluster } from "./denokv.ts";
+import { pool, skewedClockEnv, skipDenokv, startCluster } from "./denokv.ts";
 
 const DAY = 24 * 3_600_000;
 const API_KEY = "cal_live_multi_storm_key_0123456789";
@@ -55,7 +56,7 @@ async function outboxSize(kv: Deno.Kv, consumer: string): Promise<number> {
 
 Deno.test({
   name:
-    "[multi] three instances and a worker on denokv, real Kafka and Cal.com: a hold-and-book storm with kill -9 of an instance and the worker mid-storm loses nothing and doubles nothing",
+    "[multi] three instances (clocks ±5 s) and a worker on denokv, real Kafka and Cal.com: a hold-and-book storm with kill -9 of an instance and the worker mid-storm loses nothing and doubles nothing",
   ignore: skipDenokv() || skipKafka(),
   sanitizeOps: false,
   sanitizeResources: false,
@@ -80,6 +81,8 @@ Deno.test({
         CALCOM_API_KEY: API_KEY,
         CALCOM_WEBHOOK_SECRET: WEBHOOK_SECRET,
       },
+      // Instance 1 runs 5 s ahead, instance 2 5 s behind: commit order is the store's, not a clock's.
+      instanceEnv: (i) => i === 1 ? skewedClockEnv(5) : i === 2 ? skewedClockEnv(-5) : {},
     }).catch(async (err) => {
       await Promise.all([broker.close(), emulator.close()]);
       throw err;
@@ -87,6 +90,13 @@ Deno.test({
     const kv = await cluster.kv.open();
     const killed: AppProcess[] = [];
     try {
+      // The skew is real: each instance's Date header shows its own clock.
+      for (const [i, skew] of [[1, 5_000], [2, -5_000]]) {
+        const res = await fetch(`${cluster.apps[i].url}/health`);
+        await res.body?.cancel();
+        const off = Date.parse(res.headers.get("date")!) - Date.now();
+        assert.ok(Math.abs(off - skew) < 2_000, `instance ${i} runs ${off} ms off`);
+      }
       const course = await putCourse(kv);
       const startsAt = new Date(Date.now() + 30 * DAY).toISOString();
       const sessions: Session[] = [];
@@ -274,6 +284,8 @@ Deno.test({
         kvOrder.set(k, [...kvOrder.get(k) ?? [], e.id]);
       }
       for (const [k, order] of kvOrder) assert.deepEqual(kafkaOrder.get(k), order, `commit order of ${k}`);
+      // Event keys come from the writers' clocks: adjacent commits whose keys run backwards.
+      const backwards = events.filter((e, i) => i > 0 && e.key < events[i - 1].key).length;
       const duplicates = records.length - new Set(records.map((r) => r.headers["event-id"])).size;
 
       // Cal.com: one seat per confirmed booking, one successful seat POST each, none for a refused hold.
@@ -304,7 +316,8 @@ Deno.test({
         `  ${results.length} hold requests + ${confirmed} confirmations in ${stormMs} ms ` +
           `(${[...statuses].map(([k, n]) => `${k} ×${n}`).join(", ")}; ${retried} retried after the kill; ` +
           `worker killed ${workerKilledMidStorm ? "mid-storm" : "after the storm"} at seat POST ${seatPostsAtKill}); ` +
-          `drained in ${drainMs} ms; ${events.length} events, ${records.length} Kafka records ` +
+          `drained in ${drainMs} ms; ${events.length} events (${backwards} keyed before the commit ahead of them), ` +
+          `${records.length} Kafka records ` +
           `(${duplicates} duplicates); ${calcomSeats.length} Cal.com seats from ${seatPosts.length} seat POSTs; ` +
           `${Date.now() - started} ms in all`,
       );
