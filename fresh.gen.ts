@@ -7,11 +7,16 @@ import * as $_500 from "./routes/_500.tsx";
 import * as $_app from "./routes/_app.tsx";
 import * as $_middleware from "./routes/_middleware.ts";
 import * as $admin_calcom from "./routes/admin/calcom.tsx";
+import * as $auth_callback from "./routes/auth/callback.tsx";
+import * as $auth_sign_in from "./routes/auth/sign-in.tsx";
+import * as $auth_sign_out from "./routes/auth/sign-out.tsx";
 import * as $bookings__id_ from "./routes/bookings/[id].tsx";
 import * as $bookings__id__calendar_ics from "./routes/bookings/[id]/calendar.ics.ts";
 import * as $dev_sign_in from "./routes/dev/sign-in.tsx";
 import * as $holds__id_ from "./routes/holds/[id].tsx";
 import * as $index from "./routes/index.tsx";
+import * as $me_privacy from "./routes/me/privacy.tsx";
+import * as $me_privacy_export_json from "./routes/me/privacy/export.json.ts";
 import * as $me_schedule from "./routes/me/schedule.tsx";
 import * as $sessions__id_ from "./routes/sessions/[id].tsx";
 import * as $sessions__id__seats from "./routes/sessions/[id]/seats.ts";
@@ -28,11 +33,16 @@ const manifest = {
     "./routes/_app.tsx": $_app,
     "./routes/_middleware.ts": $_middleware,
     "./routes/admin/calcom.tsx": $admin_calcom,
+    "./routes/auth/callback.tsx": $auth_callback,
+    "./routes/auth/sign-in.tsx": $auth_sign_in,
+    "./routes/auth/sign-out.tsx": $auth_sign_out,
     "./routes/bookings/[id].tsx": $bookings__id_,
     "./routes/bookings/[id]/calendar.ics.ts": $bookings__id__calendar_ics,
     "./routes/dev/sign-in.tsx": $dev_sign_in,
     "./routes/holds/[id].tsx": $holds__id_,
     "./routes/index.tsx": $index,
+    "./routes/me/privacy.tsx": $me_privacy,
+    "./routes/me/privacy/export.json.ts": $me_privacy_export_json,
     "./routes/me/schedule.tsx": $me_schedule,
     "./routes/sessions/[id].tsx": $sessions__id_,
     "./routes/sessions/[id]/seats.ts": $sessions__id__seats,

@@ -15,12 +15,15 @@ import { seedDemoData } from "./lib/seed/mod.ts";
 import { exitOnSignals } from "./lib/shutdown.ts";
 import { openStore } from "./lib/store/mod.ts";
 import { registerCrons, startWorker, type Worker } from "./lib/worker/mod.ts";
+import { keyring } from "./lib/secrets/keyring.ts";
 
 let worker: Worker | null = null;
 // At the top level, before any await: Deno Deploy discovers crons statically.
 registerCrons(() => worker);
 
 const config = loadConfig();
+// Secrets at rest: fails here in production without SECRETS_KEYS (lib/secrets/keyring.ts).
+await keyring();
 const kv = await openStore(config.kvPath, { maxChecks: config.kvMaxChecks, accessToken: config.kvAccessToken });
 if (config.seedDemo) {
   const t0 = performance.now();
@@ -32,7 +35,14 @@ const relay = createRelay(kv, config);
 // Cal.com: the outbound sync always runs in the worker (with no tenant every booking ends "skipped").
 const outbound = new OutboundSync({ kv, config });
 if (config.worker) {
-  worker = startWorker({ kv, engine, relay, outbound, reconcile: reconcileDepsFor(kv, config, engine) });
+  worker = startWorker({
+    kv,
+    engine,
+    relay,
+    outbound,
+    reconcile: reconcileDepsFor(kv, config, engine),
+    retentionDays: config.retentionDays,
+  });
   if (!relay.enabled) console.log("KAFKA_BROKERS is not set: events are kept in KV as pending until it is.");
 } else {
   console.log("WORKER=0: background jobs run in a separate worker process (deno task worker).");

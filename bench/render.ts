@@ -8,6 +8,7 @@ import { BookingEngine } from "../lib/booking/engine.ts";
 import { loadConfig } from "../lib/config.ts";
 import { DEMO_EMAILS, seedDemoData } from "../lib/seed/mod.ts";
 import { percentile, round } from "./stats.ts";
+import { createPageSession, SESSION_COOKIE } from "../lib/auth/sessions.ts";
 
 /** Options of {@link measureHomeRender}. */
 export interface HomeRenderOptions {
@@ -55,7 +56,8 @@ export async function measureHomeRender(opts: HomeRenderOptions = {}): Promise<H
     const engine = new BookingEngine(kv, { holdMinutes: config.holdMinutes });
     const app = await createApp({ kv, config, engine });
     const learnerId = (await kv.get<string>(["users_by_email", DEMO_EMAILS.learner])).value;
-    const headers: HeadersInit = learnerId ? { cookie: `tb_dev_user=${learnerId}` } : {};
+    const session = learnerId ? await createPageSession(kv, learnerId, { via: "dev", absoluteMs: 3_600_000 }) : null;
+    const headers: HeadersInit = session ? { cookie: `${SESSION_COOKIE}=${session}` } : {};
     const render = async (path: string): Promise<number> => {
       const t0 = performance.now();
       const res = await app.fetch(new Request(`http://bench${path}`, { headers }));

@@ -33,7 +33,7 @@ export async function formIdempotency(
   return { scope: user.id, key: `web:${k}`, bodyHash: await hashRequest(parts) };
 }
 
-/** Sign-in link back to `next` (dev sign-in). */
+/** Sign-in link back to `next` (the dev sign-in page; it forwards to single sign-on when that is the only way in). */
 export function signInHref(next: string): string {
   return `/dev/sign-in?next=${encodeURIComponent(next)}`;
 }

@@ -14,7 +14,7 @@ export async function ownBooking(
 ): Promise<{ booking: Booking; detail: SessionDetail } | Response> {
   const user = ctx.state.user;
   if (!user) {
-    return ctx.state.devLogin
+    return ctx.state.devLogin || ctx.state.sso
       ? new Response(null, { status: 303, headers: { location: signInHref(ctx.url.pathname) } })
       : ctx.renderNotFound();
   }

@@ -1,5 +1,7 @@
 import { z } from "zod";
 import { onDenoDeploy, storePathFromEnv } from "./store/kv.ts";
+import { RoleSchema } from "./domain/user.ts";
+import { DEFAULT_RETENTION_DAYS } from "./privacy/retention.ts";
 
 /** Runtime configuration, read once from the environment and validated. */
 export const ConfigSchema = z.object({
@@ -19,11 +21,33 @@ export const ConfigSchema = z.object({
   deploy: z.boolean(),
   /**
    * Production (`APP_ENV=production`, or on Deno Deploy unless `APP_ENV` says otherwise): island
-   * bundles must be prebuilt, dev sign-in and the demo seed are off unless turned on explicitly.
+   * bundles must be prebuilt, dev sign-in is refused and the demo seed is off unless turned on.
    */
   production: z.boolean(),
   holdMinutes: z.coerce.number().positive().max(24 * 60).default(15),
   devLogin: z.boolean(),
+  /** A page session unused for this many minutes ends (default 480: a working day). */
+  sessionIdleMinutes: z.coerce.number().int().min(1).max(7 * 24 * 60).default(480),
+  /** A page session ends this many hours after sign-in, however busy (default 168: 7 days). */
+  sessionMaxHours: z.coerce.number().int().min(1).max(90 * 24).default(168),
+  /** OpenID Connect single sign-on; null when OIDC_ISSUER is unset. */
+  oidc: z.object({
+    issuer: z.url({ protocol: /^https?$/ }),
+    clientId: z.string().min(1),
+    /** Never logged. */
+    clientSecret: z.string().min(1),
+    /** Fixed redirect URL; null: `<request origin>/auth/callback`. */
+    redirectUrl: z.url({ protocol: /^https?$/ }).nullable(),
+    /** Create (and update) users from the ID token; false: only users already registered may sign in. */
+    jit: z.boolean(),
+    rolesClaim: z.string().min(1),
+    /** Claim value → role; a user none of whose values map is a learner. */
+    roleMap: z.record(z.string(), RoleSchema),
+    /** Claim holding the user's dealer (slug or id); null: not taken from the token. */
+    dealerClaim: z.string().min(1).nullable(),
+    /** Claim holding the user's manager (email or id); null: not taken from the token. */
+    managerClaim: z.string().min(1).nullable(),
+  }).nullable(),
   seedDemo: z.boolean(),
   adminToken: z.string().min(16).nullable(),
   /** Kafka bootstrap servers; empty: the relay is off and events wait in KV. */
@@ -50,6 +74,8 @@ export const ConfigSchema = z.object({
   calcomWebhookMaxAge: z.coerce.number().int().positive().max(7 * 24 * 3600).default(600),
   /** Pause before each session-cancel step, in ms (default 0). Only for crash tests. */
   cancelStepPauseMs: z.coerce.number().int().min(0).max(60_000).default(0),
+  /** Days after which events and booking audit are pseudonymised by the worker (lib/privacy/retention.ts). */
+  retentionDays: z.coerce.number().int().min(1).max(36_500).default(DEFAULT_RETENTION_DAYS),
   /** Whether this process runs the background jobs (relay, Cal.com sync, hold sweep, crons); WORKER=0 on app instances beside a `deno task worker`. */
   worker: z.boolean(),
   version: z.string(),
@@ -73,6 +99,11 @@ function flag(value: string | undefined, fallback: boolean): boolean {
 export function loadConfig(env: Record<string, string | undefined> = Deno.env.toObject()): Config {
   const deploy = onDenoDeploy(env);
   const production = env.APP_ENV ? env.APP_ENV.toLowerCase() === "production" : deploy;
+  if (production && flag(env.DEV_LOGIN, false)) {
+    throw new Error(
+      "Invalid configuration:\n  DEV_LOGIN: dev sign-in is refused in production (APP_ENV=production or Deno Deploy)",
+    );
+  }
   const parsed = ConfigSchema.safeParse({
     port: env.PORT || undefined,
     hostname: env.HOST || undefined,
@@ -84,6 +115,21 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     production,
     holdMinutes: env.HOLD_MINUTES || undefined,
     devLogin: flag(env.DEV_LOGIN, !production),
+    sessionIdleMinutes: env.SESSION_IDLE_MINUTES || undefined,
+    sessionMaxHours: env.SESSION_MAX_HOURS || undefined,
+    oidc: env.OIDC_ISSUER
+      ? {
+        issuer: env.OIDC_ISSUER,
+        clientId: env.OIDC_CLIENT_ID ?? "",
+        clientSecret: env.OIDC_CLIENT_SECRET ?? "",
+        redirectUrl: env.OIDC_REDIRECT_URL || null,
+        jit: flag(env.OIDC_JIT, true),
+        rolesClaim: env.OIDC_ROLES_CLAIM || "groups",
+        roleMap: parseRoleMap(env.OIDC_ROLE_MAP ?? ""),
+        dealerClaim: env.OIDC_DEALER_CLAIM || null,
+        managerClaim: env.OIDC_MANAGER_CLAIM || null,
+      }
+      : null,
     seedDemo: flag(env.SEED_DEMO, !production),
     adminToken: env.ADMIN_TOKEN || null,
     kafkaBrokers: (env.KAFKA_BROKERS ?? "").split(",").map((b) => b.trim()).filter(Boolean),
@@ -103,6 +149,7 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     calcomWebhookSecret: env.CALCOM_WEBHOOK_SECRET || null,
     calcomWebhookMaxAge: env.CALCOM_WEBHOOK_MAX_AGE || undefined,
     cancelStepPauseMs: env.CANCEL_STEP_PAUSE_MS || undefined,
+    retentionDays: env.RETENTION_DAYS || undefined,
     worker: flag(env.WORKER, true),
     version: VERSION,
   });
@@ -126,11 +173,33 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
       calcomWebhookSecret: "CALCOM_WEBHOOK_SECRET",
       calcomWebhookMaxAge: "CALCOM_WEBHOOK_MAX_AGE",
       cancelStepPauseMs: "CANCEL_STEP_PAUSE_MS",
+      sessionIdleMinutes: "SESSION_IDLE_MINUTES",
+      sessionMaxHours: "SESSION_MAX_HOURS",
+      retentionDays: "RETENTION_DAYS",
     };
-    const lines = parsed.error.issues.map((i) =>
-      `${names[i.path.join(".")] ?? names[String(i.path[0])] ?? i.path.join(".")}: ${i.message}`
-    );
+    const oidcNames: Record<string, string> = {
+      issuer: "OIDC_ISSUER",
+      clientId: "OIDC_CLIENT_ID",
+      clientSecret: "OIDC_CLIENT_SECRET",
+      redirectUrl: "OIDC_REDIRECT_URL",
+      roleMap: "OIDC_ROLE_MAP",
+    };
+    const nameOf = (path: PropertyKey[]) =>
+      path[0] === "oidc"
+        ? oidcNames[String(path[1])] ?? path.join(".")
+        : names[path.join(".")] ?? names[String(path[0])] ?? path.join(".");
+    const lines = parsed.error.issues.map((i) => `${nameOf(i.path)}: ${i.message}`);
     throw new Error(`Invalid configuration:\n  ${lines.join("\n  ")}`);
   }
   return parsed.data;
+}
+
+/** `group:role,group:role` (OIDC_ROLE_MAP) as a record; a malformed pair is kept whole so the schema names it. */
+function parseRoleMap(value: string): Record<string, string> {
+  const map: Record<string, string> = {};
+  for (const pair of value.split(",").map((p) => p.trim()).filter(Boolean)) {
+    const at = pair.lastIndexOf(":");
+    map[at > 0 ? pair.slice(0, at).trim() : pair] = at > 0 ? pair.slice(at + 1).trim() : "";
+  }
+  return map;
 }

@@ -33,12 +33,32 @@ export default function App({ Component, state }: AppProps<unknown, PageState>) 
                   My schedule
                 </a>
               )}
-              {state.devLogin && (
+              {state.user && (state.devLogin
+                ? (
+                  <a
+                    href="/dev/sign-in"
+                    class="text-sm underline focus:outline-none focus-visible:ring-4 focus-visible:ring-white"
+                  >
+                    {state.user.name}
+                  </a>
+                )
+                : <span class="text-sm">{state.user.name}</span>)}
+              {state.user && (
+                <form method="post" action="/auth/sign-out">
+                  <button
+                    type="submit"
+                    class="text-sm underline focus:outline-none focus-visible:ring-4 focus-visible:ring-white"
+                  >
+                    Sign out
+                  </button>
+                </form>
+              )}
+              {!state.user && (state.sso || state.devLogin) && (
                 <a
-                  href="/dev/sign-in"
+                  href={state.sso ? "/auth/sign-in" : "/dev/sign-in"}
                   class="text-sm underline focus:outline-none focus-visible:ring-4 focus-visible:ring-white"
                 >
-                  {state.user ? state.user.name : "Sign in"}
+                  Sign in
                 </a>
               )}
             </span>

@@ -60,7 +60,7 @@ trap 'exit 130' INT TERM
 PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 ADMIN_TOKEN="fuzz-$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')"
 BASE="http://127.0.0.1:$PORT"
-# DEV_LOGIN=1 (the default): schemathesis also fuzzes the dev sign-in cookie the document declares.
+# DEV_LOGIN=1 (the default): schemathesis also fuzzes the session cookie the document declares.
 env PORT="$PORT" DENO_KV_PATH="$WORK/app.kv" SEED_DEMO=1 DEV_LOGIN=1 ADMIN_TOKEN="$ADMIN_TOKEN" \
   KAFKA_BROKERS= CALCOM_API_URL= CALCOM_API_KEY= CALCOM_WEBHOOK_SECRET= \
   setsid "${DENO_CMD[@]}" run -A main.ts >"$WORK/app.log" 2>&1 &

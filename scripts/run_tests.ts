@@ -32,7 +32,21 @@ async function denoTest(args: string[]): Promise<number> {
 
 if (Deno.args.length) Deno.exit(await denoTest(["--parallel", ...Deno.args]));
 
-const ignore = [LIGHTHOUSE, ...(skipBrowser ? ["tests/browser/"] : [])];
-const main = await denoTest(["--parallel", `--ignore=${ignore.join(",")}`, "lib/", "tests/", "bench/"]);
+/** Every `*_test.ts(x)` under `dir`, sorted. */
+async function testFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for await (const e of Deno.readDir(dir)) {
+    const path = `${dir}/${e.name}`;
+    if (e.isDirectory && e.name !== "artifacts" && e.name !== "fixture") out.push(...await testFiles(path));
+    else if (e.isFile && /_test\.tsx?$/.test(e.name)) out.push(path);
+  }
+  return out.sort();
+}
+
+// Files are listed explicitly: Deno 2.9's `--ignore` does not exclude files under folders named on the command line,
+// so the audit used to run twice, once beside the parallel tests.
+const skipped = (f: string) => f === LIGHTHOUSE || (skipBrowser && f.startsWith("tests/browser/"));
+const files = (await Promise.all(["lib", "tests", "bench"].map(testFiles))).flat().filter((f) => !skipped(f));
+const main = await denoTest(["--parallel", ...files]);
 const audit = skipBrowser ? 0 : await denoTest([LIGHTHOUSE]);
 Deno.exit(main || audit);

@@ -13,17 +13,27 @@ import { createRelay } from "../lib/relay/mod.ts";
 import { exitOnSignals } from "../lib/shutdown.ts";
 import { openStore } from "../lib/store/mod.ts";
 import { registerCrons, startWorker, type Worker } from "../lib/worker/mod.ts";
+import { keyring } from "../lib/secrets/keyring.ts";
 
 let worker: Worker | null = null;
 // At the top level, before any await (as in main.ts).
 registerCrons(() => worker);
 
 const config = loadConfig();
+// Secrets at rest: fails here in production without SECRETS_KEYS (lib/secrets/keyring.ts).
+await keyring();
 const kv = await openStore(config.kvPath, { maxChecks: config.kvMaxChecks, accessToken: config.kvAccessToken });
 const engine = new BookingEngine(kv, { holdMinutes: config.holdMinutes });
 const relay = createRelay(kv, config);
 const outbound = new OutboundSync({ kv, config });
-worker = startWorker({ kv, engine, relay, outbound, reconcile: reconcileDepsFor(kv, config, engine) });
+worker = startWorker({
+  kv,
+  engine,
+  relay,
+  outbound,
+  reconcile: reconcileDepsFor(kv, config, engine),
+  retentionDays: config.retentionDays,
+});
 console.log(`worker: running (Kafka ${relay.enabled ? "on" : "off: events wait in KV"}) on ${config.kvPath}`);
 
 const running = worker;

@@ -8,7 +8,7 @@ import type { Actor } from "../lib/booking/events.ts";
 import { getAvailability } from "../lib/booking/availability.ts";
 import { encodeSessionCursor, listSessions } from "../lib/store/mod.ts";
 import { startTestApp, type TestApp } from "./app_fixture.ts";
-import { devCookie, getPage, postForm } from "./page_client.ts";
+import { devCookie, devSignInCookie, getPage, postForm } from "./page_client.ts";
 
 const HUGE_ID = "A".repeat(3000);
 
@@ -91,10 +91,17 @@ Deno.test("[pages] home with a well-formed cursor past the end date shows an emp
   }
 });
 
-Deno.test("[pages] a malformed dev sign-in cookie counts as signed out on every page", async () => {
+Deno.test("[pages] a malformed or unknown session cookie counts as signed out on every page", async () => {
   const t = await startTestApp();
   try {
-    for (const cookie of ["tb_dev_user=%", "tb_dev_user=%E0%A4%A", "other=1; tb_dev_user=%zz"]) {
+    for (
+      const cookie of [
+        "tb_session=%",
+        "tb_session=%E0%A4%A",
+        "other=1; tb_session=%zz",
+        "tb_session=01ARZ3NDEKTSV4RRFFQ69G5FAV",
+      ]
+    ) {
       const home = await get(t, "/", cookie);
       assert.equal(home.res.status, 200, cookie);
       assert.match(home.html, />\s*Sign in\s*</, cookie);
@@ -132,8 +139,8 @@ Deno.test("[pages] a 3,000-character id is a 404 on every page that takes an id"
 Deno.test("[pages] a 3,000-character id in a form post is a 404, and nothing changes", async () => {
   const t = await startTestApp();
   try {
-    const cookie = await devCookie(t, "learner@example.com");
-    const learner = cookie.slice("tb_dev_user=".length);
+    const learner = (await t.services.kv.get<string>(["users_by_email", "learner@example.com"])).value!;
+    const cookie = await devSignInCookie(t.services.kv, learner);
     const [a, b] = await openSessions(t);
     const { engine } = t.services;
     const { hold } = await engine.placeHold(a.id, learner, actor(learner));

@@ -8,6 +8,7 @@ import { getAvailability } from "../lib/booking/availability.ts";
 import type { Session } from "../lib/domain/mod.ts";
 import { listSessions } from "../lib/store/mod.ts";
 import { startTestApp, type TestApp } from "./app_fixture.ts";
+import { devSignInCookie } from "./page_client.ts";
 
 const BASE = "http://test";
 
@@ -15,8 +16,9 @@ async function userId(t: TestApp, email: string): Promise<string> {
   return (await t.services.kv.get<string>(["users_by_email", email])).value!;
 }
 
-function cookieFor(id: string): string {
-  return `tb_dev_user=${id}`;
+let current: TestApp | null = null;
+function cookieFor(id: string): Promise<string> {
+  return devSignInCookie(current!.services.kv, id);
 }
 
 async function get(t: TestApp, path: string, cookie?: string) {
@@ -70,9 +72,9 @@ function hiddenKey(html: string, intent: string): string {
 }
 
 Deno.test("[journey] hold form → 303 → hold page with countdown; a double submit makes one hold; book; calendar", async () => {
-  const t = await startTestApp();
+  const t = current = await startTestApp();
   try {
-    const learner = cookieFor(await userId(t, "learner@example.com"));
+    const learner = await cookieFor(await userId(t, "learner@example.com"));
     const [session] = await candidates(t, (_s, a) => a.seatsLeft >= 2, 1);
     const course = (await t.services.kv.get<{ title: string; code: string }>(["courses", session.courseId])).value!;
 
@@ -103,7 +105,7 @@ Deno.test("[journey] hold form → 303 → hold page with countdown; a double su
     assert.match(holdPage.text, /Book this seat/);
 
     // Another learner gets a not-found page for this hold, and cannot book it.
-    const other = cookieFor(await userId(t, "manager@example.com"));
+    const other = await cookieFor(await userId(t, "manager@example.com"));
     assert.equal((await get(t, location, other)).res.status, 404);
     assert.equal((await post(t, location, other, { intent: "book", key: crypto.randomUUID() })).res.status, 404);
 
@@ -171,9 +173,9 @@ function parseIcs(text: string): Map<string, string> {
 }
 
 Deno.test("[journey] full session → 409 page with alternatives and the waitlist; release goes back", async () => {
-  const t = await startTestApp();
+  const t = current = await startTestApp();
   try {
-    const learner = cookieFor(await userId(t, "learner@example.com"));
+    const learner = await cookieFor(await userId(t, "learner@example.com"));
     const full = await candidates(t, (s, a) => a.seatsLeft === 0 && s.waitlistEnabled && a.state !== "cancelled");
     assert.ok(full.length > 0, "the demo catalog has full sessions with a waitlist");
     const page = await get(t, `/sessions/${full[0].id}`, learner);
@@ -218,7 +220,7 @@ Deno.test("[journey] full session → 409 page with alternatives and the waitlis
 });
 
 Deno.test("[journey] missing prerequisites: a sentence with links to those courses' sessions", async () => {
-  const t = await startTestApp();
+  const t = current = await startTestApp();
   try {
     const learnerId = await userId(t, "learner@example.com");
     const learner = (await t.services.kv.get<{ completedCourses: { courseId: string }[] }>(["users", learnerId]))
@@ -237,7 +239,7 @@ Deno.test("[journey] missing prerequisites: a sentence with links to those cours
       }
     }
     assert.ok(target, "a session whose course needs something the learner has not done");
-    const res = await post(t, `/sessions/${target.id}`, cookieFor(learnerId), {
+    const res = await post(t, `/sessions/${target.id}`, await cookieFor(learnerId), {
       intent: "hold",
       key: crypto.randomUUID(),
     });
@@ -251,7 +253,7 @@ Deno.test("[journey] missing prerequisites: a sentence with links to those cours
 });
 
 Deno.test("[journey] signed out: a hold post goes to sign-in; cross-site posts are refused", async () => {
-  const t = await startTestApp();
+  const t = current = await startTestApp();
   try {
     const [session] = await candidates(t, (_s, a) => a.seatsLeft > 0, 1);
     const res = await t.app.fetch(
@@ -263,7 +265,7 @@ Deno.test("[journey] signed out: a hold post goes to sign-in; cross-site posts a
     );
     assert.equal(res.status, 303);
     assert.equal(res.headers.get("location"), `/dev/sign-in?next=${encodeURIComponent(`/sessions/${session.id}`)}`);
-    const learner = cookieFor(await userId(t, "learner@example.com"));
+    const learner = await cookieFor(await userId(t, "learner@example.com"));
     const cross = await t.app.fetch(
       new Request(`${BASE}/sessions/${session.id}`, {
         method: "POST",
@@ -290,9 +292,9 @@ async function gzipSize(text: string): Promise<number> {
 }
 
 Deno.test("[journey] JS weight: the hold page ships at most 15 KB gzip of JavaScript", async () => {
-  const t = await startTestApp();
+  const t = current = await startTestApp();
   try {
-    const learner = cookieFor(await userId(t, "learner@example.com"));
+    const learner = await cookieFor(await userId(t, "learner@example.com"));
     const [session] = await candidates(t, (_s, a) => a.seatsLeft >= 2, 1);
     const held = await post(t, `/sessions/${session.id}`, learner, { intent: "hold", key: crypto.randomUUID() });
     const holdPage = await get(t, held.res.headers.get("location")!, learner);

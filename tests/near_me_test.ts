@@ -7,6 +7,7 @@ import { distanceKm } from "../lib/booking/alternatives.ts";
 import type { Location, Session, User } from "../lib/domain/mod.ts";
 import { DEMO_EMAILS } from "../lib/seed/mod.ts";
 import { startTestApp, type TestApp } from "./app_fixture.ts";
+import { devSignInCookie } from "./page_client.ts";
 
 async function userByEmail(t: TestApp, email: string): Promise<User> {
   const id = (await t.services.kv.get<string>(["users_by_email", email])).value!;
@@ -34,7 +35,7 @@ Deno.test("[near-me] a learner with a preferred location sees in-person sessions
   try {
     const learner = await userByEmail(t, DEMO_EMAILS.learner);
     assert.ok(learner.preferredLocationId, "the demo learner has a preferred location");
-    const cookie = `tb_dev_user=${learner.id}`;
+    const cookie = await devSignInCookie(t.services.kv, learner.id);
     const home = await get(t, "/", cookie);
     assert.match(home.html, /name="near"/);
     assert.doesNotMatch(home.html, /id="near"[^>]*disabled/);
@@ -91,7 +92,7 @@ Deno.test("[near-me] signed out or without a preferred location, Near me is expl
     const admin = await userByEmail(t, DEMO_EMAILS.admin);
     const noLoc = admin.preferredLocationId ? { ...admin, preferredLocationId: null } : admin;
     await t.services.kv.set(["users", noLoc.id], noLoc);
-    const none = await get(t, "/?near=1", `tb_dev_user=${noLoc.id}`);
+    const none = await get(t, "/?near=1", await devSignInCookie(t.services.kv, noLoc.id));
     assert.equal(none.res.status, 200);
     assert.match(none.html, /needs a preferred location/);
     assert.ok(cards(none.html).length >= 10);
@@ -104,7 +105,7 @@ Deno.test("[near-me] bad near values and near with Online are ignored with a not
   const t = await startTestApp();
   try {
     const learner = await userByEmail(t, DEMO_EMAILS.learner);
-    const cookie = `tb_dev_user=${learner.id}`;
+    const cookie = await devSignInCookie(t.services.kv, learner.id);
     const bad = await get(t, "/?near=yes", cookie);
     assert.equal(bad.res.status, 200);
     assert.match(bad.html, /role="alert"/);

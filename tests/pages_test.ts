@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { createUser, getUser, listCourses, listLocations, listSessions } from "../lib/store/mod.ts";
 import { startTestApp } from "./app_fixture.ts";
+import { devSignInCookie } from "./page_client.ts";
 
 async function get(app: { fetch: (r: Request) => Response | Promise<Response> }, path: string) {
   const res = await app.fetch(new Request(`http://localhost${path}`));
@@ -125,7 +126,9 @@ Deno.test("[pages] session detail names the instructor and marks each prerequisi
       completedCourses: [{ courseId: doneId, completedAt: "2026-01-01T00:00:00.000Z" }],
     });
     const html = await (await t.app.fetch(
-      new Request(`http://localhost/sessions/${session.id}`, { headers: { cookie: `tb_dev_user=${learner.id}` } }),
+      new Request(`http://localhost/sessions/${session.id}`, {
+        headers: { cookie: await devSignInCookie(t.services.kv, learner.id) },
+      }),
     )).text();
     const instructor = (await getUser(kv, session.instructorId))!;
     assert.ok(html.includes(`Instructor: ${instructor.name}`));

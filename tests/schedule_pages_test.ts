@@ -10,6 +10,7 @@ import type { Booking, Session } from "../lib/domain/mod.ts";
 import { services, setServices } from "../lib/services.ts";
 import { listSessions } from "../lib/store/mod.ts";
 import { startTestApp, type TestApp } from "./app_fixture.ts";
+import { devSignInCookie } from "./page_client.ts";
 
 const BASE = "http://test";
 
@@ -92,12 +93,12 @@ Deno.test("[schedule] lists upcoming and past bookings, holds with time left, wa
     assert.ok(anon.text.includes("postMessage({clear:true})"), "signed out, saved pages are dropped");
     assert.ok(!anon.text.includes("/_frsh/js/"), "no island JavaScript on the schedule");
 
-    const empty = await get(t, "/me/schedule", `tb_dev_user=${await userWithoutPlaces(t)}`);
+    const empty = await get(t, "/me/schedule", await devSignInCookie(t.services.kv, await userWithoutPlaces(t)));
     assert.match(empty.text, /Nothing booked yet/);
     assert.match(empty.text, /href="\/"/);
 
     const id = await userId(t, "learner@example.com");
-    const cookie = `tb_dev_user=${id}`;
+    const cookie = await devSignInCookie(t.services.kv, id);
     const { open, full } = await sessionsWithSeats(t);
     const booked = await book(t, id, open[0].id);
     const { hold } = await t.services.engine.placeHold(open[1].id, id, actor(id));
@@ -141,7 +142,7 @@ Deno.test("[schedule] cancel early: a confirmation step without a late warning, 
   const t = await startTestApp();
   try {
     const id = await userId(t, "learner@example.com");
-    const cookie = `tb_dev_user=${id}`;
+    const cookie = await devSignInCookie(t.services.kv, id);
     const { open } = await sessionsWithSeats(t);
     const target = open.find((s) => Date.parse(s.startsAt) > Date.now() + 30 * 86_400_000) ?? open.at(-1)!;
     const booked = await book(t, id, target.id);
@@ -170,7 +171,7 @@ Deno.test("[schedule] cancel inside the cut-off shows the late warning first and
   const t = await startTestApp();
   try {
     const id = await userId(t, "learner@example.com");
-    const cookie = `tb_dev_user=${id}`;
+    const cookie = await devSignInCookie(t.services.kv, id);
     const { open } = await sessionsWithSeats(t);
     const booked = await book(t, id, open[0].id);
     // Two hours before the start: inside any cut-off of at least 2 h (the demo default is 24 h).
@@ -197,7 +198,7 @@ Deno.test("[schedule] change date moves the booking to another session of the co
   const t = await startTestApp();
   try {
     const id = await userId(t, "learner@example.com");
-    const cookie = `tb_dev_user=${id}`;
+    const cookie = await devSignInCookie(t.services.kv, id);
     const { open, full } = await sessionsWithSeats(t);
     const from = open.find((s) =>
       open.some((o) => o.id !== s.id && o.courseId === s.courseId) &&
@@ -243,7 +244,7 @@ Deno.test("[schedule] another learner's booking id is refused and stays booked",
   const t = await startTestApp();
   try {
     const id = await userId(t, "learner@example.com");
-    const other = `tb_dev_user=${await userId(t, "manager@example.com")}`;
+    const other = await devSignInCookie(t.services.kv, await userId(t, "manager@example.com"));
     const { open } = await sessionsWithSeats(t);
     const booked = await book(t, id, open[0].id);
     const cancel = await post(t, other, { intent: "cancel", booking: booked.id });
@@ -268,7 +269,7 @@ Deno.test("[schedule] leave a waitlist and release a hold; the service worker is
   const t = await startTestApp();
   try {
     const id = await userId(t, "learner@example.com");
-    const cookie = `tb_dev_user=${id}`;
+    const cookie = await devSignInCookie(t.services.kv, id);
     const { open, full } = await sessionsWithSeats(t);
     const { hold } = await t.services.engine.placeHold(open[0].id, id, actor(id));
     const released = await post(t, cookie, { intent: "release", hold: hold.id });

@@ -10,6 +10,7 @@ import { adminOperations } from "./v1/admin.ts";
 import { bookingOperations } from "./v1/bookings.ts";
 import { calcomOperations } from "./v1/calcom.ts";
 import { holdOperations } from "./v1/holds.ts";
+import { privacyOperations } from "./v1/privacy.ts";
 import { relayOperations } from "./v1/relay.ts";
 import { sessionOperations } from "./v1/sessions.ts";
 import { userOperations } from "./v1/users.ts";
@@ -22,6 +23,7 @@ export const API_OPERATIONS: readonly Operation[] = [
   ...bookingOperations,
   ...waitlistOperations,
   ...userOperations,
+  ...privacyOperations,
   ...adminOperations,
   ...relayOperations,
   ...calcomOperations,

@@ -147,7 +147,7 @@ export function buildOpenApi(ops: readonly Operation[], version: string): Record
       summary: op.summary,
       ...(op.description ? { description: op.description } : {}),
       tags: [op.tag],
-      security: op.access === "public" ? [] : [{ bearer: [] }, { devLogin: [] }],
+      security: op.access === "public" ? [] : [{ bearer: [] }, { session: [] }],
       ...(Array.isArray(op.access) ? { "x-roles": op.access } : {}),
       parameters: parametersOf(op, components),
       ...(op.body
@@ -175,7 +175,7 @@ export function buildOpenApi(ops: readonly Operation[], version: string): Record
       schemas: Object.fromEntries(Object.entries(components.schemas).sort(([a], [b]) => a.localeCompare(b))),
       securitySchemes: {
         bearer: { type: "http", scheme: "bearer", description: "A per-user token (`deno task token <email>`)" },
-        devLogin: { type: "apiKey", in: "cookie", name: "tb_dev_user", description: "Dev sign-in (DEV_LOGIN=1 only)" },
+        session: { type: "apiKey", in: "cookie", name: "tb_session", description: "Page session (sign-in)" },
       },
     },
   };

@@ -12,6 +12,7 @@ import { hashRequest, type IdempotencyRequest } from "../booking/idempotency.ts"
 import type { Role } from "../domain/user.ts";
 import { formatZodIssues, readableErrors } from "../domain/validation.ts";
 import { type Principal, resolvePrincipal } from "../auth/principal.ts";
+import { sessionSettings } from "../auth/sessions.ts";
 import { type Services, services } from "../services.ts";
 import { ApiError } from "./errors.ts";
 import { runIdempotent } from "./idempotency.ts";
@@ -153,11 +154,11 @@ async function parseBody(c: Context, op: Operation): Promise<{ value: unknown; c
 
 function originOf(principal: Principal | null): Origin {
   if (!principal) return "api";
-  if (principal.via === "dev_login") return "web";
+  if (principal.via === "session") return "web";
   return principal.roles.includes("admin") ? "admin" : "api";
 }
 
-/** Rejects cookie-authenticated writes from another site (the dev sign-in cookie is ambient). */
+/** Rejects cookie-authenticated writes from another site (the page session cookie is ambient). */
 function assertSameOrigin(c: Context): void {
   const origin = c.req.header("origin");
   const site = c.req.header("sec-fetch-site");
@@ -170,7 +171,7 @@ function assertSameOrigin(c: Context): void {
 async function authorize(c: Context, op: Operation, s: Services): Promise<Principal | null> {
   const { principal, failure } = await resolvePrincipal(s.kv, c.req.raw.headers, {
     adminToken: s.config.adminToken,
-    devLogin: s.config.devLogin,
+    sessions: sessionSettings(s.config),
   });
   if (failure) throw new ApiError(401, "invalid_token", "The bearer token is not valid.");
   if (op.access === "public") return principal;
@@ -180,7 +181,7 @@ async function authorize(c: Context, op: Operation, s: Services): Promise<Princi
   if (Array.isArray(op.access) && !principal.roles.some((r) => (op.access as Role[]).includes(r))) {
     throw new ApiError(403, "forbidden", `This needs one of these roles: ${(op.access as Role[]).join(", ")}.`);
   }
-  if (principal.via === "dev_login" && op.method !== "get") assertSameOrigin(c);
+  if (principal.via === "session" && op.method !== "get") assertSameOrigin(c);
   return principal;
 }
 

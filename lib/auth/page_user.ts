@@ -1,26 +1,29 @@
-/** The signed-in user of a page request (pages use the dev sign-in cookie until the sign-in issue). */
+/** The signed-in user of a page request (a page session cookie). */
 import type { User } from "../domain/user.ts";
 import type { Services } from "../services.ts";
-import { DEV_LOGIN_COOKIE, resolvePrincipal } from "./principal.ts";
+import { readCookie } from "./principal.ts";
+import { resolvePageSession, SESSION_COOKIE, sessionSettings } from "./sessions.ts";
 
 /** State every page gets from `routes/_middleware.ts`. */
 export interface PageState {
   user: User | null;
   devLogin: boolean;
+  /** True when OpenID Connect sign-in is configured. */
+  sso: boolean;
 }
 
-/** Reads the page user from the request's cookie (null when signed out or DEV_LOGIN is off). */
+/** The session id the request's cookie carries (unchecked), or null. */
+export function sessionIdOf(req: Request): string | null {
+  return readCookie(req.headers.get("cookie"), SESSION_COOKIE);
+}
+
+/** Reads the page user from the request's session cookie (null when signed out or the session ended). */
 export async function pageUser(s: Services, req: Request): Promise<User | null> {
-  if (!s.config.devLogin) return null;
-  const cookieOnly = new Headers({ cookie: req.headers.get("cookie") ?? "" });
-  const { principal } = await resolvePrincipal(s.kv, cookieOnly, { adminToken: null, devLogin: true });
-  return principal?.user ?? null;
+  const found = await resolvePageSession(s.kv, sessionIdOf(req), sessionSettings(s.config));
+  return found?.user ?? null;
 }
 
-/** Set-Cookie value signing a user in (or out, with null). */
-export function devLoginCookie(userId: string | null, secure: boolean): string {
-  const attrs = ["Path=/", "HttpOnly", "SameSite=Lax", ...(secure ? ["Secure"] : [])];
-  return userId
-    ? `${DEV_LOGIN_COOKIE}=${encodeURIComponent(userId)}; ${attrs.join("; ")}; Max-Age=2592000`
-    : `${DEV_LOGIN_COOKIE}=; ${attrs.join("; ")}; Max-Age=0`;
+/** Only same-site relative paths are followed after signing in: never an open redirect. */
+export function safeNext(value: string | null): string {
+  return value && /^\/(?!\/)[\w\-./?=&%]*$/.test(value) ? value : "/";
 }

@@ -1,12 +1,12 @@
 /**
- * Who is calling: an API token's user, the bootstrap ADMIN_TOKEN, or (only when DEV_LOGIN is on)
- * the user picked on the dev sign-in page.
+ * Who is calling: an API token's user, the bootstrap ADMIN_TOKEN, or the user of a page session
+ * (signed in through OpenID Connect or, when DEV_LOGIN is on, the dev sign-in page).
  */
 import type { Role, User } from "../domain/user.ts";
-import { keys } from "../store/keys.ts";
 import { TtlCache } from "../store/ttl_cache.ts";
 import { timingSafeEqual } from "../hash.ts";
 import { findUserByToken } from "./tokens.ts";
+import { resolvePageSession, SESSION_COOKIE, type SessionSettings } from "./sessions.ts";
 
 /**
  * How long a token's user is reused without reading KV. This is the bound, on EVERY instance, for
@@ -37,16 +37,14 @@ export interface Principal {
   userId: string | null;
   user: User | null;
   roles: readonly Role[];
-  via: "token" | "admin_token" | "dev_login";
+  /** `session`: a page session cookie (ambient: its writes need the same-origin check). */
+  via: "token" | "admin_token" | "session";
 }
-
-/** Cookie that carries the dev sign-in choice (a user id; honoured only when DEV_LOGIN=1). */
-export const DEV_LOGIN_COOKIE = "tb_dev_user";
 
 /** Settings principal resolution needs. */
 export interface AuthSettings {
   adminToken: string | null;
-  devLogin: boolean;
+  sessions: SessionSettings;
 }
 
 /** Why a presented credential was refused (null: none was presented). */
@@ -75,7 +73,7 @@ export function readCookie(header: string | null, name: string): string | null {
 
 /**
  * Resolves the caller of a request. A Bearer header, when present, decides alone (a bad one is
- * refused even if a dev cookie is also sent).
+ * refused even if a session cookie is also sent). A deactivated user is nobody.
  */
 export async function resolvePrincipal(
   kv: Deno.Kv,
@@ -88,15 +86,13 @@ export async function resolvePrincipal(
       return { principal: { userId: null, user: null, roles: ["admin"], via: "admin_token" }, failure: null };
     }
     const user = token ? await cachedUserByToken(kv, token) : null;
-    if (!user) return { principal: null, failure: "invalid_token" };
+    if (!user || user.active === false) return { principal: null, failure: "invalid_token" };
     return { principal: { userId: user.id, user, roles: user.roles, via: "token" }, failure: null };
   }
-  if (settings.devLogin) {
-    const id = readCookie(headers.get("cookie"), DEV_LOGIN_COOKIE);
-    if (id && id.length <= 64) {
-      const user = (await kv.get<User>(keys.user(id))).value;
-      if (user) return { principal: { userId: user.id, user, roles: user.roles, via: "dev_login" }, failure: null };
-    }
+  const found = await resolvePageSession(kv, readCookie(headers.get("cookie"), SESSION_COOKIE), settings.sessions);
+  if (found) {
+    const user = found.user;
+    return { principal: { userId: user.id, user, roles: user.roles, via: "session" }, failure: null };
   }
   return { principal: null, failure: null };
 }

@@ -4,7 +4,7 @@ import { getAvailability } from "./availability.ts";
 import { checkConsistency } from "./consistency.ts";
 import { BookingEngine } from "./engine.ts";
 import { DomainError } from "./errors.ts";
-import { type CommittedEvent, type EventType, listEvents } from "./events.ts";
+import { type AnyEventType, type CommittedEvent, listEvents } from "./events.ts";
 import { hashRequest } from "./idempotency.ts";
 import { K } from "./keys.ts";
 import type { Booking, Hold, SeatDoc, Session } from "./model.ts";
@@ -37,7 +37,7 @@ async function allEvents(kv: Deno.Kv): Promise<CommittedEvent[]> {
   }
 }
 
-async function types(kv: Deno.Kv): Promise<EventType[]> {
+async function types(kv: Deno.Kv): Promise<AnyEventType[]> {
   return (await allEvents(kv)).map((e) => e.type);
 }
 

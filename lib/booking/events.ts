@@ -34,7 +34,20 @@ export const EVENT_TYPES = [
   "attendance.recorded",
 ] as const;
 
+/** Engine event types (each one an xAPI statement). */
 export type EventType = typeof EVENT_TYPES[number];
+
+/**
+ * Events of the privacy tooling (lib/privacy/erase.ts), not about a session: `user.erased` goes
+ * to its own Kafka topic as plain JSON (user id and erasure time, no personal data).
+ */
+export const PRIVACY_EVENT_TYPES = ["user.erased"] as const;
+
+/** The outbox "session" of privacy events (every outbox entry belongs to one stream). */
+export const PRIVACY_STREAM = "_privacy";
+
+/** Every stored event type: the engine's and the privacy tooling's. */
+export type AnyEventType = EventType | typeof PRIVACY_EVENT_TYPES[number];
 export type Origin = "web" | "api" | "admin" | "calcom" | "system";
 
 /** Who caused a change, from where, and why: carried into events and audit trails. */
@@ -47,11 +60,15 @@ export interface Actor {
   reason?: string | null;
 }
 
-/** A stored domain event. `id` is a UUID (the xAPI statement id); `key` orders storage. */
+/**
+ * A stored domain event. `id` is a UUID (the xAPI statement id); `key` orders storage.
+ * `commitVersionstamp` is set only on events rewritten later (pseudonymised by lib/privacy/): the
+ * versionstamp of their original commit, which keeps their place in history order.
+ */
 export interface DomainEvent {
   id: string;
   key: string;
-  type: EventType;
+  type: AnyEventType;
   schemaVersion: 1;
   occurredAt: string;
   origin: Origin;
@@ -61,6 +78,7 @@ export interface DomainEvent {
   learnerId: string | null;
   reason: string | null;
   data: Record<string, unknown>;
+  commitVersionstamp?: string;
 }
 
 /** How a store handle mints event keys: its wall clock and a monotonic ULID factory of its own. */
@@ -103,7 +121,7 @@ function notifyCommitted(): void {
 export function addEvent(
   draft: Draft,
   actor: Actor,
-  type: EventType,
+  type: AnyEventType,
   sessionId: string,
   learnerId: string | null,
   data: Record<string, unknown>,
@@ -130,6 +148,9 @@ export function addEvent(
   event.key = minter.mint();
   draft.beforeCommit(() => event.key = minter.mint());
   draft.setAtCommit(() => K.event(event.key), event);
+  // Per-learner index of the history (privacy export and erasure; lib/privacy/). The event key is
+  // the index key's last part (the value would hold the first attempt's key, not the final one).
+  if (learnerId) draft.setAtCommit(() => keys.eventByLearner(learnerId, event.key), null);
   for (const consumer of OUTBOX_CONSUMERS) {
     draft.setAtCommit(() => keys.outboxEntry(consumer, sessionId, event.key), event);
   }
@@ -192,7 +213,8 @@ function ulidTime(key: string): number {
   return t;
 }
 
-function ulidFloor(ms: number): string {
+/** The smallest ULID of the millisecond `ms` (a list bound for keys minted from that time on). */
+export function ulidFloor(ms: number): string {
   const alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
   let s = "";
   let t = Math.max(0, ms);
@@ -224,7 +246,8 @@ export async function listEvents(
   for await (const e of kv.list<DomainEvent>({ start, end: [...K.eventsPrefix(), "\uffff"] })) {
     const keyMs = ulidTime(e.value.key);
     if (keyMs > stopAfterMs) break;
-    const ev = { ...e.value, versionstamp: e.versionstamp };
+    const { commitVersionstamp, ...stored } = e.value;
+    const ev = { ...stored, versionstamp: commitVersionstamp ?? e.versionstamp };
     if (after && compare(ev, after) <= 0) continue;
     found.push(ev);
     if (found.length === limit) stopAfterMs = keyMs + COMMIT_LAG_MS;

@@ -37,7 +37,9 @@ export interface OutboxPage {
 const MAX_BATCH = 1000;
 
 function toPending(e: Deno.KvEntry<DomainEvent>): PendingEvent {
-  return { ...e.value, versionstamp: e.versionstamp, outboxKey: e.key };
+  // A pending entry pseudonymised by lib/privacy/ keeps its original commit position.
+  const { commitVersionstamp, ...event } = e.value;
+  return { ...event, versionstamp: commitVersionstamp ?? e.versionstamp, outboxKey: e.key };
 }
 
 function byCommit(a: PendingEvent, b: PendingEvent): number {
@@ -105,8 +107,9 @@ export async function readOutbox(
 
 /**
  * Deletes delivered entries, guarded by the consumer's lease: a worker that lost its lease
- * mid-delivery cannot commit (its guard's check fails). Entries are immutable and written only by
- * their event's commit, so a delete never needs to check them and nothing can bring one back.
+ * mid-delivery cannot commit (its guard's check fails). Entries are written by their event's
+ * commit (and rewritten only by the privacy tooling, checked against the entry, so a deleted entry
+ * never comes back): a delete never needs to check them.
  * `extra` adds the consumer's own bookkeeping for each chunk (counters, dead letters: at most two
  * mutations per item plus a few). Returns false when the guard failed (the lease changed hands).
  */

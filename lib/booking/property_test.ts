@@ -11,7 +11,7 @@ import { getAvailability } from "./availability.ts";
 import { checkConsistency } from "./consistency.ts";
 import { BookingEngine } from "./engine.ts";
 import { DomainError } from "./errors.ts";
-import { type EventType, listEvents } from "./events.ts";
+import { type AnyEventType, listEvents } from "./events.ts";
 import { keys } from "../store/keys.ts";
 import type { Place, Session } from "./model.ts";
 import { assertEventsMatch, newObserved, type Observed, rawEvents } from "../../tests/booking/storm.ts";
@@ -84,7 +84,7 @@ const REFUSALS = new Set([
 ]);
 
 /** The event a successful operation must have written. */
-const SUCCESS_EVENTS: Record<string, EventType[]> = {
+const SUCCESS_EVENTS: Record<string, AnyEventType[]> = {
   hold: ["hold.placed"],
   confirm: ["booking.confirmed"],
   confirmStale: ["booking.confirmed"],

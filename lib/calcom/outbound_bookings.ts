@@ -19,6 +19,7 @@ import type { CalcomClient, SeatBooking } from "./client.ts";
 import {
   apiTenant,
   iso,
+  NOTE_ERASED,
   NOTE_NO_TENANT,
   NOTE_NOTHING_ON_CALCOM,
   type OutboundContext,
@@ -102,6 +103,8 @@ async function applyBooking(ctx: OutboundContext, state: SyncState): Promise<Out
     const eventType = await ensureEventType(ctx, session, tenant, client);
     const learner = await getUser(ctx.kv, booking.learnerId);
     if (!learner) throw new OutboundDataError("USER_NOT_FOUND", `learner ${booking.learnerId} not found`);
+    // An erased person's name and email are never sent (their future bookings are cancelled anyway).
+    if (learner.erasedAt) return { status: "skipped", note: NOTE_ERASED };
     // An earlier attempt (ours or another worker's) may have created the seat before its answer
     // was lost, or may still be in flight: look first.
     let seat = state.attempts > 0 || state.sendingUntil

@@ -14,6 +14,8 @@ export const NOTE_FROM_CALCOM = "came from Cal.com; not sent back";
 export const NOTE_NO_TENANT = "no Cal.com tenant for this session";
 /** Note of a booking whose session ended before the change was read (history is not replayed to Cal.com). */
 export const NOTE_SESSION_OVER = "the session is over; not sent";
+/** Note of a booking whose learner was erased: their attendee data is not sent. */
+export const NOTE_ERASED = "the learner's data was erased; not sent";
 /** Note of a cancelled booking that never had a Cal.com seat. */
 export const NOTE_NOTHING_ON_CALCOM = "nothing on Cal.com";
 

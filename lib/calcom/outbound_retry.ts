@@ -63,9 +63,12 @@ const SECRET_PATTERNS: RegExp[] = [
   /(authorization|api[-_]?key|secret|x-cal-signature-256)(["'\s:=]+)[^\s"',;]+/gi,
 ];
 
+const EMAIL_IN_TEXT = /[^\s@"'<>(),;:]+@[^\s@"'<>(),;:]+\.[A-Za-z]{2,}/g;
+
 /**
  * Removes secrets from a text: every given secret verbatim, `Bearer …` tokens, Cal.com keys
- * (`cal_…`) and `apiKey=…`/`secret: …`-style pairs.
+ * (`cal_…`) and `apiKey=…`/`secret: …`-style pairs; and email addresses (a Cal.com error may name
+ * an attendee), since these messages are logged and kept in sync states.
  */
 export function redactSecrets(text: string, secrets: readonly (string | null | undefined)[] = []): string {
   let out = text;
@@ -73,7 +76,7 @@ export function redactSecrets(text: string, secrets: readonly (string | null | u
   out = out.replace(SECRET_PATTERNS[0], "Bearer [redacted]");
   out = out.replace(SECRET_PATTERNS[1], "[redacted]");
   out = out.replace(SECRET_PATTERNS[2], (_m, name: string, sep: string) => `${name}${sep}[redacted]`);
-  return out;
+  return out.replace(EMAIL_IN_TEXT, "[email]");
 }
 
 /** Turns anything thrown during an attempt into a {@link SyncFailure} (messages redacted). */

@@ -54,3 +54,15 @@ Deno.test("[calcom] outbound retry failures are stored and logged without keys o
   assert.equal(f.code, "INTERNAL_ERROR");
   assert.ok(!f.message.includes(key));
 });
+
+Deno.test("[privacy] Cal.com failure messages are stored and logged without email addresses", () => {
+  const f = classifyFailure(
+    new CalcomError({
+      status: 400,
+      code: "BAD_REQUEST",
+      message: 'Cal.com POST /v2/bookings → 400: attendee "Ann.Lee+x@mail.example.co.uk" already booked',
+    }),
+  );
+  assert.equal(f.message, 'Cal.com POST /v2/bookings → 400: attendee "[email]" already booked');
+  assert.equal(redactSecrets("no address here: a@b, user at example.com"), "no address here: a@b, user at example.com");
+});

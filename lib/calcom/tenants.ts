@@ -5,13 +5,15 @@
  *
  * Secrets (API key, webhook secret) are returned only by {@link getTenant} and
  * {@link resolveTenant}, which the webhook intake and the API client need; anything meant for
- * display uses {@link describeTenant}.
+ * display uses {@link describeTenant}. In KV they are sealed (AES-256-GCM, lib/secrets/keyring.ts);
+ * {@link reencryptTenantSecrets} moves them to the current key after a rotation.
  */
 import { z } from "zod";
 import type { Config } from "../config.ts";
 import { formatZodIssues } from "../domain/validation.ts";
 import { ValidationError } from "../domain/validation.ts";
 import { keys } from "../store/keys.ts";
+import { type Keyring, keyring, seal, sealedKeyId, unseal } from "../secrets/keyring.ts";
 
 /** The slug of the tenant configured from the environment (reserved in KV). */
 export const DEFAULT_TENANT = "default";
@@ -50,14 +52,67 @@ export async function saveTenant(kv: Deno.Kv, tenant: Tenant): Promise<void> {
   if (parsed.data.slug === DEFAULT_TENANT) {
     throw new ValidationError([{ path: "slug", message: `"${DEFAULT_TENANT}" is configured from CALCOM_* variables` }]);
   }
-  await kv.set(keys.calcomTenant(parsed.data.slug), parsed.data);
+  await kv.set(keys.calcomTenant(parsed.data.slug), await sealTenant(await keyring(), parsed.data));
+}
+
+const SECRET_FIELDS = ["apiKey", "webhookSecret"] as const;
+
+/** Where a tenant's secret is stored (the additional data it is sealed with). */
+function secretPlace(slug: string, field: typeof SECRET_FIELDS[number]): string {
+  return `calcom_tenants/${slug}/${field}`;
+}
+
+/** The tenant as KV stores it: secrets sealed with the current key. */
+async function sealTenant(ring: Keyring, tenant: Tenant): Promise<Tenant> {
+  const out = { ...tenant };
+  for (const f of SECRET_FIELDS) {
+    const v = tenant[f];
+    if (v !== null) out[f] = await seal(ring, v, secretPlace(tenant.slug, f));
+  }
+  return out;
+}
+
+/** A stored tenant with its secrets decrypted (plain values from before encryption read as they are). */
+async function unsealTenant(ring: Keyring, stored: Tenant): Promise<Tenant> {
+  const out = { ...stored };
+  for (const f of SECRET_FIELDS) {
+    const v = stored[f];
+    if (v !== null) out[f] = await unseal(ring, v, secretPlace(stored.slug, f));
+  }
+  return out;
 }
 
 /** The stored tenant with this slug (secrets included), or null. */
 export async function getTenant(kv: Deno.Kv, slug: string): Promise<Tenant | null> {
   if (!TenantSlug.safeParse(slug).success) return null;
   const entry = await kv.get<Tenant>(keys.calcomTenant(slug));
-  return entry.value;
+  return entry.value ? await unsealTenant(await keyring(), entry.value) : null;
+}
+
+/**
+ * Re-encrypts every stored tenant secret that is plain or sealed with a key other than the
+ * current one (`deno task secrets:reencrypt`, after adding a new first key to SECRETS_KEYS).
+ * Each tenant is rewritten only if unchanged since read. Returns how many tenants it rewrote and
+ * how many were current already.
+ */
+export async function reencryptTenantSecrets(
+  kv: Deno.Kv,
+  ring?: Keyring,
+): Promise<{ rewritten: number; current: number }> {
+  const r = ring ?? await keyring();
+  const out = { rewritten: 0, current: 0 };
+  for await (const e of kv.list<Tenant>({ prefix: keys.calcomTenantsPrefix() })) {
+    const stale = SECRET_FIELDS.some((f) => e.value[f] !== null && sealedKeyId(e.value[f]!) !== r.current.id);
+    if (!stale) {
+      out.current++;
+      continue;
+    }
+    const next = await sealTenant(r, await unsealTenant(r, e.value));
+    const res = await kv.atomic().check(e).set(e.key, next).commit();
+    if (!res.ok) throw new Error(`tenant ${e.value.slug} changed during re-encryption; run the task again`);
+    out.rewritten++;
+  }
+  return out;
 }
 
 /** The `default` tenant from configuration. */
@@ -92,7 +147,10 @@ export function describeTenant(tenant: Tenant): TenantDescription {
 /** Every tenant: `default` (from configuration) first, then the stored ones by slug. */
 export async function listTenants(kv: Deno.Kv, config: Config): Promise<Tenant[]> {
   const out: Tenant[] = [defaultTenant(config)];
-  for await (const e of kv.list<Tenant>({ prefix: keys.calcomTenantsPrefix() })) out.push(e.value);
+  const ring = await keyring();
+  for await (const e of kv.list<Tenant>({ prefix: keys.calcomTenantsPrefix() })) {
+    out.push(await unsealTenant(ring, e.value));
+  }
   return out;
 }
 

@@ -39,7 +39,11 @@ export const UserSchema = z.object({
   managerId: IdSchema.nullable().default(null),
   preferredLocationId: IdSchema.nullable().default(null),
   completedCourses: z.array(CompletedCourseSchema).default([]),
+  /** False: deactivated (every page session is refused and ended, API tokens stop working); absent: active. */
+  active: z.boolean().optional(),
   createdAt: UtcDateTimeSchema,
+  /** Set when the person's data was erased (lib/privacy/erase.ts): the record is a pseudonymised tombstone. */
+  erasedAt: UtcDateTimeSchema.optional(),
 });
 export type User = z.infer<typeof UserSchema>;
 /** Input accepted by `createUser`: id and createdAt are optional. */

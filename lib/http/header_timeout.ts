@@ -350,7 +350,10 @@ export async function serveWithHeaderTimeout(
   let listener: Deno.TcpListener;
   try {
     dir = await Deno.makeTempDir({ prefix: "http-front-" });
-    app = Deno.serve({ path: `${dir}/app.sock`, signal: abort.signal, onListen: () => {} }, handler);
+    app = Deno.serve({ path: `${dir}/app.sock`, signal: abort.signal, onListen: () => {} }, (req, info) =>
+      // Requests over the Unix socket have `http+unix:` URLs, whose origin is "null": give the app
+      // the URL the client used (same-origin checks and redirect URLs compare origins).
+      handler(req.url.startsWith("http+unix:") ? new Request(`http:${req.url.slice(10)}`, req) : req, info));
     listener = Deno.listen({ hostname: options.hostname, port: options.port });
   } catch (err) {
     abort.abort();

@@ -256,3 +256,12 @@ Deno.test("[http] the server binds the host it is given, and a taken port is an 
     );
   });
 });
+
+Deno.test("[http] behind the front the app sees the URL the client used (not http+unix:), body and method intact", async () => {
+  const handler = async (req: Request) =>
+    Response.json({ url: req.url, origin: new URL(req.url).origin, method: req.method, body: await req.text() });
+  await withServer(5_000, handler, async (_server, url) => {
+    const res = await fetch(`${url}/a/b?c=1`, { method: "POST", body: "hello" });
+    assert.deepEqual(await res.json(), { url: `${url}/a/b?c=1`, origin: url, method: "POST", body: "hello" });
+  });
+});

@@ -40,6 +40,29 @@ export function toMessage(event: DomainEvent, statement: XapiStatement): Outboun
   };
 }
 
+/**
+ * The record of a `user.erased` event on `nlj.privacy.erasure`: key = the user id, value =
+ * `{type, userId, erasedAt, eventId}`: no personal data, so that downstream stores (an LRS)
+ * erase what they hold for that user. Statements already in Kafka are immutable.
+ */
+export function toErasureMessage(event: DomainEvent): OutboundMessage {
+  const userId = event.learnerId;
+  if (!userId) throw new Error(`erasure event ${event.id} names no user`);
+  const erasedAt = typeof event.data.erasedAt === "string" ? event.data.erasedAt : event.occurredAt;
+  return {
+    topic: topicFor(event),
+    key: userId,
+    value: JSON.stringify({ type: "user.erased", userId, erasedAt, eventId: event.id }),
+    headers: {
+      "event-id": event.id,
+      "event-type": event.type,
+      "origin": event.origin,
+      "correlation-id": event.correlationId,
+      "schema-version": MESSAGE_SCHEMA_VERSION,
+    },
+  };
+}
+
 export interface KafkaPublisherOptions {
   brokers: string[];
   clientId?: string;

@@ -15,8 +15,9 @@
 import { type CommittedEvent, type DomainEvent, onEventsCommitted } from "../booking/events.ts";
 import { acknowledgeOutbox, type PendingEvent, readOutbox } from "../booking/outbox.ts";
 import { keys } from "../store/keys.ts";
+import { ERASURE_MARKER } from "../privacy/pseudonymise.ts";
 import { LeasedLoop } from "../worker/leased_loop.ts";
-import { type OutboundMessage, toMessage } from "./publisher.ts";
+import { type OutboundMessage, toErasureMessage, toMessage } from "./publisher.ts";
 import {
   cachedStoreReader,
   loadStatementContext,
@@ -141,6 +142,7 @@ export class EventRelay {
   #status: RelayStatus;
   #connected = false;
   #resumeAfter: string | null = null;
+  #erasureStamp: string | null = null;
 
   constructor(kv: Deno.Kv, publisher: EventPublisher | null, options: RelayOptions = {}) {
     this.#kv = kv;
@@ -234,8 +236,19 @@ export class EventRelay {
     await op.commit();
   }
 
+  /**
+   * Clears the cached users when someone was erased since the last page. Read AFTER the page: an
+   * erasure's tombstone commits before its cancellations, so a page holding those sees the change.
+   */
+  async #dropUsersAfterErasure(): Promise<void> {
+    const marker = await this.#kv.get(keys.privacyMeta(ERASURE_MARKER));
+    if (marker.versionstamp !== this.#erasureStamp) this.#reader.forgetUsers?.();
+    this.#erasureStamp = marker.versionstamp;
+  }
+
   /** Builds the Kafka message of an event, or says why it cannot be built. */
   async buildMessage(event: DomainEvent): Promise<OutboundMessage> {
+    if (event.type === "user.erased") return toErasureMessage(event);
     const ctx = await loadStatementContext(this.#kv, event, this.#reader);
     const message = toMessage(event, toStatement(event, ctx));
     if (message.value.length > 900_000) throw new Error(`statement is ${message.value.length} bytes, over 900 KB`);
@@ -257,6 +270,7 @@ export class EventRelay {
     this.#status.nextRetryInMs = null;
     if (page.events.length === 0 || signal.aborted) return 0;
     const events = page.events;
+    await this.#dropUsersAfterErasure();
     const built = await Promise.allSettled(events.map((e) => this.buildMessage(e)));
     const ready: { event: PendingEvent; message: OutboundMessage }[] = [];
     const dead = new Map<PendingEvent, DeadLetter>();

@@ -116,6 +116,8 @@ export const TOPICS = {
   calBookingCreated: "cal.booking.created",
   calBookingCancelled: "cal.booking.cancelled",
   calBookingRescheduled: "cal.booking.rescheduled",
+  /** user.erased: a person's data was erased here; downstream stores (an LRS) erase theirs. */
+  privacyErasure: "nlj.privacy.erasure",
 } as const;
 export type Topic = typeof TOPICS[keyof typeof TOPICS];
 
@@ -123,9 +125,10 @@ export type Topic = typeof TOPICS[keyof typeof TOPICS];
  * The topic of an event: session.* → nlj.training.scheduled; attendance.recorded →
  * nlj.training.attendance (whatever its origin); hold, booking and waitlist events →
  * nlj.training.registration, except bookings that came from Cal.com (origin "calcom"), which go
- * to cal.booking.created / cancelled / rescheduled.
+ * to cal.booking.created / cancelled / rescheduled; user.erased → nlj.privacy.erasure.
  */
 export function topicFor(event: Pick<DomainEvent, "type" | "origin">): Topic {
+  if (event.type === "user.erased") return TOPICS.privacyErasure;
   if (event.type.startsWith("session.")) return TOPICS.scheduled;
   if (event.type === "attendance.recorded") return TOPICS.attendance;
   if (event.origin === "calcom") {
@@ -179,7 +182,7 @@ export interface XapiStatement {
   timestamp: string;
 }
 
-type Person = Pick<User, "id" | "email" | "name">;
+type Person = Pick<User, "id" | "email" | "name" | "erasedAt">;
 
 /** What a statement needs besides the event; see {@link loadStatementContext}. */
 export interface StatementContext {
@@ -197,6 +200,8 @@ export interface StatementContext {
 /** Point reads the statement builder needs; {@link cachedStoreReader} saves repeats across a batch. */
 export interface StoreReader {
   user(id: string): Promise<User | null>;
+  /** Drops cached users (after an erasure), so the next reads see the tombstone. */
+  forgetUsers?(): void;
   session(id: string): Promise<Session | null>;
   course(id: string): Promise<Course | null>;
   location(id: string): Promise<Location | null>;
@@ -224,6 +229,7 @@ export function cachedStoreReader(kv: Deno.Kv, ttlMs = 30_000): StoreReader {
   const locations = new TtlCache<Location | null>(ttlMs, 1_000);
   return {
     user: (id) => users.get(id, () => direct.user(id)),
+    forgetUsers: () => users.clear(),
     session: (id) => sessions.get(id, () => direct.session(id)),
     course: (id) => courses.get(id, () => direct.course(id)),
     location: (id) => locations.get(id, () => direct.location(id)),
@@ -253,6 +259,8 @@ export async function loadStatementContext(
 }
 
 function agent(person: Person): XapiAgent {
+  // An erased person is named by id only: no name or mailbox leaves after the erasure.
+  if (person.erasedAt) return accountAgent(person.id);
   return { objectType: "Agent", name: person.name, mbox: `mailto:${person.email}` };
 }
 
@@ -286,7 +294,7 @@ function locationExtension(location: Location | null) {
  * {@link loadStatementContext}). See the module doc for the mapping.
  */
 export function toStatement(event: DomainEvent, ctx: StatementContext): XapiStatement {
-  const verb = VERBS[event.type];
+  const verb = VERBS[event.type as EventType];
   if (!verb) throw new Error(`no xAPI verb for event type ${event.type}`);
   const { session, course } = ctx;
   const courseName = course ? { "en-US": course.title } : { "en-US": "Training session" };

@@ -37,12 +37,18 @@
  * | `["attendance", sessionId, learnerId]` | `AttendanceRecord` | booking engine |
  * | `["session_cancels_pending", sessionId]` | `PendingSessionCancel` `{sessionId, startedAt, actor}`: a session cancel not finished yet (the resumer's work list) | cancelSession (set with the status change, deleted with session.cancelled) |
  * | `["events", key]` | `DomainEvent`: permanent history (key: ULID from the writer's clock, approximate order; entry versionstamp = commit order) | booking engine |
+ * | `["events_by_learner", learnerId, key]` | null (the event key is the key's last part): the learner's events (privacy export, erasure) | booking engine (addEvent, with the event) |
+ * | `["privacy_erasures", userId]` | `ErasureRecord` `{userId, erasedAt, by, reason}`: who erased whom, when, why (no personal data of the person) | eraseUser |
+ * | `["privacy_meta", name]` | `retention`: the retention job's progress `{eventKey, session, lastRunAt, cutoff}`; `last_erasure`: `{userId, at}`, changed by every erasure (caches of people drop what they hold) | retention job; eraseUser |
  * | `["outbox", consumer, sessionId, key]` | `DomainEvent` not yet delivered to `consumer` (`kafka`, `calcom`); written with the event, deleted after delivery | booking engine; relay and Cal.com sync delete |
  * | `["worker_leases", name]` | `LeaseRecord` `{owner, token, until}`: the fenced lease of a background job or cron | lib/worker/lease.ts |
  * | `["idempotency", scope, key]` | `{bodyHash, result, createdAt}`, expires after 24 h | booking engine |
  * | `["meta", "seed"]` | `SeedMarker` | seedDemoData |
  * | `["meta", "catalog_version"]` | ULID, changed by every course/location write | createCourse, createLocation |
- * | `["calcom_tenants", slug]` | `Tenant` `{slug, baseUrl, apiKey, webhookSecret, eventTypeIds}` | saveTenant |
+ * | `["auth_sessions", idHash]` | `PageSession` `{userId, via, createdAtMs, seenAtMs}`: a signed-in page session (key: SHA-256 hex of the cookie's random id, never the id); expires at its absolute timeout | lib/auth/sessions.ts (createPageSession, touch, revoke) |
+ * | `["auth_sessions_by_user", userId, idHash]` | null: the user's sessions (sign out everywhere, deactivation) | 〃 |
+ * | `["oidc_logins", stateHash]` | `PendingLogin` `{nonce, verifier, next, redirectUri, createdAtMs}`: an OpenID sign-in under way (one use), expires after 10 min | lib/auth/oidc.ts (beginOidcSignIn; deleted by completeOidcSignIn) |
+ * | `["calcom_tenants", slug]` | `Tenant` `{slug, baseUrl, apiKey, webhookSecret, eventTypeIds}`; apiKey and webhookSecret sealed (AES-256-GCM, `enc:v1:<keyId>:…`, lib/secrets/keyring.ts) | saveTenant, reencryptTenantSecrets |
  * | `["calcom_deliveries", tenant, receivedAtUlid]` | `StoredDelivery` `{trigger, createdAt, payload, receivedAt, bodyHash}` | webhook intake |
  * | `["calcom_delivery_hashes", bodyHash]` | `{tenant, deliveryId}`, expires after 7 days (de-duplication) | webhook intake |
  * | `["calcom_event_types", sessionId]` | `EventTypeLink`: the session's Cal.com event type | Cal.com sync |
@@ -123,11 +129,17 @@ export const PREFIXES = [
   "attendance",
   "session_cancels_pending",
   "events",
+  "events_by_learner",
+  "privacy_erasures",
+  "privacy_meta",
   "outbox",
   "worker_leases",
   "idempotency",
   "api_tokens",
   "api_tokens_by_user",
+  "auth_sessions",
+  "auth_sessions_by_user",
+  "oidc_logins",
   "relay",
   "relay_counts",
   "relay_errors",
@@ -219,6 +231,14 @@ export const keys = {
   // ── outbox and idempotency ───────────────────────────────────────────
   eventsPrefix: () => ["events"] as const,
   event: (key: string) => ["events", key] as const,
+  /** Index of a learner's events (value null: the event key is the last part). */
+  eventByLearner: (learnerId: string, eventKey: string) => ["events_by_learner", learnerId, eventKey] as const,
+  eventsByLearnerPrefix: (learnerId: string) => ["events_by_learner", learnerId] as const,
+
+  // ── privacy ──────────────────────────────────────────────────────────
+  erasure: (userId: string) => ["privacy_erasures", userId] as const,
+  erasuresPrefix: () => ["privacy_erasures"] as const,
+  privacyMeta: (name: string) => ["privacy_meta", name] as const,
   /** Every pending entry of one consumer (`kafka`, `calcom`). */
   outboxPrefix: (consumer: string) => ["outbox", consumer] as const,
   /** One session's pending entries for one consumer. */
@@ -245,6 +265,12 @@ export const keys = {
   apiToken: (tokenHash: string) => ["api_tokens", tokenHash] as const,
   apiTokensByUserPrefix: (userId: string) => ["api_tokens_by_user", userId] as const,
   apiTokenByUser: (userId: string, tokenId: string) => ["api_tokens_by_user", userId, tokenId] as const,
+
+  // ── Page sessions and OpenID sign-in (only SHA-256 hashes of ids and states are stored) ──
+  authSession: (idHash: string) => ["auth_sessions", idHash] as const,
+  authSessionsByUserPrefix: (userId: string) => ["auth_sessions_by_user", userId] as const,
+  authSessionByUser: (userId: string, idHash: string) => ["auth_sessions_by_user", userId, idHash] as const,
+  oidcLogin: (stateHash: string) => ["oidc_logins", stateHash] as const,
 
   // ── Cal.com ──────────────────────────────────────────────────────────
   calcomTenant: (slug: string) => ["calcom_tenants", slug] as const,

@@ -25,6 +25,11 @@ export class TtlCache<V> {
     this.#entries.delete(key);
   }
 
+  /** Forgets every key. */
+  clear(): void {
+    this.#entries.clear();
+  }
+
   #evict(t: number): void {
     for (const [k, e] of this.#entries) if (e.until <= t) this.#entries.delete(k);
     // Still full: drop the oldest quarter (Map keeps insertion order).

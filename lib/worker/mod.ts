@@ -9,7 +9,8 @@
  * - crons (`Deno.cron`, registered at the top level of the entry point; each body takes a lease
  *   first, so N instances never run it twice at once): Cal.com reconciliation (hourly), a
  *   backstop hold sweep (every minute) and the resume of session cancels cut short by a crash
- *   (at start, then every minute for cancels pending at least a minute).
+ *   (at start, then every minute for cancels pending at least a minute), and retention (daily:
+ *   events and audit older than `RETENTION_DAYS` are pseudonymised, lib/privacy/retention.ts).
  *
  * It runs inside the app by default (`deno task start`), or alone (`deno task worker`) against the
  * same KV, with `WORKER=0` on the app instances. No job depends on KV queues.
@@ -18,6 +19,7 @@ import type { BookingEngine } from "../booking/engine.ts";
 import { reconcile, type ReconcileDeps } from "../calcom/reconcile.ts";
 import type { OutboundSync } from "../calcom/outbound.ts";
 import type { EventRelay } from "../relay/relay.ts";
+import { applyRetention, DEFAULT_RETENTION_DAYS } from "../privacy/retention.ts";
 import { runExclusive } from "./lease.ts";
 import { LeasedLoop } from "./leased_loop.ts";
 
@@ -65,6 +67,8 @@ export interface WorkerDeps {
   outbound: OutboundSync;
   reconcile: ReconcileDeps;
   holdSweep?: HoldSweepOptions;
+  /** Retention period in days (default {@link DEFAULT_RETENTION_DAYS}). */
+  retentionDays?: number;
 }
 
 /** A running worker. */
@@ -75,6 +79,8 @@ export interface Worker {
   sweepCron(): Promise<boolean>;
   /** Finishes pending session cancels at least `minAgeMs` old (all when omitted). */
   cancelResumeCron(minAgeMs?: number): Promise<boolean>;
+  /** Pseudonymises events and audit older than the retention period (the engine's clock decides). */
+  retentionCron(): Promise<boolean>;
   /** Stops every loop after its in-flight step and releases the leases. */
   stop(): Promise<void>;
 }
@@ -109,6 +115,19 @@ export function startWorker(deps: WorkerDeps): Worker {
         const n = await deps.engine.sweepExpiredHolds().catch(() => 0);
         if (n) console.log(`hold sweep (cron): released ${n} overdue hold(s)`);
       }, { leaseMs: 60_000 }),
+    retentionCron: () =>
+      runExclusive(deps.kv, "cron:retention", async () => {
+        try {
+          const r = await applyRetention(deps.kv, {
+            now: deps.engine.now(),
+            retentionDays: deps.retentionDays ?? DEFAULT_RETENTION_DAYS,
+          });
+          const n = r.eventsPseudonymised + r.bookingsPseudonymised;
+          if (n) console.log(`retention: pseudonymised ${JSON.stringify(r)}`);
+        } catch (err) {
+          console.error(`retention failed: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      }, { leaseMs: 10 * 60_000 }),
     async stop() {
       await Promise.all([holdSweep.stop(), deps.relay.stop(), deps.outbound.stop()]);
     },
@@ -139,5 +158,8 @@ export function registerCrons(current: () => Worker | null): void {
   // A minute's grace, so the cron does not race a cancel that is running normally.
   Deno.cron("resume pending session cancels", "* * * * *", async () => {
     await current()?.cancelResumeCron(60_000);
+  });
+  Deno.cron("pseudonymise history past retention", "41 3 * * *", async () => {
+    await current()?.retentionCron();
   });
 }

@@ -46,7 +46,7 @@ async function pageData(url: URL, problem: string | null): Promise<Data> {
 /** Signed out: sign in first (or 404 without dev sign-in); signed in without the admin role: 403. */
 function refusal(ctx: Ctx): Promise<Response> | Response | null {
   if (!ctx.state.user) {
-    return ctx.state.devLogin
+    return ctx.state.devLogin || ctx.state.sso
       ? new Response(null, { status: 303, headers: { location: signInHref(HERE) } })
       : ctx.renderNotFound();
   }

@@ -1,4 +1,5 @@
-import { devLoginCookie, type PageState } from "../../lib/auth/page_user.ts";
+import { type PageState, safeNext, sessionIdOf } from "../../lib/auth/page_user.ts";
+import { createPageSession, endPageSession, sessionCookie, sessionSettings } from "../../lib/auth/sessions.ts";
 import { DEMO_EMAILS } from "../../lib/seed/build_people.ts";
 import { getUserByEmail } from "../../lib/store/mod.ts";
 import { type Handlers, Head, type PageProps } from "../../lib/fresh/mod.ts";
@@ -12,11 +13,6 @@ interface Data {
   next: string;
 }
 
-/** Only same-site relative paths: never an open redirect. */
-function safeNext(value: string | null): string {
-  return value && /^\/(?!\/)[\w\-./?=&%]*$/.test(value) ? value : "/";
-}
-
 async function demoUsers(): Promise<User[]> {
   const kv = services().kv;
   const found = await Promise.all(Object.values(DEMO_EMAILS).map((e) => getUserByEmail(kv, e)));
@@ -25,6 +21,10 @@ async function demoUsers(): Promise<User[]> {
 
 export const handler: Handlers<Data, PageState> = {
   async GET(_req, ctx) {
+    if (!ctx.state.devLogin && ctx.state.sso) {
+      const next = encodeURIComponent(safeNext(ctx.url.searchParams.get("next")));
+      return new Response(null, { status: 303, headers: { location: `/auth/sign-in?next=${next}` } });
+    }
     if (!ctx.state.devLogin) return ctx.renderNotFound();
     return ctx.render({
       demo: await demoUsers(),
@@ -39,23 +39,31 @@ export const handler: Handlers<Data, PageState> = {
     if (origin && origin !== ctx.url.origin) return new Response("Cross-site sign-in refused.", { status: 403 });
     const form = await req.formData().catch(() => new FormData());
     const next = safeNext(String(form.get("next") ?? "/"));
-    const secure = ctx.url.protocol === "https:";
+    const s = services();
     if (form.get("action") === "sign-out") {
+      await endPageSession(s.kv, sessionIdOf(req));
       return new Response(null, {
         status: 303,
-        headers: { location: "/", "set-cookie": devLoginCookie(null, secure) },
+        headers: { location: "/", "set-cookie": sessionCookie(null, ctx.url) },
       });
     }
     const email = String(form.get("email") ?? "").trim().toLowerCase().slice(0, 200);
-    const user = email ? await getUserByEmail(services().kv, email) : null;
-    if (!user) {
-      const problem = email ? `No one with the email ${email} is registered.` : "Enter an email address.";
+    const user = email ? await getUserByEmail(s.kv, email) : null;
+    if (!user || user.active === false) {
+      const problem = !email
+        ? "Enter an email address."
+        : user
+        ? `The account of ${email} is deactivated.`
+        : `No one with the email ${email} is registered.`;
       return ctx.render({ demo: await demoUsers(), email, problem, next }, { status: 422 });
     }
-    return new Response(null, {
-      status: 303,
-      headers: { location: next, "set-cookie": devLoginCookie(user.id, secure) },
+    // A normal server-side session (marked "dev": refused once DEV_LOGIN is off); nothing to forge.
+    const id = await createPageSession(s.kv, user.id, {
+      via: "dev",
+      replacing: sessionIdOf(req),
+      absoluteMs: sessionSettings(s.config).absoluteMs,
     });
+    return new Response(null, { status: 303, headers: { location: next, "set-cookie": sessionCookie(id, ctx.url) } });
   },
 };
 
@@ -68,7 +76,8 @@ export default function DevSignIn({ data, state }: PageProps<Data, PageState>) {
       </Head>
       <h1 class="mb-2 text-2xl font-bold">Sign in</h1>
       <p class="mb-4 text-gray-800">
-        This development sign-in trusts whatever email you pick. It exists only while <code>DEV_LOGIN=1</code>.
+        This development sign-in trusts whatever email you pick. It exists only while <code>DEV_LOGIN=1</code>{" "}
+        and never in production.
       </p>
       {state.user && (
         <form method="post" class="mb-4">
@@ -78,6 +87,13 @@ export default function DevSignIn({ data, state }: PageProps<Data, PageState>) {
           <input type="hidden" name="action" value="sign-out" />
           <button type="submit" class="rounded-lg border border-gray-500 px-4 py-3 font-semibold">Sign out</button>
         </form>
+      )}
+      {state.sso && (
+        <p class="mb-4">
+          <a href={`/auth/sign-in?next=${encodeURIComponent(data.next)}`} class="font-semibold text-blue-800 underline">
+            Sign in with your company account
+          </a>
+        </p>
       )}
       <h2 class="mb-2 text-lg font-semibold">Demo people</h2>
       <ul class="mb-6 space-y-2">

@@ -39,7 +39,7 @@ type Ctx = FreshContext<PageState, Data>;
 async function ownHold(ctx: Ctx): Promise<{ user: User; hold: Hold; detail: SessionDetail } | Response> {
   const user = ctx.state.user;
   if (!user) {
-    return ctx.state.devLogin
+    return ctx.state.devLogin || ctx.state.sso
       ? new Response(null, { status: 303, headers: { location: signInHref(ctx.url.pathname) } })
       : ctx.renderNotFound();
   }

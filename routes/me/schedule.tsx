@@ -391,6 +391,14 @@ export default function SchedulePage({ data, state }: PageProps<Data, PageState>
           )}
         </div>
       )}
+      {state.user && (
+        <form method="post" action="/auth/sign-out" class="mt-8">
+          <input type="hidden" name="everywhere" value="1" />
+          <button type="submit" class="rounded-lg border border-gray-500 px-4 py-3 font-semibold">
+            Sign out on every device
+          </button>
+        </form>
+      )}
       <script dangerouslySetInnerHTML={{ __html: state.user ? REGISTER_SW : FORGET_SAVED }} />
     </>
   );

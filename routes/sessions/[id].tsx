@@ -89,7 +89,7 @@ export const handler: Handlers<Data, PageState> = {
     const detail = await getSessionDetail(services().kv, id);
     if (!detail) return ctx.renderNotFound();
     if (!user) {
-      if (!ctx.state.devLogin) return ctx.render(await pageData(detail, null, null), { status: 401 });
+      if (!ctx.state.devLogin && !ctx.state.sso) return ctx.render(await pageData(detail, null, null), { status: 401 });
       return new Response(null, { status: 303, headers: { location: signInHref(`/sessions/${id}`) } });
     }
     const form = await req.formData().catch(() => new FormData());
@@ -144,7 +144,7 @@ function PrimaryAction({ data, state }: { data: Data; state: PageState }) {
   const waitlist = !seats && session.waitlistEnabled;
   if (!seats && !waitlist) return <p class="text-base">This session is full and has no waitlist.</p>;
   if (!state.user) {
-    return state.devLogin
+    return state.devLogin || state.sso
       ? <ButtonLink href={signInHref(here)} label={seats ? "Sign in to hold a seat" : "Sign in to join the waitlist"} />
       : <p class="text-base">Sign in to book this session.</p>;
   }

@@ -63,11 +63,11 @@ Deno.test("[api] session list: a well-formed cursor past `to` is an empty page, 
   }
 });
 
-Deno.test("[api] a malformed dev sign-in cookie counts as no credentials", async () => {
+Deno.test("[api] a malformed session cookie counts as no credentials", async () => {
   const f = await startApiFixture();
   try {
     const s = await f.session();
-    const cookie = { cookie: "tb_dev_user=%" };
+    const cookie = { cookie: "tb_session=%" };
     const list = await f.anonymous.request<Body>("GET", "/api/v1/sessions?limit=1", undefined, cookie);
     assert.equal(list.status, 200);
     assert.equal(list.body.sessions.length, 1);

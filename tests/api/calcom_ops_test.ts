@@ -22,6 +22,7 @@ import { loadContract } from "../calcom/fixture.ts";
 import { mintToken } from "../../lib/auth/tokens.ts";
 import { ApiClient, type Body } from "./client.ts";
 import { type ApiFixture, type Learner, startApiFixture } from "./fixture.ts";
+import { devSignInCookie } from "../page_client.ts";
 
 /** A confirmed booking of `who`, made through the API. */
 async function book(f: ApiFixture, who: Learner): Promise<{ id: string; sessionId: string; instructorId: string }> {
@@ -496,7 +497,7 @@ Deno.test("[calcom-page] /admin/calcom shows figures, tenants and open items to 
     const [boss] = await f.learners(1, ["admin"]);
     const { item } = await failedBooking(f, ann);
     const conflict = await conflictItem(f.services.kv);
-    const admin = `tb_dev_user=${boss.user.id}`;
+    const admin = await devSignInCookie(f.services.kv, boss.user.id);
 
     const view = await page(f, "GET", "/admin/calcom", admin);
     assert.equal(view.res.status, 200);
@@ -512,7 +513,7 @@ Deno.test("[calcom-page] /admin/calcom shows figures, tenants and open items to 
     assert.match(view.text, new RegExp(`<textarea id="comment-${item.id}" name="comment" required`));
     assert.ok(!/<script[^>]*src=/.test(view.text), "no JavaScript");
 
-    const learner = await page(f, "GET", "/admin/calcom", `tb_dev_user=${ann.user.id}`);
+    const learner = await page(f, "GET", "/admin/calcom", await devSignInCookie(f.services.kv, ann.user.id));
     assert.equal(learner.res.status, 403);
     assert.ok(!learner.text.includes("Cal.com answered 500"), "nothing of the queue shows");
     const visitor = await page(f, "GET", "/admin/calcom");
@@ -530,7 +531,7 @@ Deno.test("[calcom-page] resolve and retry post to the page and redirect with a 
     const [boss] = await f.learners(1, ["admin"]);
     const { booking, item } = await failedBooking(f, ann);
     const conflict = await conflictItem(f.services.kv);
-    const admin = `tb_dev_user=${boss.user.id}`;
+    const admin = await devSignInCookie(f.services.kv, boss.user.id);
 
     const blank = await page(f, "POST", "/admin/calcom", admin, { intent: "resolve", id: item.id, comment: "  " });
     assert.equal(blank.res.status, 400);
@@ -545,7 +546,7 @@ Deno.test("[calcom-page] resolve and retry post to the page and redirect with a 
     assert.equal(notRetryable.res.status, 409);
     assert.match(notRetryable.text, /cannot be retried/);
 
-    const stranger = await page(f, "POST", "/admin/calcom", `tb_dev_user=${ann.user.id}`, {
+    const stranger = await page(f, "POST", "/admin/calcom", await devSignInCookie(f.services.kv, ann.user.id), {
       intent: "resolve",
       id: conflict.id,
       comment: "not mine to resolve",

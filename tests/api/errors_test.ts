@@ -3,6 +3,7 @@ import fc from "fast-check";
 import { MAX_BODY_BYTES } from "../../lib/api/operation.ts";
 import type { Body } from "./client.ts";
 import { startApiFixture } from "./fixture.ts";
+import { devSignInCookie } from "../page_client.ts";
 
 Deno.test("[api] bad input gets a clear 4xx with {error, message, details}", async () => {
   const f = await startApiFixture();
@@ -105,7 +106,7 @@ Deno.test("[api] a cookie-authenticated write from another site is refused", asy
   try {
     const [ann] = await f.learners(1);
     const s = await f.session();
-    const cookie = `tb_dev_user=${ann.user.id}`;
+    const cookie = await devSignInCookie(f.services.kv, ann.user.id);
     const viaCookie = ann.api.as(null);
     const cross = await viaCookie.post<Body>("/api/v1/holds", { sessionId: s.id }, {
       cookie,
@@ -125,7 +126,9 @@ Deno.test("[api] the dev sign-in cookie is ignored when DEV_LOGIN is off", async
   const f = await startApiFixture({ DEV_LOGIN: "0" });
   try {
     const [ann] = await f.learners(1);
-    const res = await f.anonymous.get<Body>("/api/v1/me", { cookie: `tb_dev_user=${ann.user.id}` });
+    const res = await f.anonymous.get<Body>("/api/v1/me", {
+      cookie: await devSignInCookie(f.services.kv, ann.user.id),
+    });
     assert.equal(res.status, 401);
     const page = await f.app.fetch(new Request("http://test/dev/sign-in"));
     assert.equal(page.status, 404);

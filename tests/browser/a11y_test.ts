@@ -9,6 +9,7 @@ import { listSessions } from "../../lib/store/mod.ts";
 import { launchBrowser } from "../fresh/browser.ts";
 import { startTestApp, type TestApp } from "../app_fixture.ts";
 import { axeViolations } from "./axe.ts";
+import { devSignInCookie, sessionCookieOf } from "../page_client.ts";
 
 const VIEWPORTS = [
   { name: "375", viewport: { width: 375, height: 812 }, isMobile: true, hasTouch: true },
@@ -84,7 +85,7 @@ Deno.test({
           isMobile: vp.isMobile,
           hasTouch: vp.hasTouch,
         });
-        await context.addCookies([{ name: "tb_dev_user", value: f.learnerId, url: t.baseUrl }]);
+        await context.addCookies([sessionCookieOf(await devSignInCookie(t.services.kv, f.learnerId), t.baseUrl)]);
         const page = await context.newPage();
         for (const p of pages) {
           const res = await page.goto(`${t.baseUrl}${p.path}`, { waitUntil: "load" });
@@ -116,7 +117,7 @@ Deno.test({
       const f = await prepare(t, false);
       for (const vp of VIEWPORTS) {
         const context = await browser.newContext({ viewport: vp.viewport });
-        await context.addCookies([{ name: "tb_dev_user", value: f.learnerId, url: t.baseUrl }]);
+        await context.addCookies([sessionCookieOf(await devSignInCookie(t.services.kv, f.learnerId), t.baseUrl)]);
         const page = await context.newPage();
         const sessionId = vp.name === "375" ? f.open[0] : f.open[3];
         await page.goto(`${t.baseUrl}/sessions/${sessionId}`);

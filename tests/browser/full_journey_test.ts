@@ -10,6 +10,7 @@ import { getAvailability } from "../../lib/booking/availability.ts";
 import { listSessions } from "../../lib/store/mod.ts";
 import { launchBrowser } from "../fresh/browser.ts";
 import { startTestApp, type TestApp } from "../app_fixture.ts";
+import { devSignInCookie, sessionCookieOf } from "../page_client.ts";
 
 const ARTIFACTS = new URL("../artifacts/", import.meta.url);
 const JS_BUDGET_GZIP = 15 * 1024;
@@ -101,7 +102,7 @@ Deno.test({
           deviceScaleFactor: 1,
           acceptDownloads: true,
         });
-        await context.addCookies([{ name: "tb_dev_user", value: learnerId, url: t.baseUrl }]);
+        await context.addCookies([sessionCookieOf(await devSignInCookie(t.services.kv, learnerId), t.baseUrl)]);
         const page = await context.newPage();
         const errors: string[] = [];
         page.on("pageerror", (e) => errors.push(String(e)));

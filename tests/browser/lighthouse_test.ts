@@ -12,6 +12,7 @@ import type { Actor } from "../../lib/booking/events.ts";
 import { listSessions } from "../../lib/store/mod.ts";
 import { chromiumPath } from "../fresh/browser.ts";
 import { startTestApp, type TestApp } from "../app_fixture.ts";
+import { devSignInCookie } from "../page_client.ts";
 
 /** Two upcoming sessions with seats whose courses have no prerequisites. */
 async function openSessions(t: TestApp): Promise<string[]> {
@@ -87,7 +88,7 @@ Deno.test({
       const actor: Actor = { userId: learnerId, origin: "web", correlationId: crypto.randomUUID(), reason: "test" };
       const { hold } = await t.services.engine.placeHold(bookId, learnerId, actor);
       await t.services.engine.confirmHold(hold.id, actor);
-      const cookie = `tb_dev_user=${learnerId}`;
+      const cookie = await devSignInCookie(t.services.kv, learnerId);
       const pages = [
         { name: "home", path: "/", cookie: "" },
         { name: "session detail", path: `/sessions/${viewId}`, cookie: "" },

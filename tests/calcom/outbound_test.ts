@@ -8,6 +8,8 @@ import { BookingEngine } from "../../lib/booking/engine.ts";
 import type { Actor } from "../../lib/booking/events.ts";
 import { admin, putCourse, putLocation, putUser, self, teardown } from "../booking/test_fixtures.ts";
 import { CALCOM_API_VERSIONS } from "../../lib/calcom/client.ts";
+import { NOTE_ERASED } from "../../lib/calcom/outbound_context.ts";
+import { eraseUser } from "../../lib/privacy/erase.ts";
 import {
   NOTE_FROM_CALCOM,
   NOTE_NO_TENANT,
@@ -519,4 +521,33 @@ Deno.test(
     assert.equal(ctx.emulator.requests.length, 0);
     assert.equal(await getEventTypeLink(ctx.kv, session.id), null);
   }, { now: () => Date.now() + 30 * DAY }),
+);
+
+Deno.test(
+  "[privacy] erasure cancels the person's Cal.com seat by uid and their name and email are never sent again",
+  scenario(async (ctx) => {
+    const session = await schedule(ctx);
+    const { booking, learner } = await book(ctx, session.id);
+    await waitState(ctx, booking.id, "synced");
+    const link = (await getSeatLink(ctx.kv, booking.id))!;
+    assert.equal(ctx.emulator.state.booking(link.calBookingUid).seats.length, 1);
+    const sentBefore = ctx.emulator.requests.length;
+
+    const erased = await eraseUser(ctx.kv, ctx.engine, learner.id, { actor: admin(), reason: "GDPR request" });
+    assert.equal(erased.outcome, "erased");
+    await waitFor("the seat cancel", async () => (await getSeatLink(ctx.kv, booking.id))?.status === "cancelled");
+    assert.equal(ctx.emulator.state.booking(link.calBookingUid).seats.length, 0, "her seat is gone on Cal.com");
+
+    // A booking made for the erased account later (by an admin) is not mirrored with any attendee data.
+    const { hold } = await ctx.engine.placeHold(session.id, learner.id, admin());
+    const { booking: again } = await ctx.engine.confirmHold(hold.id, admin());
+    const state = await waitState(ctx, again.id, "skipped");
+    assert.equal(state.note, NOTE_ERASED);
+
+    const after = JSON.stringify(ctx.emulator.requests.slice(sentBefore));
+    assert.equal(after.includes(learner.email), false, "no email sent after the erasure");
+    assert.equal(after.includes(learner.name), false, "no name sent after the erasure");
+    assert.equal(after.includes(`erased-${learner.id.toLowerCase()}`), false, "nor the pseudonym");
+    assert.equal(ctx.logs.join("\n").includes(learner.email), false);
+  }),
 );

@@ -1,6 +1,7 @@
 /** People: provisioning by an HR system or LMS (admin), API tokens, and the caller's own view. */
 import { z } from "zod";
 import { mintToken } from "../../auth/tokens.ts";
+import { deactivateUser } from "../../auth/sessions.ts";
 import {
   BookingSchema,
   CompletedCourseSchema,
@@ -139,6 +140,31 @@ export const createToken = defineOperation({
   },
 });
 
+export const deactivateUserOp = defineOperation({
+  method: "post",
+  path: "/v1/users/{id}/deactivate",
+  operationId: "deactivateUser",
+  tag: TAG,
+  summary: "Deactivate a user (admin): their page sessions end on every instance at once and their API tokens stop",
+  access: ["admin"],
+  params: IdParams,
+  responses: {
+    200: {
+      description: "Deactivated (again: a no-op with sessionsEnded 0)",
+      schema: z.object({ userId: IdSchema, sessionsEnded: z.number().int() }),
+    },
+    404: err("No such user"),
+  },
+  async handler(ctx) {
+    const { kv } = ctx.services;
+    if (!(await getUser(kv, ctx.params.id))) {
+      throw new ApiError(404, "user_not_found", `No user with id ${ctx.params.id}.`);
+    }
+    const sessionsEnded = await deactivateUser(kv, ctx.params.id);
+    return { status: 200, body: { userId: ctx.params.id, sessionsEnded } };
+  },
+});
+
 export const getMe = defineOperation({
   method: "get",
   path: "/v1/me",
@@ -185,4 +211,4 @@ export const listMyBookings = defineOperation({
 });
 
 /** Every people operation. */
-export const userOperations = [upsertUser, createToken, getMe, listMyBookings];
+export const userOperations = [upsertUser, createToken, deactivateUserOp, getMe, listMyBookings];
