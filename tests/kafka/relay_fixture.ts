@@ -325,24 +325,7 @@ export async function checkDelivered(
   }
 
   // Per topic and session: Kafka order (partition offsets; one key → one partition) == commit order.
-  const kafkaOrder = new Map<string, string[]>();
-  const sorted = [...records].sort((a, b) =>
-    a.topic !== b.topic
-      ? (a.topic < b.topic ? -1 : 1)
-      : a.partition !== b.partition
-      ? a.partition - b.partition
-      : a.offset < b.offset
-      ? -1
-      : a.offset > b.offset
-      ? 1
-      : 0
-  );
-  for (const r of sorted) {
-    const k = `${r.topic}|${r.key}`;
-    const list = kafkaOrder.get(k) ?? [];
-    if (!list.includes(r.headers["event-id"])) list.push(r.headers["event-id"]);
-    kafkaOrder.set(k, list);
-  }
+  const kafkaOrder = firstOccurrenceOrder(records);
   const kvOrder = new Map<string, string[]>();
   for (const e of events) {
     const k = `${topicFor(e)}|${e.sessionId}`;
@@ -356,6 +339,32 @@ export async function checkDelivered(
     duplicates: records.length - ids.size,
     sessions: sessions.size,
   };
+}
+
+/**
+ * Event ids per `topic|key` in Kafka order (partition offsets; one key → one partition), each id at
+ * its first occurrence (a redelivery repeats an id later and is left out).
+ */
+export function firstOccurrenceOrder(records: readonly Consumed[]): Map<string, string[]> {
+  const sorted = [...records].sort((a, b) =>
+    a.topic !== b.topic
+      ? (a.topic < b.topic ? -1 : 1)
+      : a.partition !== b.partition
+      ? a.partition - b.partition
+      : a.offset < b.offset
+      ? -1
+      : a.offset > b.offset
+      ? 1
+      : 0
+  );
+  const order = new Map<string, string[]>();
+  for (const r of sorted) {
+    const k = `${r.topic}|${r.key}`;
+    const list = order.get(k) ?? [];
+    if (!list.includes(r.headers["event-id"])) list.push(r.headers["event-id"]);
+    order.set(k, list);
+  }
+  return order;
 }
 
 /** Asserts GET /api/calcom/topics: delivered per topic == events in KV on it, nothing pending. */

@@ -162,6 +162,10 @@ export interface Cluster {
   kv: Denokv;
   apps: AppProcess[];
   worker: AppProcess | null;
+  /** Starts instance `i` again with its env (same store), in place of `apps[i]` (e.g. after a kill -9). */
+  restartApp(i: number): Promise<AppProcess>;
+  /** Starts the worker again with its env, in place of `worker`. */
+  restartWorker(): Promise<AppProcess>;
   /** Stops every process (SIGTERM), then denokv. */
   close(): Promise<void>;
 }
@@ -176,6 +180,20 @@ export interface ClusterOptions {
   kv?: Denokv;
   /** How instance `i` names its store (default `kv.clientEnv`; `kv.deployEnv` as on Deno Deploy). */
   storeEnv?: (i: number, kv: Denokv) => Record<string, string>;
+  /** More env for instance `i` only (e.g. {@link skewedClockEnv}). */
+  instanceEnv?: (i: number) => Record<string, string>;
+}
+
+/**
+ * Env that runs a process with its wall clock `seconds` off (libfaketime preloaded, as the Debian
+ * `faketime` command does, without its wrapper process, so signals reach the app itself).
+ */
+export function skewedClockEnv(seconds: number): Record<string, string> {
+  const lib = ["/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib"]
+    .map((dir) => `${dir}/faketime/libfaketime.so.1`)
+    .find((path) => existsSync(new URL(`file://${path}`)));
+  if (!lib) throw new Error("libfaketime was not found: install Debian's faketime package (apt-get install faketime).");
+  return { LD_PRELOAD: lib, FAKETIME: `${seconds >= 0 ? "+" : ""}${seconds}s` };
 }
 
 /** Starts denokv (unless given), the app instances in parallel and the worker. */
@@ -187,29 +205,53 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     KAFKA_BROKERS: "",
     ...options.env,
     ...(options.storeEnv ?? ((_, k) => k.clientEnv))(i, kv),
+    ...options.instanceEnv?.(i),
   });
-  const apps: AppProcess[] = [];
-  let worker: AppProcess | null = null;
-  const close = async () => {
-    await Promise.all([...apps, ...(worker ? [worker] : [])].map((p) => p.stop("SIGTERM")));
-    if (!options.kv) await kv.close();
+  const cluster: Cluster = {
+    kv,
+    apps: [],
+    worker: null,
+    async restartApp(i) {
+      return cluster.apps[i] = await startAppProcess({ env: appEnv(i) });
+    },
+    async restartWorker() {
+      return cluster.worker = await startAppProcess({ entry: WORKER_ENTRY, env, readyLine: WORKER_READY });
+    },
+    async close() {
+      const all = [...cluster.apps, ...(cluster.worker ? [cluster.worker] : [])];
+      await Promise.all(all.map((p) => p.stop("SIGTERM")));
+      if (!options.kv) await kv.close();
+    },
   };
   try {
     const started = await Promise.allSettled(
       Array.from({ length: options.instances }, (_, i) => startAppProcess({ env: appEnv(i) })),
     );
-    for (const s of started) if (s.status === "fulfilled") apps.push(s.value);
+    for (const s of started) if (s.status === "fulfilled") cluster.apps.push(s.value);
     const failed = started.find((s) => s.status === "rejected");
     if (failed) throw (failed as PromiseRejectedResult).reason;
     if (options.worker) {
       if (!existsSync(new URL(`../../${WORKER_ENTRY}`, import.meta.url))) {
         throw new Error(`the worker role (${WORKER_ENTRY}, deno task worker) does not exist`);
       }
-      worker = await startAppProcess({ entry: WORKER_ENTRY, env, readyLine: WORKER_READY });
+      await cluster.restartWorker();
     }
   } catch (err) {
-    await close();
+    await cluster.close();
     throw err;
   }
-  return { kv, apps, worker, close };
+  return cluster;
+}
+
+/** Runs `tasks` with at most `limit` in flight; the results in task order. */
+export async function pool<T>(tasks: (() => Promise<T>)[], limit: number): Promise<T[]> {
+  const out: T[] = new Array(tasks.length);
+  let next = 0;
+  await Promise.all(Array.from({ length: limit }, async () => {
+    while (next < tasks.length) {
+      const i = next++;
+      out[i] = await tasks[i]();
+    }
+  }));
+  return out;
 }

@@ -8,7 +8,7 @@ import type { Session } from "../../lib/booking/model.ts";
 import { keys } from "../../lib/store/keys.ts";
 import type { SeedMarker } from "../../lib/seed/seed.ts";
 import { putCourse, putSession, putUsers } from "../booking/test_fixtures.ts";
-import { skipDenokv, startCluster } from "./denokv.ts";
+import { pool, skipDenokv, startCluster } from "./denokv.ts";
 
 const ignore = skipDenokv();
 const DAY = 24 * 3_600_000;
@@ -45,19 +45,6 @@ Deno.test({
     }
   },
 });
-
-/** Runs `tasks` with at most `limit` in flight. */
-async function pool<T>(tasks: (() => Promise<T>)[], limit: number): Promise<T[]> {
-  const out: T[] = new Array(tasks.length);
-  let next = 0;
-  await Promise.all(Array.from({ length: limit }, async () => {
-    while (next < tasks.length) {
-      const i = next++;
-      out[i] = await tasks[i]();
-    }
-  }));
-  return out;
-}
 
 Deno.test({
   name: "[multi] hold storm across two instances on denokv: capacity 1, 5 and 50 grant exactly their seats, no 5xx",
