@@ -203,7 +203,7 @@ const OPERATION_SAMPLES: Record<string, (w: World, people: Record<Caller, Person
     target: "none",
   }),
   deleteCalcomTenant: () => ({ method: "DELETE", path: "/api/v1/admin/calcom/tenants/nosuch", target: "none" }),
-  exportUser: (_w, p) => ({ method: "GET", path: `/api/v1/users/${p.owner.user!.id}/export`, target: "none" }),
+  exportUserData: (_w, p) => ({ method: "GET", path: `/api/v1/users/${p.owner.user!.id}/export`, target: "none" }),
   exportMyData: () => ({ method: "GET", path: "/api/v1/me/export", target: "none" }),
   eraseUser: () => ({
     method: "POST",
