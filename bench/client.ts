@@ -17,7 +17,12 @@ export interface ReadyClient {
 /** Spawns the load generator and waits until it is set up. */
 export async function startClient(job: ClientJob): Promise<ReadyClient> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", `--allow-net=${new URL(job.baseUrl).host}`, CLIENT.pathname],
+    args: [
+      "run",
+      "--quiet",
+      `--allow-net=${[job.baseUrl, ...(job.alsoBaseUrls ?? [])].map((u) => new URL(u).host).join(",")}`,
+      CLIENT.pathname,
+    ],
     stdin: "piped",
     stdout: "piped",
     stderr: "inherit",

@@ -17,6 +17,10 @@ import { type LatencySummary, perSecond, round, summarizeLatencies } from "./sta
 /** What the client is asked to run. */
 export interface ClientJob {
   baseUrl: string;
+  /** More app instances, taken in turn (see LoadOptions). */
+  alsoBaseUrls?: string[];
+  /** Rate limit (see LoadOptions); closed loop when unset. */
+  ratePerSec?: number;
   concurrency: number;
   durationMs?: number;
   maxRequests?: number;
@@ -58,6 +62,8 @@ export async function runJob(job: ClientJob): Promise<ClientReport> {
   const cpu0 = process.cpuUsage();
   const r = await runLoad({
     baseUrl: job.baseUrl,
+    alsoBaseUrls: job.alsoBaseUrls,
+    ratePerSec: job.ratePerSec,
     concurrency: job.concurrency,
     durationMs: job.durationMs,
     maxRequests: job.maxRequests,

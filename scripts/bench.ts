@@ -22,6 +22,7 @@ import { type BenchApp, startBareServer, startBenchApp } from "../bench/servers.
 import { round } from "../bench/stats.ts";
 import { relayBench } from "../bench/relay.ts";
 import { measureHomeRender } from "../bench/render.ts";
+import { multiInstanceBench } from "../bench/multi.ts";
 
 const CONCURRENCY = 64;
 const SCENARIO_MS = 6_000;
@@ -35,6 +36,9 @@ const SPREAD_SESSIONS = 1_000;
 const SPREAD_CAPACITY = 500;
 const SPREAD_LEARNERS = 6_000; // × 3 rounds
 const WARM_LEARNERS = 3_000;
+const QUICK = Deno.args.includes("--quick");
+/** The rate-limited run that shows the backlog does not grow (60 s; 15 s with --quick). */
+const STEADY_MS = QUICK ? 15_000 : 60_000;
 
 const log = (msg: string) => console.error(`[bench ${((performance.now() - t0) / 1000).toFixed(1)}s] ${msg}`);
 const t0 = performance.now();
@@ -116,22 +120,51 @@ try {
       plan: blocks(setup.tokens.warm, setup.warm, WARM_LEARNERS),
     }));
   const hot = await phase("holds.hot", () =>
-    holdScenario(app!, {
-      ...job(app!.baseUrl),
-      durationMs: SCENARIO_MS,
-      plan: blocks(setup.tokens.hot, setup.hot, HOT_LEARNERS),
-    }, setup.hot));
+    holdScenario(
+      app!,
+      {
+        ...job(app!.baseUrl),
+        durationMs: SCENARIO_MS,
+        plan: blocks(setup.tokens.hot, setup.hot, HOT_LEARNERS),
+      },
+      setup.hot,
+      { drain: true },
+    ));
   const hotSmall = await phase("holds.hotSmall", () =>
     holdScenario(app!, {
       ...job(app!.baseUrl),
       plan: blocks(setup.tokens.small, setup.small, SMALL_ATTEMPTS),
     }, setup.small));
   const spread = await phase("holds.spread", () =>
-    holdScenario(app!, {
-      ...job(app!.baseUrl),
-      durationMs: SCENARIO_MS,
-      plan: { kind: "spread", tokens: setup.tokens.spread, sessionIds: ids(setup.spread) },
-    }, setup.spread));
+    holdScenario(
+      app!,
+      {
+        ...job(app!.baseUrl),
+        durationMs: SCENARIO_MS,
+        plan: { kind: "spread", tokens: setup.tokens.spread, sessionIds: ids(setup.spread) },
+      },
+      setup.spread,
+      { drain: true },
+    ));
+  // At 85 % of spread's sustained rate for STEADY_MS, rate-limited: the outbox backlog sampled
+  // every 5 s must not grow with time, and drains when the load stops.
+  const steadyRate = Math.max(10, Math.round(0.85 * spread.sustained!.holdsPerSec));
+  const steadyTokens = await phase(
+    "steady.setup",
+    () => createLearnerTokens(kv, Math.ceil((steadyRate * STEADY_MS) / 1000 / 3) + 500),
+  );
+  const steady = await phase("holds.spreadSteady", () =>
+    holdScenario(
+      app!,
+      {
+        ...job(app!.baseUrl),
+        durationMs: STEADY_MS,
+        ratePerSec: steadyRate,
+        plan: { kind: "spread", tokens: steadyTokens, sessionIds: ids(setup.spread) },
+      },
+      setup.spread,
+      { drain: true, sampleEveryMs: 5_000 },
+    ));
   const consistency = await phase("consistency", () => checkConsistency(kv));
   await app.close();
   app = null;
@@ -149,6 +182,11 @@ try {
   const kvAfter = await phase("raw.kvAfter", () => rawKvLoop(app!.kv, ["bench_raw", "counter"], SCENARIO_MS / 2));
   // The Kafka event relay on a real single-node broker and a KV file of its own (bench/relay.ts).
   const relay = await phase("relay", () => relayBench(dir, log));
+  // 2 app instances on a real denokv, the worker role in this process (bench/multi.ts).
+  const multi = await phase(
+    "multi.denokv",
+    () => multiInstanceBench(dir, log, { scenarioMs: SCENARIO_MS, warmupMs: WARMUP_MS }),
+  );
   // Server render of the home page with the full demo catalog (bench/render.ts).
   const render = await phase("render.home", () => measureHomeRender({ kvPath: `${dir}/render.kv` }));
 
@@ -157,7 +195,7 @@ try {
     for (const p of ps) out[p.code] = (out[p.code] ?? 0) + 1;
     return out;
   };
-  const holdRuns = { hot, hotSmall, spread, hotNoQueueListener: hotNoListener };
+  const holdRuns = { hot, hotSmall, spread, spreadSteady: steady, hotNoQueueListener: hotNoListener };
   const rawKv = kvLoop.opsPerSec;
   const rawServe = serve.report.reqPerSec;
   const result = {
@@ -183,6 +221,7 @@ try {
     },
     holds: holdRuns,
     relay: relay.relay,
+    multiInstance: multi,
     render: { home: render },
     raw: {
       kvAtomicOpsPerSec: rawKv,
@@ -196,6 +235,8 @@ try {
       hotToRawKv: round(hot.opsPerSec / rawKv, 3),
       hotToServe: round(hot.opsPerSec / rawServe, 3),
       spreadToRawKv: round(spread.opsPerSec / rawKv, 3),
+      hotSustainedToRawKv: round(hot.sustained!.holdsPerSec / rawKv, 3),
+      spreadSustainedToRawKv: round(spread.sustained!.holdsPerSec / rawKv, 3),
       hotNoQueueListenerToRawKv: round(hotNoListener.opsPerSec / rawKv, 3),
       hotHoldsPerLaneCommit: hot.lanes.opsPerCommit,
       relayToRawKafkaProduce: relay.ratio.relayToRawKafkaProduce,
@@ -207,10 +248,16 @@ try {
     },
     targets: {
       oversoldZero: Object.values(holdRuns).every((r) => r.oversold === 0 && r.oversoldBy201 === 0),
+      no5xx: Object.values(holdRuns).every((r) => r.errors5xx === 0),
+      backgroundIdleAfterEveryRun: [hot, spread, steady].every((r) => r.sustained!.idle),
+      /** The steady run's backlog at the end is no bigger than 2× its first sample + one second of load. */
+      steadyBacklogFlat: steady.backlog!.last <= 2 * steady.backlog!.first + steadyRate,
       hotToRawKvAtLeastHalf: hot.opsPerSec / rawKv >= 0.5,
       hotP99AtMost100Ms: hot.p99Ms <= 100,
       ...relay.targets,
       homeRenderP95AtMost50Ms: render.p95Ms <= 50,
+      multiOversoldZero: multi === null ? null : Object.values(multi.holds).every((r) => r.oversold === 0),
+      multiNo5xx: multi === null ? null : Object.values(multi.holds).every((r) => r.errors5xx === 0),
     },
     durationsMs: { ...durations, total: Math.round(performance.now() - t0) },
   };
