@@ -17,6 +17,7 @@ import { OutboundSync } from "../lib/calcom/outbound.ts";
 import { reconcileDepsFor } from "../lib/calcom/reconcile.ts";
 import { loadConfig } from "../lib/config.ts";
 import { EventRelay } from "../lib/relay/relay.ts";
+import { openStore } from "../lib/store/mod.ts";
 import { startWorker } from "../lib/worker/mod.ts";
 import { createCatalog, createLearnerTokens, createSessions } from "./fixtures.ts";
 import { procCpuSeconds } from "./idle.ts";
@@ -73,7 +74,8 @@ export async function multiInstanceBench(
     server = await startDenokv(bin, file);
     for (let i = 0; i < INSTANCES; i++) apps.push(await startAppProcess({ ...server.clientEnv, WORKER: "0" }));
     Deno.env.set("DENO_KV_ACCESS_TOKEN", server.token);
-    remote = await Deno.openKv(server.url);
+    // Through the store layer, so the worker's commits keep to the store's limits where it knows them.
+    remote = await openStore(server.url);
     const kv = remote;
     const config = loadConfig({ ...server.clientEnv, SEED_DEMO: "0", DEV_LOGIN: "0" });
     const engine = new BookingEngine(kv, { holdMinutes: config.holdMinutes });
