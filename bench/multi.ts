@@ -88,7 +88,7 @@ export async function multiInstanceBench(
       reconcile: reconcileDepsFor(kv, config, engine),
       holdSweep: { log: quiet },
     });
-    // The apps' CPU plus this process's (the worker runs here).
+    // CPU of the app instances, this process (the worker runs here) and denokv.
     const pids = [...apps.map((a) => a.pid), Deno.pid, server.pid];
     const cpuSeconds = () => pids.reduce((s, pid) => s + procCpuSeconds(pid), 0);
     const target = { kv, cpuSeconds };
