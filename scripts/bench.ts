@@ -89,6 +89,7 @@ try {
     let at = 0;
     const take = (n: number) => all.slice(at, at += n);
     return {
+      catalog,
       warm,
       hot,
       small,
@@ -160,10 +161,11 @@ try {
   // At 85 % of spread's sustained rate for STEADY_MS, rate-limited: the outbox backlog sampled
   // every 5 s must not grow with time, and drains when the load stops.
   const steadyRate = Math.max(10, Math.round(0.85 * spread.sustained!.holdsPerSec));
-  const steadyTokens = await phase(
-    "steady.setup",
-    () => createLearnerTokens(kv, Math.ceil((steadyRate * STEADY_MS) / 1000 / 3) + 500),
-  );
+  // Sessions of its own, so its recount compares with its own 201s.
+  const steadySetup = await phase("steady.setup", async () => ({
+    sessions: await createSessions(kv, setup.catalog, setup.catalog.spreadCourse, SPREAD_SESSIONS, SPREAD_CAPACITY),
+    tokens: await createLearnerTokens(kv, Math.ceil((steadyRate * STEADY_MS) / 1000 / 3) + 500),
+  }));
   const steady = await phase("holds.spreadSteady", () =>
     holdScenario(
       app!,
@@ -171,9 +173,9 @@ try {
         ...job(app!.baseUrl),
         durationMs: STEADY_MS,
         ratePerSec: steadyRate,
-        plan: { kind: "spread", tokens: steadyTokens, sessionIds: ids(setup.spread) },
+        plan: { kind: "spread", tokens: steadySetup.tokens, sessionIds: ids(steadySetup.sessions) },
       },
-      setup.spread,
+      steadySetup.sessions,
       { drain: true, sampleEveryMs: 5_000 },
     ));
   const consistency = await phase("consistency", () => checkConsistency(kv));
