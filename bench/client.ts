@@ -7,17 +7,24 @@ import { type ClientJob, type ClientReport, lines } from "./load_client.ts";
 const CLIENT = new URL("./load_client.ts", import.meta.url);
 
 /** A started client process waiting for `go`. */
-export interface ReadyClient {
+export interface ReadyClient<R = ClientReport> {
   /** Starts the load and resolves with the client's report. */
-  go(): Promise<ClientReport>;
+  go(): Promise<R>;
   /** Kills the process (when the run is abandoned). */
   kill(): void;
 }
 
-/** Spawns the load generator and waits until it is set up. */
-export async function startClient(job: ClientJob): Promise<ReadyClient> {
+/**
+ * Spawns the load generator and waits until it is set up. `script` is another client speaking the
+ * same protocol (bench/users_client.ts); the process may reach the job's servers only.
+ */
+export async function startClient<R = ClientReport, J extends Pick<ClientJob, "baseUrl" | "alsoBaseUrls"> = ClientJob>(
+  job: J,
+  script: URL = CLIENT,
+): Promise<ReadyClient<R>> {
+  const hosts = [job.baseUrl, ...(job.alsoBaseUrls ?? [])].map((u) => new URL(u).host).join(",");
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", `--allow-net=${new URL(job.baseUrl).host}`, CLIENT.pathname],
+    args: ["run", "--quiet", `--allow-net=${hosts}`, script.pathname],
     stdin: "piped",
     stdout: "piped",
     stderr: "inherit",
@@ -38,7 +45,7 @@ export async function startClient(job: ClientJob): Promise<ReadyClient> {
   return {
     async go() {
       await send({ go: true });
-      const report = await reply<ClientReport>();
+      const report = await reply<R>();
       await writer.close();
       await child.status;
       await replies.return(undefined);

@@ -16,6 +16,13 @@ export interface LoadRequest {
 /** What to run. */
 export interface LoadOptions {
   baseUrl: string;
+  /** More servers: request i goes to `[baseUrl, ...alsoBaseUrls][i % n]` (several app instances). */
+  alsoBaseUrls?: string[];
+  /**
+   * Rate limit: request i starts no earlier than i / ratePerSec seconds after the first (an open
+   * loop at that rate while fewer than `concurrency` requests are in flight). Default: closed loop.
+   */
+  ratePerSec?: number;
   concurrency: number;
   /** Stop starting requests after this long (default: no limit). */
   durationMs?: number;
@@ -59,10 +66,17 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   const started = performance.now();
   const deadline = o.durationMs === undefined ? Infinity : started + o.durationMs;
   const max = o.maxRequests ?? Infinity;
+  const urls = [o.baseUrl, ...(o.alsoBaseUrls ?? [])];
 
   async function worker(): Promise<void> {
     while (!exhausted && next < max && performance.now() < deadline) {
-      const req = o.request(next++);
+      const i = next++;
+      if (o.ratePerSec) {
+        const wait = started + (i * 1000) / o.ratePerSec - performance.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        if (performance.now() >= deadline) return;
+      }
+      const req = o.request(i);
       if (!req) {
         exhausted = true;
         return;
@@ -71,7 +85,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
       if (req.token) headers.authorization = `Bearer ${req.token}`;
       const t0 = performance.now();
       try {
-        const res = await fetch(o.baseUrl + req.path, { method: "POST", headers, body: req.body, client });
+        const res = await fetch(urls[i % urls.length] + req.path, { method: "POST", headers, body: req.body, client });
         const text = await res.text();
         latenciesMs.push(performance.now() - t0);
         statuses[res.status] = (statuses[res.status] ?? 0) + 1;

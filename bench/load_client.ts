@@ -17,6 +17,10 @@ import { type LatencySummary, perSecond, round, summarizeLatencies } from "./sta
 /** What the client is asked to run. */
 export interface ClientJob {
   baseUrl: string;
+  /** More app instances, taken in turn (see LoadOptions). */
+  alsoBaseUrls?: string[];
+  /** Rate limit (see LoadOptions); closed loop when unset. */
+  ratePerSec?: number;
   concurrency: number;
   durationMs?: number;
   maxRequests?: number;
@@ -58,6 +62,8 @@ export async function runJob(job: ClientJob): Promise<ClientReport> {
   const cpu0 = process.cpuUsage();
   const r = await runLoad({
     baseUrl: job.baseUrl,
+    alsoBaseUrls: job.alsoBaseUrls,
+    ratePerSec: job.ratePerSec,
     concurrency: job.concurrency,
     durationMs: job.durationMs,
     maxRequests: job.maxRequests,
@@ -78,7 +84,11 @@ export async function runJob(job: ClientJob): Promise<ClientReport> {
   };
 }
 
-if (import.meta.main) {
+/**
+ * The process side of the protocol: reads the job, answers ready, waits for go, runs `run` and
+ * writes its report, then exits. Shared by every client process.
+ */
+export async function serveClientProtocol<J>(run: (job: J) => Promise<unknown>): Promise<never> {
   const input = lines(Deno.stdin.readable);
   const say = async (x: unknown) => {
     let bytes = new TextEncoder().encode(JSON.stringify(x) + "\n");
@@ -86,10 +96,12 @@ if (import.meta.main) {
   };
   const first = await input.next();
   if (first.done) Deno.exit(2);
-  const job = JSON.parse(first.value) as ClientJob;
+  const job = JSON.parse(first.value) as J;
   await say({ ready: true });
   const go = await input.next();
   if (go.done) Deno.exit(2);
-  await say(await runJob(job));
+  await say(await run(job));
   Deno.exit(0);
 }
+
+if (import.meta.main) await serveClientProtocol(runJob);

@@ -144,6 +144,49 @@ Deno.test("[bench] behaviour", async (t) => {
     assert.throws(() => validatePlan({ kind: "blocks", tokens, sessionIds, perSession: 50 })); // 7 sessions
   });
 
+  await t.step("load: a rate-limited run sends request i to the servers in turn", async () => {
+    const a = tinyServer(0);
+    const b = tinyServer(0);
+    try {
+      const r = await runLoad({
+        baseUrl: a.url,
+        alsoBaseUrls: [b.url],
+        ratePerSec: 200,
+        concurrency: 4,
+        maxRequests: 20,
+        request: (i) => ({ path: HOLDS_PATH, body: JSON.stringify({ i }) }),
+      });
+      assert.equal(r.completed, 20);
+      assert.deepEqual(a.seen.map((s) => JSON.parse(s.body).i).sort((x, y) => x - y), [
+        0,
+        2,
+        4,
+        6,
+        8,
+        10,
+        12,
+        14,
+        16,
+        18,
+      ]);
+      assert.deepEqual(b.seen.map((s) => JSON.parse(s.body).i).sort((x, y) => x - y), [
+        1,
+        3,
+        5,
+        7,
+        9,
+        11,
+        13,
+        15,
+        17,
+        19,
+      ]);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
   await t.step("client process: runs a plan and reports", async () => {
     const srv = tinyServer(1);
     try {

@@ -3,13 +3,13 @@
  * while this process reads its own CPU time and the booking lanes' counters; hold scenarios then
  * recount their sessions.
  */
-import process from "node:process";
+import type { BookingEngine } from "../lib/booking/engine.ts";
 import type { Session } from "../lib/booking/model.ts";
 import { startClient } from "./client.ts";
+import { type Drain, outboxBacklog, ownCpuSeconds, waitForIdle } from "./idle.ts";
 import type { ClientJob, ClientReport } from "./load_client.ts";
 import { validatePlan } from "./plan.ts";
 import { recountSessions } from "./recount.ts";
-import type { BenchApp } from "./servers.ts";
 import { perSecond, round } from "./stats.ts";
 
 /** A client report plus this (server) process's CPU use over the same window. */
@@ -19,21 +19,54 @@ export interface Measured {
   serverCpuPct: number;
 }
 
-/** Runs a job in the load-generator process. */
-export async function measure(job: ClientJob): Promise<Measured> {
+/** Runs a job in the load-generator process; `cpuSeconds` reads the server's CPU (default: this process). */
+export async function measure(job: ClientJob, cpuSeconds: () => number = ownCpuSeconds): Promise<Measured> {
   validatePlan(job.plan);
   const client = await startClient(job);
-  const cpu0 = process.cpuUsage();
+  const cpu0 = cpuSeconds();
   const t0 = performance.now();
   try {
     const report = await client.go();
-    const cpu = process.cpuUsage(cpu0);
+    const cpu = cpuSeconds() - cpu0;
     const wall = performance.now() - t0;
-    return { report, serverCpuPct: Math.round(((cpu.user + cpu.system) / 1000 / wall) * 100) };
+    return { report, serverCpuPct: Math.round((cpu * 1000 / wall) * 100) };
   } catch (err) {
     client.kill();
     throw err;
   }
+}
+
+/** The app a hold scenario loads: its KV (for recounts), and in this process its engine. */
+export interface HoldTarget {
+  kv: Deno.Kv;
+  /** The engine when the app runs in this process (its lane counters are reported). */
+  engine?: BookingEngine;
+  /** CPU seconds of the app process(es) (default: this process). */
+  cpuSeconds?: () => number;
+}
+
+/** What to count besides the load itself. */
+export interface HoldScenarioOptions {
+  /** Wait until the background is idle after the load and report the sustained rate. */
+  drain?: boolean;
+  /** Sample the outbox backlog this often during the load. */
+  sampleEveryMs?: number;
+}
+
+/** Outbox backlog sampled during a run (entries pending, both consumers together). */
+export interface BacklogSamples {
+  everyMs: number;
+  /** [ms since start, pending entries]. */
+  samples: [number, number][];
+  first: number;
+  last: number;
+  max: number;
+}
+
+/** The rate counted until the background was idle again, and what the drain cost. */
+export interface Sustained extends Drain {
+  /** Holds placed per second over the load plus the drain. */
+  holdsPerSec: number;
 }
 
 /** What a hold scenario reports. */
@@ -67,13 +100,39 @@ export interface HoldScenario {
   /** Lane commits during the run, holds they carried, retried conflicts. */
   lanes: { commits: number; ops: number; conflicts: number; opsPerCommit: number };
   cpu: { serverPct: number; clientPct: number };
+  /** Responses with a 5xx status (must be 0). */
+  errors5xx: number;
+  sustained?: Sustained;
+  backlog?: BacklogSamples;
 }
 
 /** Runs a hold-placing job against the app and checks its sessions afterwards. */
-export async function holdScenario(app: BenchApp, job: ClientJob, sessions: Session[]): Promise<HoldScenario> {
-  const before = { ...app.engine.lanes.stats };
-  const { report, serverCpuPct } = await measure(job);
-  const after = app.engine.lanes.stats;
+export async function holdScenario(
+  app: HoldTarget,
+  job: ClientJob,
+  sessions: Session[],
+  options: HoldScenarioOptions = {},
+): Promise<HoldScenario> {
+  const cpuSeconds = app.cpuSeconds ?? ownCpuSeconds;
+  const zero = { commits: 0, ops: 0, conflicts: 0 };
+  const before = { ...(app.engine?.lanes.stats ?? zero) };
+  let sampling: Promise<void> | null = null;
+  let stopSampling = false;
+  const samples: [number, number][] = [];
+  if (options.sampleEveryMs) {
+    const t0 = performance.now();
+    sampling = (async () => {
+      while (!stopSampling) {
+        const b = await outboxBacklog(app.kv);
+        samples.push([Math.round(performance.now() - t0), Object.values(b).reduce((a, x) => a + x, 0)]);
+        await new Promise((r) => setTimeout(r, options.sampleEveryMs));
+      }
+    })();
+  }
+  const { report, serverCpuPct } = await measure(job, cpuSeconds).finally(() => stopSampling = true);
+  await sampling;
+  const drain = options.drain ? await waitForIdle(app.kv, cpuSeconds) : null;
+  const after = app.engine?.lanes.stats ?? zero;
   const lanes = {
     commits: after.commits - before.commits,
     ops: after.ops - before.ops,
@@ -105,5 +164,18 @@ export async function holdScenario(app: BenchApp, job: ClientJob, sessions: Sess
     seatsTaken: recount.taken,
     lanes,
     cpu: { serverPct: serverCpuPct, clientPct: report.clientCpuPct },
+    errors5xx: Object.entries(report.statuses).reduce((n, [s, c]) => n + (Number(s) >= 500 ? c : 0), 0),
+    ...(drain ? { sustained: { holdsPerSec: perSecond(created, report.elapsedMs + drain.drainMs), ...drain } } : {}),
+    ...(samples.length
+      ? {
+        backlog: {
+          everyMs: options.sampleEveryMs!,
+          samples,
+          first: samples[0][1],
+          last: samples.at(-1)![1],
+          max: Math.max(...samples.map((x) => x[1])),
+        },
+      }
+      : {}),
   };
 }

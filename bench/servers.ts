@@ -7,7 +7,8 @@ import { BookingEngine } from "../lib/booking/engine.ts";
 import { OutboundSync } from "../lib/calcom/outbound.ts";
 import { reconcileDepsFor } from "../lib/calcom/reconcile.ts";
 import { loadConfig } from "../lib/config.ts";
-import { EventRelay } from "../lib/relay/relay.ts";
+import type { OutboundMessage } from "../lib/relay/publisher.ts";
+import { type EventPublisher, EventRelay } from "../lib/relay/relay.ts";
 import { startWorker } from "../lib/worker/mod.ts";
 
 /** A running app. */
@@ -21,14 +22,35 @@ export interface BenchApp {
 
 const quiet = () => {};
 
+/**
+ * A Kafka publisher that accepts every message and sends nothing: the relay does all its own work
+ * (reads the outbox, builds the statements, deletes what it delivered), only the network is left
+ * out. The relay on a real broker is measured by bench/relay.ts.
+ */
+export class NullPublisher implements EventPublisher {
+  /** Messages accepted. */
+  published = 0;
+  connect(): Promise<void> {
+    return Promise.resolve();
+  }
+  publish(messages: readonly OutboundMessage[]): Promise<void> {
+    this.published += messages.length;
+    return Promise.resolve();
+  }
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
 function urlOf(server: Deno.HttpServer): string {
   return `http://127.0.0.1:${(server.addr as Deno.NetAddr).port}`;
 }
 
 /**
  * Starts the app on `<dir>/app.kv` (created or reopened) on a random loopback port. With
- * `background` (as main.ts does) the worker runs in the process: the hold sweep and the Cal.com
- * outbound sync reading its outbox (no Kafka: those events wait). Crons are not registered.
+ * `background` (as main.ts does) the worker runs in the process: the hold sweep, the Cal.com
+ * outbound sync (no tenant: every booking ends "skipped") and the Kafka relay with a
+ * {@link NullPublisher}. Crons are not registered.
  */
 export async function startBenchApp(dir: string, options: { background: boolean }): Promise<BenchApp> {
   const kvPath = `${dir}/app.kv`;
@@ -39,7 +61,7 @@ export async function startBenchApp(dir: string, options: { background: boolean 
     ? startWorker({
       kv,
       engine,
-      relay: new EventRelay(kv, null),
+      relay: new EventRelay(kv, new NullPublisher()),
       outbound: new OutboundSync({ kv, config, log: quiet }),
       reconcile: reconcileDepsFor(kv, config, engine),
       holdSweep: { log: quiet },

@@ -2,7 +2,7 @@
  * `deno task bench`: seat holds through HTTP against the real app on a file-backed KV, beside the
  * baselines measured in the same run (a bare `Deno.serve` under the same load generator, and an
  * uncontended read-check-set KV loop on the same KV file). Prints one JSON object and writes it to
- * bench/results.json. Progress goes to stderr. Takes about a minute.
+ * bench/results.json. Progress goes to stderr. Takes about 5 minutes.
  *
  * Load: 64 closed-loop keep-alive clients in a separate process (bench/load_client.ts), each
  * request `POST /api/v1/holds` with a learner's own bearer token and `{"sessionId": …}`.
@@ -10,7 +10,16 @@
  * different learner; SessionSchema caps capacity at 10,000, so a run that fills one moves on to
  * the next), hotSmall (sessions of 50 seats, 640 attempts each), spread (1,000 sessions), and
  * hot again with the app started without its background worker, to show what it costs.
- * Then the Kafka relay on a real broker (bench/relay.ts): saturation, raw kafkajs, steady e2e latency.
+ * Hot and spread also report their SUSTAINED rate: holds over the load plus the time until the
+ * background was idle again (both outboxes delivered: Kafka through a no-op publisher, Cal.com with
+ * no tenant; no hold due for the sweep), with the drain time and the CPU seconds it took. Then a
+ * rate-limited spread run at 85 % of spread's sustained rate for 60 s samples the outbox backlog
+ * every 5 s (it must not grow with time).
+ * Then the Kafka relay on a real broker (bench/relay.ts): saturation, raw kafkajs, steady e2e
+ * latency; hot and spread with 2 app instances on a real denokv beside the raw denokv commit rate
+ * (bench/multi.ts); the concurrent-users scenario (bench/users.ts); the home render.
+ *
+ * `--quick`: the steady run 15 s and two concurrent-users steps of 10 s (about half the time).
  * @module
  */
 import os from "node:os";
@@ -22,6 +31,8 @@ import { type BenchApp, startBareServer, startBenchApp } from "../bench/servers.
 import { round } from "../bench/stats.ts";
 import { relayBench } from "../bench/relay.ts";
 import { measureHomeRender } from "../bench/render.ts";
+import { multiInstanceBench } from "../bench/multi.ts";
+import { usersBench } from "../bench/users.ts";
 
 const CONCURRENCY = 64;
 const SCENARIO_MS = 6_000;
@@ -35,6 +46,9 @@ const SPREAD_SESSIONS = 1_000;
 const SPREAD_CAPACITY = 500;
 const SPREAD_LEARNERS = 6_000; // × 3 rounds
 const WARM_LEARNERS = 3_000;
+const QUICK = Deno.args.includes("--quick");
+/** The rate-limited run that shows the backlog does not grow (60 s; 15 s with --quick). */
+const STEADY_MS = QUICK ? 15_000 : 60_000;
 
 const log = (msg: string) => console.error(`[bench ${((performance.now() - t0) / 1000).toFixed(1)}s] ${msg}`);
 const t0 = performance.now();
@@ -42,6 +56,7 @@ const t0 = performance.now();
 console.log = console.error;
 
 const durations: Record<string, number> = {};
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 async function phase<T>(name: string, fn: () => Promise<T>): Promise<T> {
   const start = performance.now();
   log(`${name}…`);
@@ -74,6 +89,7 @@ try {
     let at = 0;
     const take = (n: number) => all.slice(at, at += n);
     return {
+      catalog,
       warm,
       hot,
       small,
@@ -116,22 +132,52 @@ try {
       plan: blocks(setup.tokens.warm, setup.warm, WARM_LEARNERS),
     }));
   const hot = await phase("holds.hot", () =>
-    holdScenario(app!, {
-      ...job(app!.baseUrl),
-      durationMs: SCENARIO_MS,
-      plan: blocks(setup.tokens.hot, setup.hot, HOT_LEARNERS),
-    }, setup.hot));
+    holdScenario(
+      app!,
+      {
+        ...job(app!.baseUrl),
+        durationMs: SCENARIO_MS,
+        plan: blocks(setup.tokens.hot, setup.hot, HOT_LEARNERS),
+      },
+      setup.hot,
+      { drain: true },
+    ));
   const hotSmall = await phase("holds.hotSmall", () =>
     holdScenario(app!, {
       ...job(app!.baseUrl),
       plan: blocks(setup.tokens.small, setup.small, SMALL_ATTEMPTS),
     }, setup.small));
   const spread = await phase("holds.spread", () =>
-    holdScenario(app!, {
-      ...job(app!.baseUrl),
-      durationMs: SCENARIO_MS,
-      plan: { kind: "spread", tokens: setup.tokens.spread, sessionIds: ids(setup.spread) },
-    }, setup.spread));
+    holdScenario(
+      app!,
+      {
+        ...job(app!.baseUrl),
+        durationMs: SCENARIO_MS,
+        plan: { kind: "spread", tokens: setup.tokens.spread, sessionIds: ids(setup.spread) },
+      },
+      setup.spread,
+      { drain: true },
+    ));
+  // At 85 % of spread's sustained rate for STEADY_MS, rate-limited: the outbox backlog sampled
+  // every 5 s must not grow with time, and drains when the load stops.
+  const steadyRate = Math.max(10, Math.round(0.85 * spread.sustained!.holdsPerSec));
+  // Sessions of its own, so its recount compares with its own 201s.
+  const steadySetup = await phase("steady.setup", async () => ({
+    sessions: await createSessions(kv, setup.catalog, setup.catalog.spreadCourse, SPREAD_SESSIONS, SPREAD_CAPACITY),
+    tokens: await createLearnerTokens(kv, Math.ceil((steadyRate * STEADY_MS) / 1000 / 3) + 500),
+  }));
+  const steady = await phase("holds.spreadSteady", () =>
+    holdScenario(
+      app!,
+      {
+        ...job(app!.baseUrl),
+        durationMs: STEADY_MS,
+        ratePerSec: steadyRate,
+        plan: { kind: "spread", tokens: steadySetup.tokens, sessionIds: ids(steadySetup.sessions) },
+      },
+      steadySetup.sessions,
+      { drain: true, sampleEveryMs: 5_000 },
+    ));
   const consistency = await phase("consistency", () => checkConsistency(kv));
   await app.close();
   app = null;
@@ -149,6 +195,16 @@ try {
   const kvAfter = await phase("raw.kvAfter", () => rawKvLoop(app!.kv, ["bench_raw", "counter"], SCENARIO_MS / 2));
   // The Kafka event relay on a real single-node broker and a KV file of its own (bench/relay.ts).
   const relay = await phase("relay", () => relayBench(dir, log));
+  // 2 app instances on a real denokv, the worker role in this process (bench/multi.ts).
+  const multi = await phase(
+    "multi.denokv",
+    () => multiInstanceBench(dir, log, { scenarioMs: SCENARIO_MS, warmupMs: WARMUP_MS }),
+  );
+  // The customer's scale: 10,000 browsing users, 2,000 seat streams, steady bookings (bench/users.ts).
+  const users = await phase(
+    "users",
+    () => usersBench(dir, log, QUICK ? { stepMs: 10_000, steps: [2_500, 10_000] } : { stepMs: 15_000 }),
+  );
   // Server render of the home page with the full demo catalog (bench/render.ts).
   const render = await phase("render.home", () => measureHomeRender({ kvPath: `${dir}/render.kv` }));
 
@@ -157,7 +213,7 @@ try {
     for (const p of ps) out[p.code] = (out[p.code] ?? 0) + 1;
     return out;
   };
-  const holdRuns = { hot, hotSmall, spread, hotNoQueueListener: hotNoListener };
+  const holdRuns = { hot, hotSmall, spread, spreadSteady: steady, hotNoQueueListener: hotNoListener };
   const rawKv = kvLoop.opsPerSec;
   const rawServe = serve.report.reqPerSec;
   const result = {
@@ -178,11 +234,15 @@ try {
       warmupMs: WARMUP_MS,
       kv: "sqlite file in a temp dir (as production); raw.kv uses the same file",
       background:
-        "worker on (as main.ts) except holds.hotNoQueueListener (named before queues were dropped: no worker); crons off",
+        "worker on (as main.ts; Kafka relay with a no-op publisher, Cal.com sync with no tenant) except holds.hotNoQueueListener (named before queues were dropped: no worker); crons off",
+      sustained:
+        "holds / (load + drain): the drain ends when both outboxes are empty and no hold is due; cpuSecondsAfterLoad is this process's CPU (app + worker) meanwhile",
       loadGenerator: "separate Deno process, closed loop, keep-alive fetch (HTTP/1.1)",
     },
     holds: holdRuns,
     relay: relay.relay,
+    multiInstance: multi,
+    concurrentUsers: users,
     render: { home: render },
     raw: {
       kvAtomicOpsPerSec: rawKv,
@@ -196,6 +256,8 @@ try {
       hotToRawKv: round(hot.opsPerSec / rawKv, 3),
       hotToServe: round(hot.opsPerSec / rawServe, 3),
       spreadToRawKv: round(spread.opsPerSec / rawKv, 3),
+      hotSustainedToRawKv: round(hot.sustained!.holdsPerSec / rawKv, 3),
+      spreadSustainedToRawKv: round(spread.sustained!.holdsPerSec / rawKv, 3),
       hotNoQueueListenerToRawKv: round(hotNoListener.opsPerSec / rawKv, 3),
       hotHoldsPerLaneCommit: hot.lanes.opsPerCommit,
       relayToRawKafkaProduce: relay.ratio.relayToRawKafkaProduce,
@@ -207,10 +269,18 @@ try {
     },
     targets: {
       oversoldZero: Object.values(holdRuns).every((r) => r.oversold === 0 && r.oversoldBy201 === 0),
+      no5xx: Object.values(holdRuns).every((r) => r.errors5xx === 0),
+      backgroundIdleAfterEveryRun: [hot, spread, steady].every((r) => r.sustained!.idle),
+      /** The steady run's last backlog sample is at most 2× the median sample plus one second of load. */
+      steadyBacklogFlat: steady.backlog!.last <= 2 * median(steady.backlog!.samples.map((x) => x[1])) + steadyRate,
       hotToRawKvAtLeastHalf: hot.opsPerSec / rawKv >= 0.5,
       hotP99AtMost100Ms: hot.p99Ms <= 100,
       ...relay.targets,
       homeRenderP95AtMost50Ms: render.p95Ms <= 50,
+      multiOversoldZero: multi === null ? null : Object.values(multi.holds).every((r) => r.oversold === 0),
+      usersAtCustomerScaleWithinLimits: users.atCustomerScale ? users.atCustomerScale.broke.length === 0 : null,
+      usersOversoldZero: users.oversold === 0,
+      multiNo5xx: multi === null ? null : Object.values(multi.holds).every((r) => r.errors5xx === 0),
     },
     durationsMs: { ...durations, total: Math.round(performance.now() - t0) },
   };

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { getAvailability } from "../lib/booking/availability.ts";
-import { activeSeatStreams, seatEventStream, type SeatSnapshot } from "../lib/catalog/seat_stream.ts";
+import { activeSeatFeeds, activeSeatStreams, seatEventStream, type SeatSnapshot } from "../lib/catalog/seat_stream.ts";
 import { listSessions } from "../lib/store/mod.ts";
 import { startTestApp, type TestApp } from "./app_fixture.ts";
 
@@ -119,6 +119,32 @@ Deno.test("[seats] stream: first event is the current seats, a hold arrives with
 
     ctrl.abort();
     await waitFor(() => activeSeatStreams() === 0, 2000, "the server side to end");
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("[seats] stream: the streams of one session share one feed; one leaving keeps the others live", async () => {
+  const t = await startTestApp();
+  try {
+    const { id, left } = await openSession(t, 3);
+    const [learner] = await learners(t, 1);
+    const ctrls = [new AbortController(), new AbortController(), new AbortController()];
+    const readers = ctrls.map((c) => new SseReader(seatEventStream(t.services.kv, id, { signal: c.signal })));
+    for (const r of readers) assert.equal((await r.next()).left, left);
+    assert.equal(activeSeatStreams(), 3);
+    assert.equal(activeSeatFeeds(), 1, "one watcher for the session, however many streams");
+    ctrls[0].abort();
+    await waitFor(() => activeSeatStreams() === 2, 2000, "the first stream to end");
+    await t.services.engine.placeHold(id, learner, actor(learner));
+    for (const r of readers.slice(1)) assert.equal((await r.next(2000)).left, left - 1);
+    // A stream that joins later gets the current picture at once.
+    const late = new AbortController();
+    const lateReader = new SseReader(seatEventStream(t.services.kv, id, { signal: late.signal }));
+    assert.equal((await lateReader.next()).left, left - 1);
+    assert.equal(activeSeatFeeds(), 1);
+    for (const c of [...ctrls, late]) c.abort();
+    await waitFor(() => activeSeatStreams() === 0 && activeSeatFeeds() === 0, 2000, "every stream and the feed to end");
   } finally {
     await t.close();
   }

@@ -37,7 +37,13 @@ export function opCheckBudget(checksPerAtomic: number): number {
 const DEFAULT_KEYS = 3;
 /** Keys an op may load beyond its prefetch (a hold, a stale place's hold). */
 const OP_EXTRA_KEYS = 1;
-const MAX_ATTEMPTS = 12;
+/**
+ * Attempts before a batch answers 503 busy. With several instances on one hot session every
+ * commit of one conflicts with the others' batches in flight; 12 attempts with backoff capped at
+ * 50 ms (about 0.2 s in all) gave up while the other instance kept committing (503s in the bench's
+ * 2-instance hot run on denokv). 40 attempts capped at 100 ms wait up to about 3 s.
+ */
+const MAX_ATTEMPTS = 40;
 
 /** Routes operations into per-session lanes on one KV store. */
 export class Lanes {
@@ -114,7 +120,7 @@ export class Lanes {
       }
       if (outcome !== "conflict") return;
       this.stats.conflicts++;
-      await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 ** attempt)));
+      await new Promise((r) => setTimeout(r, Math.random() * Math.min(100, 2 ** attempt)));
     }
     const busy = new DomainError(503, "busy", "The session is very busy; please try again.");
     for (const p of batch) p.reject(busy);

@@ -1,6 +1,8 @@
 /**
  * Seats left of one session as a server-sent-events stream (`GET /sessions/{id}/seats`).
  *
+ * Every open stream of one session in this process shares one feed (one watcher, one recount loop:
+ * {@link SeatFeed}), so the cost grows with the sessions watched, not with the learners watching.
  * Fed by `kv.watch` on the session's `["seats", id]` counters (every seat-affecting write touches
  * them) and its `["sessions", id]` record (capacity, status). A hold that expires changes nothing in
  * KV until it is swept, so the availability is also recomputed on a timer: just after the session's
@@ -41,6 +43,12 @@ export interface SeatStreamOptions {
 const EXPIRY_SLACK_MS = 50;
 
 let active = 0;
+let openFeeds = 0;
+
+/** Session feeds (watchers) open right now in this process: one per watched session. */
+export function activeSeatFeeds(): number {
+  return openFeeds;
+}
 
 /** Streams open right now in this process (for tests: 0 once every client went away). */
 export function activeSeatStreams(): number {
@@ -74,10 +82,138 @@ export function seatEvent(snapshot: SeatSnapshot): string {
   return `event: seats\ndata: ${JSON.stringify(snapshot)}\n\n`;
 }
 
+/** What a stream gets from its session's feed. */
+interface FeedListener {
+  /** A new picture (JSON of the snapshot); only sent when it changed. */
+  seats(json: string, snapshot: SeatSnapshot): void;
+  /** The session is gone, or KV failed: the stream ends. */
+  end(): void;
+}
+
+/**
+ * One session's seats, shared by every open stream of it in this process: ONE `kv.watch` and ONE
+ * recount loop however many learners watch, so 2,000 open streams over 100 sessions cost 100
+ * watchers and recounts, not 2,000. A stream that joins gets the last picture at once.
+ */
+class SeatFeed {
+  readonly listeners = new Set<FeedListener>();
+  #last: { json: string; snapshot: SeatSnapshot } | null = null;
+  #closed = false;
+  #refreshTimer: ReturnType<typeof setTimeout> | undefined;
+  #watcher: ReadableStreamDefaultReader<Deno.KvEntryMaybe<unknown>[]> | null = null;
+  #queue: Promise<void> = Promise.resolve();
+  #following: Promise<void> = Promise.resolve();
+
+  constructor(
+    readonly kv: Deno.Kv,
+    readonly sessionId: string,
+    readonly refreshMs: number,
+    readonly onClose: (feed: SeatFeed) => void,
+  ) {}
+
+  /** Settles once the feed's last KV read and its watcher are done. */
+  get settled(): Promise<unknown> {
+    return Promise.allSettled([this.#queue, this.#following]);
+  }
+
+  start(): void {
+    openFeeds++;
+    this.#following = this.#follow();
+  }
+
+  add(listener: FeedListener): void {
+    this.listeners.add(listener);
+    if (this.#last) listener.seats(this.#last.json, this.#last.snapshot);
+  }
+
+  /** Removes a listener; the last one out closes the feed. */
+  remove(listener: FeedListener): void {
+    this.listeners.delete(listener);
+    if (this.listeners.size === 0) this.close();
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    openFeeds--;
+    clearTimeout(this.#refreshTimer);
+    this.#watcher?.cancel().catch(() => {});
+    this.#watcher = null;
+    this.onClose(this);
+    for (const l of [...this.listeners]) l.end();
+  }
+
+  /** Recomputes and tells the listeners when changed; runs one at a time. */
+  #refresh(): Promise<void> {
+    this.#queue = this.#queue.then(async () => {
+      if (this.#closed) return;
+      const now = new Date();
+      const seats = await readSeats(this.kv, this.sessionId, now);
+      if (this.#closed) return;
+      if (!seats) return this.close();
+      const json = JSON.stringify(seats.snapshot);
+      if (json !== this.#last?.json) {
+        this.#last = { json, snapshot: seats.snapshot };
+        for (const l of [...this.listeners]) l.seats(json, seats.snapshot);
+      }
+      clearTimeout(this.#refreshTimer);
+      const untilExpiry = seats.nextExpiry === null ? Infinity : seats.nextExpiry - now.getTime() + EXPIRY_SLACK_MS;
+      this.#refreshTimer = setTimeout(() => this.#refresh(), Math.max(0, Math.min(this.refreshMs, untilExpiry)));
+    }).catch(() => this.close()); // KV closed or failing: end the streams; browsers reconnect.
+    return this.#queue;
+  }
+
+  async #follow(): Promise<void> {
+    const stream = this.kv.watch([keys.seats(this.sessionId), keys.session(this.sessionId)]);
+    this.#watcher = stream.getReader();
+    if (this.#closed) return void this.#watcher.cancel().catch(() => {});
+    try {
+      // The first report is the state at the start; every later one means a write landed.
+      while (!this.#closed) {
+        const { done } = await this.#watcher.read();
+        if (done) break;
+        await this.#refresh();
+      }
+    } catch {
+      // the watch failed (KV closed): fall through and end the streams
+    }
+    this.close();
+  }
+}
+
+/** Open feeds by KV handle and session id. */
+const feeds = new WeakMap<Deno.Kv, Map<string, SeatFeed>>();
+
+function joinFeed(kv: Deno.Kv, sessionId: string, refreshMs: number, listener: FeedListener): SeatFeed {
+  let byId = feeds.get(kv);
+  if (!byId) feeds.set(kv, byId = new Map());
+  let feed = byId.get(sessionId);
+  // A feed recounts at least as often as the stream that asks most often.
+  if (!feed || feed.refreshMs > refreshMs) {
+    feed = new SeatFeed(kv, sessionId, refreshMs, (f) => {
+      if (byId!.get(sessionId) === f) byId!.delete(sessionId);
+    });
+    const old = byId.get(sessionId);
+    byId.set(sessionId, feed);
+    feed.start();
+    // Streams of a slower feed move to this one.
+    if (old) {
+      for (const l of [...old.listeners]) {
+        old.listeners.delete(l);
+        feed.add(l);
+      }
+      old.close();
+    }
+  }
+  feed.add(listener);
+  return feed;
+}
+
 /**
  * The event stream of one session's seats. The first event is the current picture; later ones
- * follow changes. Everything (watcher, timers) is released when `signal` aborts, the consumer
- * cancels, KV closes, or `maxLifetimeMs` passes.
+ * follow changes (from the session's shared {@link SeatFeed}). Everything (its place in the feed,
+ * timers) is released when `signal` aborts, the consumer cancels, KV closes, or `maxLifetimeMs`
+ * passes.
  */
 export function seatEventStream(kv: Deno.Kv, sessionId: string, options: SeatStreamOptions = {}): ReadableStream<
   Uint8Array
@@ -89,14 +225,19 @@ export function seatEventStream(kv: Deno.Kv, sessionId: string, options: SeatStr
   const encoder = new TextEncoder();
   let closed = false;
   let last = "";
-  let refreshTimer: ReturnType<typeof setTimeout> | undefined;
   let heartbeat: ReturnType<typeof setInterval> | undefined;
   let lifetime: ReturnType<typeof setTimeout> | undefined;
-  let watcher: ReadableStreamDefaultReader<Deno.KvEntryMaybe<unknown>[]> | null = null;
   let controller: ReadableStreamDefaultController<Uint8Array>;
-  let queue: Promise<void> = Promise.resolve();
-  let following: Promise<void> = Promise.resolve();
+  let feed: SeatFeed | null = null;
   const onAbort = () => finish();
+  const listener: FeedListener = {
+    seats(json, snapshot) {
+      if (json === last) return;
+      last = json;
+      send(seatEvent(snapshot));
+    },
+    end: () => finish(),
+  };
 
   function send(text: string) {
     if (closed) return;
@@ -110,56 +251,21 @@ export function seatEventStream(kv: Deno.Kv, sessionId: string, options: SeatStr
   function finish() {
     if (closed) return;
     closed = true;
-    clearTimeout(refreshTimer);
     clearInterval(heartbeat);
     clearTimeout(lifetime);
     options.signal?.removeEventListener("abort", onAbort);
-    watcher?.cancel().catch(() => {});
-    watcher = null;
+    // The feed this stream is in now (it may have moved to a faster one).
+    const current = feeds.get(kv)?.get(sessionId);
+    const from = current?.listeners.has(listener) ? current : feed;
+    from?.remove(listener);
     try {
       controller.close();
     } catch {
       // already closed or errored by the consumer
     }
-    // Counted as open until its last KV read and the watcher have settled.
-    Promise.allSettled([queue, following]).then(() => active--);
-  }
-
-  /** Recomputes and sends when changed; runs one at a time. */
-  function refresh(): Promise<void> {
-    queue = queue.then(async () => {
-      if (closed) return;
-      const now = new Date();
-      const seats = await readSeats(kv, sessionId, now);
-      if (closed) return;
-      if (!seats) return finish();
-      const json = JSON.stringify(seats.snapshot);
-      if (json !== last) {
-        last = json;
-        send(seatEvent(seats.snapshot));
-      }
-      clearTimeout(refreshTimer);
-      const untilExpiry = seats.nextExpiry === null ? Infinity : seats.nextExpiry - now.getTime() + EXPIRY_SLACK_MS;
-      refreshTimer = setTimeout(refresh, Math.max(0, Math.min(refreshMs, untilExpiry)));
-    }).catch(() => finish()); // KV closed or failing: end the stream; the browser reconnects.
-    return queue;
-  }
-
-  async function follow() {
-    const stream = kv.watch([keys.seats(sessionId), keys.session(sessionId)]);
-    watcher = stream.getReader();
-    if (closed) return void watcher.cancel().catch(() => {});
-    try {
-      // The first report is the state at the start; every later one means a write landed.
-      while (!closed) {
-        const { done } = await watcher.read();
-        if (done) break;
-        await refresh();
-      }
-    } catch {
-      // the watch failed (KV closed): fall through and end the stream
-    }
-    finish();
+    // Counted as open until the feed it leaves has settled when it was the last one out.
+    const settled = from && from.listeners.size === 0 ? from.settled : Promise.resolve();
+    settled.then(() => active--);
   }
 
   return new ReadableStream<Uint8Array>({
@@ -171,7 +277,7 @@ export function seatEventStream(kv: Deno.Kv, sessionId: string, options: SeatStr
       send(`retry: ${retryMs}\n\n`);
       heartbeat = setInterval(() => send(": heartbeat\n\n"), heartbeatMs);
       lifetime = setTimeout(finish, maxLifetimeMs);
-      following = follow();
+      feed = joinFeed(kv, sessionId, refreshMs, listener);
     },
     cancel() {
       finish();
