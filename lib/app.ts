@@ -51,7 +51,8 @@ export async function createApp(
     rememberClient(c.req.raw, clientAddressOf(c.req.raw, c.env as ServeInfoLike | undefined, s.config.trustProxy));
     await next();
   });
-  app.use("*", securityHeaders());
+  // Sign-out posts on to the identity provider's end-session page: forms may lead there.
+  app.use("*", securityHeaders({ formOrigins: s.config.oidc ? [new URL(s.config.oidc.issuer).origin] : [] }));
   app.post(CSP_REPORT_PATH, cspReportHandler(s.kv));
   app.get("/health", healthHandler);
   for (const path of CALCOM_WEBHOOK_PATHS) {

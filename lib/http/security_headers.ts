@@ -21,8 +21,12 @@ export function nonceOf(req: Request): string | undefined {
   return nonces.get(req);
 }
 
-/** The Content-Security-Policy for a response whose inline scripts carry `nonce`. */
-export function contentSecurityPolicy(nonce: string): string {
+/**
+ * The Content-Security-Policy for a response whose inline scripts carry `nonce`. `formOrigins`:
+ * other origins a form may lead to (Chromium applies `form-action` to the redirects after a post:
+ * sign-out goes on to the identity provider's end-session page).
+ */
+export function contentSecurityPolicy(nonce: string, formOrigins: readonly string[] = []): string {
   return [
     "default-src 'self'",
     `script-src 'self' 'nonce-${nonce}'`,
@@ -33,7 +37,7 @@ export function contentSecurityPolicy(nonce: string): string {
     "worker-src 'self'",
     "object-src 'none'",
     "base-uri 'self'",
-    "form-action 'self'",
+    ["form-action 'self'", ...formOrigins].join(" "),
     "frame-ancestors 'none'",
     // report-uri only: with report-to, Chromium switches to the Reporting API, which batches
     // reports for up to a minute and only from secure contexts.
@@ -53,11 +57,11 @@ function newNonce(): string {
   return btoa(String.fromCharCode(...bytes)).replace(/=+$/, "");
 }
 
-function applyHeaders(h: Headers, nonce: string, url: string): void {
+function applyHeaders(h: Headers, nonce: string, url: string, formOrigins: readonly string[]): void {
   const set = (name: string, value: string) => {
     if (!h.has(name)) h.set(name, value);
   };
-  set("content-security-policy", contentSecurityPolicy(nonce));
+  set("content-security-policy", contentSecurityPolicy(nonce, formOrigins));
   set("x-content-type-options", "nosniff");
   set("x-frame-options", "DENY");
   set("referrer-policy", "strict-origin-when-cross-origin");
@@ -68,17 +72,18 @@ function applyHeaders(h: Headers, nonce: string, url: string): void {
  * Hono middleware: a fresh nonce per request, then the headers on whatever the route answered. A
  * response that brings its own Content-Security-Policy keeps it (the API docs page).
  */
-export function securityHeaders(): MiddlewareHandler {
+export function securityHeaders(options: { formOrigins?: readonly string[] } = {}): MiddlewareHandler {
+  const formOrigins = options.formOrigins ?? [];
   return async (c, next) => {
     const nonce = newNonce();
     nonces.set(c.req.raw, nonce);
     await next();
     try {
-      applyHeaders(c.res.headers, nonce, c.req.url);
+      applyHeaders(c.res.headers, nonce, c.req.url, formOrigins);
     } catch {
       // Immutable headers (e.g. from Response.redirect): answer with a copy.
       const copy = new Response(c.res.body, c.res);
-      applyHeaders(copy.headers, nonce, c.req.url);
+      applyHeaders(copy.headers, nonce, c.req.url, formOrigins);
       c.res = undefined as unknown as Response;
       c.res = copy;
     }

@@ -3,6 +3,7 @@
  * on every inline script and the inlined styles (and no inline script without it), HSTS outside
  * localhost, nosniff, Referrer-Policy, no framing; and the CSP report endpoint's counter.
  */
+import { contentSecurityPolicy } from "../../lib/http/security_headers.ts";
 import assert from "node:assert/strict";
 import { cspReportCount } from "../../lib/http/csp_report.ts";
 import { startTestApp } from "../app_fixture.ts";
@@ -101,4 +102,12 @@ Deno.test("[security] CSP reports are counted, in both report formats; a body th
   } finally {
     await t.close();
   }
+});
+
+Deno.test("[security] forms may lead to the identity provider (sign-out's end-session redirect), nowhere else", () => {
+  assert.match(contentSecurityPolicy("n"), /form-action 'self';/);
+  assert.match(
+    contentSecurityPolicy("n", ["https://id.example.com"]),
+    /form-action 'self' https:\/\/id\.example\.com;/,
+  );
 });
