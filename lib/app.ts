@@ -6,12 +6,8 @@ import { Hono } from "hono";
 import manifest from "../fresh.gen.ts";
 import { createApi } from "./api/mod.ts";
 import { MAX_BODY_BYTES } from "./api/operation.ts";
-import {
-  CALCOM_WEBHOOK_PATHS,
-  calcomWebhookHandler,
-  calcomWebhookMethodNotAllowed,
-  MAX_WEBHOOK_BYTES,
-} from "./calcom/webhook_intake.ts";
+import { CALCOM_WEBHOOK_PATHS, calcomWebhookHandler, calcomWebhookMethodNotAllowed } from "./api/calcom_webhook.ts";
+import { MAX_WEBHOOK_BYTES } from "./calcom/webhook_intake.ts";
 import { authorizePage, undeclaredPages } from "./access/pages.ts";
 import type { Access } from "./access/matrix.ts";
 import type { PageState } from "./auth/page_user.ts";

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { mayActOnPlace, mayManageSession, mayReadTeam, maySeeJoinLink } from "./access.ts";
 import { DomainError } from "./errors.ts";
 import { type Actor, listEvents } from "./events.ts";
-import { K } from "./keys.ts";
+import { keys } from "../store/keys.ts";
 import type { SeatDoc } from "./model.ts";
 import { admin, putSession, putUser, self, setup, teardown } from "../../tests/booking/test_fixtures.ts";
 
@@ -49,7 +49,7 @@ Deno.test("[booking] an instructor of another session is refused every change an
     const { booking } = await engine.confirmHold(bobHold.id, self(bob.id));
     await engine.placeHold(full.id, ann.id, self(ann.id));
     await engine.joinWaitlist(full.id, cat.id, self(cat.id));
-    const seatsBefore = (await kv.getMany<SeatDoc[]>([session.id, target.id, full.id].map(K.seats))).map((e) =>
+    const seatsBefore = (await kv.getMany<SeatDoc[]>([session.id, target.id, full.id].map(keys.seats))).map((e) =>
       e.value
     );
     const eventsBefore = (await listEvents(kv)).events.length;
@@ -74,7 +74,9 @@ Deno.test("[booking] an instructor of another session is refused every change an
     for (const [name, run] of refused) {
       await assert.rejects(run(), (e) => e instanceof DomainError && e.status === 403 && e.code === "forbidden", name);
     }
-    const seatsAfter = (await kv.getMany<SeatDoc[]>([session.id, target.id, full.id].map(K.seats))).map((e) => e.value);
+    const seatsAfter = (await kv.getMany<SeatDoc[]>([session.id, target.id, full.id].map(keys.seats))).map((e) =>
+      e.value
+    );
     assert.deepEqual(seatsAfter, seatsBefore);
     assert.equal((await listEvents(kv)).events.length, eventsBefore);
 

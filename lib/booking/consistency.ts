@@ -10,7 +10,7 @@
  * {@link MAX_PASSES} passes.
  * @module
  */
-import { K } from "./keys.ts";
+import { keys } from "../store/keys.ts";
 import {
   type Booking,
   type Hold,
@@ -161,7 +161,7 @@ async function scan(kv: Deno.Kv, nowMs: number): Promise<Scan> {
     entries<SeatDoc>(kv, ["seats"]),
     entries<Hold>(kv, ["holds"]),
     entries<string>(kv, ["holds_by_session"]),
-    entries<{ holdId: string; sessionId: string }>(kv, K.holdsByExpiry()),
+    entries<{ holdId: string; sessionId: string }>(kv, keys.holdsByExpiryPrefix()),
     entries<Booking>(kv, ["bookings"]),
     entries<string>(kv, ["bookings_by_session"]),
     entries<string>(kv, ["bookings_by_learner"]),
@@ -169,7 +169,7 @@ async function scan(kv: Deno.Kv, nowMs: number): Promise<Scan> {
     entries<WaitlistEntry>(kv, ["waitlist_by_learner"]),
     entries<Place>(kv, ["places"]),
     entries<LearnerHolds>(kv, ["learner_holds"]),
-    entries<PendingSessionCancel>(kv, K.sessionCancelsPending()),
+    entries<PendingSessionCancel>(kv, keys.sessionCancelsPendingPrefix()),
   ]);
   const problems: Scan["problems"] = [];
   const report = (p: Problem, ...involved: string[]) =>
@@ -188,8 +188,10 @@ async function scan(kv: Deno.Kv, nowMs: number): Promise<Scan> {
 
   // Records of unknown sessions.
   const recordSessions: [string, string, Deno.KvKey][] = [
-    ...[...holds.values()].map((h) => [h.sessionId, h.learnerId, K.hold(h.id)] as [string, string, Deno.KvKey]),
-    ...[...bookings.values()].map((b) => [b.sessionId, b.learnerId, K.booking(b.id)] as [string, string, Deno.KvKey]),
+    ...[...holds.values()].map((h) => [h.sessionId, h.learnerId, keys.hold(h.id)] as [string, string, Deno.KvKey]),
+    ...[...bookings.values()].map((b) =>
+      [b.sessionId, b.learnerId, keys.booking(b.id)] as [string, string, Deno.KvKey]
+    ),
     ...waitlistRows.map((e) => [String(e.key[1]), e.value.learnerId, e.key] as [string, string, Deno.KvKey]),
   ];
   for (const [sessionId, learnerId, key] of recordSessions) {
@@ -223,7 +225,7 @@ async function scan(kv: Deno.Kv, nowMs: number): Promise<Scan> {
       report({
         code: "seats_confirmed_mismatch",
         sessionId: s.id,
-        key: K.seats(s.id),
+        key: keys.seats(s.id),
         message: `seats.confirmed is ${doc.confirmed} but ${nConfirmed} bookings are confirmed.`,
       });
     }
@@ -231,7 +233,7 @@ async function scan(kv: Deno.Kv, nowMs: number): Promise<Scan> {
       report({
         code: "seats_holds_mismatch",
         sessionId: s.id,
-        key: K.seats(s.id),
+        key: keys.seats(s.id),
         message: `seats.holds is ${doc.holds} but ${active.length} holds are active (expired or not).`,
       });
     }
@@ -239,7 +241,7 @@ async function scan(kv: Deno.Kv, nowMs: number): Promise<Scan> {
       report({
         code: "seats_waiting_mismatch",
         sessionId: s.id,
-        key: K.seats(s.id),
+        key: keys.seats(s.id),
         message: `seats.waiting is ${doc.waiting ?? 0} but ${nWaiting} learners are waiting.`,
       });
     }
@@ -315,7 +317,7 @@ async function scan(kv: Deno.Kv, nowMs: number): Promise<Scan> {
           code: "place_missing",
           sessionId,
           learnerId,
-          key: K.place(sessionId, learnerId),
+          key: keys.place(sessionId, learnerId),
           message: `No place key points at ${x.kind} ${x.id}${
             place ? ` (it points at ${place.kind} ${place.id})` : ""
           }.`,
@@ -335,7 +337,7 @@ async function scan(kv: Deno.Kv, nowMs: number): Promise<Scan> {
         code: "place_orphan",
         sessionId,
         learnerId,
-        key: K.place(sessionId, learnerId),
+        key: keys.place(sessionId, learnerId),
         message: `Place ${place.kind} ${place.id} matches no live record${holdOk ? "" : " (expiry differs)"}.`,
       });
     }
@@ -378,7 +380,7 @@ async function scan(kv: Deno.Kv, nowMs: number): Promise<Scan> {
         code: "hold_index_missing",
         sessionId: h.sessionId,
         learnerId: h.learnerId,
-        key: K.holdBySession(h.sessionId, ms, h.id),
+        key: keys.holdBySession(h.sessionId, ms, h.id),
         message: `Active hold ${h.id} is missing from holds_by_session.`,
       });
     }
@@ -387,7 +389,7 @@ async function scan(kv: Deno.Kv, nowMs: number): Promise<Scan> {
         code: "hold_index_missing",
         sessionId: h.sessionId,
         learnerId: h.learnerId,
-        key: K.holdByExpiry(ms, h.id),
+        key: keys.holdByExpiry(ms, h.id),
         message: `Active hold ${h.id} is missing from holds_by_expiry.`,
       });
     }
@@ -415,7 +417,9 @@ async function scan(kv: Deno.Kv, nowMs: number): Promise<Scan> {
           code: "booking_index_missing",
           sessionId: b.sessionId,
           learnerId: b.learnerId,
-          key: field === "sessionId" ? K.bookingBySession(b.sessionId, b.id) : K.bookingByLearner(b.learnerId, b.id),
+          key: field === "sessionId"
+            ? keys.bookingBySession(b.sessionId, b.id)
+            : keys.bookingByLearner(b.learnerId, b.id),
           message: `Booking ${b.id} is missing from ${name}.`,
         });
       }
@@ -457,7 +461,7 @@ async function scan(kv: Deno.Kv, nowMs: number): Promise<Scan> {
         code: "waitlist_index_mismatch",
         sessionId,
         learnerId,
-        key: K.waitlistByLearner(learnerId, sessionId),
+        key: keys.waitlistByLearner(learnerId, sessionId),
         message: `waitlist_by_learner says ${actual}, records say ${expected}.`,
       });
     }
@@ -489,7 +493,7 @@ async function scan(kv: Deno.Kv, nowMs: number): Promise<Scan> {
         code: "learner_holds_mismatch",
         sessionId: null,
         learnerId,
-        key: K.learnerHolds(learnerId),
+        key: keys.learnerHolds(learnerId),
         message: `learner_holds lists [${got.join("; ")}] but the live holds are [${want.join("; ")}].`,
       }, ...involved);
     }

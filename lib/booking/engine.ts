@@ -13,7 +13,6 @@ import { Draft } from "./draft.ts";
 import { DomainError, notFound } from "./errors.ts";
 import { type Actor, addEvent } from "./events.ts";
 import { type IdempotencyRequest, lookupIdempotent, storeIdempotent } from "./idempotency.ts";
-import { K } from "./keys.ts";
 import { Lanes } from "./lane.ts";
 import {
   type Booking,
@@ -105,7 +104,7 @@ export class BookingEngine {
     const done = new Set(learner.completedCourses.map((c) => c.courseId));
     const missing = course.prerequisiteCourseIds.filter((id) => !done.has(id));
     if (!missing.length) return [];
-    const courses = await this.kv.getMany<Course[]>(missing.slice(0, 10).map(K.course));
+    const courses = await this.kv.getMany<Course[]>(missing.slice(0, 10).map(keys.course));
     return missing.map((id, i) => ({ courseId: id, title: courses[i]?.value?.title ?? id }));
   }
 
@@ -133,7 +132,7 @@ export class BookingEngine {
   ): Promise<Idempotent<{ hold: Hold }>> {
     const [session, learner] = await Promise.all([
       this.#requireSession(sessionId),
-      known.learner?.id === learnerId ? known.learner : this.#get<User>(K.user(learnerId)),
+      known.learner?.id === learnerId ? known.learner : this.#get<User>(keys.user(learnerId)),
     ]);
     assertMayActOnPlace(actor, learnerId, session);
     if (idem) {
@@ -141,10 +140,10 @@ export class BookingEngine {
       if (prior) return { ...prior.result, replayed: true };
     }
     if (!learner) throw notFound("user", learnerId);
-    const course = await this.#courses.get(session.courseId, () => this.#get<Course>(K.course(session.courseId)));
+    const course = await this.#courses.get(session.courseId, () => this.#get<Course>(keys.course(session.courseId)));
     await this.#assertPrerequisites(course, learner);
-    const prefetch: Deno.KvKey[] = [K.place(sessionId, learnerId), K.learnerHolds(learnerId)];
-    if (idem) prefetch.push(K.idempotency(idem.scope, idem.key));
+    const prefetch: Deno.KvKey[] = [keys.place(sessionId, learnerId), keys.learnerHolds(learnerId)];
+    if (idem) prefetch.push(keys.idempotency(idem.scope, idem.key));
     try {
       return await this.lanes.run(sessionId, actor, async (tx) => {
         if (idem) {
@@ -192,7 +191,7 @@ export class BookingEngine {
   }
 
   async #requireHold(holdId: string, actor: Actor): Promise<Hold> {
-    const hold = await this.#get<Hold>(K.hold(holdId));
+    const hold = await this.#get<Hold>(keys.hold(holdId));
     if (!hold) throw notFound("hold", holdId);
     await this.#assertMayActOn(actor, hold.learnerId, hold.sessionId);
     return hold;
@@ -210,11 +209,11 @@ export class BookingEngine {
     }
     const first = await this.#requireHold(holdId, actor);
     const prefetch: Deno.KvKey[] = [
-      K.hold(holdId),
-      K.place(first.sessionId, first.learnerId),
-      K.learnerHolds(first.learnerId),
+      keys.hold(holdId),
+      keys.place(first.sessionId, first.learnerId),
+      keys.learnerHolds(first.learnerId),
     ];
-    if (idem) prefetch.push(K.idempotency(idem.scope, idem.key));
+    if (idem) prefetch.push(keys.idempotency(idem.scope, idem.key));
     try {
       return await this.lanes.run(first.sessionId, actor, async (tx) => {
         if (idem) {
@@ -273,19 +272,19 @@ export class BookingEngine {
     ref: { calBookingUid?: string | null; seatUid?: string | null } = {},
   ): Promise<{ booking: Booking; alreadyBooked: boolean }> {
     await this.#assertMayActOn(actor, learnerId, sessionId);
-    const learner = await this.#get<User>(K.user(learnerId));
+    const learner = await this.#get<User>(keys.user(learnerId));
     if (!learner) throw notFound("user", learnerId);
     const calRef: Record<string, unknown> = {};
     if (ref.calBookingUid) calRef.calBookingUid = ref.calBookingUid;
     if (ref.seatUid) calRef.seatUid = ref.seatUid;
-    const prefetch: Deno.KvKey[] = [K.place(sessionId, learnerId), K.learnerHolds(learnerId)];
+    const prefetch: Deno.KvKey[] = [keys.place(sessionId, learnerId), keys.learnerHolds(learnerId)];
     return await this.lanes.run(sessionId, actor, async (tx) => {
       assertMayActOnPlace(tx.actor, learnerId, tx.session);
       await tx.loadLearner(learnerId);
       const place = await tx.livePlace(learnerId);
       if (place?.kind === "booking") {
-        await tx.draft.load([K.booking(place.id)]);
-        const existing = tx.draft.get<Booking>(K.booking(place.id));
+        await tx.draft.load([keys.booking(place.id)]);
+        const existing = tx.draft.get<Booking>(keys.booking(place.id));
         if (existing?.status === "confirmed") return { booking: existing, alreadyBooked: true };
       }
       tx.assertOpen();
@@ -304,8 +303,8 @@ export class BookingEngine {
         }
       }
       if (place?.kind === "waitlist") {
-        await tx.draft.load([K.waitlistByLearner(learnerId, sessionId)]);
-        const entry = tx.draft.get<WaitlistEntry>(K.waitlistByLearner(learnerId, sessionId));
+        await tx.draft.load([keys.waitlistByLearner(learnerId, sessionId)]);
+        const entry = tx.draft.get<WaitlistEntry>(keys.waitlistByLearner(learnerId, sessionId));
         if (entry?.status === "waiting") tx.leaveWaitlist(entry, { byCalcomBooking: true });
       }
       await offerFreedSeats(tx);
@@ -318,7 +317,7 @@ export class BookingEngine {
         rescheduledFromBookingId: null,
         audit: direct.audit.map((a) => ({ ...a, action: "imported" })),
       };
-      tx.draft.set(K.booking(booking.id), booking);
+      tx.draft.set(keys.booking(booking.id), booking);
       addEvent(tx.draft, tx.actor, "booking.confirmed", tx.sessionId, learnerId, {
         bookingId: booking.id,
         holdId: null,
@@ -354,7 +353,7 @@ export class BookingEngine {
 
   /** Expires a hold whose time is up (the hold sweep). Returns null when nothing was due. */
   async expireHold(holdId: string): Promise<Hold | null> {
-    const hold = await this.#get<Hold>(K.hold(holdId));
+    const hold = await this.#get<Hold>(keys.hold(holdId));
     if (!hold || hold.status !== "active") return null;
     const actor: Actor = { userId: null, origin: "system", correlationId: crypto.randomUUID(), reason: "hold expired" };
     return await this.lanes.run(hold.sessionId, actor, (tx) => tx.expireHold(holdId));
@@ -362,9 +361,11 @@ export class BookingEngine {
 
   /** Expires holds past their time (up to 500 per call; the hold sweep). Returns how many it expired. */
   async sweepExpiredHolds(): Promise<number> {
-    const end = [...K.holdsByExpiry(), this.now().getTime() + 1];
+    const end = [...keys.holdsByExpiryPrefix(), this.now().getTime() + 1];
     const ids: string[] = [];
-    for await (const e of this.kv.list<{ holdId: string }>({ start: K.holdsByExpiry(), end }, { limit: 500 })) {
+    for await (
+      const e of this.kv.list<{ holdId: string }>({ start: keys.holdsByExpiryPrefix(), end }, { limit: 500 })
+    ) {
       ids.push(e.value.holdId);
     }
     const done = await Promise.all(ids.map((id) => this.expireHold(id).catch(() => null)));
@@ -373,12 +374,12 @@ export class BookingEngine {
 
   /** When the next hold or offer is due to expire (ms, engine clock), or null when none is live. */
   async nextHoldExpiryMs(): Promise<number | null> {
-    for await (const e of this.kv.list({ prefix: K.holdsByExpiry() }, { limit: 1 })) return Number(e.key[1]);
+    for await (const e of this.kv.list({ prefix: keys.holdsByExpiryPrefix() }, { limit: 1 })) return Number(e.key[1]);
     return null;
   }
 
   async #cutoffHours(session: Session): Promise<number> {
-    const course = await this.#get<Course>(K.course(session.courseId));
+    const course = await this.#get<Course>(keys.course(session.courseId));
     return course?.lateCancelCutoffHours ?? this.options.cancelCutoffHours ?? 24;
   }
 
@@ -387,7 +388,7 @@ export class BookingEngine {
   }
 
   async #requireBooking(bookingId: string, actor: Actor): Promise<Booking> {
-    const booking = await this.#get<Booking>(K.booking(bookingId));
+    const booking = await this.#get<Booking>(keys.booking(bookingId));
     if (!booking) throw notFound("booking", bookingId);
     await this.#assertMayActOn(actor, booking.learnerId, booking.sessionId);
     return booking;
@@ -399,8 +400,8 @@ export class BookingEngine {
     const session = await this.#requireSession(first.sessionId);
     const cutoff = await this.#cutoffHours(session);
     return await this.lanes.run(first.sessionId, actor, async (tx) => {
-      await tx.draft.load([K.booking(bookingId)]);
-      const booking = tx.draft.get<Booking>(K.booking(bookingId))!;
+      await tx.draft.load([keys.booking(bookingId)]);
+      const booking = tx.draft.get<Booking>(keys.booking(bookingId))!;
       assertMayActOnPlace(tx.actor, booking.learnerId, tx.session);
       if (Date.parse(tx.session.startsAt) <= tx.nowMs && !actsForSession(tx.actor, tx.session)) {
         throw new DomainError(409, "session_started", "This session has started; ask an admin to cancel.");
@@ -472,8 +473,8 @@ export class BookingEngine {
       const prior = await lookupIdempotent<{ booking: Booking; previous: Booking }>(draft, idem);
       if (prior) return { ...prior.result, replayed: true };
     }
-    await draft.load([K.booking(bookingId)]);
-    const booking = draft.get<Booking>(K.booking(bookingId))!;
+    await draft.load([keys.booking(bookingId)]);
+    const booking = draft.get<Booking>(keys.booking(bookingId))!;
     if (booking.status !== "confirmed") {
       throw new DomainError(409, "booking_not_active", `This booking is already ${booking.status}.`);
     }
@@ -519,8 +520,8 @@ export class BookingEngine {
     const session = await this.#requireSession(sessionId);
     assertMayActOnPlace(actor, learnerId, session);
     const [learner, course] = await Promise.all([
-      this.#get<User>(K.user(learnerId)),
-      this.#get<Course>(K.course(session.courseId)),
+      this.#get<User>(keys.user(learnerId)),
+      this.#get<Course>(keys.course(session.courseId)),
     ]);
     if (!learner) throw notFound("user", learnerId);
     // A waitlist place turns into an offer the learner can confirm: same prerequisites as a hold.
@@ -552,8 +553,8 @@ export class BookingEngine {
     await this.#assertMayActOn(actor, learnerId, sessionId);
     const left = await this.lanes.run(sessionId, actor, async (tx) => {
       assertMayActOnPlace(tx.actor, learnerId, tx.session);
-      await tx.draft.load([K.waitlistByLearner(learnerId, sessionId)]);
-      const entry = tx.draft.get<WaitlistEntry>(K.waitlistByLearner(learnerId, sessionId));
+      await tx.draft.load([keys.waitlistByLearner(learnerId, sessionId)]);
+      const entry = tx.draft.get<WaitlistEntry>(keys.waitlistByLearner(learnerId, sessionId));
       if (entry?.status === "waiting") {
         await tx.loadLearner(learnerId);
         tx.leaveWaitlist(entry);
@@ -636,14 +637,14 @@ export class BookingEngine {
   async listLearnerPlaces(learnerId: string): Promise<LearnerPlaces> {
     const nowMs = this.now().getTime();
     const [holdsDoc, bookingIds, waitlisted] = await Promise.all([
-      this.#get<LearnerHolds>(K.learnerHolds(learnerId)),
+      this.#get<LearnerHolds>(keys.learnerHolds(learnerId)),
       listValues<string>(this.kv, keys.bookingsByLearnerPrefix(learnerId)),
       listValues<WaitlistEntry>(this.kv, keys.waitlistByLearnerPrefix(learnerId)),
     ]);
     const holdIds = (holdsDoc?.items ?? []).filter((i) => i.expiresAtMs > nowMs).map((i) => i.holdId);
     const [holds, bookings] = await Promise.all([
-      getValues<Hold>(this.kv, holdIds.map(K.hold)),
-      getValues<Booking>(this.kv, bookingIds.map(K.booking)),
+      getValues<Hold>(this.kv, holdIds.map(keys.hold)),
+      getValues<Booking>(this.kv, bookingIds.map(keys.booking)),
     ]);
     const waiting = waitlisted.filter((w) => w.status === "waiting");
     const positions = await Promise.all(waiting.map((w) => this.#positionOf(w)));
@@ -658,17 +659,17 @@ export class BookingEngine {
 
   /** 1-based position of a waiting entry in its queue, or null when it is not queued any more. */
   async #positionOf(entry: WaitlistEntry): Promise<number | null> {
-    const key = K.waitlistEntry(entry.sessionId, entry.joinedAt, entry.learnerId);
+    const key = keys.waitlistEntry(entry.sessionId, entry.joinedAt, entry.learnerId);
     if (!(await this.kv.get(key)).versionstamp) return null;
     let ahead = 0;
-    for await (const _ of this.kv.list({ prefix: K.waitlist(entry.sessionId), end: key })) ahead++;
+    for await (const _ of this.kv.list({ prefix: keys.waitlistPrefix(entry.sessionId), end: key })) ahead++;
     return ahead + 1;
   }
 
   /** 1-based position of a learner among those waiting, or null. */
   async waitlistPosition(sessionId: string, learnerId: string): Promise<number | null> {
     let i = 0;
-    for await (const e of this.kv.list<WaitlistEntry>({ prefix: K.waitlist(sessionId) })) {
+    for await (const e of this.kv.list<WaitlistEntry>({ prefix: keys.waitlistPrefix(sessionId) })) {
       i++;
       if (e.value.learnerId === learnerId) return i;
     }

@@ -6,7 +6,7 @@ import { BookingEngine } from "./engine.ts";
 import { DomainError } from "./errors.ts";
 import { type AnyEventType, type CommittedEvent, listEvents } from "./events.ts";
 import { hashRequest } from "./idempotency.ts";
-import { K } from "./keys.ts";
+import { keys } from "../store/keys.ts";
 import type { Booking, Hold, SeatDoc, Session } from "./model.ts";
 import { offerExpiry } from "./session_tx.ts";
 import { createHoldSweep } from "../worker/mod.ts";
@@ -60,7 +60,7 @@ async function assertConsistent(kv: Deno.Kv, now: Date): Promise<void> {
 }
 
 async function seats(kv: Deno.Kv, sessionId: string): Promise<SeatDoc> {
-  return (await kv.get<SeatDoc>(K.seats(sessionId))).value!;
+  return (await kv.get<SeatDoc>(keys.seats(sessionId))).value!;
 }
 
 Deno.test("[booking] placeHold takes one seat for holdMinutes and writes hold.placed", async () => {
@@ -97,7 +97,7 @@ Deno.test("[booking] an expired hold stops counting the moment it expires, befor
   const { hold: hb } = await engine.placeHold(s.id, b.id, self(b.id));
   assert.equal(hb.status, "active");
   // A's hold is still a record (not cleaned) but no longer counts.
-  assert.equal((await kv.get<Hold>(K.hold(hold.id))).value!.status, "active");
+  assert.equal((await kv.get<Hold>(keys.hold(hold.id))).value!.status, "active");
   assert.deepEqual(await seats(kv, s.id), { confirmed: 0, holds: 2, waiting: 0 });
   await assertConsistent(kv, clock.now());
   // A cannot confirm it any more: 410 with alternatives.
@@ -127,7 +127,7 @@ Deno.test("[booking] expired holds are released by expireHold and the cron sweep
     new Set(evs.filter((e) => e.type === "hold.expired").map((e) => e.data.holdId)),
     new Set(holds.map((h) => h.id)),
   );
-  for (const h of holds) assert.equal((await kv.get(K.place(s.id, h.learnerId))).value, null);
+  for (const h of holds) assert.equal((await kv.get(keys.place(s.id, h.learnerId))).value, null);
   await assertConsistent(kv, clock.now());
   await teardown(kv);
 });
@@ -171,12 +171,12 @@ Deno.test("[booking] on a store without queues the hold sweep releases a lapsed 
   try {
     // Not due yet: the sweep leaves it alone.
     await new Promise((r) => setTimeout(r, 100));
-    assert.equal((await kv.get<Hold>(K.hold(hold.id))).value!.status, "active");
+    assert.equal((await kv.get<Hold>(keys.hold(hold.id))).value!.status, "active");
     clock.advance(15 * MINUTE);
     let status = "active";
     for (let i = 0; i < 250 && status === "active"; i++) {
       await new Promise((r) => setTimeout(r, 20));
-      status = (await kv.get<Hold>(K.hold(hold.id))).value!.status;
+      status = (await kv.get<Hold>(keys.hold(hold.id))).value!.status;
     }
     assert.equal(status, "expired");
   } finally {
@@ -186,7 +186,7 @@ Deno.test("[booking] on a store without queues the hold sweep releases a lapsed 
   assert.deepEqual(seen.slice(0, 2), ["hold.placed", "waitlist.joined"]);
   // The expiry and the offer it frees commit together.
   assert.deepEqual(seen.slice(2).sort(), ["hold.expired", "waitlist.offered"]);
-  const offer = (await kv.get<{ kind: string; id: string }>(K.place(s.id, b.id))).value!;
+  const offer = (await kv.get<{ kind: string; id: string }>(keys.place(s.id, b.id))).value!;
   assert.equal(offer.kind, "offer");
   await assertConsistent(kv, clock.now());
   raw.close();
@@ -217,7 +217,7 @@ Deno.test("[booking] one live place per learner per session (hold, booking, wait
 async function bookingsOf(kv: Deno.Kv, learnerId: string): Promise<Booking[]> {
   const out: Booking[] = [];
   for await (const e of kv.list<string>({ prefix: ["bookings_by_learner", learnerId] })) {
-    out.push((await kv.get<Booking>(K.booking(e.value))).value!);
+    out.push((await kv.get<Booking>(keys.booking(e.value))).value!);
   }
   return out;
 }
@@ -241,7 +241,7 @@ Deno.test("[booking] at most 3 active holds per learner (429); expired holds and
   await engine.joinWaitlist(full.id, a.id, self(a.id));
   const [booking] = await bookingsOf(kv, b.id);
   await engine.cancelBooking(booking.id, self(b.id));
-  const place = (await kv.get<{ kind: string }>(K.place(full.id, a.id))).value;
+  const place = (await kv.get<{ kind: string }>(keys.place(full.id, a.id))).value;
   assert.equal(place?.kind, "offer");
   await assertConsistent(kv, clock.now());
   await teardown(kv);
@@ -284,7 +284,7 @@ Deno.test("[booking] capacity counts holds, bookings and open offers; full is 40
   await engine.joinWaitlist(s.id, d.id, self(d.id));
   const [bc] = await bookingsOf(kv, c.id);
   await engine.cancelBooking(bc.id, self(c.id)); // seat → offer to d
-  assert.equal((await kv.get<{ kind: string }>(K.place(s.id, d.id))).value?.kind, "offer");
+  assert.equal((await kv.get<{ kind: string }>(keys.place(s.id, d.id))).value?.kind, "offer");
   const before = await types(kv);
   const err = await rejects(engine.placeHold(s.id, e.id, self(e.id)), 409, "session_full");
   assert.deepEqual(await types(kv), before, "a rejected hold writes no event");
@@ -310,7 +310,7 @@ Deno.test("[booking] confirm turns the learner's own unexpired hold into a booki
   assert.equal(replayed, false);
   assert.equal(booking.status, "confirmed");
   assert.equal(booking.holdId, hold.id);
-  assert.equal((await kv.get<Hold>(K.hold(hold.id))).value!.status, "confirmed");
+  assert.equal((await kv.get<Hold>(keys.hold(hold.id))).value!.status, "confirmed");
   assert.deepEqual(await seats(kv, s.id), { confirmed: 1, holds: 0, waiting: 0 });
   await rejects(engine.confirmHold(hold.id, self(a.id)), 409, "hold_already_confirmed");
   const { hold: hb } = await engine.placeHold(s.id, b.id, self(b.id));
@@ -436,7 +436,7 @@ Deno.test("[booking] waitlist is FIFO; a freed seat becomes a 24 h / 2 h offer t
   assert.equal(await engine.waitlistPosition(s.id, e.id), null);
   await engine.cancelBooking(booking.id, self(a.id));
   // b's offer: 24 h (session is 5 days away).
-  const placeB = (await kv.get<{ kind: string; id: string; expiresAtMs: number }>(K.place(s.id, b.id))).value!;
+  const placeB = (await kv.get<{ kind: string; id: string; expiresAtMs: number }>(keys.place(s.id, b.id))).value!;
   assert.equal(placeB.kind, "offer");
   assert.equal(placeB.expiresAtMs, clock.ms + 24 * HOUR);
   assert.equal(await engine.waitlistPosition(s.id, c.id), 1);
@@ -444,15 +444,15 @@ Deno.test("[booking] waitlist is FIFO; a freed seat becomes a 24 h / 2 h offer t
   // b lets it lapse: c gets it (the expiry message, or the sweep, passes it on).
   clock.advance(24 * HOUR);
   assert.equal(await engine.sweepExpiredHolds(), 1);
-  const placeC = (await kv.get<{ kind: string; id: string; expiresAtMs: number }>(K.place(s.id, c.id))).value!;
+  const placeC = (await kv.get<{ kind: string; id: string; expiresAtMs: number }>(keys.place(s.id, c.id))).value!;
   assert.equal(placeC.kind, "offer");
-  assert.equal((await kv.get(K.place(s.id, b.id))).value, null);
+  assert.equal((await kv.get(keys.place(s.id, b.id))).value, null);
   // c's offer lapses too; c then tries to leave: the offer is expired (not released) and c hears
   // they are no longer on the list. d gets the seat; the session is now within 48 h → 2 h offer.
   clock.advance(50 * HOUR); // session starts in 5 d − 3 s − 74 h ≈ 46 h
   await rejects(engine.leaveWaitlist(s.id, c.id, self(c.id)), 404, "not_on_waitlist");
-  assert.equal((await kv.get<Hold>(K.hold(placeC.id))).value!.status, "expired");
-  const placeD = (await kv.get<{ kind: string; id: string; expiresAtMs: number }>(K.place(s.id, d.id))).value!;
+  assert.equal((await kv.get<Hold>(keys.hold(placeC.id))).value!.status, "expired");
+  const placeD = (await kv.get<{ kind: string; id: string; expiresAtMs: number }>(keys.place(s.id, d.id))).value!;
   assert.equal(placeD.kind, "offer");
   assert.equal(placeD.expiresAtMs, clock.ms + 2 * HOUR);
   const { booking: bd } = await engine.confirmHold(placeD.id, self(d.id));
@@ -589,7 +589,7 @@ Deno.test("[booking] waitlist order is join order even when learners join in the
   for (const u of order) await engine.joinWaitlist(s.id, u.id, self(u.id));
   for (const [i, u] of order.entries()) assert.equal(await engine.waitlistPosition(s.id, u.id), i + 1);
   await engine.cancelBooking(booking.id, self(a.id));
-  assert.equal((await kv.get<{ kind: string }>(K.place(s.id, order[0].id))).value?.kind, "offer");
+  assert.equal((await kv.get<{ kind: string }>(keys.place(s.id, order[0].id))).value?.kind, "offer");
   await assertConsistent(kv, clock.now());
   await teardown(kv);
 });
@@ -602,7 +602,7 @@ Deno.test("[booking] a seat freed by an expiring hold goes to the waitlist, not 
   await engine.joinWaitlist(s.id, b.id, self(b.id));
   clock.advance(15 * MINUTE); // a's hold lapses; no cleanup has run yet
   await rejects(engine.placeHold(s.id, c.id, self(c.id)), 409, "session_full");
-  assert.equal((await kv.get<{ kind: string }>(K.place(s.id, b.id))).value?.kind, "offer");
+  assert.equal((await kv.get<{ kind: string }>(keys.place(s.id, b.id))).value?.kind, "offer");
   await assertConsistent(kv, clock.now());
   await teardown(kv);
 });
@@ -623,7 +623,7 @@ Deno.test("[booking] waitlist joins racing a cancel: the freed seat goes to the 
   const joins = (await allEvents(kv)).filter((e) => e.type === "waitlist.joined").map((e) => e.learnerId);
   assert.deepEqual([...joins].sort(), [b.id, c.id].sort());
   const [first, second] = joins as [string, string];
-  assert.equal((await kv.get<{ kind: string }>(K.place(s.id, first))).value?.kind, "offer");
+  assert.equal((await kv.get<{ kind: string }>(keys.place(s.id, first))).value?.kind, "offer");
   assert.equal(await engine.waitlistPosition(s.id, second), 1);
   await assertConsistent(kv, clock.now());
   await teardown(kv);
@@ -686,8 +686,8 @@ Deno.test("[booking] a seat freed earlier in the same lane batch goes to the wai
   const newcomer = engine.placeHold(s.id, c.id, self(c.id));
   await Promise.all([busy, cancel]);
   await rejects(newcomer, 409, "session_full");
-  assert.equal((await kv.get<{ kind: string }>(K.place(s.id, b.id))).value?.kind, "offer");
-  assert.equal((await kv.get(K.place(s.id, c.id))).value, null);
+  assert.equal((await kv.get<{ kind: string }>(keys.place(s.id, b.id))).value?.kind, "offer");
+  assert.equal((await kv.get(keys.place(s.id, c.id))).value, null);
   await assertConsistent(kv, clock.now());
   await teardown(kv);
 });
@@ -706,7 +706,7 @@ Deno.test("[booking] alternatives leave out sessions where the learner already h
   const { hold } = await engine.placeHold(bookedS.id, me.id, self(me.id));
   await engine.confirmHold(hold.id, self(me.id));
   // A waitlist place in a session with seats (a raw place key: the engine would not queue me there).
-  await kv.set(K.place(waitS.id, me.id), { kind: "waitlist", id: new Date(T0).toISOString() });
+  await kv.set(keys.place(waitS.id, me.id), { kind: "waitlist", id: new Date(T0).toISOString() });
   clock.advance(6 * MINUTE); // the hold on lapsedS has lapsed (not cleaned up): that session is fair game
   const err = await rejects(engine.placeHold(full.id, me.id, self(me.id)), 409, "session_full");
   const ids = (err.details as { alternatives: { sessionId: string }[] }).alternatives.map((a) => a.sessionId);
@@ -723,15 +723,15 @@ Deno.test("[booking] leaving after the offer lapsed: 404 not_on_waitlist, before
   await engine.joinWaitlist(s.id, b.id, self(b.id));
   await engine.joinWaitlist(s.id, c.id, self(c.id));
   await engine.cancelBooking(booking.id, self(a.id));
-  const offer = (await kv.get<{ kind: string; id: string }>(K.place(s.id, b.id))).value!;
+  const offer = (await kv.get<{ kind: string; id: string }>(keys.place(s.id, b.id))).value!;
   assert.equal(offer.kind, "offer");
   clock.advance(24 * HOUR); // b's offer lapses; nothing has cleaned it up yet
   const err = await rejects(engine.leaveWaitlist(s.id, b.id, self(b.id)), 404, "not_on_waitlist");
   assert.match(err.message, /lapsed/);
-  assert.equal((await kv.get<Hold>(K.hold(offer.id))).value!.status, "expired");
+  assert.equal((await kv.get<Hold>(keys.hold(offer.id))).value!.status, "expired");
   // Same answer once it is cleaned up; the seat went to c.
   await rejects(engine.leaveWaitlist(s.id, b.id, self(b.id)), 404, "not_on_waitlist");
-  assert.equal((await kv.get<{ kind: string }>(K.place(s.id, c.id))).value?.kind, "offer");
+  assert.equal((await kv.get<{ kind: string }>(keys.place(s.id, c.id))).value?.kind, "offer");
   const evs = await allEvents(kv);
   assert.deepEqual(evs.filter((e) => e.type === "hold.expired").map((e) => e.data.holdId), [offer.id]);
   assert.equal(evs.filter((e) => e.type === "hold.released" || e.type === "waitlist.left").length, 0);

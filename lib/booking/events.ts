@@ -11,7 +11,6 @@
 import { monotonicFactory } from "ulid";
 import { keys } from "../store/keys.ts";
 import type { Draft } from "./draft.ts";
-import { K } from "./keys.ts";
 
 /** Who reads the outbox: each has its own pending entries. */
 export const OUTBOX_CONSUMERS = ["kafka", "calcom"] as const;
@@ -147,7 +146,7 @@ export function addEvent(
   const minter = minters.get(draft.kv) ?? defaultMinter;
   event.key = minter.mint();
   draft.beforeCommit(() => event.key = minter.mint());
-  draft.setAtCommit(() => K.event(event.key), event);
+  draft.setAtCommit(() => keys.event(event.key), event);
   // Per-learner index of the history (privacy export and erasure; lib/privacy/). The event key is
   // the index key's last part (the value would hold the first attempt's key, not the final one).
   if (learnerId) draft.setAtCommit(() => keys.eventByLearner(learnerId, event.key), null);
@@ -240,10 +239,10 @@ export async function listEvents(
 ): Promise<{ events: CommittedEvent[]; nextCursor: string | null }> {
   const limit = options.limit ?? 100;
   const after = options.after ? decodeCursor(options.after) : null;
-  const start = after ? K.event(ulidFloor(ulidTime(after.key) - COMMIT_LAG_MS)) : K.eventsPrefix();
+  const start = after ? keys.event(ulidFloor(ulidTime(after.key) - COMMIT_LAG_MS)) : keys.eventsPrefix();
   const found: CommittedEvent[] = [];
   let stopAfterMs = Infinity;
-  for await (const e of kv.list<DomainEvent>({ start, end: [...K.eventsPrefix(), "\uffff"] })) {
+  for await (const e of kv.list<DomainEvent>({ start, end: [...keys.eventsPrefix(), "\uffff"] })) {
     const keyMs = ulidTime(e.value.key);
     if (keyMs > stopAfterMs) break;
     const { commitVersionstamp, ...stored } = e.value;

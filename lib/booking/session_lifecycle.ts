@@ -14,7 +14,6 @@ import { sameKey, sessionIndexKeys, sessionWriteMutations } from "../store/sessi
 import { Draft } from "./draft.ts";
 import { DomainError, notFound } from "./errors.ts";
 import { type Actor, addEvent } from "./events.ts";
-import { K } from "./keys.ts";
 import type { Lanes } from "./lane.ts";
 import type { Booking, Hold, PendingSessionCancel, SeatDoc, Session, WaitlistEntry } from "./model.ts";
 import type { SessionTx } from "./session_tx.ts";
@@ -74,11 +73,11 @@ function writeSession(draft: Draft, session: Session): void {
 async function assertReferences(draft: Draft, s: Session, only?: Set<string>): Promise<void> {
   const wanted = (field: string) => !only || only.has(field);
   const refs: [string, Deno.KvKey, string][] = [];
-  if (wanted("courseId")) refs.push(["courseId", K.course(s.courseId), `unknown course ${s.courseId}`]);
+  if (wanted("courseId")) refs.push(["courseId", keys.course(s.courseId), `unknown course ${s.courseId}`]);
   if (wanted("locationId") && s.locationId) {
-    refs.push(["locationId", K.location(s.locationId), `unknown location ${s.locationId}`]);
+    refs.push(["locationId", keys.location(s.locationId), `unknown location ${s.locationId}`]);
   }
-  if (wanted("instructorId")) refs.push(["instructorId", K.user(s.instructorId), `unknown user ${s.instructorId}`]);
+  if (wanted("instructorId")) refs.push(["instructorId", keys.user(s.instructorId), `unknown user ${s.instructorId}`]);
   await draft.load(refs.map(([, key]) => key));
   const issues: ValidationIssue[] = refs.filter(([, key]) => draft.get(key) === null).map(([path, , message]) => ({
     path,
@@ -104,13 +103,13 @@ export async function scheduleSession(deps: LifecycleDeps, input: NewSession, ac
   );
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const draft = new Draft(deps.kv);
-    await draft.load([K.session(session.id)]);
-    if (draft.get(K.session(session.id))) {
+    await draft.load([keys.session(session.id)]);
+    if (draft.get(keys.session(session.id))) {
       throw new DomainError(409, "session_exists", `A session with id ${session.id} already exists.`);
     }
     await assertReferences(draft, session);
     writeSession(draft, session);
-    draft.set(K.seats(session.id), ZERO_SEATS);
+    draft.set(keys.seats(session.id), ZERO_SEATS);
     addEvent(draft, actor, "session.scheduled", session.id, null, eventFields(session), deps.now());
     if (await draft.commit()) return session;
     await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 ** attempt)));
@@ -279,15 +278,15 @@ export async function resumeSessionCancels(
   const out: ResumeCancelsResult = { finished: [], failed: [] };
   const pending: Deno.KvEntry<PendingSessionCancel>[] = [];
   const startedBy = deps.now().getTime() - (options.minAgeMs ?? 0);
-  for await (const e of deps.kv.list<PendingSessionCancel>({ prefix: K.sessionCancelsPending() })) {
+  for await (const e of deps.kv.list<PendingSessionCancel>({ prefix: keys.sessionCancelsPendingPrefix() })) {
     if (!(Date.parse(e.value.startedAt) > startedBy)) pending.push(e);
   }
   for (const entry of pending) {
     const { sessionId, actor } = entry.value;
     try {
-      const session = (await deps.kv.get<Session>(K.session(sessionId))).value;
+      const session = (await deps.kv.get<Session>(keys.session(sessionId))).value;
       if (!session) {
-        await deps.kv.atomic().check(entry).check({ key: K.session(sessionId), versionstamp: null })
+        await deps.kv.atomic().check(entry).check({ key: keys.session(sessionId), versionstamp: null })
           .delete(entry.key).commit();
         continue;
       }
@@ -333,10 +332,10 @@ async function finishCancel(deps: LifecycleDeps, started: Session, actor: Actor)
 async function markCancelled(deps: LifecycleDeps, id: string, actor: Actor): Promise<Session> {
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const draft = new Draft(deps.kv);
-    await draft.load([K.session(id)]);
-    const s = draft.get<Session>(K.session(id));
+    await draft.load([keys.session(id)]);
+    const s = draft.get<Session>(keys.session(id));
     if (!s) throw notFound("session", id);
-    const pendingKey = K.sessionCancelPending(id);
+    const pendingKey = keys.sessionCancelPending(id);
     await draft.load([markerKey(s), pendingKey]);
     const pending: PendingSessionCancel = { sessionId: id, startedAt: deps.now().toISOString(), actor };
     if (s.status === "cancelled") {
@@ -349,7 +348,7 @@ async function markCancelled(deps: LifecycleDeps, id: string, actor: Actor): Pro
       if (await draft.commit()) return s;
     } else {
       const cancelled: Session = { ...s, status: "cancelled", updatedAt: deps.now().toISOString() };
-      draft.set(K.session(id), cancelled);
+      draft.set(keys.session(id), cancelled);
       draft.set(pendingKey, pending);
       if (await draft.commit()) return cancelled;
     }
@@ -378,7 +377,7 @@ async function cancelStep(
   if (session.status !== "cancelled") {
     throw new DomainError(409, "session_changed", "The session's status changed while it was being cancelled.");
   }
-  const pendingKey = K.sessionCancelPending(session.id);
+  const pendingKey = keys.sessionCancelPending(session.id);
   await d.load([markerKey(session), pendingKey]);
   if (d.get<SessionIndexEntry>(markerKey(session))?.status === "cancelled") {
     // Another run finished meanwhile.
@@ -398,18 +397,18 @@ async function cancelStep(
 
   // 1. Holds and offers (expired or not): holds_by_session lists exactly the active ones.
   let complete = true;
-  holds: for await (const page of pages(tx.draft.kv, { prefix: K.holdsBySession(session.id) })) {
+  holds: for await (const page of pages(tx.draft.kv, { prefix: keys.holdsBySessionPrefix(session.id) })) {
     const ids = page.map((e) => String(e.value)).filter((h) => !skipHolds.has(h));
-    const stored = await getMany<Hold>(tx.draft.kv, ids.map(K.hold));
+    const stored = await getMany<Hold>(tx.draft.kv, ids.map(keys.hold));
     for (const [i, holdId] of ids.entries()) {
       if (full()) {
         complete = false;
         break holds;
       }
-      const hold = current<Hold>(d, K.hold(holdId), stored[i]);
+      const hold = current<Hold>(d, keys.hold(holdId), stored[i]);
       if (!hold || hold.status !== "active" || hold.sessionId !== session.id) {
         // Ended earlier in this batch (its index entry is deleted in the draft) or a stray entry.
-        if (!hold || hold.sessionId !== session.id || !d.has(K.hold(holdId))) skipHolds.add(holdId);
+        if (!hold || hold.sessionId !== session.id || !d.has(keys.hold(holdId))) skipHolds.add(holdId);
         continue;
       }
       const ended = await tx.endHoldForSessionCancel(hold);
@@ -420,7 +419,7 @@ async function cancelStep(
   }
   // 2. Waiting learners.
   if (complete) {
-    waiting: for await (const page of pages<WaitlistEntry>(tx.draft.kv, { prefix: K.waitlist(session.id) })) {
+    waiting: for await (const page of pages<WaitlistEntry>(tx.draft.kv, { prefix: keys.waitlistPrefix(session.id) })) {
       for (const e of page) {
         if (full()) {
           complete = false;
@@ -436,17 +435,17 @@ async function cancelStep(
   // 3. Confirmed bookings, resuming after the last one an earlier step handled (a cancelled
   // session gets no new bookings, so the ones before the cursor are done).
   if (complete) {
-    const prefix = K.bookingsBySession(session.id);
+    const prefix = keys.bookingsBySessionPrefix(session.id);
     const selector = cursor ? { prefix, start: cursor } : { prefix };
     bookings: for await (const page of pages<string>(tx.draft.kv, selector)) {
       const rows = page.filter((e) => !cursor || !sameKey(e.key, cursor));
-      const stored = await getMany<Booking>(tx.draft.kv, rows.map((e) => K.booking(e.value)));
+      const stored = await getMany<Booking>(tx.draft.kv, rows.map((e) => keys.booking(e.value)));
       for (const [i, row] of rows.entries()) {
         if (full()) {
           complete = false;
           break bookings;
         }
-        const booking = current<Booking>(d, K.booking(row.value), stored[i]);
+        const booking = current<Booking>(d, keys.booking(row.value), stored[i]);
         if (booking?.status === "confirmed" && booking.sessionId === session.id) {
           const cancelled = tx.cancelBooking(booking, false, "session_cancelled");
           addEvent(d, tx.actor, "booking.cancelled", session.id, booking.learnerId, {

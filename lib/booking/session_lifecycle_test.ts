@@ -10,7 +10,6 @@ import { BookingEngine } from "./engine.ts";
 import type { CancelSessionResult, ResumeCancelsResult } from "./session_lifecycle.ts";
 import { DomainError } from "./errors.ts";
 import type { Actor, CommittedEvent, EventType } from "./events.ts";
-import { K } from "./keys.ts";
 import type { Booking, Hold, PendingSessionCancel, SeatDoc, Session, WaitlistEntry } from "./model.ts";
 import { rawEvents, rng } from "../../tests/booking/storm.ts";
 import {
@@ -62,7 +61,7 @@ async function problemCodes(kv: Deno.Kv, now: Date): Promise<string[]> {
 }
 
 async function seats(kv: Deno.Kv, sessionId: string): Promise<SeatDoc> {
-  return (await kv.get<SeatDoc>(K.seats(sessionId))).value!;
+  return (await kv.get<SeatDoc>(keys.seats(sessionId))).value!;
 }
 
 function ofType(events: CommittedEvent[], type: EventType): CommittedEvent[] {
@@ -141,7 +140,7 @@ Deno.test("[session] scheduleSession writes session, indexes, zero seats and ses
   const s = await engine.scheduleSession(input(course.id, location.id, instructor.id, { capacity: 12 }), actor);
   assert.equal(s.status, "scheduled");
   assert.equal(s.createdAt, new Date(T0).toISOString());
-  const stored = await kv.get<Session>(K.session(s.id));
+  const stored = await kv.get<Session>(keys.session(s.id));
   assert.deepEqual(stored.value, s);
   for (const key of sessionIndexKeys(s)) {
     const entry = (await kv.get<SessionIndexEntry>(key)).value;
@@ -204,7 +203,7 @@ Deno.test("[session] scheduleSession: no session and no event unless it commits 
   // Same id twice: the second is refused and writes no event.
   const s = await engine.scheduleSession(ok, staff());
   await rejects(engine.scheduleSession({ ...ok, id: s.id, capacity: 3 }, staff()), 409, "session_exists");
-  assert.equal((await kv.get<Session>(K.session(s.id))).value!.capacity, 10);
+  assert.equal((await kv.get<Session>(keys.session(s.id))).value!.capacity, 10);
   assert.deepEqual((await rawEvents(kv)).map((e) => e.type), ["session.scheduled"]);
   // An instructor (staff) may schedule.
   await engine.scheduleSession(ok, { userId: instructor.id, roles: ["instructor"], origin: "api", correlationId: "c" });
@@ -231,7 +230,7 @@ Deno.test("[session] updateSession moves index keys and writes session.updated w
     capacity: 10, // unchanged: not reported
   }, actor);
   assert.equal(after.updatedAt, clock.now().toISOString());
-  assert.deepEqual((await kv.get<Session>(K.session(s.id))).value, after);
+  assert.deepEqual((await kv.get<Session>(keys.session(s.id))).value, after);
   for (const key of sessionIndexKeys(s)) assert.equal((await kv.get(key)).value, null, `old ${String(key[0])} gone`);
   for (const key of sessionIndexKeys(after)) {
     assert.equal((await kv.get<SessionIndexEntry>(key)).value?.locationId, other.id, `new ${String(key[0])}`);
@@ -246,11 +245,11 @@ Deno.test("[session] updateSession moves index keys and writes session.updated w
     timeZone: { from: "America/New_York", to: "America/Chicago" },
   });
   assert.equal(events[1].reason, "room change");
-  assert.equal(events[1].versionstamp, (await kv.get(K.session(s.id))).versionstamp);
+  assert.equal(events[1].versionstamp, (await kv.get(keys.session(s.id))).versionstamp);
   // A patch that changes nothing: same session back, nothing written.
-  const stamp = (await kv.get(K.session(s.id))).versionstamp;
+  const stamp = (await kv.get(keys.session(s.id))).versionstamp;
   assert.deepEqual(await engine.updateSession(s.id, { capacity: 10, locationId: other.id }, staff()), after);
-  assert.equal((await kv.get(K.session(s.id))).versionstamp, stamp);
+  assert.equal((await kv.get(keys.session(s.id))).versionstamp, stamp);
   assert.equal((await rawEvents(kv)).length, 2);
   await assertConsistent(kv, clock.now());
   await teardown(kv);
@@ -283,13 +282,13 @@ Deno.test("[session] updateSession: capacity below the seats taken now → 409, 
   clock.advance(10 * MINUTE);
   await engine.placeHold(s.id, c.id, self(c.id));
   clock.advance(6 * MINUTE); // e's hold lapsed (not cleaned up): taken = 2 bookings + c's hold
-  const before = await kv.get(K.session(s.id));
-  const seatsBefore = await kv.get(K.seats(s.id));
+  const before = await kv.get(keys.session(s.id));
+  const seatsBefore = await kv.get(keys.seats(s.id));
   const nEvents = (await rawEvents(kv)).length;
   const err = await rejects(engine.updateSession(s.id, { capacity: 2 }, staff()), 409, "capacity_below_taken");
   assert.deepEqual(err.details, { taken: 3, requested: 2 });
-  assert.equal((await kv.get(K.session(s.id))).versionstamp, before.versionstamp);
-  assert.equal((await kv.get(K.seats(s.id))).versionstamp, seatsBefore.versionstamp);
+  assert.equal((await kv.get(keys.session(s.id))).versionstamp, before.versionstamp);
+  assert.equal((await kv.get(keys.seats(s.id))).versionstamp, seatsBefore.versionstamp);
   assert.equal((await rawEvents(kv)).length, nEvents);
   const after = await engine.updateSession(s.id, { capacity: 3 }, staff());
   assert.equal(after.capacity, 3);
@@ -312,7 +311,7 @@ Deno.test("[session] updateSession: raising capacity offers the new seats to the
   assert.equal(new Set(events.map((x) => x.versionstamp)).size, 1, "one commit");
   assert.deepEqual(events.slice(1).map((x) => x.learnerId), [c.id, d.id]);
   assert.deepEqual(events[0].data.changes, { capacity: { from: 2, to: 4 } });
-  assert.equal((await kv.get<{ kind: string }>(K.place(s.id, c.id))).value?.kind, "offer");
+  assert.equal((await kv.get<{ kind: string }>(keys.place(s.id, c.id))).value?.kind, "offer");
   assert.equal(await engine.waitlistPosition(s.id, e.id), 1);
   // A newcomer does not get a seat: the two new ones are offered.
   await rejects(engine.placeHold(s.id, f.id, self(f.id)), 409, "session_full");
@@ -334,7 +333,7 @@ Deno.test("[session] storm: 50 concurrent holds and capacity cuts on another eng
     const sampler = (async () => {
       while (!done) {
         // Capacity first, then seats: a cut only lands when taken fits it, and taken only falls after.
-        const session = (await kv.get<Session>(K.session(s.id))).value!;
+        const session = (await kv.get<Session>(keys.session(s.id))).value!;
         const a = (await getAvailability(kv, [session], clock.now())).get(s.id)!;
         if (a.taken > a.capacity) violations.push(`taken ${a.taken} of ${a.capacity}`);
         await new Promise((r) => setTimeout(r, 0));
@@ -374,7 +373,7 @@ Deno.test("[session] storm: 50 concurrent holds and capacity cuts on another eng
     done = true;
     await sampler;
     assert.deepEqual(violations, []);
-    const final = (await kv.get<Session>(K.session(s.id))).value!;
+    const final = (await kv.get<Session>(keys.session(s.id))).value!;
     const doc = await seats(kv, s.id);
     assert.ok(doc.confirmed + doc.holds <= final.capacity, `${doc.confirmed + doc.holds} of ${final.capacity}`);
     assert.ok(outcomes.held > 0, JSON.stringify(outcomes));
@@ -392,9 +391,9 @@ Deno.test("[session] storm: 50 concurrent holds and capacity cuts on another eng
 /** Nothing of a cancelled session is left live anywhere. */
 async function assertCleared(kv: Deno.Kv, clock: Clock, sessionId: string): Promise<void> {
   assert.deepEqual(await seats(kv, sessionId), { confirmed: 0, holds: 0, waiting: 0 });
-  assert.deepEqual(await listValues(kv, K.places(sessionId)), []);
-  assert.deepEqual(await listValues(kv, K.holdsBySession(sessionId)), []);
-  assert.deepEqual(await listValues(kv, K.waitlist(sessionId)), []);
+  assert.deepEqual(await listValues(kv, keys.placesPrefix(sessionId)), []);
+  assert.deepEqual(await listValues(kv, keys.holdsBySessionPrefix(sessionId)), []);
+  assert.deepEqual(await listValues(kv, keys.waitlistPrefix(sessionId)), []);
   const holds = (await listValues<Hold>(kv, ["holds"])).filter((h) => h.sessionId === sessionId);
   assert.deepEqual(holds.filter((h) => h.status === "active"), []);
   const bookings = (await listValues<Booking>(kv, ["bookings"])).filter((b) => b.sessionId === sessionId);
@@ -403,9 +402,9 @@ async function assertCleared(kv: Deno.Kv, clock: Clock, sessionId: string): Prom
     w.sessionId === sessionId
   );
   assert.deepEqual(byLearner, []);
-  const session = (await kv.get<Session>(K.session(sessionId))).value!;
+  const session = (await kv.get<Session>(keys.session(sessionId))).value!;
   assert.equal(session.status, "cancelled");
-  assert.equal((await kv.get(K.sessionCancelPending(sessionId))).value, null, "no cancel pending");
+  assert.equal((await kv.get(keys.sessionCancelPending(sessionId))).value, null, "no cancel pending");
   for (const key of sessionIndexKeys(session)) {
     assert.equal((await kv.get<SessionIndexEntry>(key)).value?.status, "cancelled", String(key[0]));
   }
@@ -423,7 +422,7 @@ Deno.test("[session] cancelSession clears bookings, holds, offers and the waitli
   const { hold: hc } = await engine.placeHold(s.id, c.id, self(c.id));
   for (const u of [d, f, g]) await engine.joinWaitlist(s.id, u.id, self(u.id));
   await engine.cancelBooking(bh.id, self(h.id)); // d gets an offer
-  const offer = (await kv.get<{ kind: string; id: string }>(K.place(s.id, d.id))).value!;
+  const offer = (await kv.get<{ kind: string; id: string }>(keys.place(s.id, d.id))).value!;
   assert.equal(offer.kind, "offer");
   clock.advance(6 * MINUTE); // e's hold lapsed, not cleaned up
   const nBefore = (await rawEvents(kv)).length;
@@ -460,7 +459,7 @@ Deno.test("[session] cancelSession clears bookings, holds, offers and the waitli
   assert.equal(ofType(events, "hold.expired")[0].data.holdId, he.id);
   assert.deepEqual(new Set(ofType(events, "waitlist.left").map((x) => x.learnerId)), new Set([f.id, g.id]));
   assert.equal(count("waitlist.offered"), 0, "no offer is made on the way out");
-  const cancelled = (await kv.get<Booking>(K.booking(ba.id))).value!;
+  const cancelled = (await kv.get<Booking>(keys.booking(ba.id))).value!;
   assert.equal(cancelled.cancelReason, "instructor ill");
   assert.equal(cancelled.lateCancel, false);
   assert.equal(cancelled.audit.at(-1)!.action, "session_cancelled");
@@ -514,12 +513,12 @@ Deno.test("[session] cancelSession of 450 bookings, 70 holds and 100 waiting com
   // Each batch's events sit in the same commit as its changes.
   const byBooking = new Map(ofType(events, "booking.cancelled").map((e) => [e.data.bookingId, e.versionstamp]));
   for (const b of booked) {
-    const stored = await kv.get<Booking>(K.booking(b.id));
+    const stored = await kv.get<Booking>(keys.booking(b.id));
     assert.equal(stored.value!.status, "cancelled");
     assert.equal(stored.versionstamp, byBooking.get(b.id), `booking ${b.id}`);
   }
   const byHold = new Map(ofType(events, "hold.released").map((e) => [e.data.holdId, e.versionstamp]));
-  for (const { hold } of held) assert.equal((await kv.get(K.hold(hold.id))).versionstamp, byHold.get(hold.id));
+  for (const { hold } of held) assert.equal((await kv.get(keys.hold(hold.id))).versionstamp, byHold.get(hold.id));
   const marker = await kv.get(keys.sessionsByCourse(s.courseId, s.startsAt, s.id));
   assert.equal(marker.versionstamp, events.at(-1)!.versionstamp, "index entries flip with session.cancelled");
   await assertCleared(kv, clock, s.id);
@@ -537,7 +536,7 @@ Deno.test("[session] cancelSession that dies midway finishes on a re-run, with e
   await assert.rejects(dying.cancelSession(s.id, staff("flood")), /process crashed/);
   const partial = (await rawEvents(kv)).slice(nBefore);
   assert.ok(partial.length > 0 && !partial.some((e) => e.type === "session.cancelled"), `${partial.length} events`);
-  assert.equal((await kv.get<Session>(K.session(s.id))).value!.status, "cancelled");
+  assert.equal((await kv.get<Session>(keys.session(s.id))).value!.status, "cancelled");
   const [late] = await putUsers(kv, 1);
   await rejects(engine.placeHold(s.id, late.id, self(late.id)), 409, "session_cancelled");
   // Counters and indexes agree, but the half-done cancel is named.
@@ -588,7 +587,7 @@ async function assertEndedOnce(
   assert.equal(ofType(events, "session.cancelled").length, 1);
   assert.equal(events.at(-1)!.type, "session.cancelled");
   for (const b of c.booked) {
-    const stored = (await kv.get<Booking>(K.booking(b.id))).value!;
+    const stored = (await kv.get<Booking>(keys.booking(b.id))).value!;
     assert.equal(stored.audit.filter((a) => a.action === "session_cancelled").length, 1, b.id);
   }
 }
@@ -603,8 +602,8 @@ Deno.test("[session] a cancel cut short after its first step is named by the che
   await assert.rejects(dying.cancelSession(s.id, actor), /process crashed/);
   const partial = (await rawEvents(kv)).slice(nBefore);
   assert.ok(partial.length > 0 && !partial.some((e) => e.type === "session.cancelled"), `${partial.length} events`);
-  assert.equal((await kv.get<Session>(K.session(s.id))).value!.status, "cancelled");
-  const marker = (await kv.get<PendingSessionCancel>(K.sessionCancelPending(s.id))).value!;
+  assert.equal((await kv.get<Session>(keys.session(s.id))).value!.status, "cancelled");
+  const marker = (await kv.get<PendingSessionCancel>(keys.sessionCancelPending(s.id))).value!;
   assert.deepEqual(marker, { sessionId: s.id, startedAt: clock.now().toISOString(), actor });
   assert.ok((await seats(kv, s.id)).confirmed === 150, "the bookings are still confirmed");
 
@@ -651,7 +650,7 @@ Deno.test("[session] a cancel begun before pending markers existed is listed whe
   const learners = await putUsers(kv, 3);
   for (const l of learners) await book(engine, s.id, l.id);
   // Status flipped by an old build's first step: no marker, nothing resumes it, the check names it.
-  await kv.set(K.session(s.id), { ...s, status: "cancelled" });
+  await kv.set(keys.session(s.id), { ...s, status: "cancelled" });
   assert.deepEqual(await engine.resumeSessionCancels(), { finished: [], failed: [] });
   const [problem] = (await checkConsistency(kv, clock.now())).problems;
   assert.equal(problem.code, "cancelled_session_live");
@@ -659,18 +658,18 @@ Deno.test("[session] a cancel begun before pending markers existed is listed whe
   // Re-posting lists it (then finishes it).
   const dying = new BookingEngine(crashesAfter(kv, 1), { holdMinutes: 15, now: clock.now });
   await assert.rejects(dying.cancelSession(s.id, staff("again")), /process crashed/);
-  assert.equal((await kv.get<PendingSessionCancel>(K.sessionCancelPending(s.id))).value?.actor.reason, "again");
+  assert.equal((await kv.get<PendingSessionCancel>(keys.sessionCancelPending(s.id))).value?.actor.reason, "again");
   const resumed = await engine.resumeSessionCancels();
   assert.equal(resumed.finished[0]?.cancelledBookings, 3);
   await assertCleared(kv, clock, s.id);
   // A marker whose session is gone is dropped.
-  await kv.set(K.sessionCancelPending("01JZZZZZZZZZZZZZZZZZZZZZZZ"), {
+  await kv.set(keys.sessionCancelPending("01JZZZZZZZZZZZZZZZZZZZZZZZ"), {
     sessionId: "01JZZZZZZZZZZZZZZZZZZZZZZZ",
     startedAt: clock.now().toISOString(),
     actor: staff(),
   });
   assert.deepEqual(await engine.resumeSessionCancels(), { finished: [], failed: [] });
-  assert.deepEqual(await listValues(kv, K.sessionCancelsPending()), []);
+  assert.deepEqual(await listValues(kv, keys.sessionCancelsPendingPrefix()), []);
   await teardown(kv);
 });
 
@@ -685,7 +684,7 @@ Deno.test("[session] a cancel cut short with nothing left but its last step is c
   clock.advance(STALLED_CANCEL_MS);
   const [problem] = (await checkConsistency(kv, clock.now())).problems;
   assert.equal(problem.code, "session_cancel_stalled");
-  assert.deepEqual(problem.key, K.sessionCancelPending(s.id));
+  assert.deepEqual(problem.key, keys.sessionCancelPending(s.id));
   assert.match(problem.message, /10 min ago/);
   const resumed = await engine.resumeSessionCancels({ minAgeMs: MINUTE });
   assert.equal(resumed.finished.length, 1);
@@ -716,7 +715,7 @@ Deno.test("[session] two resumers and the cancel itself, on three store handles 
         // The cancel pauses before each step, so the resumers join it midway.
         const slow = new BookingEngine(kv, { holdMinutes: 15, now: clock.now, cancelStepPauseMs: 2 });
         runs.push(slow.cancelSession(s.id, actor));
-        while (!(await kv.get(K.sessionCancelPending(s.id))).value) await new Promise((r) => setTimeout(r, 1));
+        while (!(await kv.get(keys.sessionCancelPending(s.id))).value) await new Promise((r) => setTimeout(r, 1));
       }
       runs.push(b.resumeSessionCancels(), c2.resumeSessionCancels());
       const outcomes = await Promise.allSettled(runs);
@@ -742,7 +741,7 @@ Deno.test("[session] two resumers and the cancel itself, on three store handles 
         assert.equal(sum((r) => r.releasedHolds + r.expiredHolds), 50, scenario);
         assert.equal(sum((r) => r.removedWaitlist), 10, scenario);
       }
-      while ((await kv.get(K.sessionCancelPending(s.id))).value) await engine.resumeSessionCancels();
+      while ((await kv.get(keys.sessionCancelPending(s.id))).value) await engine.resumeSessionCancels();
       const events = (await rawEvents(kv)).slice(nBefore);
       await assertEndedOnce(kv, events, c);
       assert.equal(events.length, 150 + 50 + 10 + 1, scenario);

@@ -10,7 +10,7 @@ import { ulid } from "ulid";
 import type { Draft } from "./draft.ts";
 import { DomainError, notFound } from "./errors.ts";
 import { type Actor, addEvent } from "./events.ts";
-import { K } from "./keys.ts";
+import { keys } from "../store/keys.ts";
 import type { Booking, Hold, LearnerHolds, Place, SeatDoc, Session, WaitlistEntry } from "./model.ts";
 
 const HOUR = 3_600_000;
@@ -39,10 +39,10 @@ export class SessionTx {
 
   /** Loads session, seat counters and the ids of holds already past expiry. */
   static async load(draft: Draft, sessionId: string, now: Date, actor: Actor): Promise<SessionTx> {
-    await draft.load([K.session(sessionId), K.seats(sessionId)]);
-    if (!draft.get<Session>(K.session(sessionId))) throw notFound("session", sessionId);
+    await draft.load([keys.session(sessionId), keys.seats(sessionId)]);
+    if (!draft.get<Session>(keys.session(sessionId))) throw notFound("session", sessionId);
     const expired = new Set<string>();
-    const prefix = K.holdsBySession(sessionId);
+    const prefix = keys.holdsBySessionPrefix(sessionId);
     for await (const e of draft.kv.list({ start: prefix, end: [...prefix, now.getTime() + 1] })) {
       expired.add(String(e.key[3]));
     }
@@ -60,17 +60,17 @@ export class SessionTx {
   }
 
   get session(): Session {
-    return this.draft.get<Session>(K.session(this.sessionId))!;
+    return this.draft.get<Session>(keys.session(this.sessionId))!;
   }
 
   get seats(): Required<SeatDoc> {
-    const s = this.draft.get<SeatDoc>(K.seats(this.sessionId)) ?? { confirmed: 0, holds: 0 };
+    const s = this.draft.get<SeatDoc>(keys.seats(this.sessionId)) ?? { confirmed: 0, holds: 0 };
     return { confirmed: s.confirmed, holds: s.holds, waiting: s.waiting ?? 0 };
   }
 
   #setSeats(change: Partial<Record<keyof SeatDoc, number>>): void {
     const s = this.seats;
-    this.draft.set(K.seats(this.sessionId), {
+    this.draft.set(keys.seats(this.sessionId), {
       confirmed: s.confirmed + (change.confirmed ?? 0),
       holds: s.holds + (change.holds ?? 0),
       waiting: s.waiting + (change.waiting ?? 0),
@@ -119,15 +119,15 @@ export class SessionTx {
 
   /** Loads a learner's place in this session and their live-holds document. */
   async loadLearner(learnerId: string): Promise<void> {
-    await this.draft.load([K.place(this.sessionId, learnerId), K.learnerHolds(learnerId)]);
+    await this.draft.load([keys.place(this.sessionId, learnerId), keys.learnerHolds(learnerId)]);
   }
 
   place(learnerId: string): Place | null {
-    return this.draft.get<Place>(K.place(this.sessionId, learnerId));
+    return this.draft.get<Place>(keys.place(this.sessionId, learnerId));
   }
 
   #learnerHolds(learnerId: string): LearnerHolds {
-    return this.draft.get<LearnerHolds>(K.learnerHolds(learnerId)) ?? { items: [] };
+    return this.draft.get<LearnerHolds>(keys.learnerHolds(learnerId)) ?? { items: [] };
   }
 
   /** Live (unexpired) holds of kind "hold" the learner has across all sessions. */
@@ -152,8 +152,8 @@ export class SessionTx {
 
   /** Loads a hold of this session (null when missing or of another session). */
   async loadHold(holdId: string): Promise<Hold | null> {
-    await this.draft.load([K.hold(holdId)]);
-    const hold = this.draft.get<Hold>(K.hold(holdId));
+    await this.draft.load([keys.hold(holdId)]);
+    const hold = this.draft.get<Hold>(keys.hold(holdId));
     return hold && hold.sessionId === this.sessionId ? hold : null;
   }
 
@@ -171,13 +171,13 @@ export class SessionTx {
       origin: this.actor.origin,
     };
     const d = this.draft;
-    d.set(K.hold(hold.id), hold);
-    d.set(K.holdBySession(this.sessionId, expiresAtMs, hold.id), hold.id);
-    d.set(K.holdByExpiry(expiresAtMs, hold.id), { holdId: hold.id, sessionId: this.sessionId });
-    d.set(K.place(this.sessionId, learnerId), { kind, id: hold.id, expiresAtMs } satisfies Place);
+    d.set(keys.hold(hold.id), hold);
+    d.set(keys.holdBySession(this.sessionId, expiresAtMs, hold.id), hold.id);
+    d.set(keys.holdByExpiry(expiresAtMs, hold.id), { holdId: hold.id, sessionId: this.sessionId });
+    d.set(keys.place(this.sessionId, learnerId), { kind, id: hold.id, expiresAtMs } satisfies Place);
     const doc = this.#learnerHolds(learnerId);
     d.set(
-      K.learnerHolds(learnerId),
+      keys.learnerHolds(learnerId),
       {
         items: [...doc.items.filter((i) => i.expiresAtMs > this.nowMs), {
           holdId: hold.id,
@@ -198,12 +198,12 @@ export class SessionTx {
     const d = this.draft;
     const ms = Date.parse(hold.expiresAt);
     const ended: Hold = { ...hold, status };
-    d.set(K.hold(hold.id), ended);
-    d.delete(K.holdBySession(this.sessionId, ms, hold.id));
-    d.delete(K.holdByExpiry(ms, hold.id));
+    d.set(keys.hold(hold.id), ended);
+    d.delete(keys.holdBySession(this.sessionId, ms, hold.id));
+    d.delete(keys.holdByExpiry(ms, hold.id));
     const doc = this.#learnerHolds(hold.learnerId);
     d.set(
-      K.learnerHolds(hold.learnerId),
+      keys.learnerHolds(hold.learnerId),
       {
         items: doc.items.filter((i) => i.holdId !== hold.id && i.expiresAtMs > this.nowMs),
       } satisfies LearnerHolds,
@@ -220,8 +220,8 @@ export class SessionTx {
     }
     await this.loadLearner(hold.learnerId);
     const ended = this.#endHold(hold, "released");
-    this.draft.delete(K.place(this.sessionId, hold.learnerId));
-    if (hold.kind === "offer") this.draft.delete(K.waitlistByLearner(hold.learnerId, this.sessionId));
+    this.draft.delete(keys.place(this.sessionId, hold.learnerId));
+    if (hold.kind === "offer") this.draft.delete(keys.waitlistByLearner(hold.learnerId, this.sessionId));
     addEvent(this.draft, this.actor, "hold.released", this.sessionId, hold.learnerId, {
       holdId: hold.id,
       kind: hold.kind,
@@ -236,8 +236,8 @@ export class SessionTx {
     await this.loadLearner(hold.learnerId);
     const ended = this.#endHold(hold, "expired");
     const place = this.place(hold.learnerId);
-    if (place?.id === hold.id) this.draft.delete(K.place(this.sessionId, hold.learnerId));
-    if (hold.kind === "offer") this.draft.delete(K.waitlistByLearner(hold.learnerId, this.sessionId));
+    if (place?.id === hold.id) this.draft.delete(keys.place(this.sessionId, hold.learnerId));
+    if (hold.kind === "offer") this.draft.delete(keys.waitlistByLearner(hold.learnerId, this.sessionId));
     addEvent(
       this.draft,
       { ...this.actor, origin: "system", userId: null, reason: "hold expired" },
@@ -258,7 +258,7 @@ export class SessionTx {
   confirmHold(hold: Hold, registration = crypto.randomUUID()): Booking {
     const booking = this.#createBooking(hold.learnerId, hold.id, registration, null);
     this.#endHold(hold, "confirmed");
-    if (hold.kind === "offer") this.draft.delete(K.waitlistByLearner(hold.learnerId, this.sessionId));
+    if (hold.kind === "offer") this.draft.delete(keys.waitlistByLearner(hold.learnerId, this.sessionId));
     return booking;
   }
 
@@ -288,10 +288,10 @@ export class SessionTx {
       }],
     };
     const d = this.draft;
-    d.set(K.booking(booking.id), booking);
-    d.set(K.bookingBySession(this.sessionId, booking.id), booking.id);
-    d.set(K.bookingByLearner(learnerId, booking.id), booking.id);
-    d.set(K.place(this.sessionId, learnerId), { kind: "booking", id: booking.id } satisfies Place);
+    d.set(keys.booking(booking.id), booking);
+    d.set(keys.bookingBySession(this.sessionId, booking.id), booking.id);
+    d.set(keys.bookingByLearner(learnerId, booking.id), booking.id);
+    d.set(keys.place(this.sessionId, learnerId), { kind: "booking", id: booking.id } satisfies Place);
     this.#setSeats({ confirmed: 1 });
     return booking;
   }
@@ -327,8 +327,8 @@ export class SessionTx {
         reason: this.actor.reason ?? null,
       }],
     };
-    this.draft.set(K.booking(booking.id), cancelled);
-    this.draft.delete(K.place(this.sessionId, booking.learnerId));
+    this.draft.set(keys.booking(booking.id), cancelled);
+    this.draft.delete(keys.place(this.sessionId, booking.learnerId));
     this.#setSeats({ confirmed: -1 });
     return cancelled;
   }
@@ -341,7 +341,7 @@ export class SessionTx {
    */
   async joinWaitlist(learnerId: string): Promise<{ entry: WaitlistEntry; position: number }> {
     let tailMs = -Infinity;
-    const prefix = K.waitlist(this.sessionId);
+    const prefix = keys.waitlistPrefix(this.sessionId);
     for await (const e of this.draft.kv.list<WaitlistEntry>({ prefix }, { reverse: true, limit: 1 })) {
       tailMs = Date.parse(e.value.joinedAt);
     }
@@ -356,9 +356,9 @@ export class SessionTx {
       offerHoldId: null,
     };
     const d = this.draft;
-    d.set(K.waitlistEntry(this.sessionId, entry.joinedAt, learnerId), entry);
-    d.set(K.waitlistByLearner(learnerId, this.sessionId), entry);
-    d.set(K.place(this.sessionId, learnerId), { kind: "waitlist", id: entry.joinedAt } satisfies Place);
+    d.set(keys.waitlistEntry(this.sessionId, entry.joinedAt, learnerId), entry);
+    d.set(keys.waitlistByLearner(learnerId, this.sessionId), entry);
+    d.set(keys.place(this.sessionId, learnerId), { kind: "waitlist", id: entry.joinedAt } satisfies Place);
     this.#setSeats({ waiting: 1 });
     addEvent(d, this.actor, "waitlist.joined", this.sessionId, learnerId, { joinedAt: entry.joinedAt }, this.now);
     return { entry, position: this.seats.waiting };
@@ -367,9 +367,9 @@ export class SessionTx {
   /** Removes a waiting learner from the waitlist; `data` adds to the waitlist.left event. */
   leaveWaitlist(entry: WaitlistEntry, data: Record<string, unknown> = {}): void {
     const d = this.draft;
-    d.delete(K.waitlistEntry(this.sessionId, entry.joinedAt, entry.learnerId));
-    d.delete(K.waitlistByLearner(entry.learnerId, this.sessionId));
-    d.delete(K.place(this.sessionId, entry.learnerId));
+    d.delete(keys.waitlistEntry(this.sessionId, entry.joinedAt, entry.learnerId));
+    d.delete(keys.waitlistByLearner(entry.learnerId, this.sessionId));
+    d.delete(keys.place(this.sessionId, entry.learnerId));
     this.#setSeats({ waiting: -1 });
     addEvent(d, this.actor, "waitlist.left", this.sessionId, entry.learnerId, {
       joinedAt: entry.joinedAt,
@@ -387,12 +387,12 @@ export class SessionTx {
     if (hold.status !== "active" || hold.sessionId !== this.sessionId) {
       throw new DomainError(409, "hold_not_active", `This hold is already ${hold.status}.`);
     }
-    await this.draft.load([K.learnerHolds(hold.learnerId)]);
+    await this.draft.load([keys.learnerHolds(hold.learnerId)]);
     const lapsed = Date.parse(hold.expiresAt) <= this.nowMs;
     const ended = this.#endHold(hold, lapsed ? "expired" : "released");
     // An active hold (lapsed or not) is the learner's one place in the session.
-    this.draft.delete(K.place(this.sessionId, hold.learnerId));
-    if (hold.kind === "offer") this.draft.delete(K.waitlistByLearner(hold.learnerId, this.sessionId));
+    this.draft.delete(keys.place(this.sessionId, hold.learnerId));
+    if (hold.kind === "offer") this.draft.delete(keys.waitlistByLearner(hold.learnerId, this.sessionId));
     if (lapsed) {
       addEvent(
         this.draft,
@@ -433,7 +433,7 @@ export class SessionTx {
     const want = Math.min(this.free(), this.seats.waiting, Math.max(0, room));
     if (want <= 0) return [];
     let heads: WaitlistEntry[] = [];
-    const prefix = K.waitlist(this.sessionId);
+    const prefix = keys.waitlistPrefix(this.sessionId);
     for await (const e of this.draft.kv.list<WaitlistEntry>({ prefix })) {
       // Skip entries this draft already removed.
       if (this.draft.has(e.key) && this.draft.get(e.key) === null) continue;
@@ -450,9 +450,9 @@ export class SessionTx {
       await this.loadLearner(entry.learnerId);
       const expiresAtMs = offerExpiry(this.nowMs, startsAtMs);
       const hold = this.createHold(entry.learnerId, "offer", expiresAtMs, null);
-      this.draft.delete(K.waitlistEntry(this.sessionId, entry.joinedAt, entry.learnerId));
+      this.draft.delete(keys.waitlistEntry(this.sessionId, entry.joinedAt, entry.learnerId));
       this.draft.set(
-        K.waitlistByLearner(entry.learnerId, this.sessionId),
+        keys.waitlistByLearner(entry.learnerId, this.sessionId),
         {
           ...entry,
           status: "offered",

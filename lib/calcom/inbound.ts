@@ -41,7 +41,15 @@ import {
   type SyncState,
   updateSyncState,
 } from "./sync_store.ts";
-import { type Delivery, type StoredDelivery, WEBHOOK_PAYLOADS } from "./webhook_intake.ts";
+import {
+  type ApplyOutcome,
+  type Delivery,
+  type SeatOutcome,
+  type StoredDelivery,
+  WEBHOOK_PAYLOADS,
+} from "./webhook_payloads.ts";
+
+export type { ApplyOutcome, SeatAction, SeatOutcome } from "./webhook_payloads.ts";
 
 /** What applying needs. */
 export interface InboundDeps {
@@ -49,41 +57,6 @@ export interface InboundDeps {
   engine: BookingEngine;
   /** Clock for link, sync-state and meta times (tests); the engine keeps its own. */
   now?: () => Date;
-}
-
-/** What was done for one attendee (seat). */
-export type SeatAction =
-  | "created"
-  | "already_booked"
-  | "linked"
-  | "cancelled"
-  | "already_cancelled"
-  | "rescheduled"
-  | "attendance_recorded"
-  | "attendance_kept"
-  | "flagged"
-  | "ignored";
-
-/** The outcome for one attendee. */
-export interface SeatOutcome {
-  action: SeatAction;
-  email?: string;
-  bookingId?: string;
-  sessionId?: string;
-  reviewItemId?: string;
-  reason?: string;
-  /** An unknown attendee became a new learner user. */
-  learnerCreated?: boolean;
-}
-
-/** The outcome of one delivery, stored on it and returned in the webhook's 202 body. */
-export interface ApplyOutcome {
-  trigger: string;
-  /** The seats' common action; `mixed` when they differ; `error` when applying failed. */
-  action: SeatAction | "mixed" | "error";
-  seats: SeatOutcome[];
-  reason?: string;
-  reviewItemId?: string;
 }
 
 /** A Cal.com attendee as webhooks and the bookings API carry it. */

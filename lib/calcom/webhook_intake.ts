@@ -13,19 +13,24 @@
  * `MEETING_STARTED`/`MEETING_ENDED` are flat and their `createdAt` is the booking's creation time,
  * not the delivery's, so the replay window does not apply to them (de-duplication still does).
  */
-import type { Context } from "hono";
 import { z } from "zod";
 import { newId } from "../domain/ids.ts";
 import { formatZodIssues } from "../domain/validation.ts";
 import type { BookingEngine } from "../booking/engine.ts";
-import { services } from "../services.ts";
 import { keys } from "../store/keys.ts";
 import { CALCOM_SIGNATURE_HEADER, verifyCalcomSignature } from "./signature.ts";
-import { clientOf } from "../http/client_address.ts";
-import { recordAuthFailure, tooManyFailures } from "../http/failure_limit.ts";
 import { sha256Hex } from "../hash.ts";
-import { DEFAULT_TENANT, resolveTenant, type Tenant } from "./tenants.ts";
-import { applyDelivery, type ApplyOutcome } from "./inbound.ts";
+import type { Tenant } from "./tenants.ts";
+import { applyDelivery } from "./inbound.ts";
+import {
+  type Delivery,
+  FLAT_TRIGGERS,
+  type KnownTrigger,
+  type StoredDelivery,
+  WEBHOOK_PAYLOADS,
+} from "./webhook_payloads.ts";
+
+export type { Delivery, KnownTrigger, StoredDelivery } from "./webhook_payloads.ts";
 import { tenantOfEventType } from "./sync_store.ts";
 
 /** Largest webhook body (bytes); larger → 413, by the app-wide body limit (lib/http/body_limit.ts). */
@@ -39,70 +44,8 @@ const MAX_RECORD_CHARS = 60_000;
 
 const instant = z.string().refine((s) => !Number.isNaN(Date.parse(s)), "must be a date-time");
 
-const Attendee = z.object({ email: z.string().min(1), name: z.string().optional() }).loose();
-
-const BookingPayload = z.object({
-  uid: z.string().min(1),
-  bookingId: z.number().int().optional(),
-  eventTypeId: z.number().int(),
-  startTime: instant,
-  endTime: instant,
-  attendees: z.array(Attendee),
-  status: z.string().optional(),
-}).loose();
-
-/** Payload schemas of the triggers the project reads. */
-export const WEBHOOK_PAYLOADS = {
-  BOOKING_CREATED: BookingPayload.extend({ attendeeSeatId: z.string().min(1).optional() }),
-  BOOKING_REQUESTED: BookingPayload,
-  BOOKING_REJECTED: BookingPayload,
-  BOOKING_CANCELLED: BookingPayload.extend({
-    cancellationReason: z.string().nullable().optional(),
-    cancelledBy: z.string().nullable().optional(),
-  }),
-  BOOKING_RESCHEDULED: BookingPayload.extend({
-    rescheduleUid: z.string().min(1),
-    rescheduleStartTime: instant.optional(),
-    rescheduleEndTime: instant.optional(),
-  }),
-  BOOKING_NO_SHOW_UPDATED: z.object({
-    bookingUid: z.string().min(1),
-    bookingId: z.number().int(),
-    attendees: z.array(z.object({ email: z.string().min(1), noShow: z.boolean() }).loose()),
-  }).loose(),
-  MEETING_STARTED: BookingPayload,
-  MEETING_ENDED: BookingPayload,
-} as const;
-
-/** A trigger the intake stores. */
-export type KnownTrigger = keyof typeof WEBHOOK_PAYLOADS;
-
-/** Triggers whose fields sit beside `triggerEvent` instead of in `payload`. */
-export const FLAT_TRIGGERS: ReadonlySet<string> = new Set(["MEETING_STARTED", "MEETING_ENDED"]);
-
 const Trigger = z.object({ triggerEvent: z.string().min(1) }).loose();
 const Envelope = z.object({ triggerEvent: z.string(), createdAt: instant, payload: z.unknown() }).loose();
-
-/** Value of `["calcom_deliveries", tenant, receivedAtUlid]`. */
-export interface StoredDelivery {
-  trigger: KnownTrigger;
-  /** The envelope's `createdAt`; for flat triggers the body's own `createdAt` (the booking's), or null. */
-  createdAt: string | null;
-  /** The payload as received (flat triggers: the body without `triggerEvent`). */
-  payload: Record<string, unknown>;
-  receivedAt: string;
-  /** Hex SHA-256 of tenant, a NUL byte and the raw body. */
-  bodyHash: string;
-  /** When the apply step ran (absent until then). */
-  appliedAt?: string;
-  /** What the apply step did (lib/calcom/inbound.ts). */
-  outcome?: ApplyOutcome;
-}
-
-/** A delivery with its id (the ULID in its key). */
-export interface Delivery extends StoredDelivery {
-  id: string;
-}
 
 /** What the HTTP layer answers. */
 export interface IntakeResult {
@@ -266,35 +209,4 @@ export async function listDeliveries(kv: Deno.Kv, tenant: string): Promise<Deliv
     out.push({ id: String(entry.key[entry.key.length - 1]), ...entry.value });
   }
   return out;
-}
-
-/** Where Cal.com posts webhooks: the default tenant's path and each tenant's own (Hono patterns). */
-export const CALCOM_WEBHOOK_PATHS = ["/api/webhooks/calcom/booking", "/api/webhooks/calcom/:tenant/booking"] as const;
-
-/** Any method but POST on a webhook path: 405 with `Allow: POST`. */
-export function calcomWebhookMethodNotAllowed(c: Context): Response {
-  c.header("allow", "POST");
-  return c.json({ error: "method_not_allowed", message: `Use POST on ${c.req.path}.` }, 405);
-}
-
-/** Hono handler for `POST /api/webhooks/calcom/booking` and `/api/webhooks/calcom/:tenant/booking`. */
-export async function calcomWebhookHandler(c: Context): Promise<Response> {
-  const { kv, config, engine } = services();
-  const slug = c.req.param("tenant") ?? DEFAULT_TENANT;
-  const tenant = await resolveTenant(kv, config, slug);
-  if (!tenant) {
-    await c.req.raw.body?.cancel();
-    return c.json({ error: "tenant_not_found", message: `No Cal.com tenant ${slug}.` }, 404);
-  }
-  // MAX_WEBHOOK_BYTES is enforced before this runs (lib/http/body_limit.ts, see lib/app.ts).
-  const raw = new Uint8Array(await c.req.raw.arrayBuffer());
-  const result = await intakeWebhook(kv, tenant, raw, c.req.header(CALCOM_SIGNATURE_HEADER) ?? null, {
-    maxAgeSeconds: config.calcomWebhookMaxAge,
-    engine,
-  });
-  if (result.status === 401 && result.body.error !== "webhook_secret_not_configured") {
-    const verdict = await recordAuthFailure(kv, "webhook", clientOf(c.req.raw));
-    if (verdict.retryAfterS !== null) return tooManyFailures(verdict.retryAfterS, "json");
-  }
-  return c.json(result.body, result.status);
 }

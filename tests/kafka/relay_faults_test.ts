@@ -3,7 +3,6 @@ import { logLevel } from "kafkajs";
 import { ulid } from "ulid";
 import { Draft } from "../../lib/booking/draft.ts";
 import { addEvent, type DomainEvent } from "../../lib/booking/events.ts";
-import { K } from "../../lib/booking/keys.ts";
 import { KafkaPublisher } from "../../lib/relay/publisher.ts";
 import { keys } from "../../lib/store/keys.ts";
 import { type DeadLetter, EventRelay } from "../../lib/relay/relay.ts";
@@ -138,7 +137,7 @@ async function badDataDeadLettersAndRedrive(broker: TestKafka) {
       type: "hold.teleported",
       data: { holdId: ulid() },
     } as unknown as DomainEvent;
-    await f.kv.atomic().set(K.event(unknown.key), unknown)
+    await f.kv.atomic().set(keys.event(unknown.key), unknown)
       .set(keys.outboxEntry("kafka", unknown.sessionId, unknown.key), unknown).commit();
     await book(people[2]);
     await book(people[3]);

@@ -1,7 +1,7 @@
 /** Bookings: confirm a hold, read, cancel, reschedule; and the caller's own places. */
 import { PLACE_OWNER } from "../../access/matrix.ts";
 import { z } from "zod";
-import { K } from "../../booking/keys.ts";
+import { keys } from "../../store/keys.ts";
 import { type Booking, BookingSchema, IdSchema } from "../../domain/mod.ts";
 import { ApiError } from "../errors.ts";
 import { defineOperation, replayedHeader } from "../operation.ts";
@@ -52,7 +52,7 @@ export const getBooking = defineOperation({
     404: err("No such booking"),
   },
   async handler(ctx) {
-    const booking = (await ctx.services.kv.get<Booking>(K.booking(ctx.params.id))).value;
+    const booking = (await ctx.services.kv.get<Booking>(keys.booking(ctx.params.id))).value;
     if (!booking) throw new ApiError(404, "booking_not_found", `No booking with id ${ctx.params.id}.`);
     await assertMayReadPlace(ctx.services.kv, ctx.requirePrincipal(), booking);
     return { status: 200, body: { booking } };

@@ -1,7 +1,7 @@
 /** Seat holds: place, read (with the server's countdown), release. */
 import { PLACE_OWNER } from "../../access/matrix.ts";
 import { z } from "zod";
-import { K } from "../../booking/keys.ts";
+import { keys } from "../../store/keys.ts";
 import { type Hold, IdSchema, isHoldLive } from "../../domain/mod.ts";
 import { ApiError } from "../errors.ts";
 import { defineOperation, replayedHeader } from "../operation.ts";
@@ -74,7 +74,7 @@ export const getHold = defineOperation({
     404: err("No such hold"),
   },
   async handler(ctx) {
-    const hold = (await ctx.services.kv.get<Hold>(K.hold(ctx.params.id))).value;
+    const hold = (await ctx.services.kv.get<Hold>(keys.hold(ctx.params.id))).value;
     if (!hold) throw new ApiError(404, "hold_not_found", `No hold with id ${ctx.params.id}.`);
     await assertMayReadPlace(ctx.services.kv, ctx.requirePrincipal(), hold);
     return { status: 200, body: presentHold(hold, ctx.services.engine.now()) };
