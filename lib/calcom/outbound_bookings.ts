@@ -25,14 +25,15 @@ import {
   type OutboundContext,
   tenantSecrets,
 } from "./outbound_context.ts";
+import { keys } from "../store/keys.ts";
 import { cancelSeat, ensureEventType } from "./outbound_links.ts";
 import { classifyFailure, decideRetry, OutboundDataError } from "./outbound_retry.ts";
 import {
-  flagForReview,
   getReviewItem,
   getSeatLink,
   getSyncState,
-  resolveReviewItem,
+  openReviewItem,
+  resolvedReviewItem,
   saveSeatLink,
   syncReviewId,
   type SyncState,
@@ -167,36 +168,42 @@ async function findSeat(
 async function bookingDone(ctx: OutboundContext, state: SyncState, outcome: Outcome): Promise<void> {
   const nowMs = ctx.now();
   let wrote = false;
-  await updateSyncState(ctx.kv, state.bookingId, (s) => {
-    wrote = !!s && sameRound(s, state);
-    if (!s || !wrote) return null;
-    const next: SyncState = {
-      ...s,
-      status: outcome.status,
-      attempts: s.attempts + 1,
-      lastAttemptAt: iso(nowMs),
-      nextAttemptAt: null,
-      errorCode: null,
-      errorMessage: null,
-      requiresManualReview: false,
-      flaggedAt: null,
-      note: outcome.note,
-      sendingUntil: null,
-    };
-    if (outcome.status === "synced") {
-      next.verifiedAt = iso(nowMs);
-      next.syncedAt = iso(nowMs);
-      next.latencyMs = Math.max(0, nowMs - Date.parse(s.changedAt));
-    }
-    return next;
-  }, ctx.lease);
+  // A review item this booking left open is resolved in the same commit as the new state.
+  const item = await getReviewItem(ctx.kv, syncReviewId(state.bookingId));
+  const comment = outcome.status === "synced" ? "synced on retry" : `nothing to send on retry: ${outcome.note}`;
+  await updateSyncState(
+    ctx.kv,
+    state.bookingId,
+    (s) => {
+      wrote = !!s && sameRound(s, state);
+      if (!s || !wrote) return null;
+      const next: SyncState = {
+        ...s,
+        status: outcome.status,
+        attempts: s.attempts + 1,
+        lastAttemptAt: iso(nowMs),
+        nextAttemptAt: null,
+        errorCode: null,
+        errorMessage: null,
+        requiresManualReview: false,
+        flaggedAt: null,
+        note: outcome.note,
+        sendingUntil: null,
+      };
+      if (outcome.status === "synced") {
+        next.verifiedAt = iso(nowMs);
+        next.syncedAt = iso(nowMs);
+        next.latencyMs = Math.max(0, nowMs - Date.parse(s.changedAt));
+      }
+      return next;
+    },
+    ctx.lease,
+    (op) => {
+      if (item?.status === "open") op.set(keys.calcomReview(item.id), resolvedReviewItem(item, comment, null, nowMs));
+    },
+  );
   if (!wrote) return;
   ctx.status.synced++;
-  const item = await getReviewItem(ctx.kv, syncReviewId(state.bookingId));
-  if (item?.status === "open") {
-    const comment = outcome.status === "synced" ? "synced on retry" : `nothing to send on retry: ${outcome.note}`;
-    await resolveReviewItem(ctx.kv, item.id, comment, null, nowMs);
-  }
 }
 
 async function bookingFailed(ctx: OutboundContext, state: SyncState, err: unknown): Promise<void> {
@@ -204,38 +211,12 @@ async function bookingFailed(ctx: OutboundContext, state: SyncState, err: unknow
   const attempts = state.attempts + 1;
   const decision = decideRetry(attempts, failure, ctx.delays);
   const nowMs = ctx.now();
-  let wrote = false;
-  await updateSyncState(ctx.kv, state.bookingId, (s) => {
-    wrote = !!s && sameRound(s, state);
-    if (!s || !wrote) return null;
-    const common = {
-      ...s,
-      attempts,
-      lastAttemptAt: iso(nowMs),
-      errorCode: failure.code,
-      errorMessage: failure.message,
-      sendingUntil: null,
-    };
-    return decision.retry ? { ...common, nextAttemptAt: iso(nowMs + decision.delayMs) } : {
-      ...common,
-      status: "failed",
-      nextAttemptAt: null,
-      requiresManualReview: true,
-      flaggedAt: iso(nowMs),
-    };
-  }, ctx.lease);
-  ctx.status.failures++;
-  const what = `calcom outbound: booking ${state.bookingId} attempt ${attempts} failed (${failure.code})`;
-  if (decision.retry) {
-    ctx.log("warn", `${what}; retrying in ${decision.delayMs} ms: ${failure.message}`);
-    return;
-  }
-  const why = decision.reason === "exhausted" ? `retries exhausted after ${attempts} attempts` : "not retryable";
-  ctx.log("error", `${what}; ${why}, flagged for manual review: ${failure.message}`);
-  if (!wrote) return;
-  ctx.status.flagged++;
-  const link = await getSeatLink(ctx.kv, state.bookingId);
-  await flagForReview(ctx.kv, {
+  const why = !decision.retry && decision.reason === "exhausted"
+    ? `retries exhausted after ${attempts} attempts`
+    : "not retryable";
+  // The review item is opened in the same commit as the failed state: a reader never sees one alone.
+  const link = decision.retry ? null : await getSeatLink(ctx.kv, state.bookingId);
+  const item = decision.retry ? null : openReviewItem({
     id: syncReviewId(state.bookingId),
     kind: "sync_failed",
     tenant: state.tenant,
@@ -246,5 +227,41 @@ async function bookingFailed(ctx: OutboundContext, state: SyncState, err: unknow
     code: failure.code,
     message: `${failure.message} (${why})`,
     flaggedAt: iso(nowMs),
-  }, ctx.lease);
+  });
+  let wrote = false;
+  await updateSyncState(
+    ctx.kv,
+    state.bookingId,
+    (s) => {
+      wrote = !!s && sameRound(s, state);
+      if (!s || !wrote) return null;
+      const common = {
+        ...s,
+        attempts,
+        lastAttemptAt: iso(nowMs),
+        errorCode: failure.code,
+        errorMessage: failure.message,
+        sendingUntil: null,
+      };
+      return decision.retry ? { ...common, nextAttemptAt: iso(nowMs + decision.delayMs) } : {
+        ...common,
+        status: "failed",
+        nextAttemptAt: null,
+        requiresManualReview: true,
+        flaggedAt: iso(nowMs),
+      };
+    },
+    ctx.lease,
+    (op) => {
+      if (item) op.set(keys.calcomReview(item.id), item);
+    },
+  );
+  ctx.status.failures++;
+  const what = `calcom outbound: booking ${state.bookingId} attempt ${attempts} failed (${failure.code})`;
+  if (decision.retry) {
+    ctx.log("warn", `${what}; retrying in ${decision.delayMs} ms: ${failure.message}`);
+    return;
+  }
+  ctx.log("error", `${what}; ${why}, flagged for manual review: ${failure.message}`);
+  if (wrote) ctx.status.flagged++;
 }

@@ -37,11 +37,12 @@ function sameJobRound(a: SessionSyncJob, b: SessionSyncJob): boolean {
 export async function runSessionJob(ctx: OutboundContext, job: SessionSyncJob): Promise<void> {
   try {
     await applySession(ctx, job);
+    // Resolved before the job goes, so whoever sees the job gone sees the item resolved.
+    const item = await getReviewItem(ctx.kv, sessionReviewId(job.sessionId));
+    if (item?.status === "open") await resolveReviewItem(ctx.kv, item.id, "synced on retry", null, ctx.now());
     const current = await getSessionJob(ctx.kv, job.sessionId);
     if (current && sameJobRound(current, job)) await deleteSessionJob(ctx.kv, job.sessionId, ctx.lease);
     ctx.status.synced++;
-    const item = await getReviewItem(ctx.kv, sessionReviewId(job.sessionId));
-    if (item?.status === "open") await resolveReviewItem(ctx.kv, item.id, "synced on retry", null, ctx.now());
   } catch (err) {
     if (err instanceof LeaseLostError) throw err;
     await sessionJobFailed(ctx, job, err);

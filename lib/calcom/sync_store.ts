@@ -187,6 +187,8 @@ export async function updateSyncState(
   bookingId: string,
   update: (current: SyncState | null) => SyncState | null,
   fence?: Fence,
+  /** More writes for the same atomic op (e.g. the review item a failure opens), so neither lands alone. */
+  also?: (op: Deno.AtomicOperation, next: SyncState) => void,
 ): Promise<SyncState | null> {
   for (let attempt = 0; attempt < 50; attempt++) {
     const entry = await kv.get<SyncState>(keys.calcomSync(bookingId));
@@ -199,6 +201,7 @@ export async function updateSyncState(
     const due = dueMs(next);
     if (due !== null) op.set(keys.calcomSyncDue(due, bookingId), null);
     op.set(keys.calcomSync(bookingId), next);
+    also?.(op, next);
     if ((await op.commit()).ok) return next;
     await fence?.verify();
     await new Promise((r) => setTimeout(r, Math.random() * 10));
@@ -313,7 +316,19 @@ export async function flagForReview(
   },
   fence?: Fence,
 ): Promise<ReviewItem> {
-  const item: ReviewItem = {
+  const item = openReviewItem(input);
+  await commitFenced(kv.atomic().set(keys.calcomReview(item.id), item), fence);
+  return item;
+}
+
+/** A new open review item (not stored; {@link flagForReview} stores one on its own). */
+export function openReviewItem(
+  input: Omit<ReviewItem, "id" | "status" | "resolvedAt" | "resolvedBy" | "comment" | "flaggedAt"> & {
+    id?: string;
+    flaggedAt?: string;
+  },
+): ReviewItem {
+  return {
     ...input,
     id: input.id ?? newId(),
     flaggedAt: input.flaggedAt ?? new Date().toISOString(),
@@ -322,8 +337,16 @@ export async function flagForReview(
     resolvedBy: null,
     comment: null,
   };
-  await commitFenced(kv.atomic().set(keys.calcomReview(item.id), item), fence);
-  return item;
+}
+
+/** An open review item marked resolved (not stored). */
+export function resolvedReviewItem(
+  item: ReviewItem,
+  comment: string,
+  resolvedBy: string | null,
+  nowMs: number,
+): ReviewItem {
+  return { ...item, status: "resolved", resolvedAt: iso(nowMs), resolvedBy, comment };
 }
 
 /** One review item, or null. */
@@ -350,13 +373,7 @@ export async function resolveReviewItem(
 ): Promise<ReviewItem | null> {
   const entry = await kv.get<ReviewItem>(keys.calcomReview(id));
   if (!entry.value) return null;
-  const resolved: ReviewItem = {
-    ...entry.value,
-    status: "resolved",
-    resolvedAt: iso(nowMs),
-    resolvedBy,
-    comment,
-  };
+  const resolved = resolvedReviewItem(entry.value, comment, resolvedBy, nowMs);
   await kv.set(keys.calcomReview(id), resolved);
   if (resolved.bookingId && resolved.kind === "sync_failed") {
     await updateSyncState(kv, resolved.bookingId, (s) => s && { ...s, requiresManualReview: false });
