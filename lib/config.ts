@@ -74,6 +74,8 @@ export const ConfigSchema = z.object({
   calcomWebhookMaxAge: z.coerce.number().int().positive().max(7 * 24 * 3600).default(600),
   /** Pause before each session-cancel step, in ms (default 0). Only for crash tests. */
   cancelStepPauseMs: z.coerce.number().int().min(0).max(60_000).default(0),
+  /** Failed authentications per client and kind within 60 s before 429 (0: off, for schema fuzzing only). */
+  authFailureLimit: z.coerce.number().int().min(0).max(10_000).default(10),
   /** Days after which events and booking audit are pseudonymised by the worker (lib/privacy/retention.ts). */
   retentionDays: z.coerce.number().int().min(1).max(36_500).default(DEFAULT_RETENTION_DAYS),
   /** Whether this process runs the background jobs (relay, Cal.com sync, hold sweep, crons); WORKER=0 on app instances beside a `deno task worker`. */
@@ -101,6 +103,11 @@ function flag(value: string | undefined, fallback: boolean): boolean {
 export function loadConfig(env: Record<string, string | undefined> = Deno.env.toObject()): Config {
   const deploy = onDenoDeploy(env);
   const production = env.APP_ENV ? env.APP_ENV.toLowerCase() === "production" : deploy;
+  if (production && env.AUTH_FAILURE_LIMIT === "0") {
+    throw new Error(
+      "Invalid configuration:\n  AUTH_FAILURE_LIMIT: the failed-authentication limit cannot be off in production",
+    );
+  }
   if (production && flag(env.DEV_LOGIN, false)) {
     throw new Error(
       "Invalid configuration:\n  DEV_LOGIN: dev sign-in is refused in production (APP_ENV=production or Deno Deploy)",
@@ -151,6 +158,7 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     calcomWebhookSecret: env.CALCOM_WEBHOOK_SECRET || null,
     calcomWebhookMaxAge: env.CALCOM_WEBHOOK_MAX_AGE || undefined,
     cancelStepPauseMs: env.CANCEL_STEP_PAUSE_MS || undefined,
+    authFailureLimit: env.AUTH_FAILURE_LIMIT || undefined,
     retentionDays: env.RETENTION_DAYS || undefined,
     worker: flag(env.WORKER, true),
     trustProxy: flag(env.TRUST_PROXY, false),
@@ -176,6 +184,7 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
       calcomWebhookSecret: "CALCOM_WEBHOOK_SECRET",
       calcomWebhookMaxAge: "CALCOM_WEBHOOK_MAX_AGE",
       cancelStepPauseMs: "CANCEL_STEP_PAUSE_MS",
+      authFailureLimit: "AUTH_FAILURE_LIMIT",
       sessionIdleMinutes: "SESSION_IDLE_MINUTES",
       sessionMaxHours: "SESSION_MAX_HOURS",
       retentionDays: "RETENTION_DAYS",

@@ -132,3 +132,10 @@ Deno.test("[config] OIDC_* and SESSION_*: defaults, the role map, and errors nam
   assert.throws(() => loadConfig({ SESSION_IDLE_MINUTES: "0" }), /SESSION_IDLE_MINUTES: /);
   assert.throws(() => loadConfig({ SESSION_MAX_HOURS: "x" }), /SESSION_MAX_HOURS: /);
 });
+
+Deno.test("[config] AUTH_FAILURE_LIMIT: 10 by default, 0 turns the limit off, never in production", () => {
+  assert.equal(loadConfig({}).authFailureLimit, 10);
+  assert.equal(loadConfig({ AUTH_FAILURE_LIMIT: "0" }).authFailureLimit, 0);
+  assert.throws(() => loadConfig({ AUTH_FAILURE_LIMIT: "-1" }), /AUTH_FAILURE_LIMIT/);
+  assert.throws(() => loadConfig({ APP_ENV: "production", AUTH_FAILURE_LIMIT: "0" }), /AUTH_FAILURE_LIMIT/);
+});

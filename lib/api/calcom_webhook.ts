@@ -36,7 +36,7 @@ export async function calcomWebhookHandler(c: Context): Promise<Response> {
     engine,
   });
   if (result.status === 401 && result.body.error !== "webhook_secret_not_configured") {
-    const verdict = await recordAuthFailure(kv, "webhook", clientOf(c.req.raw));
+    const verdict = await recordAuthFailure(kv, "webhook", clientOf(c.req.raw), config.authFailureLimit);
     if (verdict.retryAfterS !== null) return tooManyFailures(verdict.retryAfterS, "json");
   }
   return c.json(result.body, result.status);

@@ -177,7 +177,7 @@ async function authorize(c: Context, op: Operation, s: Services): Promise<Princi
   });
   if (failure) {
     // Only failures are counted, after the credential was checked: a valid token always works.
-    const verdict = await recordAuthFailure(s.kv, "bearer", clientOf(c.req.raw));
+    const verdict = await recordAuthFailure(s.kv, "bearer", clientOf(c.req.raw), s.config.authFailureLimit);
     if (verdict.retryAfterS !== null) {
       throw new ApiError(429, "too_many_failures", tooManyFailuresMessage(verdict.retryAfterS), undefined, {
         "retry-after": String(verdict.retryAfterS),

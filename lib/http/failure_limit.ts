@@ -55,14 +55,21 @@ export function failureDelayMs(count: number): number {
  * pauses first when the client is past the slow-down threshold. A failure already refused (429) is
  * not counted again, so the lock ends one window after the failures that caused it.
  */
-export async function recordAuthFailure(kv: Deno.Kv, kind: FailureKind, client: string): Promise<FailureVerdict> {
+export async function recordAuthFailure(
+  kv: Deno.Kv,
+  kind: FailureKind,
+  client: string,
+  limit: number = AUTH_FAILURES.limit,
+): Promise<FailureVerdict> {
+  // 0: the limit is off (AUTH_FAILURE_LIMIT=0, for schema fuzzing; refused in production).
+  if (limit === 0) return { retryAfterS: null, count: 0 };
   const { now, sleep } = hooks.get(kv) ?? realHooks;
   const key = keys.authFailures(kind, client.slice(0, 100));
   for (let attempt = 0; attempt < 5; attempt++) {
     const at = now();
     const entry = await kv.get<{ times: number[] }>(key);
     const times = (entry.value?.times ?? []).filter((t) => t > at - AUTH_FAILURES.windowMs);
-    if (times.length >= AUTH_FAILURES.limit) {
+    if (times.length >= limit) {
       const retryAfterS = Math.max(1, Math.ceil((times[0] + AUTH_FAILURES.windowMs - at) / 1000));
       return { retryAfterS, count: times.length };
     }
@@ -74,7 +81,7 @@ export async function recordAuthFailure(kv: Deno.Kv, kind: FailureKind, client: 
     return { retryAfterS: null, count: times.length };
   }
   // Under heavy contention for one client's key: treat as over the limit rather than lose count.
-  return { retryAfterS: Math.ceil(AUTH_FAILURES.windowMs / 1000), count: AUTH_FAILURES.limit };
+  return { retryAfterS: Math.ceil(AUTH_FAILURES.windowMs / 1000), count: limit };
 }
 
 /** The sentence of a 429 for failed authentication. */

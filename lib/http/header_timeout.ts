@@ -21,6 +21,9 @@
  * browsers only speak HTTP/2 over TLS, which a proxy in front terminates.
  */
 
+/** Methods the Fetch `Request` constructor refuses (CONNECT, TRACE, TRACK). */
+const FORBIDDEN_METHODS = new Set(["CONNECT", "TRACE", "TRACK"]);
+
 /** Largest request head (request line and headers) the front accepts. */
 export const MAX_HEAD_BYTES = 64 * 1024;
 
@@ -399,7 +402,10 @@ export async function serveWithHeaderTimeout(
     // used (same-origin checks and redirect URLs compare origins).
     const behindFront: Deno.ServeHandler<Deno.Addr> = (req, info) => {
       const hostname = req.headers.get(PEER_HEADER);
-      const request = req.url.startsWith("http+unix:") ? new Request(`http:${req.url.slice(10)}`, req) : req;
+      // The Request constructor refuses TRACE, TRACK and CONNECT: those keep their http+unix URL (the
+      // app answers them 405 with Allow by path alone).
+      const rewrite = req.url.startsWith("http+unix:") && !FORBIDDEN_METHODS.has(req.method.toUpperCase());
+      const request = rewrite ? new Request(`http:${req.url.slice(10)}`, req) : req;
       return handler(request, hostname ? { ...info, remoteAddr: { transport: "tcp", hostname, port: 0 } } : info);
     };
     app = Deno.serve({ path: `${dir}/app.sock`, signal: abort.signal, onListen: () => {} }, behindFront);

@@ -284,3 +284,20 @@ Deno.test("[http] the front hands the client's address to the app; a client's ow
   });
   assert.deepEqual(seen, ["127.0.0.1|127.0.0.1"], "the app sees the real peer, never the client's claim");
 });
+
+Deno.test("[http] behind the front TRACE and TRACK reach the app (no 500 from the Request constructor)", async () => {
+  const allow = (req: Request) =>
+    new Response(null, { status: 405, headers: { allow: "GET", "x-method": req.method } });
+  await withServer(5_000, allow, async (server) => {
+    for (const method of ["TRACE", "TRACK"]) {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
+      await conn.write(new TextEncoder().encode(`${method} /x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`));
+      let text = "";
+      const buf = new Uint8Array(4096);
+      for (let n; (n = await conn.read(buf)) !== null;) text += new TextDecoder().decode(buf.subarray(0, n));
+      conn.close();
+      assert.match(text, /^HTTP\/1\.1 405 /, `${method}: ${text.split("\r\n")[0]}`);
+      assert.match(text, new RegExp(`x-method: ${method}`, "i"), "the app answered it");
+    }
+  });
+});

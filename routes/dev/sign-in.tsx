@@ -57,7 +57,7 @@ export const handler: Handlers<Data, PageState> = {
     const user = email ? await getUserByEmail(s.kv, email) : null;
     if (!user || user.active === false) {
       if (email && !user) {
-        const verdict = await recordAuthFailure(s.kv, "dev_sign_in", clientOf(req));
+        const verdict = await recordAuthFailure(s.kv, "dev_sign_in", clientOf(req), s.config.authFailureLimit);
         if (verdict.retryAfterS !== null) return tooManyFailures(verdict.retryAfterS, "html");
       }
       const problem = !email
