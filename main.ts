@@ -6,15 +6,12 @@
  */
 import { createApp } from "./lib/app.ts";
 import { BookingEngine } from "./lib/booking/engine.ts";
-import { OutboundSync } from "./lib/calcom/outbound.ts";
-import { reconcileDepsFor } from "./lib/calcom/reconcile.ts";
 import { loadConfig } from "./lib/config.ts";
 import { serveWithHeaderTimeout } from "./lib/http/header_timeout.ts";
-import { createRelay } from "./lib/relay/mod.ts";
 import { seedDemoData } from "./lib/seed/mod.ts";
 import { exitOnSignals } from "./lib/shutdown.ts";
 import { openStore } from "./lib/store/mod.ts";
-import { registerCrons, startWorker, type Worker } from "./lib/worker/mod.ts";
+import { registerCrons, startWorker, type Worker, workerDepsFor } from "./lib/worker/mod.ts";
 import { keyring } from "./lib/secrets/keyring.ts";
 
 let worker: Worker | null = null;
@@ -31,18 +28,10 @@ if (config.seedDemo) {
   if (result.seeded) console.log(`Loaded the demo catalog in ${Math.round(performance.now() - t0)} ms`);
 }
 const engine = new BookingEngine(kv, { holdMinutes: config.holdMinutes, cancelStepPauseMs: config.cancelStepPauseMs });
-const relay = createRelay(kv, config);
-// Cal.com: the outbound sync always runs in the worker (with no tenant every booking ends "skipped").
-const outbound = new OutboundSync({ kv, config });
+const deps = workerDepsFor(kv, config, engine);
+const { relay, outbound } = deps;
 if (config.worker) {
-  worker = startWorker({
-    kv,
-    engine,
-    relay,
-    outbound,
-    reconcile: reconcileDepsFor(kv, config, engine),
-    retentionDays: config.retentionDays,
-  });
+  worker = startWorker(deps);
   if (!relay.enabled) console.log("KAFKA_BROKERS is not set: events are kept in KV as pending until it is.");
 } else {
   console.log("WORKER=0: background jobs run in a separate worker process (deno task worker).");

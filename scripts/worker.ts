@@ -6,13 +6,10 @@
  * SIGINT/SIGTERM: finishes or abandons the in-flight sends, releases the leases, exits.
  */
 import { BookingEngine } from "../lib/booking/engine.ts";
-import { OutboundSync } from "../lib/calcom/outbound.ts";
-import { reconcileDepsFor } from "../lib/calcom/reconcile.ts";
 import { loadConfig } from "../lib/config.ts";
-import { createRelay } from "../lib/relay/mod.ts";
 import { exitOnSignals } from "../lib/shutdown.ts";
 import { openStore } from "../lib/store/mod.ts";
-import { registerCrons, startWorker, type Worker } from "../lib/worker/mod.ts";
+import { registerCrons, startWorker, type Worker, workerDepsFor } from "../lib/worker/mod.ts";
 import { keyring } from "../lib/secrets/keyring.ts";
 
 let worker: Worker | null = null;
@@ -24,17 +21,9 @@ const config = loadConfig();
 await keyring();
 const kv = await openStore(config.kvPath, { maxChecks: config.kvMaxChecks, accessToken: config.kvAccessToken });
 const engine = new BookingEngine(kv, { holdMinutes: config.holdMinutes });
-const relay = createRelay(kv, config);
-const outbound = new OutboundSync({ kv, config });
-worker = startWorker({
-  kv,
-  engine,
-  relay,
-  outbound,
-  reconcile: reconcileDepsFor(kv, config, engine),
-  retentionDays: config.retentionDays,
-});
-console.log(`worker: running (Kafka ${relay.enabled ? "on" : "off: events wait in KV"}) on ${config.kvPath}`);
+const deps = workerDepsFor(kv, config, engine);
+worker = startWorker(deps);
+console.log(`worker: running (Kafka ${deps.relay.enabled ? "on" : "off: events wait in KV"}) on ${config.kvPath}`);
 
 const running = worker;
 exitOnSignals({ loops: [{ name: "worker", stop: () => running.stop() }], kv });

@@ -16,8 +16,10 @@
  * same KV, with `WORKER=0` on the app instances. No job depends on KV queues.
  */
 import type { BookingEngine } from "../booking/engine.ts";
-import { reconcile, type ReconcileDeps } from "../calcom/reconcile.ts";
-import type { OutboundSync } from "../calcom/outbound.ts";
+import { reconcile, type ReconcileDeps, reconcileDepsFor } from "../calcom/reconcile.ts";
+import { OutboundSync } from "../calcom/outbound.ts";
+import type { Config } from "../config.ts";
+import { createRelay } from "../relay/mod.ts";
 import type { EventRelay } from "../relay/relay.ts";
 import { applyRetention, DEFAULT_RETENTION_DAYS } from "../privacy/retention.ts";
 import { runExclusive } from "./lease.ts";
@@ -69,6 +71,22 @@ export interface WorkerDeps {
   holdSweep?: HoldSweepOptions;
   /** Retention period in days (default {@link DEFAULT_RETENTION_DAYS}). */
   retentionDays?: number;
+}
+
+/**
+ * The worker's jobs for this store and configuration, as both entry points (main.ts and
+ * scripts/worker.ts) build them: the Kafka relay, the Cal.com sync (with no tenant every booking
+ * ends "skipped"), reconciliation and retention. The app also hands the relay and sync to its routes.
+ */
+export function workerDepsFor(kv: Deno.Kv, config: Config, engine: BookingEngine): WorkerDeps {
+  return {
+    kv,
+    engine,
+    relay: createRelay(kv, config),
+    outbound: new OutboundSync({ kv, config }),
+    reconcile: reconcileDepsFor(kv, config, engine),
+    retentionDays: config.retentionDays,
+  };
 }
 
 /** A running worker. */
