@@ -26,7 +26,7 @@ import type { Location } from "../domain/location.ts";
 import type { Session } from "../domain/session.ts";
 import type { User } from "../domain/user.ts";
 import type { DomainEvent, EventType } from "../booking/events.ts";
-import { getCourse, getLocation, getSession, getUser } from "../store/mod.ts";
+import { getCourse, getLocation, getSession, getUser, getUsers } from "../store/mod.ts";
 import { TtlCache } from "../store/ttl_cache.ts";
 
 /** The one base of every project IRI (verbs, activities, extensions). */
@@ -202,6 +202,8 @@ export interface StoreReader {
   user(id: string): Promise<User | null>;
   /** Drops cached users (after an erasure), so the next reads see the tombstone. */
   forgetUsers?(): void;
+  /** Loads these users in a few batched reads, so the point reads that follow hit a cache. */
+  primeUsers?(ids: Iterable<string>): Promise<void>;
   session(id: string): Promise<Session | null>;
   course(id: string): Promise<Course | null>;
   location(id: string): Promise<Location | null>;
@@ -230,6 +232,12 @@ export function cachedStoreReader(kv: Deno.Kv, ttlMs = 30_000): StoreReader {
   return {
     user: (id) => users.get(id, () => direct.user(id)),
     forgetUsers: () => users.clear(),
+    primeUsers: async (ids) => {
+      const missing = [...new Set(ids)].filter((id) => !users.has(id));
+      if (missing.length < 2) return;
+      const found = await getUsers(kv, missing);
+      for (const id of missing) users.set(id, found.get(id) ?? null);
+    },
     session: (id) => sessions.get(id, () => direct.session(id)),
     course: (id) => courses.get(id, () => direct.course(id)),
     location: (id) => locations.get(id, () => direct.location(id)),
