@@ -20,7 +20,9 @@
  * already started are left out. Ties go to the sooner start, then the session id.
  * @module
  */
-import { distanceKm } from "./alternatives.ts";
+import { DAY_PARTS, type DayPart } from "../domain/user.ts";
+
+export { DAY_PARTS, type DayPart };
 
 /** The person the suggestions are for. */
 export interface RankLearner {
@@ -65,10 +67,6 @@ export interface RankedSession {
   distanceKm: number | null;
 }
 
-/** Parts of the day a learner may prefer. */
-export const DAY_PARTS = ["morning", "afternoon", "evening"] as const;
-export type DayPart = typeof DAY_PARTS[number];
-
 /** The documented weights (see the module comment). */
 export const RANKING_WEIGHTS = {
   sameCourse: 50,
@@ -82,6 +80,15 @@ export const RANKING_WEIGHTS = {
 } as const;
 
 const DAY_MS = 86_400_000;
+
+/** Great-circle distance in km. */
+export function distanceKm(a: { lat: number; lng: number }, b: { lat: number; lng: number }): number {
+  const rad = Math.PI / 180;
+  const dLat = (b.lat - a.lat) * rad;
+  const dLng = (b.lng - a.lng) * rad;
+  const h = Math.sin(dLat / 2) ** 2 + Math.cos(a.lat * rad) * Math.cos(b.lat * rad) * Math.sin(dLng / 2) ** 2;
+  return 2 * 6371 * Math.asin(Math.sqrt(h));
+}
 const W = RANKING_WEIGHTS;
 
 function relevanceOf(ref: RankReference, c: RankCandidate): { points: number; words: string } | null {

@@ -1,7 +1,6 @@
 /** The ranking against a fixed catalog: weights as documented in ranking.ts, on a fixed clock. */
 import assert from "node:assert/strict";
-import { distanceKm } from "./alternatives.ts";
-import { type RankCandidate, RANKING_WEIGHTS, type RankReference, rankSessions } from "./ranking.ts";
+import { distanceKm, type RankCandidate, RANKING_WEIGHTS, type RankReference, rankSessions } from "./ranking.ts";
 
 /** Monday 4 March 2030, 09:00 UTC. */
 const NOW = new Date("2030-03-04T09:00:00.000Z");

@@ -212,6 +212,11 @@ const OPERATION_SAMPLES: Record<string, (w: World, people: Record<Caller, Person
     target: "none",
   }),
   deactivateUser: () => ({ method: "POST", path: `/api/v1/users/${UNKNOWN_USER}/deactivate`, target: "none" }),
+  listAlternatives: (w, p) => ({
+    method: "GET",
+    path: `/api/v1/sessions/${w.full.id}/alternatives?learnerId=${p.owner.user!.id}`,
+    target: "place",
+  }),
 };
 
 /** One GET per page (by manifest key), and which pages show the owner's join link to whom. */
