@@ -17,6 +17,7 @@ import { userOperations } from "./v1/users.ts";
 import { teamOperations } from "./v1/team.ts";
 import { waitlistOperations } from "./v1/waitlist.ts";
 import { alternativesOperations } from "./v1/alternatives.ts";
+import { profileOperations } from "./v1/profile.ts";
 
 /** Every /api/v1 operation, in documentation order. */
 export const API_OPERATIONS: readonly Operation[] = [
@@ -31,6 +32,7 @@ export const API_OPERATIONS: readonly Operation[] = [
   ...relayOperations,
   ...calcomOperations,
   ...alternativesOperations,
+  ...profileOperations,
 ];
 
 /** Builds the `/api` sub-app. */
