@@ -143,7 +143,7 @@ export function AlternativesList(
               {formatSessionWhen(a.startsAt, a.endsAt, a.timeZone)}
             </a>
           </p>
-          {a.courseTitle && <p class="text-sm">{a.courseTitle}</p>}
+          {a.courseTitle && a.reasons?.[0] !== "same course" && <p class="text-sm font-semibold">{a.courseTitle}</p>}
           <p class="text-sm">{a.locationName ?? "Online"}</p>
           <p class="text-sm">{a.seatsLeft} {a.seatsLeft === 1 ? "seat" : "seats"} left</p>
           <p class="text-sm text-gray-800" data-testid="alternative-reason">{a.reason}</p>

@@ -59,7 +59,7 @@ export interface RankCandidate {
   timeZone?: string | null;
 }
 
-/** A suggestion: its score, why in words, and its distance (null: online or unknown). */
+/** A suggestion: its score, why in words, and its distance (null: online only, or unknown). */
 export interface RankedSession {
   sessionId: string;
   score: number;
@@ -163,16 +163,15 @@ export function rankSessions(
     const reasons = [rel.words];
     let km: number | null = null;
     let proximity = W.proximity / 2;
+    if (origin && c.location) km = Math.round(distanceKm(origin, c.location));
+    const away = km === null ? null : km < 1 ? "under 1 km away" : `${km} km away`;
     if (origin) {
-      if (c.online) {
-        proximity = W.proximity;
-        reasons.push("online");
-      } else if (c.location) {
-        km = Math.round(distanceKm(origin, c.location));
-        proximity = W.proximity * Math.max(0, 1 - km / W.proximityRangeKm);
-        reasons.push(km < 1 ? "under 1 km away" : `${km} km away`);
-      }
-    } else if (c.online) reasons.push("online");
+      if (c.online) proximity = W.proximity;
+      else if (km !== null) proximity = W.proximity * Math.max(0, 1 - km / W.proximityRangeKm);
+    }
+    // A hybrid session (online with a location) says both.
+    if (c.online) reasons.push(away ? `online or ${away}` : "online");
+    else if (away) reasons.push(away);
     const waitMs = at - now.getTime();
     const availability = W.availability * Math.max(0, 1 - waitMs / DAY_MS / W.availabilityRangeDays);
     reasons.push(whenWords(waitMs));
