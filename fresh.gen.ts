@@ -17,6 +17,7 @@ import * as $holds__id_ from "./routes/holds/[id].tsx";
 import * as $index from "./routes/index.tsx";
 import * as $me_privacy from "./routes/me/privacy.tsx";
 import * as $me_privacy_export_json from "./routes/me/privacy/export.json.ts";
+import * as $me_profile from "./routes/me/profile.tsx";
 import * as $me_schedule from "./routes/me/schedule.tsx";
 import * as $sessions__id_ from "./routes/sessions/[id].tsx";
 import * as $sessions__id__seats from "./routes/sessions/[id]/seats.ts";
@@ -43,6 +44,7 @@ const manifest = {
     "./routes/index.tsx": $index,
     "./routes/me/privacy.tsx": $me_privacy,
     "./routes/me/privacy/export.json.ts": $me_privacy_export_json,
+    "./routes/me/profile.tsx": $me_profile,
     "./routes/me/schedule.tsx": $me_schedule,
     "./routes/sessions/[id].tsx": $sessions__id_,
     "./routes/sessions/[id]/seats.ts": $sessions__id__seats,

@@ -42,7 +42,14 @@ export default function App({ Component, state }: AppProps<unknown, PageState>) 
                     {state.user.name}
                   </a>
                 )
-                : <span class="text-sm">{state.user.name}</span>)}
+                : (
+                  <a
+                    href="/me/profile"
+                    class="text-sm underline focus:outline-none focus-visible:ring-4 focus-visible:ring-white"
+                  >
+                    {state.user.name}
+                  </a>
+                ))}
               {state.user && (
                 <form method="post" action="/auth/sign-out">
                   <button

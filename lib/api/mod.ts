@@ -16,6 +16,8 @@ import { sessionOperations } from "./v1/sessions.ts";
 import { userOperations } from "./v1/users.ts";
 import { teamOperations } from "./v1/team.ts";
 import { waitlistOperations } from "./v1/waitlist.ts";
+import { alternativesOperations } from "./v1/alternatives.ts";
+import { profileOperations } from "./v1/profile.ts";
 
 /** Every /api/v1 operation, in documentation order. */
 export const API_OPERATIONS: readonly Operation[] = [
@@ -29,6 +31,8 @@ export const API_OPERATIONS: readonly Operation[] = [
   ...adminOperations,
   ...relayOperations,
   ...calcomOperations,
+  ...alternativesOperations,
+  ...profileOperations,
 ];
 
 /** Builds the `/api` sub-app. */

@@ -53,6 +53,7 @@ export const EVENT_TYPES = [
   "waitlist.offered",
   "waitlist.left",
   "attendance.recorded",
+  "alternatives.offered",
 ] as const;
 
 /** Engine event types (each one an xAPI statement). */

@@ -61,6 +61,7 @@ export const VERBS: Readonly<Record<EventType, VerbDef>> = {
   "waitlist.offered": project("offered", "was offered a seat in"),
   "waitlist.left": project("left-waitlist", "left the waitlist of"),
   "attendance.recorded": published("http://adlnet.gov/expapi/verbs/attended", "attended"),
+  "alternatives.offered": project("alternatives-offered", "was offered alternatives to"),
 };
 
 /** Activity types used. */

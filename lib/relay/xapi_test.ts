@@ -74,6 +74,11 @@ function dataFor(type: EventType, registration: string, otherSessionId: string):
       return { holdId, expiresAt, joinedAt: "2026-03-01T14:00:00.000Z" };
     case "attendance.recorded":
       return { bookingId, registration, status: "attended", source: "calcom:MEETING_ENDED", previousStatus: null };
+    case "alternatives.offered":
+      return {
+        shownOn: "session_page",
+        alternatives: [{ sessionId: otherSessionId, score: 101.5, reasons: ["same course", "in 3 days"] }],
+      };
   }
 }
 

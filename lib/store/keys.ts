@@ -62,6 +62,7 @@
  * | `["calcom_meta", name]` | cursors and last-seen times of the sync | Cal.com sync |
  * | `["auth_failures", kind, client]` | `{times}`: epoch ms of the client's recent failed authentications of this kind (bearer, dev_sign_in, webhook); expires after the window | lib/http/failure_limit.ts |
  * | `["csp_reports", "count"]` | KvU64: Content-Security-Policy violation reports received | POST /api/csp-report |
+ * | `["alternatives_offered", learnerId, sessionId]` | `AlternativesOffer` `{offeredAt, sessionIds}`: the alternatives last shown to the learner for a full session (a hold taken from them within 24 h is an acceptance); expires after 24 h | offerAlternatives (lib/booking/alternatives.ts) |
  *
  * Why session index values are a small `SessionIndexEntry` rather than the id
  * alone or a full copy: `listSessions` filters on course, location, mode,
@@ -161,6 +162,7 @@ export const PREFIXES = [
   "calcom_meta",
   "auth_failures",
   "csp_reports",
+  "alternatives_offered",
 ] as const;
 
 /** Key builders. Functions ending in `Prefix` return list prefixes. */
@@ -268,6 +270,10 @@ export const keys = {
   // ── abuse limits and CSP reports ─────────────────────────────────────
   authFailures: (kind: string, client: string) => ["auth_failures", kind, client] as const,
   cspReportCount: () => ["csp_reports", "count"] as const,
+
+  // ── alternatives to full sessions ────────────────────────────────────
+  alternativesOffered: (learnerId: string, sessionId: string) =>
+    ["alternatives_offered", learnerId, sessionId] as const,
 
   // ── API credentials (only SHA-256 hashes of tokens are stored) ───────
   apiToken: (tokenHash: string) => ["api_tokens", tokenHash] as const,

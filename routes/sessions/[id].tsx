@@ -23,7 +23,7 @@ import { PROGRAM_TYPE_LABELS, TOPIC_LABELS } from "../../lib/domain/mod.ts";
 import { type Handlers, Head, type PageProps } from "../../lib/fresh/mod.ts";
 import { services } from "../../lib/services.ts";
 import type { PageState } from "../../lib/auth/page_user.ts";
-import type { Alternative } from "../../lib/booking/alternatives.ts";
+import { type Alternative, offerAlternatives, recordAlternativesOffer } from "../../lib/booking/alternatives.ts";
 import type { User } from "../../lib/domain/user.ts";
 
 /** Who may open this page (the access matrix, lib/access/matrix.ts). */
@@ -52,6 +52,8 @@ interface Data extends SessionDetail {
   altKeys: string[];
   outcome: Outcome | null;
   place: MyPlace | null;
+  /** A full session's alternatives, shown (and recorded as offered) before any attempt to hold. */
+  offered: Alternative[];
 }
 
 async function myPlace(user: User | null, sessionId: string): Promise<MyPlace | null> {
@@ -74,8 +76,19 @@ async function myPlace(user: User | null, sessionId: string): Promise<MyPlace | 
   return null;
 }
 
+/** Alternatives for a signed-in learner without a place in this full, still bookable session. */
+async function offeredAlternatives(detail: SessionDetail, user: User | null, place: MyPlace | null) {
+  const { availability, session } = detail;
+  if (!user || place || availability.seatsLeft > 0 || availability.state === "cancelled") return [];
+  if (availability.state === "started") return [];
+  const { kv, engine } = services();
+  const actor = webActor(user, "opened a full session");
+  return await offerAlternatives(kv, session, user.id, engine.now(), actor, "session_page");
+}
+
 async function pageData(detail: SessionDetail, user: User | null, outcome: Outcome | null): Promise<Data> {
   const who = user ? { userId: user.id, roles: user.roles } : null;
+  const place = await myPlace(user, detail.session.id);
   return {
     ...detail,
     // The page never prints the session's own field: only what joinLinkFor allows.
@@ -84,7 +97,8 @@ async function pageData(detail: SessionDetail, user: User | null, outcome: Outco
     formKey: newFormKey(),
     altKeys: [newFormKey(), newFormKey(), newFormKey()],
     outcome,
-    place: await myPlace(user, detail.session.id),
+    place,
+    offered: outcome ? [] : await offeredAlternatives(detail, user, place),
   };
 }
 
@@ -114,15 +128,29 @@ export const handler: Handlers<Data, PageState> = {
         return new Response(null, { status: 303, headers: { location: `/sessions/${id}` } });
       }
       const idem = await formIdempotency(user, key, ["POST", `/sessions/${id}`, "hold"]);
+      const alt = String(form.get("alt") ?? "");
       const { hold } = await engine.placeHold(id, user.id, webActor(user, "held a seat on the session page"), idem, {
         learner: user,
+        alternativeOf: /^[0-9A-HJKMNP-TV-Z]{26}$/i.test(alt) ? alt : null,
       });
       return new Response(null, { status: 303, headers: { location: `/holds/${hold.id}` } });
     } catch (err) {
       const e = asDomainError(err);
       if (e.status === 404) return ctx.renderNotFound();
       const outcome: Outcome = { sentence: problemSentence(e) };
-      if (e.code === "session_full") Object.assign(outcome, alternativesOf(e));
+      if (e.code === "session_full") {
+        Object.assign(outcome, alternativesOf(e));
+        const actor = webActor(user, "was refused a seat");
+        await recordAlternativesOffer(
+          services().kv,
+          id,
+          user.id,
+          outcome.alternatives!,
+          engine.now(),
+          actor,
+          "refusal",
+        );
+      }
       if (e.code === "prerequisites_missing") {
         const missing = ((e.details ?? {}) as { missing?: { courseId: string; title: string }[] }).missing ?? [];
         outcome.sentence = "This course builds on other courses. Complete these first, then come back to book:";
@@ -160,9 +188,22 @@ function PrimaryAction({ data, state }: { data: Data; state: PageState }) {
       ? <ButtonLink href={signInHref(here)} label={seats ? "Sign in to hold a seat" : "Sign in to join the waitlist"} />
       : <p class="text-base">Sign in to book this session.</p>;
   }
-  return seats
-    ? <ActionForm action={here} intent="hold" formKey={data.formKey} label="Hold my seat" />
-    : <ActionForm action={here} intent="waitlist" formKey={data.formKey} label="Join waitlist" />;
+  if (seats) return <ActionForm action={here} intent="hold" formKey={data.formKey} label="Hold my seat" />;
+  if (!data.offered.length) {
+    return <ActionForm action={here} intent="waitlist" formKey={data.formKey} label="Join waitlist" />;
+  }
+  return (
+    <section aria-labelledby="alternatives" class="space-y-3" data-testid="full-alternatives">
+      <h2 id="alternatives" class="text-base font-semibold">
+        This session is full. These similar sessions have seats:
+      </h2>
+      <AlternativesList alternatives={data.offered} keys={data.altKeys} alternativeOf={session.id} />
+      <div class="space-y-1">
+        <p class="text-sm">Or wait for a seat in this session:</p>
+        <ActionForm action={here} intent="waitlist" formKey={data.formKey} label="Join waitlist" secondary />
+      </div>
+    </section>
+  );
 }
 
 function OutcomeBox({ data }: { data: Data }) {
@@ -183,7 +224,9 @@ function OutcomeBox({ data }: { data: Data }) {
           ))}
         </ul>
       )}
-      {o.alternatives && <AlternativesList alternatives={o.alternatives} keys={data.altKeys} />}
+      {o.alternatives && (
+        <AlternativesList alternatives={o.alternatives} keys={data.altKeys} alternativeOf={data.session.id} />
+      )}
       {o.alternatives && o.waitlistOpen && !data.place && (
         <div class="space-y-1">
           <p class="text-sm">Or wait for a seat in this session:</p>

@@ -212,6 +212,18 @@ const OPERATION_SAMPLES: Record<string, (w: World, people: Record<Caller, Person
     target: "none",
   }),
   deactivateUser: () => ({ method: "POST", path: `/api/v1/users/${UNKNOWN_USER}/deactivate`, target: "none" }),
+  listAlternatives: (w, p) => ({
+    method: "GET",
+    path: `/api/v1/sessions/${w.full.id}/alternatives?learnerId=${p.owner.user!.id}`,
+    target: "place",
+  }),
+  getMyProfile: () => ({ method: "GET", path: "/api/v1/me/profile", target: "none" }),
+  updateMyProfile: (w) => ({
+    method: "PUT",
+    path: "/api/v1/me/profile",
+    body: { preferredLocationId: w.locationId, preferredTimes: { weekdays: [2], dayParts: ["morning"] } },
+    target: "none",
+  }),
 };
 
 /** One GET per page (by manifest key), and which pages show the owner's join link to whom. */
@@ -235,6 +247,7 @@ const PAGE_SAMPLES: Record<string, { path: (w: World) => string; target: Target;
   "./routes/auth/sign-out.tsx": { path: () => "/auth/sign-out", target: "none", joinLinkFor: [] },
   "./routes/me/privacy.tsx": { path: () => "/me/privacy", target: "none", joinLinkFor: [] },
   "./routes/me/privacy/export.json.ts": { path: () => "/me/privacy/export.json", target: "none", joinLinkFor: [] },
+  "./routes/me/profile.tsx": { path: () => "/me/profile", target: "none", joinLinkFor: [] },
 };
 
 /** Whether `caller`, let in by the rule with `reach`, may act on `target` (the owner's place or session). */
