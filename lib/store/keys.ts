@@ -62,6 +62,12 @@
  * | `["calcom_meta", name]` | cursors and last-seen times of the sync | Cal.com sync |
  * | `["auth_failures", kind, client]` | `{times}`: epoch ms of the client's recent failed authentications of this kind (bearer, dev_sign_in, webhook); expires after the window | lib/http/failure_limit.ts |
  * | `["csp_reports", "count"]` | KvU64: Content-Security-Policy violation reports received | POST /api/csp-report |
+ * | `["requirements", id]` | `Requirement`: a course required for roles, job functions or dealers | lib/store/compliance.ts (saveRequirement, deleteRequirement) |
+ * | `["assignments", learnerId, courseId]` | `Assignment` `{dueOn, note, assignedBy}`: one per person and course | saveAssignment |
+ * | `["recommendations", learnerId]` | `LearnerRecommendations`: the person's compliance gaps with up to 3 recommended sessions each | the compliance scan (lib/compliance/scan.ts) |
+ * | `["compliance_alerts", learnerId, alertId]` | `{at}`: an alert identity already emitted (expiring threshold, overdue, escalation), so each goes out once | the compliance scan |
+ * | `["compliance_outbox", key]` | `ComplianceEvent` (`assignment.created`, `assignment.overdue`, `assignment.escalated`, `certification.expiring`, `certification.expired`, `recommendations.updated`) pending for the notifications work, which deletes it | saveAssignment, the compliance scan |
+ * | `["compliance_meta", "last_scan"]` | `ScanSummary` of the last full scan | the compliance scan |
  *
  * Why session index values are a small `SessionIndexEntry` rather than the id
  * alone or a full copy: `listSessions` filters on course, location, mode,
@@ -161,6 +167,12 @@ export const PREFIXES = [
   "calcom_meta",
   "auth_failures",
   "csp_reports",
+  "requirements",
+  "assignments",
+  "recommendations",
+  "compliance_alerts",
+  "compliance_outbox",
+  "compliance_meta",
 ] as const;
 
 /** Key builders. Functions ending in `Prefix` return list prefixes. */
@@ -268,6 +280,18 @@ export const keys = {
   // ── abuse limits and CSP reports ─────────────────────────────────────
   authFailures: (kind: string, client: string) => ["auth_failures", kind, client] as const,
   cspReportCount: () => ["csp_reports", "count"] as const,
+
+  // ── compliance (lib/compliance/) ─────────────────────────────────────
+  requirement: (id: string) => ["requirements", id] as const,
+  requirementsPrefix: () => ["requirements"] as const,
+  assignment: (learnerId: string, courseId: string) => ["assignments", learnerId, courseId] as const,
+  assignmentsPrefix: () => ["assignments"] as const,
+  assignmentsByLearnerPrefix: (learnerId: string) => ["assignments", learnerId] as const,
+  recommendations: (learnerId: string) => ["recommendations", learnerId] as const,
+  complianceAlert: (learnerId: string, alertId: string) => ["compliance_alerts", learnerId, alertId] as const,
+  complianceOutbox: (key: string) => ["compliance_outbox", key] as const,
+  complianceOutboxPrefix: () => ["compliance_outbox"] as const,
+  complianceMeta: (name: string) => ["compliance_meta", name] as const,
 
   // ── API credentials (only SHA-256 hashes of tokens are stored) ───────
   apiToken: (tokenHash: string) => ["api_tokens", tokenHash] as const,
