@@ -20,9 +20,24 @@ function format(d: { year: number; month: number; day: number }): CalendarDate {
   return `${pad(d.year, 4)}-${pad(d.month)}-${pad(d.day)}`;
 }
 
+// Zone offsets by quarter hour: the scan asks for tens of thousands of dates, and Intl is slow.
+const QUARTER = 15 * 60_000;
+const offsets = new Map<string, number>();
+
 /** The calendar date in `timeZone` at the instant `at`. */
 export function localDate(at: Date, timeZone: string): CalendarDate {
-  return format(zonedParts(at, timeZone));
+  const ms = at.getTime();
+  const key = `${timeZone}|${Math.floor(ms / QUARTER)}`;
+  let offset = offsets.get(key);
+  if (offset === undefined) {
+    // Offsets change on quarter-hour boundaries only, so one reading serves the whole quarter.
+    const p = zonedParts(new Date(Math.floor(ms / QUARTER) * QUARTER), timeZone);
+    offset = Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute) - Math.floor(ms / QUARTER) * QUARTER;
+    if (offsets.size > 50_000) offsets.clear();
+    offsets.set(key, offset);
+  }
+  const d = new Date(ms + offset);
+  return format({ year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate() });
 }
 
 /** Adds calendar months, clamping to the month's last day (31 Jan + 1 month = 28 or 29 Feb). */
@@ -47,10 +62,19 @@ export function daysBetween(from: CalendarDate, to: CalendarDate): number {
   return Math.round((Date.UTC(b.year, b.month - 1, b.day) - Date.UTC(a.year, a.month - 1, a.day)) / 86_400_000);
 }
 
+const ends = new Map<string, number>();
+
 /** The first instant after `date` ends in `timeZone` (local midnight of the next day). */
 export function endOfDay(date: CalendarDate, timeZone: string): Date {
-  const next = addLocalDays(parts(date), 1);
-  return zonedWallTimeToUtc({ ...next, hour: 0, minute: 0 }, timeZone);
+  const key = `${timeZone}|${date}`;
+  let ms = ends.get(key);
+  if (ms === undefined) {
+    const next = addLocalDays(parts(date), 1);
+    ms = zonedWallTimeToUtc({ ...next, hour: 0, minute: 0 }, timeZone).getTime();
+    if (ends.size > 50_000) ends.clear();
+    ends.set(key, ms);
+  }
+  return new Date(ms);
 }
 
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];

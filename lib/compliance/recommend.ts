@@ -54,7 +54,21 @@ export interface ScanWorld {
   courses: ReadonlyMap<string, ScanCourse>;
   /** Open sessions by course id, any order. */
   openByCourse: ReadonlyMap<string, readonly OpenSession[]>;
+  /**
+   * Full rankings by course and origin, filled as the scan goes: a candidate's score does not
+   * depend on the other candidates, so one ranking serves everyone with the same preferred
+   * location, each then dropping the sessions they already have a place in.
+   */
+  rankings?: Map<string, RankedOpen[]>;
 }
+
+type RankedOpen = {
+  sessionId: string;
+  startsAt: string;
+  startsMs: number;
+  reasons: string[];
+  distanceKm: number | null;
+};
 
 /** What the scan knows of one person's places. */
 export interface PersonPlaces {
@@ -68,15 +82,18 @@ export interface PersonPlaces {
 export interface Recommendation {
   sessionId: string;
   startsAt: string;
-  score: number;
+  /** Why, in words ("same course · 12 km away · in 3 days"). */
   reasons: string[];
   distanceKm: number | null;
   /** Starts after the due date. */
   late: boolean;
 }
 
-/** A gap with its recommendations. */
-export interface Gap extends ComplianceCell {
+/** A gap with its recommendations (its state and dates are in the person's cells). */
+export interface Gap {
+  courseId: string;
+  state: ComplianceCell["state"];
+  dueOn: string | null;
   sessions: Recommendation[];
   /** Prerequisite courses the person has not completed (then no session is recommended). */
   missingPrerequisites: string[];
@@ -104,29 +121,51 @@ export function recommendSessions(
   dueOn: string | null,
   now: Date,
   settings: Pick<ComplianceSettings, "timeZone">,
+  rankings?: Map<string, RankedOpen[]>,
 ): Recommendation[] {
-  const nowMs = now.getTime();
-  const candidates = open.filter((s) =>
-    s.status === "scheduled" && s.seatsLeft > 0 && Date.parse(s.startsAt) > nowMs &&
-    !places.placeSessionIds.has(s.sessionId) && s.courseId === course.id
-  );
-  if (!candidates.length) return [];
-  const ranked = rankSessions(
-    { preferredLocation: person.preferredLocation },
-    { courseId: course.id, certificationTrack: course.certificationTrack, topic: course.topic },
-    candidates,
-    now,
-    candidates.length,
-  );
-  const startOf = new Map(candidates.map((c) => [c.sessionId, c.startsAt]));
-  const deadline = dueOn === null ? Infinity : endOfDay(dueOn, settings.timeZone).getTime();
-  return ranked
-    .map((r) => {
+  const origin = person.preferredLocation;
+  const cacheKey = `${course.id}|${origin ? `${origin.lat},${origin.lng}` : "-"}`;
+  let ranked = rankings?.get(cacheKey);
+  if (!ranked) {
+    const nowMs = now.getTime();
+    const candidates = open.filter((s) =>
+      s.status === "scheduled" && s.seatsLeft > 0 && Date.parse(s.startsAt) > nowMs && s.courseId === course.id
+    );
+    const startOf = new Map(candidates.map((c) => [c.sessionId, c.startsAt]));
+    ranked = rankSessions(
+      { preferredLocation: origin },
+      { courseId: course.id, certificationTrack: course.certificationTrack, topic: course.topic },
+      candidates,
+      now,
+      candidates.length,
+    ).map((r) => {
       const startsAt = startOf.get(r.sessionId)!;
-      return { ...r, startsAt, late: Date.parse(startsAt) >= deadline };
-    })
-    .sort((a, b) => Number(a.late) - Number(b.late))
-    .slice(0, RECOMMENDATIONS_PER_GAP);
+      return {
+        sessionId: r.sessionId,
+        startsAt,
+        startsMs: Date.parse(startsAt),
+        reasons: r.reasons,
+        distanceKm: r.distanceKm,
+      };
+    });
+    rankings?.set(cacheKey, ranked);
+  }
+  const deadline = dueOn === null ? Infinity : endOfDay(dueOn, settings.timeZone).getTime();
+  const onTime: Recommendation[] = [];
+  const late: Recommendation[] = [];
+  for (const r of ranked) {
+    if (places.placeSessionIds.has(r.sessionId)) continue;
+    const isLate = r.startsMs >= deadline;
+    (isLate ? late : onTime).push({
+      sessionId: r.sessionId,
+      startsAt: r.startsAt,
+      reasons: r.reasons,
+      distanceKm: r.distanceKm,
+      late: isLate,
+    });
+    if (onTime.length >= RECOMMENDATIONS_PER_GAP) break;
+  }
+  return [...onTime, ...late].slice(0, RECOMMENDATIONS_PER_GAP);
 }
 
 /** The scan for one person: states of every required course, gaps with recommendations. */
@@ -159,8 +198,9 @@ export function recommendFor(
       cell.dueOn,
       now,
       settings,
+      world.rankings,
     );
-    gaps.push({ ...cell, sessions, missingPrerequisites });
+    gaps.push({ courseId: cell.courseId, state: cell.state, dueOn: cell.dueOn, sessions, missingPrerequisites });
   }
   const order = ["overdue", "missing", "expiring", "booked", "completed"];
   cells.sort((a, b) => order.indexOf(a.state) - order.indexOf(b.state) || byDue(a, b));

@@ -30,6 +30,9 @@ import {
 } from "./recommend.ts";
 import { alertThreshold, certificationsOf, type ComplianceSettings } from "./state.ts";
 
+/** An event to emit; with an identity (`alertId`) it goes out once, without it every time. */
+type Alert = { alertId: string | null; event: ComplianceEvent };
+
 /** What a scan did. */
 export interface ScanSummary {
   at: string;
@@ -159,8 +162,8 @@ function alertsFor(
   targets: { manager: string[]; above: string[] },
   now: Date,
   settings: ComplianceSettings,
-): { alertId: string; event: ComplianceEvent }[] {
-  const out: { alertId: string; event: ComplianceEvent }[] = [];
+): Alert[] {
+  const out: Alert[] = [];
   for (const cert of certificationsOf(u.completedCourses, months, now, settings)) {
     const data = { expiresOn: cert.expiresOn, daysLeft: cert.daysLeft };
     if (cert.daysLeft < 0) {
@@ -202,7 +205,7 @@ function alertsFor(
     JSON.stringify(r?.gaps.map((g) => [g.courseId, g.sessions.map((s) => s.sessionId)]) ?? []);
   if (rec.gaps.some((g) => g.sessions.length) && sessionsOf(rec) !== sessionsOf(previous)) {
     out.push({
-      alertId: `recs:${now.toISOString()}`,
+      alertId: null,
       event: complianceEvent("recommendations.updated", u.id, null, [], {
         gaps: rec.gaps.map((g) => ({
           courseId: g.courseId,
@@ -263,6 +266,7 @@ export async function runComplianceScan(kv: Deno.Kv, options: RunScanOptions): P
     requirements: requirements as Requirement[],
     courses: new Map(courseList.map((c) => [c.id, scanCourse(c)])),
     openByCourse,
+    rankings: new Map(),
   };
   const where = new Map(locations.map((l) => [l.id, { lat: l.lat, lng: l.lng }]));
   const assignmentsOf = new Map<string, Assignment[]>();
@@ -289,7 +293,7 @@ export async function runComplianceScan(kv: Deno.Kv, options: RunScanOptions): P
   const months = (id: string) => courses.get(id)?.certificationValidMonths ?? null;
   const noPlaces = { seats: [], placeSessionIds: new Set<string>() };
   const units: AtomicUnit[] = [];
-  const alerts: { alertId: string; event: ComplianceEvent }[] = [];
+  const alerts: Alert[] = [];
   let peopleWithGaps = 0;
   let recommendations = 0;
   let people = 0;

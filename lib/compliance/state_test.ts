@@ -165,3 +165,15 @@ Deno.test("[compliance] certifications list their expiry; alerts fire at the con
   assert.equal(alertThreshold(0, [60, 30, 7]), 7);
   assert.equal(alertThreshold(-1, [60, 30, 7]), null);
 });
+
+Deno.test("[compliance] local dates agree with Intl at every quarter hour around a DST change", () => {
+  const fmt = new Intl.DateTimeFormat("en-CA", {
+    timeZone: "America/Chicago",
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+  });
+  for (let ms = Date.parse("2026-11-01T00:00:00Z"); ms < Date.parse("2026-11-02T12:00:00Z"); ms += 7 * 60_000) {
+    assert.equal(localDate(new Date(ms), "America/Chicago"), fmt.format(new Date(ms)), new Date(ms).toISOString());
+  }
+});

@@ -1,7 +1,7 @@
 /** Storage of requirements, assignments, scan results and compliance events (keys: ./keys.ts). */
 import { monotonicFactory } from "ulid";
 import type { Assignment, Requirement } from "../domain/compliance.ts";
-import { type AtomicUnit, commitInBatches, listValues } from "./batch.ts";
+import { type AtomicUnit, commitInBatches, getManyChunked, listValues } from "./batch.ts";
 import { keys } from "./keys.ts";
 
 /** Writes a requirement (new or replaced). */
@@ -88,28 +88,39 @@ export async function ackComplianceEvents(kv: Deno.Kv, eventKeys: readonly strin
   );
 }
 
-/** Events whose identity (`["compliance_alerts", learnerId, alertId]`) was not emitted before; written with it. */
+/** How long an alert identity is remembered (its event cannot recur after that: dates move on). */
+const ALERT_MEMORY_MS = 400 * 86_400_000;
+
+/**
+ * Writes events: those with an identity (`["compliance_alerts", learnerId, alertId]`) only when it
+ * was not emitted before, the identity with them; those without one always. Returns what was
+ * written. One writer at a time (the scan runs under a lease), so the reads decide; batches stay
+ * within KV Connect's limits.
+ */
 export async function emitOnce(
   kv: Deno.Kv,
-  alerts: ReadonlyArray<{ alertId: string; event: ComplianceEvent }>,
+  alerts: ReadonlyArray<{ alertId: string | null; event: ComplianceEvent }>,
 ): Promise<ComplianceEvent[]> {
-  const fresh: { alertId: string; event: ComplianceEvent }[] = [];
-  for (let i = 0; i < alerts.length; i += 10) {
-    const chunk = alerts.slice(i, i + 10);
-    const seen = await kv.getMany(chunk.map((a) => keys.complianceAlert(a.event.learnerId, a.alertId)));
-    chunk.forEach((a, j) => {
-      if (seen[j].versionstamp === null) fresh.push(a);
-    });
-  }
-  // Each identity is checked absent in its own op: a second scanner racing this one writes nothing twice.
-  const written: ComplianceEvent[] = [];
-  for (const a of fresh) {
-    const marker = keys.complianceAlert(a.event.learnerId, a.alertId);
-    const res = await kv.atomic().check({ key: marker, versionstamp: null })
-      .set(marker, { at: a.event.occurredAt })
-      .set(keys.complianceOutbox(a.event.key), a.event)
-      .commit();
-    if (res.ok) written.push(a.event);
-  }
-  return written;
+  const keyed = alerts.filter((a) => a.alertId !== null);
+  const fresh = alerts.filter((a) => a.alertId === null);
+  const seen = await getManyChunked(kv, keyed.map((a) => keys.complianceAlert(a.event.learnerId, a.alertId!)));
+  keyed.forEach((a, i) => {
+    if (seen[i].versionstamp === null) fresh.push(a);
+  });
+  await commitInBatches(
+    kv,
+    fresh.map((a): AtomicUnit => ({
+      checks: [],
+      mutations: [
+        { type: "set", key: keys.complianceOutbox(a.event.key), value: a.event },
+        ...(a.alertId === null ? [] : [{
+          type: "set" as const,
+          key: keys.complianceAlert(a.event.learnerId, a.alertId),
+          value: { at: a.event.occurredAt },
+          expireIn: ALERT_MEMORY_MS,
+        }]),
+      ],
+    })),
+  );
+  return fresh.map((a) => a.event);
 }
