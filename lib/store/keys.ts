@@ -67,7 +67,8 @@
  * | `["recommendations", learnerId]` | `LearnerRecommendations`: the person's compliance gaps with up to 3 recommended sessions each | the compliance scan (lib/compliance/scan.ts) |
  * | `["compliance_alerts", learnerId, alertId]` | `{at}`: an alert identity already emitted (expiring threshold, overdue, escalation), so each goes out once | the compliance scan |
  * | `["compliance_outbox", key]` | `ComplianceEvent` (`assignment.created`, `assignment.overdue`, `assignment.escalated`, `certification.expiring`, `certification.expired`, `recommendations.updated`) pending for the notifications work, which deletes it | saveAssignment, the compliance scan |
- * | `["compliance_meta", "last_scan"]` | `ScanSummary` of the last full scan | the compliance scan |
+ * | `["compliance_meta", "last_scan"]` | `ScanSummary` of the last full scan; `"rescan_all"`: `{at}`, a full rescan is wanted (a requirement changed) | the compliance scan; requestRescan |
+ * | `["compliance_rescan", learnerId]` | `{at}`: this person's recommendations are to be recomputed (assignment, booking for them, seats freed in a course they need) | requestRescan; deleted by the rescan loop |
  *
  * Why session index values are a small `SessionIndexEntry` rather than the id
  * alone or a full copy: `listSessions` filters on course, location, mode,
@@ -173,6 +174,7 @@ export const PREFIXES = [
   "compliance_alerts",
   "compliance_outbox",
   "compliance_meta",
+  "compliance_rescan",
 ] as const;
 
 /** Key builders. Functions ending in `Prefix` return list prefixes. */
@@ -292,6 +294,8 @@ export const keys = {
   complianceOutbox: (key: string) => ["compliance_outbox", key] as const,
   complianceOutboxPrefix: () => ["compliance_outbox"] as const,
   complianceMeta: (name: string) => ["compliance_meta", name] as const,
+  complianceRescan: (learnerId: string) => ["compliance_rescan", learnerId] as const,
+  complianceRescanPrefix: () => ["compliance_rescan"] as const,
 
   // ── API credentials (only SHA-256 hashes of tokens are stored) ───────
   apiToken: (tokenHash: string) => ["api_tokens", tokenHash] as const,
