@@ -125,7 +125,8 @@ export function complianceState(
     .sort((a, b) => a.startsAt.localeCompare(b.startsAt))[0];
   const seat = upcoming
     ? {
-      ...upcoming,
+      sessionId: upcoming.sessionId,
+      startsAt: upcoming.startsAt,
       late: dueOn !== null && Date.parse(upcoming.startsAt) >= endOfDay(dueOn, settings.timeZone).getTime(),
     }
     : null;
