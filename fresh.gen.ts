@@ -12,6 +12,7 @@ import * as $auth_sign_in from "./routes/auth/sign-in.tsx";
 import * as $auth_sign_out from "./routes/auth/sign-out.tsx";
 import * as $bookings__id_ from "./routes/bookings/[id].tsx";
 import * as $bookings__id__calendar_ics from "./routes/bookings/[id]/calendar.ics.ts";
+import * as $dealer_compliance from "./routes/dealer/compliance.tsx";
 import * as $dev_sign_in from "./routes/dev/sign-in.tsx";
 import * as $holds__id_ from "./routes/holds/[id].tsx";
 import * as $index from "./routes/index.tsx";
@@ -22,6 +23,7 @@ import * as $me_schedule from "./routes/me/schedule.tsx";
 import * as $sessions__id_ from "./routes/sessions/[id].tsx";
 import * as $sessions__id__seats from "./routes/sessions/[id]/seats.ts";
 import * as $sw_js from "./routes/sw.js.ts";
+import * as $team from "./routes/team.tsx";
 import * as $HoldCountdown from "./islands/HoldCountdown.tsx";
 import * as $LiveSeats from "./islands/LiveSeats.tsx";
 import * as $LocalTime from "./islands/LocalTime.tsx";
@@ -39,6 +41,7 @@ const manifest = {
     "./routes/auth/sign-out.tsx": $auth_sign_out,
     "./routes/bookings/[id].tsx": $bookings__id_,
     "./routes/bookings/[id]/calendar.ics.ts": $bookings__id__calendar_ics,
+    "./routes/dealer/compliance.tsx": $dealer_compliance,
     "./routes/dev/sign-in.tsx": $dev_sign_in,
     "./routes/holds/[id].tsx": $holds__id_,
     "./routes/index.tsx": $index,
@@ -49,6 +52,7 @@ const manifest = {
     "./routes/sessions/[id].tsx": $sessions__id_,
     "./routes/sessions/[id]/seats.ts": $sessions__id__seats,
     "./routes/sw.js.ts": $sw_js,
+    "./routes/team.tsx": $team,
   },
   islands: {
     "./islands/HoldCountdown.tsx": $HoldCountdown,

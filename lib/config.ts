@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { onDenoDeploy, storePathFromEnv } from "./store/kv.ts";
 import { RoleSchema } from "./domain/user.ts";
+import { TimeZoneSchema } from "./domain/common.ts";
 import { DEFAULT_RETENTION_DAYS } from "./privacy/retention.ts";
 
 /** Runtime configuration, read once from the environment and validated. */
@@ -83,6 +84,13 @@ export const ConfigSchema = z.object({
   /** Read the client address from the last `X-Forwarded-For` entry (only behind a proxy that sets it). */
   trustProxy: z.boolean(),
   version: z.string(),
+  /** Compliance rules (lib/compliance/state.ts): due and expiry dates' zone, expiring window, alert days, escalation grace. */
+  compliance: z.object({
+    timeZone: TimeZoneSchema.default("America/Chicago"),
+    expiringWindowDays: z.coerce.number().int().min(1).max(365).default(30),
+    alertDays: z.array(z.coerce.number().int().min(1).max(365)).min(1).max(10).default([60, 30, 7]),
+    escalationGraceDays: z.coerce.number().int().min(0).max(365).default(7),
+  }),
 });
 
 /** Validated configuration. */
@@ -163,6 +171,12 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     worker: flag(env.WORKER, true),
     trustProxy: flag(env.TRUST_PROXY, false),
     version: VERSION,
+    compliance: {
+      timeZone: env.COMPLIANCE_TIME_ZONE || undefined,
+      expiringWindowDays: env.COMPLIANCE_EXPIRING_DAYS || undefined,
+      alertDays: env.COMPLIANCE_ALERT_DAYS ? env.COMPLIANCE_ALERT_DAYS.split(",").map((d) => d.trim()) : undefined,
+      escalationGraceDays: env.COMPLIANCE_ESCALATION_DAYS || undefined,
+    },
   });
   if (!parsed.success) {
     const names: Record<string, string> = {
@@ -188,6 +202,10 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
       sessionIdleMinutes: "SESSION_IDLE_MINUTES",
       sessionMaxHours: "SESSION_MAX_HOURS",
       retentionDays: "RETENTION_DAYS",
+      "compliance.timeZone": "COMPLIANCE_TIME_ZONE",
+      "compliance.expiringWindowDays": "COMPLIANCE_EXPIRING_DAYS",
+      "compliance.alertDays": "COMPLIANCE_ALERT_DAYS (comma-separated days, e.g. 60,30,7)",
+      "compliance.escalationGraceDays": "COMPLIANCE_ESCALATION_DAYS",
     };
     const oidcNames: Record<string, string> = {
       issuer: "OIDC_ISSUER",
@@ -199,7 +217,7 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     const nameOf = (path: PropertyKey[]) =>
       path[0] === "oidc"
         ? oidcNames[String(path[1])] ?? path.join(".")
-        : names[path.join(".")] ?? names[String(path[0])] ?? path.join(".");
+        : names[path.join(".")] ?? names[path.slice(0, 2).join(".")] ?? names[String(path[0])] ?? path.join(".");
     const lines = parsed.error.issues.map((i) => `${nameOf(i.path)}: ${i.message}`);
     throw new Error(`Invalid configuration:\n  ${lines.join("\n  ")}`);
   }

@@ -139,3 +139,18 @@ Deno.test("[config] AUTH_FAILURE_LIMIT: 10 by default, 0 turns the limit off, ne
   assert.throws(() => loadConfig({ AUTH_FAILURE_LIMIT: "-1" }), /AUTH_FAILURE_LIMIT/);
   assert.throws(() => loadConfig({ APP_ENV: "production", AUTH_FAILURE_LIMIT: "0" }), /AUTH_FAILURE_LIMIT/);
 });
+
+Deno.test("[config] compliance rules: defaults, and COMPLIANCE_* variables named when wrong", () => {
+  const base = { DENO_KV_PATH: ":memory:" };
+  assert.deepEqual(loadConfig(base).compliance, {
+    timeZone: "America/Chicago",
+    expiringWindowDays: 30,
+    alertDays: [60, 30, 7],
+    escalationGraceDays: 7,
+  });
+  const set =
+    loadConfig({ ...base, COMPLIANCE_ALERT_DAYS: "90, 14", COMPLIANCE_TIME_ZONE: "Europe/Berlin" }).compliance;
+  assert.deepEqual([set.alertDays, set.timeZone], [[90, 14], "Europe/Berlin"]);
+  assert.throws(() => loadConfig({ ...base, COMPLIANCE_ALERT_DAYS: "60,soon" }), /COMPLIANCE_ALERT_DAYS/);
+  assert.throws(() => loadConfig({ ...base, COMPLIANCE_EXPIRING_DAYS: "0" }), /COMPLIANCE_EXPIRING_DAYS/);
+});

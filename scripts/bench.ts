@@ -20,6 +20,7 @@
  * (bench/multi.ts); the concurrent-users scenario (bench/users.ts); the home render.
  *
  * `--quick`: the steady run 15 s and two concurrent-users steps of 10 s (about half the time).
+ * `--compliance`: only the compliance scan at 10,000 learners × 2,000 open sessions (bench/compliance.ts).
  * @module
  */
 import os from "node:os";
@@ -33,6 +34,7 @@ import { relayBench } from "../bench/relay.ts";
 import { measureHomeRender } from "../bench/render.ts";
 import { multiInstanceBench } from "../bench/multi.ts";
 import { usersBench } from "../bench/users.ts";
+import { complianceBench } from "../bench/compliance.ts";
 
 const CONCURRENCY = 64;
 const SCENARIO_MS = 6_000;
@@ -65,6 +67,28 @@ async function phase<T>(name: string, fn: () => Promise<T>): Promise<T> {
   } finally {
     durations[name] = Math.round(performance.now() - start);
   }
+}
+
+/** The compliance scan at the customer's scale, on a KV file of its own. */
+async function complianceScenario(path: string) {
+  const kv = await Deno.openKv(path);
+  try {
+    return await complianceBench(kv);
+  } finally {
+    kv.close();
+  }
+}
+
+// `deno task bench --compliance`: only the compliance scan (about a minute).
+if (Deno.args.includes("--compliance")) {
+  const dirC = await Deno.makeTempDir({ prefix: "bench-compliance-" });
+  try {
+    const text = JSON.stringify({ compliance: await complianceScenario(`${dirC}/kv.sqlite`) }, null, 2) + "\n";
+    await Deno.stdout.write(new TextEncoder().encode(text));
+  } finally {
+    await Deno.remove(dirC, { recursive: true });
+  }
+  Deno.exit(0);
 }
 
 const loadBefore = Deno.loadavg();
@@ -207,6 +231,7 @@ try {
   );
   // Server render of the home page with the full demo catalog (bench/render.ts).
   const render = await phase("render.home", () => measureHomeRender({ kvPath: `${dir}/render.kv` }));
+  const compliance = await phase("compliance", () => complianceScenario(`${dir}/compliance.kv`));
 
   const codes = (ps: { code: string }[]) => {
     const out: Record<string, number> = {};
@@ -244,6 +269,7 @@ try {
     multiInstance: multi,
     concurrentUsers: users,
     render: { home: render },
+    compliance,
     raw: {
       kvAtomicOpsPerSec: rawKv,
       kvAtomic: kvLoop,
@@ -277,6 +303,7 @@ try {
       hotP99AtMost100Ms: hot.p99Ms <= 100,
       ...relay.targets,
       homeRenderP95AtMost50Ms: render.p95Ms <= 50,
+      complianceScanUnder10s: compliance.targetUnder10s,
       multiOversoldZero: multi === null ? null : Object.values(multi.holds).every((r) => r.oversold === 0),
       usersAtCustomerScaleWithinLimits: users.atCustomerScale ? users.atCustomerScale.broke.length === 0 : null,
       usersOversoldZero: users.oversold === 0,

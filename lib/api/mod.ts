@@ -18,6 +18,7 @@ import { teamOperations } from "./v1/team.ts";
 import { waitlistOperations } from "./v1/waitlist.ts";
 import { alternativesOperations } from "./v1/alternatives.ts";
 import { profileOperations } from "./v1/profile.ts";
+import { complianceOperations } from "./v1/compliance.ts";
 
 /** Every /api/v1 operation, in documentation order. */
 export const API_OPERATIONS: readonly Operation[] = [
@@ -33,6 +34,7 @@ export const API_OPERATIONS: readonly Operation[] = [
   ...calcomOperations,
   ...alternativesOperations,
   ...profileOperations,
+  ...complianceOperations,
 ];
 
 /** Builds the `/api` sub-app. */

@@ -67,6 +67,8 @@ export const CourseSchema = z.object({
   lateCancelCutoffHours: z.number().int().min(0).max(24 * 30).default(24),
   /** Required training: managers see who on their team still needs it. */
   required: z.boolean().default(false),
+  /** Completing the course grants a certification valid this many months (null: none, or never lapses). */
+  certificationValidMonths: z.number().int().min(1).max(240).nullable().optional(),
   active: z.boolean().default(true),
 }).superRefine((course, ctx) => {
   const ids = course.prerequisiteCourseIds;

@@ -56,6 +56,8 @@ export const UserSchema = z.object({
   /** Set on /me/profile; absent: no preference. */
   preferredTimes: PreferredTimesSchema.optional(),
   completedCourses: z.array(CompletedCourseSchema).default([]),
+  /** Job function (e.g. "technician", "sales"): requirements may target it (lib/compliance/). */
+  jobFunction: z.string().trim().min(1).max(80).nullable().optional(),
   /** False: deactivated (every page session is refused and ended, API tokens stop working); absent: active. */
   active: z.boolean().optional(),
   createdAt: UtcDateTimeSchema,

@@ -63,6 +63,13 @@
  * | `["auth_failures", kind, client]` | `{times}`: epoch ms of the client's recent failed authentications of this kind (bearer, dev_sign_in, webhook); expires after the window | lib/http/failure_limit.ts |
  * | `["csp_reports", "count"]` | KvU64: Content-Security-Policy violation reports received | POST /api/csp-report |
  * | `["alternatives_offered", learnerId, sessionId]` | `AlternativesOffer` `{offeredAt, sessionIds}`: the alternatives last shown to the learner for a full session (a hold taken from them within 24 h is an acceptance); expires after 24 h | offerAlternatives (lib/booking/alternatives.ts) |
+ * | `["requirements", id]` | `Requirement`: a course required for roles, job functions or dealers | lib/store/compliance.ts (saveRequirement, deleteRequirement) |
+ * | `["assignments", learnerId, courseId]` | `Assignment` `{dueOn, note, assignedBy}`: one per person and course | saveAssignment |
+ * | `["recommendations", learnerId]` | `LearnerRecommendations`: the person's compliance gaps with up to 3 recommended sessions each | the compliance scan (lib/compliance/scan.ts) |
+ * | `["compliance_alerts", learnerId, alertId]` | `{at}`: an alert identity already emitted (expiring threshold, overdue, escalation), so each goes out once | the compliance scan |
+ * | `["compliance_outbox", key]` | `ComplianceEvent` (`assignment.created`, `assignment.overdue`, `assignment.escalated`, `certification.expiring`, `certification.expired`, `recommendations.updated`) pending for the notifications work, which deletes it | saveAssignment, the compliance scan |
+ * | `["compliance_meta", "last_scan"]` | `ScanSummary` of the last full scan; `"rescan_all"`: `{at}`, a full rescan is wanted (a requirement changed) | the compliance scan; requestRescan |
+ * | `["compliance_rescan", learnerId]` | `{at}`: this person's recommendations are to be recomputed (assignment, booking for them, seats freed in a course they need) | requestRescan; deleted by the rescan loop |
  *
  * Why session index values are a small `SessionIndexEntry` rather than the id
  * alone or a full copy: `listSessions` filters on course, location, mode,
@@ -163,6 +170,13 @@ export const PREFIXES = [
   "auth_failures",
   "csp_reports",
   "alternatives_offered",
+  "requirements",
+  "assignments",
+  "recommendations",
+  "compliance_alerts",
+  "compliance_outbox",
+  "compliance_meta",
+  "compliance_rescan",
 ] as const;
 
 /** Key builders. Functions ending in `Prefix` return list prefixes. */
@@ -274,6 +288,19 @@ export const keys = {
   // ── alternatives to full sessions ────────────────────────────────────
   alternativesOffered: (learnerId: string, sessionId: string) =>
     ["alternatives_offered", learnerId, sessionId] as const,
+  // ── compliance (lib/compliance/) ─────────────────────────────────────
+  requirement: (id: string) => ["requirements", id] as const,
+  requirementsPrefix: () => ["requirements"] as const,
+  assignment: (learnerId: string, courseId: string) => ["assignments", learnerId, courseId] as const,
+  assignmentsPrefix: () => ["assignments"] as const,
+  assignmentsByLearnerPrefix: (learnerId: string) => ["assignments", learnerId] as const,
+  recommendations: (learnerId: string) => ["recommendations", learnerId] as const,
+  complianceAlert: (learnerId: string, alertId: string) => ["compliance_alerts", learnerId, alertId] as const,
+  complianceOutbox: (key: string) => ["compliance_outbox", key] as const,
+  complianceOutboxPrefix: () => ["compliance_outbox"] as const,
+  complianceMeta: (name: string) => ["compliance_meta", name] as const,
+  complianceRescan: (learnerId: string) => ["compliance_rescan", learnerId] as const,
+  complianceRescanPrefix: () => ["compliance_rescan"] as const,
 
   // ── API credentials (only SHA-256 hashes of tokens are stored) ───────
   apiToken: (tokenHash: string) => ["api_tokens", tokenHash] as const,

@@ -12,6 +12,10 @@
  *   (at start, then every minute for cancels pending at least a minute), and retention (daily:
  *   events and audit older than `RETENTION_DAYS` are pseudonymised, lib/privacy/retention.ts).
  *
+ * - `compliance-rescan` (lib/compliance/rescan.ts): every 30 s, the compliance rescans asked for
+ *   (requirements, assignments) and those of people whose courses opened or freed seats; a cron
+ *   runs the full compliance scan nightly (02:23 UTC).
+ *
  * It runs inside the app by default (`deno task start`), or alone (`deno task worker`) against the
  * same KV, with `WORKER=0` on the app instances. No job depends on KV queues.
  */
@@ -24,6 +28,9 @@ import type { EventRelay } from "../relay/relay.ts";
 import { applyRetention, DEFAULT_RETENTION_DAYS } from "../privacy/retention.ts";
 import { runExclusive } from "./lease.ts";
 import { LeasedLoop } from "./leased_loop.ts";
+import { runComplianceScan } from "../compliance/scan.ts";
+import { runPendingRescans, SeatWatcher } from "../compliance/rescan.ts";
+import { type ComplianceSettings, DEFAULT_COMPLIANCE_SETTINGS } from "../compliance/state.ts";
 
 /** Lease name of the hold sweep. */
 export const HOLD_SWEEP_JOB = "hold-sweep";
@@ -71,6 +78,10 @@ export interface WorkerDeps {
   holdSweep?: HoldSweepOptions;
   /** Retention period in days (default {@link DEFAULT_RETENTION_DAYS}). */
   retentionDays?: number;
+  /** Compliance rules (default {@link DEFAULT_COMPLIANCE_SETTINGS}). */
+  compliance?: ComplianceSettings;
+  /** Wait between compliance rescan looks, ms (default 30 000). */
+  complianceIdleMs?: number;
 }
 
 /**
@@ -86,6 +97,7 @@ export function workerDepsFor(kv: Deno.Kv, config: Config, engine: BookingEngine
     outbound: new OutboundSync({ kv, config }),
     reconcile: reconcileDepsFor(kv, config, engine),
     retentionDays: config.retentionDays,
+    compliance: config.compliance,
   };
 }
 
@@ -99,6 +111,10 @@ export interface Worker {
   cancelResumeCron(minAgeMs?: number): Promise<boolean>;
   /** Pseudonymises events and audit older than the retention period (the engine's clock decides). */
   retentionCron(): Promise<boolean>;
+  /** The full compliance scan (nightly): every person's states, recommendations and alerts. */
+  complianceScanCron(): Promise<boolean>;
+  /** The compliance rescans asked for, and those of courses that opened or freed seats. */
+  readonly complianceRescan: LeasedLoop;
   /** Stops every loop after its in-flight step and releases the leases. */
   stop(): Promise<void>;
 }
@@ -115,9 +131,31 @@ export function startWorker(deps: WorkerDeps): Worker {
     });
   // A cancel cut short by a crash resumes as soon as a worker starts, whatever its age.
   cancelResumeCron().catch((err) => console.error(`cancel resume at start failed: ${err?.message ?? err}`));
+  const compliance = deps.compliance ?? DEFAULT_COMPLIANCE_SETTINGS;
+  const seats = new SeatWatcher();
+  const complianceRescan = new LeasedLoop(deps.kv, "compliance-rescan", {
+    step: async () => {
+      const now = deps.engine.now();
+      await seats.look(deps.kv, now);
+      const r = await runPendingRescans(deps.kv, now, compliance);
+      return r ? 1 : 0;
+    },
+    idleMs: deps.complianceIdleMs ?? 30_000,
+  });
+  complianceRescan.start();
   return {
     cancelResumeCron,
     holdSweep,
+    complianceRescan,
+    complianceScanCron: () =>
+      runExclusive(deps.kv, "cron:compliance-scan", async () => {
+        try {
+          const r = await runComplianceScan(deps.kv, { now: deps.engine.now(), settings: compliance });
+          console.log(`compliance scan: ${r.people} people, ${r.peopleWithGaps} with gaps, ${r.events} alerts`);
+        } catch (err) {
+          console.error(`compliance scan failed: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      }, { leaseMs: 10 * 60_000 }),
     reconcileCron: () =>
       runExclusive(deps.kv, "cron:reconcile", async () => {
         try {
@@ -147,7 +185,7 @@ export function startWorker(deps: WorkerDeps): Worker {
         }
       }, { leaseMs: 10 * 60_000 }),
     async stop() {
-      await Promise.all([holdSweep.stop(), deps.relay.stop(), deps.outbound.stop()]);
+      await Promise.all([holdSweep.stop(), deps.relay.stop(), deps.outbound.stop(), complianceRescan.stop()]);
     },
   };
 }
@@ -179,5 +217,8 @@ export function registerCrons(current: () => Worker | null): void {
   });
   Deno.cron("pseudonymise history past retention", "41 3 * * *", async () => {
     await current()?.retentionCron();
+  });
+  Deno.cron("compliance scan", "23 2 * * *", async () => {
+    await current()?.complianceScanCron();
   });
 }

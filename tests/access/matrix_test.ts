@@ -224,7 +224,51 @@ const OPERATION_SAMPLES: Record<string, (w: World, people: Record<Caller, Person
     body: { preferredLocationId: w.locationId, preferredTimes: { weekdays: [2], dayParts: ["morning"] } },
     target: "none",
   }),
+  listRequirements: () => ({ method: "GET", path: "/api/v1/requirements", target: "none" }),
+  createRequirement: (w) => ({
+    method: "POST",
+    path: "/api/v1/requirements",
+    body: { courseId: w.spare.courseId, dealerIds: [w.dealerId] },
+    target: "dealer",
+  }),
+  deleteRequirement: () => ({ method: "DELETE", path: `/api/v1/requirements/${UNKNOWN_USER}`, target: "dealer" }),
+  assignToTeamMember: (w, p) => ({
+    method: "POST",
+    path: "/api/v1/team/assignments",
+    body: { learnerId: p.owner.user!.id, courseId: w.spare.courseId, dueOn: inDays(30) },
+    target: "team",
+  }),
+  assignInDealer: (w, p) => ({
+    method: "POST",
+    path: `/api/v1/dealers/${w.dealerId}/assignments`,
+    body: { learnerId: p.owner.user!.id, courseId: w.spare.courseId, dueOn: inDays(30) },
+    target: "dealer",
+  }),
+  getTeamCompliance: (_w, p) => ({
+    method: "GET",
+    path: `/api/v1/team/compliance?managerId=${p.manager.user!.id}`,
+    target: "team",
+  }),
+  getDealerCompliance: (w) => ({ method: "GET", path: `/api/v1/dealers/${w.dealerId}/compliance`, target: "dealer" }),
+  getMyCompliance: () => ({ method: "GET", path: "/api/v1/me/compliance", target: "none" }),
+  bookForTeamMember: (w, p) => ({
+    method: "POST",
+    path: "/api/v1/team/bookings",
+    body: { learnerId: p.owner.user!.id, sessionId: w.spare.id },
+    target: "team",
+  }),
+  bookInDealer: (w, p) => ({
+    method: "POST",
+    path: `/api/v1/dealers/${w.dealerId}/bookings`,
+    body: { learnerId: p.owner.user!.id, sessionId: w.spare.id },
+    target: "dealer",
+  }),
 };
+
+/** A calendar date `days` from now (assignments must not be due in the past). */
+function inDays(days: number): string {
+  return new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 10);
+}
 
 /** One GET per page (by manifest key), and which pages show the owner's join link to whom. */
 const PAGE_SAMPLES: Record<string, { path: (w: World) => string; target: Target; joinLinkFor: readonly Caller[] }> = {
@@ -248,6 +292,8 @@ const PAGE_SAMPLES: Record<string, { path: (w: World) => string; target: Target;
   "./routes/me/privacy.tsx": { path: () => "/me/privacy", target: "none", joinLinkFor: [] },
   "./routes/me/privacy/export.json.ts": { path: () => "/me/privacy/export.json", target: "none", joinLinkFor: [] },
   "./routes/me/profile.tsx": { path: () => "/me/profile", target: "none", joinLinkFor: [] },
+  "./routes/team.tsx": { path: () => "/team", target: "team", joinLinkFor: [] },
+  "./routes/dealer/compliance.tsx": { path: () => "/dealer/compliance", target: "dealer", joinLinkFor: [] },
 };
 
 /** Whether `caller`, let in by the rule with `reach`, may act on `target` (the owner's place or session). */
