@@ -83,6 +83,12 @@ export const ConfigSchema = z.object({
   /** Read the client address from the last `X-Forwarded-For` entry (only behind a proxy that sets it). */
   trustProxy: z.boolean(),
   version: z.string(),
+  /** Self check-in and attendance marks open this many minutes before a session starts (default 30). */
+  checkInOpensMinutes: z.coerce.number().int().min(0).max(24 * 60).default(30),
+  /** Attendance closes (marks final, no-shows recorded) this many days after a session ends (default 7). */
+  attendanceCloseDays: z.coerce.number().int().min(0).max(90).default(7),
+  /** A self check-in this many minutes after the start counts as late (default 10). */
+  lateAfterMinutes: z.coerce.number().int().min(0).max(24 * 60).default(10),
 });
 
 /** Validated configuration. */
@@ -163,6 +169,9 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     worker: flag(env.WORKER, true),
     trustProxy: flag(env.TRUST_PROXY, false),
     version: VERSION,
+    checkInOpensMinutes: env.CHECKIN_OPENS_MINUTES || undefined,
+    attendanceCloseDays: env.ATTENDANCE_CLOSE_DAYS || undefined,
+    lateAfterMinutes: env.LATE_AFTER_MINUTES || undefined,
   });
   if (!parsed.success) {
     const names: Record<string, string> = {
@@ -188,6 +197,9 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
       sessionIdleMinutes: "SESSION_IDLE_MINUTES",
       sessionMaxHours: "SESSION_MAX_HOURS",
       retentionDays: "RETENTION_DAYS",
+      checkInOpensMinutes: "CHECKIN_OPENS_MINUTES",
+      attendanceCloseDays: "ATTENDANCE_CLOSE_DAYS",
+      lateAfterMinutes: "LATE_AFTER_MINUTES",
     };
     const oidcNames: Record<string, string> = {
       issuer: "OIDC_ISSUER",

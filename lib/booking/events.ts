@@ -31,6 +31,7 @@ export const EVENT_TYPES = [
   "waitlist.offered",
   "waitlist.left",
   "attendance.recorded",
+  "course.completed",
 ] as const;
 
 /** Engine event types (each one an xAPI statement). */

@@ -62,6 +62,10 @@
  * | `["calcom_meta", name]` | cursors and last-seen times of the sync | Cal.com sync |
  * | `["auth_failures", kind, client]` | `{times}`: epoch ms of the client's recent failed authentications of this kind (bearer, dev_sign_in, webhook); expires after the window | lib/http/failure_limit.ts |
  * | `["csp_reports", "count"]` | KvU64: Content-Security-Policy violation reports received | POST /api/csp-report |
+ * | `["attendance_audit", sessionId, learnerId, ulid]` | `AttendanceAuditEntry`: every mark, check-in, correction and refused stale mark | lib/attendance (markAttendance, selfCheckIn, closeAttendance) |
+ * | `["attendance_closes", sessionId]` | `AttendanceClose` `{closedAt, closedBy, counts}`: attendance is final | closeAttendance |
+ * | `["checkin_codes", sessionId]` | `{code, createdAt}`: the session's self check-in code | ensureCheckInCode |
+ * | `["roster_ticks", sessionId]` | `{at}`: changed by every attendance write, watched by the live roster | lib/attendance, recordAttendance |
  *
  * Why session index values are a small `SessionIndexEntry` rather than the id
  * alone or a full copy: `listSessions` filters on course, location, mode,
@@ -161,6 +165,10 @@ export const PREFIXES = [
   "calcom_meta",
   "auth_failures",
   "csp_reports",
+  "attendance_audit",
+  "attendance_closes",
+  "checkin_codes",
+  "roster_ticks",
 ] as const;
 
 /** Key builders. Functions ending in `Prefix` return list prefixes. */
@@ -301,4 +309,12 @@ export const keys = {
   calcomReview: (itemId: string) => ["calcom_review", itemId] as const,
   calcomReviewPrefix: () => ["calcom_review"] as const,
   calcomMeta: (name: string) => ["calcom_meta", name] as const,
+
+  // ── attendance (lib/attendance) ──────────────────────────────────────
+  attendanceAudit: (sessionId: string, learnerId: string, entryId: string) =>
+    ["attendance_audit", sessionId, learnerId, entryId] as const,
+  attendanceAuditPrefix: (sessionId: string) => ["attendance_audit", sessionId] as const,
+  attendanceClose: (sessionId: string) => ["attendance_closes", sessionId] as const,
+  checkInCode: (sessionId: string) => ["checkin_codes", sessionId] as const,
+  rosterTick: (sessionId: string) => ["roster_ticks", sessionId] as const,
 };
