@@ -253,7 +253,9 @@ export async function markAttendance(
       );
     }
     const attended = input.mark === "present" || input.mark === "late";
-    const checkInAt = !attended ? null : givenIn ?? current?.checkInAt ?? now.toISOString();
+    // Marked present after the end (a later correction): they came at the start.
+    const defaultIn = now.getTime() < Date.parse(loaded.session.endsAt) ? now.toISOString() : loaded.session.startsAt;
+    const checkInAt = !attended ? null : givenIn ?? current?.checkInAt ?? defaultIn;
     let checkOutAt = !attended ? null : givenOut !== undefined ? givenOut : current?.checkOutAt ?? null;
     if (attended && input.checkOut) checkOutAt = now.toISOString();
     if (checkInAt && checkOutAt && Date.parse(checkOutAt) < Date.parse(checkInAt)) {

@@ -212,6 +212,35 @@ const OPERATION_SAMPLES: Record<string, (w: World, people: Record<Caller, Person
     target: "none",
   }),
   deactivateUser: () => ({ method: "POST", path: `/api/v1/users/${UNKNOWN_USER}/deactivate`, target: "none" }),
+  listMyTeaching: () => ({ method: "GET", path: "/api/v1/me/teaching", target: "none" }),
+  getRoster: (w) => ({ method: "GET", path: `/api/v1/sessions/${w.booked.id}/roster`, target: "session" }),
+  markAttendance: (w, p) => ({
+    method: "PUT",
+    path: `/api/v1/sessions/${w.booked.id}/attendance/${p.owner.user!.id}`,
+    body: { mark: "present", expectedRevision: 0 },
+    target: "session",
+  }),
+  markAllPresent: (w) => ({
+    method: "POST",
+    path: `/api/v1/sessions/${w.booked.id}/attendance/all-present`,
+    target: "session",
+  }),
+  closeAttendance: (w) => ({
+    method: "POST",
+    path: `/api/v1/sessions/${w.booked.id}/attendance/close`,
+    target: "session",
+  }),
+  listAttendanceAudit: (w) => ({
+    method: "GET",
+    path: `/api/v1/sessions/${w.booked.id}/attendance/audit`,
+    target: "session",
+  }),
+  selfCheckIn: (w) => ({
+    method: "POST",
+    path: `/api/v1/sessions/${w.booked.id}/check-in`,
+    body: { code: "ABCDEF" },
+    target: "none",
+  }),
 };
 
 /** One GET per page (by manifest key), and which pages show the owner's join link to whom. */
