@@ -264,6 +264,22 @@ const PAGE_SAMPLES: Record<string, { path: (w: World) => string; target: Target;
   "./routes/auth/sign-out.tsx": { path: () => "/auth/sign-out", target: "none", joinLinkFor: [] },
   "./routes/me/privacy.tsx": { path: () => "/me/privacy", target: "none", joinLinkFor: [] },
   "./routes/me/privacy/export.json.ts": { path: () => "/me/privacy/export.json", target: "none", joinLinkFor: [] },
+  "./routes/teach/index.tsx": { path: () => "/teach", target: "none", joinLinkFor: [] },
+  "./routes/teach/sessions/[id].tsx": {
+    path: (w) => `/teach/sessions/${w.booked.id}`,
+    target: "session",
+    joinLinkFor: [],
+  },
+  "./routes/teach/sessions/[id]/roster.ts": {
+    path: (w) => `/teach/sessions/${w.booked.id}/roster`,
+    target: "session",
+    joinLinkFor: [],
+  },
+  "./routes/sessions/[id]/check-in.tsx": {
+    path: (w) => `/sessions/${w.booked.id}/check-in`,
+    target: "none",
+    joinLinkFor: [],
+  },
 };
 
 /** Whether `caller`, let in by the rule with `reach`, may act on `target` (the owner's place or session). */
