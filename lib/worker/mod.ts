@@ -10,7 +10,8 @@
  *   first, so N instances never run it twice at once): Cal.com reconciliation (hourly), a
  *   backstop hold sweep (every minute) and the resume of session cancels cut short by a crash
  *   (at start, then every minute for cancels pending at least a minute), and retention (daily:
- *   events and audit older than `RETENTION_DAYS` are pseudonymised, lib/privacy/retention.ts).
+ *   events and audit older than `RETENTION_DAYS` are pseudonymised, lib/privacy/retention.ts), and
+ *   attendance close (hourly: sessions whose correction window ended, lib/attendance/close.ts).
  *
  * It runs inside the app by default (`deno task start`), or alone (`deno task worker`) against the
  * same KV, with `WORKER=0` on the app instances. No job depends on KV queues.
@@ -23,6 +24,8 @@ import { createRelay } from "../relay/mod.ts";
 import type { EventRelay } from "../relay/relay.ts";
 import { applyRetention, DEFAULT_RETENTION_DAYS } from "../privacy/retention.ts";
 import { runExclusive } from "./lease.ts";
+import { closeDueAttendance } from "../attendance/close.ts";
+import { type AttendanceSettings, attendanceSettingsOf, DEFAULT_ATTENDANCE_SETTINGS } from "../attendance/windows.ts";
 import { LeasedLoop } from "./leased_loop.ts";
 
 /** Lease name of the hold sweep. */
@@ -71,6 +74,8 @@ export interface WorkerDeps {
   holdSweep?: HoldSweepOptions;
   /** Retention period in days (default {@link DEFAULT_RETENTION_DAYS}). */
   retentionDays?: number;
+  /** Attendance windows (default {@link DEFAULT_ATTENDANCE_SETTINGS}): when attendance closes by itself. */
+  attendance?: AttendanceSettings;
 }
 
 /**
@@ -86,6 +91,7 @@ export function workerDepsFor(kv: Deno.Kv, config: Config, engine: BookingEngine
     outbound: new OutboundSync({ kv, config }),
     reconcile: reconcileDepsFor(kv, config, engine),
     retentionDays: config.retentionDays,
+    attendance: attendanceSettingsOf(config),
   };
 }
 
@@ -99,6 +105,8 @@ export interface Worker {
   cancelResumeCron(minAgeMs?: number): Promise<boolean>;
   /** Pseudonymises events and audit older than the retention period (the engine's clock decides). */
   retentionCron(): Promise<boolean>;
+  /** Closes attendance of sessions whose correction window ended (no-shows, completions). */
+  attendanceCloseCron(): Promise<boolean>;
   /** Stops every loop after its in-flight step and releases the leases. */
   stop(): Promise<void>;
 }
@@ -146,6 +154,16 @@ export function startWorker(deps: WorkerDeps): Worker {
           console.error(`retention failed: ${err instanceof Error ? err.message : String(err)}`);
         }
       }, { leaseMs: 10 * 60_000 }),
+    attendanceCloseCron: () =>
+      runExclusive(deps.kv, "cron:attendance-close", async () => {
+        try {
+          const settings = deps.attendance ?? DEFAULT_ATTENDANCE_SETTINGS;
+          const n = await closeDueAttendance(deps.kv, deps.engine.now(), settings);
+          if (n) console.log(`attendance: closed ${n} session(s) at the end of their correction window`);
+        } catch (err) {
+          console.error(`attendance close failed: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      }, { leaseMs: 10 * 60_000 }),
     async stop() {
       await Promise.all([holdSweep.stop(), deps.relay.stop(), deps.outbound.stop()]);
     },
@@ -179,5 +197,8 @@ export function registerCrons(current: () => Worker | null): void {
   });
   Deno.cron("pseudonymise history past retention", "41 3 * * *", async () => {
     await current()?.retentionCron();
+  });
+  Deno.cron("close attendance after the correction window", "23 * * * *", async () => {
+    await current()?.attendanceCloseCron();
   });
 }
