@@ -65,6 +65,7 @@
  * | `["attendance_audit", sessionId, learnerId, ulid]` | `AttendanceAuditEntry`: every mark, check-in, correction and refused stale mark | lib/attendance (markAttendance, selfCheckIn, closeAttendance) |
  * | `["attendance_closes", sessionId]` | `AttendanceClose` `{closedAt, closedBy, counts}`: attendance is final | closeAttendance |
  * | `["checkin_codes", sessionId]` | `{code, createdAt}`: the session's self check-in code | ensureCheckInCode |
+ * | `["meta", "seed_teaching"]` | `TeachingSeedMarker`: the instructor demo's past sessions and its current live ones | seedTeachingDemo |
  * | `["roster_ticks", sessionId]` | `{at}`: changed by every attendance write, watched by the live roster | lib/attendance, recordAttendance |
  *
  * Why session index values are a small `SessionIndexEntry` rather than the id
@@ -317,4 +318,6 @@ export const keys = {
   attendanceClose: (sessionId: string) => ["attendance_closes", sessionId] as const,
   checkInCode: (sessionId: string) => ["checkin_codes", sessionId] as const,
   rosterTick: (sessionId: string) => ["roster_ticks", sessionId] as const,
+  usersPrefix: () => ["users"] as const,
+  teachingSeedMarker: () => ["meta", "seed_teaching"] as const,
 };
