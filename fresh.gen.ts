@@ -20,6 +20,7 @@ import * as $me_privacy_export_json from "./routes/me/privacy/export.json.ts";
 import * as $me_schedule from "./routes/me/schedule.tsx";
 import * as $sessions__id_ from "./routes/sessions/[id].tsx";
 import * as $sessions__id__check_in from "./routes/sessions/[id]/check-in.tsx";
+import * as $sessions__id__join from "./routes/sessions/[id]/join.tsx";
 import * as $sessions__id__seats from "./routes/sessions/[id]/seats.ts";
 import * as $sw_js from "./routes/sw.js.ts";
 import * as $teach_index from "./routes/teach/index.tsx";
@@ -29,6 +30,7 @@ import * as $HoldCountdown from "./islands/HoldCountdown.tsx";
 import * as $LiveRoster from "./islands/LiveRoster.tsx";
 import * as $LiveSeats from "./islands/LiveSeats.tsx";
 import * as $LocalTime from "./islands/LocalTime.tsx";
+import * as $OnlinePresence from "./islands/OnlinePresence.tsx";
 import type { Manifest } from "./lib/fresh/mod.ts";
 
 const manifest = {
@@ -51,6 +53,7 @@ const manifest = {
     "./routes/me/schedule.tsx": $me_schedule,
     "./routes/sessions/[id].tsx": $sessions__id_,
     "./routes/sessions/[id]/check-in.tsx": $sessions__id__check_in,
+    "./routes/sessions/[id]/join.tsx": $sessions__id__join,
     "./routes/sessions/[id]/seats.ts": $sessions__id__seats,
     "./routes/sw.js.ts": $sw_js,
     "./routes/teach/index.tsx": $teach_index,
@@ -62,6 +65,7 @@ const manifest = {
     "./islands/LiveRoster.tsx": $LiveRoster,
     "./islands/LiveSeats.tsx": $LiveSeats,
     "./islands/LocalTime.tsx": $LocalTime,
+    "./islands/OnlinePresence.tsx": $OnlinePresence,
   },
   baseUrl: import.meta.url,
 } satisfies Manifest;

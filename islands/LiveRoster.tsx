@@ -14,6 +14,7 @@ interface Row {
   minutes: number | null;
   revision: number;
   outcome: string | null;
+  online: { joinCount: number; minutes: number; inMeeting: boolean } | null;
 }
 
 interface Snapshot {
@@ -25,6 +26,8 @@ interface Snapshot {
 interface Props {
   sessionId: string;
   timeZone: string;
+  /** An online or hybrid session: show who is in the meeting. */
+  online: boolean;
   /** The roster when the page was rendered: shown (with working forms) without JavaScript. */
   initial: Snapshot;
 }
@@ -53,6 +56,13 @@ function attendanceText(r: Row, timeZone: string): string {
   if (r.checkInAt) parts.push(`in ${clock(r.checkInAt, timeZone)}`);
   if (r.checkOutAt) parts.push(`out ${clock(r.checkOutAt, timeZone)}`);
   if (r.minutes !== null) parts.push(`${r.minutes} min`);
+  if (r.online) {
+    parts.push(
+      `${r.online.inMeeting ? "in the meeting" : "online"} ${r.online.minutes} min, ${r.online.joinCount} ${
+        r.online.joinCount === 1 ? "join" : "joins"
+      }`,
+    );
+  }
   if (r.outcome) parts.push(OUTCOME[r.outcome] ?? r.outcome);
   return parts.join(" · ");
 }
@@ -66,6 +76,7 @@ function announcement(before: Snapshot, now: Snapshot): string {
     const old = had.get(r.learnerId);
     if (!old) said.push(`${r.name} booked.`);
     else if (!old.checkInAt && r.checkInAt) said.push(`${r.name} checked in.`);
+    else if (!old.online?.inMeeting && r.online?.inMeeting) said.push(`${r.name} joined.`);
   }
   for (const r of before.rows) if (!has.has(r.learnerId)) said.push(`${r.name} cancelled.`);
   return said.join(" ");
@@ -74,7 +85,7 @@ function announcement(before: Snapshot, now: Snapshot): string {
 const btn = "rounded-lg border px-3 py-2 text-sm font-semibold";
 
 /** The roster with its mark forms, kept current by `GET /teach/sessions/{id}/roster` (server-sent events). */
-export default function LiveRoster({ sessionId, timeZone, initial }: Props) {
+export default function LiveRoster({ sessionId, timeZone, online, initial }: Props) {
   const [roster, setRoster] = useState<Snapshot>(initial);
   const [live, setLive] = useState(false);
   const [spoken, setSpoken] = useState("");
@@ -102,7 +113,7 @@ export default function LiveRoster({ sessionId, timeZone, initial }: Props) {
       <p class="text-base" data-testid="roster-counts">
         {c.booked} booked of {c.capacity}
         {c.waiting ? ` · ${c.waiting} waiting` : ""} · {c.present} present · {c.late} late · {c.absent} absent ·{" "}
-        {c.excused} excused
+        {c.excused} excused{online ? ` · ${c.participants} in the meeting now` : ""}
       </p>
       <p aria-live="polite" class="sr-only">{spoken}</p>
       {roster.rows.length === 0 && <p class="text-base">Nobody has booked this session yet.</p>}

@@ -89,6 +89,8 @@ export const ConfigSchema = z.object({
   attendanceCloseDays: z.coerce.number().int().min(0).max(90).default(7),
   /** A self check-in this many minutes after the start counts as late (default 10). */
   lateAfterMinutes: z.coerce.number().int().min(0).max(24 * 60).default(10),
+  /** The online join link (/sessions/{id}/join) opens this many minutes before the start (default 10). */
+  joinOpensMinutes: z.coerce.number().int().min(0).max(24 * 60).default(10),
 });
 
 /** Validated configuration. */
@@ -172,6 +174,7 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     checkInOpensMinutes: env.CHECKIN_OPENS_MINUTES || undefined,
     attendanceCloseDays: env.ATTENDANCE_CLOSE_DAYS || undefined,
     lateAfterMinutes: env.LATE_AFTER_MINUTES || undefined,
+    joinOpensMinutes: env.JOIN_OPENS_MINUTES || undefined,
   });
   if (!parsed.success) {
     const names: Record<string, string> = {
@@ -200,6 +203,7 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
       checkInOpensMinutes: "CHECKIN_OPENS_MINUTES",
       attendanceCloseDays: "ATTENDANCE_CLOSE_DAYS",
       lateAfterMinutes: "LATE_AFTER_MINUTES",
+      joinOpensMinutes: "JOIN_OPENS_MINUTES",
     };
     const oidcNames: Record<string, string> = {
       issuer: "OIDC_ISSUER",

@@ -140,11 +140,27 @@ Deno.test("[config] AUTH_FAILURE_LIMIT: 10 by default, 0 turns the limit off, ne
   assert.throws(() => loadConfig({ APP_ENV: "production", AUTH_FAILURE_LIMIT: "0" }), /AUTH_FAILURE_LIMIT/);
 });
 
-Deno.test("[config] attendance windows: defaults 30 min / 7 days / 10 min, overridable, bad values named", () => {
+Deno.test("[config] attendance windows: defaults 30 min / 7 days / 10 min / join 10 min, overridable, bad values named", () => {
   const base = { DENO_KV_PATH: ":memory:" };
   const d = loadConfig(base);
-  assert.deepEqual([d.checkInOpensMinutes, d.attendanceCloseDays, d.lateAfterMinutes], [30, 7, 10]);
-  const c = loadConfig({ ...base, CHECKIN_OPENS_MINUTES: "45", ATTENDANCE_CLOSE_DAYS: "3", LATE_AFTER_MINUTES: "5" });
-  assert.deepEqual([c.checkInOpensMinutes, c.attendanceCloseDays, c.lateAfterMinutes], [45, 3, 5]);
+  assert.deepEqual([d.checkInOpensMinutes, d.attendanceCloseDays, d.lateAfterMinutes, d.joinOpensMinutes], [
+    30,
+    7,
+    10,
+    10,
+  ]);
+  const c = loadConfig({
+    ...base,
+    CHECKIN_OPENS_MINUTES: "45",
+    ATTENDANCE_CLOSE_DAYS: "3",
+    LATE_AFTER_MINUTES: "5",
+    JOIN_OPENS_MINUTES: "15",
+  });
+  assert.deepEqual([c.checkInOpensMinutes, c.attendanceCloseDays, c.lateAfterMinutes, c.joinOpensMinutes], [
+    45,
+    3,
+    5,
+    15,
+  ]);
   assert.throws(() => loadConfig({ ...base, ATTENDANCE_CLOSE_DAYS: "-1" }), /ATTENDANCE_CLOSE_DAYS/);
 });

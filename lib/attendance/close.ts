@@ -30,6 +30,7 @@ import { mergeCompletedCourses } from "../store/users.ts";
 import { completionRuleOf, meetsCompletion } from "./completion.ts";
 import type { AttendanceAuditEntry, AttendanceMarkRecord, AttendanceOutcome } from "./marks.ts";
 import { revisionOf } from "./marks.ts";
+import { type OnlinePresence, presenceSeconds } from "./online.ts";
 import { type AttendanceSettings, markWindow } from "./windows.ts";
 
 /** `["attendance_closes", sessionId]`. */
@@ -42,16 +43,19 @@ export interface AttendanceClose {
   counts: Record<AttendanceOutcome, number>;
 }
 
-/** Attended seconds of a record within the session (0 when it shows no attendance). */
+/**
+ * Attended seconds within the session (0 when nothing shows attendance): an instructor's present or
+ * late mark counts from check-in to check-out (or the end); without a mark, the online time.
+ */
 export function attendedSeconds(
   record: AttendanceMarkRecord | null,
   session: Pick<Session, "startsAt" | "endsAt">,
+  onlineSeconds = 0,
 ): number {
-  if (!record) return 0;
   const start = Date.parse(session.startsAt);
   const end = Date.parse(session.endsAt);
-  const online = (record as { onlineSeconds?: number }).onlineSeconds;
-  if (typeof online === "number" && online > 0 && !record.mark) return Math.min(online, (end - start) / 1000);
+  if (!record?.mark && onlineSeconds > 0) return Math.min(onlineSeconds, (end - start) / 1000);
+  if (!record) return 0;
   if (record.mark === "present" || record.mark === "late") {
     const from = Math.max(start, record.checkInAt ? Date.parse(record.checkInAt) : start);
     const to = Math.min(end, record.checkOutAt ? Date.parse(record.checkOutAt) : end);
@@ -67,11 +71,12 @@ export function outcomeOf(
   record: AttendanceMarkRecord | null,
   session: Pick<Session, "startsAt" | "endsAt">,
   course: Pick<Course, "completionRule"> | null,
+  onlineSeconds = 0,
 ): { outcome: AttendanceOutcome; seconds: number } {
   if (record?.mark === "excused" || (!record?.mark && record?.status === "excused")) {
     return { outcome: "excused", seconds: 0 };
   }
-  const seconds = attendedSeconds(record, session);
+  const seconds = attendedSeconds(record, session, onlineSeconds);
   if (seconds <= 0) return { outcome: "no_show", seconds: 0 };
   const scheduled = (Date.parse(session.endsAt) - Date.parse(session.startsAt)) / 1000;
   return { outcome: meetsCompletion(completionRuleOf(course), seconds, scheduled) ? "completed" : "attended", seconds };
@@ -98,12 +103,19 @@ async function closeLearner(
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const draft = new Draft(kv);
     const recordKey = keys.attendance(session.id, booking.learnerId);
-    await draft.load([recordKey, keys.user(booking.learnerId), keys.attendanceClose(session.id)]);
+    const presenceKey = keys.onlinePresence(session.id, booking.learnerId);
+    await draft.load([recordKey, keys.user(booking.learnerId), keys.attendanceClose(session.id), presenceKey]);
     if (draft.get(keys.attendanceClose(session.id))) throw closedError();
     const current = draft.get<AttendanceMarkRecord>(recordKey);
     if (current?.outcome) return current.outcome;
-    const { outcome, seconds } = outcomeOf(current, session, course);
-    const method = current?.method ?? (session.mode === "online" ? "online" : "in_person");
+    const presence = draft.get<OnlinePresence>(presenceKey);
+    const { outcome, seconds } = outcomeOf(current, session, course, presenceSeconds(presence, session));
+    const joinCount = presence?.joinCount ?? 0;
+    const method = current?.mark
+      ? current.method ?? "in_person"
+      : joinCount > 0 || session.mode === "online"
+      ? "online"
+      : current?.method ?? "in_person";
     const record: AttendanceMarkRecord = {
       ...(current ?? {}),
       sessionId: session.id,
@@ -145,7 +157,6 @@ async function closeLearner(
     };
     draft.set(keys.attendanceAudit(session.id, booking.learnerId, audit.id), audit);
     draft.set(keys.rosterTick(session.id), { at: now.toISOString() });
-    const joinCount = (current as { joinCount?: number } | null)?.joinCount ?? 0;
     addEvent(draft, actor, "attendance.recorded", session.id, booking.learnerId, {
       bookingId: booking.id,
       registration: booking.registration,

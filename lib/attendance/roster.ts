@@ -18,6 +18,7 @@ import { getValuesById } from "../store/batch.ts";
 import { type AttendanceClose, attendedSeconds } from "./close.ts";
 import { completionRuleOf, describeCompletionRule } from "./completion.ts";
 import { type AttendanceMarkRecord, ensureCheckInCode, type Mark, revisionOf } from "./marks.ts";
+import { listPresence, type OnlinePresence, presenceSeconds, STALE_AFTER_MS } from "./online.ts";
 import {
   type AttendanceSettings,
   type AttendanceState,
@@ -48,6 +49,8 @@ export interface RosterRow {
   /** The revision a mark must name (`expectedRevision`). */
   revision: number;
   outcome: string | null;
+  /** Online sessions: joins and minutes so far (summed over reconnections); null when never joined. */
+  online: { joinCount: number; minutes: number; inMeeting: boolean } | null;
 }
 
 /** A session's roster. */
@@ -70,6 +73,8 @@ export interface Roster {
     late: number;
     absent: number;
     excused: number;
+    /** Learners in the online meeting now. */
+    participants: number;
   };
   /** The completion rule in words (shown to learners too). */
   completionRule: string;
@@ -96,12 +101,15 @@ export async function getRoster(
   const course = courseE.value;
   const bookings = await listBookingsBySession(kv, sessionId, { status: "confirmed" });
   const learnerIds = bookings.map((b) => b.learnerId);
-  const [users, records, availability, code] = await Promise.all([
+  const [users, records, availability, code, presence] = await Promise.all([
     getUsers(kv, learnerIds),
     getValuesById<AttendanceMarkRecord>(kv, learnerIds, (id) => keys.attendance(sessionId, id)),
     getAvailability(kv, [session], now),
     ensureCheckInCode(kv, sessionId, now),
+    listPresence(kv, sessionId),
   ]);
+  const inMeeting = (p: OnlinePresence) =>
+    !!p.openSince && now.getTime() - Date.parse(p.lastSeenAt ?? p.openSince) <= STALE_AFTER_MS;
   const dealerIds = [...new Set([...users.values()].map((u) => u.dealerId).filter((d): d is string => !!d))];
   const prereqIds = course?.prerequisiteCourseIds ?? [];
   const [dealers, prereqs] = await Promise.all([
@@ -127,6 +135,13 @@ export async function getRoster(
       minutes: seconds === null ? null : Math.round(seconds / 60),
       revision: revisionOf(record),
       outcome: record?.outcome ?? null,
+      online: presence.has(b.learnerId)
+        ? {
+          joinCount: presence.get(b.learnerId)!.joinCount,
+          minutes: Math.round(presenceSeconds(presence.get(b.learnerId)!, session) / 60),
+          inMeeting: inMeeting(presence.get(b.learnerId)!),
+        }
+        : null,
     };
   }).sort((a, b) => a.name.localeCompare(b.name));
   const count = (m: Mark) => rows.filter((r) => r.mark === m).length;
@@ -160,6 +175,7 @@ export async function getRoster(
       late: count("late"),
       absent: count("absent"),
       excused: count("excused"),
+      participants: rows.filter((r) => r.online?.inMeeting).length,
     },
     completionRule: describeCompletionRule(completionRuleOf(course), scheduled),
     checkInCode: code,

@@ -15,6 +15,8 @@ export interface AttendanceSettings {
   closeAfterDays: number;
   /** A self check-in later than this many minutes after the start is marked late (default 10). */
   lateAfterMinutes: number;
+  /** The online join link opens this many minutes before the start (default 10). */
+  joinOpensMinutes: number;
 }
 
 /** The defaults of {@link AttendanceSettings}. */
@@ -22,6 +24,7 @@ export const DEFAULT_ATTENDANCE_SETTINGS: Readonly<AttendanceSettings> = {
   checkInOpensMinutes: 30,
   closeAfterDays: 7,
   lateAfterMinutes: 10,
+  joinOpensMinutes: 10,
 };
 
 /** A half-open interval of time `[opensAt, closesAt)`. */
@@ -87,11 +90,17 @@ export function attendanceState(
 
 /** The settings of a loaded configuration (lib/config.ts). */
 export function attendanceSettingsOf(
-  config: { checkInOpensMinutes: number; attendanceCloseDays: number; lateAfterMinutes: number },
+  config: {
+    checkInOpensMinutes: number;
+    attendanceCloseDays: number;
+    lateAfterMinutes: number;
+    joinOpensMinutes: number;
+  },
 ): AttendanceSettings {
   return {
     checkInOpensMinutes: config.checkInOpensMinutes,
     closeAfterDays: config.attendanceCloseDays,
     lateAfterMinutes: config.lateAfterMinutes,
+    joinOpensMinutes: config.joinOpensMinutes,
   };
 }

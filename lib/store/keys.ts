@@ -66,6 +66,7 @@
  * | `["attendance_closes", sessionId]` | `AttendanceClose` `{closedAt, closedBy, counts}`: attendance is final | closeAttendance |
  * | `["checkin_codes", sessionId]` | `{code, createdAt}`: the session's self check-in code | ensureCheckInCode |
  * | `["meta", "seed_teaching"]` | `TeachingSeedMarker`: the instructor demo's past sessions and its current live ones | seedTeachingDemo |
+ * | `["online_presence", sessionId, learnerId]` | `OnlinePresence` `{joinCount, seconds, openSince, lastSeenAt, joins}`: online joins and leaves | lib/attendance/online.ts (recordJoin, recordHeartbeat, recordLeave) |
  * | `["roster_ticks", sessionId]` | `{at}`: changed by every attendance write, watched by the live roster | lib/attendance, recordAttendance |
  *
  * Why session index values are a small `SessionIndexEntry` rather than the id
@@ -170,6 +171,7 @@ export const PREFIXES = [
   "attendance_closes",
   "checkin_codes",
   "roster_ticks",
+  "online_presence",
 ] as const;
 
 /** Key builders. Functions ending in `Prefix` return list prefixes. */
@@ -320,4 +322,6 @@ export const keys = {
   rosterTick: (sessionId: string) => ["roster_ticks", sessionId] as const,
   usersPrefix: () => ["users"] as const,
   teachingSeedMarker: () => ["meta", "seed_teaching"] as const,
+  onlinePresence: (sessionId: string, learnerId: string) => ["online_presence", sessionId, learnerId] as const,
+  onlinePresencePrefix: (sessionId: string) => ["online_presence", sessionId] as const,
 };

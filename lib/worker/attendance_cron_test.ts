@@ -16,7 +16,7 @@ Deno.test("[attendance] the worker's hourly close runs under its lease on the en
     relay: createRelay(kv, config),
     outbound: new OutboundSync({ kv, config }),
     reconcile: {} as ReconcileDeps,
-    attendance: { checkInOpensMinutes: 30, closeAfterDays: 2, lateAfterMinutes: 10 },
+    attendance: { checkInOpensMinutes: 30, closeAfterDays: 2, lateAfterMinutes: 10, joinOpensMinutes: 10 },
     holdSweep: { log: () => {} },
   });
   try {

@@ -235,6 +235,13 @@ const OPERATION_SAMPLES: Record<string, (w: World, people: Record<Caller, Person
     path: `/api/v1/sessions/${w.booked.id}/attendance/audit`,
     target: "session",
   }),
+  joinSession: (w) => ({ method: "POST", path: `/api/v1/sessions/${w.booked.id}/join`, target: "place" }),
+  presenceHeartbeat: (w) => ({
+    method: "POST",
+    path: `/api/v1/sessions/${w.booked.id}/presence/heartbeat`,
+    target: "none",
+  }),
+  presenceLeave: (w) => ({ method: "POST", path: `/api/v1/sessions/${w.booked.id}/presence/leave`, target: "none" }),
   selfCheckIn: (w) => ({
     method: "POST",
     path: `/api/v1/sessions/${w.booked.id}/check-in`,
@@ -275,6 +282,7 @@ const PAGE_SAMPLES: Record<string, { path: (w: World) => string; target: Target;
     target: "session",
     joinLinkFor: [],
   },
+  "./routes/sessions/[id]/join.tsx": { path: (w) => `/sessions/${w.booked.id}/join`, target: "place", joinLinkFor: [] },
   "./routes/sessions/[id]/check-in.tsx": {
     path: (w) => `/sessions/${w.booked.id}/check-in`,
     target: "none",

@@ -3,7 +3,8 @@
  * self check-in, the audit, and closing attendance (lib/attendance/).
  */
 import { z } from "zod";
-import { SELF, SESSION_STAFF } from "../../access/matrix.ts";
+import { PLACE_OWNER, SELF, SESSION_STAFF } from "../../access/matrix.ts";
+import { recordHeartbeat, recordJoin, recordLeave } from "../../attendance/online.ts";
 import { closeAttendance } from "../../attendance/close.ts";
 import { listAttendanceAudit, markAllPresent, markAttendance, MARKS, selfCheckIn } from "../../attendance/marks.ts";
 import { getRoster, listTeachSessions } from "../../attendance/roster.ts";
@@ -79,6 +80,7 @@ const RosterSchema = z.object({
     minutes: z.number().int().nullable(),
     revision: z.number().int().min(0),
     outcome: z.enum(OUTCOMES).nullable(),
+    online: z.object({ joinCount: z.number().int(), minutes: z.number().int(), inMeeting: z.boolean() }).nullable(),
   })),
 }).meta({ id: "Roster" });
 
@@ -280,6 +282,90 @@ export const selfCheckInOp = defineOperation({
   },
 });
 
+function requireUser(ctx: { requirePrincipal(): { userId: string | null; roles: readonly string[] } }) {
+  const p = ctx.requirePrincipal();
+  if (!p.userId) throw new ApiError(400, "user_required", "Sign in as a user: the admin token has no seat.");
+  return { userId: p.userId, roles: p.roles };
+}
+
+export const joinSessionOp = defineOperation({
+  method: "post",
+  path: "/v1/sessions/{id}/join",
+  operationId: "joinSession",
+  tag: TAG,
+  summary: "Join an online session: records the join (booked learners) and returns the meeting link",
+  description: "The page equivalent is GET /sessions/{id}/join, which redirects. The link opens from " +
+    "joinOpensMinutes (default 10) before the start until the end. Each join is recorded; time is summed " +
+    "over reconnections (leaves: POST …/presence/leave, heartbeats, or Cal.com's MEETING_ENDED).",
+  access: PLACE_OWNER,
+  params: IdParams,
+  responses: {
+    200: {
+      description: "Where to go",
+      schema: z.object({ url: z.url(), recorded: z.boolean(), joinCount: z.number().int().min(0) }),
+    },
+    400: err("The admin token cannot join"),
+    403: err("not_booked: book a seat to join"),
+    404: err("No such session"),
+    409: err("outside_window (details.window), not_online"),
+  },
+  async handler(ctx) {
+    const s = ctx.services;
+    const r = await recordJoin(s.kv, ctx.params.id, requireUser(ctx), s.engine.now(), settingsOf(ctx));
+    return { status: 200, body: { url: r.url, recorded: r.recorded, joinCount: r.presence?.joinCount ?? 0 } };
+  },
+});
+
+export const heartbeatOp = defineOperation({
+  method: "post",
+  path: "/v1/sessions/{id}/presence/heartbeat",
+  operationId: "presenceHeartbeat",
+  tag: TAG,
+  summary: "The open session page: the learner is still in the meeting (every 30 s)",
+  description: "Ignored (200 with `ignored`) when the session has ended, its attendance is closed, or the " +
+    "caller has not joined. After more than 90 s of silence the previous stay ends at its last heartbeat.",
+  access: SELF,
+  params: IdParams,
+  responses: {
+    200: {
+      description: "Participants now and the caller's seconds so far",
+      schema: z.object({
+        ignored: z.enum(["session_ended", "attendance_closed", "not_joined"]).nullable(),
+        participants: z.number().int().min(0),
+        seconds: z.number().int().min(0),
+      }),
+    },
+    400: err("The admin token has no presence"),
+    404: err("No such session"),
+  },
+  async handler(ctx) {
+    const s = ctx.services;
+    const r = await recordHeartbeat(s.kv, ctx.params.id, requireUser(ctx).userId, s.engine.now());
+    return { status: 200, body: r };
+  },
+});
+
+export const leaveOp = defineOperation({
+  method: "post",
+  path: "/v1/sessions/{id}/presence/leave",
+  operationId: "presenceLeave",
+  tag: TAG,
+  summary: "The learner left the online session (the session page's Leave button or its closing)",
+  access: SELF,
+  params: IdParams,
+  responses: {
+    200: { description: "Left (false: was not in it)", schema: z.object({ left: z.boolean() }) },
+    400: err("The admin token has no presence"),
+    404: err("No such session"),
+  },
+  async handler(ctx) {
+    const s = ctx.services;
+    const userId = requireUser(ctx).userId;
+    const left = await recordLeave(s.kv, ctx.params.id, userId, s.engine.now(), "page");
+    return { status: 200, body: { left: left !== null } };
+  },
+});
+
 /** Every attendance operation. */
 export const attendanceOperations = [
   listTeachingOp,
@@ -289,4 +375,7 @@ export const attendanceOperations = [
   closeAttendanceOp,
   listAttendanceAuditOp,
   selfCheckInOp,
+  joinSessionOp,
+  heartbeatOp,
+  leaveOp,
 ];

@@ -166,7 +166,12 @@ export default function RosterPage({ data }: PageProps<Data, PageState>) {
               <button type="submit" class={primary}>Mark everyone else present</button>
             </form>
           )}
-          <LiveRoster sessionId={session.id} timeZone={session.timeZone} initial={rosterSnapshot(roster)} />
+          <LiveRoster
+            sessionId={session.id}
+            timeZone={session.timeZone}
+            online={session.mode !== "in_person"}
+            initial={rosterSnapshot(roster)}
+          />
         </section>
         <section aria-labelledby="close" class="space-y-2">
           <h2 id="close" class="text-xl font-bold">Close attendance</h2>
