@@ -19,6 +19,7 @@ import { waitlistOperations } from "./v1/waitlist.ts";
 import { alternativesOperations } from "./v1/alternatives.ts";
 import { profileOperations } from "./v1/profile.ts";
 import { complianceOperations } from "./v1/compliance.ts";
+import { attendanceOperations } from "./v1/attendance.ts";
 
 /** Every /api/v1 operation, in documentation order. */
 export const API_OPERATIONS: readonly Operation[] = [
@@ -35,6 +36,7 @@ export const API_OPERATIONS: readonly Operation[] = [
   ...alternativesOperations,
   ...profileOperations,
   ...complianceOperations,
+  ...attendanceOperations,
 ];
 
 /** Builds the `/api` sub-app. */

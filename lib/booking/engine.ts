@@ -146,7 +146,9 @@ export class BookingEngine {
     }
     if (!learner) throw notFound("user", learnerId);
     const course = await this.#courses.get(session.courseId, () => this.#get<Course>(keys.course(session.courseId)));
-    await this.#assertPrerequisites(course, learner);
+    // A caller's cached user may predate a completion that just unlocked this course: re-read before refusing.
+    const stale = learner === known.learner && course && (await this.missingPrerequisites(course, learner)).length;
+    await this.#assertPrerequisites(course, stale ? await this.#get<User>(keys.user(learnerId)) ?? learner : learner);
     const alternativeOf = await acceptedAlternativeOf(this.kv, learnerId, sessionId, known.alternativeOf, this.now());
     const prefetch: Deno.KvKey[] = [keys.place(sessionId, learnerId), keys.learnerHolds(learnerId)];
     if (idem) prefetch.push(keys.idempotency(idem.scope, idem.key));

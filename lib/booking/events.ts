@@ -54,6 +54,7 @@ export const EVENT_TYPES = [
   "waitlist.left",
   "attendance.recorded",
   "alternatives.offered",
+  "course.completed",
 ] as const;
 
 /** Engine event types (each one an xAPI statement). */

@@ -70,6 +70,12 @@
  * | `["compliance_outbox", key]` | `ComplianceEvent` (`assignment.created`, `assignment.overdue`, `assignment.escalated`, `certification.expiring`, `certification.expired`, `recommendations.updated`) pending for the notifications work, which deletes it | saveAssignment, the compliance scan |
  * | `["compliance_meta", "last_scan"]` | `ScanSummary` of the last full scan; `"rescan_all"`: `{at}`, a full rescan is wanted (a requirement changed) | the compliance scan; requestRescan |
  * | `["compliance_rescan", learnerId]` | `{at}`: this person's recommendations are to be recomputed (assignment, booking for them, seats freed in a course they need) | requestRescan; deleted by the rescan loop |
+ * | `["attendance_audit", sessionId, learnerId, ulid]` | `AttendanceAuditEntry`: every mark, check-in, correction and refused stale mark | lib/attendance (markAttendance, selfCheckIn, closeAttendance) |
+ * | `["attendance_closes", sessionId]` | `AttendanceClose` `{closedAt, closedBy, counts}`: attendance is final | closeAttendance |
+ * | `["checkin_codes", sessionId]` | `{code, createdAt}`: the session's self check-in code | ensureCheckInCode |
+ * | `["meta", "seed_teaching"]` | `TeachingSeedMarker`: the instructor demo's past sessions and its current live ones | seedTeachingDemo |
+ * | `["online_presence", sessionId, learnerId]` | `OnlinePresence` `{joinCount, seconds, openSince, lastSeenAt, joins}`: online joins and leaves | lib/attendance/online.ts (recordJoin, recordHeartbeat, recordLeave) |
+ * | `["roster_ticks", sessionId]` | `{at}`: changed by every attendance write, watched by the live roster | lib/attendance, recordAttendance |
  *
  * Why session index values are a small `SessionIndexEntry` rather than the id
  * alone or a full copy: `listSessions` filters on course, location, mode,
@@ -177,6 +183,11 @@ export const PREFIXES = [
   "compliance_outbox",
   "compliance_meta",
   "compliance_rescan",
+  "attendance_audit",
+  "attendance_closes",
+  "checkin_codes",
+  "roster_ticks",
+  "online_presence",
 ] as const;
 
 /** Key builders. Functions ending in `Prefix` return list prefixes. */
@@ -334,4 +345,16 @@ export const keys = {
   calcomReview: (itemId: string) => ["calcom_review", itemId] as const,
   calcomReviewPrefix: () => ["calcom_review"] as const,
   calcomMeta: (name: string) => ["calcom_meta", name] as const,
+
+  // ── attendance (lib/attendance) ──────────────────────────────────────
+  attendanceAudit: (sessionId: string, learnerId: string, entryId: string) =>
+    ["attendance_audit", sessionId, learnerId, entryId] as const,
+  attendanceAuditPrefix: (sessionId: string) => ["attendance_audit", sessionId] as const,
+  attendanceClose: (sessionId: string) => ["attendance_closes", sessionId] as const,
+  checkInCode: (sessionId: string) => ["checkin_codes", sessionId] as const,
+  rosterTick: (sessionId: string) => ["roster_ticks", sessionId] as const,
+  usersPrefix: () => ["users"] as const,
+  teachingSeedMarker: () => ["meta", "seed_teaching"] as const,
+  onlinePresence: (sessionId: string, learnerId: string) => ["online_presence", sessionId, learnerId] as const,
+  onlinePresencePrefix: (sessionId: string) => ["online_presence", sessionId] as const,
 };

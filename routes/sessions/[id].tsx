@@ -17,6 +17,12 @@ import { JoinLink } from "../../components/SessionSummary.tsx";
 import LiveSeats from "../../islands/LiveSeats.tsx";
 import LocalTime from "../../islands/LocalTime.tsx";
 import { joinLinkFor } from "../../lib/booking/join_link.ts";
+import OnlinePresence from "../../islands/OnlinePresence.tsx";
+import { windowText } from "../../components/Teach.tsx";
+import { completionRuleOf, describeCompletionRule } from "../../lib/attendance/completion.ts";
+import { countParticipants, getPresence, joinWindow, presenceSeconds } from "../../lib/attendance/online.ts";
+import { attendanceSettingsOf, inWindow, type TimeWindow } from "../../lib/attendance/windows.ts";
+import { mayManageSession } from "../../lib/booking/access.ts";
 import { getSessionDetail, type SessionDetail } from "../../lib/catalog/browse.ts";
 import { formatDuration, formatSessionWhen } from "../../lib/catalog/format.ts";
 import { PROGRAM_TYPE_LABELS, TOPIC_LABELS } from "../../lib/domain/mod.ts";
@@ -45,7 +51,19 @@ interface MyPlace {
   linkText?: string;
 }
 
+/** Online and hybrid sessions, for those who may join: the join button, the rule, the meeting. */
+interface OnlineInfo {
+  joinOpen: boolean;
+  window: TimeWindow;
+  participants: number;
+  minutes: number;
+  rule: string;
+  /** A learner (not staff): the page sends heartbeats while it is open. */
+  learner: boolean;
+}
+
 interface Data extends SessionDetail {
+  online: OnlineInfo | null;
   /** The join link, only for learners booked here and the session's staff. */
   joinUrl: string | null;
   formKey: string;
@@ -86,14 +104,33 @@ async function offeredAlternatives(detail: SessionDetail, user: User | null, pla
   return await offerAlternatives(kv, session, user.id, engine.now(), actor, "session_page");
 }
 
+async function onlineInfo(detail: SessionDetail, user: User | null, mayJoin: boolean): Promise<OnlineInfo | null> {
+  if (!user || !mayJoin || detail.session.mode === "in_person") return null;
+  const { kv, engine, config } = services();
+  const now = engine.now();
+  const window = joinWindow(detail.session, attendanceSettingsOf(config));
+  const presence = await getPresence(kv, detail.session.id, user.id);
+  const scheduled = (Date.parse(detail.session.endsAt) - Date.parse(detail.session.startsAt)) / 1000;
+  return {
+    joinOpen: inWindow(window, now),
+    window,
+    participants: await countParticipants(kv, detail.session.id, now),
+    minutes: Math.round(presenceSeconds(presence, detail.session) / 60),
+    rule: describeCompletionRule(completionRuleOf(detail.course), scheduled),
+    learner: !mayManageSession({ userId: user.id, roles: user.roles }, detail.session),
+  };
+}
+
 async function pageData(detail: SessionDetail, user: User | null, outcome: Outcome | null): Promise<Data> {
   const who = user ? { userId: user.id, roles: user.roles } : null;
   const place = await myPlace(user, detail.session.id);
+  const joinUrl = await joinLinkFor(services().kv, who, detail.session);
   return {
     ...detail,
+    online: await onlineInfo(detail, user, joinUrl !== null),
     // The page never prints the session's own field: only what joinLinkFor allows.
     session: { ...detail.session, joinUrl: null },
-    joinUrl: await joinLinkFor(services().kv, who, detail.session),
+    joinUrl,
     formKey: newFormKey(),
     altKeys: [newFormKey(), newFormKey(), newFormKey()],
     outcome,
@@ -303,6 +340,7 @@ export default function SessionPage({ data, state }: PageProps<Data, PageState>)
           {session.mode !== "in_person" && (data.joinUrl
             ? <JoinLink url={data.joinUrl} />
             : <p class="text-sm text-gray-700">You get the join link after booking.</p>)}
+          {data.online && <OnlineSection sessionId={session.id} timeZone={session.timeZone} online={data.online} />}
           {data.instructor && <p class="mt-1 text-sm text-gray-700">Instructor: {data.instructor.name}</p>}
         </section>
         <section aria-labelledby="about" class="rounded-xl border border-gray-200 p-4">
@@ -331,5 +369,36 @@ export default function SessionPage({ data, state }: PageProps<Data, PageState>)
         </section>
       </article>
     </>
+  );
+}
+
+/** Join button (through /sessions/{id}/join), the completion rule and who is in the meeting. */
+function OnlineSection({ sessionId, timeZone, online }: { sessionId: string; timeZone: string; online: OnlineInfo }) {
+  return (
+    <div class="mt-3 space-y-2" data-testid="online">
+      {online.joinOpen
+        ? (
+          <a
+            href={`/sessions/${sessionId}/join`}
+            target="_blank"
+            rel="noopener"
+            class="inline-block rounded-lg bg-blue-800 px-4 py-2 text-base font-semibold text-white"
+          >
+            Join the meeting now
+          </a>
+        )
+        : <p class="text-sm">The meeting can be joined from {windowText(online.window, timeZone)}.</p>}
+      <p class="text-sm text-gray-700">{online.rule}</p>
+      {online.learner && online.joinOpen
+        ? (
+          <OnlinePresence
+            sessionId={sessionId}
+            open={online.joinOpen}
+            participants={online.participants}
+            minutes={online.minutes}
+          />
+        )
+        : <p class="text-sm">{online.participants} in the meeting now.</p>}
+    </div>
   );
 }
