@@ -8,6 +8,7 @@ import { actsForSession, assertMayActOnPlace, assertMayManageSession, mayActOnPl
 import { keys } from "../store/keys.ts";
 import { getSession } from "../store/sessions.ts";
 import { findAlternatives } from "./alternatives.ts";
+import { recordAlternativesOffered } from "../reports/record.ts";
 import { type AttendanceInput, type AttendanceResult, recordAttendance } from "./attendance.ts";
 import { Draft } from "./draft.ts";
 import { DomainError, notFound } from "./errors.ts";
@@ -90,6 +91,14 @@ export class BookingEngine {
     if (err instanceof DomainError && (err.code === "session_full" || err.code === "hold_expired")) {
       const session = typeof sessionOrId === "string" ? await this.#requireSession(sessionOrId) : sessionOrId;
       const alternatives = await findAlternatives(this.kv, session, learnerId, this.now());
+      if (err.code === "session_full") {
+        // The reports' alternative acceptance: decided 24 h later from the learner's bookings.
+        await recordAlternativesOffered(this.kv, {
+          sessionId: session.id,
+          learnerId,
+          alternatives: alternatives.map((a) => a.sessionId),
+        }, this.now());
+      }
       throw new DomainError(err.status, err.code, err.message, {
         ...(err.details as object ?? {}),
         waitlistOpen: session.waitlistEnabled && session.status === "scheduled",

@@ -2,7 +2,7 @@
  * Domain events. Every state change writes, in the SAME atomic op (via a Draft), each event:
  * - at `["events", key]`: the permanent history (replay, `GET /api/v1/events`), ordered by a key
  *   minted from the writer's wall clock: approximate, see {@link listEvents};
- * - at `["outbox", consumer, sessionId, key]` once per consumer (Kafka relay, Cal.com sync): the
+ * - at `["outbox", consumer, sessionId, key]` once per consumer (Kafka relay, Cal.com sync, reports): the
  *   pending entry that consumer deletes after delivery (lib/booking/outbox.ts). Delivery reads
  *   only these, so it depends on no clock and no cursor.
  * So an event exists, and is pending for every consumer, exactly when its change committed.
@@ -12,8 +12,8 @@ import { monotonicFactory } from "ulid";
 import { keys } from "../store/keys.ts";
 import type { Draft } from "./draft.ts";
 
-/** Who reads the outbox: each has its own pending entries. */
-export const OUTBOX_CONSUMERS = ["kafka", "calcom"] as const;
+/** Who reads the outbox: each has its own pending entries (`reports`: the report aggregates, lib/reports/). */
+export const OUTBOX_CONSUMERS = ["kafka", "calcom", "reports"] as const;
 export type OutboxConsumer = typeof OUTBOX_CONSUMERS[number];
 
 /** Every event type the booking engine emits. */
