@@ -14,7 +14,7 @@
  */
 import { type AtomicGuard, readOutbox } from "../booking/outbox.ts";
 import type { DomainEvent } from "../booking/events.ts";
-import type { Booking, Session, User } from "../domain/mod.ts";
+import type { Session, User } from "../domain/mod.ts";
 import { keys } from "../store/keys.ts";
 import { ulid } from "ulid";
 import { blobKeysFor, foldAltOffer, foldEvent, type FoldLookup, foldViews, Ledger, offerAccepted } from "./ledger.ts";
@@ -80,15 +80,25 @@ function sessionsOf(ev: DomainEvent): string[] {
     : [ev.sessionId];
 }
 
-/** A learner's bookings (session id and creation time), for deciding alternative offers. */
+/**
+ * When a learner booked which session (booking.confirmed and the target of booking.rescheduled), from
+ * their event history (`["events_by_learner", …]`): what decides their alternative offers. The
+ * recount reads the same events from the full history.
+ */
 export async function learnerBookings(
   kv: Deno.Kv,
   learnerId: string,
 ): Promise<{ sessionId: string; createdAtMs: number }[]> {
-  const ids: string[] = [];
-  for await (const e of kv.list<string>({ prefix: keys.bookingsByLearnerPrefix(learnerId) })) ids.push(e.value);
-  const got = await getManyValues<Booking>(kv, ids.map(keys.booking));
-  return got.flatMap((b) => b ? [{ sessionId: b.sessionId, createdAtMs: Date.parse(b.createdAt) }] : []);
+  const eventKeys: string[] = [];
+  for await (const e of kv.list({ prefix: keys.eventsByLearnerPrefix(learnerId) })) eventKeys.push(String(e.key[2]));
+  const events = await getManyValues<DomainEvent>(kv, eventKeys.map(keys.event));
+  return events.flatMap((e) => e ? bookingOf(e) : []);
+}
+
+/** The booking an event made, if any (for alternative offers). */
+export function bookingOf(e: DomainEvent): { sessionId: string; createdAtMs: number }[] {
+  if (e.type !== "booking.confirmed" && e.type !== "booking.rescheduled") return [];
+  return [{ sessionId: e.sessionId, createdAtMs: Date.parse(e.occurredAt) }];
 }
 
 /** What one step did. */

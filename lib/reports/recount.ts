@@ -18,7 +18,7 @@ import type { Session, User } from "../domain/mod.ts";
 import { keys } from "../store/keys.ts";
 import type { Lease } from "../worker/lease.ts";
 import { ulid } from "ulid";
-import { learnerBookings, sessionMeta } from "./aggregator.ts";
+import { bookingOf, sessionMeta } from "./aggregator.ts";
 import { foldAltOffer, foldEvent, type FoldLookup, foldViews, Ledger, offerAccepted } from "./ledger.ts";
 import type { AltOffer, ReportBlob, ReportInboxItem, ReportRow, SessionMeta } from "./model.ts";
 
@@ -89,11 +89,23 @@ export async function recountReports(
   const look: FoldLookup = { session: (id) => sessions.get(id) ?? null, dealerOf: (id) => dealers.get(id) ?? null };
   const ledger = new Ledger();
 
+  // Decided alternative offers, and their learners' bookings gathered from the same scan.
+  const offers: AltOffer[] = [];
+  for await (const e of kv.list<AltOffer>({ prefix: keys.reportAltOffersPrefix() })) {
+    if (e.value.decided) offers.push(e.value);
+  }
+  const offerLearners = new Map<string, { sessionId: string; createdAtMs: number }[]>(
+    offers.map((o) => [o.learnerId, []]),
+  );
+
   let eventsScanned = 0;
   let eventsPending = 0;
   for await (const e of kv.list<DomainEvent>({ prefix: keys.eventsPrefix() }, { batchSize: 1000 })) {
     eventsScanned++;
     if (eventsScanned % 20_000 === 0) await fence.ensure(leaseMs);
+    if (e.value.learnerId && offerLearners.has(e.value.learnerId)) {
+      offerLearners.get(e.value.learnerId)!.push(...bookingOf(e.value));
+    }
     const vs = e.value.commitVersionstamp ?? e.versionstamp;
     if (vs > startVs || pendingEvents.has(e.value.key)) {
       eventsPending++;
@@ -118,10 +130,8 @@ export async function recountReports(
   }
 
   // Alternative offers the aggregator decided, decided again from the learner's bookings.
-  for await (const e of kv.list<AltOffer>({ prefix: keys.reportAltOffersPrefix() })) {
-    if (!e.value.decided) continue;
-    const accepted = offerAccepted(e.value, await learnerBookings(kv, e.value.learnerId));
-    foldAltOffer(ledger, { ...e.value, accepted }, look);
+  for (const offer of offers) {
+    foldAltOffer(ledger, { ...offer, accepted: offerAccepted(offer, offerLearners.get(offer.learnerId) ?? []) }, look);
   }
 
   // Compare with what is stored (both sides: a stored blob the recount has no rows for is wrong too).

@@ -11,6 +11,8 @@
  *   backstop hold sweep (every minute) and the resume of session cancels cut short by a crash
  *   (at start, then every minute for cancels pending at least a minute), and retention (daily:
  *   events and audit older than `RETENTION_DAYS` are pseudonymised, lib/privacy/retention.ts).
+ * - `reports`: folds the reports outbox, page views and decided alternative offers into the report
+ *   aggregates (lib/reports/job.ts); a daily cron asks it for a recount with repair.
  *
  * It runs inside the app by default (`deno task start`), or alone (`deno task worker`) against the
  * same KV, with `WORKER=0` on the app instances. No job depends on KV queues.
@@ -22,6 +24,7 @@ import type { Config } from "../config.ts";
 import { createRelay } from "../relay/mod.ts";
 import type { EventRelay } from "../relay/relay.ts";
 import { applyRetention, DEFAULT_RETENTION_DAYS } from "../privacy/retention.ts";
+import { createReportsJob, requestRecount } from "../reports/job.ts";
 import { runExclusive } from "./lease.ts";
 import { LeasedLoop } from "./leased_loop.ts";
 
@@ -99,6 +102,10 @@ export interface Worker {
   cancelResumeCron(minAgeMs?: number): Promise<boolean>;
   /** Pseudonymises events and audit older than the retention period (the engine's clock decides). */
   retentionCron(): Promise<boolean>;
+  /** The report aggregator loop (lib/reports/job.ts). */
+  readonly reports: LeasedLoop;
+  /** Asks the report aggregator for a recount with repair (it runs under the aggregator's lease). */
+  reportsRecountCron(): Promise<void>;
   /** Stops every loop after its in-flight step and releases the leases. */
   stop(): Promise<void>;
 }
@@ -107,6 +114,8 @@ export interface Worker {
 export function startWorker(deps: WorkerDeps): Worker {
   const holdSweep = createHoldSweep(deps.engine, deps.holdSweep);
   holdSweep.start();
+  const reports = createReportsJob(deps.kv, () => deps.engine.now());
+  reports.start();
   deps.relay.start();
   deps.outbound.start();
   const cancelResumeCron = (minAgeMs?: number) =>
@@ -118,6 +127,10 @@ export function startWorker(deps: WorkerDeps): Worker {
   return {
     cancelResumeCron,
     holdSweep,
+    reports,
+    reportsRecountCron: async () => {
+      await requestRecount(deps.kv, true);
+    },
     reconcileCron: () =>
       runExclusive(deps.kv, "cron:reconcile", async () => {
         try {
@@ -147,7 +160,7 @@ export function startWorker(deps: WorkerDeps): Worker {
         }
       }, { leaseMs: 10 * 60_000 }),
     async stop() {
-      await Promise.all([holdSweep.stop(), deps.relay.stop(), deps.outbound.stop()]);
+      await Promise.all([holdSweep.stop(), reports.stop(), deps.relay.stop(), deps.outbound.stop()]);
     },
   };
 }
@@ -179,5 +192,8 @@ export function registerCrons(current: () => Worker | null): void {
   });
   Deno.cron("pseudonymise history past retention", "41 3 * * *", async () => {
     await current()?.retentionCron();
+  });
+  Deno.cron("recount report aggregates", "53 2 * * *", async () => {
+    await current()?.reportsRecountCron();
   });
 }
