@@ -182,7 +182,13 @@ function Kpi({ name, value, target, met }: { name: string; value: string; target
       <dd class="text-2xl font-bold tabular-nums">{value}</dd>
       <dd class="text-sm text-gray-800">
         Target {target}:{" "}
-        <span class={met === false ? "font-semibold text-red-800" : "font-semibold text-green-800"}>
+        <span
+          class={met === null
+            ? "font-semibold text-gray-800"
+            : met
+            ? "font-semibold text-green-800"
+            : "font-semibold text-red-800"}
+        >
           {met === null ? "no data yet" : met ? "met" : "not met"}
         </span>
       </dd>

@@ -75,6 +75,15 @@ export async function lastRecount(kv: Deno.Kv): Promise<(RecountResult & { reque
   return (await kv.get<RecountResult & { requestId?: string }>(keys.reportMeta("recount"))).value;
 }
 
+/** Runs a recount here under the aggregator's lease; null when a worker holds it (ask it instead). */
+export async function tryRecountHere(kv: Deno.Kv, repair: boolean): Promise<RecountResult | null> {
+  let result: RecountResult | null = null;
+  const ran = await runExclusive(kv, REPORTS_JOB, async (lease) => {
+    result = await recountReports(kv, lease, { repair });
+  }, { leaseMs: 60_000 });
+  return ran ? result : null;
+}
+
 /**
  * Runs a recount now when no worker holds the aggregator's lease (the script, tests), else asks the
  * worker and waits up to `waitMs` for its answer. Null when the worker did not answer in time.
@@ -83,11 +92,8 @@ export async function recountNow(
   kv: Deno.Kv,
   options: { repair?: boolean; waitMs?: number } = {},
 ): Promise<RecountResult | null> {
-  let result: RecountResult | null = null;
-  const ran = await runExclusive(kv, REPORTS_JOB, async (lease) => {
-    result = await recountReports(kv, lease, { repair: options.repair });
-  }, { leaseMs: 60_000 });
-  if (ran) return result;
+  const here = await tryRecountHere(kv, options.repair ?? false);
+  if (here) return here;
   const id = await requestRecount(kv, options.repair ?? false);
   const deadline = Date.now() + (options.waitMs ?? 10 * 60_000);
   while (Date.now() < deadline) {

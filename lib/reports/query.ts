@@ -49,8 +49,9 @@ export interface Report {
   filters: ReportFilters;
   sessions: number;
   totals: Record<Counter, number>;
-  noShows: { count: number; recorded: number; rate: number | null; people: RepeatPerson[] };
-  lateCancels: { count: number; bookings: number; rate: number | null; people: RepeatPerson[] };
+  /** `repeatPeople`: how many people have more than one; `people`: the first 100 of them, most first. */
+  noShows: { count: number; recorded: number; rate: number | null; repeatPeople: number; people: RepeatPerson[] };
+  lateCancels: { count: number; bookings: number; rate: number | null; repeatPeople: number; people: RepeatPerson[] };
   funnel: {
     views: number;
     holds: number;
@@ -148,10 +149,17 @@ async function names<T extends { id: string }>(kv: Deno.Kv, ids: string[], key: 
   return new Map(got.flatMap((v) => v ? [[v.id, v] as const] : []));
 }
 
-function repeaters(counts: Map<string, number>, users: Map<string, User>): RepeatPerson[] {
-  return [...counts].filter(([, n]) => n > 1)
-    .map(([learnerId, count]) => ({ learnerId, name: users.get(learnerId)?.name ?? "(unknown person)", count }))
-    .sort((a, b) => b.count - a.count || a.name.localeCompare(b.name));
+/** People counted more than once, most first (ties by id, so the list is stable). */
+function repeaters(counts: Map<string, number>): [string, number][] {
+  return [...counts].filter(([, n]) => n > 1).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+}
+
+function named(list: [string, number][], users: Map<string, User>): RepeatPerson[] {
+  return list.slice(0, PEOPLE_LIMIT).map(([learnerId, count]) => ({
+    learnerId,
+    name: users.get(learnerId)?.name ?? "(unknown person)",
+    count,
+  }));
 }
 
 /** Most repeat people listed (the count of all of them is in the totals). */
@@ -196,7 +204,10 @@ export async function buildReport(kv: Deno.Kv, filters: ReportFilters): Promise<
 
   const locationIds = [...new Set(all.flatMap((r) => r.l ? [r.l] : []))];
   const instructorIds = [...new Set(all.map((r) => r.i))];
-  const repeatIds = [...noShowPeople, ...latePeople].filter(([, n]) => n > 1).map(([id]) => id);
+  const noShowRepeat = repeaters(noShowPeople);
+  const lateRepeat = repeaters(latePeople);
+  // Names only for the people listed (the count covers everyone).
+  const repeatIds = [...noShowRepeat.slice(0, PEOPLE_LIMIT), ...lateRepeat.slice(0, PEOPLE_LIMIT)].map(([id]) => id);
   const [locations, instructors, people, dealers] = await Promise.all([
     names<Location>(kv, locationIds, keys.location),
     names<User>(kv, instructorIds, keys.user),
@@ -219,13 +230,15 @@ export async function buildReport(kv: Deno.Kv, filters: ReportFilters): Promise<
       count: totals.noShows,
       recorded,
       rate: rate(totals.noShows, recorded),
-      people: repeaters(noShowPeople, people).slice(0, PEOPLE_LIMIT),
+      repeatPeople: noShowRepeat.length,
+      people: named(noShowRepeat, people),
     },
     lateCancels: {
       count: totals.lateCancels,
       bookings: totals.bookings,
       rate: rate(totals.lateCancels, totals.bookings),
-      people: repeaters(latePeople, people).slice(0, PEOPLE_LIMIT),
+      repeatPeople: lateRepeat.length,
+      people: named(lateRepeat, people),
     },
     funnel: {
       views: totals.views,

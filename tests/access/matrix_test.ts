@@ -212,6 +212,10 @@ const OPERATION_SAMPLES: Record<string, (w: World, people: Record<Caller, Person
     target: "none",
   }),
   deactivateUser: () => ({ method: "POST", path: `/api/v1/users/${UNKNOWN_USER}/deactivate`, target: "none" }),
+  getReports: (w) => ({ method: "GET", path: `/api/v1/reports?dealerId=${w.dealerId}`, target: "dealer" }),
+  getReportCsv: (w) => ({ method: "GET", path: `/api/v1/reports/funnel/csv?dealerId=${w.dealerId}`, target: "dealer" }),
+  getReportsRecount: () => ({ method: "GET", path: "/api/v1/admin/reports/recount", target: "none" }),
+  recountReports: () => ({ method: "POST", path: "/api/v1/admin/reports/recount", body: {}, target: "none" }),
 };
 
 /** One GET per page (by manifest key), and which pages show the owner's join link to whom. */
@@ -235,6 +239,26 @@ const PAGE_SAMPLES: Record<string, { path: (w: World) => string; target: Target;
   "./routes/auth/sign-out.tsx": { path: () => "/auth/sign-out", target: "none", joinLinkFor: [] },
   "./routes/me/privacy.tsx": { path: () => "/me/privacy", target: "none", joinLinkFor: [] },
   "./routes/me/privacy/export.json.ts": { path: () => "/me/privacy/export.json", target: "none", joinLinkFor: [] },
+  "./routes/admin/reports.tsx": {
+    path: (w) => `/admin/reports?dealerId=${w.dealerId}`,
+    target: "dealer",
+    joinLinkFor: [],
+  },
+  "./routes/admin/reports.csv.ts": {
+    path: (w) => `/admin/reports.csv?section=funnel&dealerId=${w.dealerId}`,
+    target: "dealer",
+    joinLinkFor: [],
+  },
+  "./routes/dealer/reports.tsx": {
+    path: (w) => `/dealer/reports?dealerId=${w.dealerId}`,
+    target: "dealer",
+    joinLinkFor: [],
+  },
+  "./routes/dealer/reports.csv.ts": {
+    path: (w) => `/dealer/reports.csv?section=funnel&dealerId=${w.dealerId}`,
+    target: "dealer",
+    joinLinkFor: [],
+  },
 };
 
 /** Whether `caller`, let in by the rule with `reach`, may act on `target` (the owner's place or session). */
