@@ -298,3 +298,48 @@ export async function writeReportHistory(
   await w.done();
   return counts;
 }
+
+/** Bookings of demo history `seedReportHistory` writes (about 190 past sessions). */
+export const DEMO_HISTORY_BOOKINGS = 3_000;
+
+/**
+ * The demo seed's past: {@link DEMO_HISTORY_BOOKINGS} bookings over the last 120 days, drawn from
+ * the seeded catalog and people (learners at their preferred center), so `/admin/reports` shows
+ * real figures on a fresh `deno task start`. Once per store (`["meta", "report_history"]`); false
+ * when already there or when there is no catalog to draw on.
+ */
+export async function seedReportHistory(kv: Deno.Kv, options: { now?: Date } = {}): Promise<boolean> {
+  const marker = keys.reportHistoryMarker();
+  if ((await kv.get(marker)).value) return false;
+  const list = async <T>(prefix: string) =>
+    (await Array.fromAsync(kv.list<T>({ prefix: [prefix] }))).map((e) => e.value);
+  const [courses, locations, users] = await Promise.all([
+    list<{ id: string; durationMinutes: number; active?: boolean }>("courses"),
+    list<{ id: string; timeZone: string }>("locations"),
+    list<{ id: string; roles: string[]; dealerId: string | null; preferredLocationId?: string | null }>("users"),
+  ]);
+  const instructors = users.filter((u) => u.roles.includes("instructor")).map((u) => u.id);
+  const learnerList = users.filter((u) => u.roles.includes("learner"));
+  if (!courses.length || !instructors.length || !learnerList.length) return false;
+  const learners = new Map<string, { id: string; dealerId: string | null }[]>(locations.map((l) => [l.id, []]));
+  learnerList.forEach((u, i) => {
+    const at = u.preferredLocationId && learners.has(u.preferredLocationId)
+      ? u.preferredLocationId
+      : locations[i % Math.max(1, locations.length)]?.id;
+    if (at) learners.get(at)!.push({ id: u.id, dealerId: u.dealerId ?? null });
+  });
+  for (const [id, l] of learners) if (!l.length) learners.delete(id);
+  const claimed = await kv.atomic().check({ key: marker, versionstamp: null }).set(marker, {
+    at: new Date().toISOString(),
+  }).commit();
+  if (!claimed.ok) return false;
+  await writeReportHistory(kv, {
+    courses: courses.filter((c) => c.active !== false).map((c) => ({ id: c.id, durationMinutes: c.durationMinutes })),
+    locations: locations.filter((l) => learners.has(l.id)),
+    instructors,
+    learners: learners.size
+      ? learners
+      : new Map([["online", learnerList.map((u) => ({ id: u.id, dealerId: u.dealerId ?? null }))]]),
+  }, { bookings: DEMO_HISTORY_BOOKINGS, now: options.now ?? new Date(), days: 120, learnerIndex: true });
+  return true;
+}

@@ -70,6 +70,7 @@
  * | `["report_alt_offers", id]` | `AltOffer` `{sessionId, learnerId, alternatives, atMs, decided, accepted}`: a full-session answer that offered alternatives | recordAlternativesOffered; aggregator decides after 24 h |
  * | `["report_alt_due", dueAtMs, id]` | null: offers whose 24 h are not yet decided (the aggregator's work list) | recordAlternativesOffered; aggregator deletes |
  * | `["report_meta", name]` | `version`: ULID changed by every aggregate write (report caches); `recount`: the last recount's result | reports aggregator, recount |
+ * | `["meta", "report_history"]` | `{at}`: the demo report history was written (once per store) | seedReportHistory |
  *
  * Why session index values are a small `SessionIndexEntry` rather than the id
  * alone or a full copy: `listSessions` filters on course, location, mode,
@@ -334,4 +335,5 @@ export const keys = {
   reportAltDue: (dueAtMs: number, id: string) => ["report_alt_due", dueAtMs, id] as const,
   reportAltDuePrefix: () => ["report_alt_due"] as const,
   reportMeta: (name: string) => ["report_meta", name] as const,
+  reportHistoryMarker: () => ["meta", "report_history"] as const,
 };
