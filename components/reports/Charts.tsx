@@ -92,7 +92,13 @@ export function BarChart(
 /** A report table (the data of the chart above it, and of the CSV). */
 export function DataTable({ table }: { table: ReportTable }) {
   return (
-    <div class="overflow-x-auto">
+    // A wide table scrolls on a phone: the region takes focus so keyboard users can scroll it too.
+    <div
+      class="overflow-x-auto focus:outline-none focus-visible:ring-4 focus-visible:ring-blue-600"
+      role="region"
+      aria-label={`${table.caption} (table)`}
+      tabIndex={0}
+    >
       <table class="min-w-full border-collapse text-left text-sm">
         <caption class="sr-only">{table.caption}</caption>
         <thead>

@@ -137,12 +137,17 @@ export interface AltOffer {
 /** How long a learner has to book one of the alternatives for the offer to count as accepted. */
 export const ALT_WINDOW_MS = 24 * 3600_000;
 
-const DAY = /^\d{4}-\d{2}-\d{2}$/;
+/** A calendar day `YYYY-MM-DD` that exists (2025-02-30 does not). */
+const DaySchema = z.string().refine((d) => {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(d)) return false;
+  const t = Date.parse(`${d}T00:00:00Z`);
+  return Number.isFinite(t) && new Date(t).toISOString().slice(0, 10) === d;
+}, { error: "must be a date like 2025-01-31" });
 
 /** Report filters (query string of pages, API and CSV). Empty strings mean "any". */
 export const ReportFiltersSchema = z.strictObject({
-  from: z.string().regex(DAY, { error: "must be a date like 2025-01-31" }).optional(),
-  to: z.string().regex(DAY, { error: "must be a date like 2025-01-31" }).optional(),
+  from: DaySchema.optional(),
+  to: DaySchema.optional(),
   courseId: IdSchema.optional(),
   topic: z.enum(TOPICS).optional(),
   locationId: z.union([IdSchema, z.literal("online")]).optional(),

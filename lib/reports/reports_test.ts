@@ -355,3 +355,19 @@ Deno.test("[reports] the CSV holds exactly the section's table, names escaped", 
     await teardown(f.kv);
   }
 });
+
+Deno.test("[reports] filters: days must exist, from not after to, ids well-formed", async () => {
+  const { ReportFiltersSchema } = await import("./model.ts");
+  assert.equal(ReportFiltersSchema.safeParse({ from: "2026-02-28", to: "2026-03-01" }).success, true);
+  for (
+    const bad of [{ from: "2026-13-40" }, { to: "2025-02-30" }, { from: "2026-3-1" }, {
+      from: "2026-03-02",
+      to: "2026-03-01",
+    }]
+  ) {
+    assert.equal(ReportFiltersSchema.safeParse(bad).success, false, JSON.stringify(bad));
+  }
+  assert.equal(ReportFiltersSchema.safeParse({ courseId: "nope" }).success, false);
+  assert.equal(ReportFiltersSchema.safeParse({ locationId: "online" }).success, true);
+  assert.equal(ReportFiltersSchema.safeParse({ extra: "x" }).success, false);
+});
