@@ -54,6 +54,8 @@ export function createReportsJob(kv: Deno.Kv, now: () => Date, options: ReportsJ
       return handled(r);
     },
     idleMs: options.maxIdleMs ?? 1_000,
+    // Under load, gather a bigger batch per step instead of folding every commit on its own.
+    lingerMs: 200,
     wakeOn: onEventsCommitted,
     leaseMs: options.leaseMs,
     owner: options.owner,
