@@ -45,3 +45,45 @@ Deno.test("[reports] the worker's loop folds new events and answers a recount re
     await teardown(kv);
   }
 });
+
+Deno.test("[reports] two workers' loops under concurrent bookings and a handover count every event exactly once", async () => {
+  const { kv, engine } = await setup();
+  const log = () => {};
+  const a = createReportsJob(kv, () => engine.now(), { log, owner: "worker-a", leaseMs: 2_000 });
+  const b = createReportsJob(kv, () => engine.now(), { log, owner: "worker-b", leaseMs: 2_000 });
+  try {
+    a.start();
+    b.start();
+    const course = await putCourse(kv);
+    const sessions = await Promise.all([0, 1, 2, 3].map(() => putSession(kv, course.id, { capacity: 8 })));
+    const learners = await Promise.all(Array.from({ length: 40 }, () => putUser(kv)));
+    // 40 learners at once, 4 sessions of 8 seats: 32 holds, 8 refused as full.
+    const tries = await Promise.allSettled(
+      learners.map((u, i) => engine.placeHold(sessions[i % 4].id, u.id, self(u.id))),
+    );
+    const placed = tries.filter((t) => t.status === "fulfilled").length;
+    assert.equal(placed, 32);
+    await a.stop(); // the other loop takes over whatever is still pending
+    const more = await Promise.allSettled(
+      tries.flatMap((t, i) =>
+        t.status === "fulfilled" && i % 2 === 0 ? [engine.confirmHold(t.value.hold.id, self(learners[i].id))] : []
+      ),
+    );
+    const booked = more.filter((t) => t.status === "fulfilled").length;
+    assert.ok(booked > 0);
+    assert.equal(booked, more.length, "every live hold confirms");
+    const report = await eventually(async () => {
+      clearReportCache();
+      const r = await buildReport(kv, {});
+      return r.totals.holds === placed && r.totals.bookings === booked && r;
+    }, "every hold and booking folded once");
+    assert.equal(report.sessions, 4);
+    await b.stop();
+    const recount = await recountNow(kv, {});
+    assert.equal(recount?.ok, true, JSON.stringify(recount?.differences));
+  } finally {
+    await a.stop();
+    await b.stop();
+    await teardown(kv);
+  }
+});
