@@ -7,12 +7,16 @@ import * as $_500 from "./routes/_500.tsx";
 import * as $_app from "./routes/_app.tsx";
 import * as $_middleware from "./routes/_middleware.ts";
 import * as $admin_calcom from "./routes/admin/calcom.tsx";
+import * as $admin_reports_csv from "./routes/admin/reports.csv.ts";
+import * as $admin_reports from "./routes/admin/reports.tsx";
 import * as $auth_callback from "./routes/auth/callback.tsx";
 import * as $auth_sign_in from "./routes/auth/sign-in.tsx";
 import * as $auth_sign_out from "./routes/auth/sign-out.tsx";
 import * as $bookings__id_ from "./routes/bookings/[id].tsx";
 import * as $bookings__id__calendar_ics from "./routes/bookings/[id]/calendar.ics.ts";
 import * as $dealer_compliance from "./routes/dealer/compliance.tsx";
+import * as $dealer_reports_csv from "./routes/dealer/reports.csv.ts";
+import * as $dealer_reports from "./routes/dealer/reports.tsx";
 import * as $dev_sign_in from "./routes/dev/sign-in.tsx";
 import * as $holds__id_ from "./routes/holds/[id].tsx";
 import * as $index from "./routes/index.tsx";
@@ -43,12 +47,16 @@ const manifest = {
     "./routes/_app.tsx": $_app,
     "./routes/_middleware.ts": $_middleware,
     "./routes/admin/calcom.tsx": $admin_calcom,
+    "./routes/admin/reports.csv.ts": $admin_reports_csv,
+    "./routes/admin/reports.tsx": $admin_reports,
     "./routes/auth/callback.tsx": $auth_callback,
     "./routes/auth/sign-in.tsx": $auth_sign_in,
     "./routes/auth/sign-out.tsx": $auth_sign_out,
     "./routes/bookings/[id].tsx": $bookings__id_,
     "./routes/bookings/[id]/calendar.ics.ts": $bookings__id__calendar_ics,
     "./routes/dealer/compliance.tsx": $dealer_compliance,
+    "./routes/dealer/reports.csv.ts": $dealer_reports_csv,
+    "./routes/dealer/reports.tsx": $dealer_reports,
     "./routes/dev/sign-in.tsx": $dev_sign_in,
     "./routes/holds/[id].tsx": $holds__id_,
     "./routes/index.tsx": $index,

@@ -13,6 +13,7 @@
  */
 import type { Course, Location, Session, User } from "../domain/mod.ts";
 import { getAvailability } from "./availability.ts";
+import { recordAlternativesOffered } from "../reports/record.ts";
 import { Draft } from "./draft.ts";
 import { type Actor, addEvent } from "./events.ts";
 import { keys } from "../store/keys.ts";
@@ -233,7 +234,10 @@ export async function recordAlternativesOffer(
     shownOn,
     alternatives: alternatives.map((a) => ({ sessionId: a.sessionId, score: a.score, reasons: a.reasons })),
   }, now);
-  await draft.commit();
+  if (await draft.commit()) {
+    // The reports' acceptance rate: decided 24 h later from the learner's bookings.
+    await recordAlternativesOffered(kv, { sessionId, learnerId, alternatives: ids }, now);
+  }
 }
 
 /**

@@ -76,6 +76,15 @@
  * | `["meta", "seed_teaching"]` | `TeachingSeedMarker`: the instructor demo's past sessions and its current live ones | seedTeachingDemo |
  * | `["online_presence", sessionId, learnerId]` | `OnlinePresence` `{joinCount, seconds, openSince, lastSeenAt, joins}`: online joins and leaves | lib/attendance/online.ts (recordJoin, recordHeartbeat, recordLeave) |
  * | `["roster_ticks", sessionId]` | `{at}`: changed by every attendance write, watched by the live roster | lib/attendance, recordAttendance |
+ * | `["report_days", day, bucket]` | `ReportBlob` `{rows}`: per-session report counters of sessions starting that UTC day (bucket 0–3 by session id) | reports aggregator (lib/reports/aggregator.ts), recount repair |
+ * | `["report_dealer_days", dealerId, day]` | `ReportBlob`: the same rows counting only that dealer's learners | 〃 |
+ * | `["report_applied", eventKey]` | null, expires after 7 days: the event was folded into the report rows (a redelivery is skipped) | reports aggregator |
+ * | `["report_inbox", ulid]` | `ReportInboxItem` (a session page view) not folded yet | recordSessionView; aggregator deletes |
+ * | `["report_view_counts", sessionId, dealerId \| "-"]` | KvU64: every view of the session page ever recorded, by the viewer's dealer (the recount's source for views) | recordSessionView |
+ * | `["report_alt_offers", id]` | `AltOffer` `{sessionId, learnerId, alternatives, atMs, decided, accepted}`: a full-session answer that offered alternatives | recordAlternativesOffered; aggregator decides after 24 h |
+ * | `["report_alt_due", dueAtMs, id]` | null: offers whose 24 h are not yet decided (the aggregator's work list) | recordAlternativesOffered; aggregator deletes |
+ * | `["report_meta", name]` | `version`: ULID changed by every aggregate write (report caches); `recount`: the last recount's result | reports aggregator, recount |
+ * | `["meta", "report_history"]` | `{at}`: the demo report history was written (once per store) | seedReportHistory |
  *
  * Why session index values are a small `SessionIndexEntry` rather than the id
  * alone or a full copy: `listSessions` filters on course, location, mode,
@@ -188,6 +197,14 @@ export const PREFIXES = [
   "checkin_codes",
   "roster_ticks",
   "online_presence",
+  "report_days",
+  "report_dealer_days",
+  "report_applied",
+  "report_inbox",
+  "report_view_counts",
+  "report_alt_offers",
+  "report_alt_due",
+  "report_meta",
 ] as const;
 
 /** Key builders. Functions ending in `Prefix` return list prefixes. */
@@ -357,4 +374,21 @@ export const keys = {
   teachingSeedMarker: () => ["meta", "seed_teaching"] as const,
   onlinePresence: (sessionId: string, learnerId: string) => ["online_presence", sessionId, learnerId] as const,
   onlinePresencePrefix: (sessionId: string) => ["online_presence", sessionId] as const,
+  // ── reports (lib/reports/) ───────────────────────────────────────────
+  reportDay: (day: string, bucket: number) => ["report_days", day, bucket] as const,
+  reportDaysPrefix: () => ["report_days"] as const,
+  reportDealerDay: (dealerId: string, day: string) => ["report_dealer_days", dealerId, day] as const,
+  reportDealerDaysPrefix: (dealerId: string) => ["report_dealer_days", dealerId] as const,
+  reportApplied: (eventKey: string) => ["report_applied", eventKey] as const,
+  reportInbox: (id: string) => ["report_inbox", id] as const,
+  reportInboxPrefix: () => ["report_inbox"] as const,
+  reportViewCount: (sessionId: string, dealerId: string | null) =>
+    ["report_view_counts", sessionId, dealerId ?? "-"] as const,
+  reportViewCountsPrefix: () => ["report_view_counts"] as const,
+  reportAltOffer: (id: string) => ["report_alt_offers", id] as const,
+  reportAltOffersPrefix: () => ["report_alt_offers"] as const,
+  reportAltDue: (dueAtMs: number, id: string) => ["report_alt_due", dueAtMs, id] as const,
+  reportAltDuePrefix: () => ["report_alt_due"] as const,
+  reportMeta: (name: string) => ["report_meta", name] as const,
+  reportHistoryMarker: () => ["meta", "report_history"] as const,
 };

@@ -28,6 +28,7 @@ import { formatDuration, formatSessionWhen } from "../../lib/catalog/format.ts";
 import { PROGRAM_TYPE_LABELS, TOPIC_LABELS } from "../../lib/domain/mod.ts";
 import { type Handlers, Head, type PageProps } from "../../lib/fresh/mod.ts";
 import { services } from "../../lib/services.ts";
+import { recordSessionView } from "../../lib/reports/record.ts";
 import type { PageState } from "../../lib/auth/page_user.ts";
 import { type Alternative, offerAlternatives, recordAlternativesOffer } from "../../lib/booking/alternatives.ts";
 import type { User } from "../../lib/domain/user.ts";
@@ -143,6 +144,13 @@ export const handler: Handlers<Data, PageState> = {
   async GET(_req, ctx) {
     const detail = await getSessionDetail(services().kv, ctx.params.id);
     if (!detail) return ctx.renderNotFound();
+    // The registration funnel's first step (reports); counted for the viewer's dealer too.
+    await recordSessionView(
+      services().kv,
+      detail.session.id,
+      ctx.state.user?.dealerId ?? null,
+      services().engine.now(),
+    );
     return ctx.render(await pageData(detail, ctx.state.user, null));
   },
   async POST(req, ctx) {

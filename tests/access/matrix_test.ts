@@ -299,6 +299,10 @@ const OPERATION_SAMPLES: Record<string, (w: World, people: Record<Caller, Person
     body: { code: "ABCDEF" },
     target: "none",
   }),
+  getReports: (w) => ({ method: "GET", path: `/api/v1/reports?dealerId=${w.dealerId}`, target: "dealer" }),
+  getReportCsv: (w) => ({ method: "GET", path: `/api/v1/reports/funnel/csv?dealerId=${w.dealerId}`, target: "dealer" }),
+  getReportsRecount: () => ({ method: "GET", path: "/api/v1/admin/reports/recount", target: "none" }),
+  recountReports: () => ({ method: "POST", path: "/api/v1/admin/reports/recount", body: {}, target: "none" }),
 };
 
 /** A calendar date `days` from now (assignments must not be due in the past). */
@@ -345,6 +349,26 @@ const PAGE_SAMPLES: Record<string, { path: (w: World) => string; target: Target;
   "./routes/sessions/[id]/check-in.tsx": {
     path: (w) => `/sessions/${w.booked.id}/check-in`,
     target: "none",
+    joinLinkFor: [],
+  },
+  "./routes/admin/reports.tsx": {
+    path: (w) => `/admin/reports?dealerId=${w.dealerId}`,
+    target: "dealer",
+    joinLinkFor: [],
+  },
+  "./routes/admin/reports.csv.ts": {
+    path: (w) => `/admin/reports.csv?section=funnel&dealerId=${w.dealerId}`,
+    target: "dealer",
+    joinLinkFor: [],
+  },
+  "./routes/dealer/reports.tsx": {
+    path: (w) => `/dealer/reports?dealerId=${w.dealerId}`,
+    target: "dealer",
+    joinLinkFor: [],
+  },
+  "./routes/dealer/reports.csv.ts": {
+    path: (w) => `/dealer/reports.csv?section=funnel&dealerId=${w.dealerId}`,
+    target: "dealer",
     joinLinkFor: [],
   },
 };
