@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { newId } from "../domain/ids.ts";
 import type { Session, WaitlistEntry } from "../domain/mod.ts";
 import { DomainError } from "../booking/errors.ts";
+import { REPORT_EVENT_TYPES } from "../booking/events.ts";
+import { type Alternative, recordAlternativesOffer } from "../booking/alternatives.ts";
 import { keys } from "../store/keys.ts";
 import {
   admin,
@@ -77,13 +79,15 @@ async function scenario() {
 
   await book(engine, s1.id, a1.id);
   const b1s1 = await book(engine, s1.id, b1.id);
-  // S1 is full: a2 is offered S2 (same course) and joins S1's waitlist.
+  // S1 is full: a2 is offered S2 (same course), shown on the refusal page, and joins S1's waitlist.
+  let offered: Alternative[] = [];
   await assert.rejects(engine.placeHold(s1.id, a2.id, self(a2.id)), (e: unknown) => {
     assert.ok(e instanceof DomainError && e.code === "session_full");
-    const alts = (e.details as { alternatives: { sessionId: string }[] }).alternatives.map((a) => a.sessionId);
-    assert.deepEqual(alts, [s2.id]);
+    offered = (e.details as { alternatives: Alternative[] }).alternatives;
     return true;
   });
+  assert.deepEqual(offered.map((a) => a.sessionId), [s2.id]);
+  await recordAlternativesOffer(kv, s1.id, a2.id, offered, engine.now(), self(a2.id), "refusal");
   await engine.joinWaitlist(s1.id, a2.id, self(a2.id));
   await book(engine, s2.id, a2.id);
   const c1hold = await engine.placeHold(s3.id, c1.id, self(c1.id));
@@ -224,7 +228,10 @@ Deno.test("[reports] a redelivered event is acknowledged without counting it twi
     const before = await buildReport(f.kv, {});
     // Write the outbox entry of every event again, as a redelivery would.
     let n = 0;
-    for await (const e of f.kv.list<{ key: string; sessionId: string }>({ prefix: keys.eventsPrefix() })) {
+    for await (
+      const e of f.kv.list<{ key: string; type: string; sessionId: string }>({ prefix: keys.eventsPrefix() })
+    ) {
+      if (!REPORT_EVENT_TYPES.has(e.value.type)) continue; // never pending for the reports
       await f.kv.set(keys.outboxEntry("reports", e.value.sessionId, e.value.key), e.value);
       n++;
     }
