@@ -13,7 +13,7 @@ import { keys } from "../store/keys.ts";
 import type { Draft } from "./draft.ts";
 
 /** Who reads the outbox: each has its own pending entries. */
-export const OUTBOX_CONSUMERS = ["kafka", "calcom"] as const;
+export const OUTBOX_CONSUMERS = ["kafka", "calcom", "notify"] as const;
 export type OutboxConsumer = typeof OUTBOX_CONSUMERS[number];
 
 /** Every event type the booking engine emits. */

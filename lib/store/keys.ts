@@ -40,7 +40,7 @@
  * | `["events_by_learner", learnerId, key]` | null (the event key is the key's last part): the learner's events (privacy export, erasure) | booking engine (addEvent, with the event) |
  * | `["privacy_erasures", userId]` | `ErasureRecord` `{userId, erasedAt, by, reason}`: who erased whom, when, why (no personal data of the person) | eraseUser |
  * | `["privacy_meta", name]` | `retention`: the retention job's progress `{eventKey, session, lastRunAt, cutoff}`; `last_erasure`: `{userId, at}`, changed by every erasure (caches of people drop what they hold) | retention job; eraseUser |
- * | `["outbox", consumer, sessionId, key]` | `DomainEvent` not yet delivered to `consumer` (`kafka`, `calcom`); written with the event, deleted after delivery | booking engine; relay and Cal.com sync delete |
+ * | `["outbox", consumer, sessionId, key]` | `DomainEvent` not yet delivered to `consumer` (`kafka`, `calcom`, `notify`); written with the event, deleted after delivery | booking engine; relay and Cal.com sync delete |
  * | `["worker_leases", name]` | `LeaseRecord` `{owner, token, until}`: the fenced lease of a background job or cron | lib/worker/lease.ts |
  * | `["idempotency", scope, key]` | `{bodyHash, result, createdAt}`, expires after 24 h | booking engine |
  * | `["meta", "seed"]` | `SeedMarker` | seedDemoData |
@@ -62,6 +62,14 @@
  * | `["calcom_meta", name]` | cursors and last-seen times of the sync | Cal.com sync |
  * | `["auth_failures", kind, client]` | `{times}`: epoch ms of the client's recent failed authentications of this kind (bearer, dev_sign_in, webhook); expires after the window | lib/http/failure_limit.ts |
  * | `["csp_reports", "count"]` | KvU64: Content-Security-Policy violation reports received | POST /api/csp-report |
+ * | `["notify_messages", id]` | `Notification`: one email by identity (id: SHA-256 of the identity), its status (pending, sent, dead, skipped), content and attempts | notifier (lib/notify/) |
+ * | `["notify_due", dueAtMs, id]` | null: pending messages by when they may go (the sender's work list; reminders' due-time index) | notifier |
+ * | `["notify_by_user", userId, createdAtMs, id]` | null: the recipient's messages (the inbox of /me/notifications) | notifier |
+ * | `["notify_dead", id]` | null: messages that failed for good (admin list, retry) | notifier; admin retry deletes |
+ * | `["notify_calendar", bookingId]` | `CalendarState` `{uid, sequence}`: the invitation last sent for the booking (a moved booking keeps the UID, a higher SEQUENCE) | notifier |
+ * | `["notify_rate", userId]` | `RateState` `{windowStartMs, count}`: the recipient's sends in the current window (pacing) | notifier |
+ * | `["notify_prefs", userId]` | `NotificationPrefs` `{off, timeZone}`: kinds the user turned off, zone for times | /me/notifications, unsubscribe link |
+ * | `["notify_settings"]` | `NotifySettings` `{paused}`: the admins' pause-all switch | admin notifications |
  *
  * Why session index values are a small `SessionIndexEntry` rather than the id
  * alone or a full copy: `listSessions` filters on course, location, mode,
@@ -161,6 +169,14 @@ export const PREFIXES = [
   "calcom_meta",
   "auth_failures",
   "csp_reports",
+  "notify_messages",
+  "notify_due",
+  "notify_by_user",
+  "notify_dead",
+  "notify_calendar",
+  "notify_rate",
+  "notify_prefs",
+  "notify_settings",
 ] as const;
 
 /** Key builders. Functions ending in `Prefix` return list prefixes. */
@@ -301,4 +317,19 @@ export const keys = {
   calcomReview: (itemId: string) => ["calcom_review", itemId] as const,
   calcomReviewPrefix: () => ["calcom_review"] as const,
   calcomMeta: (name: string) => ["calcom_meta", name] as const,
+
+  // ── Notifications (lib/notify/) ───────────────────────────────────────
+  notifyMessage: (id: string) => ["notify_messages", id] as const,
+  notifyMessagesPrefix: () => ["notify_messages"] as const,
+  notifyDue: (dueAtMs: number, id: string) => ["notify_due", dueAtMs, id] as const,
+  notifyDuePrefix: () => ["notify_due"] as const,
+  notifyByUser: (userId: string, createdAtMs: number, id: string) =>
+    ["notify_by_user", userId, createdAtMs, id] as const,
+  notifyByUserPrefix: (userId: string) => ["notify_by_user", userId] as const,
+  notifyDead: (id: string) => ["notify_dead", id] as const,
+  notifyDeadPrefix: () => ["notify_dead"] as const,
+  notifyCalendar: (bookingId: string) => ["notify_calendar", bookingId] as const,
+  notifyRate: (userId: string) => ["notify_rate", userId] as const,
+  notifyPrefs: (userId: string) => ["notify_prefs", userId] as const,
+  notifySettings: () => ["notify_settings"] as const,
 };
