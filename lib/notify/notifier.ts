@@ -196,6 +196,9 @@ export class Notifier {
    * moved clock). Returns the work done, or null when another worker holds the lease.
    */
   async tick(): Promise<number | null> {
+    if (this.loop.status().state !== "idle" && this.loop.status().state !== "stopped") {
+      throw new Error("tick() is for a notifier whose loop is not started");
+    }
     if (!(await this.loop.lease.acquire())) return null;
     return await this.#step(this.loop.lease, new AbortController().signal);
   }
