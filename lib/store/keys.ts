@@ -70,6 +70,7 @@
  * | `["notify_rate", userId]` | `RateState` `{windowStartMs, count}`: the recipient's sends in the current window (pacing) | notifier |
  * | `["notify_prefs", userId]` | `NotificationPrefs` `{off, timeZone}`: kinds the user turned off, zone for times | /me/notifications, unsubscribe link |
  * | `["notify_settings"]` | `NotifySettings` `{paused}`: the admins' pause-all switch | admin notifications |
+ * | `["notify_settings", "signing_key"]` | random hex: HMAC key of one-click unsubscribe tokens (made on first use) | lib/notify/manage.ts |
  *
  * Why session index values are a small `SessionIndexEntry` rather than the id
  * alone or a full copy: `listSessions` filters on course, location, mode,
@@ -332,4 +333,5 @@ export const keys = {
   notifyRate: (userId: string) => ["notify_rate", userId] as const,
   notifyPrefs: (userId: string) => ["notify_prefs", userId] as const,
   notifySettings: () => ["notify_settings"] as const,
+  notifySigningKey: () => ["notify_settings", "signing_key"] as const,
 };

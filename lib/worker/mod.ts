@@ -3,6 +3,8 @@
  * (fenced lease, so across N processes one worker runs each job at a time):
  * - `relay`: the Kafka outbox → Kafka (lib/relay/relay.ts);
  * - `calcom-outbound`: the Cal.com outbox → Cal.com (lib/calcom/outbound.ts);
+ * - `notify`: the notification outbox → messages → email over SMTP, with reminders from a due-time
+ *   index (lib/notify/notifier.ts); without SMTP_URL messages are produced and wait;
  * - `hold-sweep`: releases holds and offers whose time is up (their seat, the `hold.expired`
  *   event and the next waitlist offer), walking `holds_by_expiry`: it looks again when the next
  *   hold is due, at least every second;
@@ -24,6 +26,8 @@ import type { EventRelay } from "../relay/relay.ts";
 import { applyRetention, DEFAULT_RETENTION_DAYS } from "../privacy/retention.ts";
 import { runExclusive } from "./lease.ts";
 import { LeasedLoop } from "./leased_loop.ts";
+import { createNotifier } from "../notify/mod.ts";
+import type { Notifier } from "../notify/notifier.ts";
 
 /** Lease name of the hold sweep. */
 export const HOLD_SWEEP_JOB = "hold-sweep";
@@ -71,6 +75,8 @@ export interface WorkerDeps {
   holdSweep?: HoldSweepOptions;
   /** Retention period in days (default {@link DEFAULT_RETENTION_DAYS}). */
   retentionDays?: number;
+  /** Notifications (absent: not run by this worker). */
+  notifier?: Notifier;
 }
 
 /**
@@ -86,6 +92,7 @@ export function workerDepsFor(kv: Deno.Kv, config: Config, engine: BookingEngine
     outbound: new OutboundSync({ kv, config }),
     reconcile: reconcileDepsFor(kv, config, engine),
     retentionDays: config.retentionDays,
+    notifier: createNotifier(kv, config, engine),
   };
 }
 
@@ -109,6 +116,7 @@ export function startWorker(deps: WorkerDeps): Worker {
   holdSweep.start();
   deps.relay.start();
   deps.outbound.start();
+  deps.notifier?.start();
   const cancelResumeCron = (minAgeMs?: number) =>
     runExclusive(deps.kv, "cron:cancel-resume", () => resumeSessionCancels(deps.engine, minAgeMs), {
       leaseMs: 60_000,
@@ -147,7 +155,7 @@ export function startWorker(deps: WorkerDeps): Worker {
         }
       }, { leaseMs: 10 * 60_000 }),
     async stop() {
-      await Promise.all([holdSweep.stop(), deps.relay.stop(), deps.outbound.stop()]);
+      await Promise.all([holdSweep.stop(), deps.relay.stop(), deps.outbound.stop(), deps.notifier?.stop()]);
     },
   };
 }

@@ -7,7 +7,9 @@ import assert from "node:assert/strict";
 import { keys } from "../../lib/store/keys.ts";
 import type { Notification } from "../../lib/notify/notifier.ts";
 import { HOUR, MINUTE, putSession, putUser } from "../booking/test_fixtures.ts";
+import { retryDeadNotification } from "../../lib/notify/manage.ts";
 import { book, drain, type NotifyWorld, notifyWorld } from "./notify_fixture.ts";
+import { startMailpit } from "./mailpit.ts";
 
 class Crash extends Error {}
 
@@ -179,6 +181,20 @@ Deno.test("[notify] a refused address is a dead letter at once (no retry loop); 
     const deadList = await Array.fromAsync(w.kv.list({ prefix: keys.notifyDeadPrefix() }));
     assert.deepEqual(deadList.map((e) => e.key[1]), [dead[0].id]);
     assert.deepEqual([...(await perRecipient(w)).keys()], [good.email]);
+    // The server's rule is lifted (a new server on the same port), and an admin retries the letter.
+    await w.mailpit.stop();
+    const fixed = await startMailpit({ smtpPort: w.mailpit.smtpPort });
+    try {
+      const retried = await retryDeadNotification(w.kv, dead[0].id, w.clock.now());
+      assert.equal(retried?.status, "pending");
+      assert.equal(await retryDeadNotification(w.kv, dead[0].id, w.clock.now()), null, "only a dead letter is retried");
+      await drain(w.notifier);
+      const arrived = await fixed.messages();
+      assert.deepEqual(arrived.map((m) => m.To[0].Address), [bad.email]);
+      assert.deepEqual(await Array.fromAsync(w.kv.list({ prefix: keys.notifyDeadPrefix() })), []);
+    } finally {
+      await fixed.close();
+    }
   } finally {
     await w.close();
   }
