@@ -7,6 +7,7 @@ import * as $_500 from "./routes/_500.tsx";
 import * as $_app from "./routes/_app.tsx";
 import * as $_middleware from "./routes/_middleware.ts";
 import * as $admin_calcom from "./routes/admin/calcom.tsx";
+import * as $admin_notifications from "./routes/admin/notifications.tsx";
 import * as $auth_callback from "./routes/auth/callback.tsx";
 import * as $auth_sign_in from "./routes/auth/sign-in.tsx";
 import * as $auth_sign_out from "./routes/auth/sign-out.tsx";
@@ -15,9 +16,11 @@ import * as $bookings__id__calendar_ics from "./routes/bookings/[id]/calendar.ic
 import * as $dev_sign_in from "./routes/dev/sign-in.tsx";
 import * as $holds__id_ from "./routes/holds/[id].tsx";
 import * as $index from "./routes/index.tsx";
+import * as $me_notifications from "./routes/me/notifications.tsx";
 import * as $me_privacy from "./routes/me/privacy.tsx";
 import * as $me_privacy_export_json from "./routes/me/privacy/export.json.ts";
 import * as $me_schedule from "./routes/me/schedule.tsx";
+import * as $notifications_unsubscribe from "./routes/notifications/unsubscribe.tsx";
 import * as $sessions__id_ from "./routes/sessions/[id].tsx";
 import * as $sessions__id__seats from "./routes/sessions/[id]/seats.ts";
 import * as $sw_js from "./routes/sw.js.ts";
@@ -33,6 +36,7 @@ const manifest = {
     "./routes/_app.tsx": $_app,
     "./routes/_middleware.ts": $_middleware,
     "./routes/admin/calcom.tsx": $admin_calcom,
+    "./routes/admin/notifications.tsx": $admin_notifications,
     "./routes/auth/callback.tsx": $auth_callback,
     "./routes/auth/sign-in.tsx": $auth_sign_in,
     "./routes/auth/sign-out.tsx": $auth_sign_out,
@@ -41,9 +45,11 @@ const manifest = {
     "./routes/dev/sign-in.tsx": $dev_sign_in,
     "./routes/holds/[id].tsx": $holds__id_,
     "./routes/index.tsx": $index,
+    "./routes/me/notifications.tsx": $me_notifications,
     "./routes/me/privacy.tsx": $me_privacy,
     "./routes/me/privacy/export.json.ts": $me_privacy_export_json,
     "./routes/me/schedule.tsx": $me_schedule,
+    "./routes/notifications/unsubscribe.tsx": $notifications_unsubscribe,
     "./routes/sessions/[id].tsx": $sessions__id_,
     "./routes/sessions/[id]/seats.ts": $sessions__id__seats,
     "./routes/sw.js.ts": $sw_js,

@@ -212,6 +212,25 @@ const OPERATION_SAMPLES: Record<string, (w: World, people: Record<Caller, Person
     target: "none",
   }),
   deactivateUser: () => ({ method: "POST", path: `/api/v1/users/${UNKNOWN_USER}/deactivate`, target: "none" }),
+  getMyNotifications: () => ({ method: "GET", path: "/api/v1/me/notifications", target: "none" }),
+  setMyNotificationPreferences: () => ({
+    method: "PUT",
+    path: "/api/v1/me/notifications",
+    body: { off: ["reminder"], timeZone: null },
+    target: "none",
+  }),
+  listNotifications: () => ({ method: "GET", path: "/api/v1/admin/notifications?limit=10", target: "none" }),
+  retryNotification: () => ({
+    method: "POST",
+    path: `/api/v1/admin/notifications/${"0".repeat(32)}/retry`,
+    target: "none",
+  }),
+  pauseNotifications: () => ({
+    method: "PUT",
+    path: "/api/v1/admin/notifications/pause",
+    body: { paused: false },
+    target: "none",
+  }),
 };
 
 /** One GET per page (by manifest key), and which pages show the owner's join link to whom. */
@@ -235,6 +254,13 @@ const PAGE_SAMPLES: Record<string, { path: (w: World) => string; target: Target;
   "./routes/auth/sign-out.tsx": { path: () => "/auth/sign-out", target: "none", joinLinkFor: [] },
   "./routes/me/privacy.tsx": { path: () => "/me/privacy", target: "none", joinLinkFor: [] },
   "./routes/me/privacy/export.json.ts": { path: () => "/me/privacy/export.json", target: "none", joinLinkFor: [] },
+  "./routes/me/notifications.tsx": { path: () => "/me/notifications", target: "none", joinLinkFor: [] },
+  "./routes/admin/notifications.tsx": { path: () => "/admin/notifications", target: "none", joinLinkFor: [] },
+  "./routes/notifications/unsubscribe.tsx": {
+    path: () => "/notifications/unsubscribe?t=x.y.z",
+    target: "none",
+    joinLinkFor: [],
+  },
 };
 
 /** Whether `caller`, let in by the rule with `reach`, may act on `target` (the owner's place or session). */
