@@ -454,9 +454,10 @@ export class Notifier {
       return "the session was cancelled or moved";
     }
     // A reminder that could not go before the start (an outage, a pause) is no longer useful.
-    if (nowMs >= Date.parse(session.startsAt) + (n.kind === "session_live" ? 15 * 60_000 : 0)) {
-      return "the session has started";
-    }
+    const startMs = Date.parse(session.startsAt);
+    if (nowMs >= startMs + (n.kind === "session_live" ? 15 * 60_000 : 0)) return "the session has started";
+    const at = n.guard.remindAtMs;
+    if (at !== undefined && nowMs > at + (startMs - at) / 2) return "too late for this reminder (a later one follows)";
     return null;
   }
 }

@@ -33,8 +33,11 @@ export interface MessageDraft {
   dueAtMs: number;
   vars: TemplateVars;
   calendar?: { method: "REQUEST" | "CANCEL"; event: CalendarEvent; state: CalendarState; bookingId: string };
-  /** A reminder is sent only while this booking is still confirmed in this session at this start. */
-  guard?: { bookingId: string; sessionId: string; startsAt: string };
+  /**
+   * A reminder is sent only while this booking is still confirmed in this session at this start,
+   * and not later than half its lead after `remindAtMs` (a week's reminder 4 days late is wrong).
+   */
+  guard?: { bookingId: string; sessionId: string; startsAt: string; remindAtMs?: number };
 }
 
 /** What producing needs. */
@@ -122,13 +125,14 @@ function reminders(deps: ProduceDeps, detail: SessionDetail, booking: Booking, t
   const base = { ...sessionVars(deps, detail, to), bookingUrl: `${deps.siteUrl}/bookings/${booking.id}` };
   const guard = { bookingId: booking.id, sessionId: detail.session.id, startsAt: detail.session.startsAt };
   for (const minutes of deps.reminderOffsetsMin) {
+    const remindAtMs = startMs - minutes * 60_000;
     out.push({
       identity: `due:${booking.id}:${detail.session.startsAt}:${minutes}`,
       kind: "reminder",
       userId: to.user.id,
-      dueAtMs: startMs - minutes * 60_000,
+      dueAtMs: remindAtMs,
       vars: { ...base, lead: leadText(minutes) },
-      guard,
+      guard: { ...guard, remindAtMs },
     });
   }
   if (detail.session.mode !== "in_person" && detail.session.joinUrl) {
@@ -196,6 +200,7 @@ export async function draftsForEvent(deps: ProduceDeps, event: DomainEvent): Pro
   const nowMs = Date.parse(event.occurredAt);
   const type = event.type as string;
   if (type in EXTERNAL_EVENT_KINDS) return await externalDrafts(deps, event, nowMs);
+  if (event.type === "session.updated") return await movedSessionDrafts(deps, event, nowMs);
   if (!event.learnerId) return [];
   const detail = await getSessionDetail(deps.kv, event.sessionId);
   if (!detail) return [];
@@ -290,6 +295,39 @@ export async function draftsForEvent(deps: ProduceDeps, event: DomainEvent): Pro
     default:
       return [];
   }
+}
+
+/**
+ * A session whose time (or place) changed: each booked learner gets the updated invitation (same
+ * UID, next SEQUENCE) and the new time's reminders; the old ones no longer match and are skipped.
+ */
+async function movedSessionDrafts(deps: ProduceDeps, event: DomainEvent, nowMs: number): Promise<MessageDraft[]> {
+  const changes = (event.data.changes ?? {}) as Record<string, unknown>;
+  if (!["startsAt", "endsAt", "locationId", "joinUrl", "mode"].some((f) => f in changes)) return [];
+  const detail = await getSessionDetail(deps.kv, event.sessionId);
+  if (!detail || detail.session.status === "cancelled") return [];
+  const out: MessageDraft[] = [];
+  for (const booking of await listBookingsBySession(deps.kv, event.sessionId, { status: "confirmed" })) {
+    const to = await recipient(deps.kv, booking.learnerId, detail.session.timeZone);
+    if (!to) continue;
+    const prior = await calendarStateOf(deps.kv, booking.id);
+    const state = { uid: prior?.uid ?? `booking-${booking.id}@training-booking`, sequence: (prior?.sequence ?? 0) + 1 };
+    out.push({
+      identity: `event:${event.id}:booking_rescheduled:${to.user.id}`,
+      kind: "booking_rescheduled",
+      userId: to.user.id,
+      dueAtMs: nowMs,
+      vars: { ...sessionVars(deps, detail, to), bookingUrl: `${deps.siteUrl}/bookings/${booking.id}` },
+      calendar: {
+        method: "REQUEST",
+        event: { ...bookingCalendarEvent(booking.id, detail, deps.siteUrl, detail.session.joinUrl), uid: state.uid },
+        state,
+        bookingId: booking.id,
+      },
+    });
+    if ("startsAt" in changes) out.push(...reminders(deps, detail, booking, to).filter((r) => r.dueAtMs > nowMs));
+  }
+  return out;
 }
 
 /** Messages from events of other parts of the product (see {@link EXTERNAL_EVENT_KINDS}). */
