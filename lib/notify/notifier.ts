@@ -125,6 +125,45 @@ export interface NotifierOptions {
   };
 }
 
+/** The stored record of a new message (its invitation built now, with the SEQUENCE it carries). */
+export function toNotification(
+  d: MessageDraft,
+  id: string,
+  to: { address: string; name: string },
+  createdAtMs: number,
+  from: { name: string; email: string },
+): Notification {
+  return {
+    id,
+    identity: d.identity,
+    kind: d.kind,
+    userId: d.userId,
+    to,
+    status: "pending",
+    dueAtMs: d.dueAtMs,
+    createdAtMs,
+    attempts: 0,
+    lastError: null,
+    sentAt: null,
+    skippedReason: null,
+    vars: d.vars,
+    calendar: d.calendar
+      ? {
+        method: d.calendar.method,
+        filename: d.calendar.method === "CANCEL" ? "cancelled.ics" : "invite.ics",
+        content: invitationIcs(d.calendar.event, {
+          method: d.calendar.method,
+          sequence: d.calendar.state.sequence,
+          organizer: from,
+          attendee: { name: to.name, email: to.address },
+        }),
+      }
+      : null,
+    guard: d.guard ?? null,
+    subject: null,
+  };
+}
+
 /** Id of a message: SHA-256 of its identity (32 hex characters). */
 export async function notificationId(identity: string): Promise<string> {
   return (await sha256Hex(identity)).slice(0, 32);
@@ -261,35 +300,7 @@ export class Notifier {
       for (const { d, id } of chunk) {
         const to = users.get(d.userId);
         if (!to) continue;
-        const n: Notification = {
-          id,
-          identity: d.identity,
-          kind: d.kind,
-          userId: d.userId,
-          to,
-          status: "pending",
-          dueAtMs: d.dueAtMs,
-          createdAtMs: nowMs,
-          attempts: 0,
-          lastError: null,
-          sentAt: null,
-          skippedReason: null,
-          vars: d.vars,
-          calendar: d.calendar
-            ? {
-              method: d.calendar.method,
-              filename: d.calendar.method === "CANCEL" ? "cancelled.ics" : "invite.ics",
-              content: invitationIcs(d.calendar.event, {
-                method: d.calendar.method,
-                sequence: d.calendar.state.sequence,
-                organizer: this.#o.from,
-                attendee: { name: to.name, email: to.address },
-              }),
-            }
-            : null,
-          guard: d.guard ?? null,
-          subject: null,
-        };
+        const n = toNotification(d, id, to, nowMs, this.#o.from);
         op.check({ key: keys.notifyMessage(id), versionstamp: null });
         op.set(keys.notifyMessage(id), n);
         op.set(keys.notifyDue(n.dueAtMs, id), null);

@@ -7,6 +7,7 @@ import { importConfirmedBookings } from "../store/bookings.ts";
 import { deleteAllKeys } from "../store/reset.ts";
 import { keys } from "../store/keys.ts";
 import { buildDemoData, DEFAULT_SEED } from "./demo_data.ts";
+import { seedDemoNotifications } from "../notify/seed.ts";
 
 /**
  * Version of the demo data set. Change it when the generated data changes:
@@ -127,6 +128,8 @@ async function writeDemoData(kv: Deno.Kv, now: Date, seed: number): Promise<Seed
   await importUsers(kv, data.users);
   await importSessions(kv, data.sessions);
   await importConfirmedBookings(kv, data.bookings);
+  // The demo learner's inbox and the admin's notification list (imported bookings have no events).
+  await seedDemoNotifications(kv, data.demoLearnerId, now);
   return {
     locations: data.locations.length,
     courses: data.courses.length,

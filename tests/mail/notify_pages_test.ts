@@ -16,6 +16,9 @@ Deno.test("[notify] /me/notifications: optional kinds can be turned off, transac
     assert.equal(res.status, 200);
     assert.match(text, /Booking confirmations\s*(<!-- -->)?\s*<span[^>]*>\(always sent\)/);
     assert.match(text, /<label for="timeZone"/);
+    // The demo data's inbox: sent confirmations and waiting reminders.
+    assert.match(text, /Booked: /);
+    assert.match(text, /Waiting to send/);
     const bad = await postForm(t, "/me/notifications", cookie, { on: "recording_available", timeZone: "Mars/Base" });
     assert.equal(bad.res.status, 422);
     assert.match(bad.text, /id="timeZone-problem"[^>]*>Choose a time zone/);
@@ -93,6 +96,7 @@ Deno.test("[notify] /admin/notifications: admins see counts and dead letters, re
     assert.equal(page.res.status, 200);
     assert.match(page.text, /550 5\.1\.1 mailbox unavailable/);
     assert.match(page.text, /SMTP_URL is not set/);
+    assert.match(page.text, /mailbox unavailable \(demo data\)/, "the seeded dead letter");
     const retried = await postForm(t, "/admin/notifications", admin, { intent: "retry", id });
     assert.equal(retried.res.status, 303);
     assert.equal((await kv.get<Notification>(keys.notifyMessage(id))).value!.status, "pending");
