@@ -106,7 +106,7 @@ export interface NotifierOptions {
   /** Events read per step (default 200) and messages sent per step (default 100). */
   ingestBatch?: number;
   sendBatch?: number;
-  /** Sends in flight at once (default 2, the SMTP pool's connections). */
+  /** Sends in flight at once (default 4, the SMTP pool's connections). */
   concurrency?: number;
   /** One-click unsubscribe link of an optional kind (null: none). */
   unsubscribeUrl?: (userId: string, kind: NotificationKind) => Promise<string | null>;
@@ -261,8 +261,9 @@ export class Notifier {
     const page = await readOutbox(kv, "notify", { limit: this.#o.ingestBatch ?? 200, resumeAfter: this.#resumeAfter });
     this.#resumeAfter = page.resumeAfter;
     const quiet: PendingEvent[] = [];
+    const produce = { ...this.#produce, sessionCache: new Map() };
     for (const event of page.events) {
-      const drafts = await draftsForEvent(this.#produce, event);
+      const drafts = await draftsForEvent(produce, event);
       if (drafts.length === 0) {
         quiet.push(event);
         continue;
@@ -328,7 +329,7 @@ export class Notifier {
     for await (const e of kv.list(selector, { limit: this.#o.sendBatch ?? 100 })) {
       due.push({ dueAtMs: Number(e.key[1]), id: String(e.key[2]) });
     }
-    const concurrency = this.#o.concurrency ?? 2;
+    const concurrency = this.#o.concurrency ?? 4;
     // Each recipient's pacing state, read once per step and updated before each send (sends run in parallel).
     const rates = new Map<string, { ready: Promise<void>; state: RateState | null }>();
     let done = 0;

@@ -47,6 +47,15 @@ export interface ProduceDeps {
   siteUrl: string;
   /** Minutes before the start a reminder goes out. */
   reminderOffsetsMin: readonly number[];
+  /** Session details already read in this batch (many events of one session read it once). */
+  sessionCache?: Map<string, Promise<SessionDetail | null>>;
+}
+
+function detailOf(deps: ProduceDeps, sessionId: string): Promise<SessionDetail | null> {
+  if (!deps.sessionCache) return getSessionDetail(deps.kv, sessionId);
+  let found = deps.sessionCache.get(sessionId);
+  if (!found) deps.sessionCache.set(sessionId, found = getSessionDetail(deps.kv, sessionId));
+  return found;
 }
 
 /** A recipient with the zone their times are shown in. */
@@ -202,7 +211,7 @@ export async function draftsForEvent(deps: ProduceDeps, event: DomainEvent): Pro
   if (type in EXTERNAL_EVENT_KINDS) return await externalDrafts(deps, event, nowMs);
   if (event.type === "session.updated") return await movedSessionDrafts(deps, event, nowMs);
   if (!event.learnerId) return [];
-  const detail = await getSessionDetail(deps.kv, event.sessionId);
+  const detail = await detailOf(deps, event.sessionId);
   if (!detail) return [];
   const to = await recipient(deps.kv, event.learnerId, detail.session.timeZone);
   if (!to) return [];
@@ -304,7 +313,7 @@ export async function draftsForEvent(deps: ProduceDeps, event: DomainEvent): Pro
 async function movedSessionDrafts(deps: ProduceDeps, event: DomainEvent, nowMs: number): Promise<MessageDraft[]> {
   const changes = (event.data.changes ?? {}) as Record<string, unknown>;
   if (!["startsAt", "endsAt", "locationId", "joinUrl", "mode"].some((f) => f in changes)) return [];
-  const detail = await getSessionDetail(deps.kv, event.sessionId);
+  const detail = await detailOf(deps, event.sessionId);
   if (!detail || detail.session.status === "cancelled") return [];
   const out: MessageDraft[] = [];
   for (const booking of await listBookingsBySession(deps.kv, event.sessionId, { status: "confirmed" })) {
@@ -334,7 +343,7 @@ async function movedSessionDrafts(deps: ProduceDeps, event: DomainEvent, nowMs: 
 async function externalDrafts(deps: ProduceDeps, event: DomainEvent, nowMs: number): Promise<MessageDraft[]> {
   const kind = EXTERNAL_EVENT_KINDS[event.type as keyof typeof EXTERNAL_EVENT_KINDS];
   if (kind === "recording_available") {
-    const detail = await getSessionDetail(deps.kv, event.sessionId);
+    const detail = await detailOf(deps, event.sessionId);
     const url = typeof event.data.recordingUrl === "string" ? event.data.recordingUrl : null;
     if (!detail || !url) return [];
     const out: MessageDraft[] = [];

@@ -31,7 +31,7 @@ function describe(err: unknown): string {
 /** Extra settings (tests: the CA of a self-signed server certificate). */
 export interface SmtpMailerOptions {
   ca?: string;
-  /** Connections kept open (default 2). */
+  /** Connections kept open (default 4, the notifier's sends in flight). */
   maxConnections?: number;
 }
 
@@ -46,7 +46,7 @@ export function createSmtpMailer(smtpUrl: string, from: string, options: SmtpMai
     requireTLS: s.requireTls,
     auth: s.auth ?? undefined,
     pool: true,
-    maxConnections: options.maxConnections ?? 2,
+    maxConnections: options.maxConnections ?? 4,
     tls: options.ca ? { ca: options.ca, servername: s.host } : { servername: s.host },
     ...timeouts,
   });

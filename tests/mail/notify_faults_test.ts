@@ -52,6 +52,7 @@ Deno.test("[notify] a crash mid-batch after a sent marker, then a restart: every
     const emails = await bookMany(w, 20);
     const crashing = w.newNotifier({
       owner: "worker-1",
+      concurrency: 2,
       hooks: {
         afterMarked: () => {
           if (++marked === 7) throw new Crash("killed after the 7th marker");
