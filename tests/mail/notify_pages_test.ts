@@ -109,3 +109,36 @@ Deno.test("[notify] /admin/notifications: admins see counts and dead letters, re
     await t.close();
   }
 });
+
+Deno.test("[notify] PUT /api/v1/me/notifications: a transactional kind or a bad zone is a 422 with {error, message}; a good choice is saved", async () => {
+  const t = await startTestApp();
+  try {
+    const cookie = await devCookie(t, DEMO_EMAILS.learner);
+    const put = (body: unknown) =>
+      t.app.fetch(
+        new Request(`${PAGE_BASE}/api/v1/me/notifications`, {
+          method: "PUT",
+          headers: { cookie, origin: PAGE_BASE, "content-type": "application/json" },
+          body: JSON.stringify(body),
+        }),
+      );
+    const required = await put({ off: ["booking_cancelled"], timeZone: null });
+    assert.equal(required.status, 422);
+    const body = await required.json();
+    assert.equal(body.error, "required_kind");
+    assert.match(body.message, /cannot be turned off: cancellations/);
+    const zone = await put({ off: [], timeZone: "Nowhere/Land" });
+    assert.equal(zone.status, 422);
+    assert.equal((await zone.json()).error, "invalid_time_zone");
+    const ok = await put({ off: ["manager_notice"], timeZone: "America/Chicago" });
+    assert.equal(ok.status, 200);
+    const saved = await ok.json();
+    assert.equal(saved.timeZone, "America/Chicago");
+    assert.deepEqual(
+      saved.kinds.filter((k: { on: boolean }) => !k.on).map((k: { kind: string }) => k.kind),
+      ["manager_notice"],
+    );
+  } finally {
+    await t.close();
+  }
+});
