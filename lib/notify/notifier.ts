@@ -448,6 +448,8 @@ export class Notifier {
   /** Why a due message no longer applies, or null. */
   async #skipReason(n: Notification, nowMs: number): Promise<string | null> {
     const kv = this.#o.kv;
+    const user = (await kv.get<{ erasedAt?: string; active?: boolean }>(keys.user(n.userId))).value;
+    if (!user || user.erasedAt || user.active === false) return "the recipient's account is erased or deactivated";
     if (isOptional(n.kind)) {
       const prefs = (await kv.get<NotificationPrefs>(keys.notifyPrefs(n.userId))).value;
       if (prefs?.off.includes(n.kind)) return "the recipient turned this kind off";

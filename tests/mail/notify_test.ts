@@ -7,6 +7,7 @@ import { keys } from "../../lib/store/keys.ts";
 import type { Notification } from "../../lib/notify/notifier.ts";
 import { admin, HOUR, MINUTE, putLocation, putSession, putUser, self, T0 } from "../booking/test_fixtures.ts";
 import { setNotifyPaused } from "../../lib/notify/manage.ts";
+import { eraseUser } from "../../lib/privacy/erase.ts";
 import { book, drain, inviteOf, notifyWorld, SITE } from "./notify_fixture.ts";
 
 // The session is on Monday 9 March 2026, 09:00 in New York: after the US switch to daylight time
@@ -321,6 +322,34 @@ Deno.test("[notify] a reminder that could not go near its time (an outage, a pau
     const skipped = (await Array.fromAsync(w.kv.list<Notification>({ prefix: keys.notifyMessagesPrefix() })))
       .filter((e) => e.value.status === "skipped");
     assert.deepEqual(skipped.map((e) => e.value.skippedReason), ["too late for this reminder (a later one follows)"]);
+  } finally {
+    await w.close();
+  }
+});
+
+Deno.test("[notify] an erased learner gets nothing more, and their stored messages lose their name and email", async () => {
+  const w = await notifyWorld();
+  try {
+    const s = await putSession(w.kv, w.course.id, { startsAt: STARTS, endsAt: ENDS });
+    const learner = await putUser(w.kv, { name: "Erin Erasable" });
+    await book(w.engine, s.id, learner.id);
+    await drain(w.notifier);
+    assert.equal((await w.mailpit.messages()).length, 1);
+    await eraseUser(w.kv, w.engine, learner.id, { actor: admin(), reason: "asked to be forgotten" });
+    await drain(w.notifier);
+    for (const lead of [7 * 24 * HOUR, 24 * HOUR, HOUR, 0]) {
+      w.clock.ms = Date.parse(STARTS) - lead;
+      await drain(w.notifier);
+    }
+    const sent = await w.mailpit.messages();
+    // The confirmation only: no mail about the cancellation the erasure made, no reminder.
+    assert.deepEqual(sent.map((m) => m.Subject.split(":")[0]), ["Booked"]);
+    const statuses = (await Array.fromAsync(w.kv.list<Notification>({ prefix: keys.notifyMessagesPrefix() })))
+      .map((e) => e.value.status);
+    assert.ok(!statuses.includes("pending"), "nothing left waiting");
+    const stored = JSON.stringify(await Array.fromAsync(w.kv.list({ prefix: keys.notifyMessagesPrefix() })));
+    assert.ok(!stored.includes(learner.email), "no email left");
+    assert.ok(!stored.includes("Erin Erasable"), "no name left");
   } finally {
     await w.close();
   }
