@@ -117,7 +117,7 @@ export async function getNotificationPrefs(kv: Deno.Kv, userId: string): Promise
 export async function setNotificationPrefs(
   kv: Deno.Kv,
   userId: string,
-  prefs: { off: string[]; timeZone: string | null },
+  prefs: { off: string[]; timeZone: string | null; managerDigest?: boolean },
 ): Promise<NotificationPrefs> {
   const unknown = prefs.off.filter((k) => !(NOTIFICATION_KINDS as readonly string[]).includes(k));
   if (unknown.length) throw new NotifyInputError("unknown_kind", `Unknown notification kind: ${unknown.join(", ")}.`);
@@ -131,7 +131,11 @@ export async function setNotificationPrefs(
   if (prefs.timeZone !== null && !isValidTimeZone(prefs.timeZone)) {
     throw new NotifyInputError("invalid_time_zone", "Choose a time zone such as Europe/Berlin or America/New_York.");
   }
-  const value: NotificationPrefs = { off: [...new Set(prefs.off)] as NotificationKind[], timeZone: prefs.timeZone };
+  const value: NotificationPrefs = {
+    off: [...new Set(prefs.off)] as NotificationKind[],
+    timeZone: prefs.timeZone,
+    ...(prefs.managerDigest ? { managerDigest: true } : {}),
+  };
   await kv.set(keys.notifyPrefs(userId), value);
   return value;
 }

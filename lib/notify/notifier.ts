@@ -73,6 +73,8 @@ export interface Notification {
   vars: TemplateVars;
   calendar: MailCalendar | null;
   guard: MessageDraft["guard"] | null;
+  /** Part of the recipient's daily digest (manager notices): sent together with the others due with it. */
+  digest?: boolean;
   /** Set once sent (what the inbox shows). */
   subject: string | null;
 }
@@ -88,6 +90,8 @@ export interface NotificationPrefs {
   off: NotificationKind[];
   /** Zone to show times in; null: the preferred location's, else the session's. */
   timeZone: string | null;
+  /** Managers: team notices as one email a day (07:00 their time) instead of one each. */
+  managerDigest?: boolean;
 }
 
 /** Settings of the notifier. */
@@ -122,6 +126,19 @@ export interface NotifierOptions {
   hooks?: {
     afterAccepted?: (n: Notification) => void | Promise<void>;
     afterMarked?: (n: Notification) => void | Promise<void>;
+  };
+}
+
+/** Placeholders of a digest email: its lines as text and as an HTML list (escaped here). Pure. */
+export function digestVars(n: Notification, entries: readonly { value: Notification }[]): TemplateVars {
+  const lines = entries.map((e) => String(e.value.vars.line ?? ""));
+  const esc = (x: string) => x.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;");
+  return {
+    recipientName: n.vars.recipientName ?? "",
+    teamUrl: n.vars.teamUrl ?? "",
+    count: String(lines.length),
+    itemsText: lines.map((l) => `- ${l}`).join("\n"),
+    itemsHtml: lines.map((l) => `<li>${esc(l)}</li>`).join(""),
   };
 }
 
@@ -160,6 +177,7 @@ export function toNotification(
       }
       : null,
     guard: d.guard ?? null,
+    ...(d.digest ? { digest: true } : {}),
     subject: null,
   };
 }
@@ -332,12 +350,14 @@ export class Notifier {
     const concurrency = this.#o.concurrency ?? 4;
     // Each recipient's pacing state, read once per step and updated before each send (sends run in parallel).
     const rates = new Map<string, { ready: Promise<void>; state: RateState | null }>();
+    // Digests already taken by a send of this step (recipient and due time).
+    const digests = new Set<string>();
     let done = 0;
     for (let i = 0; i < due.length && !signal.aborted; i += concurrency) {
       // No other worker may take the lease while these sends are in flight.
       await lease.ensure(mailer.maxSendMs + 10_000);
       const results = await Promise.all(
-        due.slice(i, i + concurrency).map((d) => this.#deliverOne(lease, d, nowMs, rates)),
+        due.slice(i, i + concurrency).map((d) => this.#deliverOne(lease, d, nowMs, rates, digests)),
       );
       done += results.length;
       // The server is unreachable: stop here, the loop backs off, the rest keep their turn.
@@ -351,6 +371,7 @@ export class Notifier {
     due: { dueAtMs: number; id: string },
     nowMs: number,
     rates: Map<string, { ready: Promise<void>; state: RateState | null }>,
+    digests: Set<string>,
   ): Promise<"sent" | "skipped" | "deferred" | "retry" | "dead" | "outage" | "none"> {
     const kv = this.#o.kv;
     const entry = await kv.get<Notification>(keys.notifyMessage(due.id));
@@ -372,6 +393,13 @@ export class Notifier {
       await commit(op);
       return next;
     };
+    let digest: Deno.KvEntry<Notification>[] = [];
+    if (n.digest) {
+      const claim = `${n.userId}:${n.dueAtMs}`;
+      if (digests.has(claim)) return "none";
+      digests.add(claim);
+      digest = await this.#digestEntries(n);
+    }
     const skip = await this.#skipReason(n, nowMs);
     if (skip) {
       await settle({ status: "skipped", skippedReason: skip });
@@ -397,7 +425,9 @@ export class Notifier {
     let rendered;
     try {
       if (!address.success) throw new TemplateError("the recipient's address is not a valid email address");
-      rendered = await this.#templates.render(KIND_INFO[n.kind].template, this.#varsFor(n, unsubscribe));
+      rendered = digest.length
+        ? await this.#templates.render("manager_digest", { ...this.#varsFor(n, unsubscribe), ...digestVars(n, digest) })
+        : await this.#templates.render(KIND_INFO[n.kind].template, this.#varsFor(n, unsubscribe));
     } catch (err) {
       await settle({ status: "dead", attempts: n.attempts + 1, lastError: describe(err) });
       return "dead";
@@ -419,9 +449,24 @@ export class Notifier {
     if (outcome.ok) {
       // ── the crash window: accepted by the server, marker not yet committed ──
       await this.#o.hooks?.afterAccepted?.(n);
+      const sentAt = new Date(nowMs).toISOString();
       const sent = await settle(
-        { status: "sent", sentAt: new Date(nowMs).toISOString(), attempts: n.attempts + 1, subject: rendered.subject },
-        (op) => op.set(rateKey, rate.state),
+        { status: "sent", sentAt, attempts: n.attempts + 1, subject: rendered.subject },
+        (op) => {
+          op.set(rateKey, rate.state);
+          // The digest's other notices went in the same email: marked in the same commit.
+          for (const e of digest) {
+            if (e.value.id === n.id) continue;
+            op.set(e.key, {
+              ...e.value,
+              status: "sent",
+              sentAt,
+              attempts: e.value.attempts + 1,
+              subject: rendered.subject,
+            });
+            op.delete(keys.notifyDue(e.value.dueAtMs, e.value.id));
+          }
+        },
       );
       await this.#o.hooks?.afterMarked?.(sent);
       return "sent";
@@ -434,6 +479,25 @@ export class Notifier {
     }
     await settle({ attempts, lastError: outcome.reason, dueAtMs: decision.atMs });
     return outcome.permanent ? "retry" : "outage";
+  }
+
+  /** Every pending digest notice of this recipient due with `n` (n included), oldest first. */
+  async #digestEntries(n: Notification): Promise<Deno.KvEntry<Notification>[]> {
+    const kv = this.#o.kv;
+    const ids: string[] = [];
+    for await (const e of kv.list({ prefix: keys.notifyDueAtPrefix(n.dueAtMs) })) ids.push(String(e.key[2]));
+    const out: Deno.KvEntry<Notification>[] = [];
+    // At most 200 notices in one digest (one commit marks them); more go in the next one.
+    for (let i = 0; i < ids.length && out.length < 200; i += 10) {
+      const found = await kv.getMany<Notification[]>(ids.slice(i, i + 10).map((id) => keys.notifyMessage(id)));
+      for (const e of found) {
+        const v = e.value;
+        if (v && v.userId === n.userId && v.digest && v.status === "pending" && v.kind === n.kind) {
+          out.push(e as Deno.KvEntry<Notification>);
+        }
+      }
+    }
+    return out.sort((a, b) => a.value.createdAtMs - b.value.createdAtMs);
   }
 
   #varsFor(n: Notification, unsubscribe: string | null): TemplateVars {

@@ -15,6 +15,7 @@ import { getCourse } from "../store/courses.ts";
 import { keys } from "../store/keys.ts";
 import { getLocation } from "../store/locations.ts";
 import { getUser } from "../store/users.ts";
+import { addLocalDays, zonedParts, zonedWallTimeToUtc } from "../domain/zoned_time.ts";
 import { EXTERNAL_EVENT_KINDS, leadText, type NotificationKind } from "./kinds.ts";
 import type { TemplateVars } from "./templates.ts";
 
@@ -33,6 +34,8 @@ export interface MessageDraft {
   dueAtMs: number;
   vars: TemplateVars;
   calendar?: { method: "REQUEST" | "CANCEL"; event: CalendarEvent; state: CalendarState; bookingId: string };
+  /** A manager's notice gathered into their daily digest (sent with the others due at the same time). */
+  digest?: boolean;
   /**
    * A reminder is sent only while this booking is still confirmed in this session at this start,
    * and not later than half its lead after `remindAtMs` (a week's reminder 4 days late is wrong).
@@ -62,6 +65,22 @@ function detailOf(deps: ProduceDeps, sessionId: string): Promise<SessionDetail |
 export interface Recipient {
   user: User;
   timeZone: string;
+  /** Team notices as one daily digest. */
+  digest: boolean;
+}
+
+/** Hour (recipient's local time) the daily digest goes out. */
+export const DIGEST_HOUR = 7;
+
+/** The next 07:00 in `timeZone` strictly after `nowMs`. Pure. */
+export function nextDigestMs(nowMs: number, timeZone: string): number {
+  const today = zonedParts(new Date(nowMs), timeZone);
+  for (const days of [0, 1, 2]) {
+    const d = addLocalDays(today, days);
+    const at = zonedWallTimeToUtc({ ...d, hour: DIGEST_HOUR, minute: 0 }, timeZone).getTime();
+    if (at > nowMs) return at;
+  }
+  return nowMs + 86_400_000;
 }
 
 const DATE_TIME: Intl.DateTimeFormatOptions = {
@@ -92,12 +111,12 @@ async function recipient(kv: Deno.Kv, userId: string | null, fallbackZone: strin
   if (!userId) return null;
   const user = await getUser(kv, userId);
   if (!user || user.erasedAt || user.active === false) return null;
-  const prefs = (await kv.get<{ timeZone?: string | null }>(keys.notifyPrefs(userId))).value;
+  const prefs = (await kv.get<{ timeZone?: string | null; managerDigest?: boolean }>(keys.notifyPrefs(userId))).value;
   let timeZone = prefs?.timeZone ?? null;
   if (!timeZone && user.preferredLocationId) {
     timeZone = (await getLocation(kv, user.preferredLocationId))?.timeZone ?? null;
   }
-  return { user, timeZone: timeZone ?? fallbackZone };
+  return { user, timeZone: timeZone ?? fallbackZone, digest: prefs?.managerDigest === true };
 }
 
 function place(detail: SessionDetail): string {
@@ -167,16 +186,19 @@ function managerNotice(
   dueAtMs: number,
 ): MessageDraft[] {
   if (!manager) return [];
+  const vars = sessionVars(deps, detail, manager);
   return [{
     identity: `event:${event.id}:manager_notice:${manager.user.id}`,
     kind: "manager_notice",
     userId: manager.user.id,
-    dueAtMs,
+    dueAtMs: manager.digest ? nextDigestMs(dueAtMs, manager.timeZone) : dueAtMs,
+    digest: manager.digest,
     vars: {
-      ...sessionVars(deps, detail, manager),
+      ...vars,
       learnerName: learner.name,
       change,
       teamUrl: `${deps.siteUrl}/me/schedule`,
+      line: `${learner.name} ${change}: ${vars.courseTitle} (${vars.courseCode}) on ${vars.startsAt}`,
     },
   }];
 }

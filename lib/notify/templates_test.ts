@@ -4,6 +4,7 @@ import type { DomainEvent } from "../booking/events.ts";
 import { putSession, putUser, self, setup, T0 } from "../../tests/booking/test_fixtures.ts";
 import { KIND_INFO, NOTIFICATION_KINDS, type NotificationKind } from "./kinds.ts";
 import { draftsForEvent, type MessageDraft } from "./produce.ts";
+import { digestVars, toNotification } from "./notifier.ts";
 import { fill, TemplateError, TemplateSet } from "./templates.ts";
 
 function event(type: string, sessionId: string, learnerId: string | null, data: Record<string, unknown>): DomainEvent {
@@ -83,6 +84,20 @@ Deno.test("[notify] every message kind comes from its event and renders with its
         assert.doesNotMatch(r.html, /<Learner>/, `${d.kind}: HTML escapes values`);
       }
     }
+    // The managers' daily digest: their notices in one email.
+    const notices = drafts.filter((d) => d.kind === "manager_notice").map((d, i) => ({
+      value: toNotification(d, String(i), { address: "m@example.com", name: "M" }, T0, { name: "T", email: "t@x.y" }),
+    }));
+    const digest = await templates.render("manager_digest", {
+      ...digestVars(notices[0].value, notices),
+      kindLabel: "team booking notices",
+      preferencesUrl: "https://x/me",
+      unsubscribeUrl: "https://x/u",
+    });
+    used.add("manager_digest");
+    assert.match(digest.subject, /\(\d+\)$/);
+    assert.doesNotMatch(digest.html, /\{\{|<Learner>/);
+    assert.equal(digest.html.match(/<li>/g)?.length, notices.length);
     // Every template file is used by some kind.
     const files = [...Deno.readDirSync(new URL("../../templates/email/", import.meta.url))]
       .map((f) => f.name).filter((n) => /^[a-z].*\.txt$/.test(n)).map((n) => n.replace(/\.txt$/, ""));

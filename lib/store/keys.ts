@@ -324,6 +324,7 @@ export const keys = {
   notifyMessagesPrefix: () => ["notify_messages"] as const,
   notifyDue: (dueAtMs: number, id: string) => ["notify_due", dueAtMs, id] as const,
   notifyDuePrefix: () => ["notify_due"] as const,
+  notifyDueAtPrefix: (dueAtMs: number) => ["notify_due", dueAtMs] as const,
   notifyByUser: (userId: string, createdAtMs: number, id: string) =>
     ["notify_by_user", userId, createdAtMs, id] as const,
   notifyByUserPrefix: (userId: string) => ["notify_by_user", userId] as const,

@@ -19,6 +19,7 @@ const HERE = "/me/notifications";
 
 interface Data {
   off: NotificationKind[];
+  managerDigest: boolean;
   timeZone: string;
   inbox: NotificationSummary[];
   saved: boolean;
@@ -30,14 +31,24 @@ type Ctx = FreshContext<PageState, Data>;
 async function pageData(userId: string, over: Partial<Data> = {}): Promise<Data> {
   const { kv } = services();
   const [prefs, inbox] = await Promise.all([getNotificationPrefs(kv, userId), listInbox(kv, userId)]);
-  return { off: prefs.off, timeZone: prefs.timeZone ?? "", inbox, saved: false, problem: null, ...over };
+  return {
+    off: prefs.off,
+    managerDigest: prefs.managerDigest === true,
+    timeZone: prefs.timeZone ?? "",
+    inbox,
+    saved: false,
+    problem: null,
+    ...over,
+  };
 }
 
 /** Your notifications: which optional kinds you receive, the zone of times, and the last 50 messages. */
 export const handler: Handlers<Data, PageState> = {
   async GET(_req, ctx: Ctx) {
     const user = ctx.state.user;
-    if (!user) return ctx.render({ off: [], timeZone: "", inbox: [], saved: false, problem: null });
+    if (!user) {
+      return ctx.render({ off: [], managerDigest: false, timeZone: "", inbox: [], saved: false, problem: null });
+    }
     return ctx.render(await pageData(user.id, { saved: ctx.url.searchParams.get("done") === "saved" }));
   },
   async POST(req, ctx: Ctx) {
@@ -48,14 +59,18 @@ export const handler: Handlers<Data, PageState> = {
     const on = new Set(form.getAll("on").map(String));
     const off = NOTIFICATION_KINDS.filter((k) => !KIND_INFO[k].transactional && !on.has(k));
     const timeZone = String(form.get("timeZone") ?? "").trim();
+    const managerDigest = form.get("managerDigest") === "on";
     try {
-      await setNotificationPrefs(services().kv, user.id, { off, timeZone: timeZone || null });
+      await setNotificationPrefs(services().kv, user.id, { off, timeZone: timeZone || null, managerDigest });
     } catch (err) {
       if (!(err instanceof NotifyInputError)) throw err;
       const field = err.code === "invalid_time_zone" ? "timeZone" : "kinds";
-      return ctx.render(await pageData(user.id, { off, timeZone, problem: { field, text: err.message } }), {
-        status: 422,
-      });
+      return ctx.render(
+        await pageData(user.id, { off, timeZone, managerDigest, problem: { field, text: err.message } }),
+        {
+          status: 422,
+        },
+      );
     }
     return new Response(null, { status: 303, headers: { location: `${HERE}?done=saved` } });
   },
@@ -110,6 +125,12 @@ export default function NotificationsPage({ data, state }: PageProps<Data, PageS
                 </ul>
                 {problem?.field === "kinds" && <p id="kinds-problem" class="mt-2 text-red-800">{problem.text}</p>}
               </fieldset>
+              {state.user.roles.includes("manager") && (
+                <label class="flex items-center gap-2">
+                  <input type="checkbox" name="managerDigest" checked={data.managerDigest} class="h-5 w-5" />
+                  <span>Send team booking notices as one daily digest (07:00 your time)</span>
+                </label>
+              )}
               <div>
                 <label for="timeZone" class="block font-semibold">Time zone for times in emails</label>
                 <p id="timeZone-hint" class="text-sm text-gray-700">

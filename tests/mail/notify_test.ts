@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { keys } from "../../lib/store/keys.ts";
 import type { Notification } from "../../lib/notify/notifier.ts";
 import { admin, HOUR, MINUTE, putLocation, putSession, putUser, self, T0 } from "../booking/test_fixtures.ts";
-import { setNotifyPaused } from "../../lib/notify/manage.ts";
+import { setNotificationPrefs, setNotifyPaused } from "../../lib/notify/manage.ts";
 import { eraseUser } from "../../lib/privacy/erase.ts";
 import { book, drain, inviteOf, notifyWorld, SITE } from "./notify_fixture.ts";
 
@@ -350,6 +350,44 @@ Deno.test("[notify] an erased learner gets nothing more, and their stored messag
     const stored = JSON.stringify(await Array.fromAsync(w.kv.list({ prefix: keys.notifyMessagesPrefix() })));
     assert.ok(!stored.includes(learner.email), "no email left");
     assert.ok(!stored.includes("Erin Erasable"), "no name left");
+  } finally {
+    await w.close();
+  }
+});
+
+Deno.test("[notify] a manager who chose the daily digest gets one email at 07:00 their time listing every team change, once", async () => {
+  const w = await notifyWorld();
+  try {
+    const manager = await putUser(w.kv, { name: "Maya Manager", roles: ["manager"] });
+    await setNotificationPrefs(w.kv, manager.id, { off: [], timeZone: "America/New_York", managerDigest: true });
+    const team = [
+      await putUser(w.kv, { name: "Ann Team", managerId: manager.id }),
+      await putUser(w.kv, { name: "Bob Team", managerId: manager.id }),
+    ];
+    const s = await putSession(w.kv, w.course.id, { startsAt: STARTS, endsAt: ENDS });
+    const a = await book(w.engine, s.id, team[0].id);
+    await book(w.engine, s.id, team[1].id);
+    await w.engine.cancelBooking(a, self(team[0].id));
+    await drain(w.notifier);
+    const toManager = async () => (await w.mailpit.messages()).filter((m) => m.To[0].Address === manager.email);
+    assert.equal((await toManager()).length, 0, "nothing to the manager before the digest time");
+    // T0 is 1 March 15:00 UTC = 10:00 in New York: the digest goes at 07:00 on 2 March (12:00 UTC).
+    w.clock.ms = Date.parse("2026-03-02T11:59:00Z");
+    await drain(w.notifier);
+    assert.equal((await toManager()).length, 0);
+    w.clock.ms = Date.parse("2026-03-02T12:00:00Z");
+    await drain(w.notifier);
+    w.clock.advance(HOUR);
+    await drain(w.notifier);
+    const got = await toManager();
+    assert.equal(got.length, 1);
+    assert.equal(got[0].Subject, "Your team's training changes (3)");
+    const text = (await w.mailpit.message(got[0].ID)).Text;
+    assert.match(text, /- Ann Team booked a place: /);
+    assert.match(text, /- Bob Team booked a place: /);
+    assert.match(text, /- Ann Team cancelled: /);
+    const html = (await w.mailpit.message(got[0].ID)).HTML;
+    assert.equal(html.match(/<li>/g)?.length, 3);
   } finally {
     await w.close();
   }

@@ -36,6 +36,7 @@ const SummarySchema = z.object({
 
 const PrefsSchema = z.object({
   timeZone: z.string().nullable(),
+  managerDigest: z.boolean(),
   kinds: z.array(z.object({
     kind: z.enum(NOTIFICATION_KINDS),
     label: z.string(),
@@ -54,6 +55,7 @@ async function prefsBody(kv: Deno.Kv, userId: string): Promise<z.infer<typeof Pr
   const prefs = await getNotificationPrefs(kv, userId);
   return {
     timeZone: prefs.timeZone,
+    managerDigest: prefs.managerDigest === true,
     kinds: NOTIFICATION_KINDS.map((kind) => ({
       kind,
       label: KIND_INFO[kind].label,
@@ -102,6 +104,7 @@ export const setMyNotificationPrefsOp = defineOperation({
   body: z.strictObject({
     off: z.array(z.string().max(40)).max(NOTIFICATION_KINDS.length),
     timeZone: z.string().min(1).max(64).nullable(),
+    managerDigest: z.boolean().optional().describe("team notices as one daily digest at 07:00 (managers)"),
   }),
   responses: {
     200: { description: "Saved", schema: PrefsSchema },
