@@ -25,6 +25,8 @@ export type NotificationKind = typeof NOTIFICATION_KINDS[number];
 /** How a kind is sent. */
 export interface KindInfo {
   template: string;
+  /** The template of a digest gathering several of these into one email. */
+  digestTemplate?: string;
   transactional: boolean;
   label: string;
 }
@@ -38,8 +40,19 @@ export const KIND_INFO: Record<NotificationKind, KindInfo> = {
   reminder: { template: "reminder", transactional: false, label: "session reminders" },
   session_live: { template: "session_live", transactional: false, label: "\u201cnow live\u201d notices" },
   recording_available: { template: "recording_available", transactional: false, label: "recording notices" },
-  manager_notice: { template: "manager_notice", transactional: false, label: "team booking notices" },
-  instructor_roster: { template: "instructor_roster", transactional: false, label: "roster changes" },
+  manager_notice: {
+    template: "manager_notice",
+    digestTemplate: "manager_digest",
+    transactional: false,
+    label: "team booking notices",
+  },
+  // Always a digest: the changes of each hour in one email.
+  instructor_roster: {
+    template: "instructor_digest",
+    digestTemplate: "instructor_digest",
+    transactional: false,
+    label: "roster changes",
+  },
   compliance_assignment: { template: "compliance", transactional: true, label: "training assignments" },
   compliance_due_soon: { template: "compliance", transactional: false, label: "training due soon" },
   compliance_overdue: { template: "compliance", transactional: true, label: "overdue training" },

@@ -426,7 +426,10 @@ export class Notifier {
     try {
       if (!address.success) throw new TemplateError("the recipient's address is not a valid email address");
       rendered = digest.length
-        ? await this.#templates.render("manager_digest", { ...this.#varsFor(n, unsubscribe), ...digestVars(n, digest) })
+        ? await this.#templates.render(KIND_INFO[n.kind].digestTemplate ?? KIND_INFO[n.kind].template, {
+          ...this.#varsFor(n, unsubscribe),
+          ...digestVars(n, digest),
+        })
         : await this.#templates.render(KIND_INFO[n.kind].template, this.#varsFor(n, unsubscribe));
     } catch (err) {
       await settle({ status: "dead", attempts: n.attempts + 1, lastError: describe(err) });

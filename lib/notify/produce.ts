@@ -217,12 +217,22 @@ async function instructorNotice(
   const to = await recipient(deps.kv, detail.session.instructorId, detail.session.timeZone);
   if (!to) return [];
   const confirmed = (await deps.kv.get<{ confirmed: number }>(keys.seats(detail.session.id))).value?.confirmed ?? 0;
+  const vars = sessionVars(deps, detail, to);
+  // Gathered into an hourly digest: the changes of each hour in one email.
   return [{
     identity: `event:${event.id}:instructor_roster:${to.user.id}`,
     kind: "instructor_roster",
     userId: to.user.id,
-    dueAtMs: nowMs,
-    vars: { ...sessionVars(deps, detail, to), learnerName: learner.name, change, confirmedCount: String(confirmed) },
+    dueAtMs: Math.ceil((nowMs + 1) / 3_600_000) * 3_600_000,
+    digest: true,
+    vars: {
+      ...vars,
+      learnerName: learner.name,
+      change,
+      confirmedCount: String(confirmed),
+      teamUrl: `${deps.siteUrl}/sessions/${detail.session.id}`,
+      line: `${vars.courseTitle} on ${vars.startsAt}: ${learner.name} ${change} (now ${confirmed} booked)`,
+    },
   }];
 }
 

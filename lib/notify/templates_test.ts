@@ -64,7 +64,7 @@ Deno.test("[notify] every message kind comes from its event and renders with its
     assert.deepEqual(missing, [], "every kind is produced by some event");
     const templates = new TemplateSet();
     const used = new Set<string>();
-    for (const d of drafts) {
+    for (const d of drafts.filter((x) => !x.digest)) {
       const vars = {
         ...d.vars,
         kindLabel: KIND_INFO[d.kind].label,
@@ -84,20 +84,24 @@ Deno.test("[notify] every message kind comes from its event and renders with its
         assert.doesNotMatch(r.html, /<Learner>/, `${d.kind}: HTML escapes values`);
       }
     }
-    // The managers' daily digest: their notices in one email.
-    const notices = drafts.filter((d) => d.kind === "manager_notice").map((d, i) => ({
-      value: toNotification(d, String(i), { address: "m@example.com", name: "M" }, T0, { name: "T", email: "t@x.y" }),
-    }));
-    const digest = await templates.render("manager_digest", {
-      ...digestVars(notices[0].value, notices),
-      kindLabel: "team booking notices",
-      preferencesUrl: "https://x/me",
-      unsubscribeUrl: "https://x/u",
-    });
-    used.add("manager_digest");
-    assert.match(digest.subject, /\(\d+\)$/);
-    assert.doesNotMatch(digest.html, /\{\{|<Learner>/);
-    assert.equal(digest.html.match(/<li>/g)?.length, notices.length);
+    // Digests: the managers' daily one (when chosen) and the instructors' hourly one, several notices in one email.
+    for (const kind of ["manager_notice", "instructor_roster"] as const) {
+      const notices = drafts.filter((d) => d.kind === kind).map((d, i) => ({
+        value: toNotification(d, String(i), { address: "m@example.com", name: "M" }, T0, { name: "T", email: "t@x.y" }),
+      }));
+      assert.ok(notices.length > 0);
+      const template = KIND_INFO[kind].digestTemplate!;
+      const digest = await templates.render(template, {
+        ...digestVars(notices[0].value, notices),
+        kindLabel: KIND_INFO[kind].label,
+        preferencesUrl: "https://x/me",
+        unsubscribeUrl: "https://x/u",
+      });
+      used.add(template);
+      assert.match(digest.subject, /\(\d+\)$/);
+      assert.doesNotMatch(digest.html, /\{\{|<Learner>/);
+      assert.equal(digest.html.match(/<li>/g)?.length, notices.length);
+    }
     // Every template file is used by some kind.
     const files = [...Deno.readDirSync(new URL("../../templates/email/", import.meta.url))]
       .map((f) => f.name).filter((n) => /^[a-z].*\.txt$/.test(n)).map((n) => n.replace(/\.txt$/, ""));

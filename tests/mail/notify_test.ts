@@ -392,3 +392,33 @@ Deno.test("[notify] a manager who chose the daily digest gets one email at 07:00
     await w.close();
   }
 });
+
+Deno.test("[notify] roster changes in the last 48 h reach the instructor as one digest per hour; earlier changes do not", async () => {
+  const w = await notifyWorld();
+  try {
+    const instructor = await putUser(w.kv, { name: "Ivo Instructor", roles: ["instructor"] });
+    const soon = await putSession(w.kv, w.course.id, { startsInHours: 30, instructorId: instructor.id });
+    const later = await putSession(w.kv, w.course.id, { startsInHours: 24 * 10, instructorId: instructor.id });
+    const [a, b, c] = [await putUser(w.kv), await putUser(w.kv, { name: "Bea Booker" }), await putUser(w.kv)];
+    const ba = await book(w.engine, soon.id, a.id);
+    w.clock.advance(20 * MINUTE);
+    await book(w.engine, soon.id, b.id);
+    await w.engine.cancelBooking(ba, self(a.id));
+    await book(w.engine, later.id, c.id); // 10 days ahead: not a roster notice
+    await drain(w.notifier);
+    const toInstructor = async () => (await w.mailpit.messages()).filter((m) => m.To[0].Address === instructor.email);
+    assert.equal((await toInstructor()).length, 0, "gathered until the top of the hour");
+    w.clock.ms = T0 + HOUR; // 16:00 UTC
+    await drain(w.notifier);
+    w.clock.advance(HOUR);
+    await drain(w.notifier);
+    const got = await toInstructor();
+    assert.equal(got.length, 1);
+    assert.equal(got[0].Subject, "Roster changes for your sessions (3)");
+    const text = (await w.mailpit.message(got[0].ID)).Text;
+    assert.match(text, /Bea Booker booked \(now \d booked\)/);
+    assert.match(text, /cancelled/);
+  } finally {
+    await w.close();
+  }
+});
