@@ -7,6 +7,7 @@ import * as $_500 from "./routes/_500.tsx";
 import * as $_app from "./routes/_app.tsx";
 import * as $_middleware from "./routes/_middleware.ts";
 import * as $admin_calcom from "./routes/admin/calcom.tsx";
+import * as $admin_notifications from "./routes/admin/notifications.tsx";
 import * as $admin_reports_csv from "./routes/admin/reports.csv.ts";
 import * as $admin_reports from "./routes/admin/reports.tsx";
 import * as $auth_callback from "./routes/auth/callback.tsx";
@@ -20,10 +21,12 @@ import * as $dealer_reports from "./routes/dealer/reports.tsx";
 import * as $dev_sign_in from "./routes/dev/sign-in.tsx";
 import * as $holds__id_ from "./routes/holds/[id].tsx";
 import * as $index from "./routes/index.tsx";
+import * as $me_notifications from "./routes/me/notifications.tsx";
 import * as $me_privacy from "./routes/me/privacy.tsx";
 import * as $me_privacy_export_json from "./routes/me/privacy/export.json.ts";
 import * as $me_profile from "./routes/me/profile.tsx";
 import * as $me_schedule from "./routes/me/schedule.tsx";
+import * as $notifications_unsubscribe from "./routes/notifications/unsubscribe.tsx";
 import * as $sessions__id_ from "./routes/sessions/[id].tsx";
 import * as $sessions__id__check_in from "./routes/sessions/[id]/check-in.tsx";
 import * as $sessions__id__join from "./routes/sessions/[id]/join.tsx";
@@ -47,6 +50,7 @@ const manifest = {
     "./routes/_app.tsx": $_app,
     "./routes/_middleware.ts": $_middleware,
     "./routes/admin/calcom.tsx": $admin_calcom,
+    "./routes/admin/notifications.tsx": $admin_notifications,
     "./routes/admin/reports.csv.ts": $admin_reports_csv,
     "./routes/admin/reports.tsx": $admin_reports,
     "./routes/auth/callback.tsx": $auth_callback,
@@ -60,10 +64,12 @@ const manifest = {
     "./routes/dev/sign-in.tsx": $dev_sign_in,
     "./routes/holds/[id].tsx": $holds__id_,
     "./routes/index.tsx": $index,
+    "./routes/me/notifications.tsx": $me_notifications,
     "./routes/me/privacy.tsx": $me_privacy,
     "./routes/me/privacy/export.json.ts": $me_privacy_export_json,
     "./routes/me/profile.tsx": $me_profile,
     "./routes/me/schedule.tsx": $me_schedule,
+    "./routes/notifications/unsubscribe.tsx": $notifications_unsubscribe,
     "./routes/sessions/[id].tsx": $sessions__id_,
     "./routes/sessions/[id]/check-in.tsx": $sessions__id__check_in,
     "./routes/sessions/[id]/join.tsx": $sessions__id__join,

@@ -21,6 +21,7 @@ import { profileOperations } from "./v1/profile.ts";
 import { complianceOperations } from "./v1/compliance.ts";
 import { attendanceOperations } from "./v1/attendance.ts";
 import { reportOperations } from "./v1/reports.ts";
+import { notificationOperations } from "./v1/notifications.ts";
 
 /** Every /api/v1 operation, in documentation order. */
 export const API_OPERATIONS: readonly Operation[] = [
@@ -39,6 +40,7 @@ export const API_OPERATIONS: readonly Operation[] = [
   ...complianceOperations,
   ...attendanceOperations,
   ...reportOperations,
+  ...notificationOperations,
 ];
 
 /** Builds the `/api` sub-app. */

@@ -13,8 +13,8 @@ import { monotonicFactory } from "ulid";
 import { keys } from "../store/keys.ts";
 import type { Draft } from "./draft.ts";
 
-/** Who reads the outbox: each has its own pending entries (`reports`: the report aggregates, lib/reports/). */
-export const OUTBOX_CONSUMERS = ["kafka", "calcom", "reports"] as const;
+/** Who reads the outbox: each has its own pending entries (`reports`: the report aggregates, lib/reports/; `notify`: notifications, lib/notify/). */
+export const OUTBOX_CONSUMERS = ["kafka", "calcom", "reports", "notify"] as const;
 export type OutboxConsumer = typeof OUTBOX_CONSUMERS[number];
 
 /**
@@ -52,11 +52,31 @@ export const REPORT_EVENT_TYPES: ReadonlySet<string> = new Set([
   "course.completed",
 ]);
 
+/**
+ * The event types notifications are made from (lib/notify/produce.ts): bookings, waitlist offers,
+ * session moves, attendance (a manager's no-show notice), and the events of recordings and
+ * compliance named in lib/notify/kinds.ts (EXTERNAL_EVENT_KINDS).
+ */
+export const NOTIFY_EVENT_TYPES: ReadonlySet<string> = new Set([
+  "booking.confirmed",
+  "booking.rescheduled",
+  "booking.cancelled",
+  "waitlist.offered",
+  "session.updated",
+  "attendance.recorded",
+  "recording.available",
+  "assignment.created",
+  "assignment.due_soon",
+  "assignment.overdue",
+  "certification.expiring",
+]);
+
 /** Which event types each consumer gets a pending entry for (null: every type). */
 export const CONSUMER_EVENT_TYPES: Readonly<Record<OutboxConsumer, ReadonlySet<string> | null>> = {
   kafka: null,
   calcom: CALCOM_EVENT_TYPES,
   reports: REPORT_EVENT_TYPES,
+  notify: NOTIFY_EVENT_TYPES,
 };
 
 const consumersByType = new Map<string, readonly OutboxConsumer[]>();

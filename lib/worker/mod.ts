@@ -3,6 +3,8 @@
  * (fenced lease, so across N processes one worker runs each job at a time):
  * - `relay`: the Kafka outbox → Kafka (lib/relay/relay.ts);
  * - `calcom-outbound`: the Cal.com outbox → Cal.com (lib/calcom/outbound.ts);
+ * - `notify`: the notification outbox → messages → email over SMTP, with reminders from a due-time
+ *   index (lib/notify/notifier.ts); without SMTP_URL messages are produced and wait;
  * - `hold-sweep`: releases holds and offers whose time is up (their seat, the `hold.expired`
  *   event and the next waitlist offer), walking `holds_by_expiry`: it looks again when the next
  *   hold is due, at least every second;
@@ -38,6 +40,8 @@ import { LeasedLoop } from "./leased_loop.ts";
 import { runComplianceScan } from "../compliance/scan.ts";
 import { runPendingRescans, SeatWatcher } from "../compliance/rescan.ts";
 import { type ComplianceSettings, DEFAULT_COMPLIANCE_SETTINGS } from "../compliance/state.ts";
+import { createNotifier } from "../notify/mod.ts";
+import type { Notifier } from "../notify/notifier.ts";
 
 /** Lease name of the hold sweep. */
 export const HOLD_SWEEP_JOB = "hold-sweep";
@@ -91,6 +95,8 @@ export interface WorkerDeps {
   complianceIdleMs?: number;
   /** Attendance windows (default {@link DEFAULT_ATTENDANCE_SETTINGS}): when attendance closes by itself. */
   attendance?: AttendanceSettings;
+  /** Notifications (absent: not run by this worker). */
+  notifier?: Notifier;
 }
 
 /**
@@ -108,6 +114,7 @@ export function workerDepsFor(kv: Deno.Kv, config: Config, engine: BookingEngine
     retentionDays: config.retentionDays,
     compliance: config.compliance,
     attendance: attendanceSettingsOf(config),
+    notifier: createNotifier(kv, config, engine),
   };
 }
 
@@ -143,6 +150,7 @@ export function startWorker(deps: WorkerDeps): Worker {
   reports.start();
   deps.relay.start();
   deps.outbound.start();
+  deps.notifier?.start();
   const cancelResumeCron = (minAgeMs?: number) =>
     runExclusive(deps.kv, "cron:cancel-resume", () => resumeSessionCancels(deps.engine, minAgeMs), {
       leaseMs: 60_000,
@@ -223,6 +231,7 @@ export function startWorker(deps: WorkerDeps): Worker {
         complianceRescan.stop(),
         deps.relay.stop(),
         deps.outbound.stop(),
+        deps.notifier?.stop(),
       ]);
     },
   };

@@ -303,6 +303,25 @@ const OPERATION_SAMPLES: Record<string, (w: World, people: Record<Caller, Person
   getReportCsv: (w) => ({ method: "GET", path: `/api/v1/reports/funnel/csv?dealerId=${w.dealerId}`, target: "dealer" }),
   getReportsRecount: () => ({ method: "GET", path: "/api/v1/admin/reports/recount", target: "none" }),
   recountReports: () => ({ method: "POST", path: "/api/v1/admin/reports/recount", body: {}, target: "none" }),
+  getMyNotifications: () => ({ method: "GET", path: "/api/v1/me/notifications", target: "none" }),
+  setMyNotificationPreferences: () => ({
+    method: "PUT",
+    path: "/api/v1/me/notifications",
+    body: { off: ["reminder"], timeZone: null },
+    target: "none",
+  }),
+  listNotifications: () => ({ method: "GET", path: "/api/v1/admin/notifications?limit=10", target: "none" }),
+  retryNotification: () => ({
+    method: "POST",
+    path: `/api/v1/admin/notifications/${"0".repeat(32)}/retry`,
+    target: "none",
+  }),
+  pauseNotifications: () => ({
+    method: "PUT",
+    path: "/api/v1/admin/notifications/pause",
+    body: { paused: false },
+    target: "none",
+  }),
 };
 
 /** A calendar date `days` from now (assignments must not be due in the past). */
@@ -369,6 +388,13 @@ const PAGE_SAMPLES: Record<string, { path: (w: World) => string; target: Target;
   "./routes/dealer/reports.csv.ts": {
     path: (w) => `/dealer/reports.csv?section=funnel&dealerId=${w.dealerId}`,
     target: "dealer",
+    joinLinkFor: [],
+  },
+  "./routes/me/notifications.tsx": { path: () => "/me/notifications", target: "none", joinLinkFor: [] },
+  "./routes/admin/notifications.tsx": { path: () => "/admin/notifications", target: "none", joinLinkFor: [] },
+  "./routes/notifications/unsubscribe.tsx": {
+    path: () => "/notifications/unsubscribe?t=x.y.z",
+    target: "none",
     joinLinkFor: [],
   },
 };
