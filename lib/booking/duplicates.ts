@@ -6,6 +6,7 @@
  * hold's atomic op, so two holds racing in two sessions of one course may both pass it.
  */
 import type { Course, User } from "../domain/mod.ts";
+import { getExistingValues } from "../store/batch.ts";
 import { keys } from "../store/keys.ts";
 import type { Booking, Session } from "./model.ts";
 
@@ -22,14 +23,6 @@ export function isCompletionValid(_course: Course | null, _completedAt: string, 
   return true;
 }
 
-async function getValues<T>(kv: Deno.Kv, keyList: Deno.KvKey[]): Promise<T[]> {
-  const out: T[] = [];
-  for (let i = 0; i < keyList.length; i += 10) {
-    for (const g of await kv.getMany<T[]>(keyList.slice(i, i + 10))) if (g.value) out.push(g.value as T);
-  }
-  return out;
-}
-
 /** The first reason booking `session` would repeat its course for `learner`, or null. */
 export async function findCourseDuplicate(
   kv: Deno.Kv,
@@ -44,9 +37,9 @@ export async function findCourseDuplicate(
   }
   const ids: string[] = [];
   for await (const e of kv.list<string>({ prefix: keys.bookingsByLearnerPrefix(learner.id) })) ids.push(e.value);
-  const bookings = (await getValues<Booking>(kv, ids.map(keys.booking)))
+  const bookings = (await getExistingValues<Booking>(kv, ids.map(keys.booking)))
     .filter((b) => b.status === "confirmed" && b.sessionId !== session.id);
-  const sessions = await getValues<Session>(kv, bookings.map((b) => keys.session(b.sessionId)));
+  const sessions = await getExistingValues<Session>(kv, bookings.map((b) => keys.session(b.sessionId)));
   const same = sessions
     .filter((s) => s.courseId === session.courseId && s.status === "scheduled" && Date.parse(s.endsAt) > now.getTime())
     .sort((a, b) => a.startsAt < b.startsAt ? -1 : 1)[0];

@@ -212,14 +212,7 @@ function PrimaryAction({ data, state }: { data: Data; state: PageState }) {
   if (seats && data.duplicate) {
     return (
       <div class="space-y-2">
-        <DuplicateWarning duplicate={data.duplicate} />
-        <ActionForm
-          action={here}
-          intent="hold"
-          formKey={data.formKey}
-          label="Hold a seat anyway"
-          hidden={{ confirmDuplicate: "1", ...(data.alt ? { alt: data.alt } : {}) }}
-        />
+        <HoldAnyway data={data} duplicate={data.duplicate} />
       </div>
     );
   }
@@ -264,6 +257,22 @@ function DuplicateWarning({ duplicate }: { duplicate: CourseDuplicate }) {
   );
 }
 
+/** The warning, then the explicit "book anyway" hold form (keeps the alternative it came from). */
+function HoldAnyway({ data, duplicate }: { data: Data; duplicate: CourseDuplicate }) {
+  return (
+    <>
+      <DuplicateWarning duplicate={duplicate} />
+      <ActionForm
+        action={`/sessions/${data.session.id}`}
+        intent="hold"
+        formKey={data.formKey}
+        label="Hold a seat anyway"
+        hidden={{ confirmDuplicate: "1", ...(data.alt ? { alt: data.alt } : {}) }}
+      />
+    </>
+  );
+}
+
 function OutcomeBox({ data }: { data: Data }) {
   const o = data.outcome;
   if (!o) return null;
@@ -282,18 +291,7 @@ function OutcomeBox({ data }: { data: Data }) {
           ))}
         </ul>
       )}
-      {o.duplicate && (
-        <>
-          <DuplicateWarning duplicate={o.duplicate} />
-          <ActionForm
-            action={here}
-            intent="hold"
-            formKey={data.formKey}
-            label="Hold a seat anyway"
-            hidden={{ confirmDuplicate: "1", ...(data.alt ? { alt: data.alt } : {}) }}
-          />
-        </>
-      )}
+      {o.duplicate && <HoldAnyway data={data} duplicate={o.duplicate} />}
       {o.alternatives && (
         <AlternativesList alternatives={o.alternatives} keys={data.altKeys} alternativeOf={data.session.id} />
       )}
