@@ -24,7 +24,8 @@ import { countParticipants, getPresence, joinWindow, presenceSeconds } from "../
 import { attendanceSettingsOf, inWindow, type TimeWindow } from "../../lib/attendance/windows.ts";
 import { mayManageSession } from "../../lib/booking/access.ts";
 import { getSessionDetail, type SessionDetail } from "../../lib/catalog/browse.ts";
-import { formatDuration, formatSessionWhen } from "../../lib/catalog/format.ts";
+import { formatDay, formatDuration, formatSessionWhen } from "../../lib/catalog/format.ts";
+import { type CourseDuplicate, findCourseDuplicate } from "../../lib/booking/duplicates.ts";
 import { PROGRAM_TYPE_LABELS, TOPIC_LABELS } from "../../lib/domain/mod.ts";
 import { type Handlers, Head, type PageProps } from "../../lib/fresh/mod.ts";
 import { services } from "../../lib/services.ts";
@@ -41,6 +42,8 @@ interface Outcome {
   sentence: string;
   alternatives?: Alternative[];
   waitlistOpen?: boolean;
+  /** Set when the hold was refused as a repeat of the course: the page offers "Hold a seat anyway". */
+  duplicate?: CourseDuplicate;
   /** Prerequisite courses still to complete, with their codes for a catalog search. */
   missing?: { title: string; code: string | null }[];
 }
@@ -73,6 +76,10 @@ interface Data extends SessionDetail {
   place: MyPlace | null;
   /** A full session's alternatives, shown (and recorded as offered) before any attempt to hold. */
   offered: Alternative[];
+  /** Why holding here would repeat the course (shown before the hold button, which then says "anyway"). */
+  duplicate: CourseDuplicate | null;
+  /** The alternative offer this page was reached from, kept through a "book anyway" form. */
+  alt: string | null;
 }
 
 async function myPlace(user: User | null, sessionId: string): Promise<MyPlace | null> {
@@ -122,10 +129,19 @@ async function onlineInfo(detail: SessionDetail, user: User | null, mayJoin: boo
   };
 }
 
-async function pageData(detail: SessionDetail, user: User | null, outcome: Outcome | null): Promise<Data> {
+async function pageData(
+  detail: SessionDetail,
+  user: User | null,
+  outcome: Outcome | null,
+  alt: string | null = null,
+): Promise<Data> {
   const who = user ? { userId: user.id, roles: user.roles } : null;
   const place = await myPlace(user, detail.session.id);
-  const joinUrl = await joinLinkFor(services().kv, who, detail.session);
+  const { kv, engine } = services();
+  const duplicate = user && !place
+    ? await findCourseDuplicate(kv, user, detail.session, detail.course, engine.now())
+    : null;
+  const joinUrl = await joinLinkFor(kv, who, detail.session);
   return {
     ...detail,
     online: await onlineInfo(detail, user, joinUrl !== null),
@@ -137,6 +153,8 @@ async function pageData(detail: SessionDetail, user: User | null, outcome: Outco
     outcome,
     place,
     offered: outcome ? [] : await offeredAlternatives(detail, user, place),
+    duplicate,
+    alt,
   };
 }
 
@@ -166,6 +184,8 @@ export const handler: Handlers<Data, PageState> = {
     const form = await req.formData().catch(() => new FormData());
     const intent = String(form.get("intent") ?? "");
     const key = String(form.get("key") ?? "");
+    const altField = String(form.get("alt") ?? "");
+    const alt = /^[0-9A-HJKMNP-TV-Z]{26}$/i.test(altField) ? altField : null;
     const { engine } = services();
     try {
       if (intent === "waitlist") {
@@ -173,10 +193,10 @@ export const handler: Handlers<Data, PageState> = {
         return new Response(null, { status: 303, headers: { location: `/sessions/${id}` } });
       }
       const idem = await formIdempotency(user, key, ["POST", `/sessions/${id}`, "hold"]);
-      const alt = String(form.get("alt") ?? "");
       const { hold } = await engine.placeHold(id, user.id, webActor(user, "held a seat on the session page"), idem, {
         learner: user,
-        alternativeOf: /^[0-9A-HJKMNP-TV-Z]{26}$/i.test(alt) ? alt : null,
+        alternativeOf: alt,
+        warnDuplicate: form.get("confirmDuplicate") !== "1",
       });
       return new Response(null, { status: 303, headers: { location: `/holds/${hold.id}` } });
     } catch (err) {
@@ -204,8 +224,9 @@ export const handler: Handlers<Data, PageState> = {
           code: detail.prerequisites.find((p) => p.id === m.courseId)?.code ?? null,
         }));
       }
+      if (e.code === "duplicate_course") outcome.duplicate = e.details as CourseDuplicate;
       const fresh = await getSessionDetail(services().kv, id) ?? detail;
-      return ctx.render(await pageData(fresh, user, outcome), { status: e.status });
+      return ctx.render(await pageData(fresh, user, outcome, alt), { status: e.status });
     }
   },
 };
@@ -233,6 +254,13 @@ function PrimaryAction({ data, state }: { data: Data; state: PageState }) {
       ? <ButtonLink href={signInHref(here)} label={seats ? "Sign in to hold a seat" : "Sign in to join the waitlist"} />
       : <p class="text-base">Sign in to book this session.</p>;
   }
+  if (seats && data.duplicate) {
+    return (
+      <div class="space-y-2">
+        <HoldAnyway data={data} duplicate={data.duplicate} />
+      </div>
+    );
+  }
   if (seats) return <ActionForm action={here} intent="hold" formKey={data.formKey} label="Hold my seat" />;
   if (!data.offered.length) {
     return <ActionForm action={here} intent="waitlist" formKey={data.formKey} label="Join waitlist" />;
@@ -248,6 +276,45 @@ function PrimaryAction({ data, state }: { data: Data; state: PageState }) {
         <ActionForm action={here} intent="waitlist" formKey={data.formKey} label="Join waitlist" secondary />
       </div>
     </section>
+  );
+}
+
+/** The warning before repeating a course, in words, with a link to the existing booking. */
+function DuplicateWarning({ duplicate }: { duplicate: CourseDuplicate }) {
+  return (
+    <p class="rounded-lg border-2 border-amber-600 p-3 text-base" data-testid="duplicate-warning">
+      {duplicate.reason === "booked"
+        ? (
+          <>
+            You are already booked on this course on{" "}
+            <a href={`/bookings/${duplicate.bookingId}`} class="font-semibold text-blue-800 underline">
+              {formatDay(duplicate.startsAt, duplicate.timeZone)}
+            </a>. Book this date too only if you mean to attend twice.
+          </>
+        )
+        : (
+          <>
+            You completed this course on {formatDay(duplicate.completedAt, "UTC")}{" "}
+            and it is still valid. Book it again only if you want a refresher.
+          </>
+        )}
+    </p>
+  );
+}
+
+/** The warning, then the explicit "book anyway" hold form (keeps the alternative it came from). */
+function HoldAnyway({ data, duplicate }: { data: Data; duplicate: CourseDuplicate }) {
+  return (
+    <>
+      <DuplicateWarning duplicate={duplicate} />
+      <ActionForm
+        action={`/sessions/${data.session.id}`}
+        intent="hold"
+        formKey={data.formKey}
+        label="Hold a seat anyway"
+        hidden={{ confirmDuplicate: "1", ...(data.alt ? { alt: data.alt } : {}) }}
+      />
+    </>
   );
 }
 
@@ -269,6 +336,7 @@ function OutcomeBox({ data }: { data: Data }) {
           ))}
         </ul>
       )}
+      {o.duplicate && <HoldAnyway data={data} duplicate={o.duplicate} />}
       {o.alternatives && (
         <AlternativesList alternatives={o.alternatives} keys={data.altKeys} alternativeOf={data.session.id} />
       )}
@@ -320,7 +388,7 @@ export default function SessionPage({ data, state }: PageProps<Data, PageState>)
           </div>
         </header>
         <OutcomeBox data={data} />
-        {!data.outcome?.alternatives && <PrimaryAction data={data} state={state} />}
+        {!data.outcome?.alternatives && !data.outcome?.duplicate && <PrimaryAction data={data} state={state} />}
         <section aria-labelledby="when" class="rounded-xl border border-gray-200 p-4">
           <h2 id="when" class="text-base font-semibold">When</h2>
           <p class="text-base">

@@ -516,7 +516,12 @@ async function makeWorld(f: ApiFixture, people: Record<Caller, Person>): Promise
   const holdId1 = JSON.parse(hold1.text).hold.id;
   const booking = await call(f, owner, { method: "POST", path: "/api/v1/bookings", body: { holdId: holdId1 } });
   assert.equal(booking.status, 201, booking.text);
-  const hold2 = await call(f, owner, { method: "POST", path: "/api/v1/holds", body: { sessionId: held.id } });
+  // Another session of the course the owner is booked on: confirmed, as the duplicate warning asks.
+  const hold2 = await call(f, owner, {
+    method: "POST",
+    path: "/api/v1/holds",
+    body: { sessionId: held.id, confirmDuplicate: true },
+  });
   assert.equal(hold2.status, 201, hold2.text);
   // The full session's one seat goes to the other learner; the owner waits.
   const other = await call(f, people.learner, { method: "POST", path: "/api/v1/holds", body: { sessionId: full.id } });
