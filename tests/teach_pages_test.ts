@@ -196,3 +196,43 @@ Deno.test("[teach] closing from the roster page records completions and no-shows
     await t.close();
   }
 });
+
+Deno.test("[teach] session page of an online session: join button, completion rule, RSVP; declined offers to release the seat", async () => {
+  const t = await startTestApp();
+  try {
+    const kv = t.services.kv;
+    const course = (await listCourses(kv)).find((c) => c.prerequisiteCourseIds.length === 0)!;
+    const instructor = await createUser(kv, { email: `o-${++n}@example.com`, name: "On", roles: ["instructor"] });
+    const start = Date.now() + 5 * 60_000;
+    const session = await createSession(kv, {
+      courseId: course.id,
+      startsAt: new Date(start).toISOString(),
+      endsAt: new Date(start + 3_600_000).toISOString(),
+      timeZone: "America/Chicago",
+      mode: "online",
+      joinUrl: "https://meet.example.com/page-test",
+      capacity: 4,
+      instructorId: instructor.id,
+    });
+    const learner = await book(t, session, "Ona Online");
+    const cookie = await devSignInCookie(kv, learner.id);
+    const path = `/sessions/${session.id}`;
+    const page = await getPage(t, path, cookie);
+    assert.ok(page.text.includes(`href="/sessions/${session.id}/join"`), "joins go through our redirect");
+    assert.match(page.text, /You complete this course by attending at least 30 minutes or 50 %/);
+    assert.ok(page.text.includes("Will you attend?"));
+    assert.equal((await postForm(t, path, cookie, { intent: "rsvp", rsvp: "soon" })).res.status, 400);
+    const declined = await postForm(t, path, cookie, { intent: "rsvp", rsvp: "declined" });
+    assert.equal(declined.res.headers.get("location"), `${path}?rsvp=declined`);
+    const ask = await getPage(t, `${path}?rsvp=declined`, cookie);
+    assert.ok(ask.text.includes("Release my seat"));
+    const released = await postForm(t, path, cookie, { intent: "release" });
+    assert.equal(released.res.headers.get("location"), `${path}?rsvp=released`);
+    const after = await getPage(t, `${path}?rsvp=released`, cookie);
+    assert.ok(after.text.includes("Your seat is released"));
+    const places = await t.services.engine.listLearnerPlaces(learner.id);
+    assert.equal(places.bookings.find((b) => b.sessionId === session.id)?.status, "cancelled");
+  } finally {
+    await t.close();
+  }
+});

@@ -67,6 +67,7 @@
  * | `["checkin_codes", sessionId]` | `{code, createdAt}`: the session's self check-in code | ensureCheckInCode |
  * | `["meta", "seed_teaching"]` | `TeachingSeedMarker`: the instructor demo's past sessions and its current live ones | seedTeachingDemo |
  * | `["online_presence", sessionId, learnerId]` | `OnlinePresence` `{joinCount, seconds, openSince, lastSeenAt, joins}`: online joins and leaves | lib/attendance/online.ts (recordJoin, recordHeartbeat, recordLeave) |
+ * | `["rsvps", sessionId, learnerId]` | `Rsvp` `{status: confirmed\|tentative\|declined, at, by}`: a booked learner's answer (online sessions) | answerRsvp |
  * | `["roster_ticks", sessionId]` | `{at}`: changed by every attendance write, watched by the live roster | lib/attendance, recordAttendance |
  *
  * Why session index values are a small `SessionIndexEntry` rather than the id
@@ -172,6 +173,7 @@ export const PREFIXES = [
   "checkin_codes",
   "roster_ticks",
   "online_presence",
+  "rsvps",
 ] as const;
 
 /** Key builders. Functions ending in `Prefix` return list prefixes. */
@@ -324,4 +326,6 @@ export const keys = {
   teachingSeedMarker: () => ["meta", "seed_teaching"] as const,
   onlinePresence: (sessionId: string, learnerId: string) => ["online_presence", sessionId, learnerId] as const,
   onlinePresencePrefix: (sessionId: string) => ["online_presence", sessionId] as const,
+  rsvp: (sessionId: string, learnerId: string) => ["rsvps", sessionId, learnerId] as const,
+  rsvpsPrefix: (sessionId: string) => ["rsvps", sessionId] as const,
 };

@@ -242,6 +242,12 @@ const OPERATION_SAMPLES: Record<string, (w: World, people: Record<Caller, Person
     target: "none",
   }),
   presenceLeave: (w) => ({ method: "POST", path: `/api/v1/sessions/${w.booked.id}/presence/leave`, target: "none" }),
+  answerRsvp: (w, p) => ({
+    method: "PUT",
+    path: `/api/v1/sessions/${w.booked.id}/rsvp`,
+    body: { status: "tentative", learnerId: p.owner.user!.id },
+    target: "place",
+  }),
   selfCheckIn: (w) => ({
     method: "POST",
     path: `/api/v1/sessions/${w.booked.id}/check-in`,

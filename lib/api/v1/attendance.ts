@@ -5,6 +5,8 @@
 import { z } from "zod";
 import { PLACE_OWNER, SELF, SESSION_STAFF } from "../../access/matrix.ts";
 import { recordHeartbeat, recordJoin, recordLeave } from "../../attendance/online.ts";
+import { answerRsvp, RSVP_STATUSES } from "../../attendance/rsvp.ts";
+import { learnerFor } from "./access.ts";
 import { closeAttendance } from "../../attendance/close.ts";
 import { listAttendanceAudit, markAllPresent, markAttendance, MARKS, selfCheckIn } from "../../attendance/marks.ts";
 import { getRoster, listTeachSessions } from "../../attendance/roster.ts";
@@ -81,6 +83,7 @@ const RosterSchema = z.object({
     revision: z.number().int().min(0),
     outcome: z.enum(OUTCOMES).nullable(),
     online: z.object({ joinCount: z.number().int(), minutes: z.number().int(), inMeeting: z.boolean() }).nullable(),
+    rsvp: z.enum(RSVP_STATUSES).nullable(),
   })),
 }).meta({ id: "Roster" });
 
@@ -366,6 +369,56 @@ export const leaveOp = defineOperation({
   },
 });
 
+export const answerRsvpOp = defineOperation({
+  method: "put",
+  path: "/v1/sessions/{id}/rsvp",
+  operationId: "answerRsvp",
+  tag: TAG,
+  summary: "RSVP to an online session: confirmed, tentative or declined; declined may release the seat",
+  description: "With `releaseSeat: true` (declined only) the booking is cancelled and the seat offered to the " +
+    "first learner on the waitlist, as any cancellation.",
+  access: PLACE_OWNER,
+  params: IdParams,
+  body: z.strictObject({
+    status: z.enum(RSVP_STATUSES),
+    releaseSeat: z.boolean().optional(),
+    learnerId: IdSchema.optional().describe("admins, or the session's instructor: for another learner"),
+  }),
+  responses: {
+    200: {
+      description: "The answer, and whether the seat was released",
+      schema: z.object({
+        rsvp: z.object({
+          sessionId: IdSchema,
+          learnerId: IdSchema,
+          status: z.enum(RSVP_STATUSES),
+          at: z.string(),
+          by: IdSchema.nullable(),
+        }),
+        released: z.boolean(),
+      }),
+    },
+    400: err("The admin token must name the learner"),
+    403: err("forbidden: not your seat"),
+    404: err("not_booked; or no such session"),
+    409: err("not_online, session_ended; session_started when releasing after the start"),
+    422: err("release_needs_decline"),
+    503: err("busy"),
+  },
+  async handler(ctx) {
+    const s = ctx.services;
+    const learnerId = learnerFor(ctx.requirePrincipal(), ctx.body.learnerId);
+    const out = await answerRsvp(
+      s.kv,
+      { sessionId: ctx.params.id, learnerId, status: ctx.body.status, release: ctx.body.releaseSeat },
+      ctx.actor(),
+      s.engine.now(),
+      (bookingId, actor) => s.engine.cancelBooking(bookingId, actor),
+    );
+    return { status: 200, body: { rsvp: out.rsvp, released: out.released !== null } };
+  },
+});
+
 /** Every attendance operation. */
 export const attendanceOperations = [
   listTeachingOp,
@@ -378,4 +431,5 @@ export const attendanceOperations = [
   joinSessionOp,
   heartbeatOp,
   leaveOp,
+  answerRsvpOp,
 ];
