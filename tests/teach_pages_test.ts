@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import type { Actor } from "../lib/booking/events.ts";
+import { mintToken } from "../lib/auth/tokens.ts";
 import type { Session, User } from "../lib/domain/mod.ts";
 import { createSession, createUser, listCourses, listLocations, updateSession } from "../lib/store/mod.ts";
 import { startTestApp, type TestApp } from "./app_fixture.ts";
@@ -232,6 +233,46 @@ Deno.test("[teach] session page of an online session: join button, completion ru
     assert.ok(after.text.includes("Your seat is released"));
     const places = await t.services.engine.listLearnerPlaces(learner.id);
     assert.equal(places.bookings.find((b) => b.sessionId === session.id)?.status, "cancelled");
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("[teach] recordings: the instructor adds one after the end; booked learners see it on the session, booking and schedule pages and watch it on the player", async () => {
+  let offset = 0;
+  const t = await startTestApp({ now: () => new Date(Date.now() + offset) });
+  try {
+    const w = await world(t, 1);
+    const kv = t.services.kv;
+    const token = (await mintToken(kv, w.instructor.id)).token;
+    const put = (body: unknown) =>
+      t.app.fetch(
+        new Request(`http://test/api/v1/sessions/${w.session.id}/recording`, {
+          method: "PUT",
+          headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+          body: JSON.stringify(body),
+        }),
+      );
+    const early = await put({ url: "https://video.example.com/rec.mp4", durationSeconds: 600 });
+    assert.equal(early.status, 409);
+    offset = 3 * 3_600_000;
+    const bad = await put({ url: "javascript:alert(1)" });
+    assert.equal(bad.status, 400);
+    const added = await put({ url: "https://video.example.com/rec.mp4", durationSeconds: 600 });
+    assert.equal(added.status, 200);
+    const learner = w.learners[0];
+    const cookie = await devSignInCookie(kv, learner.id);
+    const href = `/sessions/${w.session.id}/recording`;
+    assert.ok((await getPage(t, `/sessions/${w.session.id}`, cookie)).text.includes(href));
+    const bookingId = (await t.services.engine.listLearnerPlaces(learner.id)).bookings[0].id;
+    assert.ok((await getPage(t, `/bookings/${bookingId}`, cookie)).text.includes(href));
+    assert.ok((await getPage(t, "/me/schedule", cookie)).text.includes(href));
+    const player = await getPage(t, href, cookie);
+    assert.equal(player.res.status, 200);
+    assert.match(player.text, /<video[^>]*src="https:\/\/video\.example\.com\/rec\.mp4"/);
+    assert.ok(player.text.includes("Watched 0 %"));
+    const stranger = await createUser(kv, { email: `x-${++n}@example.com`, name: "X", roles: ["learner"] });
+    assert.equal((await getPage(t, href, await devSignInCookie(kv, stranger.id))).res.status, 404);
   } finally {
     await t.close();
   }

@@ -68,6 +68,8 @@
  * | `["meta", "seed_teaching"]` | `TeachingSeedMarker`: the instructor demo's past sessions and its current live ones | seedTeachingDemo |
  * | `["online_presence", sessionId, learnerId]` | `OnlinePresence` `{joinCount, seconds, openSince, lastSeenAt, joins}`: online joins and leaves | lib/attendance/online.ts (recordJoin, recordHeartbeat, recordLeave) |
  * | `["rsvps", sessionId, learnerId]` | `Rsvp` `{status: confirmed\|tentative\|declined, at, by}`: a booked learner's answer (online sessions) | answerRsvp |
+ * | `["recordings", sessionId]` | `Recording` `{url, durationSeconds, addedAt, addedBy, source}` | addRecording (staff, Cal.com RECORDING_READY) |
+ * | `["recording_views", sessionId, learnerId]` | `RecordingView` `{watchedSeconds, lastAt, completedAt}`: played time credited, capped by the wall clock | openRecording, reportProgress |
  * | `["roster_ticks", sessionId]` | `{at}`: changed by every attendance write, watched by the live roster | lib/attendance, recordAttendance |
  *
  * Why session index values are a small `SessionIndexEntry` rather than the id
@@ -174,6 +176,8 @@ export const PREFIXES = [
   "roster_ticks",
   "online_presence",
   "rsvps",
+  "recordings",
+  "recording_views",
 ] as const;
 
 /** Key builders. Functions ending in `Prefix` return list prefixes. */
@@ -328,4 +332,6 @@ export const keys = {
   onlinePresencePrefix: (sessionId: string) => ["online_presence", sessionId] as const,
   rsvp: (sessionId: string, learnerId: string) => ["rsvps", sessionId, learnerId] as const,
   rsvpsPrefix: (sessionId: string) => ["rsvps", sessionId] as const,
+  recording: (sessionId: string) => ["recordings", sessionId] as const,
+  recordingView: (sessionId: string, learnerId: string) => ["recording_views", sessionId, learnerId] as const,
 };

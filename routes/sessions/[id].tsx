@@ -23,6 +23,7 @@ import { completionRuleOf, describeCompletionRule } from "../../lib/attendance/c
 import { countParticipants, getPresence, joinWindow, presenceSeconds } from "../../lib/attendance/online.ts";
 import { attendanceSettingsOf, inWindow, type TimeWindow } from "../../lib/attendance/windows.ts";
 import { mayManageSession } from "../../lib/booking/access.ts";
+import { sessionsWithRecording } from "../../lib/attendance/recording.ts";
 import { answerRsvp, getRsvp, RSVP_STATUSES, type RsvpStatus } from "../../lib/attendance/rsvp.ts";
 import { getSessionDetail, type SessionDetail } from "../../lib/catalog/browse.ts";
 import { formatDuration, formatSessionWhen } from "../../lib/catalog/format.ts";
@@ -67,6 +68,8 @@ interface OnlineInfo {
 
 interface Data extends SessionDetail {
   online: OnlineInfo | null;
+  /** Booked learners, once the session has a recording: its player page. */
+  recordingHref: string | null;
   /** The join link, only for learners booked here and the session's staff. */
   joinUrl: string | null;
   formKey: string;
@@ -116,16 +119,20 @@ async function onlineInfo(detail: SessionDetail, user: User | null, mayJoin: boo
 async function pageData(detail: SessionDetail, user: User | null, outcome: Outcome | null): Promise<Data> {
   const who = user ? { userId: user.id, roles: user.roles } : null;
   const joinUrl = await joinLinkFor(services().kv, who, detail.session);
+  const place = await myPlace(user, detail.session.id);
+  const booked = !!place?.href?.startsWith("/bookings/");
+  const hasRecording = booked && (await sessionsWithRecording(services().kv, [detail.session.id])).size > 0;
   return {
     ...detail,
     online: await onlineInfo(detail, user, joinUrl !== null),
+    recordingHref: hasRecording ? `/sessions/${detail.session.id}/recording` : null,
     // The page never prints the session's own field: only what joinLinkFor allows.
     session: { ...detail.session, joinUrl: null },
     joinUrl,
     formKey: newFormKey(),
     altKeys: [newFormKey(), newFormKey(), newFormKey()],
     outcome,
-    place: await myPlace(user, detail.session.id),
+    place,
   };
 }
 
@@ -321,6 +328,11 @@ export default function SessionPage({ data, state }: PageProps<Data, PageState>)
           {session.mode !== "in_person" && (data.joinUrl
             ? <JoinLink url={data.joinUrl} />
             : <p class="text-sm text-gray-700">You get the join link after booking.</p>)}
+          {data.recordingHref && (
+            <p class="mt-2 text-base">
+              <a href={data.recordingHref} class="font-semibold text-blue-800 underline">Watch the recording</a>
+            </p>
+          )}
           {data.online && <OnlineSection sessionId={session.id} timeZone={session.timeZone} online={data.online} />}
           {data.instructor && <p class="mt-1 text-sm text-gray-700">Instructor: {data.instructor.name}</p>}
         </section>
