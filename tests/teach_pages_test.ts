@@ -258,6 +258,15 @@ Deno.test("[teach] recordings: the instructor adds one after the end; booked lea
     offset = 3 * 3_600_000;
     const bad = await put({ url: "javascript:alert(1)" });
     assert.equal(bad.status, 400);
+    const roster = `/teach/sessions/${w.session.id}`;
+    const typo = await postForm(t, roster, w.cookie, { intent: "recording", url: "video.example.com/rec" });
+    assert.equal(typo.res.status, 400);
+    assert.ok(typo.text.includes("starting with https://") && typo.text.includes('value="video.example.com/rec"'));
+    const byForm = await postForm(t, roster, w.cookie, {
+      intent: "recording",
+      url: "https://video.example.com/first.mp4",
+    });
+    assert.equal(byForm.res.headers.get("location"), `${roster}?done=recording`);
     const added = await put({ url: "https://video.example.com/rec.mp4", durationSeconds: 600 });
     assert.equal(added.status, 200);
     const learner = w.learners[0];
