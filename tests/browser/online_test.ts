@@ -4,7 +4,6 @@
  * learner who did not book, and the recording player; axe clean, JS per page ≤ 15 KB gzip.
  */
 import assert from "node:assert/strict";
-import type { Page, Response as PwResponse } from "playwright-core";
 import type { Actor } from "../../lib/booking/events.ts";
 import { addRecording } from "../../lib/attendance/recording.ts";
 import { createSession, createUser, listCourses } from "../../lib/store/mod.ts";
@@ -12,34 +11,9 @@ import { launchBrowser } from "../fresh/browser.ts";
 import { startTestApp } from "../app_fixture.ts";
 import { devSignInCookie, sessionCookieOf } from "../page_client.ts";
 import { checkAxe } from "./axe.ts";
+import { JS_BUDGET_GZIP, scriptMeter, VIEWPORTS } from "./script_meter.ts";
 
-const JS_BUDGET_GZIP = 15 * 1024;
 const HOUR = 3_600_000;
-
-const VIEWPORTS = [
-  { name: "375", viewport: { width: 375, height: 812 }, isMobile: true, hasTouch: true },
-  { name: "1280", viewport: { width: 1280, height: 800 }, isMobile: false, hasTouch: false },
-];
-
-async function gzipSize(bytes: Uint8Array): Promise<number> {
-  const stream = new Blob([new Uint8Array(bytes)]).stream().pipeThrough(new CompressionStream("gzip"));
-  return (await new Response(stream).arrayBuffer()).byteLength;
-}
-
-function scriptMeter(page: Page) {
-  let pending: Promise<number>[] = [];
-  page.on("response", (r: PwResponse) => {
-    if (r.request().resourceType() !== "script") return;
-    pending.push(r.body().then((b) => gzipSize(b), () => 0));
-  });
-  return {
-    async take(): Promise<number> {
-      const sizes = await Promise.all(pending);
-      pending = [];
-      return sizes.reduce((a, b) => a + b, 0);
-    },
-  };
-}
 
 Deno.test({
   name:
