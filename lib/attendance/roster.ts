@@ -124,11 +124,16 @@ export async function getRoster(
     getValuesById<Dealer>(kv, dealerIds, keys.dealer),
     getValuesById<Course>(kv, prereqIds, keys.course),
   ]);
+  const soFar = {
+    startsAt: session.startsAt,
+    endsAt: new Date(Math.min(Date.parse(session.endsAt), now.getTime())).toISOString(),
+  };
   const rows = bookings.map((b): RosterRow => {
     const user = users.get(b.learnerId) as User | undefined;
     const record = records.get(b.learnerId) ?? null;
     const done = new Set(user?.completedCourses.map((c) => c.courseId) ?? []);
-    const seconds = record?.checkInAt ? attendedSeconds(record, session) : null;
+    // Minutes so far: up to now while the session runs.
+    const seconds = record?.checkInAt ? attendedSeconds(record, soFar) : null;
     return {
       learnerId: b.learnerId,
       bookingId: b.id,
