@@ -15,6 +15,8 @@ import type { Session } from "../domain/session.ts";
 import type { User } from "../domain/user.ts";
 import type { Actor } from "../booking/events.ts";
 import { closeAttendance } from "../attendance/close.ts";
+import { recordHeartbeat, recordJoin, recordLeave } from "../attendance/online.ts";
+import { answerRsvp } from "../attendance/rsvp.ts";
 import { BookingEngine } from "../booking/engine.ts";
 import { markAttendance, type MarkInput } from "../attendance/marks.ts";
 import { type AttendanceSettings, DEFAULT_ATTENDANCE_SETTINGS } from "../attendance/windows.ts";
@@ -132,6 +134,25 @@ export async function seedTeachingDemo(
     const liveLearners = await learnersFor(kv, 5, used);
     liveLearners.forEach((l) => used.add(l.id));
     const live = await make(plain[2] ?? basic, now.getTime() - 15 * MINUTE, "online", [demoLearner, ...liveLearners]);
+    // Some learners joined (and answered the RSVP); one of them left and came back.
+    for (const [i, l] of liveLearners.slice(0, 3).entries()) {
+      const who = { userId: l.id, roles: l.roles };
+      await recordJoin(kv, live.id, who, new Date(now.getTime() - 14 * MINUTE), settings);
+      if (i === 0) {
+        await recordLeave(kv, live.id, l.id, new Date(now.getTime() - 8 * MINUTE), "page");
+        await recordJoin(kv, live.id, who, new Date(now.getTime() - 5 * MINUTE), settings);
+      }
+      await recordHeartbeat(kv, live.id, l.id, now);
+      const me: Actor = { userId: l.id, roles: l.roles, origin: "web", correlationId: crypto.randomUUID() };
+      const noRelease = () => Promise.reject(new Error("the demo releases no seat"));
+      await answerRsvp(
+        kv,
+        { sessionId: live.id, learnerId: l.id, status: i === 2 ? "tentative" : "confirmed" },
+        me,
+        now,
+        noRelease,
+      );
+    }
     const soonLearners = await learnersFor(kv, 4, used);
     const soon = await make(plain[3] ?? basic, now.getTime() + 20 * MINUTE, "in_person", [
       demoLearner,

@@ -20,6 +20,13 @@ Deno.test("[seed] instructor demo: closed and open past sessions, a live online 
     const home = await listTeachSessions(kv, instructor.id, NOW, SETTINGS);
     const live = home.upcoming.find((s) => s.id === first.live)!;
     assert.deepEqual([live.phase, live.mode, live.taken], ["live", "online", 6]);
+    const liveRoster = await getRoster(kv, first.live!, who, NOW, SETTINGS);
+    assert.deepEqual([liveRoster.counts.participants, liveRoster.counts.confirmed, liveRoster.counts.tentative], [
+      3,
+      2,
+      1,
+    ]);
+    assert.ok(liveRoster.rows.some((r) => r.online?.joinCount === 2), "a reconnection");
     const soon = home.upcoming.find((s) => s.id === first.checkIn)!;
     assert.deepEqual([soon.phase, soon.attendance], ["scheduled", "open"]);
     const cancelled = await listBookingsBySession(kv, soon.id, { status: "cancelled" });
