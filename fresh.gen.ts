@@ -30,6 +30,7 @@ import * as $notifications_unsubscribe from "./routes/notifications/unsubscribe.
 import * as $sessions__id_ from "./routes/sessions/[id].tsx";
 import * as $sessions__id__check_in from "./routes/sessions/[id]/check-in.tsx";
 import * as $sessions__id__join from "./routes/sessions/[id]/join.tsx";
+import * as $sessions__id__recording from "./routes/sessions/[id]/recording.tsx";
 import * as $sessions__id__seats from "./routes/sessions/[id]/seats.ts";
 import * as $sw_js from "./routes/sw.js.ts";
 import * as $teach_index from "./routes/teach/index.tsx";
@@ -41,6 +42,7 @@ import * as $LiveRoster from "./islands/LiveRoster.tsx";
 import * as $LiveSeats from "./islands/LiveSeats.tsx";
 import * as $LocalTime from "./islands/LocalTime.tsx";
 import * as $OnlinePresence from "./islands/OnlinePresence.tsx";
+import * as $RecordingPlayer from "./islands/RecordingPlayer.tsx";
 import type { Manifest } from "./lib/fresh/mod.ts";
 
 const manifest = {
@@ -73,6 +75,7 @@ const manifest = {
     "./routes/sessions/[id].tsx": $sessions__id_,
     "./routes/sessions/[id]/check-in.tsx": $sessions__id__check_in,
     "./routes/sessions/[id]/join.tsx": $sessions__id__join,
+    "./routes/sessions/[id]/recording.tsx": $sessions__id__recording,
     "./routes/sessions/[id]/seats.ts": $sessions__id__seats,
     "./routes/sw.js.ts": $sw_js,
     "./routes/teach/index.tsx": $teach_index,
@@ -86,6 +89,7 @@ const manifest = {
     "./islands/LiveSeats.tsx": $LiveSeats,
     "./islands/LocalTime.tsx": $LocalTime,
     "./islands/OnlinePresence.tsx": $OnlinePresence,
+    "./islands/RecordingPlayer.tsx": $RecordingPlayer,
   },
   baseUrl: import.meta.url,
 } satisfies Manifest;

@@ -76,6 +76,9 @@
  * | `["checkin_codes", sessionId]` | `{code, createdAt}`: the session's self check-in code | ensureCheckInCode |
  * | `["meta", "seed_teaching"]` | `TeachingSeedMarker`: the instructor demo's past sessions and its current live ones | seedTeachingDemo |
  * | `["online_presence", sessionId, learnerId]` | `OnlinePresence` `{joinCount, seconds, openSince, lastSeenAt, joins}`: online joins and leaves | lib/attendance/online.ts (recordJoin, recordHeartbeat, recordLeave) |
+ * | `["rsvps", sessionId, learnerId]` | `Rsvp` `{status: confirmed\|tentative\|declined, at, by}`: a booked learner's answer (online sessions) | answerRsvp |
+ * | `["recordings", sessionId]` | `Recording` `{url, durationSeconds, addedAt, addedBy, source}` | addRecording (staff, Cal.com RECORDING_READY) |
+ * | `["recording_views", sessionId, learnerId]` | `RecordingView` `{watchedSeconds, lastAt, completedAt}`: played time credited, capped by the wall clock | openRecording, reportProgress |
  * | `["roster_ticks", sessionId]` | `{at}`: changed by every attendance write, watched by the live roster | lib/attendance, recordAttendance |
  * | `["report_days", day, bucket]` | `ReportBlob` `{rows}`: per-session report counters of sessions starting that UTC day (bucket 0–3 by session id) | reports aggregator (lib/reports/aggregator.ts), recount repair |
  * | `["report_dealer_days", dealerId, day]` | `ReportBlob`: the same rows counting only that dealer's learners | 〃 |
@@ -223,6 +226,9 @@ export const PREFIXES = [
   "notify_rate",
   "notify_prefs",
   "notify_settings",
+  "rsvps",
+  "recordings",
+  "recording_views",
 ] as const;
 
 /** Key builders. Functions ending in `Prefix` return list prefixes. */
@@ -425,4 +431,8 @@ export const keys = {
   notifyPrefs: (userId: string) => ["notify_prefs", userId] as const,
   notifySettings: () => ["notify_settings"] as const,
   notifySigningKey: () => ["notify_settings", "signing_key"] as const,
+  rsvp: (sessionId: string, learnerId: string) => ["rsvps", sessionId, learnerId] as const,
+  rsvpsPrefix: (sessionId: string) => ["rsvps", sessionId] as const,
+  recording: (sessionId: string) => ["recordings", sessionId] as const,
+  recordingView: (sessionId: string, learnerId: string) => ["recording_views", sessionId, learnerId] as const,
 };

@@ -23,6 +23,8 @@ import { completionRuleOf, describeCompletionRule } from "../../lib/attendance/c
 import { countParticipants, getPresence, joinWindow, presenceSeconds } from "../../lib/attendance/online.ts";
 import { attendanceSettingsOf, inWindow, type TimeWindow } from "../../lib/attendance/windows.ts";
 import { mayManageSession } from "../../lib/booking/access.ts";
+import { sessionsWithRecording } from "../../lib/attendance/recording.ts";
+import { answerRsvp, getRsvp, RSVP_STATUSES, type RsvpStatus } from "../../lib/attendance/rsvp.ts";
 import { getSessionDetail, type SessionDetail } from "../../lib/catalog/browse.ts";
 import { formatDay, formatDuration, formatSessionWhen } from "../../lib/catalog/format.ts";
 import { type CourseDuplicate, findCourseDuplicate } from "../../lib/booking/duplicates.ts";
@@ -64,10 +66,14 @@ interface OnlineInfo {
   rule: string;
   /** A learner (not staff): the page sends heartbeats while it is open. */
   learner: boolean;
+  /** The learner's RSVP answer (null: none yet). */
+  rsvp: RsvpStatus | null;
 }
 
 interface Data extends SessionDetail {
   online: OnlineInfo | null;
+  /** Booked learners, once the session has a recording: its player page. */
+  recordingHref: string | null;
   /** The join link, only for learners booked here and the session's staff. */
   joinUrl: string | null;
   formKey: string;
@@ -126,6 +132,7 @@ async function onlineInfo(detail: SessionDetail, user: User | null, mayJoin: boo
     minutes: Math.round(presenceSeconds(presence, detail.session) / 60),
     rule: describeCompletionRule(completionRuleOf(detail.course), scheduled),
     learner: !mayManageSession({ userId: user.id, roles: user.roles }, detail.session),
+    rsvp: (await getRsvp(kv, detail.session.id, user.id))?.status ?? null,
   };
 }
 
@@ -142,9 +149,12 @@ async function pageData(
     ? await findCourseDuplicate(kv, user, detail.session, detail.course, engine.now())
     : null;
   const joinUrl = await joinLinkFor(kv, who, detail.session);
+  const booked = !!place?.href?.startsWith("/bookings/");
+  const hasRecording = booked && (await sessionsWithRecording(kv, [detail.session.id])).size > 0;
   return {
     ...detail,
     online: await onlineInfo(detail, user, joinUrl !== null),
+    recordingHref: hasRecording ? `/sessions/${detail.session.id}/recording` : null,
     // The page never prints the session's own field: only what joinLinkFor allows.
     session: { ...detail.session, joinUrl: null },
     joinUrl,
@@ -169,7 +179,11 @@ export const handler: Handlers<Data, PageState> = {
       ctx.state.user?.dealerId ?? null,
       services().engine.now(),
     );
-    return ctx.render(await pageData(detail, ctx.state.user, null));
+    const released = ctx.url.searchParams.get("rsvp") === "released";
+    const notice: Outcome | null = released
+      ? { sentence: "Your seat is released; the next learner on the waitlist is offered it." }
+      : null;
+    return ctx.render(await pageData(detail, ctx.state.user, notice));
   },
   async POST(req, ctx) {
     const id = ctx.params.id;
@@ -191,6 +205,22 @@ export const handler: Handlers<Data, PageState> = {
       if (intent === "waitlist") {
         await engine.joinWaitlist(id, user.id, webActor(user, "joined the waitlist on the session page"));
         return new Response(null, { status: 303, headers: { location: `/sessions/${id}` } });
+      }
+      if (intent === "rsvp" || intent === "release") {
+        const status = intent === "release" ? "declined" : String(form.get("rsvp") ?? "");
+        if (!(RSVP_STATUSES as readonly string[]).includes(status)) {
+          const outcome: Outcome = { sentence: "Choose whether you will attend: yes, maybe or no." };
+          return ctx.render(await pageData(detail, user, outcome), { status: 400 });
+        }
+        const out = await answerRsvp(
+          services().kv,
+          { sessionId: id, learnerId: user.id, status: status as RsvpStatus, release: intent === "release" },
+          webActor(user, "answered the RSVP on the session page"),
+          engine.now(),
+          (bookingId, actor) => engine.cancelBooking(bookingId, actor),
+        );
+        const done = out.released ? "released" : status;
+        return new Response(null, { status: 303, headers: { location: `/sessions/${id}?rsvp=${done}` } });
       }
       const idem = await formIdempotency(user, key, ["POST", `/sessions/${id}`, "hold"]);
       const { hold } = await engine.placeHold(id, user.id, webActor(user, "held a seat on the session page"), idem, {
@@ -416,6 +446,11 @@ export default function SessionPage({ data, state }: PageProps<Data, PageState>)
           {session.mode !== "in_person" && (data.joinUrl
             ? <JoinLink url={data.joinUrl} />
             : <p class="text-sm text-gray-700">You get the join link after booking.</p>)}
+          {data.recordingHref && (
+            <p class="mt-2 text-base">
+              <a href={data.recordingHref} class="font-semibold text-blue-800 underline">Watch the recording</a>
+            </p>
+          )}
           {data.online && <OnlineSection sessionId={session.id} timeZone={session.timeZone} online={data.online} />}
           {data.instructor && <p class="mt-1 text-sm text-gray-700">Instructor: {data.instructor.name}</p>}
         </section>
@@ -465,6 +500,7 @@ function OnlineSection({ sessionId, timeZone, online }: { sessionId: string; tim
         )
         : <p class="text-sm">The meeting can be joined from {windowText(online.window, timeZone)}.</p>}
       <p class="text-sm text-gray-700">{online.rule}</p>
+      {online.learner && <RsvpForm sessionId={sessionId} current={online.rsvp} />}
       {online.learner && online.joinOpen
         ? (
           <OnlinePresence
@@ -475,6 +511,47 @@ function OnlineSection({ sessionId, timeZone, online }: { sessionId: string; tim
           />
         )
         : <p class="text-sm">{online.participants} in the meeting now.</p>}
+    </div>
+  );
+}
+
+const RSVP_CHOICES: { value: RsvpStatus; label: string }[] = [
+  { value: "confirmed", label: "Yes, I will attend" },
+  { value: "tentative", label: "Maybe" },
+  { value: "declined", label: "No, I cannot attend" },
+];
+
+/** Will you attend? A declined answer offers to release the seat to the waitlist. */
+function RsvpForm({ sessionId, current }: { sessionId: string; current: RsvpStatus | null }) {
+  const here = `/sessions/${sessionId}`;
+  return (
+    <div class="space-y-2" data-testid="rsvp">
+      <form method="post" action={here} class="space-y-2">
+        <input type="hidden" name="intent" value="rsvp" />
+        <fieldset class="space-y-1">
+          <legend class="text-base font-semibold">Will you attend?</legend>
+          {RSVP_CHOICES.map((c) => (
+            <label key={c.value} class="flex items-center gap-2 text-base">
+              <input type="radio" name="rsvp" value={c.value} checked={current === c.value} />
+              {c.label}
+            </label>
+          ))}
+        </fieldset>
+        <button type="submit" class="rounded-lg border border-gray-600 bg-white px-4 py-2 text-base font-semibold">
+          Save my answer
+        </button>
+      </form>
+      {current === "declined" && (
+        <form method="post" action={here} class="space-y-2 rounded-xl border-2 border-amber-600 p-3">
+          <input type="hidden" name="intent" value="release" />
+          <p class="text-base">
+            You said you cannot attend. Release your seat so the next learner on the waitlist gets it?
+          </p>
+          <button type="submit" class="rounded-lg bg-blue-800 px-4 py-2 text-base font-semibold text-white">
+            Release my seat
+          </button>
+        </form>
+      )}
     </div>
   );
 }

@@ -293,6 +293,25 @@ const OPERATION_SAMPLES: Record<string, (w: World, people: Record<Caller, Person
     target: "none",
   }),
   presenceLeave: (w) => ({ method: "POST", path: `/api/v1/sessions/${w.booked.id}/presence/leave`, target: "none" }),
+  answerRsvp: (w, p) => ({
+    method: "PUT",
+    path: `/api/v1/sessions/${w.booked.id}/rsvp`,
+    body: { status: "tentative", learnerId: p.owner.user!.id },
+    target: "place",
+  }),
+  addRecording: (w) => ({
+    method: "PUT",
+    path: `/api/v1/sessions/${w.booked.id}/recording`,
+    body: { url: "https://video.example.com/rec.mp4" },
+    target: "session",
+  }),
+  openRecording: (w) => ({ method: "POST", path: `/api/v1/sessions/${w.booked.id}/recording/open`, target: "none" }),
+  reportRecordingProgress: (w) => ({
+    method: "POST",
+    path: `/api/v1/sessions/${w.booked.id}/recording/progress`,
+    body: { playedSeconds: 10 },
+    target: "none",
+  }),
   selfCheckIn: (w) => ({
     method: "POST",
     path: `/api/v1/sessions/${w.booked.id}/check-in`,
@@ -365,6 +384,11 @@ const PAGE_SAMPLES: Record<string, { path: (w: World) => string; target: Target;
     joinLinkFor: [],
   },
   "./routes/sessions/[id]/join.tsx": { path: (w) => `/sessions/${w.booked.id}/join`, target: "place", joinLinkFor: [] },
+  "./routes/sessions/[id]/recording.tsx": {
+    path: (w) => `/sessions/${w.booked.id}/recording`,
+    target: "place",
+    joinLinkFor: [],
+  },
   "./routes/sessions/[id]/check-in.tsx": {
     path: (w) => `/sessions/${w.booked.id}/check-in`,
     target: "none",
