@@ -70,7 +70,11 @@ export async function addRecording(
     addedBy: actor.userId,
     source: calcom ? "calcom" : "staff",
   };
-  await kv.set(keys.recording(session.id), recording);
+  // The recording and its notice (booked learners are told by email: lib/notify/) commit together.
+  const draft = new Draft(kv);
+  draft.set(keys.recording(session.id), recording);
+  addEvent(draft, actor, "recording.available", session.id, null, { recordingUrl: recording.url }, now);
+  if (!(await draft.commit())) throw new Error("the recording did not commit");
   return recording;
 }
 

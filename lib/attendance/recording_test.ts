@@ -3,6 +3,7 @@ import xapiValidation from "@learninglocker/xapi-validation";
 import { DomainError } from "../booking/errors.ts";
 import { listEvents } from "../booking/events.ts";
 import { getUser } from "../store/users.ts";
+import { keys } from "../store/keys.ts";
 import { loadStatementContext, topicFor, toStatement } from "../relay/xapi.ts";
 import { admin, putSession, putUser, self, setup, teardown } from "../../tests/booking/test_fixtures.ts";
 import { addRecording, getRecording, openRecording, reportProgress } from "./recording.ts";
@@ -33,6 +34,15 @@ Deno.test("[recording] staff add it after the end; others 403; before the end 40
     const byAdmin = await addRecording(w.kv, { sessionId: w.session.id, url: input.url }, admin(), new Date(w.end));
     assert.equal(byAdmin.durationSeconds, 2 * 3600, "the scheduled length when none is given");
     assert.equal((await getRecording(w.kv, w.session.id))?.url, input.url);
+    // Each addition is news for the booked learners (a notification), not a learning event (no Kafka entry).
+    const notices = (await Array.fromAsync(w.kv.list<{ type: string; data: { recordingUrl: string } }>({
+      prefix: keys.outboxSessionPrefix("notify", w.session.id),
+    }))).filter((e) => e.value.type === "recording.available");
+    assert.deepEqual(notices.map((e) => e.value.data.recordingUrl), [input.url, input.url]);
+    const forKafka = await Array.fromAsync(w.kv.list<{ type: string }>({
+      prefix: keys.outboxSessionPrefix("kafka", w.session.id),
+    }));
+    assert.equal(forKafka.filter((e) => e.value.type === "recording.available").length, 0);
     await assert.rejects(openRecording(w.kv, w.session.id, w.bob.id, new Date(w.end)), is("not_booked", 403));
   } finally {
     await teardown(w.kv);

@@ -71,26 +71,6 @@ export const NOTIFY_EVENT_TYPES: ReadonlySet<string> = new Set([
   "certification.expiring",
 ]);
 
-/** Which event types each consumer gets a pending entry for (null: every type). */
-export const CONSUMER_EVENT_TYPES: Readonly<Record<OutboxConsumer, ReadonlySet<string> | null>> = {
-  kafka: null,
-  calcom: CALCOM_EVENT_TYPES,
-  reports: REPORT_EVENT_TYPES,
-  notify: NOTIFY_EVENT_TYPES,
-};
-
-const consumersByType = new Map<string, readonly OutboxConsumer[]>();
-
-/** The consumers that get a pending entry for an event of `type`. */
-export function outboxConsumersFor(type: string): readonly OutboxConsumer[] {
-  let list = consumersByType.get(type);
-  if (!list) {
-    list = OUTBOX_CONSUMERS.filter((c) => CONSUMER_EVENT_TYPES[c]?.has(type) ?? true);
-    consumersByType.set(type, list);
-  }
-  return list;
-}
-
 /** Every event type the booking engine emits. */
 export const EVENT_TYPES = [
   "session.scheduled",
@@ -122,8 +102,34 @@ export const PRIVACY_EVENT_TYPES = ["user.erased"] as const;
 /** The outbox "session" of privacy events (every outbox entry belongs to one stream). */
 export const PRIVACY_STREAM = "_privacy";
 
-/** Every stored event type: the engine's and the privacy tooling's. */
-export type AnyEventType = EventType | typeof PRIVACY_EVENT_TYPES[number];
+/**
+ * Events that are news for people, not learning: they make notifications (lib/notify/) and never
+ * reach Kafka. `recording.available` `{recordingUrl}`: a session's recording was added.
+ */
+export const NOTICE_EVENT_TYPES = ["recording.available"] as const;
+
+/** Every stored event type: the engine's, the privacy tooling's and the notices. */
+export type AnyEventType = EventType | typeof PRIVACY_EVENT_TYPES[number] | typeof NOTICE_EVENT_TYPES[number];
+
+/** Which event types each consumer gets a pending entry for (Kafka: every learning and privacy event). */
+export const CONSUMER_EVENT_TYPES: Readonly<Record<OutboxConsumer, ReadonlySet<string>>> = {
+  kafka: new Set<string>([...EVENT_TYPES, ...PRIVACY_EVENT_TYPES]),
+  calcom: CALCOM_EVENT_TYPES,
+  reports: REPORT_EVENT_TYPES,
+  notify: NOTIFY_EVENT_TYPES,
+};
+
+const consumersByType = new Map<string, readonly OutboxConsumer[]>();
+
+/** The consumers that get a pending entry for an event of `type`. */
+export function outboxConsumersFor(type: string): readonly OutboxConsumer[] {
+  let list = consumersByType.get(type);
+  if (!list) {
+    list = OUTBOX_CONSUMERS.filter((c) => CONSUMER_EVENT_TYPES[c].has(type));
+    consumersByType.set(type, list);
+  }
+  return list;
+}
 export type Origin = "web" | "api" | "admin" | "calcom" | "system";
 
 /** Who caused a change, from where, and why: carried into events and audit trails. */

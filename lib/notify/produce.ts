@@ -387,7 +387,11 @@ async function externalDrafts(deps: ProduceDeps, event: DomainEvent, nowMs: numb
         kind,
         userId: to.user.id,
         dueAtMs: nowMs,
-        vars: { ...sessionVars(deps, detail, to), recordingUrl: url },
+        // Our player page, not the file itself: watching 90 % there completes the course.
+        vars: {
+          ...sessionVars(deps, detail, to),
+          recordingUrl: `${deps.siteUrl}/sessions/${detail.session.id}/recording`,
+        },
       });
     }
     return out;

@@ -1,14 +1,15 @@
 /**
- * Compliance alerts reach people by email: the compliance work's outbox (lib/store/compliance.ts) is
- * read by the notify job through lib/notify/compliance_bridge.ts, each alert becomes one message, and
- * the pending entry goes with it.
+ * Notices from other parts of the product reach people by email: compliance alerts (their outbox,
+ * lib/store/compliance.ts, read through lib/notify/compliance_bridge.ts) and recordings
+ * (`recording.available`, written with the recording by lib/attendance/recording.ts).
  */
 import assert from "node:assert/strict";
 import { complianceEvent, saveAssignment } from "../../lib/store/compliance.ts";
 import { newId } from "../../lib/domain/ids.ts";
 import { keys } from "../../lib/store/keys.ts";
-import { putUser } from "../booking/test_fixtures.ts";
-import { drain, notifyWorld } from "./notify_fixture.ts";
+import { addRecording } from "../../lib/attendance/recording.ts";
+import { putSession, putUser } from "../booking/test_fixtures.ts";
+import { book, drain, notifyWorld } from "./notify_fixture.ts";
 
 Deno.test("[notify] compliance alerts: an assignment and an expiring certification each give one email; other alerts none", async () => {
   const w = await notifyWorld();
@@ -49,6 +50,32 @@ Deno.test("[notify] compliance alerts: an assignment and an expiring certificati
     const assigned = await w.mailpit.message(msgs.find((m) => /assigned/.test(m.Subject))!.ID);
     assert.match(assigned.Text, /14 January 2027/, "the due date, as the calendar date it is");
     assert.deepEqual(await Array.fromAsync(w.kv.list({ prefix: keys.complianceOutboxPrefix() })), []);
+  } finally {
+    await w.close();
+  }
+});
+
+Deno.test("[notify] a recording added after the session: each booked learner gets one email linking to the player page", async () => {
+  const w = await notifyWorld();
+  try {
+    const instructor = await putUser(w.kv, { roles: ["instructor"] });
+    const session = await putSession(w.kv, w.course.id, { instructorId: instructor.id, startsInHours: 24 });
+    const [ann, bob] = [await putUser(w.kv, { name: "Ann" }), await putUser(w.kv, { name: "Bob" })];
+    for (const u of [ann, bob]) await book(w.engine, session.id, u.id);
+    await drain(w.notifier);
+    await w.mailpit.clear();
+    const staff = { userId: instructor.id, roles: ["instructor"], origin: "web" as const, correlationId: "rec" };
+    // An hour after the end (the reminders before the start went out on the way).
+    w.clock.advance(Date.parse(session.endsAt) + 3_600_000 - w.clock.now().getTime());
+    await drain(w.notifier);
+    await w.mailpit.clear();
+    await addRecording(w.kv, { sessionId: session.id, url: "https://video.example.com/r/1.mp4" }, staff, w.clock.now());
+    await drain(w.notifier);
+    await drain(w.notifier);
+    const msgs = (await w.mailpit.messages()).filter((m) => /recording/i.test(m.Subject));
+    assert.deepEqual(msgs.map((m) => m.To[0].Address).sort(), [ann.email, bob.email].sort());
+    const full = await w.mailpit.message(msgs[0].ID);
+    assert.match(full.Text, new RegExp(`/sessions/${session.id}/recording`));
   } finally {
     await w.close();
   }
