@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { onDenoDeploy, storePathFromEnv } from "./store/kv.ts";
 import { RoleSchema } from "./domain/user.ts";
+import { TimeZoneSchema } from "./domain/common.ts";
 import { DEFAULT_RETENTION_DAYS } from "./privacy/retention.ts";
 import { DEFAULT_REMINDER_OFFSETS_MIN } from "./notify/kinds.ts";
 import { parseSmtpUrl } from "./notify/smtp_url.ts";
@@ -105,6 +106,21 @@ export const ConfigSchema = z.object({
   /** Read the client address from the last `X-Forwarded-For` entry (only behind a proxy that sets it). */
   trustProxy: z.boolean(),
   version: z.string(),
+  /** Compliance rules (lib/compliance/state.ts): due and expiry dates' zone, expiring window, alert days, escalation grace. */
+  compliance: z.object({
+    timeZone: TimeZoneSchema.default("America/Chicago"),
+    expiringWindowDays: z.coerce.number().int().min(1).max(365).default(30),
+    alertDays: z.array(z.coerce.number().int().min(1).max(365)).min(1).max(10).default([60, 30, 7]),
+    escalationGraceDays: z.coerce.number().int().min(0).max(365).default(7),
+  }),
+  /** Self check-in and attendance marks open this many minutes before a session starts (default 30). */
+  checkInOpensMinutes: z.coerce.number().int().min(0).max(24 * 60).default(30),
+  /** Attendance closes (marks final, no-shows recorded) this many days after a session ends (default 7). */
+  attendanceCloseDays: z.coerce.number().int().min(0).max(90).default(7),
+  /** A self check-in this many minutes after the start counts as late (default 10). */
+  lateAfterMinutes: z.coerce.number().int().min(0).max(24 * 60).default(10),
+  /** The online join link (/sessions/{id}/join) opens this many minutes before the start (default 10). */
+  joinOpensMinutes: z.coerce.number().int().min(0).max(24 * 60).default(10),
 });
 
 /** Validated configuration. */
@@ -189,6 +205,16 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     worker: flag(env.WORKER, true),
     trustProxy: flag(env.TRUST_PROXY, false),
     version: VERSION,
+    compliance: {
+      timeZone: env.COMPLIANCE_TIME_ZONE || undefined,
+      expiringWindowDays: env.COMPLIANCE_EXPIRING_DAYS || undefined,
+      alertDays: env.COMPLIANCE_ALERT_DAYS ? env.COMPLIANCE_ALERT_DAYS.split(",").map((d) => d.trim()) : undefined,
+      escalationGraceDays: env.COMPLIANCE_ESCALATION_DAYS || undefined,
+    },
+    checkInOpensMinutes: env.CHECKIN_OPENS_MINUTES || undefined,
+    attendanceCloseDays: env.ATTENDANCE_CLOSE_DAYS || undefined,
+    lateAfterMinutes: env.LATE_AFTER_MINUTES || undefined,
+    joinOpensMinutes: env.JOIN_OPENS_MINUTES || undefined,
   });
   if (!parsed.success) {
     const names: Record<string, string> = {
@@ -214,6 +240,14 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
       sessionIdleMinutes: "SESSION_IDLE_MINUTES",
       sessionMaxHours: "SESSION_MAX_HOURS",
       retentionDays: "RETENTION_DAYS",
+      "compliance.timeZone": "COMPLIANCE_TIME_ZONE",
+      "compliance.expiringWindowDays": "COMPLIANCE_EXPIRING_DAYS",
+      "compliance.alertDays": "COMPLIANCE_ALERT_DAYS (comma-separated days, e.g. 60,30,7)",
+      "compliance.escalationGraceDays": "COMPLIANCE_ESCALATION_DAYS",
+      checkInOpensMinutes: "CHECKIN_OPENS_MINUTES",
+      attendanceCloseDays: "ATTENDANCE_CLOSE_DAYS",
+      lateAfterMinutes: "LATE_AFTER_MINUTES",
+      joinOpensMinutes: "JOIN_OPENS_MINUTES",
       smtpUrl: "SMTP_URL",
       mailFrom: "MAIL_FROM",
       siteUrl: "SITE_URL",
@@ -229,7 +263,7 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     const nameOf = (path: PropertyKey[]) =>
       path[0] === "oidc"
         ? oidcNames[String(path[1])] ?? path.join(".")
-        : names[path.join(".")] ?? names[String(path[0])] ?? path.join(".");
+        : names[path.join(".")] ?? names[path.slice(0, 2).join(".")] ?? names[String(path[0])] ?? path.join(".");
     const lines = parsed.error.issues.map((i) => `${nameOf(i.path)}: ${i.message}`);
     throw new Error(`Invalid configuration:\n  ${lines.join("\n  ")}`);
   }

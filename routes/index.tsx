@@ -13,6 +13,7 @@ import {
 import { type Handlers, Head, type PageProps } from "../lib/fresh/mod.ts";
 import { services } from "../lib/services.ts";
 import { getLocation } from "../lib/store/mod.ts";
+import { loadRequiredForYou, type RequiredData, RequiredForYou } from "../components/RequiredForYou.tsx";
 
 /** Who may open this page (the access matrix, lib/access/matrix.ts). */
 export const access: AccessRule = PUBLIC;
@@ -24,6 +25,8 @@ interface Data {
   nearNote: string | null;
   near: NearChoice;
   result: BrowseResult;
+  /** The signed-in person's required training (null: none, or signed out). */
+  required: RequiredData | null;
 }
 
 const SIGNED_OUT = "Sign in to list in-person sessions by distance from your preferred location.";
@@ -52,7 +55,8 @@ export const handler: Handlers<Data, PageState> = {
     const result = filters.near && origin
       ? await browseNearMe(kv, filters, origin, now)
       : await browseSessions(kv, filters, now);
-    return ctx.render({ filters, problems, nearNote, near, result });
+    const required = user ? await loadRequiredForYou(user) : null;
+    return ctx.render({ filters, problems, nearNote, near, result, required });
   },
 };
 
@@ -64,7 +68,7 @@ function nextPageHref(url: URL, cursor: string): string {
 
 /** Home: upcoming sessions with filters. */
 export default function Home({ data, url }: PageProps<Data, PageState>) {
-  const { filters, problems, nearNote, near, result } = data;
+  const { filters, problems, nearNote, near, result, required } = data;
   const info = result.near;
   return (
     <>
@@ -73,6 +77,11 @@ export default function Home({ data, url }: PageProps<Data, PageState>) {
         <meta name="description" content="Find and book in-person and live-online training sessions." />
       </Head>
       <h1 class="mb-3 text-2xl font-bold">Upcoming sessions</h1>
+      {required && (
+        <div class="mb-4">
+          <RequiredForYou data={required} />
+        </div>
+      )}
       <FilterForm filters={filters} locations={result.locations} near={near} />
       {problems.length > 0 && (
         <div role="alert" class="mt-3 rounded-lg border border-amber-400 bg-amber-50 p-3 text-sm text-amber-900">

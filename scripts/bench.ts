@@ -20,6 +20,9 @@
  * (bench/multi.ts); the concurrent-users scenario (bench/users.ts); the home render.
  *
  * `--quick`: the steady run 15 s and two concurrent-users steps of 10 s (about half the time).
+ * `--compliance`: only the compliance scan at 10,000 learners × 2,000 open sessions (bench/compliance.ts).
+ * `reports [--bookings=N]`: only the reports scenario (bench/reports.ts): 1,000,000 bookings by
+ * default, written to bench/reports_results.json.
  * @module
  */
 import os from "node:os";
@@ -33,6 +36,8 @@ import { relayBench } from "../bench/relay.ts";
 import { measureHomeRender } from "../bench/render.ts";
 import { multiInstanceBench } from "../bench/multi.ts";
 import { usersBench } from "../bench/users.ts";
+import { complianceBench } from "../bench/compliance.ts";
+import { reportsBench } from "../bench/reports.ts";
 
 const CONCURRENCY = 64;
 const SCENARIO_MS = 6_000;
@@ -55,6 +60,16 @@ const t0 = performance.now();
 // Library code may log to stdout (e.g. the island bundler); stdout carries only the result.
 console.log = console.error;
 
+// `deno task bench reports [--bookings=N]`: only the reports scenario (bench/reports.ts).
+if (Deno.args.includes("reports")) {
+  const n = Number(Deno.args.find((a) => a.startsWith("--bookings="))?.split("=")[1] ?? 1_000_000);
+  const result = await reportsBench({ bookings: n, log });
+  const text = JSON.stringify(result, null, 2) + "\n";
+  if (n === 1_000_000) await Deno.writeTextFile(new URL("../bench/reports_results.json", import.meta.url), text);
+  await Deno.stdout.write(new TextEncoder().encode(text));
+  Deno.exit(0);
+}
+
 const durations: Record<string, number> = {};
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 async function phase<T>(name: string, fn: () => Promise<T>): Promise<T> {
@@ -65,6 +80,28 @@ async function phase<T>(name: string, fn: () => Promise<T>): Promise<T> {
   } finally {
     durations[name] = Math.round(performance.now() - start);
   }
+}
+
+/** The compliance scan at the customer's scale, on a KV file of its own. */
+async function complianceScenario(path: string) {
+  const kv = await Deno.openKv(path);
+  try {
+    return await complianceBench(kv);
+  } finally {
+    kv.close();
+  }
+}
+
+// `deno task bench --compliance`: only the compliance scan (about a minute).
+if (Deno.args.includes("--compliance")) {
+  const dirC = await Deno.makeTempDir({ prefix: "bench-compliance-" });
+  try {
+    const text = JSON.stringify({ compliance: await complianceScenario(`${dirC}/kv.sqlite`) }, null, 2) + "\n";
+    await Deno.stdout.write(new TextEncoder().encode(text));
+  } finally {
+    await Deno.remove(dirC, { recursive: true });
+  }
+  Deno.exit(0);
 }
 
 const loadBefore = Deno.loadavg();
@@ -207,6 +244,7 @@ try {
   );
   // Server render of the home page with the full demo catalog (bench/render.ts).
   const render = await phase("render.home", () => measureHomeRender({ kvPath: `${dir}/render.kv` }));
+  const compliance = await phase("compliance", () => complianceScenario(`${dir}/compliance.kv`));
 
   const codes = (ps: { code: string }[]) => {
     const out: Record<string, number> = {};
@@ -244,6 +282,7 @@ try {
     multiInstance: multi,
     concurrentUsers: users,
     render: { home: render },
+    compliance,
     raw: {
       kvAtomicOpsPerSec: rawKv,
       kvAtomic: kvLoop,
@@ -277,6 +316,7 @@ try {
       hotP99AtMost100Ms: hot.p99Ms <= 100,
       ...relay.targets,
       homeRenderP95AtMost50Ms: render.p95Ms <= 50,
+      complianceScanUnder10s: compliance.targetUnder10s,
       multiOversoldZero: multi === null ? null : Object.values(multi.holds).every((r) => r.oversold === 0),
       usersAtCustomerScaleWithinLimits: users.atCustomerScale ? users.atCustomerScale.broke.length === 0 : null,
       usersOversoldZero: users.oversold === 0,

@@ -7,7 +7,7 @@ import type { Course, NewSession, SessionPatch, User } from "../domain/mod.ts";
 import { actsForSession, assertMayActOnPlace, assertMayManageSession, mayActOnPlace } from "./access.ts";
 import { keys } from "../store/keys.ts";
 import { getSession } from "../store/sessions.ts";
-import { findAlternatives } from "./alternatives.ts";
+import { acceptedAlternativeOf, findAlternatives } from "./alternatives.ts";
 import { type AttendanceInput, type AttendanceResult, recordAttendance } from "./attendance.ts";
 import { Draft } from "./draft.ts";
 import { DomainError, notFound } from "./errors.ts";
@@ -89,6 +89,7 @@ export class BookingEngine {
   async #withAlternatives(err: unknown, sessionOrId: Session | string, learnerId: string): Promise<never> {
     if (err instanceof DomainError && (err.code === "session_full" || err.code === "hold_expired")) {
       const session = typeof sessionOrId === "string" ? await this.#requireSession(sessionOrId) : sessionOrId;
+      // A refusal writes nothing: the page or client that shows these records the offer (recordAlternativesOffer).
       const alternatives = await findAlternatives(this.kv, session, learnerId, this.now());
       throw new DomainError(err.status, err.code, err.message, {
         ...(err.details as object ?? {}),
@@ -122,13 +123,17 @@ export class BookingEngine {
     }
   }
 
-  /** Places a 15-minute hold on one seat (HOLD_MINUTES). 409 full (with alternatives), 422 prerequisites, 429 too many. */
+  /**
+   * Places a 15-minute hold on one seat (HOLD_MINUTES). 409 full (with alternatives), 422 prerequisites, 429 too many.
+   * `alternativeOf`: the full session whose offered alternatives this hold takes up; kept on the hold (and its
+   * booking) only when they were offered to the learner less than 24 h ago and listed this session.
+   */
   async placeHold(
     sessionId: string,
     learnerId: string,
     actor: Actor,
     idem?: IdempotencyRequest,
-    known: { learner?: User } = {},
+    known: { learner?: User; alternativeOf?: string | null } = {},
   ): Promise<Idempotent<{ hold: Hold }>> {
     const [session, learner] = await Promise.all([
       this.#requireSession(sessionId),
@@ -141,7 +146,10 @@ export class BookingEngine {
     }
     if (!learner) throw notFound("user", learnerId);
     const course = await this.#courses.get(session.courseId, () => this.#get<Course>(keys.course(session.courseId)));
-    await this.#assertPrerequisites(course, learner);
+    // A caller's cached user may predate a completion that just unlocked this course: re-read before refusing.
+    const stale = learner === known.learner && course && (await this.missingPrerequisites(course, learner)).length;
+    await this.#assertPrerequisites(course, stale ? await this.#get<User>(keys.user(learnerId)) ?? learner : learner);
+    const alternativeOf = await acceptedAlternativeOf(this.kv, learnerId, sessionId, known.alternativeOf, this.now());
     const prefetch: Deno.KvKey[] = [keys.place(sessionId, learnerId), keys.learnerHolds(learnerId)];
     if (idem) prefetch.push(keys.idempotency(idem.scope, idem.key));
     try {
@@ -166,10 +174,11 @@ export class BookingEngine {
         await offerFreedSeats(tx);
         if (tx.freeForNewcomers() <= 0) throw new DomainError(409, "session_full", "This session is full.");
         const expiresAtMs = tx.nowMs + this.options.holdMinutes * 60_000;
-        const hold = tx.createHold(learnerId, "hold", expiresAtMs, idem?.key ?? null);
+        const hold = tx.createHold(learnerId, "hold", expiresAtMs, idem?.key ?? null, alternativeOf);
         addEvent(tx.draft, tx.actor, "hold.placed", sessionId, learnerId, {
           holdId: hold.id,
           expiresAt: hold.expiresAt,
+          ...(alternativeOf ? { alternativeOf } : {}),
         }, tx.now);
         if (idem) storeIdempotent(tx.draft, idem, { hold }, tx.now);
         return { hold, replayed: false };
@@ -239,6 +248,7 @@ export class BookingEngine {
           holdId: hold.id,
           registration: booking.registration,
           viaOffer: hold.kind === "offer",
+          ...(booking.alternativeOf ? { alternativeOf: booking.alternativeOf } : {}),
         }, tx.now);
         if (idem) storeIdempotent(tx.draft, idem, { booking }, tx.now);
         return { booking, replayed: false };

@@ -45,6 +45,8 @@ import {
   type RetryPolicy,
 } from "./policy.ts";
 import { draftsForEvent, type MessageDraft, type ProduceDeps } from "./produce.ts";
+import { complianceAsEvent } from "./compliance_bridge.ts";
+import { readComplianceOutbox } from "../store/compliance.ts";
 import { escapeHtml, TemplateError, TemplateSet, type TemplateVars } from "./templates.ts";
 import { DEFAULT_REMINDER_OFFSETS_MIN } from "./kinds.ts";
 
@@ -279,7 +281,9 @@ export class Notifier {
     this.#resumeAfter = page.resumeAfter;
     const quiet: PendingEvent[] = [];
     const produce = { ...this.#produce, sessionCache: new Map() };
-    for (const event of page.events) {
+    // Compliance alerts wait in an outbox of their own (lib/notify/compliance_bridge.ts).
+    const compliance = (await readComplianceOutbox(kv, this.#o.ingestBatch ?? 200)).map(complianceAsEvent);
+    for (const event of [...page.events, ...compliance]) {
       const drafts = await draftsForEvent(produce, event);
       if (drafts.length === 0) {
         quiet.push(event);
@@ -291,7 +295,7 @@ export class Notifier {
       await lease.verify();
       throw new Error("the notify outbox acknowledgement did not commit; re-reading");
     }
-    return page.events.length;
+    return page.events.length + compliance.length;
   }
 
   async #writeDrafts(lease: Lease, event: PendingEvent, drafts: MessageDraft[]): Promise<void> {

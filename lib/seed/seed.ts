@@ -7,13 +7,18 @@ import { importConfirmedBookings } from "../store/bookings.ts";
 import { deleteAllKeys } from "../store/reset.ts";
 import { keys } from "../store/keys.ts";
 import { buildDemoData, DEFAULT_SEED } from "./demo_data.ts";
+import { buildCompliance, certifyCourses } from "./build_compliance.ts";
+import { saveAssignment, saveRequirement } from "../store/compliance.ts";
+import { complianceEvent } from "../store/compliance.ts";
+import { runComplianceScan } from "../compliance/scan.ts";
+import { DEFAULT_COMPLIANCE_SETTINGS } from "../compliance/state.ts";
 import { seedDemoNotifications } from "../notify/seed.ts";
 
 /**
  * Version of the demo data set. Change it when the generated data changes:
  * a store seeded with another version is wiped and seeded again.
  */
-export const SEED_VERSION = "demo-v1";
+export const SEED_VERSION = "demo-v2";
 
 /** A seed still "in progress" after this long is treated as crashed. */
 const STALE_SEED_MS = 2 * 60_000;
@@ -121,13 +126,22 @@ export async function seedDemoData(kv: Deno.Kv, options: SeedOptions = {}): Prom
 
 async function writeDemoData(kv: Deno.Kv, now: Date, seed: number): Promise<SeedCounts> {
   const data = buildDemoData(now, seed);
+  const courses = certifyCourses(data.courses);
+  const compliance = buildCompliance(data.users, courses, now);
   await Promise.all(data.locations.map((l) => createLocation(kv, l)));
   // Courses one by one: each one's prerequisites must already exist.
-  for (const course of data.courses) await createCourse(kv, course);
+  for (const course of courses) await createCourse(kv, course);
   await Promise.all(data.dealers.map((d) => createDealer(kv, d)));
-  await importUsers(kv, data.users);
+  await importUsers(kv, compliance.users);
   await importSessions(kv, data.sessions);
   await importConfirmedBookings(kv, data.bookings);
+  for (const r of compliance.requirements) await saveRequirement(kv, r);
+  for (const a of compliance.assignments) {
+    const event = complianceEvent("assignment.created", a.learnerId, a.courseId, [], { dueOn: a.dueOn }, now);
+    await saveAssignment(kv, a, event);
+  }
+  // Recommendations from the start (the nightly scan keeps them fresh); alerts wait for the worker's scans.
+  await runComplianceScan(kv, { now, settings: DEFAULT_COMPLIANCE_SETTINGS, alerts: false });
   // The demo learner's inbox and the admin's notification list (imported bookings have no events).
   await seedDemoNotifications(kv, data.demoLearnerId, now);
   return {

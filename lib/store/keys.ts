@@ -40,6 +40,7 @@
  * | `["events_by_learner", learnerId, key]` | null (the event key is the key's last part): the learner's events (privacy export, erasure) | booking engine (addEvent, with the event) |
  * | `["privacy_erasures", userId]` | `ErasureRecord` `{userId, erasedAt, by, reason}`: who erased whom, when, why (no personal data of the person) | eraseUser |
  * | `["privacy_meta", name]` | `retention`: the retention job's progress `{eventKey, session, lastRunAt, cutoff}`; `last_erasure`: `{userId, at}`, changed by every erasure (caches of people drop what they hold) | retention job; eraseUser |
+ * | `["outbox", consumer, sessionId, key]` | `DomainEvent` not yet delivered to `consumer` (`kafka`: every event; `calcom`: bookings and session changes, `CALCOM_EVENT_TYPES`); written with the event, deleted after delivery | booking engine; relay and Cal.com sync delete |
  * | `["outbox", consumer, sessionId, key]` | `DomainEvent` not yet delivered to `consumer` (`kafka`, `calcom`, `notify`); written with the event, deleted after delivery | booking engine; relay and Cal.com sync delete |
  * | `["worker_leases", name]` | `LeaseRecord` `{owner, token, until}`: the fenced lease of a background job or cron | lib/worker/lease.ts |
  * | `["idempotency", scope, key]` | `{bodyHash, result, createdAt}`, expires after 24 h | booking engine |
@@ -62,6 +63,29 @@
  * | `["calcom_meta", name]` | cursors and last-seen times of the sync | Cal.com sync |
  * | `["auth_failures", kind, client]` | `{times}`: epoch ms of the client's recent failed authentications of this kind (bearer, dev_sign_in, webhook); expires after the window | lib/http/failure_limit.ts |
  * | `["csp_reports", "count"]` | KvU64: Content-Security-Policy violation reports received | POST /api/csp-report |
+ * | `["alternatives_offered", learnerId, sessionId]` | `AlternativesOffer` `{offeredAt, sessionIds}`: the alternatives last shown to the learner for a full session (a hold taken from them within 24 h is an acceptance); expires after 24 h | offerAlternatives (lib/booking/alternatives.ts) |
+ * | `["requirements", id]` | `Requirement`: a course required for roles, job functions or dealers | lib/store/compliance.ts (saveRequirement, deleteRequirement) |
+ * | `["assignments", learnerId, courseId]` | `Assignment` `{dueOn, note, assignedBy}`: one per person and course | saveAssignment |
+ * | `["recommendations", learnerId]` | `LearnerRecommendations`: the person's compliance gaps with up to 3 recommended sessions each | the compliance scan (lib/compliance/scan.ts) |
+ * | `["compliance_alerts", learnerId, alertId]` | `{at}`: an alert identity already emitted (expiring threshold, overdue, escalation), so each goes out once | the compliance scan |
+ * | `["compliance_outbox", key]` | `ComplianceEvent` (`assignment.created`, `assignment.overdue`, `assignment.escalated`, `certification.expiring`, `certification.expired`, `recommendations.updated`) pending for the notifications work, which deletes it | saveAssignment, the compliance scan |
+ * | `["compliance_meta", "last_scan"]` | `ScanSummary` of the last full scan; `"rescan_all"`: `{at}`, a full rescan is wanted (a requirement changed) | the compliance scan; requestRescan |
+ * | `["compliance_rescan", learnerId]` | `{at}`: this person's recommendations are to be recomputed (assignment, booking for them, seats freed in a course they need) | requestRescan; deleted by the rescan loop |
+ * | `["attendance_audit", sessionId, learnerId, ulid]` | `AttendanceAuditEntry`: every mark, check-in, correction and refused stale mark | lib/attendance (markAttendance, selfCheckIn, closeAttendance) |
+ * | `["attendance_closes", sessionId]` | `AttendanceClose` `{closedAt, closedBy, counts}`: attendance is final | closeAttendance |
+ * | `["checkin_codes", sessionId]` | `{code, createdAt}`: the session's self check-in code | ensureCheckInCode |
+ * | `["meta", "seed_teaching"]` | `TeachingSeedMarker`: the instructor demo's past sessions and its current live ones | seedTeachingDemo |
+ * | `["online_presence", sessionId, learnerId]` | `OnlinePresence` `{joinCount, seconds, openSince, lastSeenAt, joins}`: online joins and leaves | lib/attendance/online.ts (recordJoin, recordHeartbeat, recordLeave) |
+ * | `["roster_ticks", sessionId]` | `{at}`: changed by every attendance write, watched by the live roster | lib/attendance, recordAttendance |
+ * | `["report_days", day, bucket]` | `ReportBlob` `{rows}`: per-session report counters of sessions starting that UTC day (bucket 0–3 by session id) | reports aggregator (lib/reports/aggregator.ts), recount repair |
+ * | `["report_dealer_days", dealerId, day]` | `ReportBlob`: the same rows counting only that dealer's learners | 〃 |
+ * | `["report_applied", eventKey]` | null, expires after 7 days: the event was folded into the report rows (a redelivery is skipped) | reports aggregator |
+ * | `["report_inbox", ulid]` | `ReportInboxItem` (a session page view) not folded yet | recordSessionView; aggregator deletes |
+ * | `["report_view_counts", sessionId, dealerId \| "-"]` | KvU64: every view of the session page ever recorded, by the viewer's dealer (the recount's source for views) | recordSessionView |
+ * | `["report_alt_offers", id]` | `AltOffer` `{sessionId, learnerId, alternatives, atMs, decided, accepted}`: a full-session answer that offered alternatives | recordAlternativesOffered; aggregator decides after 24 h |
+ * | `["report_alt_due", dueAtMs, id]` | null: offers whose 24 h are not yet decided (the aggregator's work list) | recordAlternativesOffered; aggregator deletes |
+ * | `["report_meta", name]` | `version`: ULID changed by every aggregate write (report caches); `recount`: the last recount's result | reports aggregator, recount |
+ * | `["meta", "report_history"]` | `{at}`: the demo report history was written (once per store) | seedReportHistory |
  * | `["notify_messages", id]` | `Notification`: one email by identity (id: SHA-256 of the identity), its status (pending, sent, dead, skipped), content and attempts | notifier (lib/notify/) |
  * | `["notify_due", dueAtMs, id]` | null: pending messages by when they may go (the sender's work list; reminders' due-time index) | notifier |
  * | `["notify_by_user", userId, createdAtMs, id]` | null: the recipient's messages (the inbox of /me/notifications) | notifier |
@@ -170,6 +194,27 @@ export const PREFIXES = [
   "calcom_meta",
   "auth_failures",
   "csp_reports",
+  "alternatives_offered",
+  "requirements",
+  "assignments",
+  "recommendations",
+  "compliance_alerts",
+  "compliance_outbox",
+  "compliance_meta",
+  "compliance_rescan",
+  "attendance_audit",
+  "attendance_closes",
+  "checkin_codes",
+  "roster_ticks",
+  "online_presence",
+  "report_days",
+  "report_dealer_days",
+  "report_applied",
+  "report_inbox",
+  "report_view_counts",
+  "report_alt_offers",
+  "report_alt_due",
+  "report_meta",
   "notify_messages",
   "notify_due",
   "notify_by_user",
@@ -286,6 +331,23 @@ export const keys = {
   authFailures: (kind: string, client: string) => ["auth_failures", kind, client] as const,
   cspReportCount: () => ["csp_reports", "count"] as const,
 
+  // ── alternatives to full sessions ────────────────────────────────────
+  alternativesOffered: (learnerId: string, sessionId: string) =>
+    ["alternatives_offered", learnerId, sessionId] as const,
+  // ── compliance (lib/compliance/) ─────────────────────────────────────
+  requirement: (id: string) => ["requirements", id] as const,
+  requirementsPrefix: () => ["requirements"] as const,
+  assignment: (learnerId: string, courseId: string) => ["assignments", learnerId, courseId] as const,
+  assignmentsPrefix: () => ["assignments"] as const,
+  assignmentsByLearnerPrefix: (learnerId: string) => ["assignments", learnerId] as const,
+  recommendations: (learnerId: string) => ["recommendations", learnerId] as const,
+  complianceAlert: (learnerId: string, alertId: string) => ["compliance_alerts", learnerId, alertId] as const,
+  complianceOutbox: (key: string) => ["compliance_outbox", key] as const,
+  complianceOutboxPrefix: () => ["compliance_outbox"] as const,
+  complianceMeta: (name: string) => ["compliance_meta", name] as const,
+  complianceRescan: (learnerId: string) => ["compliance_rescan", learnerId] as const,
+  complianceRescanPrefix: () => ["compliance_rescan"] as const,
+
   // ── API credentials (only SHA-256 hashes of tokens are stored) ───────
   apiToken: (tokenHash: string) => ["api_tokens", tokenHash] as const,
   apiTokensByUserPrefix: (userId: string) => ["api_tokens_by_user", userId] as const,
@@ -319,6 +381,34 @@ export const keys = {
   calcomReviewPrefix: () => ["calcom_review"] as const,
   calcomMeta: (name: string) => ["calcom_meta", name] as const,
 
+  // ── attendance (lib/attendance) ──────────────────────────────────────
+  attendanceAudit: (sessionId: string, learnerId: string, entryId: string) =>
+    ["attendance_audit", sessionId, learnerId, entryId] as const,
+  attendanceAuditPrefix: (sessionId: string) => ["attendance_audit", sessionId] as const,
+  attendanceClose: (sessionId: string) => ["attendance_closes", sessionId] as const,
+  checkInCode: (sessionId: string) => ["checkin_codes", sessionId] as const,
+  rosterTick: (sessionId: string) => ["roster_ticks", sessionId] as const,
+  usersPrefix: () => ["users"] as const,
+  teachingSeedMarker: () => ["meta", "seed_teaching"] as const,
+  onlinePresence: (sessionId: string, learnerId: string) => ["online_presence", sessionId, learnerId] as const,
+  onlinePresencePrefix: (sessionId: string) => ["online_presence", sessionId] as const,
+  // ── reports (lib/reports/) ───────────────────────────────────────────
+  reportDay: (day: string, bucket: number) => ["report_days", day, bucket] as const,
+  reportDaysPrefix: () => ["report_days"] as const,
+  reportDealerDay: (dealerId: string, day: string) => ["report_dealer_days", dealerId, day] as const,
+  reportDealerDaysPrefix: (dealerId: string) => ["report_dealer_days", dealerId] as const,
+  reportApplied: (eventKey: string) => ["report_applied", eventKey] as const,
+  reportInbox: (id: string) => ["report_inbox", id] as const,
+  reportInboxPrefix: () => ["report_inbox"] as const,
+  reportViewCount: (sessionId: string, dealerId: string | null) =>
+    ["report_view_counts", sessionId, dealerId ?? "-"] as const,
+  reportViewCountsPrefix: () => ["report_view_counts"] as const,
+  reportAltOffer: (id: string) => ["report_alt_offers", id] as const,
+  reportAltOffersPrefix: () => ["report_alt_offers"] as const,
+  reportAltDue: (dueAtMs: number, id: string) => ["report_alt_due", dueAtMs, id] as const,
+  reportAltDuePrefix: () => ["report_alt_due"] as const,
+  reportMeta: (name: string) => ["report_meta", name] as const,
+  reportHistoryMarker: () => ["meta", "report_history"] as const,
   // ── Notifications (lib/notify/) ───────────────────────────────────────
   notifyMessage: (id: string) => ["notify_messages", id] as const,
   notifyMessagesPrefix: () => ["notify_messages"] as const,

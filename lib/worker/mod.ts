@@ -12,7 +12,15 @@
  *   first, so N instances never run it twice at once): Cal.com reconciliation (hourly), a
  *   backstop hold sweep (every minute) and the resume of session cancels cut short by a crash
  *   (at start, then every minute for cancels pending at least a minute), and retention (daily:
+ *   events and audit older than `RETENTION_DAYS` are pseudonymised, lib/privacy/retention.ts), and
+ *   attendance close (hourly: sessions whose correction window ended, lib/attendance/close.ts).
+ *
+ * - `compliance-rescan` (lib/compliance/rescan.ts): every 30 s, the compliance rescans asked for
+ *   (requirements, assignments) and those of people whose courses opened or freed seats; a cron
+ *   runs the full compliance scan nightly (02:23 UTC).
  *   events and audit older than `RETENTION_DAYS` are pseudonymised, lib/privacy/retention.ts).
+ * - `reports`: folds the reports outbox, page views and decided alternative offers into the report
+ *   aggregates (lib/reports/job.ts); a daily cron asks it for a recount with repair.
  *
  * It runs inside the app by default (`deno task start`), or alone (`deno task worker`) against the
  * same KV, with `WORKER=0` on the app instances. No job depends on KV queues.
@@ -24,8 +32,14 @@ import type { Config } from "../config.ts";
 import { createRelay } from "../relay/mod.ts";
 import type { EventRelay } from "../relay/relay.ts";
 import { applyRetention, DEFAULT_RETENTION_DAYS } from "../privacy/retention.ts";
+import { createReportsJob, requestRecount } from "../reports/job.ts";
 import { runExclusive } from "./lease.ts";
+import { closeDueAttendance } from "../attendance/close.ts";
+import { type AttendanceSettings, attendanceSettingsOf, DEFAULT_ATTENDANCE_SETTINGS } from "../attendance/windows.ts";
 import { LeasedLoop } from "./leased_loop.ts";
+import { runComplianceScan } from "../compliance/scan.ts";
+import { runPendingRescans, SeatWatcher } from "../compliance/rescan.ts";
+import { type ComplianceSettings, DEFAULT_COMPLIANCE_SETTINGS } from "../compliance/state.ts";
 import { createNotifier } from "../notify/mod.ts";
 import type { Notifier } from "../notify/notifier.ts";
 
@@ -75,6 +89,12 @@ export interface WorkerDeps {
   holdSweep?: HoldSweepOptions;
   /** Retention period in days (default {@link DEFAULT_RETENTION_DAYS}). */
   retentionDays?: number;
+  /** Compliance rules (default {@link DEFAULT_COMPLIANCE_SETTINGS}). */
+  compliance?: ComplianceSettings;
+  /** Wait between compliance rescan looks, ms (default 30 000). */
+  complianceIdleMs?: number;
+  /** Attendance windows (default {@link DEFAULT_ATTENDANCE_SETTINGS}): when attendance closes by itself. */
+  attendance?: AttendanceSettings;
   /** Notifications (absent: not run by this worker). */
   notifier?: Notifier;
 }
@@ -92,6 +112,8 @@ export function workerDepsFor(kv: Deno.Kv, config: Config, engine: BookingEngine
     outbound: new OutboundSync({ kv, config }),
     reconcile: reconcileDepsFor(kv, config, engine),
     retentionDays: config.retentionDays,
+    compliance: config.compliance,
+    attendance: attendanceSettingsOf(config),
     notifier: createNotifier(kv, config, engine),
   };
 }
@@ -106,6 +128,16 @@ export interface Worker {
   cancelResumeCron(minAgeMs?: number): Promise<boolean>;
   /** Pseudonymises events and audit older than the retention period (the engine's clock decides). */
   retentionCron(): Promise<boolean>;
+  /** The full compliance scan (nightly): every person's states, recommendations and alerts. */
+  complianceScanCron(): Promise<boolean>;
+  /** The compliance rescans asked for, and those of courses that opened or freed seats. */
+  readonly complianceRescan: LeasedLoop;
+  /** Closes attendance of sessions whose correction window ended (no-shows, completions). */
+  attendanceCloseCron(): Promise<boolean>;
+  /** The report aggregator loop (lib/reports/job.ts). */
+  readonly reports: LeasedLoop;
+  /** Asks the report aggregator for a recount with repair (it runs under the aggregator's lease). */
+  reportsRecountCron(): Promise<void>;
   /** Stops every loop after its in-flight step and releases the leases. */
   stop(): Promise<void>;
 }
@@ -114,6 +146,8 @@ export interface Worker {
 export function startWorker(deps: WorkerDeps): Worker {
   const holdSweep = createHoldSweep(deps.engine, deps.holdSweep);
   holdSweep.start();
+  const reports = createReportsJob(deps.kv, () => deps.engine.now());
+  reports.start();
   deps.relay.start();
   deps.outbound.start();
   deps.notifier?.start();
@@ -123,9 +157,35 @@ export function startWorker(deps: WorkerDeps): Worker {
     });
   // A cancel cut short by a crash resumes as soon as a worker starts, whatever its age.
   cancelResumeCron().catch((err) => console.error(`cancel resume at start failed: ${err?.message ?? err}`));
+  const compliance = deps.compliance ?? DEFAULT_COMPLIANCE_SETTINGS;
+  const seats = new SeatWatcher();
+  const complianceRescan = new LeasedLoop(deps.kv, "compliance-rescan", {
+    step: async () => {
+      const now = deps.engine.now();
+      await seats.look(deps.kv, now);
+      const r = await runPendingRescans(deps.kv, now, compliance);
+      return r ? 1 : 0;
+    },
+    idleMs: deps.complianceIdleMs ?? 30_000,
+  });
+  complianceRescan.start();
   return {
     cancelResumeCron,
     holdSweep,
+    complianceRescan,
+    complianceScanCron: () =>
+      runExclusive(deps.kv, "cron:compliance-scan", async () => {
+        try {
+          const r = await runComplianceScan(deps.kv, { now: deps.engine.now(), settings: compliance });
+          console.log(`compliance scan: ${r.people} people, ${r.peopleWithGaps} with gaps, ${r.events} alerts`);
+        } catch (err) {
+          console.error(`compliance scan failed: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      }, { leaseMs: 10 * 60_000 }),
+    reports,
+    reportsRecountCron: async () => {
+      await requestRecount(deps.kv, true);
+    },
     reconcileCron: () =>
       runExclusive(deps.kv, "cron:reconcile", async () => {
         try {
@@ -154,8 +214,25 @@ export function startWorker(deps: WorkerDeps): Worker {
           console.error(`retention failed: ${err instanceof Error ? err.message : String(err)}`);
         }
       }, { leaseMs: 10 * 60_000 }),
+    attendanceCloseCron: () =>
+      runExclusive(deps.kv, "cron:attendance-close", async () => {
+        try {
+          const settings = deps.attendance ?? DEFAULT_ATTENDANCE_SETTINGS;
+          const n = await closeDueAttendance(deps.kv, deps.engine.now(), settings);
+          if (n) console.log(`attendance: closed ${n} session(s) at the end of their correction window`);
+        } catch (err) {
+          console.error(`attendance close failed: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      }, { leaseMs: 10 * 60_000 }),
     async stop() {
-      await Promise.all([holdSweep.stop(), deps.relay.stop(), deps.outbound.stop(), deps.notifier?.stop()]);
+      await Promise.all([
+        holdSweep.stop(),
+        reports.stop(),
+        complianceRescan.stop(),
+        deps.relay.stop(),
+        deps.outbound.stop(),
+        deps.notifier?.stop(),
+      ]);
     },
   };
 }
@@ -187,5 +264,14 @@ export function registerCrons(current: () => Worker | null): void {
   });
   Deno.cron("pseudonymise history past retention", "41 3 * * *", async () => {
     await current()?.retentionCron();
+  });
+  Deno.cron("compliance scan", "23 2 * * *", async () => {
+    await current()?.complianceScanCron();
+  });
+  Deno.cron("close attendance after the correction window", "23 * * * *", async () => {
+    await current()?.attendanceCloseCron();
+  });
+  Deno.cron("recount report aggregates", "53 2 * * *", async () => {
+    await current()?.reportsRecountCron();
   });
 }

@@ -24,6 +24,7 @@ import { formatTime, formatZone } from "../../lib/catalog/format.ts";
 import type { User } from "../../lib/domain/user.ts";
 import { type FreshContext, type Handlers, Head, type PageProps } from "../../lib/fresh/mod.ts";
 import { services } from "../../lib/services.ts";
+import { loadRequiredForYou, type RequiredData, RequiredForYou } from "../../components/RequiredForYou.tsx";
 
 /** Who may open this page (the access matrix, lib/access/matrix.ts). */
 export const access: AccessRule = { anonymous: "sign_in_prompt", ...SELF };
@@ -49,6 +50,8 @@ interface Data {
   confirm: { item: BookingRow; late: boolean; cutoffHours: number } | null;
   /** Step one of a reschedule: the booking and the dates it can move to. */
   change: { item: BookingRow; targets: SessionRow[]; key: string } | null;
+  /** Required training and certification expiry (null: none). */
+  required?: RequiredData | null;
 }
 
 type Ctx = FreshContext<PageState, Data>;
@@ -57,7 +60,7 @@ async function pageData(user: User | null, url: URL, problem: string | null, sho
   const now = services().engine.now();
   const base: Data = { places: null, now: now.toISOString(), notice: null, problem, confirm: null, change: null };
   if (!user) return base;
-  const places = await loadSchedule(user.id, now);
+  const [places, required] = await Promise.all([loadSchedule(user.id, now), loadRequiredForYou(user)]);
   const q = url.searchParams;
   const find = (id: string | null) => places.upcoming.find((b) => b.booking.id === id) ?? null;
   const confirmItem = q.get("confirm") === "cancel" ? find(q.get("booking")) : null;
@@ -65,6 +68,7 @@ async function pageData(user: User | null, url: URL, problem: string | null, sho
   return {
     ...base,
     places,
+    required,
     notice: problem ? null : DONE[q.get("done") ?? ""] ?? null,
     confirm: confirmItem && Date.parse(confirmItem.row.session.startsAt) > now.getTime()
       ? {
@@ -301,6 +305,11 @@ export default function SchedulePage({ data, state }: PageProps<Data, PageState>
         <title>My schedule · Training sessions</title>
       </Head>
       <h1 class="mb-3 text-2xl font-bold leading-tight">My schedule</h1>
+      {state.user && (
+        <p class="mb-3 text-sm">
+          <a href="/me/profile" class="font-semibold text-blue-800 underline">Your preferred location and times</a>
+        </p>
+      )}
       {!state.user && (
         <p class="text-base">
           <a href={signInHref(HERE)} class="font-semibold text-blue-800 underline">Sign in to see your schedule</a>
@@ -315,6 +324,7 @@ export default function SchedulePage({ data, state }: PageProps<Data, PageState>
             </p>
           )}
           {confirm && <ConfirmCancel confirm={confirm} />}
+          {data.required && <RequiredForYou data={data.required} />}
           {change && <ChangeDate change={change} />}
           {empty && (
             <p class="text-base">

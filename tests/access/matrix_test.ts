@@ -212,6 +212,97 @@ const OPERATION_SAMPLES: Record<string, (w: World, people: Record<Caller, Person
     target: "none",
   }),
   deactivateUser: () => ({ method: "POST", path: `/api/v1/users/${UNKNOWN_USER}/deactivate`, target: "none" }),
+  listAlternatives: (w, p) => ({
+    method: "GET",
+    path: `/api/v1/sessions/${w.full.id}/alternatives?learnerId=${p.owner.user!.id}`,
+    target: "place",
+  }),
+  getMyProfile: () => ({ method: "GET", path: "/api/v1/me/profile", target: "none" }),
+  updateMyProfile: (w) => ({
+    method: "PUT",
+    path: "/api/v1/me/profile",
+    body: { preferredLocationId: w.locationId, preferredTimes: { weekdays: [2], dayParts: ["morning"] } },
+    target: "none",
+  }),
+  listRequirements: () => ({ method: "GET", path: "/api/v1/requirements", target: "none" }),
+  createRequirement: (w) => ({
+    method: "POST",
+    path: "/api/v1/requirements",
+    body: { courseId: w.spare.courseId, dealerIds: [w.dealerId] },
+    target: "dealer",
+  }),
+  deleteRequirement: () => ({ method: "DELETE", path: `/api/v1/requirements/${UNKNOWN_USER}`, target: "dealer" }),
+  assignToTeamMember: (w, p) => ({
+    method: "POST",
+    path: "/api/v1/team/assignments",
+    body: { learnerId: p.owner.user!.id, courseId: w.spare.courseId, dueOn: inDays(30) },
+    target: "team",
+  }),
+  assignInDealer: (w, p) => ({
+    method: "POST",
+    path: `/api/v1/dealers/${w.dealerId}/assignments`,
+    body: { learnerId: p.owner.user!.id, courseId: w.spare.courseId, dueOn: inDays(30) },
+    target: "dealer",
+  }),
+  getTeamCompliance: (_w, p) => ({
+    method: "GET",
+    path: `/api/v1/team/compliance?managerId=${p.manager.user!.id}`,
+    target: "team",
+  }),
+  getDealerCompliance: (w) => ({ method: "GET", path: `/api/v1/dealers/${w.dealerId}/compliance`, target: "dealer" }),
+  getMyCompliance: () => ({ method: "GET", path: "/api/v1/me/compliance", target: "none" }),
+  bookForTeamMember: (w, p) => ({
+    method: "POST",
+    path: "/api/v1/team/bookings",
+    body: { learnerId: p.owner.user!.id, sessionId: w.spare.id },
+    target: "team",
+  }),
+  bookInDealer: (w, p) => ({
+    method: "POST",
+    path: `/api/v1/dealers/${w.dealerId}/bookings`,
+    body: { learnerId: p.owner.user!.id, sessionId: w.spare.id },
+    target: "dealer",
+  }),
+  listMyTeaching: () => ({ method: "GET", path: "/api/v1/me/teaching", target: "none" }),
+  getRoster: (w) => ({ method: "GET", path: `/api/v1/sessions/${w.booked.id}/roster`, target: "session" }),
+  markAttendance: (w, p) => ({
+    method: "PUT",
+    path: `/api/v1/sessions/${w.booked.id}/attendance/${p.owner.user!.id}`,
+    body: { mark: "present", expectedRevision: 0 },
+    target: "session",
+  }),
+  markAllPresent: (w) => ({
+    method: "POST",
+    path: `/api/v1/sessions/${w.booked.id}/attendance/all-present`,
+    target: "session",
+  }),
+  closeAttendance: (w) => ({
+    method: "POST",
+    path: `/api/v1/sessions/${w.booked.id}/attendance/close`,
+    target: "session",
+  }),
+  listAttendanceAudit: (w) => ({
+    method: "GET",
+    path: `/api/v1/sessions/${w.booked.id}/attendance/audit`,
+    target: "session",
+  }),
+  joinSession: (w) => ({ method: "POST", path: `/api/v1/sessions/${w.booked.id}/join`, target: "place" }),
+  presenceHeartbeat: (w) => ({
+    method: "POST",
+    path: `/api/v1/sessions/${w.booked.id}/presence/heartbeat`,
+    target: "none",
+  }),
+  presenceLeave: (w) => ({ method: "POST", path: `/api/v1/sessions/${w.booked.id}/presence/leave`, target: "none" }),
+  selfCheckIn: (w) => ({
+    method: "POST",
+    path: `/api/v1/sessions/${w.booked.id}/check-in`,
+    body: { code: "ABCDEF" },
+    target: "none",
+  }),
+  getReports: (w) => ({ method: "GET", path: `/api/v1/reports?dealerId=${w.dealerId}`, target: "dealer" }),
+  getReportCsv: (w) => ({ method: "GET", path: `/api/v1/reports/funnel/csv?dealerId=${w.dealerId}`, target: "dealer" }),
+  getReportsRecount: () => ({ method: "GET", path: "/api/v1/admin/reports/recount", target: "none" }),
+  recountReports: () => ({ method: "POST", path: "/api/v1/admin/reports/recount", body: {}, target: "none" }),
   getMyNotifications: () => ({ method: "GET", path: "/api/v1/me/notifications", target: "none" }),
   setMyNotificationPreferences: () => ({
     method: "PUT",
@@ -232,6 +323,11 @@ const OPERATION_SAMPLES: Record<string, (w: World, people: Record<Caller, Person
     target: "none",
   }),
 };
+
+/** A calendar date `days` from now (assignments must not be due in the past). */
+function inDays(days: number): string {
+  return new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 10);
+}
 
 /** One GET per page (by manifest key), and which pages show the owner's join link to whom. */
 const PAGE_SAMPLES: Record<string, { path: (w: World) => string; target: Target; joinLinkFor: readonly Caller[] }> = {
@@ -254,6 +350,46 @@ const PAGE_SAMPLES: Record<string, { path: (w: World) => string; target: Target;
   "./routes/auth/sign-out.tsx": { path: () => "/auth/sign-out", target: "none", joinLinkFor: [] },
   "./routes/me/privacy.tsx": { path: () => "/me/privacy", target: "none", joinLinkFor: [] },
   "./routes/me/privacy/export.json.ts": { path: () => "/me/privacy/export.json", target: "none", joinLinkFor: [] },
+  "./routes/me/profile.tsx": { path: () => "/me/profile", target: "none", joinLinkFor: [] },
+  "./routes/team.tsx": { path: () => "/team", target: "team", joinLinkFor: [] },
+  "./routes/dealer/compliance.tsx": { path: () => "/dealer/compliance", target: "dealer", joinLinkFor: [] },
+  "./routes/teach/index.tsx": { path: () => "/teach", target: "none", joinLinkFor: [] },
+  "./routes/teach/sessions/[id].tsx": {
+    path: (w) => `/teach/sessions/${w.booked.id}`,
+    target: "session",
+    joinLinkFor: [],
+  },
+  "./routes/teach/sessions/[id]/roster.ts": {
+    path: (w) => `/teach/sessions/${w.booked.id}/roster`,
+    target: "session",
+    joinLinkFor: [],
+  },
+  "./routes/sessions/[id]/join.tsx": { path: (w) => `/sessions/${w.booked.id}/join`, target: "place", joinLinkFor: [] },
+  "./routes/sessions/[id]/check-in.tsx": {
+    path: (w) => `/sessions/${w.booked.id}/check-in`,
+    target: "none",
+    joinLinkFor: [],
+  },
+  "./routes/admin/reports.tsx": {
+    path: (w) => `/admin/reports?dealerId=${w.dealerId}`,
+    target: "dealer",
+    joinLinkFor: [],
+  },
+  "./routes/admin/reports.csv.ts": {
+    path: (w) => `/admin/reports.csv?section=funnel&dealerId=${w.dealerId}`,
+    target: "dealer",
+    joinLinkFor: [],
+  },
+  "./routes/dealer/reports.tsx": {
+    path: (w) => `/dealer/reports?dealerId=${w.dealerId}`,
+    target: "dealer",
+    joinLinkFor: [],
+  },
+  "./routes/dealer/reports.csv.ts": {
+    path: (w) => `/dealer/reports.csv?section=funnel&dealerId=${w.dealerId}`,
+    target: "dealer",
+    joinLinkFor: [],
+  },
   "./routes/me/notifications.tsx": { path: () => "/me/notifications", target: "none", joinLinkFor: [] },
   "./routes/admin/notifications.tsx": { path: () => "/admin/notifications", target: "none", joinLinkFor: [] },
   "./routes/notifications/unsubscribe.tsx": {

@@ -1,0 +1,190 @@
+import assert from "node:assert/strict";
+import { BookingEngine } from "../booking/engine.ts";
+import { newId } from "../domain/ids.ts";
+import { createCourse } from "../store/courses.ts";
+import { createLocation } from "../store/locations.ts";
+import { createSession, updateSession } from "../store/sessions.ts";
+import { createUser } from "../store/users.ts";
+import { readComplianceOutbox, saveAssignment, saveRequirement } from "../store/compliance.ts";
+import { complianceEvent } from "../store/compliance.ts";
+import { getRecommendations, runComplianceScan } from "./scan.ts";
+import { DEFAULT_COMPLIANCE_SETTINGS as S } from "./state.ts";
+
+const T0 = Date.parse("2026-03-02T15:00:00.000Z");
+const HOUR = 3_600_000;
+const at = (hours: number) => new Date(T0 + hours * HOUR).toISOString();
+const address = {
+  line1: "1 Main St",
+  city: "Atlanta",
+  region: "GA" as const,
+  postalCode: "30309",
+  country: "US" as const,
+};
+const system = { userId: null, origin: "system" as const, correlationId: "test" };
+
+async function world() {
+  const kv = await Deno.openKv(":memory:");
+  const now = () => new Date(T0);
+  const engine = new BookingEngine(kv, { holdMinutes: 15, now });
+  const atlanta = await createLocation(kv, {
+    slug: "atlanta",
+    name: "Atlanta",
+    address,
+    lat: 33.75,
+    lng: -84.39,
+    timeZone: "America/New_York",
+  });
+  const denver = await createLocation(kv, {
+    slug: "denver",
+    name: "Denver",
+    address: { ...address, city: "Denver", region: "CO" },
+    lat: 39.74,
+    lng: -104.99,
+    timeZone: "America/Denver",
+  });
+  const course = (code: string, over: Record<string, unknown> = {}) =>
+    createCourse(kv, {
+      code,
+      title: code,
+      summary: "s",
+      topic: "safety",
+      programType: "compliance",
+      durationMinutes: 60,
+      ...over,
+    });
+  const safety = await course("SAF-101", { certificationValidMonths: 12 });
+  const basics = await course("BAS-101");
+  const advanced = await course("ADV-201", { prerequisiteCourseIds: [basics.id] });
+  const instructorId = newId();
+  const session = (courseId: string, hours: number, over: Record<string, unknown> = {}) =>
+    createSession(kv, {
+      courseId,
+      startsAt: at(hours),
+      endsAt: at(hours + 2),
+      timeZone: "America/New_York",
+      mode: "in_person",
+      locationId: atlanta.id,
+      capacity: 5,
+      instructorId,
+      ...over,
+    });
+  return { kv, engine, atlanta, denver, safety, basics, advanced, session };
+}
+
+Deno.test("[compliance] the scan recommends reachable sessions only, near and before the due date first", async () => {
+  const w = await world();
+  try {
+    const learner = await createUser(w.kv, {
+      email: "l@example.com",
+      name: "L",
+      roles: ["learner"],
+      preferredLocationId: w.atlanta.id,
+      jobFunction: "technician",
+    });
+    const other = await createUser(w.kv, { email: "o@example.com", name: "O", roles: ["learner"] });
+    await saveRequirement(w.kv, {
+      id: newId(),
+      courseId: w.safety.id,
+      roles: ["learner"],
+      jobFunctions: [],
+      dealerIds: [],
+      periodMonths: null,
+      dueOn: "2026-03-20",
+      createdAt: at(0),
+      createdBy: null,
+    });
+    await saveRequirement(w.kv, {
+      id: newId(),
+      courseId: w.advanced.id,
+      roles: [],
+      jobFunctions: ["technician"],
+      dealerIds: [],
+      periodMonths: null,
+      dueOn: null,
+      createdAt: at(0),
+      createdBy: null,
+    });
+    const farSoon = await w.session(w.safety.id, 24, { locationId: w.denver.id, timeZone: "America/Denver" });
+    const near = await w.session(w.safety.id, 24 * 4);
+    const nearLate = await w.session(w.safety.id, 24 * 30);
+    const full = await w.session(w.safety.id, 48, { capacity: 1 });
+    const cancelled = await w.session(w.safety.id, 50);
+    await updateSession(w.kv, cancelled.id, { status: "cancelled" });
+    const started = await w.session(w.safety.id, -1);
+    const waitlisted = await w.session(w.safety.id, 30, { capacity: 1 });
+    await w.session(w.advanced.id, 40); // prerequisites missing: never recommended
+    const sys = { ...system, correlationId: crypto.randomUUID() };
+    const h1 = await w.engine.placeHold(full.id, other.id, sys);
+    await w.engine.confirmHold(h1.hold.id, sys);
+    const h2 = await w.engine.placeHold(waitlisted.id, other.id, sys);
+    await w.engine.confirmHold(h2.hold.id, sys);
+    await w.engine.joinWaitlist(waitlisted.id, learner.id, sys);
+
+    const summary = await runComplianceScan(w.kv, { now: new Date(T0), settings: S });
+    assert.equal(summary.people, 2);
+    const rec = (await getRecommendations(w.kv, learner.id))!;
+    assert.deepEqual(rec.gaps.map((g) => [g.courseId, g.state]), [[w.safety.id, "missing"], [
+      w.advanced.id,
+      "missing",
+    ]]);
+    const ids = rec.gaps[0].sessions.map((s) => s.sessionId);
+    assert.deepEqual(ids, [near.id, farSoon.id, nearLate.id]);
+    for (const bad of [full.id, cancelled.id, started.id, waitlisted.id]) assert.ok(!ids.includes(bad));
+    assert.equal(rec.gaps[0].sessions[2].late, true);
+    assert.deepEqual(rec.gaps[1].sessions, []);
+    assert.deepEqual(rec.gaps[1].missingPrerequisites, [w.basics.id]);
+    // The other learner holds a seat in two sessions of the course: booked, no gap.
+    const theirs = (await getRecommendations(w.kv, other.id))!;
+    assert.deepEqual(theirs.cells.map((c) => c.state), ["booked"]);
+    assert.deepEqual(theirs.gaps, []);
+  } finally {
+    w.kv.close();
+  }
+});
+
+Deno.test("[compliance] overdue alerts go out once; escalation after the grace goes to the manager's manager", async () => {
+  const w = await world();
+  try {
+    const boss = await createUser(w.kv, { email: "b@example.com", name: "B", roles: ["manager"] });
+    const manager = await createUser(w.kv, {
+      email: "m@example.com",
+      name: "M",
+      roles: ["manager"],
+      managerId: boss.id,
+    });
+    const learner = await createUser(w.kv, {
+      email: "l@example.com",
+      name: "L",
+      roles: ["learner"],
+      managerId: manager.id,
+      completedCourses: [{ courseId: w.safety.id, completedAt: "2025-03-20T15:00:00.000Z" }], // expires 20 Mar
+    });
+    const assignment = {
+      id: newId(),
+      learnerId: learner.id,
+      courseId: w.basics.id,
+      dueOn: "2026-02-20",
+      note: "",
+      assignedBy: manager.id,
+      assignedAt: at(-24 * 30),
+    };
+    await saveAssignment(
+      w.kv,
+      assignment,
+      complianceEvent("assignment.created", learner.id, w.basics.id, [], {}, new Date(T0)),
+    );
+    await runComplianceScan(w.kv, { now: new Date(T0), settings: S });
+    await runComplianceScan(w.kv, { now: new Date(T0 + HOUR), settings: S });
+    const events = await readComplianceOutbox(w.kv);
+    const summary = events.map((e) => [e.type, e.courseId, e.notify]);
+    assert.deepEqual(summary, [
+      ["assignment.created", w.basics.id, []],
+      ["certification.expiring", w.safety.id, [manager.id]],
+      ["assignment.overdue", w.basics.id, [manager.id]],
+      ["assignment.escalated", w.basics.id, [boss.id]],
+    ]);
+    assert.equal(events[1].data.threshold, 30);
+  } finally {
+    w.kv.close();
+  }
+});

@@ -1,0 +1,126 @@
+/** Storage of requirements, assignments, scan results and compliance events (keys: ./keys.ts). */
+import { monotonicFactory } from "ulid";
+import type { Assignment, Requirement } from "../domain/compliance.ts";
+import { type AtomicUnit, commitInBatches, getManyChunked, listValues } from "./batch.ts";
+import { keys } from "./keys.ts";
+
+/** Writes a requirement (new or replaced). */
+export async function saveRequirement(kv: Deno.Kv, requirement: Requirement): Promise<void> {
+  await kv.set(keys.requirement(requirement.id), requirement);
+}
+
+/** Deletes a requirement; false when there was none. */
+export async function deleteRequirement(kv: Deno.Kv, id: string): Promise<boolean> {
+  const found = await kv.get(keys.requirement(id));
+  if (!found.value) return false;
+  await kv.delete(keys.requirement(id));
+  return true;
+}
+
+/** Every requirement. */
+export function listRequirements(kv: Deno.Kv): Promise<Requirement[]> {
+  return listValues<Requirement>(kv, { prefix: keys.requirementsPrefix() });
+}
+
+/** Every assignment of every person. */
+export function listAllAssignments(kv: Deno.Kv): Promise<Assignment[]> {
+  return listValues<Assignment>(kv, { prefix: keys.assignmentsPrefix() });
+}
+
+/** One person's assignments. */
+export function listAssignmentsOf(kv: Deno.Kv, learnerId: string): Promise<Assignment[]> {
+  return listValues<Assignment>(kv, { prefix: keys.assignmentsByLearnerPrefix(learnerId) });
+}
+
+/** A compliance event for the notifications work (`["compliance_outbox", key]`). */
+export interface ComplianceEvent {
+  /** ULID: orders the outbox. */
+  key: string;
+  type:
+    | "assignment.created"
+    | "assignment.overdue"
+    | "assignment.escalated"
+    | "certification.expiring"
+    | "certification.expired"
+    | "recommendations.updated";
+  occurredAt: string;
+  /** Whom it is about. */
+  learnerId: string;
+  courseId: string | null;
+  /** Who should hear of it besides the learner (manager, their manager, dealer admins). */
+  notify: string[];
+  data: Record<string, unknown>;
+}
+
+const mint = monotonicFactory();
+
+/** A new compliance event (not yet stored). */
+export function complianceEvent(
+  type: ComplianceEvent["type"],
+  learnerId: string,
+  courseId: string | null,
+  notify: string[],
+  data: Record<string, unknown>,
+  now: Date,
+): ComplianceEvent {
+  return { key: mint(), type, occurredAt: now.toISOString(), learnerId, courseId, notify, data };
+}
+
+/** Writes an assignment (replacing the person's earlier one for the course) with its event, atomically. */
+export async function saveAssignment(kv: Deno.Kv, assignment: Assignment, event: ComplianceEvent): Promise<void> {
+  const res = await kv.atomic()
+    .set(keys.assignment(assignment.learnerId, assignment.courseId), assignment)
+    .set(keys.complianceOutbox(event.key), event)
+    .commit();
+  if (!res.ok) throw new Error("assignment write failed");
+}
+
+/** Pending compliance events, oldest first (the notifications work reads and deletes them). */
+export async function readComplianceOutbox(kv: Deno.Kv, limit = 100): Promise<ComplianceEvent[]> {
+  return await listValues<ComplianceEvent>(kv, { prefix: keys.complianceOutboxPrefix() }, { limit });
+}
+
+/** Removes delivered compliance events. */
+export async function ackComplianceEvents(kv: Deno.Kv, eventKeys: readonly string[]): Promise<void> {
+  await commitInBatches(
+    kv,
+    eventKeys.map((k): AtomicUnit => ({ checks: [], mutations: [{ type: "delete", key: keys.complianceOutbox(k) }] })),
+  );
+}
+
+/** How long an alert identity is remembered (its event cannot recur after that: dates move on). */
+const ALERT_MEMORY_MS = 400 * 86_400_000;
+
+/**
+ * Writes events: those with an identity (`["compliance_alerts", learnerId, alertId]`) only when it
+ * was not emitted before, the identity with them; those without one always. Returns what was
+ * written. One writer at a time (the scan runs under a lease), so the reads decide; batches stay
+ * within KV Connect's limits.
+ */
+export async function emitOnce(
+  kv: Deno.Kv,
+  alerts: ReadonlyArray<{ alertId: string | null; event: ComplianceEvent }>,
+): Promise<ComplianceEvent[]> {
+  const keyed = alerts.filter((a) => a.alertId !== null);
+  const fresh = alerts.filter((a) => a.alertId === null);
+  const seen = await getManyChunked(kv, keyed.map((a) => keys.complianceAlert(a.event.learnerId, a.alertId!)));
+  keyed.forEach((a, i) => {
+    if (seen[i].versionstamp === null) fresh.push(a);
+  });
+  await commitInBatches(
+    kv,
+    fresh.map((a): AtomicUnit => ({
+      checks: [],
+      mutations: [
+        { type: "set", key: keys.complianceOutbox(a.event.key), value: a.event },
+        ...(a.alertId === null ? [] : [{
+          type: "set" as const,
+          key: keys.complianceAlert(a.event.learnerId, a.alertId),
+          value: { at: a.event.occurredAt },
+          expireIn: ALERT_MEMORY_MS,
+        }]),
+      ],
+    })),
+  );
+  return fresh.map((a) => a.event);
+}
