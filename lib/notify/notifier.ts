@@ -47,7 +47,7 @@ import {
 import { draftsForEvent, type MessageDraft, type ProduceDeps } from "./produce.ts";
 import { complianceAsEvent } from "./compliance_bridge.ts";
 import { readComplianceOutbox } from "../store/compliance.ts";
-import { TemplateError, TemplateSet, type TemplateVars } from "./templates.ts";
+import { escapeHtml, TemplateError, TemplateSet, type TemplateVars } from "./templates.ts";
 import { DEFAULT_REMINDER_OFFSETS_MIN } from "./kinds.ts";
 
 /** Lease name of the notifier. */
@@ -134,13 +134,12 @@ export interface NotifierOptions {
 /** Placeholders of a digest email: its lines as text and as an HTML list (escaped here). Pure. */
 export function digestVars(n: Notification, entries: readonly { value: Notification }[]): TemplateVars {
   const lines = entries.map((e) => String(e.value.vars.line ?? ""));
-  const esc = (x: string) => x.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;");
   return {
     recipientName: n.vars.recipientName ?? "",
     teamUrl: n.vars.teamUrl ?? "",
     count: String(lines.length),
     itemsText: lines.map((l) => `- ${l}`).join("\n"),
-    itemsHtml: lines.map((l) => `<li>${esc(l)}</li>`).join(""),
+    itemsHtml: lines.map((l) => `<li>${escapeHtml(l)}</li>`).join(""),
   };
 }
 

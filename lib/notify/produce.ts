@@ -8,6 +8,7 @@ import type { DomainEvent } from "../booking/events.ts";
 import { bookingCalendarEvent } from "../calendar/booking_event.ts";
 import type { CalendarEvent } from "../calendar/event.ts";
 import { getSessionDetail, type SessionDetail } from "../catalog/browse.ts";
+import { formatZone } from "../catalog/format.ts";
 import type { Booking } from "../domain/booking.ts";
 import type { User } from "../domain/user.ts";
 import { getBooking, listBookingsBySession } from "../store/bookings.ts";
@@ -93,16 +94,15 @@ const DATE_TIME: Intl.DateTimeFormatOptions = {
   hourCycle: "h23",
 };
 
-/** "EDT", "PST"…, or where no common abbreviation exists "GMT+1 (Berlin)". */
+/** "EDT", "PST"… (as the site shows zones), or where no common abbreviation exists "GMT+1 (Berlin)". */
 function zoneLabel(date: Date, timeZone: string): string {
-  const short = new Intl.DateTimeFormat("en-US", { timeZone, timeZoneName: "short" }).formatToParts(date)
-    .find((p) => p.type === "timeZoneName")?.value ?? timeZone;
+  const short = formatZone(date.toISOString(), timeZone);
   if (!/^(GMT|UTC)/.test(short) || timeZone === "UTC") return short;
   return `${short} (${timeZone.split("/").at(-1)!.replaceAll("_", " ")})`;
 }
 
-/** A time as the recipient reads it, e.g. "Monday, 9 March 2026 at 09:00 EDT". Pure. */
-export function formatTime(iso: string, timeZone: string): string {
+/** A time in an email, with the date in full, e.g. "Monday, 9 March 2026 at 09:00 EDT". Pure. */
+export function formatEmailTime(iso: string, timeZone: string): string {
   const date = new Date(iso);
   return `${new Intl.DateTimeFormat("en-GB", { ...DATE_TIME, timeZone }).format(date)} ${zoneLabel(date, timeZone)}`;
 }
@@ -134,9 +134,9 @@ export function sessionVars(deps: ProduceDeps, detail: SessionDetail, to: Recipi
     recipientName: to.user.name,
     courseTitle: course.title,
     courseCode: course.code,
-    startsAt: formatTime(session.startsAt, to.timeZone),
-    endsAt: formatTime(session.endsAt, to.timeZone),
-    sessionZoneTime: to.timeZone === zone ? null : formatTime(session.startsAt, zone),
+    startsAt: formatEmailTime(session.startsAt, to.timeZone),
+    endsAt: formatEmailTime(session.endsAt, to.timeZone),
+    sessionZoneTime: to.timeZone === zone ? null : formatEmailTime(session.startsAt, zone),
     place: place(detail),
     joinUrl: session.mode !== "in_person" ? session.joinUrl : null,
     courseUrl: `${deps.siteUrl}/?course=${encodeURIComponent(course.code)}`,
@@ -324,7 +324,7 @@ export async function draftsForEvent(deps: ProduceDeps, event: DomainEvent): Pro
         dueAtMs: nowMs,
         vars: {
           ...sessionVars(deps, detail, to),
-          offerExpires: formatTime(expiresAt, to.timeZone),
+          offerExpires: formatEmailTime(expiresAt, to.timeZone),
           offerUrl: `${deps.siteUrl}/holds/${holdId}`,
         },
       }];
@@ -424,7 +424,7 @@ async function externalDrafts(deps: ProduceDeps, event: DomainEvent, nowMs: numb
       courseUrl: `${deps.siteUrl}/?course=${encodeURIComponent(course.code)}`,
       complianceTitle: title,
       complianceText: text,
-      dueDate: date ? formatTime(date, to.timeZone) : null,
+      dueDate: date ? formatEmailTime(date, to.timeZone) : null,
     },
   }];
 }

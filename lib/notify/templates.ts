@@ -26,7 +26,8 @@ export class TemplateError extends Error {
 
 const DEFAULT_DIR = new URL("../../templates/email/", import.meta.url);
 
-function escapeHtml(s: string): string {
+/** Text made safe for HTML content and attribute values. Pure. */
+export function escapeHtml(s: string): string {
   return s.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;").replaceAll('"', "&quot;")
     .replaceAll("'", "&#39;");
 }

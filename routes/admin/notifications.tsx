@@ -138,7 +138,8 @@ function Row({ m, retry }: { m: NotificationSummary; retry: boolean }) {
 
 function Table({ caption, rows, retry }: { caption: string; rows: NotificationSummary[]; retry: boolean }) {
   return (
-    <div class="overflow-x-auto">
+    // Scrolls sideways on narrow screens: focusable, so keyboard users can scroll it too.
+    <div class="overflow-x-auto" tabIndex={0} role="region" aria-label={caption}>
       <table class="w-full text-left text-sm">
         <caption class="mb-2 text-left text-lg font-bold">{caption}</caption>
         <thead>

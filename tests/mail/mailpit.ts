@@ -221,8 +221,8 @@ export async function startMailpit(options: MailpitOptions = {}): Promise<Mailpi
         out.push(...page.messages);
         if (out.length >= page.messages_count || page.messages.length === 0) break;
       }
-      // The API lists newest first.
-      return out.sort((a, b) => a.Created < b.Created ? -1 : a.Created > b.Created ? 1 : 0);
+      // The API lists newest first; `Created` drops trailing zeros of its milliseconds, so compare as times.
+      return out.reverse().sort((a, b) => Date.parse(a.Created) - Date.parse(b.Created));
     },
     message: async (id) => await (await api(`/api/v1/message/${id}`)).json(),
     headers: async (id) => await (await api(`/api/v1/message/${id}/headers`)).json(),
