@@ -5,8 +5,8 @@
  * kept in day blobs: `["report_days", day, bucket]` holds the rows of the sessions starting that
  * UTC day (4 buckets by session id, so a busy day stays far below KV's 64 KiB value limit), and
  * `["report_dealer_days", dealerId, day]` the same rows counting only that dealer's learners.
- * A report over a period reads one blob per day and bucket (about 4,400 entries for 3 years),
- * never the bookings themselves: that is what keeps it under a second over a million bookings.
+ * A report over a period reads one blob per day and bucket (about 2,900 entries for 2 years),
+ * never the bookings themselves. Blobs are stored packed ({@link PackedBlob}).
  *
  * Everything is attributed to the SESSION's day (a hold placed in May for a June session counts
  * in June): reports answer "what happened around the sessions of this period".
