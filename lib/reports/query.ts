@@ -152,10 +152,8 @@ async function scanRows(
     if (!l) map.set(id, l = emptyLine(id, ""));
     return l;
   };
-  // Day keys sort as text; `to` + "~" is past every bucket of the last day.
-  const selector = { start: [...prefix, from], end: [...prefix, `${to}~`] };
-  for await (const e of kv.list<PackedBlob | ReportBlob>(selector, { batchSize: 1000 })) {
-    const { s, r, p } = isPacked(e.value) ? e.value : encodeBlob(e.value as ReportBlob);
+  const consume = (value: PackedBlob | ReportBlob) => {
+    const { s, r, p } = isPacked(value) ? value : encodeBlob(value as ReportBlob);
     const pass = new Uint8Array(r.length / ROW_WIDTH);
     for (let o = 0, n = 0; o < r.length; o += ROW_WIDTH, n++) {
       const c = s[r[o + 1]];
@@ -180,8 +178,41 @@ async function scanRows(
       const id = s[p[q + 2]];
       people.set(id, (people.get(id) ?? 0) + p[q + 3]);
     }
-  }
+  };
+  // The period's days in a few slices read at once (the store reads them off this thread). Day keys
+  // sort as text; `day + "~"` is past every bucket of that day.
+  const ranges = await daySlices(kv, prefix, from, to);
+  await Promise.all(ranges.map(async ([a, b]) => {
+    for await (
+      const e of kv.list<PackedBlob | ReportBlob>({ start: [...prefix, a], end: [...prefix, b] }, { batchSize: 500 })
+    ) {
+      consume(e.value);
+    }
+  }));
   return scan;
+}
+
+/** Splits the stored days between `from` and `to` into up to 4 key ranges `[start, end)`. */
+async function daySlices(kv: Deno.Kv, prefix: Deno.KvKey, from: string, to: string): Promise<[string, string][]> {
+  const selector = { start: [...prefix, from], end: [...prefix, `${to}~`] };
+  const edge = async (reverse: boolean) => {
+    for await (const e of kv.list(selector, { limit: 1, reverse })) return String(e.key[prefix.length]);
+    return null;
+  };
+  const [first, last] = await Promise.all([edge(false), edge(true)]);
+  if (!first || !last) return [];
+  const DAY = 86_400_000;
+  const a = Date.parse(`${first}T00:00:00Z`);
+  const days = Math.round((Date.parse(`${last}T00:00:00Z`) - a) / DAY) + 1;
+  const n = Math.max(1, Math.min(4, Math.ceil(days / 60)));
+  const step = Math.ceil(days / n);
+  const out: [string, string][] = [];
+  for (let i = 0; i < n; i++) {
+    const start = new Date(a + i * step * DAY).toISOString().slice(0, 10);
+    const end = i === n - 1 ? `${last}~` : new Date(a + (i + 1) * step * DAY).toISOString().slice(0, 10);
+    out.push([start, end]);
+  }
+  return out;
 }
 
 function emptyLine(id: string, label: string): BreakdownLine {
