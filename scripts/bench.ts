@@ -63,9 +63,13 @@ console.log = console.error;
 // `deno task bench reports [--bookings=N]`: only the reports scenario (bench/reports.ts).
 if (Deno.args.includes("reports")) {
   const n = Number(Deno.args.find((a) => a.startsWith("--bookings="))?.split("=")[1] ?? 1_000_000);
-  const result = await reportsBench({ bookings: n, log });
+  const reuse = Deno.args.find((a) => a.startsWith("--reuse="))?.split("=")[1];
+  const timingOnly = Deno.args.includes("--timing-only");
+  const result = await reportsBench({ bookings: n, log, reuse, timingOnly });
   const text = JSON.stringify(result, null, 2) + "\n";
-  if (n === 1_000_000) await Deno.writeTextFile(new URL("../bench/reports_results.json", import.meta.url), text);
+  if (n === 1_000_000 && !reuse) {
+    await Deno.writeTextFile(new URL("../bench/reports_results.json", import.meta.url), text);
+  }
   await Deno.stdout.write(new TextEncoder().encode(text));
   Deno.exit(0);
 }

@@ -18,7 +18,7 @@ import type { Session, User } from "../domain/mod.ts";
 import { keys } from "../store/keys.ts";
 import { ulid } from "ulid";
 import { blobKeysFor, foldAltOffer, foldEvent, type FoldLookup, foldViews, Ledger, offerAccepted } from "./ledger.ts";
-import type { AltOffer, ReportBlob, ReportInboxItem, SessionMeta } from "./model.ts";
+import type { AltOffer, PackedBlob, ReportBlob, ReportInboxItem, SessionMeta } from "./model.ts";
 
 /** Lease name of the aggregator loop (the recount takes it too). */
 export const REPORTS_JOB = "reports";
@@ -174,7 +174,7 @@ export async function foldPending(
     if (m && o) blobKeys.push(...blobKeysFor(m, look.dealerOf(o.learnerId)));
   }
   const unique = [...new Map(blobKeys.map((k) => [JSON.stringify(k), k])).values()];
-  const blobs = await getManyValues<ReportBlob>(kv, unique);
+  const blobs = await getManyValues<PackedBlob | ReportBlob>(kv, unique);
   const ledger = new Ledger();
   unique.forEach((k, i) => ledger.put(k, blobs[i]));
   const full = () => ledger.dirty.size >= MAX_DIRTY_BLOBS;
@@ -206,7 +206,7 @@ export async function foldPending(
     op.delete(due[idx].key);
     result.offers++;
   });
-  for (const { key, blob } of ledger.changed()) op.set(key, blob);
+  for (const { key, value } of ledger.changed()) op.set(key, value);
   op.set(keys.reportMeta("version"), ulid());
   const res = await op.commit();
   return res.ok ? result : null;

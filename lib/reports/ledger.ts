@@ -12,8 +12,11 @@ import {
   C,
   type Counter,
   dayOf,
+  decodeBlob,
   emptyRow,
+  encodeBlob,
   metaFields,
+  type PackedBlob,
   type ReportBlob,
   type ReportRow,
   type SessionMeta,
@@ -31,9 +34,9 @@ export class Ledger {
   readonly blobs = new Map<string, { key: Deno.KvKey; blob: ReportBlob }>();
   readonly dirty = new Set<string>();
 
-  /** Puts a blob read from KV (null: none yet). */
-  put(key: Deno.KvKey, blob: ReportBlob | null): void {
-    this.blobs.set(JSON.stringify(key), { key, blob: blob ?? { rows: {} } });
+  /** Puts a blob read from KV as stored (null: none yet). */
+  put(key: Deno.KvKey, stored: PackedBlob | ReportBlob | null): void {
+    this.blobs.set(JSON.stringify(key), { key, blob: decodeBlob(stored) });
   }
 
   #blob(key: Deno.KvKey): ReportBlob {
@@ -56,9 +59,12 @@ export class Ledger {
     return row;
   }
 
-  /** The changed blobs. */
-  changed(): { key: Deno.KvKey; blob: ReportBlob }[] {
-    return [...this.dirty].map((id) => this.blobs.get(id)!);
+  /** The changed blobs, packed for storage. */
+  changed(): { key: Deno.KvKey; value: PackedBlob }[] {
+    return [...this.dirty].map((id) => {
+      const { key, blob } = this.blobs.get(id)!;
+      return { key, value: encodeBlob(blob) };
+    });
   }
 }
 

@@ -9,7 +9,18 @@ import type { Course, Dealer, Location, User } from "../domain/mod.ts";
 import { keys } from "../store/keys.ts";
 import { listDealers } from "../store/dealers.ts";
 import { getManyValues } from "./aggregator.ts";
-import { C, type Counter, COUNTERS, type ReportBlob, type ReportFilters, type ReportRow } from "./model.ts";
+import {
+  C,
+  type Counter,
+  COUNTERS,
+  encodeBlob,
+  FIRST_COUNTER,
+  isPacked,
+  type PackedBlob,
+  type ReportBlob,
+  type ReportFilters,
+  ROW_WIDTH,
+} from "./model.ts";
 
 /** The KPI targets of the customer's documents (issue 14). */
 export const KPI_TARGETS = {
@@ -99,18 +110,109 @@ export function clearReportCache(): void {
   cache.clear();
 }
 
-/** Reads the rows of the period: every dealer's, or one dealer's own. */
-async function readRows(kv: Deno.Kv, filters: ReportFilters): Promise<ReportRow[]> {
+/** What the scan of the period's blobs collects. */
+interface Scan {
+  totals: number[];
+  noShowPeople: Map<string, number>;
+  latePeople: Map<string, number>;
+  byCourse: Map<string, BreakdownLine>;
+  byLocation: Map<string, BreakdownLine>;
+  sessions: number;
+  /** Choices present in the period, before the other filters. */
+  courseIds: Set<string>;
+  locationIds: Set<string>;
+  instructorIds: Set<string>;
+}
+
+/**
+ * Reads the period's blobs (every dealer's, or one dealer's own) and sums the rows that pass the
+ * filters straight from the packed arrays: no row objects are made.
+ */
+async function scanRows(
+  kv: Deno.Kv,
+  filters: ReportFilters,
+  topicOf: (courseId: string) => string | undefined,
+): Promise<Scan> {
   const from = filters.from ?? "0000-00-00";
   const to = filters.to ?? END;
   const prefix = filters.dealerId ? keys.reportDealerDaysPrefix(filters.dealerId) : keys.reportDaysPrefix();
-  const rows: ReportRow[] = [];
-  // Day keys sort as text; `to` + "~" is past every bucket of the last day.
+  const scan: Scan = {
+    totals: COUNTERS.map(() => 0),
+    noShowPeople: new Map(),
+    latePeople: new Map(),
+    byCourse: new Map(),
+    byLocation: new Map(),
+    sessions: 0,
+    courseIds: new Set(),
+    locationIds: new Set(),
+    instructorIds: new Set(),
+  };
+  const line = (map: Map<string, BreakdownLine>, id: string) => {
+    let l = map.get(id);
+    if (!l) map.set(id, l = emptyLine(id, ""));
+    return l;
+  };
+  const consume = (value: PackedBlob | ReportBlob) => {
+    const { s, r, p } = isPacked(value) ? value : encodeBlob(value as ReportBlob);
+    const pass = new Uint8Array(r.length / ROW_WIDTH);
+    for (let o = 0, n = 0; o < r.length; o += ROW_WIDTH, n++) {
+      const c = s[r[o + 1]];
+      const l = r[o + 2] < 0 ? "online" : s[r[o + 2]];
+      const i = s[r[o + 3]];
+      scan.courseIds.add(c);
+      scan.locationIds.add(l);
+      scan.instructorIds.add(i);
+      if (filters.courseId && c !== filters.courseId) continue;
+      if (filters.topic && topicOf(c) !== filters.topic) continue;
+      if (filters.locationId && l !== filters.locationId) continue;
+      if (filters.instructorId && i !== filters.instructorId) continue;
+      pass[n] = 1;
+      scan.sessions++;
+      for (let k = 0; k < COUNTERS.length; k++) scan.totals[k] += r[o + FIRST_COUNTER + k];
+      addToLine(line(scan.byCourse, c), r, o);
+      addToLine(line(scan.byLocation, l), r, o);
+    }
+    for (let q = 0; q < p.length; q += 4) {
+      if (!pass[p[q]]) continue;
+      const people = p[q + 1] === 0 ? scan.noShowPeople : scan.latePeople;
+      const id = s[p[q + 2]];
+      people.set(id, (people.get(id) ?? 0) + p[q + 3]);
+    }
+  };
+  // The period's days in a few slices read at once (the store reads them off this thread). Day keys
+  // sort as text; `day + "~"` is past every bucket of that day.
+  const ranges = await daySlices(kv, prefix, from, to);
+  await Promise.all(ranges.map(async ([a, b]) => {
+    for await (
+      const e of kv.list<PackedBlob | ReportBlob>({ start: [...prefix, a], end: [...prefix, b] }, { batchSize: 500 })
+    ) {
+      consume(e.value);
+    }
+  }));
+  return scan;
+}
+
+/** Splits the stored days between `from` and `to` into up to 4 key ranges `[start, end)`. */
+async function daySlices(kv: Deno.Kv, prefix: Deno.KvKey, from: string, to: string): Promise<[string, string][]> {
   const selector = { start: [...prefix, from], end: [...prefix, `${to}~`] };
-  for await (const e of kv.list<ReportBlob>(selector, { batchSize: 1000 })) {
-    for (const row of Object.values(e.value.rows)) rows.push(row);
+  const edge = async (reverse: boolean) => {
+    for await (const e of kv.list(selector, { limit: 1, reverse })) return String(e.key[prefix.length]);
+    return null;
+  };
+  const [first, last] = await Promise.all([edge(false), edge(true)]);
+  if (!first || !last) return [];
+  const DAY = 86_400_000;
+  const a = Date.parse(`${first}T00:00:00Z`);
+  const days = Math.round((Date.parse(`${last}T00:00:00Z`) - a) / DAY) + 1;
+  const n = Math.max(1, Math.min(4, Math.ceil(days / 60)));
+  const step = Math.ceil(days / n);
+  const out: [string, string][] = [];
+  for (let i = 0; i < n; i++) {
+    const start = new Date(a + i * step * DAY).toISOString().slice(0, 10);
+    const end = i === n - 1 ? `${last}~` : new Date(a + (i + 1) * step * DAY).toISOString().slice(0, 10);
+    out.push([start, end]);
   }
-  return rows;
+  return out;
 }
 
 function emptyLine(id: string, label: string): BreakdownLine {
@@ -128,15 +230,16 @@ function emptyLine(id: string, label: string): BreakdownLine {
   };
 }
 
-function addToLine(line: BreakdownLine, row: ReportRow): void {
-  const n = row.n;
+/** Adds the packed row at offset `o` to a breakdown line. */
+function addToLine(line: BreakdownLine, r: Float64Array, o: number): void {
+  const at = (c: Counter) => r[o + FIRST_COUNTER + C[c]];
   line.sessions++;
-  line.bookings += n[C.bookings];
-  line.attended += n[C.attended];
-  line.recorded += n[C.attended] + n[C.noShows] + n[C.excused];
-  if (!row.x) {
-    line.capacity += row.cap;
-    line.seats += Math.max(0, n[C.bookings] - n[C.cancels]);
+  line.bookings += at("bookings");
+  line.attended += at("attended");
+  line.recorded += at("attended") + at("noShows") + at("excused");
+  if (r[o + 5] !== 1) {
+    line.capacity += r[o + 4];
+    line.seats += Math.max(0, at("bookings") - at("cancels"));
   }
 }
 
@@ -173,37 +276,17 @@ export async function buildReport(kv: Deno.Kv, filters: ReportFilters): Promise<
   const hit = cache.get(cacheKey);
   if (hit) return { ...hit, cached: true, tookMs: Math.round((performance.now() - t0) * 10) / 10 };
 
-  const all = await readRows(kv, filters);
-  const courseIds = [...new Set(all.map((r) => r.c))];
-  const courses = await names<Course>(kv, courseIds, keys.course);
-  const topicOf = (courseId: string) => courses.get(courseId)?.topic;
-  const rows = all.filter((r) =>
-    (!filters.courseId || r.c === filters.courseId) &&
-    (!filters.topic || topicOf(r.c) === filters.topic) &&
-    (!filters.locationId || (r.l ?? "online") === filters.locationId) &&
-    (!filters.instructorId || r.i === filters.instructorId)
+  // Courses are few: all of them, for the topic filter and the labels.
+  const courses = new Map(
+    (await Array.fromAsync(kv.list<Course>({ prefix: keys.coursesPrefix() }))).map((e) => [e.value.id, e.value]),
   );
+  const scan = await scanRows(kv, filters, (id) => courses.get(id)?.topic);
+  const totals = Object.fromEntries(COUNTERS.map((c, k) => [c, scan.totals[k]])) as Record<Counter, number>;
+  const { noShowPeople, latePeople, byCourse, byLocation } = scan;
+  const courseIds = [...scan.courseIds];
 
-  const totals = Object.fromEntries(COUNTERS.map((c) => [c, 0])) as Record<Counter, number>;
-  const noShowPeople = new Map<string, number>();
-  const latePeople = new Map<string, number>();
-  const byCourse = new Map<string, BreakdownLine>();
-  const byLocation = new Map<string, BreakdownLine>();
-  for (const row of rows) {
-    COUNTERS.forEach((c, i) => totals[c] += row.n[i]);
-    for (const [id, n] of Object.entries(row.ns)) noShowPeople.set(id, (noShowPeople.get(id) ?? 0) + n);
-    for (const [id, n] of Object.entries(row.lc)) latePeople.set(id, (latePeople.get(id) ?? 0) + n);
-    const course = byCourse.get(row.c) ?? emptyLine(row.c, "");
-    addToLine(course, row);
-    byCourse.set(row.c, course);
-    const locId = row.l ?? "online";
-    const loc = byLocation.get(locId) ?? emptyLine(locId, "");
-    addToLine(loc, row);
-    byLocation.set(locId, loc);
-  }
-
-  const locationIds = [...new Set(all.flatMap((r) => r.l ? [r.l] : []))];
-  const instructorIds = [...new Set(all.map((r) => r.i))];
+  const locationIds = [...scan.locationIds].filter((id) => id !== "online");
+  const instructorIds = [...scan.instructorIds];
   const noShowRepeat = repeaters(noShowPeople);
   const lateRepeat = repeaters(latePeople);
   // Names only for the people listed (the count covers everyone).
@@ -224,7 +307,7 @@ export async function buildReport(kv: Deno.Kv, filters: ReportFilters): Promise<
   const recorded = totals.attended + totals.noShows + totals.excused;
   const report: Report = {
     filters,
-    sessions: rows.length,
+    sessions: scan.sessions,
     totals,
     noShows: {
       count: totals.noShows,
@@ -271,7 +354,7 @@ export async function buildReport(kv: Deno.Kv, filters: ReportFilters): Promise<
         .sort(byLabel),
       locations: [
         ...locationIds.map((id) => ({ id, label: locationLabel(id) })),
-        ...(all.some((r) => !r.l) ? [{ id: "online", label: "Online" }] : []),
+        ...(scan.locationIds.has("online") ? [{ id: "online", label: "Online" }] : []),
       ].sort(byLabel),
       instructors: instructorIds.map((id) => ({ id, label: instructors.get(id)?.name ?? "(removed person)" }))
         .sort(byLabel),

@@ -20,7 +20,17 @@ import type { Lease } from "../worker/lease.ts";
 import { ulid } from "ulid";
 import { bookingOf, sessionMeta } from "./aggregator.ts";
 import { foldAltOffer, foldEvent, type FoldLookup, foldViews, Ledger, offerAccepted } from "./ledger.ts";
-import type { AltOffer, ReportBlob, ReportInboxItem, ReportRow, SessionMeta } from "./model.ts";
+import {
+  type AltOffer,
+  decodeBlob,
+  encodeBlob,
+  isPacked,
+  type PackedBlob,
+  type ReportBlob,
+  type ReportInboxItem,
+  type ReportRow,
+  type SessionMeta,
+} from "./model.ts";
 
 /** One blob whose stored rows differ from the recount. */
 export interface BlobDifference {
@@ -141,12 +151,16 @@ export async function recountReports(
   let rows = 0;
   const seen = new Set<string>();
   for (const prefix of [keys.reportDaysPrefix(), ["report_dealer_days"]]) {
-    for await (const e of kv.list<ReportBlob>({ prefix }, { batchSize: 500 })) {
+    for await (const e of kv.list<PackedBlob | ReportBlob>({ prefix }, { batchSize: 500 })) {
       blobs++;
-      rows += Object.keys(e.value.rows).length;
+      const stored = decodeBlob(e.value);
+      rows += Object.keys(stored.rows).length;
       const id = JSON.stringify(e.key);
       seen.add(id);
-      const diff = differingSessions(e.value, expected.get(id)?.blob ?? null);
+      // A blob in an older format is rewritten too (every row counts as differing).
+      const diff = isPacked(e.value)
+        ? differingSessions(stored, expected.get(id)?.blob ?? null)
+        : Object.keys(stored.rows).sort();
       if (diff.length) differences.push({ key: e.key, sessions: diff });
     }
   }
@@ -163,7 +177,7 @@ export async function recountReports(
       const op = fence.guard(kv.atomic());
       for (const d of differences.slice(i, i + 20)) {
         const blob = expected.get(JSON.stringify(d.key))?.blob;
-        if (blob && Object.keys(blob.rows).length) op.set(d.key, blob);
+        if (blob && Object.keys(blob.rows).length) op.set(d.key, encodeBlob(blob));
         else op.delete(d.key);
       }
       op.set(keys.reportMeta("version"), ulid());

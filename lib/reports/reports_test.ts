@@ -22,7 +22,7 @@ import { foldPending, handled } from "./aggregator.ts";
 import { buildReport, clearReportCache, type Report } from "./query.ts";
 import { recountReports } from "./recount.ts";
 import { recordSessionView } from "./record.ts";
-import { C, type ReportBlob } from "./model.ts";
+import { C, decodeBlob, encodeBlob, type PackedBlob } from "./model.ts";
 import { csvCell, reportTables, tableCsv } from "./tables.ts";
 import type { BookingEngine } from "../booking/engine.ts";
 
@@ -277,12 +277,13 @@ Deno.test("[reports] the recount agrees, finds a corrupted row and repairs it", 
     // Corrupt S1's row: one hold more, one no-show person fewer.
     const day = f.s1.startsAt.slice(0, 10);
     let corrupted: Deno.KvKey | null = null;
-    for await (const e of f.kv.list<ReportBlob>({ prefix: [...keys.reportDaysPrefix(), day] })) {
-      const row = e.value.rows[f.s1.id];
+    for await (const e of f.kv.list<PackedBlob>({ prefix: [...keys.reportDaysPrefix(), day] })) {
+      const blob = decodeBlob(e.value);
+      const row = blob.rows[f.s1.id];
       if (!row) continue;
       row.n[C.holds] += 1;
       row.ns = {};
-      await f.kv.set(e.key, e.value);
+      await f.kv.set(e.key, encodeBlob(blob));
       corrupted = e.key;
     }
     assert.ok(corrupted);

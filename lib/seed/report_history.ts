@@ -290,8 +290,8 @@ export async function writeReportHistory(
     foldAltOffer(ledger, decided, look);
     counts.altOffers++;
   }
-  for (const { key, blob } of ledger.changed()) {
-    await w.set(key, blob, JSON.stringify(blob).length);
+  for (const { key, value } of ledger.changed()) {
+    await w.set(key, value, value.r.byteLength + value.s.length * 30 + value.p.byteLength);
     counts.blobs++;
   }
   await w.set(keys.reportMeta("version"), ulid(), 40);

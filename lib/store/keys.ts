@@ -80,8 +80,8 @@
  * | `["recordings", sessionId]` | `Recording` `{url, durationSeconds, addedAt, addedBy, source}` | addRecording (staff, Cal.com RECORDING_READY) |
  * | `["recording_views", sessionId, learnerId]` | `RecordingView` `{watchedSeconds, lastAt, completedAt}`: played time credited, capped by the wall clock | openRecording, reportProgress |
  * | `["roster_ticks", sessionId]` | `{at}`: changed by every attendance write, watched by the live roster | lib/attendance, recordAttendance |
- * | `["report_days", day, bucket]` | `ReportBlob` `{rows}`: per-session report counters of sessions starting that UTC day (bucket 0–3 by session id) | reports aggregator (lib/reports/aggregator.ts), recount repair |
- * | `["report_dealer_days", dealerId, day]` | `ReportBlob`: the same rows counting only that dealer's learners | 〃 |
+ * | `["report_days", day, bucket]` | `PackedBlob` `{v: 2, s, r, p}`: per-session report rows (ids, capacity, counters; people with no-shows and late cancellations) of sessions starting that UTC day, packed (lib/reports/model.ts; bucket 0–3 by session id) | reports aggregator (lib/reports/aggregator.ts), recount repair |
+ * | `["report_dealer_days", dealerId, day]` | `PackedBlob`: the same rows counting only that dealer's learners | 〃 |
  * | `["report_applied", eventKey]` | null, expires after 7 days: the event was folded into the report rows (a redelivery is skipped) | reports aggregator |
  * | `["report_inbox", ulid]` | `ReportInboxItem` (a session page view) not folded yet | recordSessionView; aggregator deletes |
  * | `["report_view_counts", sessionId, dealerId \| "-"]` | KvU64: every view of the session page ever recorded, by the viewer's dealer (the recount's source for views) | recordSessionView |
