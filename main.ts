@@ -27,7 +27,11 @@ if (config.seedDemo) {
   const result = await seedDemoData(kv);
   if (result.seeded) console.log(`Loaded the demo catalog in ${Math.round(performance.now() - t0)} ms`);
 }
-const engine = new BookingEngine(kv, { holdMinutes: config.holdMinutes, cancelStepPauseMs: config.cancelStepPauseMs });
+const engine = new BookingEngine(kv, {
+  holdMinutes: config.holdMinutes,
+  cancelStepPauseMs: config.cancelStepPauseMs,
+  compliance: config.compliance,
+});
 const deps = workerDepsFor(kv, config, engine);
 const { relay, outbound } = deps;
 if (config.worker) {

@@ -1,4 +1,5 @@
 import { type AccessRule, PUBLIC } from "../../lib/access/matrix.ts";
+import { WAITLIST_RULE } from "../../lib/booking/waitlist_order.ts";
 import {
   ActionForm,
   AlternativesList,
@@ -162,7 +163,12 @@ function PrimaryAction({ data, state }: { data: Data; state: PageState }) {
   }
   return seats
     ? <ActionForm action={here} intent="hold" formKey={data.formKey} label="Hold my seat" />
-    : <ActionForm action={here} intent="waitlist" formKey={data.formKey} label="Join waitlist" />;
+    : (
+      <div class="space-y-2">
+        <ActionForm action={here} intent="waitlist" formKey={data.formKey} label="Join waitlist" />
+        <p class="text-sm" data-testid="waitlist-rule">{WAITLIST_RULE}</p>
+      </div>
+    );
 }
 
 function OutcomeBox({ data }: { data: Data }) {
