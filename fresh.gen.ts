@@ -18,14 +18,22 @@ import * as $holds__id_ from "./routes/holds/[id].tsx";
 import * as $index from "./routes/index.tsx";
 import * as $me_privacy from "./routes/me/privacy.tsx";
 import * as $me_privacy_export_json from "./routes/me/privacy/export.json.ts";
+import * as $me_profile from "./routes/me/profile.tsx";
 import * as $me_schedule from "./routes/me/schedule.tsx";
 import * as $sessions__id_ from "./routes/sessions/[id].tsx";
+import * as $sessions__id__check_in from "./routes/sessions/[id]/check-in.tsx";
+import * as $sessions__id__join from "./routes/sessions/[id]/join.tsx";
 import * as $sessions__id__seats from "./routes/sessions/[id]/seats.ts";
 import * as $sw_js from "./routes/sw.js.ts";
+import * as $teach_index from "./routes/teach/index.tsx";
+import * as $teach_sessions__id_ from "./routes/teach/sessions/[id].tsx";
+import * as $teach_sessions__id__roster from "./routes/teach/sessions/[id]/roster.ts";
 import * as $team from "./routes/team.tsx";
 import * as $HoldCountdown from "./islands/HoldCountdown.tsx";
+import * as $LiveRoster from "./islands/LiveRoster.tsx";
 import * as $LiveSeats from "./islands/LiveSeats.tsx";
 import * as $LocalTime from "./islands/LocalTime.tsx";
+import * as $OnlinePresence from "./islands/OnlinePresence.tsx";
 import type { Manifest } from "./lib/fresh/mod.ts";
 
 const manifest = {
@@ -46,16 +54,24 @@ const manifest = {
     "./routes/index.tsx": $index,
     "./routes/me/privacy.tsx": $me_privacy,
     "./routes/me/privacy/export.json.ts": $me_privacy_export_json,
+    "./routes/me/profile.tsx": $me_profile,
     "./routes/me/schedule.tsx": $me_schedule,
     "./routes/sessions/[id].tsx": $sessions__id_,
+    "./routes/sessions/[id]/check-in.tsx": $sessions__id__check_in,
+    "./routes/sessions/[id]/join.tsx": $sessions__id__join,
     "./routes/sessions/[id]/seats.ts": $sessions__id__seats,
     "./routes/sw.js.ts": $sw_js,
+    "./routes/teach/index.tsx": $teach_index,
+    "./routes/teach/sessions/[id].tsx": $teach_sessions__id_,
+    "./routes/teach/sessions/[id]/roster.ts": $teach_sessions__id__roster,
     "./routes/team.tsx": $team,
   },
   islands: {
     "./islands/HoldCountdown.tsx": $HoldCountdown,
+    "./islands/LiveRoster.tsx": $LiveRoster,
     "./islands/LiveSeats.tsx": $LiveSeats,
     "./islands/LocalTime.tsx": $LocalTime,
+    "./islands/OnlinePresence.tsx": $OnlinePresence,
   },
   baseUrl: import.meta.url,
 } satisfies Manifest;

@@ -9,6 +9,8 @@ import { BookingEngine } from "./lib/booking/engine.ts";
 import { loadConfig } from "./lib/config.ts";
 import { serveWithHeaderTimeout } from "./lib/http/header_timeout.ts";
 import { seedDemoData } from "./lib/seed/mod.ts";
+import { seedTeachingDemo } from "./lib/seed/teaching.ts";
+import { attendanceSettingsOf } from "./lib/attendance/windows.ts";
 import { exitOnSignals } from "./lib/shutdown.ts";
 import { openStore } from "./lib/store/mod.ts";
 import { registerCrons, startWorker, type Worker, workerDepsFor } from "./lib/worker/mod.ts";
@@ -26,6 +28,8 @@ if (config.seedDemo) {
   const t0 = performance.now();
   const result = await seedDemoData(kv);
   if (result.seeded) console.log(`Loaded the demo catalog in ${Math.round(performance.now() - t0)} ms`);
+  // The instructor demo: past sessions with attendance once, and a session live now on every start.
+  await seedTeachingDemo(kv, new Date(), attendanceSettingsOf(config));
 }
 const engine = new BookingEngine(kv, {
   holdMinutes: config.holdMinutes,

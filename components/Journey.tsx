@@ -42,9 +42,9 @@ export function signInHref(next: string): string {
 export function problemSentence(err: DomainError): string {
   switch (err.code) {
     case "session_full":
-      return "Sorry, the last seat was just taken. These sessions of the same course still have seats:";
+      return "Sorry, the last seat was just taken. These similar sessions still have seats:";
     case "hold_expired":
-      return "Your hold expired and the seat was released. These sessions of the same course still have seats:";
+      return "Your hold expired and the seat was released. These similar sessions still have seats:";
     case "hold_released":
       return "You released this hold, so the seat is no longer yours.";
     case "hold_already_confirmed":
@@ -88,18 +88,28 @@ const button = "block w-full rounded-lg bg-blue-800 px-4 py-3 text-center text-b
 
 /** One POST button (works without JavaScript) carrying an action and a hidden idempotency key. */
 export function ActionForm(
-  { action, intent, formKey, label, secondary }: {
+  { action, intent, formKey, label, secondary, hidden }: {
     action: string;
     intent: string;
     formKey?: string;
     label: string;
     secondary?: boolean;
+    /** More hidden fields (name → value). */
+    hidden?: Record<string, string>;
   },
 ) {
   return (
     <form method="post" action={action}>
       <input type="hidden" name="intent" value={intent} />
       {formKey && <input type="hidden" name="key" value={formKey} />}
+      {Object.entries(hidden ?? {}).map(([name, value]) => (
+        <input
+          key={name}
+          type="hidden"
+          name={name}
+          value={value}
+        />
+      ))}
       <button
         type="submit"
         class={secondary
@@ -118,9 +128,11 @@ export function ButtonLink({ href, label }: { href: string; label: string }) {
 }
 
 /** Up to three other sessions, side by side on wide screens, each with its own one-tap hold form. */
-export function AlternativesList({ alternatives, keys }: { alternatives: Alternative[]; keys: string[] }) {
+export function AlternativesList(
+  { alternatives, keys, alternativeOf }: { alternatives: Alternative[]; keys: string[]; alternativeOf?: string },
+) {
   if (!alternatives.length) {
-    return <p class="text-sm text-gray-800">No other session of this course has seats right now.</p>;
+    return <p class="text-sm text-gray-800">No similar session has seats right now.</p>;
   }
   return (
     <ul aria-label="Other sessions with seats" class="grid gap-3 sm:grid-cols-3">
@@ -131,17 +143,16 @@ export function AlternativesList({ alternatives, keys }: { alternatives: Alterna
               {formatSessionWhen(a.startsAt, a.endsAt, a.timeZone)}
             </a>
           </p>
-          <p class="text-sm">
-            {a.locationName ?? "Online"}
-            {a.distanceKm !== null && a.distanceKm > 0 && ` · ${Math.round(a.distanceKm)} km away`}
-          </p>
+          {a.courseTitle && a.reasons?.[0] !== "same course" && <p class="text-sm font-semibold">{a.courseTitle}</p>}
+          <p class="text-sm">{a.locationName ?? "Online"}</p>
           <p class="text-sm">{a.seatsLeft} {a.seatsLeft === 1 ? "seat" : "seats"} left</p>
-          <p class="text-sm text-gray-700">{a.reason}</p>
+          <p class="text-sm text-gray-800" data-testid="alternative-reason">{a.reason}</p>
           <ActionForm
             action={`/sessions/${a.sessionId}`}
             intent="hold"
             formKey={keys[i]}
             label="Hold this seat"
+            hidden={alternativeOf ? { alt: alternativeOf } : undefined}
           />
         </li>
       ))}

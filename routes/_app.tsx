@@ -25,6 +25,14 @@ export default function App({ Component, state }: AppProps<unknown, PageState>) 
               Training sessions
             </a>
             <span class="flex items-center gap-4">
+              {state.user && (state.user.roles.includes("instructor") || state.user.roles.includes("admin")) && (
+                <a
+                  href="/teach"
+                  class="whitespace-nowrap text-sm font-semibold underline focus:outline-none focus-visible:ring-4 focus-visible:ring-white"
+                >
+                  Teach
+                </a>
+              )}
               {state.user && (
                 <a
                   href="/me/schedule"
@@ -42,7 +50,14 @@ export default function App({ Component, state }: AppProps<unknown, PageState>) 
                     {state.user.name}
                   </a>
                 )
-                : <span class="text-sm">{state.user.name}</span>)}
+                : (
+                  <a
+                    href="/me/profile"
+                    class="text-sm underline focus:outline-none focus-visible:ring-4 focus-visible:ring-white"
+                  >
+                    {state.user.name}
+                  </a>
+                ))}
               {state.user && (
                 <form method="post" action="/auth/sign-out">
                   <button

@@ -8,6 +8,7 @@
  */
 import { openStore } from "../lib/store/kv.ts";
 import { resetAndSeed, seedDemoData } from "../lib/seed/seed.ts";
+import { seedTeachingDemo } from "../lib/seed/teaching.ts";
 
 const reset = Deno.args.includes("--reset");
 const unknown = Deno.args.filter((a) => a !== "--reset");
@@ -19,6 +20,8 @@ if (unknown.length) {
 const kv = await openStore();
 try {
   const result = reset ? await resetAndSeed(kv) : await seedDemoData(kv);
+  const teaching = await seedTeachingDemo(kv);
+  if (teaching.live) console.log(`Instructor demo: a session live now (${teaching.live}).`);
   if (result.deleted) console.log(`Deleted ${result.deleted} keys.`);
   if (!result.seeded) {
     const why = result.reason === "seed_in_progress"

@@ -21,12 +21,13 @@ export interface TestApp {
 
 /** Starts the app on `:memory:` KV with the demo data. */
 export async function startTestApp(
-  options: { serve?: boolean; seed?: boolean; env?: Record<string, string>; dev?: boolean } = {},
+  options: { serve?: boolean; seed?: boolean; env?: Record<string, string>; dev?: boolean; now?: () => Date } = {},
 ): Promise<TestApp> {
   const config = loadConfig({ DENO_KV_PATH: ":memory:", PORT: "0", ...options.env });
   const kv = await Deno.openKv(":memory:");
   if (options.seed !== false) await seedDemoData(kv);
-  const engine = new BookingEngine(kv, { holdMinutes: config.holdMinutes });
+  // `now`: the engine's (business) clock, for tests that move time instead of waiting.
+  const engine = new BookingEngine(kv, { holdMinutes: config.holdMinutes, now: options.now });
   // With KAFKA_BROKERS in `env` the relay delivers to that broker; otherwise it is off.
   const relay = createRelay(kv, config, { idleMs: 200 });
   relay.start();

@@ -3,7 +3,7 @@
  * sessions by distance (shown on each card); signed out or without a location it is explained.
  */
 import assert from "node:assert/strict";
-import { distanceKm } from "../lib/booking/alternatives.ts";
+import { distanceKm } from "../lib/booking/ranking.ts";
 import type { Location, Session, User } from "../lib/domain/mod.ts";
 import { DEMO_EMAILS } from "../lib/seed/mod.ts";
 import { startTestApp, type TestApp } from "./app_fixture.ts";

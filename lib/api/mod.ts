@@ -16,7 +16,10 @@ import { sessionOperations } from "./v1/sessions.ts";
 import { userOperations } from "./v1/users.ts";
 import { teamOperations } from "./v1/team.ts";
 import { waitlistOperations } from "./v1/waitlist.ts";
+import { alternativesOperations } from "./v1/alternatives.ts";
+import { profileOperations } from "./v1/profile.ts";
 import { complianceOperations } from "./v1/compliance.ts";
+import { attendanceOperations } from "./v1/attendance.ts";
 
 /** Every /api/v1 operation, in documentation order. */
 export const API_OPERATIONS: readonly Operation[] = [
@@ -30,7 +33,10 @@ export const API_OPERATIONS: readonly Operation[] = [
   ...adminOperations,
   ...relayOperations,
   ...calcomOperations,
+  ...alternativesOperations,
+  ...profileOperations,
   ...complianceOperations,
+  ...attendanceOperations,
 ];
 
 /** Builds the `/api` sub-app. */

@@ -1,16 +1,29 @@
 /**
- * Up to three other sessions of the same course with free seats, soonest first and, on the same
- * day, nearer first (from the learner's preferred location, else the full session's location).
- * Sessions where the learner already has a live place (hold, offer, booking, waitlist) are left out.
+ * Alternatives to a full session: up to three open sessions of the same course, the same
+ * certification track or the same topic, ranked by {@link rankSessions} (relevance, distance from
+ * the learner's preferred location, soonest start; weights in ranking.ts). Never suggested:
+ * sessions that are full, started or cancelled; sessions where the learner already has a live
+ * place (hold, offer, booking, waitlist); courses whose prerequisites the learner lacks; other
+ * courses the learner already completed.
+ *
+ * Offers are recorded for the acceptance-rate report: `recordAlternativesOffer` writes an
+ * `alternatives.offered` event and a 24-hour marker when they are shown (a full session's page,
+ * a refusal page, the API's list; a refused hold itself writes nothing); a hold placed from one of
+ * them within 24 h carries `alternativeOf` (hold.placed, booking.confirmed and the booking itself).
  */
-import type { Location, Session, User } from "../domain/mod.ts";
+import type { Course, Location, Session, User } from "../domain/mod.ts";
 import { getAvailability } from "./availability.ts";
+import { Draft } from "./draft.ts";
+import { type Actor, addEvent } from "./events.ts";
 import { keys } from "../store/keys.ts";
 import type { Place } from "./model.ts";
+import { type RankCandidate, rankSessions } from "./ranking.ts";
 
 /** One suggested session and why. */
 export interface Alternative {
   sessionId: string;
+  courseId: string;
+  courseTitle: string;
   startsAt: string;
   endsAt: string;
   timeZone: string;
@@ -19,17 +32,25 @@ export interface Alternative {
   locationName: string | null;
   distanceKm: number | null;
   seatsLeft: number;
+  /** The combined ranking score (higher is better). */
+  score: number;
+  /** Why, in words: e.g. ["same course", "12 km away", "in 3 days"]. */
+  reasons: string[];
+  /** `reasons` joined with " · ". */
   reason: string;
 }
 
-/** Great-circle distance in km. */
-export function distanceKm(a: { lat: number; lng: number }, b: { lat: number; lng: number }): number {
-  const rad = Math.PI / 180;
-  const dLat = (b.lat - a.lat) * rad;
-  const dLng = (b.lng - a.lng) * rad;
-  const h = Math.sin(dLat / 2) ** 2 + Math.cos(a.lat * rad) * Math.cos(b.lat * rad) * Math.sin(dLng / 2) ** 2;
-  return 2 * 6371 * Math.asin(Math.sqrt(h));
+/** `["alternatives_offered", learnerId, sessionId]`: what was last offered, and when. */
+export interface AlternativesOffer {
+  offeredAt: string;
+  sessionIds: string[];
 }
+
+/** How long after an offer a hold from it counts as accepting it. */
+export const ALTERNATIVE_ACCEPT_MS = 24 * 3_600_000;
+/** Related courses looked at, and upcoming sessions read per course. */
+const MAX_COURSES = 12;
+const SESSIONS_PER_COURSE = 20;
 
 /**
  * Ids of the sessions where the learner already has a live place: a booking, a waitlist entry, or
@@ -50,7 +71,35 @@ async function livePlaceSessions(kv: Deno.Kv, sessions: Session[], learnerId: st
   return out;
 }
 
-/** Finds up to `limit` alternatives to `session` for a learner. */
+/** Values of many keys, 10 per getMany; missing ones left out. */
+async function getValues<T>(kv: Deno.Kv, keyList: Deno.KvKey[]): Promise<T[]> {
+  const out: T[] = [];
+  for (let i = 0; i < keyList.length; i += 10) {
+    for (const g of await kv.getMany<T[]>(keyList.slice(i, i + 10))) if (g.value) out.push(g.value as T);
+  }
+  return out;
+}
+
+/**
+ * Courses that may replace `course` for the learner, most relevant first: the course itself, then
+ * the same certification track, then the same topic. Courses whose prerequisites the learner lacks
+ * and other courses they completed are left out.
+ */
+async function relatedCourses(kv: Deno.Kv, course: Course, learner: User | null): Promise<Course[]> {
+  const done = new Set((learner?.completedCourses ?? []).map((c) => c.courseId));
+  const eligible = (c: Course) => c.active && c.prerequisiteCourseIds.every((id) => done.has(id));
+  const all: Course[] = [];
+  for await (const e of kv.list<Course>({ prefix: keys.coursesPrefix() })) all.push(e.value);
+  const rank = (c: Course) =>
+    c.id === course.id ? 0 : course.certificationTrack && c.certificationTrack === course.certificationTrack ? 1 : 2;
+  return all
+    .filter((c) => c.id === course.id || (!done.has(c.id) && (rank(c) === 1 || c.topic === course.topic)))
+    .filter((c) => c.id === course.id ? c.prerequisiteCourseIds.every((id) => done.has(id)) : eligible(c))
+    .sort((a, b) => rank(a) - rank(b) || a.code.localeCompare(b.code))
+    .slice(0, MAX_COURSES);
+}
+
+/** Finds up to `limit` alternatives to `session` for a learner, best first. */
 export async function findAlternatives(
   kv: Deno.Kv,
   session: Session,
@@ -58,54 +107,148 @@ export async function findAlternatives(
   now: Date,
   limit = 3,
 ): Promise<Alternative[]> {
-  const candidates: Session[] = [];
-  const prefix = keys.sessionsByCoursePrefix(session.courseId);
-  for await (const e of kv.list({ start: [...prefix, now.toISOString()], end: [...prefix, "\uffff"] }, { limit: 60 })) {
-    const id = String(e.key.at(-1));
-    if (id !== session.id) candidates.push({ id } as Session);
-  }
-  const loaded: Session[] = [];
-  for (let i = 0; i < candidates.length; i += 10) {
-    const got = await kv.getMany<Session[]>(candidates.slice(i, i + 10).map((c) => keys.session(c.id)));
-    for (const g of got) if (g.value && g.value.status === "scheduled") loaded.push(g.value);
-  }
+  const [learnerEntry, courseEntry] = await kv.getMany<[User, Course]>([
+    keys.user(learnerId),
+    keys.course(session.courseId),
+  ]);
+  const learner = learnerEntry.value;
+  const course = courseEntry.value;
+  if (!course) return [];
+  const courses = await relatedCourses(kv, course, learner);
+  const ids: string[] = [];
+  await Promise.all(courses.map(async (c) => {
+    const prefix = keys.sessionsByCoursePrefix(c.id);
+    const range = { start: [...prefix, now.toISOString()], end: [...prefix, "\uffff"] };
+    for await (const e of kv.list(range, { limit: SESSIONS_PER_COURSE })) {
+      const id = String(e.key.at(-1));
+      if (id !== session.id) ids.push(id);
+    }
+  }));
+  const loaded = (await getValues<Session>(kv, ids.map(keys.session))).filter((s) => s.status === "scheduled");
   const placed = await livePlaceSessions(kv, loaded, learnerId, now);
   const avail = await getAvailability(kv, loaded, now);
   const open = loaded.filter((s) => !placed.has(s.id) && (avail.get(s.id)?.seatsLeft ?? 0) > 0);
   if (!open.length) return [];
-  const learner = (await kv.get<User>(keys.user(learnerId))).value;
+  // Proximity is measured from the learner's preferred location, else from the full session's.
   const originId = learner?.preferredLocationId ?? session.locationId;
   const locationIds = [...new Set([originId, ...open.map((s) => s.locationId)].filter((x): x is string => !!x))];
-  const locations = new Map<string, Location>();
-  for (let i = 0; i < locationIds.length; i += 10) {
-    const got = await kv.getMany<Location[]>(locationIds.slice(i, i + 10).map(keys.location));
-    for (const g of got) if (g.value) locations.set(g.value.id, g.value);
-  }
+  const locations = new Map((await getValues<Location>(kv, locationIds.map(keys.location))).map((l) => [l.id, l]));
   const origin = originId ? locations.get(originId) : undefined;
-  const rows = open.map((s) => {
+  const byCourse = new Map(courses.map((c) => [c.id, c]));
+  const candidates: RankCandidate[] = open.map((s) => {
+    const c = byCourse.get(s.courseId)!;
     const loc = s.locationId ? locations.get(s.locationId) : undefined;
-    const km = origin && loc ? Math.round(distanceKm(origin, loc)) : null;
-    return { s, loc, km, day: s.startsAt.slice(0, 10) };
+    return {
+      sessionId: s.id,
+      courseId: s.courseId,
+      certificationTrack: c.certificationTrack,
+      topic: c.topic,
+      startsAt: s.startsAt,
+      online: s.mode !== "in_person",
+      location: loc ? { lat: loc.lat, lng: loc.lng } : null,
+      seatsLeft: avail.get(s.id)!.seatsLeft,
+      timeZone: s.timeZone,
+    };
   });
-  rows.sort((a, b) =>
-    a.day !== b.day
-      ? (a.day < b.day ? -1 : 1)
-      : (a.s.mode === "online" ? 0 : a.km ?? 1e9) - (b.s.mode === "online" ? 0 : b.km ?? 1e9)
+  const ranked = rankSessions(
+    {
+      preferredLocation: origin ? { lat: origin.lat, lng: origin.lng } : null,
+      preferredTimes: learner?.preferredTimes,
+    },
+    { courseId: course.id, certificationTrack: course.certificationTrack, topic: course.topic, sessionId: session.id },
+    candidates,
+    now,
+    limit,
   );
-  return rows.slice(0, limit).map(({ s, loc, km }) => ({
-    sessionId: s.id,
-    startsAt: s.startsAt,
-    endsAt: s.endsAt,
-    timeZone: s.timeZone,
-    mode: s.mode,
-    locationId: s.locationId,
-    locationName: loc?.name ?? null,
-    distanceKm: s.mode === "online" ? null : km,
-    seatsLeft: avail.get(s.id)!.seatsLeft,
-    reason: s.mode === "online"
-      ? "Same course, online, soonest date with seats"
-      : km !== null && km < 80
-      ? "Same course nearby, soonest date with seats"
-      : "Same course, soonest date with seats",
-  }));
+  const byId = new Map(open.map((s) => [s.id, s]));
+  return ranked.map((r) => {
+    const s = byId.get(r.sessionId)!;
+    return {
+      sessionId: s.id,
+      courseId: s.courseId,
+      courseTitle: byCourse.get(s.courseId)!.title,
+      startsAt: s.startsAt,
+      endsAt: s.endsAt,
+      timeZone: s.timeZone,
+      mode: s.mode,
+      locationId: s.locationId,
+      locationName: s.locationId ? locations.get(s.locationId)?.name ?? null : null,
+      distanceKm: r.distanceKm,
+      seatsLeft: avail.get(s.id)!.seatsLeft,
+      score: r.score,
+      reasons: r.reasons,
+      reason: r.reasons.join(" · "),
+    };
+  });
+}
+
+/**
+ * Finds the alternatives to a full session and records that they were offered
+ * ({@link recordAlternativesOffer}).
+ */
+export async function offerAlternatives(
+  kv: Deno.Kv,
+  session: Session,
+  learnerId: string,
+  now: Date,
+  actor: Actor,
+  shownOn: OfferShownOn,
+): Promise<Alternative[]> {
+  const alternatives = await findAlternatives(kv, session, learnerId, now);
+  await recordAlternativesOffer(kv, session.id, learnerId, alternatives, now, actor, shownOn);
+  return alternatives;
+}
+
+/** Where alternatives were shown: a full session's page, a refusal (409/410) page, or the API. */
+export type OfferShownOn = "session_page" | "refusal" | "api";
+
+/**
+ * Records that `alternatives` to a full session were shown to a learner: the 24-hour marker and,
+ * unless the same ones were already offered in the last 24 h (a page reload), an
+ * `alternatives.offered` event `{shownOn, alternatives: [{sessionId, score, reasons}]}` on the
+ * full session. Nothing when there are none. Best effort: a conflict leaves it to the next offer.
+ */
+export async function recordAlternativesOffer(
+  kv: Deno.Kv,
+  sessionId: string,
+  learnerId: string,
+  alternatives: Pick<Alternative, "sessionId" | "score" | "reasons">[],
+  now: Date,
+  actor: Actor,
+  shownOn: OfferShownOn,
+): Promise<void> {
+  if (!alternatives.length) return;
+  const draft = new Draft(kv);
+  const key = keys.alternativesOffered(learnerId, sessionId);
+  await draft.load([key]);
+  const prior = draft.get<AlternativesOffer>(key);
+  const ids = alternatives.map((a) => a.sessionId);
+  const fresh = prior && now.getTime() - Date.parse(prior.offeredAt) < ALTERNATIVE_ACCEPT_MS;
+  if (fresh && ids.every((id) => prior.sessionIds.includes(id))) return;
+  const sessionIds = fresh ? [...new Set([...prior.sessionIds, ...ids])].slice(-12) : ids;
+  draft.set(key, { offeredAt: now.toISOString(), sessionIds } satisfies AlternativesOffer, {
+    expireIn: ALTERNATIVE_ACCEPT_MS,
+  });
+  addEvent(draft, actor, "alternatives.offered", sessionId, learnerId, {
+    shownOn,
+    alternatives: alternatives.map((a) => ({ sessionId: a.sessionId, score: a.score, reasons: a.reasons })),
+  }, now);
+  await draft.commit();
+}
+
+/**
+ * The full session whose alternatives the learner is taking up, when `alternativeOf` names one
+ * offered to them less than 24 h ago that listed `sessionId`; else null (an ordinary hold).
+ */
+export async function acceptedAlternativeOf(
+  kv: Deno.Kv,
+  learnerId: string,
+  sessionId: string,
+  alternativeOf: string | null | undefined,
+  now: Date,
+): Promise<string | null> {
+  if (!alternativeOf) return null;
+  const offer = (await kv.get<AlternativesOffer>(keys.alternativesOffered(learnerId, alternativeOf))).value;
+  if (!offer || now.getTime() - Date.parse(offer.offeredAt) >= ALTERNATIVE_ACCEPT_MS) return null;
+  return offer.sessionIds.includes(sessionId) ? alternativeOf : null;
 }

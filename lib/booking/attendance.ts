@@ -83,7 +83,11 @@ export async function recordAttendance(
     if (existing && existing.status === input.status && existing.origin === actor.origin) {
       return { recorded: false, record: existing, reason: "unchanged" };
     }
-    const record: StoredAttendance = {
+    // Fields of instructor marks (lib/attendance/marks.ts) are kept; the revision moves on so a
+    // mark made against the older record is refused as stale.
+    const record: StoredAttendance & { revision: number } = {
+      ...(existing ?? {}),
+      revision: ((existing as { revision?: number } | null)?.revision ?? (existing ? 1 : 0)) + 1,
       sessionId: input.sessionId,
       learnerId: input.learnerId,
       bookingId: input.bookingId,
@@ -94,6 +98,7 @@ export async function recordAttendance(
       source: input.source,
     };
     draft.set(recordKey, record);
+    draft.set(keys.rosterTick(input.sessionId), { at: now.toISOString() });
     addEvent(draft, actor, "attendance.recorded", input.sessionId, input.learnerId, {
       bookingId: input.bookingId,
       registration: booking.registration,

@@ -8,9 +8,28 @@ type Write =
   | { key: Deno.KvKey; value: unknown; expireIn?: number; keyAtCommit?: () => Deno.KvKey }
   | { key: Deno.KvKey; delete: true };
 
-/** Stable map key for a KV key. */
+/** Stable map key for a KV key (hot: called for every load and write of every draft). */
 export function keyId(key: Deno.KvKey): string {
-  return JSON.stringify(key, (_k, v) => typeof v === "bigint" ? `${v}n` : v instanceof Uint8Array ? [...v] : v);
+  let id = "";
+  for (const part of key) {
+    switch (typeof part) {
+      case "string":
+        id += `s${part.length}:${part}`;
+        break;
+      case "number":
+        id += `n${part};`;
+        break;
+      case "bigint":
+        id += `b${part};`;
+        break;
+      case "boolean":
+        id += part ? "t;" : "f;";
+        break;
+      default:
+        id += `u${(part as Uint8Array).join(",")};`;
+    }
+  }
+  return id;
 }
 
 /** Snapshot of a draft's pending writes, to roll back one failed step. */

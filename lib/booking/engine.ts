@@ -7,7 +7,7 @@ import type { Course, NewSession, SessionPatch, User } from "../domain/mod.ts";
 import { actsForSession, assertMayActOnPlace, assertMayManageSession, mayActOnPlace } from "./access.ts";
 import { keys } from "../store/keys.ts";
 import { getSession } from "../store/sessions.ts";
-import { findAlternatives } from "./alternatives.ts";
+import { acceptedAlternativeOf, findAlternatives } from "./alternatives.ts";
 import { type AttendanceInput, type AttendanceResult, recordAttendance } from "./attendance.ts";
 import { Draft } from "./draft.ts";
 import { DomainError, notFound } from "./errors.ts";
@@ -35,7 +35,7 @@ import {
 import { SessionTx } from "./session_tx.ts";
 import { TtlCache } from "../store/ttl_cache.ts";
 import { waitlistOrder } from "./waitlist_order.ts";
-import { waitlistDeadline } from "../compliance/priority.ts";
+import { deadlineFor, loadDeadlineInputs } from "../compliance/priority.ts";
 import { type ComplianceSettings, DEFAULT_COMPLIANCE_SETTINGS } from "../compliance/state.ts";
 
 const HOUR = 3_600_000;
@@ -94,6 +94,7 @@ export class BookingEngine {
   async #withAlternatives(err: unknown, sessionOrId: Session | string, learnerId: string): Promise<never> {
     if (err instanceof DomainError && (err.code === "session_full" || err.code === "hold_expired")) {
       const session = typeof sessionOrId === "string" ? await this.#requireSession(sessionOrId) : sessionOrId;
+      // A refusal writes nothing: the page or client that shows these records the offer (recordAlternativesOffer).
       const alternatives = await findAlternatives(this.kv, session, learnerId, this.now());
       throw new DomainError(err.status, err.code, err.message, {
         ...(err.details as object ?? {}),
@@ -127,13 +128,17 @@ export class BookingEngine {
     }
   }
 
-  /** Places a 15-minute hold on one seat (HOLD_MINUTES). 409 full (with alternatives), 422 prerequisites, 429 too many. */
+  /**
+   * Places a 15-minute hold on one seat (HOLD_MINUTES). 409 full (with alternatives), 422 prerequisites, 429 too many.
+   * `alternativeOf`: the full session whose offered alternatives this hold takes up; kept on the hold (and its
+   * booking) only when they were offered to the learner less than 24 h ago and listed this session.
+   */
   async placeHold(
     sessionId: string,
     learnerId: string,
     actor: Actor,
     idem?: IdempotencyRequest,
-    known: { learner?: User } = {},
+    known: { learner?: User; alternativeOf?: string | null } = {},
   ): Promise<Idempotent<{ hold: Hold }>> {
     const [session, learner] = await Promise.all([
       this.#requireSession(sessionId),
@@ -146,7 +151,10 @@ export class BookingEngine {
     }
     if (!learner) throw notFound("user", learnerId);
     const course = await this.#courses.get(session.courseId, () => this.#get<Course>(keys.course(session.courseId)));
-    await this.#assertPrerequisites(course, learner);
+    // A caller's cached user may predate a completion that just unlocked this course: re-read before refusing.
+    const stale = learner === known.learner && course && (await this.missingPrerequisites(course, learner)).length;
+    await this.#assertPrerequisites(course, stale ? await this.#get<User>(keys.user(learnerId)) ?? learner : learner);
+    const alternativeOf = await acceptedAlternativeOf(this.kv, learnerId, sessionId, known.alternativeOf, this.now());
     const prefetch: Deno.KvKey[] = [keys.place(sessionId, learnerId), keys.learnerHolds(learnerId)];
     if (idem) prefetch.push(keys.idempotency(idem.scope, idem.key));
     try {
@@ -171,10 +179,11 @@ export class BookingEngine {
         await offerFreedSeats(tx);
         if (tx.freeForNewcomers() <= 0) throw new DomainError(409, "session_full", "This session is full.");
         const expiresAtMs = tx.nowMs + this.options.holdMinutes * 60_000;
-        const hold = tx.createHold(learnerId, "hold", expiresAtMs, idem?.key ?? null);
+        const hold = tx.createHold(learnerId, "hold", expiresAtMs, idem?.key ?? null, alternativeOf);
         addEvent(tx.draft, tx.actor, "hold.placed", sessionId, learnerId, {
           holdId: hold.id,
           expiresAt: hold.expiresAt,
+          ...(alternativeOf ? { alternativeOf } : {}),
         }, tx.now);
         if (idem) storeIdempotent(tx.draft, idem, { hold }, tx.now);
         return { hold, replayed: false };
@@ -244,6 +253,7 @@ export class BookingEngine {
           holdId: hold.id,
           registration: booking.registration,
           viaOffer: hold.kind === "offer",
+          ...(booking.alternativeOf ? { alternativeOf: booking.alternativeOf } : {}),
         }, tx.now);
         if (idem) storeIdempotent(tx.draft, idem, { booking }, tx.now);
         return { booking, replayed: false };
@@ -527,22 +537,17 @@ export class BookingEngine {
   ): Promise<{ entry: WaitlistEntry; position: number }> {
     const session = await this.#requireSession(sessionId);
     assertMayActOnPlace(actor, learnerId, session);
-    const [learner, course] = await Promise.all([
+    // The compliance deadline's inputs are read with the learner, so joining reaches the lane as soon as before.
+    const [learner, course, deadlineInputs] = await Promise.all([
       this.#get<User>(keys.user(learnerId)),
       this.#get<Course>(keys.course(session.courseId)),
+      loadDeadlineInputs(this.kv, learnerId),
     ]);
     if (!learner) throw notFound("user", learnerId);
     // A waitlist place turns into an offer the learner can confirm: same prerequisites as a hold.
     await this.#assertPrerequisites(course, learner);
-    const deadline = course
-      ? await waitlistDeadline(
-        this.kv,
-        learner,
-        course,
-        this.now(),
-        this.options.compliance ?? DEFAULT_COMPLIANCE_SETTINGS,
-      )
-      : null;
+    const settings = this.options.compliance ?? DEFAULT_COMPLIANCE_SETTINGS;
+    const deadline = course ? deadlineFor(learner, course, deadlineInputs, this.now(), settings) : null;
     return await this.lanes.run(sessionId, actor, async (tx) => {
       assertMayActOnPlace(tx.actor, learnerId, tx.session);
       tx.assertOpen();

@@ -291,7 +291,9 @@ Deno.test("[booking] capacity counts holds, bookings and open offers; full is 40
   const details = err.details as { waitlistOpen: boolean; alternatives: { sessionId: string; seatsLeft: number }[] };
   assert.equal(details.waitlistOpen, true);
   assert.ok(details.alternatives.length <= 3);
-  assert.deepEqual(details.alternatives.map((x) => x.sessionId), [sameDayNear.id, sameDayFar.id, later.id]);
+  // Ranked by the combined score (lib/booking/ranking.ts): the near session 5 days later now beats the far
+  // (about 1,950 km) one of the same day; the same-topic course SAL-200 ranks below all three.
+  assert.deepEqual(details.alternatives.map((x) => x.sessionId), [sameDayNear.id, later.id, sameDayFar.id]);
   for (const alt of details.alternatives) assert.ok(alt.seatsLeft > 0);
   const avail = (await getAvailability(kv, [s], clock.now())).get(s.id)!;
   assert.deepEqual([avail.taken, avail.seatsLeft, avail.state], [3, 0, "waitlist"]);

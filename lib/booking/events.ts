@@ -2,8 +2,9 @@
  * Domain events. Every state change writes, in the SAME atomic op (via a Draft), each event:
  * - at `["events", key]`: the permanent history (replay, `GET /api/v1/events`), ordered by a key
  *   minted from the writer's wall clock: approximate, see {@link listEvents};
- * - at `["outbox", consumer, sessionId, key]` once per consumer (Kafka relay, Cal.com sync): the
- *   pending entry that consumer deletes after delivery (lib/booking/outbox.ts). Delivery reads
+ * - at `["outbox", consumer, sessionId, key]` once per consumer that wants it (Kafka relay: every
+ *   event; Cal.com sync: {@link CALCOM_EVENT_TYPES}): the pending entry that consumer deletes
+ *   after delivery (lib/booking/outbox.ts). Delivery reads
  *   only these, so it depends on no clock and no cursor.
  * So an event exists, and is pending for every consumer, exactly when its change committed.
  * No queue message is enqueued; consumers poll, and commits of this process wake them at once.
@@ -15,6 +16,27 @@ import type { Draft } from "./draft.ts";
 /** Who reads the outbox: each has its own pending entries. */
 export const OUTBOX_CONSUMERS = ["kafka", "calcom"] as const;
 export type OutboxConsumer = typeof OUTBOX_CONSUMERS[number];
+
+/**
+ * The event types the Cal.com sync acts on (lib/calcom/outbound_consumer.ts): bookings and
+ * session changes. Holds, waitlist moves and attendance never reach Cal.com, so they get no
+ * pending Cal.com entry: on the hot path of a hold that is one write less, and one read and
+ * delete less for the sync.
+ */
+export const CALCOM_EVENT_TYPES: ReadonlySet<string> = new Set([
+  "booking.confirmed",
+  "booking.cancelled",
+  "booking.rescheduled",
+  "session.scheduled",
+  "session.updated",
+  "session.cancelled",
+]);
+
+/** The consumers that get a pending entry for an event of `type`. */
+export function outboxConsumersFor(type: string): readonly OutboxConsumer[] {
+  return CALCOM_EVENT_TYPES.has(type) ? OUTBOX_CONSUMERS : KAFKA_ONLY;
+}
+const KAFKA_ONLY: readonly OutboxConsumer[] = ["kafka"];
 
 /** Every event type the booking engine emits. */
 export const EVENT_TYPES = [
@@ -31,6 +53,8 @@ export const EVENT_TYPES = [
   "waitlist.offered",
   "waitlist.left",
   "attendance.recorded",
+  "alternatives.offered",
+  "course.completed",
 ] as const;
 
 /** Engine event types (each one an xAPI statement). */
@@ -150,7 +174,7 @@ export function addEvent(
   // Per-learner index of the history (privacy export and erasure; lib/privacy/). The event key is
   // the index key's last part (the value would hold the first attempt's key, not the final one).
   if (learnerId) draft.setAtCommit(() => keys.eventByLearner(learnerId, event.key), null);
-  for (const consumer of OUTBOX_CONSUMERS) {
+  for (const consumer of outboxConsumersFor(type)) {
     draft.setAtCommit(() => keys.outboxEntry(consumer, sessionId, event.key), event);
   }
   draft.afterCommit(notifyCommitted);

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { BookingEngine } from "./engine.ts";
 import { DomainError } from "./errors.ts";
-import { type CommittedEvent, isEventCursor, listEvents } from "./events.ts";
+import { type CommittedEvent, EVENT_TYPES, isEventCursor, listEvents, outboxConsumersFor } from "./events.ts";
 import { keys } from "../store/keys.ts";
 import type { Session } from "./model.ts";
 import { pageEvents, rawEvents } from "../../tests/booking/storm.ts";
@@ -174,4 +174,27 @@ Deno.test("[booking] listEvents: cursors are opaque, validated, and an exhausted
   assert.equal(isEventCursor(btoa("00000000000000000000.nope")), false);
   assert.deepEqual((await listEvents(kv)).events.length, 3);
   await teardown(kv);
+});
+
+Deno.test("[booking] outbox: a hold is pending for Kafka only, a booking for Kafka and Cal.com", async () => {
+  const { kv, clock, course } = await setup();
+  try {
+    const session = await putSession(kv, course.id, { capacity: 5 });
+    const [learner] = await putUsers(kv, 1);
+    const engine = new BookingEngine(kv, { holdMinutes: 15, now: clock.now });
+    const { hold } = await engine.placeHold(session.id, learner.id, self(learner.id));
+    const pendingTypes = async (consumer: string) =>
+      (await Array.fromAsync(kv.list<CommittedEvent>({ prefix: keys.outboxSessionPrefix(consumer, session.id) })))
+        .map((e) => e.value.type).sort();
+    assert.deepEqual(await pendingTypes("kafka"), ["hold.placed"]);
+    assert.deepEqual(await pendingTypes("calcom"), []);
+    await engine.confirmHold(hold.id, self(learner.id));
+    assert.deepEqual(await pendingTypes("kafka"), ["booking.confirmed", "hold.placed"]);
+    assert.deepEqual(await pendingTypes("calcom"), ["booking.confirmed"]);
+    for (const type of EVENT_TYPES) {
+      assert.equal(outboxConsumersFor(type).includes("kafka"), true, `${type} reaches Kafka`);
+    }
+  } finally {
+    await teardown(kv);
+  }
 });

@@ -20,7 +20,9 @@
  * already started are left out. Ties go to the sooner start, then the session id.
  * @module
  */
-import { distanceKm } from "./alternatives.ts";
+import { DAY_PARTS, type DayPart } from "../domain/user.ts";
+
+export { DAY_PARTS, type DayPart };
 
 /** The person the suggestions are for. */
 export interface RankLearner {
@@ -57,17 +59,13 @@ export interface RankCandidate {
   timeZone?: string | null;
 }
 
-/** A suggestion: its score, why in words, and its distance (null: online or unknown). */
+/** A suggestion: its score, why in words, and its distance (null: online only, or unknown). */
 export interface RankedSession {
   sessionId: string;
   score: number;
   reasons: string[];
   distanceKm: number | null;
 }
-
-/** Parts of the day a learner may prefer. */
-export const DAY_PARTS = ["morning", "afternoon", "evening"] as const;
-export type DayPart = typeof DAY_PARTS[number];
 
 /** The documented weights (see the module comment). */
 export const RANKING_WEIGHTS = {
@@ -82,6 +80,15 @@ export const RANKING_WEIGHTS = {
 } as const;
 
 const DAY_MS = 86_400_000;
+
+/** Great-circle distance in km. */
+export function distanceKm(a: { lat: number; lng: number }, b: { lat: number; lng: number }): number {
+  const rad = Math.PI / 180;
+  const dLat = (b.lat - a.lat) * rad;
+  const dLng = (b.lng - a.lng) * rad;
+  const h = Math.sin(dLat / 2) ** 2 + Math.cos(a.lat * rad) * Math.cos(b.lat * rad) * Math.sin(dLng / 2) ** 2;
+  return 2 * 6371 * Math.asin(Math.sqrt(h));
+}
 const W = RANKING_WEIGHTS;
 
 function relevanceOf(ref: RankReference, c: RankCandidate): { points: number; words: string } | null {
@@ -156,16 +163,15 @@ export function rankSessions(
     const reasons = [rel.words];
     let km: number | null = null;
     let proximity = W.proximity / 2;
+    if (origin && c.location) km = Math.round(distanceKm(origin, c.location));
+    const away = km === null ? null : km < 1 ? "under 1 km away" : `${km} km away`;
     if (origin) {
-      if (c.online) {
-        proximity = W.proximity;
-        reasons.push("online");
-      } else if (c.location) {
-        km = Math.round(distanceKm(origin, c.location));
-        proximity = W.proximity * Math.max(0, 1 - km / W.proximityRangeKm);
-        reasons.push(km < 1 ? "under 1 km away" : `${km} km away`);
-      }
-    } else if (c.online) reasons.push("online");
+      if (c.online) proximity = W.proximity;
+      else if (km !== null) proximity = W.proximity * Math.max(0, 1 - km / W.proximityRangeKm);
+    }
+    // A hybrid session (online with a location) says both.
+    if (c.online) reasons.push(away ? `online or ${away}` : "online");
+    else if (away) reasons.push(away);
     const waitMs = at - now.getTime();
     const availability = W.availability * Math.max(0, 1 - waitMs / DAY_MS / W.availabilityRangeDays);
     reasons.push(whenWords(waitMs));

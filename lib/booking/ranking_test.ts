@@ -1,7 +1,6 @@
 /** The ranking against a fixed catalog: weights as documented in ranking.ts, on a fixed clock. */
 import assert from "node:assert/strict";
-import { distanceKm } from "./alternatives.ts";
-import { type RankCandidate, RANKING_WEIGHTS, type RankReference, rankSessions } from "./ranking.ts";
+import { distanceKm, type RankCandidate, RANKING_WEIGHTS, type RankReference, rankSessions } from "./ranking.ts";
 
 /** Monday 4 March 2030, 09:00 UTC. */
 const NOW = new Date("2030-03-04T09:00:00.000Z");
@@ -73,6 +72,13 @@ Deno.test("[ranking] online counts as near; without a preferred location the cal
   assert.deepEqual(new Set(ranked.slice(0, 2).map((r) => r.sessionId)), new Set(["online-5d", "atl-5d"]));
   assert.equal(ranked[2].sessionId, "300km-2d");
   assert.equal(ranked.find((r) => r.sessionId === "online-5d")!.distanceKm, null);
+  // Hybrid (online with a place): as near as online, and the words give both.
+  const [hybrid] = rankSessions({ preferredLocation: ATLANTA }, REF, [
+    candidate("hybrid-la-5d", { online: true, location: LOS_ANGELES, startsAt: at(5 * DAY) }),
+  ], NOW);
+  assert.equal(hybrid.score, ranked[0].score);
+  assert.equal(hybrid.distanceKm, 3112);
+  assert.equal(hybrid.reasons.join(" · "), "same course · online or 3112 km away · in 5 days");
 
   const noPref = rankSessions({ preferredLocation: null }, REF, [nearIn5, farSooner, online], NOW);
   assert.deepEqual(noPref.map((r) => r.sessionId), ["300km-2d", "atl-5d", "online-5d"]);

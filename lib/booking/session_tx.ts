@@ -159,7 +159,13 @@ export class SessionTx {
   }
 
   /** Writes a new hold (or waitlist offer) taking one seat. The caller checked capacity and place. */
-  createHold(learnerId: string, kind: "hold" | "offer", expiresAtMs: number, idempotencyKey: string | null): Hold {
+  createHold(
+    learnerId: string,
+    kind: "hold" | "offer",
+    expiresAtMs: number,
+    idempotencyKey: string | null,
+    alternativeOf: string | null = null,
+  ): Hold {
     const hold: Hold = {
       id: ulid(this.nowMs),
       sessionId: this.sessionId,
@@ -170,6 +176,7 @@ export class SessionTx {
       expiresAt: new Date(expiresAtMs).toISOString(),
       idempotencyKey,
       origin: this.actor.origin,
+      ...(alternativeOf ? { alternativeOf } : {}),
     };
     const d = this.draft;
     d.set(keys.hold(hold.id), hold);
@@ -257,13 +264,19 @@ export class SessionTx {
 
   /** Turns a live hold into a confirmed booking. */
   confirmHold(hold: Hold, registration = crypto.randomUUID()): Booking {
-    const booking = this.#createBooking(hold.learnerId, hold.id, registration, null);
+    const booking = this.#createBooking(hold.learnerId, hold.id, registration, null, hold.alternativeOf ?? null);
     this.#endHold(hold, "confirmed");
     if (hold.kind === "offer") this.draft.delete(keys.waitlistByLearner(hold.learnerId, this.sessionId));
     return booking;
   }
 
-  #createBooking(learnerId: string, holdId: string | null, registration: string, from: string | null): Booking {
+  #createBooking(
+    learnerId: string,
+    holdId: string | null,
+    registration: string,
+    from: string | null,
+    alternativeOf: string | null = null,
+  ): Booking {
     const at = this.now.toISOString();
     const booking: Booking = {
       id: ulid(this.nowMs),
@@ -287,6 +300,7 @@ export class SessionTx {
         action: from ? "rescheduled_in" : "confirmed",
         reason: this.actor.reason ?? null,
       }],
+      ...(alternativeOf ? { alternativeOf } : {}),
     };
     const d = this.draft;
     d.set(keys.booking(booking.id), booking);

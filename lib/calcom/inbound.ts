@@ -24,6 +24,7 @@ import { DomainError } from "../booking/errors.ts";
 import type { Actor } from "../booking/events.ts";
 import type { Booking } from "../booking/model.ts";
 import type { AttendanceStatus } from "../domain/attendance.ts";
+import { endMeeting } from "../attendance/online.ts";
 import type { User } from "../domain/user.ts";
 import { keys } from "../store/keys.ts";
 import { getBooking } from "../store/bookings.ts";
@@ -579,6 +580,9 @@ async function applyTrigger(deps: InboundDeps, tenant: string, delivery: Deliver
           status: a.noShow === true ? "no_show" : "attended",
           source: `calcom:${trigger}`,
         }, actor));
+      // Cal.com hosts this meeting: whoever joined through us and is still in it leaves now.
+      const sessions = new Set(seats.map((s) => s.sessionId).filter((id): id is string => !!id));
+      for (const id of sessions) await endMeeting(deps.kv, id, deps.engine.now());
       return summarise(trigger, seats);
     }
     default:

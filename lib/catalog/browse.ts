@@ -3,7 +3,7 @@
  * the store's indexes, joined with course, location and live seat availability.
  */
 import { z } from "zod";
-import { distanceKm } from "../booking/alternatives.ts";
+import { distanceKm } from "../booking/ranking.ts";
 import { type Availability, getAvailability } from "../booking/availability.ts";
 import {
   CalendarDateSchema,

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { distanceKm } from "../booking/alternatives.ts";
+import { distanceKm } from "../booking/ranking.ts";
 import { seedDemoData } from "../seed/mod.ts";
 import { listLocations } from "../store/mod.ts";
 import { encodeSessionCursor } from "../store/session_cursor.ts";

@@ -34,6 +34,8 @@ export const BookingSchema = z.object({
   rescheduledFromBookingId: IdSchema.nullable().default(null),
   rescheduledToBookingId: IdSchema.nullable().default(null),
   audit: z.array(BookingAuditEntrySchema).default([]),
+  /** The full session whose alternatives led to this booking (taken within 24 h of their offer), if any. */
+  alternativeOf: IdSchema.nullable().optional(),
 }).superRefine((b, ctx) => {
   if (b.status === "cancelled" && !b.cancelledAt) {
     ctx.addIssue({

@@ -65,6 +65,14 @@ export const CourseSchema = z.object({
   durationMinutes: z.number().int().min(15).max(600),
   /** Cancelling later than this many hours before the start is a late cancel. */
   lateCancelCutoffHours: z.number().int().min(0).max(24 * 30).default(24),
+  /**
+   * Live sessions: attended minutes that complete the course (absent: 30 min or 50 % of the
+   * scheduled duration, whichever comes first; lib/attendance/completion.ts).
+   */
+  completionRule: z.object({
+    minMinutes: z.number().int().min(1).max(1440),
+    minPercent: z.number().int().min(1).max(100),
+  }).optional(),
   /** Required training: managers see who on their team still needs it. */
   required: z.boolean().default(false),
   /** Completing the course grants a certification valid this many months (null: none, or never lapses). */

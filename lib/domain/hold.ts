@@ -27,6 +27,8 @@ export const HoldSchema = z.object({
   expiresAt: UtcDateTimeSchema,
   idempotencyKey: z.string().min(1).max(200).nullable().default(null),
   origin: OriginSchema,
+  /** The full session whose alternatives led to this hold (within 24 h of their offer), if any. */
+  alternativeOf: IdSchema.nullable().optional(),
 }).superRefine((h, ctx) => {
   if (
     typeof h.createdAt === "string" && typeof h.expiresAt === "string" &&

@@ -25,6 +25,21 @@ export const CompletedCourseSchema = z.object({
 });
 export type CompletedCourse = z.infer<typeof CompletedCourseSchema>;
 
+/** Parts of the day a learner may prefer (in a session's own time zone: before 12:00, 12:00–17:00, from 17:00). */
+export const DAY_PARTS = ["morning", "afternoon", "evening"] as const;
+export const DayPartSchema = z.enum(DAY_PARTS);
+export type DayPart = z.infer<typeof DayPartSchema>;
+
+/** When a learner prefers to train: a mild factor in the ranking of alternatives (lib/booking/ranking.ts). */
+export const PreferredTimesSchema = z.object({
+  /** ISO weekdays, 1 = Monday … 7 = Sunday. */
+  weekdays: z.array(z.number().int().min(1).max(7)).max(7)
+    .refine((d) => new Set(d).size === d.length, { error: "must not repeat a day" }).default([]),
+  dayParts: z.array(DayPartSchema).max(3)
+    .refine((d) => new Set(d).size === d.length, { error: "must not repeat a time of day" }).default([]),
+});
+export type PreferredTimes = z.infer<typeof PreferredTimesSchema>;
+
 /** A person: learner, instructor, manager, admin or dealer admin. */
 export const UserSchema = z.object({
   id: IdSchema,
@@ -38,6 +53,8 @@ export const UserSchema = z.object({
   dealerId: IdSchema.nullable().default(null),
   managerId: IdSchema.nullable().default(null),
   preferredLocationId: IdSchema.nullable().default(null),
+  /** Set on /me/profile; absent: no preference. */
+  preferredTimes: PreferredTimesSchema.optional(),
   completedCourses: z.array(CompletedCourseSchema).default([]),
   /** Job function (e.g. "technician", "sales"): requirements may target it (lib/compliance/). */
   jobFunction: z.string().trim().min(1).max(80).nullable().optional(),

@@ -13,6 +13,7 @@
  * configured the loop does not run: events wait, counted as pending.
  */
 import { type CommittedEvent, type DomainEvent, onEventsCommitted } from "../booking/events.ts";
+import { keyId } from "../booking/draft.ts";
 import { acknowledgeOutbox, type PendingEvent, readOutbox } from "../booking/outbox.ts";
 import { keys } from "../store/keys.ts";
 import { ERASURE_MARKER } from "../privacy/pseudonymise.ts";
@@ -94,6 +95,8 @@ function describe(err: unknown): string {
  * ~400 statements of one busy session would be refused whole and fall back to one-by-one sends.
  */
 const MAX_REQUEST_BYTES = 900_000;
+/** How long one step keeps delivering pages before the loop gets control back (lease renewal, stop). */
+const STEP_BUDGET_MS = 2_000;
 
 function utf8Length(s: string): number {
   let n = s.length;
@@ -143,6 +146,10 @@ export class EventRelay {
   #connected = false;
   #resumeAfter: string | null = null;
   #erasureStamp: string | null = null;
+  /** The last page's acknowledgement, committing while the next page is read and built (within one step). */
+  #acking: Promise<void> | null = null;
+  /** Outbox entries (by {@link keyId}) whose acknowledgement is in flight. */
+  readonly #acked = new Set<string>();
 
   constructor(kv: Deno.Kv, publisher: EventPublisher | null, options: RelayOptions = {}) {
     this.#kv = kv;
@@ -166,7 +173,7 @@ export class EventRelay {
     };
     this.#loop = publisher
       ? new LeasedLoop(kv, RELAY_JOB, {
-        step: ({ signal }) => this.#deliverPage(signal),
+        step: ({ signal }) => this.#deliverPages(signal),
         idleMs: this.#opt.idleMs,
         lingerMs: this.#opt.lingerMs,
         leaseMs: this.#opt.leaseMs,
@@ -256,21 +263,45 @@ export class EventRelay {
   }
 
   /**
-   * Delivers one page of pending events: builds (in parallel), produces, then deletes their
-   * pending entries under the lease. Returns how many events it delivered or dead-lettered.
+   * Delivers pending events page by page until the outbox is empty, the step's budget is spent or
+   * the loop stops: builds each page (in parallel), produces it, then deletes its pending entries
+   * under the lease. A page's acknowledgement commits while the next page is read and built (that
+   * read skips its entries), and always before the next page is sent; the step ends only once its
+   * last acknowledgement committed, so a lease renewal between steps never races one.
+   * Returns how many events it delivered or dead-lettered.
    */
-  async #deliverPage(signal: AbortSignal): Promise<number> {
+  async #deliverPages(signal: AbortSignal): Promise<number> {
     if (!this.#connected) {
       await this.#publisher!.connect();
       this.#connected = true;
     }
-    const page = await readOutbox(this.#kv, "kafka", { limit: this.#opt.batchSize, resumeAfter: this.#resumeAfter });
-    this.#resumeAfter = page.resumeAfter;
-    this.#status.state = "running";
-    this.#status.nextRetryInMs = null;
-    if (page.events.length === 0 || signal.aborted) return 0;
-    const events = page.events;
+    const deadline = performance.now() + STEP_BUDGET_MS;
+    let total = 0;
+    try {
+      while (!signal.aborted) {
+        let events = await this.#readPage();
+        if (events.length === 0 && this.#acking) {
+          // All that is visible is the previous page, still being acknowledged.
+          await this.#settleAck();
+          events = await this.#readPage();
+        }
+        this.#status.state = "running";
+        this.#status.nextRetryInMs = null;
+        if (events.length === 0 || signal.aborted) break;
+        await this.#deliverPage(events);
+        total += events.length;
+        if (performance.now() >= deadline) break;
+      }
+    } finally {
+      await this.#settleAck();
+    }
+    return total;
+  }
+
+  /** Builds and produces one page, then starts its acknowledgement (see {@link #deliverPages}). */
+  async #deliverPage(events: PendingEvent[]): Promise<void> {
     await this.#dropUsersAfterErasure();
+    await this.#reader.primeUsers?.(events.flatMap((e) => [e.learnerId, e.actor.userId].filter((id) => id !== null)));
     const built = await Promise.allSettled(events.map((e) => this.buildMessage(e)));
     const ready: { event: PendingEvent; message: OutboundMessage }[] = [];
     const dead = new Map<PendingEvent, DeadLetter>();
@@ -278,6 +309,8 @@ export class EventRelay {
       if (b.status === "fulfilled") ready.push({ event: events[i], message: b.value });
       else dead.set(events[i], deadLetter(events[i], null, `cannot build the message: ${describe(b.reason)}`));
     });
+    // The previous page must be acknowledged (the lease still ours) before anything more is sent.
+    await this.#settleAck();
     try {
       for (const chunk of bySize(ready.map((r) => r.message))) await this.#publisher!.publish(chunk);
     } catch (err) {
@@ -296,8 +329,27 @@ export class EventRelay {
       ready.length = 0;
       ready.push(...ok);
     }
-    await this.#acknowledge(events, ready, dead);
-    return events.length;
+    const ids = events.map((e) => keyId(e.outboxKey));
+    for (const id of ids) this.#acked.add(id);
+    const acking = this.#acknowledge(events, ready, dead).finally(() => {
+      for (const id of ids) this.#acked.delete(id);
+    });
+    acking.catch(() => {}); // surfaced by #settleAck
+    this.#acking = acking;
+  }
+
+  /** The next page's events, less those whose acknowledgement is in flight. */
+  async #readPage(): Promise<PendingEvent[]> {
+    const page = await readOutbox(this.#kv, "kafka", { limit: this.#opt.batchSize, resumeAfter: this.#resumeAfter });
+    this.#resumeAfter = page.resumeAfter;
+    return this.#acked.size ? page.events.filter((e) => !this.#acked.has(keyId(e.outboxKey))) : page.events;
+  }
+
+  /** Waits for the in-flight acknowledgement; rethrows its failure (the step then fails and retries). */
+  async #settleAck(): Promise<void> {
+    const acking = this.#acking;
+    this.#acking = null;
+    await acking;
   }
 
   /** Deletes the page's pending entries and records the figures, fenced by the lease. */

@@ -19,15 +19,19 @@
  *   `event-data` carries the event's own data unchanged.
  * - result: `XAPI_BASE/extensions/late-cancel` for booking.cancelled and booking.rescheduled;
  *   for attendance.recorded (verb attended) `success` = the learner attended, and
- *   `XAPI_BASE/extensions/attendance-status` = `attended`, `no_show` or `excused`.
+ *   `XAPI_BASE/extensions/attendance-status` = `attended`, `no_show` or `excused`; when attendance
+ *   closed also `duration` (ISO 8601) and extensions for the outcome, method (in_person, online),
+ *   check-in, check-out and join count. course.completed (verb completed): `completion` true and
+ *   the duration; the object stays the session, its course is the context parent as everywhere.
  */
 import type { Course } from "../domain/course.ts";
 import type { Location } from "../domain/location.ts";
 import type { Session } from "../domain/session.ts";
 import type { User } from "../domain/user.ts";
 import type { DomainEvent, EventType } from "../booking/events.ts";
-import { getCourse, getLocation, getSession, getUser } from "../store/mod.ts";
+import { getCourse, getLocation, getSession, getUser, getUsers } from "../store/mod.ts";
 import { TtlCache } from "../store/ttl_cache.ts";
+import { isoDuration } from "../attendance/completion.ts";
 
 /** The one base of every project IRI (verbs, activities, extensions). */
 export const XAPI_BASE = "https://training.example.com/xapi";
@@ -61,6 +65,8 @@ export const VERBS: Readonly<Record<EventType, VerbDef>> = {
   "waitlist.offered": project("offered", "was offered a seat in"),
   "waitlist.left": project("left-waitlist", "left the waitlist of"),
   "attendance.recorded": published("http://adlnet.gov/expapi/verbs/attended", "attended"),
+  "alternatives.offered": project("alternatives-offered", "was offered alternatives to"),
+  "course.completed": published("http://adlnet.gov/expapi/verbs/completed", "completed"),
 };
 
 /** Activity types used. */
@@ -93,6 +99,12 @@ export const EXT = {
   lateCancel: `${XAPI_BASE}/extensions/late-cancel`,
   /** Result extension of attendance.recorded: `attended`, `no_show` or `excused`. */
   attendanceStatus: `${XAPI_BASE}/extensions/attendance-status`,
+  /** Result extensions of attendance.recorded when attendance closed (lib/attendance/close.ts). */
+  attendanceOutcome: `${XAPI_BASE}/extensions/attendance-outcome`,
+  attendanceMethod: `${XAPI_BASE}/extensions/attendance-method`,
+  checkInAt: `${XAPI_BASE}/extensions/check-in`,
+  checkOutAt: `${XAPI_BASE}/extensions/check-out`,
+  joinCount: `${XAPI_BASE}/extensions/join-count`,
 } as const;
 
 /** The platform name in `context.platform`. */
@@ -111,7 +123,7 @@ export const TOPICS = {
   registration: "nlj.training.registration",
   /** attendance.recorded (from Cal.com's no-show and meeting-ended webhooks, or an instructor). */
   attendance: "nlj.training.attendance",
-  /** Completion events arrive with the instructor issue; the topic exists already. */
+  /** course.completed (attendance closed with the course's completion rule met, or a recording watched). */
   completion: "nlj.training.completion",
   calBookingCreated: "cal.booking.created",
   calBookingCancelled: "cal.booking.cancelled",
@@ -131,6 +143,7 @@ export function topicFor(event: Pick<DomainEvent, "type" | "origin">): Topic {
   if (event.type === "user.erased") return TOPICS.privacyErasure;
   if (event.type.startsWith("session.")) return TOPICS.scheduled;
   if (event.type === "attendance.recorded") return TOPICS.attendance;
+  if (event.type === "course.completed") return TOPICS.completion;
   if (event.origin === "calcom") {
     if (event.type === "booking.confirmed") return TOPICS.calBookingCreated;
     if (event.type === "booking.cancelled") return TOPICS.calBookingCancelled;
@@ -171,7 +184,7 @@ export interface XapiStatement {
   actor: XapiAgent;
   verb: { id: string; display: LanguageMap };
   object: XapiActivity;
-  result?: { success?: boolean; extensions: Record<string, unknown> };
+  result?: { success?: boolean; completion?: boolean; duration?: string; extensions: Record<string, unknown> };
   context: {
     registration?: string;
     instructor?: XapiAgent;
@@ -202,6 +215,8 @@ export interface StoreReader {
   user(id: string): Promise<User | null>;
   /** Drops cached users (after an erasure), so the next reads see the tombstone. */
   forgetUsers?(): void;
+  /** Loads these users in a few batched reads, so the point reads that follow hit a cache. */
+  primeUsers?(ids: Iterable<string>): Promise<void>;
   session(id: string): Promise<Session | null>;
   course(id: string): Promise<Course | null>;
   location(id: string): Promise<Location | null>;
@@ -230,6 +245,12 @@ export function cachedStoreReader(kv: Deno.Kv, ttlMs = 30_000): StoreReader {
   return {
     user: (id) => users.get(id, () => direct.user(id)),
     forgetUsers: () => users.clear(),
+    primeUsers: async (ids) => {
+      const missing = [...new Set(ids)].filter((id) => !users.has(id));
+      if (missing.length < 2) return;
+      const found = await getUsers(kv, missing);
+      for (const id of missing) users.set(id, found.get(id) ?? null);
+    },
     session: (id) => sessions.get(id, () => direct.session(id)),
     course: (id) => courses.get(id, () => direct.course(id)),
     location: (id) => locations.get(id, () => direct.location(id)),
@@ -368,6 +389,20 @@ export function toStatement(event: DomainEvent, ctx: StatementContext): XapiStat
     statement.result = {
       success: event.data.status === "attended",
       extensions: { [EXT.attendanceStatus]: event.data.status },
+    };
+    const d = event.data;
+    if (typeof d.durationSeconds === "number") statement.result.duration = isoDuration(d.durationSeconds);
+    if (typeof d.outcome === "string") statement.result.extensions[EXT.attendanceOutcome] = d.outcome;
+    if (typeof d.method === "string") statement.result.extensions[EXT.attendanceMethod] = d.method;
+    if (d.checkInAt !== undefined) statement.result.extensions[EXT.checkInAt] = d.checkInAt;
+    if (d.checkOutAt !== undefined) statement.result.extensions[EXT.checkOutAt] = d.checkOutAt;
+    if (typeof d.joinCount === "number") statement.result.extensions[EXT.joinCount] = d.joinCount;
+  }
+  if (event.type === "course.completed") {
+    statement.result = {
+      completion: true,
+      ...(typeof event.data.durationSeconds === "number" ? { duration: isoDuration(event.data.durationSeconds) } : {}),
+      extensions: typeof event.data.method === "string" ? { [EXT.attendanceMethod]: event.data.method } : {},
     };
   }
   return statement;

@@ -74,6 +74,19 @@ function dataFor(type: EventType, registration: string, otherSessionId: string):
       return { holdId, expiresAt, joinedAt: "2026-03-01T14:00:00.000Z" };
     case "attendance.recorded":
       return { bookingId, registration, status: "attended", source: "calcom:MEETING_ENDED", previousStatus: null };
+    case "alternatives.offered":
+      return {
+        shownOn: "session_page",
+        alternatives: [{ sessionId: otherSessionId, score: 101.5, reasons: ["same course", "in 3 days"] }],
+      };
+    case "course.completed":
+      return {
+        bookingId,
+        registration,
+        courseId: "01JCOURSE00000000000000000",
+        method: "in_person",
+        durationSeconds: 5400,
+      };
   }
 }
 
@@ -156,7 +169,7 @@ Deno.test("[xapi] every event type becomes a statement the independent validator
       assert.equal(x[EXT.endsAt], w.session.endsAt);
       assert.equal((x[EXT.location] as { id: string }).id, w.location.id);
       assert.deepEqual(x[EXT.prerequisites], [{ id: w.basics.id, activity: courseActivityId(w.basics.id) }]);
-      if (type.startsWith("booking.") || type === "attendance.recorded") {
+      if (type.startsWith("booking.") || type === "attendance.recorded" || type === "course.completed") {
         assert.equal(s.context.registration, registration, type);
         assert.match(s.context.registration!, UUID);
       } else {
@@ -253,11 +266,13 @@ Deno.test("[xapi] topicFor: sessions, registrations, and Cal.com bookings", () =
     assert.equal(t(type), "nlj.training.scheduled");
     assert.equal(t(type, "calcom"), "nlj.training.scheduled");
   }
-  for (const type of EVENT_TYPES.filter((x) => !x.startsWith("session.") && !x.startsWith("attendance."))) {
+  const own = ["session.", "attendance.", "course."];
+  for (const type of EVENT_TYPES.filter((x) => !own.some((p) => x.startsWith(p)))) {
     assert.equal(t(type), "nlj.training.registration", type);
   }
   assert.equal(t("attendance.recorded"), "nlj.training.attendance");
   assert.equal(t("attendance.recorded", "calcom"), "nlj.training.attendance");
+  assert.equal(t("course.completed"), "nlj.training.completion");
   assert.equal(t("booking.confirmed", "calcom"), "cal.booking.created");
   assert.equal(t("booking.cancelled", "calcom"), "cal.booking.cancelled");
   assert.equal(t("booking.rescheduled", "calcom"), "cal.booking.rescheduled");

@@ -40,7 +40,7 @@
  * | `["events_by_learner", learnerId, key]` | null (the event key is the key's last part): the learner's events (privacy export, erasure) | booking engine (addEvent, with the event) |
  * | `["privacy_erasures", userId]` | `ErasureRecord` `{userId, erasedAt, by, reason}`: who erased whom, when, why (no personal data of the person) | eraseUser |
  * | `["privacy_meta", name]` | `retention`: the retention job's progress `{eventKey, session, lastRunAt, cutoff}`; `last_erasure`: `{userId, at}`, changed by every erasure (caches of people drop what they hold) | retention job; eraseUser |
- * | `["outbox", consumer, sessionId, key]` | `DomainEvent` not yet delivered to `consumer` (`kafka`, `calcom`); written with the event, deleted after delivery | booking engine; relay and Cal.com sync delete |
+ * | `["outbox", consumer, sessionId, key]` | `DomainEvent` not yet delivered to `consumer` (`kafka`: every event; `calcom`: bookings and session changes, `CALCOM_EVENT_TYPES`); written with the event, deleted after delivery | booking engine; relay and Cal.com sync delete |
  * | `["worker_leases", name]` | `LeaseRecord` `{owner, token, until}`: the fenced lease of a background job or cron | lib/worker/lease.ts |
  * | `["idempotency", scope, key]` | `{bodyHash, result, createdAt}`, expires after 24 h | booking engine |
  * | `["meta", "seed"]` | `SeedMarker` | seedDemoData |
@@ -62,6 +62,7 @@
  * | `["calcom_meta", name]` | cursors and last-seen times of the sync | Cal.com sync |
  * | `["auth_failures", kind, client]` | `{times}`: epoch ms of the client's recent failed authentications of this kind (bearer, dev_sign_in, webhook); expires after the window | lib/http/failure_limit.ts |
  * | `["csp_reports", "count"]` | KvU64: Content-Security-Policy violation reports received | POST /api/csp-report |
+ * | `["alternatives_offered", learnerId, sessionId]` | `AlternativesOffer` `{offeredAt, sessionIds}`: the alternatives last shown to the learner for a full session (a hold taken from them within 24 h is an acceptance); expires after 24 h | offerAlternatives (lib/booking/alternatives.ts) |
  * | `["requirements", id]` | `Requirement`: a course required for roles, job functions or dealers | lib/store/compliance.ts (saveRequirement, deleteRequirement) |
  * | `["assignments", learnerId, courseId]` | `Assignment` `{dueOn, note, assignedBy}`: one per person and course | saveAssignment |
  * | `["recommendations", learnerId]` | `LearnerRecommendations` `{learnerId, computedAt, gaps}`: the person's compliance gaps with up to 3 recommended sessions each (rewritten only when they change) | the compliance scan (lib/compliance/scan.ts) |
@@ -69,6 +70,12 @@
  * | `["compliance_outbox", key]` | `ComplianceEvent` (`assignment.created`, `assignment.overdue`, `assignment.escalated`, `certification.expiring`, `certification.expired`, `recommendations.updated`) pending for the notifications work, which deletes it | saveAssignment, the compliance scan |
  * | `["compliance_meta", "last_scan"]` | `ScanSummary` of the last full scan; `"rescan_all"`: `{at}`, a full rescan is wanted (a requirement changed) | the compliance scan; requestRescan |
  * | `["compliance_rescan", learnerId]` | `{at}`: this person's recommendations are to be recomputed (assignment, booking for them, seats freed in a course they need) | requestRescan; deleted by the rescan loop |
+ * | `["attendance_audit", sessionId, learnerId, ulid]` | `AttendanceAuditEntry`: every mark, check-in, correction and refused stale mark | lib/attendance (markAttendance, selfCheckIn, closeAttendance) |
+ * | `["attendance_closes", sessionId]` | `AttendanceClose` `{closedAt, closedBy, counts}`: attendance is final | closeAttendance |
+ * | `["checkin_codes", sessionId]` | `{code, createdAt}`: the session's self check-in code | ensureCheckInCode |
+ * | `["meta", "seed_teaching"]` | `TeachingSeedMarker`: the instructor demo's past sessions and its current live ones | seedTeachingDemo |
+ * | `["online_presence", sessionId, learnerId]` | `OnlinePresence` `{joinCount, seconds, openSince, lastSeenAt, joins}`: online joins and leaves | lib/attendance/online.ts (recordJoin, recordHeartbeat, recordLeave) |
+ * | `["roster_ticks", sessionId]` | `{at}`: changed by every attendance write, watched by the live roster | lib/attendance, recordAttendance |
  *
  * Why session index values are a small `SessionIndexEntry` rather than the id
  * alone or a full copy: `listSessions` filters on course, location, mode,
@@ -168,6 +175,7 @@ export const PREFIXES = [
   "calcom_meta",
   "auth_failures",
   "csp_reports",
+  "alternatives_offered",
   "requirements",
   "assignments",
   "recommendations",
@@ -175,6 +183,11 @@ export const PREFIXES = [
   "compliance_outbox",
   "compliance_meta",
   "compliance_rescan",
+  "attendance_audit",
+  "attendance_closes",
+  "checkin_codes",
+  "roster_ticks",
+  "online_presence",
 ] as const;
 
 /** Key builders. Functions ending in `Prefix` return list prefixes. */
@@ -283,6 +296,9 @@ export const keys = {
   authFailures: (kind: string, client: string) => ["auth_failures", kind, client] as const,
   cspReportCount: () => ["csp_reports", "count"] as const,
 
+  // ── alternatives to full sessions ────────────────────────────────────
+  alternativesOffered: (learnerId: string, sessionId: string) =>
+    ["alternatives_offered", learnerId, sessionId] as const,
   // ── compliance (lib/compliance/) ─────────────────────────────────────
   requirement: (id: string) => ["requirements", id] as const,
   requirementsPrefix: () => ["requirements"] as const,
@@ -329,4 +345,16 @@ export const keys = {
   calcomReview: (itemId: string) => ["calcom_review", itemId] as const,
   calcomReviewPrefix: () => ["calcom_review"] as const,
   calcomMeta: (name: string) => ["calcom_meta", name] as const,
+
+  // ── attendance (lib/attendance) ──────────────────────────────────────
+  attendanceAudit: (sessionId: string, learnerId: string, entryId: string) =>
+    ["attendance_audit", sessionId, learnerId, entryId] as const,
+  attendanceAuditPrefix: (sessionId: string) => ["attendance_audit", sessionId] as const,
+  attendanceClose: (sessionId: string) => ["attendance_closes", sessionId] as const,
+  checkInCode: (sessionId: string) => ["checkin_codes", sessionId] as const,
+  rosterTick: (sessionId: string) => ["roster_ticks", sessionId] as const,
+  usersPrefix: () => ["users"] as const,
+  teachingSeedMarker: () => ["meta", "seed_teaching"] as const,
+  onlinePresence: (sessionId: string, learnerId: string) => ["online_presence", sessionId, learnerId] as const,
+  onlinePresencePrefix: (sessionId: string) => ["online_presence", sessionId] as const,
 };

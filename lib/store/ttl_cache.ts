@@ -20,6 +20,19 @@ export class TtlCache<V> {
     return value;
   }
 
+  /** True when `key` holds a value that has not expired. */
+  has(key: string): boolean {
+    const hit = this.#entries.get(key);
+    return !!hit && hit.until > this.now();
+  }
+
+  /** Stores a value loaded elsewhere (e.g. by one batched read for many keys). */
+  set(key: string, value: V): void {
+    const t = this.now();
+    if (this.#entries.size >= this.maxEntries) this.#evict(t);
+    this.#entries.set(key, { value: Promise.resolve(value), until: t + this.ttlMs });
+  }
+
   /** Forgets one key (e.g. after a write this process made). */
   delete(key: string): void {
     this.#entries.delete(key);

@@ -10,7 +10,8 @@
  *   first, so N instances never run it twice at once): Cal.com reconciliation (hourly), a
  *   backstop hold sweep (every minute) and the resume of session cancels cut short by a crash
  *   (at start, then every minute for cancels pending at least a minute), and retention (daily:
- *   events and audit older than `RETENTION_DAYS` are pseudonymised, lib/privacy/retention.ts).
+ *   events and audit older than `RETENTION_DAYS` are pseudonymised, lib/privacy/retention.ts), and
+ *   attendance close (hourly: sessions whose correction window ended, lib/attendance/close.ts).
  *
  * - `compliance-rescan` (lib/compliance/rescan.ts): every 30 s, the compliance rescans asked for
  *   (requirements, assignments) and those of people whose courses opened or freed seats; a cron
@@ -27,6 +28,8 @@ import { createRelay } from "../relay/mod.ts";
 import type { EventRelay } from "../relay/relay.ts";
 import { applyRetention, DEFAULT_RETENTION_DAYS } from "../privacy/retention.ts";
 import { runExclusive } from "./lease.ts";
+import { closeDueAttendance } from "../attendance/close.ts";
+import { type AttendanceSettings, attendanceSettingsOf, DEFAULT_ATTENDANCE_SETTINGS } from "../attendance/windows.ts";
 import { LeasedLoop } from "./leased_loop.ts";
 import { runComplianceScan } from "../compliance/scan.ts";
 import { runPendingRescans, SeatWatcher } from "../compliance/rescan.ts";
@@ -82,6 +85,8 @@ export interface WorkerDeps {
   compliance?: ComplianceSettings;
   /** Wait between compliance rescan looks, ms (default 30 000). */
   complianceIdleMs?: number;
+  /** Attendance windows (default {@link DEFAULT_ATTENDANCE_SETTINGS}): when attendance closes by itself. */
+  attendance?: AttendanceSettings;
 }
 
 /**
@@ -98,6 +103,7 @@ export function workerDepsFor(kv: Deno.Kv, config: Config, engine: BookingEngine
     reconcile: reconcileDepsFor(kv, config, engine),
     retentionDays: config.retentionDays,
     compliance: config.compliance,
+    attendance: attendanceSettingsOf(config),
   };
 }
 
@@ -115,6 +121,8 @@ export interface Worker {
   complianceScanCron(): Promise<boolean>;
   /** The compliance rescans asked for, and those of courses that opened or freed seats. */
   readonly complianceRescan: LeasedLoop;
+  /** Closes attendance of sessions whose correction window ended (no-shows, completions). */
+  attendanceCloseCron(): Promise<boolean>;
   /** Stops every loop after its in-flight step and releases the leases. */
   stop(): Promise<void>;
 }
@@ -184,6 +192,16 @@ export function startWorker(deps: WorkerDeps): Worker {
           console.error(`retention failed: ${err instanceof Error ? err.message : String(err)}`);
         }
       }, { leaseMs: 10 * 60_000 }),
+    attendanceCloseCron: () =>
+      runExclusive(deps.kv, "cron:attendance-close", async () => {
+        try {
+          const settings = deps.attendance ?? DEFAULT_ATTENDANCE_SETTINGS;
+          const n = await closeDueAttendance(deps.kv, deps.engine.now(), settings);
+          if (n) console.log(`attendance: closed ${n} session(s) at the end of their correction window`);
+        } catch (err) {
+          console.error(`attendance close failed: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      }, { leaseMs: 10 * 60_000 }),
     async stop() {
       await Promise.all([holdSweep.stop(), deps.relay.stop(), deps.outbound.stop(), complianceRescan.stop()]);
     },
@@ -220,5 +238,8 @@ export function registerCrons(current: () => Worker | null): void {
   });
   Deno.cron("compliance scan", "23 2 * * *", async () => {
     await current()?.complianceScanCron();
+  });
+  Deno.cron("close attendance after the correction window", "23 * * * *", async () => {
+    await current()?.attendanceCloseCron();
   });
 }

@@ -305,6 +305,11 @@ export default function SchedulePage({ data, state }: PageProps<Data, PageState>
         <title>My schedule · Training sessions</title>
       </Head>
       <h1 class="mb-3 text-2xl font-bold leading-tight">My schedule</h1>
+      {state.user && (
+        <p class="mb-3 text-sm">
+          <a href="/me/profile" class="font-semibold text-blue-800 underline">Your preferred location and times</a>
+        </p>
+      )}
       {!state.user && (
         <p class="text-base">
           <a href={signInHref(HERE)} class="font-semibold text-blue-800 underline">Sign in to see your schedule</a>

@@ -18,13 +18,19 @@ import { JoinLink } from "../../components/SessionSummary.tsx";
 import LiveSeats from "../../islands/LiveSeats.tsx";
 import LocalTime from "../../islands/LocalTime.tsx";
 import { joinLinkFor } from "../../lib/booking/join_link.ts";
+import OnlinePresence from "../../islands/OnlinePresence.tsx";
+import { windowText } from "../../components/Teach.tsx";
+import { completionRuleOf, describeCompletionRule } from "../../lib/attendance/completion.ts";
+import { countParticipants, getPresence, joinWindow, presenceSeconds } from "../../lib/attendance/online.ts";
+import { attendanceSettingsOf, inWindow, type TimeWindow } from "../../lib/attendance/windows.ts";
+import { mayManageSession } from "../../lib/booking/access.ts";
 import { getSessionDetail, type SessionDetail } from "../../lib/catalog/browse.ts";
 import { formatDuration, formatSessionWhen } from "../../lib/catalog/format.ts";
 import { PROGRAM_TYPE_LABELS, TOPIC_LABELS } from "../../lib/domain/mod.ts";
 import { type Handlers, Head, type PageProps } from "../../lib/fresh/mod.ts";
 import { services } from "../../lib/services.ts";
 import type { PageState } from "../../lib/auth/page_user.ts";
-import type { Alternative } from "../../lib/booking/alternatives.ts";
+import { type Alternative, offerAlternatives, recordAlternativesOffer } from "../../lib/booking/alternatives.ts";
 import type { User } from "../../lib/domain/user.ts";
 
 /** Who may open this page (the access matrix, lib/access/matrix.ts). */
@@ -46,13 +52,27 @@ interface MyPlace {
   linkText?: string;
 }
 
+/** Online and hybrid sessions, for those who may join: the join button, the rule, the meeting. */
+interface OnlineInfo {
+  joinOpen: boolean;
+  window: TimeWindow;
+  participants: number;
+  minutes: number;
+  rule: string;
+  /** A learner (not staff): the page sends heartbeats while it is open. */
+  learner: boolean;
+}
+
 interface Data extends SessionDetail {
+  online: OnlineInfo | null;
   /** The join link, only for learners booked here and the session's staff. */
   joinUrl: string | null;
   formKey: string;
   altKeys: string[];
   outcome: Outcome | null;
   place: MyPlace | null;
+  /** A full session's alternatives, shown (and recorded as offered) before any attempt to hold. */
+  offered: Alternative[];
 }
 
 async function myPlace(user: User | null, sessionId: string): Promise<MyPlace | null> {
@@ -75,17 +95,48 @@ async function myPlace(user: User | null, sessionId: string): Promise<MyPlace | 
   return null;
 }
 
+/** Alternatives for a signed-in learner without a place in this full, still bookable session. */
+async function offeredAlternatives(detail: SessionDetail, user: User | null, place: MyPlace | null) {
+  const { availability, session } = detail;
+  if (!user || place || availability.seatsLeft > 0 || availability.state === "cancelled") return [];
+  if (availability.state === "started") return [];
+  const { kv, engine } = services();
+  const actor = webActor(user, "opened a full session");
+  return await offerAlternatives(kv, session, user.id, engine.now(), actor, "session_page");
+}
+
+async function onlineInfo(detail: SessionDetail, user: User | null, mayJoin: boolean): Promise<OnlineInfo | null> {
+  if (!user || !mayJoin || detail.session.mode === "in_person") return null;
+  const { kv, engine, config } = services();
+  const now = engine.now();
+  const window = joinWindow(detail.session, attendanceSettingsOf(config));
+  const presence = await getPresence(kv, detail.session.id, user.id);
+  const scheduled = (Date.parse(detail.session.endsAt) - Date.parse(detail.session.startsAt)) / 1000;
+  return {
+    joinOpen: inWindow(window, now),
+    window,
+    participants: await countParticipants(kv, detail.session.id, now),
+    minutes: Math.round(presenceSeconds(presence, detail.session) / 60),
+    rule: describeCompletionRule(completionRuleOf(detail.course), scheduled),
+    learner: !mayManageSession({ userId: user.id, roles: user.roles }, detail.session),
+  };
+}
+
 async function pageData(detail: SessionDetail, user: User | null, outcome: Outcome | null): Promise<Data> {
   const who = user ? { userId: user.id, roles: user.roles } : null;
+  const place = await myPlace(user, detail.session.id);
+  const joinUrl = await joinLinkFor(services().kv, who, detail.session);
   return {
     ...detail,
+    online: await onlineInfo(detail, user, joinUrl !== null),
     // The page never prints the session's own field: only what joinLinkFor allows.
     session: { ...detail.session, joinUrl: null },
-    joinUrl: await joinLinkFor(services().kv, who, detail.session),
+    joinUrl,
     formKey: newFormKey(),
     altKeys: [newFormKey(), newFormKey(), newFormKey()],
     outcome,
-    place: await myPlace(user, detail.session.id),
+    place,
+    offered: outcome ? [] : await offeredAlternatives(detail, user, place),
   };
 }
 
@@ -115,15 +166,29 @@ export const handler: Handlers<Data, PageState> = {
         return new Response(null, { status: 303, headers: { location: `/sessions/${id}` } });
       }
       const idem = await formIdempotency(user, key, ["POST", `/sessions/${id}`, "hold"]);
+      const alt = String(form.get("alt") ?? "");
       const { hold } = await engine.placeHold(id, user.id, webActor(user, "held a seat on the session page"), idem, {
         learner: user,
+        alternativeOf: /^[0-9A-HJKMNP-TV-Z]{26}$/i.test(alt) ? alt : null,
       });
       return new Response(null, { status: 303, headers: { location: `/holds/${hold.id}` } });
     } catch (err) {
       const e = asDomainError(err);
       if (e.status === 404) return ctx.renderNotFound();
       const outcome: Outcome = { sentence: problemSentence(e) };
-      if (e.code === "session_full") Object.assign(outcome, alternativesOf(e));
+      if (e.code === "session_full") {
+        Object.assign(outcome, alternativesOf(e));
+        const actor = webActor(user, "was refused a seat");
+        await recordAlternativesOffer(
+          services().kv,
+          id,
+          user.id,
+          outcome.alternatives!,
+          engine.now(),
+          actor,
+          "refusal",
+        );
+      }
       if (e.code === "prerequisites_missing") {
         const missing = ((e.details ?? {}) as { missing?: { courseId: string; title: string }[] }).missing ?? [];
         outcome.sentence = "This course builds on other courses. Complete these first, then come back to book:";
@@ -161,14 +226,29 @@ function PrimaryAction({ data, state }: { data: Data; state: PageState }) {
       ? <ButtonLink href={signInHref(here)} label={seats ? "Sign in to hold a seat" : "Sign in to join the waitlist"} />
       : <p class="text-base">Sign in to book this session.</p>;
   }
-  return seats
-    ? <ActionForm action={here} intent="hold" formKey={data.formKey} label="Hold my seat" />
-    : (
+  if (seats) return <ActionForm action={here} intent="hold" formKey={data.formKey} label="Hold my seat" />;
+  const rule = <p class="text-sm" data-testid="waitlist-rule">{WAITLIST_RULE}</p>;
+  if (!data.offered.length) {
+    return (
       <div class="space-y-2">
         <ActionForm action={here} intent="waitlist" formKey={data.formKey} label="Join waitlist" />
-        <p class="text-sm" data-testid="waitlist-rule">{WAITLIST_RULE}</p>
+        {rule}
       </div>
     );
+  }
+  return (
+    <section aria-labelledby="alternatives" class="space-y-3" data-testid="full-alternatives">
+      <h2 id="alternatives" class="text-base font-semibold">
+        This session is full. These similar sessions have seats:
+      </h2>
+      <AlternativesList alternatives={data.offered} keys={data.altKeys} alternativeOf={session.id} />
+      <div class="space-y-1">
+        <p class="text-sm">Or wait for a seat in this session:</p>
+        <ActionForm action={here} intent="waitlist" formKey={data.formKey} label="Join waitlist" secondary />
+        {rule}
+      </div>
+    </section>
+  );
 }
 
 function OutcomeBox({ data }: { data: Data }) {
@@ -189,7 +269,9 @@ function OutcomeBox({ data }: { data: Data }) {
           ))}
         </ul>
       )}
-      {o.alternatives && <AlternativesList alternatives={o.alternatives} keys={data.altKeys} />}
+      {o.alternatives && (
+        <AlternativesList alternatives={o.alternatives} keys={data.altKeys} alternativeOf={data.session.id} />
+      )}
       {o.alternatives && o.waitlistOpen && !data.place && (
         <div class="space-y-1">
           <p class="text-sm">Or wait for a seat in this session:</p>
@@ -266,6 +348,7 @@ export default function SessionPage({ data, state }: PageProps<Data, PageState>)
           {session.mode !== "in_person" && (data.joinUrl
             ? <JoinLink url={data.joinUrl} />
             : <p class="text-sm text-gray-700">You get the join link after booking.</p>)}
+          {data.online && <OnlineSection sessionId={session.id} timeZone={session.timeZone} online={data.online} />}
           {data.instructor && <p class="mt-1 text-sm text-gray-700">Instructor: {data.instructor.name}</p>}
         </section>
         <section aria-labelledby="about" class="rounded-xl border border-gray-200 p-4">
@@ -294,5 +377,36 @@ export default function SessionPage({ data, state }: PageProps<Data, PageState>)
         </section>
       </article>
     </>
+  );
+}
+
+/** Join button (through /sessions/{id}/join), the completion rule and who is in the meeting. */
+function OnlineSection({ sessionId, timeZone, online }: { sessionId: string; timeZone: string; online: OnlineInfo }) {
+  return (
+    <div class="mt-3 space-y-2" data-testid="online">
+      {online.joinOpen
+        ? (
+          <a
+            href={`/sessions/${sessionId}/join`}
+            target="_blank"
+            rel="noopener"
+            class="inline-block rounded-lg bg-blue-800 px-4 py-2 text-base font-semibold text-white"
+          >
+            Join the meeting now
+          </a>
+        )
+        : <p class="text-sm">The meeting can be joined from {windowText(online.window, timeZone)}.</p>}
+      <p class="text-sm text-gray-700">{online.rule}</p>
+      {online.learner && online.joinOpen
+        ? (
+          <OnlinePresence
+            sessionId={sessionId}
+            open={online.joinOpen}
+            participants={online.participants}
+            minutes={online.minutes}
+          />
+        )
+        : <p class="text-sm">{online.participants} in the meeting now.</p>}
+    </div>
   );
 }

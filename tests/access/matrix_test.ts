@@ -212,6 +212,18 @@ const OPERATION_SAMPLES: Record<string, (w: World, people: Record<Caller, Person
     target: "none",
   }),
   deactivateUser: () => ({ method: "POST", path: `/api/v1/users/${UNKNOWN_USER}/deactivate`, target: "none" }),
+  listAlternatives: (w, p) => ({
+    method: "GET",
+    path: `/api/v1/sessions/${w.full.id}/alternatives?learnerId=${p.owner.user!.id}`,
+    target: "place",
+  }),
+  getMyProfile: () => ({ method: "GET", path: "/api/v1/me/profile", target: "none" }),
+  updateMyProfile: (w) => ({
+    method: "PUT",
+    path: "/api/v1/me/profile",
+    body: { preferredLocationId: w.locationId, preferredTimes: { weekdays: [2], dayParts: ["morning"] } },
+    target: "none",
+  }),
   listRequirements: () => ({ method: "GET", path: "/api/v1/requirements", target: "none" }),
   createRequirement: (w) => ({
     method: "POST",
@@ -251,6 +263,42 @@ const OPERATION_SAMPLES: Record<string, (w: World, people: Record<Caller, Person
     body: { learnerId: p.owner.user!.id, sessionId: w.spare.id },
     target: "dealer",
   }),
+  listMyTeaching: () => ({ method: "GET", path: "/api/v1/me/teaching", target: "none" }),
+  getRoster: (w) => ({ method: "GET", path: `/api/v1/sessions/${w.booked.id}/roster`, target: "session" }),
+  markAttendance: (w, p) => ({
+    method: "PUT",
+    path: `/api/v1/sessions/${w.booked.id}/attendance/${p.owner.user!.id}`,
+    body: { mark: "present", expectedRevision: 0 },
+    target: "session",
+  }),
+  markAllPresent: (w) => ({
+    method: "POST",
+    path: `/api/v1/sessions/${w.booked.id}/attendance/all-present`,
+    target: "session",
+  }),
+  closeAttendance: (w) => ({
+    method: "POST",
+    path: `/api/v1/sessions/${w.booked.id}/attendance/close`,
+    target: "session",
+  }),
+  listAttendanceAudit: (w) => ({
+    method: "GET",
+    path: `/api/v1/sessions/${w.booked.id}/attendance/audit`,
+    target: "session",
+  }),
+  joinSession: (w) => ({ method: "POST", path: `/api/v1/sessions/${w.booked.id}/join`, target: "place" }),
+  presenceHeartbeat: (w) => ({
+    method: "POST",
+    path: `/api/v1/sessions/${w.booked.id}/presence/heartbeat`,
+    target: "none",
+  }),
+  presenceLeave: (w) => ({ method: "POST", path: `/api/v1/sessions/${w.booked.id}/presence/leave`, target: "none" }),
+  selfCheckIn: (w) => ({
+    method: "POST",
+    path: `/api/v1/sessions/${w.booked.id}/check-in`,
+    body: { code: "ABCDEF" },
+    target: "none",
+  }),
 };
 
 /** A calendar date `days` from now (assignments must not be due in the past). */
@@ -279,8 +327,26 @@ const PAGE_SAMPLES: Record<string, { path: (w: World) => string; target: Target;
   "./routes/auth/sign-out.tsx": { path: () => "/auth/sign-out", target: "none", joinLinkFor: [] },
   "./routes/me/privacy.tsx": { path: () => "/me/privacy", target: "none", joinLinkFor: [] },
   "./routes/me/privacy/export.json.ts": { path: () => "/me/privacy/export.json", target: "none", joinLinkFor: [] },
+  "./routes/me/profile.tsx": { path: () => "/me/profile", target: "none", joinLinkFor: [] },
   "./routes/team.tsx": { path: () => "/team", target: "team", joinLinkFor: [] },
   "./routes/dealer/compliance.tsx": { path: () => "/dealer/compliance", target: "dealer", joinLinkFor: [] },
+  "./routes/teach/index.tsx": { path: () => "/teach", target: "none", joinLinkFor: [] },
+  "./routes/teach/sessions/[id].tsx": {
+    path: (w) => `/teach/sessions/${w.booked.id}`,
+    target: "session",
+    joinLinkFor: [],
+  },
+  "./routes/teach/sessions/[id]/roster.ts": {
+    path: (w) => `/teach/sessions/${w.booked.id}/roster`,
+    target: "session",
+    joinLinkFor: [],
+  },
+  "./routes/sessions/[id]/join.tsx": { path: (w) => `/sessions/${w.booked.id}/join`, target: "place", joinLinkFor: [] },
+  "./routes/sessions/[id]/check-in.tsx": {
+    path: (w) => `/sessions/${w.booked.id}/check-in`,
+    target: "none",
+    joinLinkFor: [],
+  },
 };
 
 /** Whether `caller`, let in by the rule with `reach`, may act on `target` (the owner's place or session). */

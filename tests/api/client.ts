@@ -83,6 +83,9 @@ export class ApiClient {
   patch<T = Record<string, unknown>>(path: string, body?: unknown, headers?: Record<string, string>) {
     return this.request<T>("PATCH", path, body, headers);
   }
+  put<T = Record<string, unknown>>(path: string, body?: unknown, headers?: Record<string, string>) {
+    return this.request<T>("PUT", path, body, headers);
+  }
   delete<T = Record<string, unknown>>(path: string, headers?: Record<string, string>) {
     return this.request<T>("DELETE", path, undefined, headers);
   }

@@ -24,9 +24,9 @@ export interface ApiFixture extends TestApp {
   /** Creates learners (no completed courses) with tokens. */
   learners(n: number, roles?: User["roles"]): Promise<Learner[]>;
   /** A session of a course without prerequisites, starting in `startsInHours` (default 72). */
-  session(options?: { capacity?: number; startsInHours?: number; course?: Course; waitlist?: boolean }): Promise<
-    Session
-  >;
+  session(
+    options?: { capacity?: number; startsInHours?: number; course?: Course; waitlist?: boolean; locationId?: string },
+  ): Promise<Session>;
   courseWithoutPrerequisites(): Promise<Course>;
   location(): Promise<Location>;
 }
@@ -60,7 +60,7 @@ export async function startApiFixture(env: Record<string, string> = {}): Promise
     },
     async session(options = {}) {
       const course = options.course ?? plain[seq++ % plain.length];
-      const location = locations[seq % locations.length];
+      const location = locations.find((l) => l.id === options.locationId) ?? locations[seq % locations.length];
       const start = Date.now() + (options.startsInHours ?? 72) * 3_600_000;
       return await createSession(kv, {
         courseId: course.id,

@@ -75,7 +75,8 @@ Deno.test("[api] a full session answers 409 with alternatives and the waitlist; 
     const [a, b, c] = await f.learners(3);
     const course = await f.courseWithoutPrerequisites();
     const full = await f.session({ capacity: 1, course });
-    const other = await f.session({ capacity: 5, course, startsInHours: 96 });
+    // Same course, same place and the soonest start: the best alternative by the ranking's weights.
+    const other = await f.session({ capacity: 5, course, startsInHours: 2, locationId: full.locationId! });
     assert.equal((await a.api.post("/api/v1/holds", { sessionId: full.id })).status, 201);
     const refused = await b.api.post<Body>("/api/v1/holds", { sessionId: full.id });
     assert.equal(refused.status, 409);
@@ -83,7 +84,8 @@ Deno.test("[api] a full session answers 409 with alternatives and the waitlist; 
     assert.equal(refused.body.details.waitlistOpen, true);
     const alternatives = refused.body.details.alternatives as Body[];
     assert.ok(alternatives.length >= 1 && alternatives.length <= 3);
-    assert.ok(alternatives.some((x) => x.sessionId === other.id));
+    assert.equal(alternatives[0].sessionId, other.id);
+    assert.match(alternatives[0].reason, /^same course · under 1 km away · in 1 hour/);
     assert.ok(alternatives.every((x) => x.seatsLeft > 0 && x.sessionId !== full.id));
 
     const joined = await b.api.post<Body>("/api/v1/waitlist", { sessionId: full.id });

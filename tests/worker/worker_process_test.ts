@@ -1,7 +1,7 @@
 /**
  * The worker role as its own process: `main.ts` with WORKER=0 serves and commits but runs no
  * background job; `scripts/worker.ts` (deno task worker) on the same KV file releases the lapsed
- * hold (seat, hold.expired) and drains the Cal.com outbox; SIGTERM stops it and releases its leases.
+ * hold (seat, hold.expired) and drains the Cal.com outbox (a session scheduled through the API); SIGTERM stops it and releases its leases.
  */
 import assert from "node:assert/strict";
 import { mintToken } from "../../lib/auth/tokens.ts";
@@ -29,11 +29,21 @@ Deno.test("[worker] WORKER=0 app + deno task worker on one KV file: the worker r
     const held = await httpJson(app.baseUrl, "POST", "/api/v1/holds", token, { sessionId: session.id });
     assert.equal(held.status, 201, JSON.stringify(held.body));
     const holdId = held.body.hold.id as string;
+    // A session change is Cal.com's business (a hold is not): its event waits in the Cal.com outbox.
+    const scheduled = await httpJson(app.baseUrl, "POST", "/api/v1/sessions", ADMIN_TOKEN, {
+      courseId: catalog.course.id,
+      startsAt: new Date(Date.now() + 96 * 3_600_000).toISOString(),
+      mode: "in_person",
+      locationId: catalog.location.id,
+      capacity: 5,
+      instructorId: catalog.instructor.id,
+    });
+    assert.equal(scheduled.status, 201, JSON.stringify(scheduled.body));
     const calcomPending = async () => (await Array.fromAsync(kv.list({ prefix: keys.outboxPrefix("calcom") }))).length;
     // The hold lapses after 0.6 s; with no worker anywhere nothing writes its release.
     await new Promise((r) => setTimeout(r, 1_500));
     assert.equal((await kv.get<Hold>(keys.hold(holdId))).value!.status, "active", "no background work in the app");
-    assert.equal(await calcomPending(), 1, "the hold.placed event waits in the Cal.com outbox");
+    assert.equal(await calcomPending(), 1, "the session.scheduled event waits in the Cal.com outbox");
 
     worker = new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", "scripts/worker.ts"],
@@ -50,12 +60,12 @@ Deno.test("[worker] WORKER=0 app + deno task worker on one KV file: the worker r
       100,
     );
     const events = (await Array.fromAsync(kv.list<DomainEvent>({ prefix: keys.eventsPrefix() }))).map((e) => e.value);
-    assert.deepEqual(events.map((e) => e.type).sort(), ["hold.expired", "hold.placed"]);
+    assert.deepEqual(events.map((e) => e.type).sort(), ["hold.expired", "hold.placed", "session.scheduled"]);
     await waitFor(() => "the Cal.com outbox drained", async () => (await calcomPending()) === 0, 30_000, 100);
     assert.equal(
       (await Array.fromAsync(kv.list({ prefix: keys.outboxPrefix("kafka") }))).length,
-      2,
-      "without KAFKA_BROKERS the Kafka outbox keeps both events pending",
+      3,
+      "without KAFKA_BROKERS the Kafka outbox keeps every event pending",
     );
 
     worker.kill("SIGTERM");

@@ -35,6 +35,10 @@ export const placeHold = defineOperation({
   body: z.strictObject({
     sessionId: IdSchema,
     learnerId: IdSchema.optional().describe("admins, or the session's instructor: hold for another learner"),
+    alternativeOf: IdSchema.optional().describe(
+      "the full session whose alternatives offered this one (409 details or GET /v1/sessions/{id}/alternatives): " +
+        "counted as an acceptance when they were offered less than 24 h ago",
+    ),
   }),
   responses: {
     201: { description: "The hold", schema: HoldViewSchema },
@@ -51,6 +55,7 @@ export const placeHold = defineOperation({
     const { engine } = ctx.services;
     const out = await engine.placeHold(ctx.body.sessionId, learnerId, ctx.actor(), ctx.idempotency, {
       learner: principal.user ?? undefined,
+      alternativeOf: ctx.body.alternativeOf,
     });
     return {
       status: 201,

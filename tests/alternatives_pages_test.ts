@@ -1,0 +1,85 @@
+/** A full session's page shows ranked alternatives before any attempt, each held with one tap (no JavaScript). */
+import assert from "node:assert/strict";
+import { listEvents } from "../lib/booking/events.ts";
+import type { Hold } from "../lib/domain/mod.ts";
+import { createCourse, createLocation, createSession, createUser } from "../lib/store/mod.ts";
+import { keys } from "../lib/store/keys.ts";
+import { startTestApp } from "./app_fixture.ts";
+import { devSignInCookie, getPage, postForm } from "./page_client.ts";
+
+Deno.test("[alternatives-page] a full session lists up to 3 alternatives with reasons before any attempt; one tap holds", async () => {
+  const t = await startTestApp({ seed: false });
+  try {
+    const kv = t.services.kv;
+    const now = Date.now();
+    const place = (slug: string, name: string, lat: number, lng: number, tz: string) =>
+      createLocation(kv, {
+        slug,
+        name,
+        address: { line1: "1 Main St", city: name, region: "GA", postalCode: "30303", country: "US" },
+        lat,
+        lng,
+        timeZone: tz,
+      });
+    const atl = await place("atl", "Atlanta", 33.7849, -84.3831, "America/New_York");
+    const la = await place("la", "Los Angeles", 34.0447, -118.2646, "America/Los_Angeles");
+    const course = await createCourse(kv, {
+      code: "SAF-101",
+      title: "Shop Safety",
+      summary: "Safety.",
+      topic: "safety",
+      programType: "onboarding",
+      durationMinutes: 60,
+    });
+    const instructor = await createUser(kv, { email: "i@example.com", name: "Instructor", roles: ["instructor"] });
+    const learner = await createUser(kv, {
+      email: "l@example.com",
+      name: "Lee",
+      roles: ["learner"],
+      preferredLocationId: atl.id,
+    });
+    const taker = await createUser(kv, { email: "t@example.com", name: "Tay", roles: ["learner"] });
+    const session = (locationId: string, hours: number, capacity = 5) =>
+      createSession(kv, {
+        courseId: course.id,
+        startsAt: new Date(now + hours * 3_600_000).toISOString(),
+        endsAt: new Date(now + (hours + 1) * 3_600_000).toISOString(),
+        timeZone: "America/New_York",
+        mode: "in_person",
+        locationId,
+        capacity,
+        instructorId: instructor.id,
+      });
+    const full = await session(atl.id, 48, 1);
+    const laSoon = await session(la.id, 30);
+    const atlLater = await session(atl.id, 24 * 10);
+    await t.services.engine.placeHold(full.id, taker.id, {
+      userId: taker.id,
+      roles: ["learner"],
+      origin: "web",
+      correlationId: crypto.randomUUID(),
+    });
+    const cookie = await devSignInCookie(kv, learner.id);
+    const page = await getPage(t, `/sessions/${full.id}`, cookie);
+    assert.equal(page.res.status, 200);
+    assert.match(page.text, /This session is full\. These similar sessions have seats:/);
+    const ids = [...page.text.matchAll(/<form method="post" action="\/sessions\/([0-9A-Z]{26})"/g)].map((m) => m[1]);
+    assert.deepEqual(ids.filter((id) => id !== full.id), [atlLater.id, laSoon.id], "nearest first, as ranked");
+    assert.match(page.text, /same course · under 1 km away · in 9 days/);
+    assert.match(page.text, /same course · 3112 km away · in 1 day/);
+    assert.match(page.text, /Join waitlist/);
+    const { events } = await listEvents(kv, { limit: 100 });
+    assert.equal(events.filter((e) => e.type === "alternatives.offered").length, 1);
+
+    const form = page.text.split(`action="/sessions/${atlLater.id}"`)[1].split("</form>")[0];
+    const fields = Object.fromEntries([...form.matchAll(/name="(\w+)" value="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+    assert.deepEqual(Object.keys(fields).sort(), ["alt", "intent", "key"]);
+    assert.equal(fields.alt, full.id);
+    const held = await postForm(t, `/sessions/${atlLater.id}`, cookie, fields);
+    assert.equal(held.res.status, 303);
+    const holdId = held.res.headers.get("location")!.split("/").at(-1)!;
+    assert.equal((await kv.get<Hold>(keys.hold(holdId))).value!.alternativeOf, full.id);
+  } finally {
+    await t.close();
+  }
+});

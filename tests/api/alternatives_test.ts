@@ -1,0 +1,53 @@
+/** Alternatives through the API: ranked list, recorded offer, acceptance by a hold naming it; bad input. */
+import assert from "node:assert/strict";
+import { listEvents } from "../../lib/booking/events.ts";
+import type { Body } from "./client.ts";
+import { startApiFixture } from "./fixture.ts";
+
+Deno.test("[api] GET alternatives ranks for the caller, records the offer; a hold naming it within 24 h is an acceptance", async () => {
+  const f = await startApiFixture();
+  try {
+    const [a, b] = await f.learners(2);
+    const course = await f.courseWithoutPrerequisites();
+    const full = await f.session({ capacity: 1, course });
+    const best = await f.session({ capacity: 5, course, startsInHours: 3, locationId: full.locationId! });
+    assert.equal((await a.api.post("/api/v1/holds", { sessionId: full.id })).status, 201);
+    const listed = await b.api.get<Body>(`/api/v1/sessions/${full.id}/alternatives`);
+    assert.equal(listed.status, 200);
+    const alts = listed.body.alternatives as Body[];
+    assert.ok(alts.length >= 1 && alts.length <= 3);
+    assert.equal(alts[0].sessionId, best.id);
+    assert.deepEqual(alts[0].reasons.slice(0, 2), ["same course", "under 1 km away"]);
+    for (let i = 1; i < alts.length; i++) assert.ok(alts[i - 1].score >= alts[i].score, "best first");
+    const { events } = await listEvents(f.services.kv, { limit: 1000 });
+    const offered = events.filter((e) => e.type === "alternatives.offered" && e.learnerId === b.user.id);
+    assert.equal(offered.length, 1);
+    assert.equal(offered[0].data.shownOn, "api");
+
+    const held = await b.api.post<Body>("/api/v1/holds", { sessionId: best.id, alternativeOf: full.id });
+    assert.equal(held.status, 201);
+    assert.equal(held.body.hold.alternativeOf, full.id);
+    const booked = await b.api.post<Body>("/api/v1/bookings", { holdId: held.body.hold.id });
+    assert.equal(booked.status, 201);
+    assert.equal(booked.body.booking.alternativeOf, full.id);
+  } finally {
+    await f.close();
+  }
+});
+
+Deno.test("[api] alternatives: unknown session 404, another learner 403, a malformed alternativeOf 400", async () => {
+  const f = await startApiFixture();
+  try {
+    const [a, b] = await f.learners(2);
+    const s = await f.session({ capacity: 2 });
+    const missing = await a.api.get<Body>("/api/v1/sessions/01JZZZZZZZZZZZZZZZZZZZZZZZ/alternatives");
+    assert.equal(missing.status, 404);
+    const other = await a.api.get<Body>(`/api/v1/sessions/${s.id}/alternatives?learnerId=${b.user.id}`);
+    assert.equal(other.status, 403);
+    const bad = await a.api.post<Body>("/api/v1/holds", { sessionId: s.id, alternativeOf: "not-an-id" });
+    assert.equal(bad.status, 400);
+    assert.ok(bad.body.details.issues.some((i: Body) => String(i.path).includes("alternativeOf")));
+  } finally {
+    await f.close();
+  }
+});
