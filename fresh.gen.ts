@@ -7,22 +7,30 @@ import * as $_500 from "./routes/_500.tsx";
 import * as $_app from "./routes/_app.tsx";
 import * as $_middleware from "./routes/_middleware.ts";
 import * as $admin_calcom from "./routes/admin/calcom.tsx";
+import * as $admin_notifications from "./routes/admin/notifications.tsx";
+import * as $admin_reports_csv from "./routes/admin/reports.csv.ts";
+import * as $admin_reports from "./routes/admin/reports.tsx";
 import * as $auth_callback from "./routes/auth/callback.tsx";
 import * as $auth_sign_in from "./routes/auth/sign-in.tsx";
 import * as $auth_sign_out from "./routes/auth/sign-out.tsx";
 import * as $bookings__id_ from "./routes/bookings/[id].tsx";
 import * as $bookings__id__calendar_ics from "./routes/bookings/[id]/calendar.ics.ts";
 import * as $dealer_compliance from "./routes/dealer/compliance.tsx";
+import * as $dealer_reports_csv from "./routes/dealer/reports.csv.ts";
+import * as $dealer_reports from "./routes/dealer/reports.tsx";
 import * as $dev_sign_in from "./routes/dev/sign-in.tsx";
 import * as $holds__id_ from "./routes/holds/[id].tsx";
 import * as $index from "./routes/index.tsx";
+import * as $me_notifications from "./routes/me/notifications.tsx";
 import * as $me_privacy from "./routes/me/privacy.tsx";
 import * as $me_privacy_export_json from "./routes/me/privacy/export.json.ts";
 import * as $me_profile from "./routes/me/profile.tsx";
 import * as $me_schedule from "./routes/me/schedule.tsx";
+import * as $notifications_unsubscribe from "./routes/notifications/unsubscribe.tsx";
 import * as $sessions__id_ from "./routes/sessions/[id].tsx";
 import * as $sessions__id__check_in from "./routes/sessions/[id]/check-in.tsx";
 import * as $sessions__id__join from "./routes/sessions/[id]/join.tsx";
+import * as $sessions__id__recording from "./routes/sessions/[id]/recording.tsx";
 import * as $sessions__id__seats from "./routes/sessions/[id]/seats.ts";
 import * as $sw_js from "./routes/sw.js.ts";
 import * as $teach_index from "./routes/teach/index.tsx";
@@ -34,6 +42,7 @@ import * as $LiveRoster from "./islands/LiveRoster.tsx";
 import * as $LiveSeats from "./islands/LiveSeats.tsx";
 import * as $LocalTime from "./islands/LocalTime.tsx";
 import * as $OnlinePresence from "./islands/OnlinePresence.tsx";
+import * as $RecordingPlayer from "./islands/RecordingPlayer.tsx";
 import type { Manifest } from "./lib/fresh/mod.ts";
 
 const manifest = {
@@ -43,22 +52,30 @@ const manifest = {
     "./routes/_app.tsx": $_app,
     "./routes/_middleware.ts": $_middleware,
     "./routes/admin/calcom.tsx": $admin_calcom,
+    "./routes/admin/notifications.tsx": $admin_notifications,
+    "./routes/admin/reports.csv.ts": $admin_reports_csv,
+    "./routes/admin/reports.tsx": $admin_reports,
     "./routes/auth/callback.tsx": $auth_callback,
     "./routes/auth/sign-in.tsx": $auth_sign_in,
     "./routes/auth/sign-out.tsx": $auth_sign_out,
     "./routes/bookings/[id].tsx": $bookings__id_,
     "./routes/bookings/[id]/calendar.ics.ts": $bookings__id__calendar_ics,
     "./routes/dealer/compliance.tsx": $dealer_compliance,
+    "./routes/dealer/reports.csv.ts": $dealer_reports_csv,
+    "./routes/dealer/reports.tsx": $dealer_reports,
     "./routes/dev/sign-in.tsx": $dev_sign_in,
     "./routes/holds/[id].tsx": $holds__id_,
     "./routes/index.tsx": $index,
+    "./routes/me/notifications.tsx": $me_notifications,
     "./routes/me/privacy.tsx": $me_privacy,
     "./routes/me/privacy/export.json.ts": $me_privacy_export_json,
     "./routes/me/profile.tsx": $me_profile,
     "./routes/me/schedule.tsx": $me_schedule,
+    "./routes/notifications/unsubscribe.tsx": $notifications_unsubscribe,
     "./routes/sessions/[id].tsx": $sessions__id_,
     "./routes/sessions/[id]/check-in.tsx": $sessions__id__check_in,
     "./routes/sessions/[id]/join.tsx": $sessions__id__join,
+    "./routes/sessions/[id]/recording.tsx": $sessions__id__recording,
     "./routes/sessions/[id]/seats.ts": $sessions__id__seats,
     "./routes/sw.js.ts": $sw_js,
     "./routes/teach/index.tsx": $teach_index,
@@ -72,6 +89,7 @@ const manifest = {
     "./islands/LiveSeats.tsx": $LiveSeats,
     "./islands/LocalTime.tsx": $LocalTime,
     "./islands/OnlinePresence.tsx": $OnlinePresence,
+    "./islands/RecordingPlayer.tsx": $RecordingPlayer,
   },
   baseUrl: import.meta.url,
 } satisfies Manifest;

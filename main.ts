@@ -8,9 +8,9 @@ import { createApp } from "./lib/app.ts";
 import { BookingEngine } from "./lib/booking/engine.ts";
 import { loadConfig } from "./lib/config.ts";
 import { serveWithHeaderTimeout } from "./lib/http/header_timeout.ts";
-import { seedDemoData } from "./lib/seed/mod.ts";
 import { seedTeachingDemo } from "./lib/seed/teaching.ts";
 import { attendanceSettingsOf } from "./lib/attendance/windows.ts";
+import { seedDemoData, seedReportHistory } from "./lib/seed/mod.ts";
 import { exitOnSignals } from "./lib/shutdown.ts";
 import { openStore } from "./lib/store/mod.ts";
 import { registerCrons, startWorker, type Worker, workerDepsFor } from "./lib/worker/mod.ts";
@@ -30,6 +30,8 @@ if (config.seedDemo) {
   if (result.seeded) console.log(`Loaded the demo catalog in ${Math.round(performance.now() - t0)} ms`);
   // The instructor demo: past sessions with attendance once, and a session live now on every start.
   await seedTeachingDemo(kv, new Date(), attendanceSettingsOf(config));
+  // A past of finished sessions, so the reports show real figures (once per store).
+  if (await seedReportHistory(kv)) console.log("Loaded the demo report history");
 }
 const engine = new BookingEngine(kv, {
   holdMinutes: config.holdMinutes,

@@ -57,6 +57,10 @@ export function problemSentence(err: DomainError): string {
     case "offer_pending":
     case "already_waitlisted":
       return err.message;
+    case "duplicate_course":
+      return (err.details as { reason?: string } | undefined)?.reason === "completed"
+        ? "You have already completed this course."
+        : "You are already booked on another session of this course.";
     case "session_cancelled":
       return "This session was cancelled, so it can no longer be booked.";
     case "session_started":

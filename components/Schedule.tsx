@@ -5,6 +5,7 @@ import type { SessionRow } from "../lib/catalog/browse.ts";
 import { formatSessionWhen } from "../lib/catalog/format.ts";
 import type { Booking, Hold, Session, WaitlistEntry } from "../lib/domain/mod.ts";
 import { services } from "../lib/services.ts";
+import { sessionsWithRecording } from "../lib/attendance/recording.ts";
 import { getSession, listCourses, listLocations, listSessions } from "../lib/store/mod.ts";
 
 /** A booking with its session. */
@@ -20,6 +21,8 @@ export interface SchedulePlaces {
   cancelled: BookingRow[];
   holds: { hold: Hold; row: SessionRow }[];
   waitlist: { entry: WaitlistEntry; position: number; row: SessionRow }[];
+  /** Sessions of past bookings that have a recording to watch. */
+  recordings: Set<string>;
 }
 
 /** Session rows (course, location, seats) for the given session ids; unknown ids are left out. */
@@ -59,9 +62,11 @@ export async function loadSchedule(learnerId: string, now: Date): Promise<Schedu
   const start = (b: BookingRow) => Date.parse(b.row.session.startsAt);
   const ended = (b: BookingRow) => Date.parse(b.row.session.endsAt) <= now.getTime();
   const confirmed = bookings.filter((b) => b.booking.status === "confirmed");
+  const past = confirmed.filter(ended).sort((a, b) => start(b) - start(a));
   return {
     upcoming: confirmed.filter((b) => !ended(b)).sort((a, b) => start(a) - start(b)),
-    past: confirmed.filter(ended).sort((a, b) => start(b) - start(a)),
+    past,
+    recordings: await sessionsWithRecording(services().kv, past.map((b) => b.booking.sessionId)),
     cancelled: bookings.filter((b) => b.booking.status === "cancelled"),
     holds: places.holds.flatMap((hold) => {
       const row = withRow(hold);

@@ -15,6 +15,7 @@ interface Row {
   revision: number;
   outcome: string | null;
   online: { joinCount: number; minutes: number; inMeeting: boolean } | null;
+  rsvp: string | null;
 }
 
 interface Snapshot {
@@ -63,6 +64,7 @@ function attendanceText(r: Row, timeZone: string): string {
       }`,
     );
   }
+  if (r.rsvp) parts.push(`RSVP ${r.rsvp}`);
   if (r.outcome) parts.push(OUTCOME[r.outcome] ?? r.outcome);
   return parts.join(" · ");
 }
@@ -113,7 +115,9 @@ export default function LiveRoster({ sessionId, timeZone, online, initial }: Pro
       <p class="text-base" data-testid="roster-counts">
         {c.booked} booked of {c.capacity}
         {c.waiting ? ` · ${c.waiting} waiting` : ""} · {c.present} present · {c.late} late · {c.absent} absent ·{" "}
-        {c.excused} excused{online ? ` · ${c.participants} in the meeting now` : ""}
+        {c.excused} excused{online
+          ? ` · ${c.participants} in the meeting now · RSVP ${c.confirmed} confirmed, ${c.tentative} tentative, ${c.declined} declined`
+          : ""}
       </p>
       <p aria-live="polite" class="sr-only">{spoken}</p>
       {roster.rows.length === 0 && <p class="text-base">Nobody has booked this session yet.</p>}

@@ -3,6 +3,8 @@ import { onDenoDeploy, storePathFromEnv } from "./store/kv.ts";
 import { RoleSchema } from "./domain/user.ts";
 import { TimeZoneSchema } from "./domain/common.ts";
 import { DEFAULT_RETENTION_DAYS } from "./privacy/retention.ts";
+import { DEFAULT_REMINDER_OFFSETS_MIN } from "./notify/kinds.ts";
+import { parseSmtpUrl } from "./notify/smtp_url.ts";
 
 /** Runtime configuration, read once from the environment and validated. */
 export const ConfigSchema = z.object({
@@ -79,6 +81,26 @@ export const ConfigSchema = z.object({
   authFailureLimit: z.coerce.number().int().min(0).max(10_000).default(10),
   /** Days after which events and booking audit are pseudonymised by the worker (lib/privacy/retention.ts). */
   retentionDays: z.coerce.number().int().min(1).max(36_500).default(DEFAULT_RETENTION_DAYS),
+  /** SMTP server of notifications (`SMTP_URL`: smtp:// with STARTTLS, smtps:// implicit TLS); null: messages wait. Never logged. */
+  smtpUrl: z.string().refine((v) => {
+    try {
+      parseSmtpUrl(v);
+      return true;
+    } catch {
+      return false;
+    }
+  }, { error: "must be smtp://user:pass@host:587 (STARTTLS) or smtps://user:pass@host:465 (implicit TLS)" })
+    .nullable(),
+  /** Sender of notifications (`MAIL_FROM`), `Name <address>` or an address. */
+  mailFrom: z.string().regex(
+    /^(?:[^<>]*<[^\s@<>]+@[^\s@<>]+>|[^\s@<>]+@[^\s@<>]+)$/,
+    "must be an address or Name <address>",
+  )
+    .default("Training Booking <noreply@localhost>"),
+  /** Public address of the site, for links in emails (`SITE_URL`; default http://localhost:PORT). */
+  siteUrl: z.url({ protocol: /^https?$/ }).transform((u) => u.replace(/\/+$/, "")).nullable(),
+  /** Reminder schedule in minutes before the start (`REMINDER_OFFSETS`, e.g. `7d,1d,1h`). */
+  reminderOffsetsMin: z.array(z.number().int().min(1).max(60 * 24 * 90)).max(10),
   /** Whether this process runs the background jobs (relay, Cal.com sync, hold sweep, crons); WORKER=0 on app instances beside a `deno task worker`. */
   worker: z.boolean(),
   /** Read the client address from the last `X-Forwarded-For` entry (only behind a proxy that sets it). */
@@ -176,6 +198,10 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     cancelStepPauseMs: env.CANCEL_STEP_PAUSE_MS || undefined,
     authFailureLimit: env.AUTH_FAILURE_LIMIT || undefined,
     retentionDays: env.RETENTION_DAYS || undefined,
+    smtpUrl: env.SMTP_URL || null,
+    mailFrom: env.MAIL_FROM || undefined,
+    siteUrl: env.SITE_URL || null,
+    reminderOffsetsMin: parseOffsets(env.REMINDER_OFFSETS),
     worker: flag(env.WORKER, true),
     trustProxy: flag(env.TRUST_PROXY, false),
     version: VERSION,
@@ -222,6 +248,10 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
       attendanceCloseDays: "ATTENDANCE_CLOSE_DAYS",
       lateAfterMinutes: "LATE_AFTER_MINUTES",
       joinOpensMinutes: "JOIN_OPENS_MINUTES",
+      smtpUrl: "SMTP_URL",
+      mailFrom: "MAIL_FROM",
+      siteUrl: "SITE_URL",
+      reminderOffsetsMin: "REMINDER_OFFSETS (e.g. 7d,1d,1h)",
     };
     const oidcNames: Record<string, string> = {
       issuer: "OIDC_ISSUER",
@@ -238,6 +268,16 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     throw new Error(`Invalid configuration:\n  ${lines.join("\n  ")}`);
   }
   return parsed.data;
+}
+
+/** `7d,1d,1h` (REMINDER_OFFSETS) in minutes; the default schedule when unset; NaN for a bad part (the schema names it). */
+function parseOffsets(value: string | undefined): number[] {
+  if (!value) return [...DEFAULT_REMINDER_OFFSETS_MIN];
+  const unit: Record<string, number> = { m: 1, h: 60, d: 24 * 60, w: 7 * 24 * 60 };
+  return value.split(",").map((p) => p.trim()).filter(Boolean).map((p) => {
+    const m = p.match(/^(\d+)([mhdw])$/);
+    return m ? Number(m[1]) * unit[m[2]] : NaN;
+  });
 }
 
 /** `group:role,group:role` (OIDC_ROLE_MAP) as a record; a malformed pair is kept whole so the schema names it. */

@@ -179,3 +179,22 @@ Deno.test("[config] attendance windows: defaults 30 min / 7 days / 10 min / join
   ]);
   assert.throws(() => loadConfig({ ...base, ATTENDANCE_CLOSE_DAYS: "-1" }), /ATTENDANCE_CLOSE_DAYS/);
 });
+
+Deno.test("[config] notifications: SMTP_URL, MAIL_FROM, SITE_URL and REMINDER_OFFSETS are checked and named", () => {
+  const base = { DENO_KV_PATH: ":memory:" };
+  const c = loadConfig({
+    ...base,
+    SMTP_URL: "smtps://u:p@mail.example.com",
+    MAIL_FROM: "Training <t@example.com>",
+    SITE_URL: "https://training.example.com/",
+    REMINDER_OFFSETS: "2w,1d,30m",
+  });
+  assert.equal(c.smtpUrl, "smtps://u:p@mail.example.com");
+  assert.equal(c.siteUrl, "https://training.example.com");
+  assert.deepEqual(c.reminderOffsetsMin, [20160, 1440, 30]);
+  assert.deepEqual(loadConfig(base).reminderOffsetsMin, [10080, 1440, 60]);
+  assert.equal(loadConfig(base).smtpUrl, null);
+  assert.throws(() => loadConfig({ ...base, SMTP_URL: "http://x" }), /SMTP_URL: must be smtp:\/\//);
+  assert.throws(() => loadConfig({ ...base, REMINDER_OFFSETS: "1 day" }), /REMINDER_OFFSETS/);
+  assert.throws(() => loadConfig({ ...base, MAIL_FROM: "nobody" }), /MAIL_FROM/);
+});

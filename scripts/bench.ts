@@ -21,6 +21,8 @@
  *
  * `--quick`: the steady run 15 s and two concurrent-users steps of 10 s (about half the time).
  * `--compliance`: only the compliance scan at 10,000 learners × 2,000 open sessions (bench/compliance.ts).
+ * `reports [--bookings=N]`: only the reports scenario (bench/reports.ts): 1,000,000 bookings by
+ * default, written to bench/reports_results.json.
  * @module
  */
 import os from "node:os";
@@ -35,6 +37,7 @@ import { measureHomeRender } from "../bench/render.ts";
 import { multiInstanceBench } from "../bench/multi.ts";
 import { usersBench } from "../bench/users.ts";
 import { complianceBench } from "../bench/compliance.ts";
+import { reportsBench } from "../bench/reports.ts";
 
 const CONCURRENCY = 64;
 const SCENARIO_MS = 6_000;
@@ -56,6 +59,16 @@ const log = (msg: string) => console.error(`[bench ${((performance.now() - t0) /
 const t0 = performance.now();
 // Library code may log to stdout (e.g. the island bundler); stdout carries only the result.
 console.log = console.error;
+
+// `deno task bench reports [--bookings=N]`: only the reports scenario (bench/reports.ts).
+if (Deno.args.includes("reports")) {
+  const n = Number(Deno.args.find((a) => a.startsWith("--bookings="))?.split("=")[1] ?? 1_000_000);
+  const result = await reportsBench({ bookings: n, log });
+  const text = JSON.stringify(result, null, 2) + "\n";
+  if (n === 1_000_000) await Deno.writeTextFile(new URL("../bench/reports_results.json", import.meta.url), text);
+  await Deno.stdout.write(new TextEncoder().encode(text));
+  Deno.exit(0);
+}
 
 const durations: Record<string, number> = {};
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;

@@ -7,7 +7,8 @@
  *
  * Browser tests need Debian's chromium (`CHROMIUM_PATH`, default /usr/bin/chromium), Kafka
  * tests need Java 17 and Maven, the multi-instance tests (tests/multi/) need `denokv` 0.14.0
- * (`DENOKV_BIN`; `.ci/run` builds it); all FAIL when missing. SKIP_BROWSER=1 / SKIP_KAFKA=1 /
+ * (`DENOKV_BIN`; `.ci/run` builds it), the mail tests (tests/mail/) need Mailpit v1.33.1 (`MAILPIT_BIN`;
+ * `.ci/run` installs it); all FAIL when missing. SKIP_BROWSER=1 / SKIP_KAFKA=1 /
  * SKIP_DENOKV=1 leave them out on a machine without them (never in CI).
  */
 const ci = Deno.env.get("CI") === "true";

@@ -9,6 +9,7 @@
 import { openStore } from "../lib/store/kv.ts";
 import { resetAndSeed, seedDemoData } from "../lib/seed/seed.ts";
 import { seedTeachingDemo } from "../lib/seed/teaching.ts";
+import { DEMO_HISTORY_BOOKINGS, seedReportHistory } from "../lib/seed/report_history.ts";
 
 const reset = Deno.args.includes("--reset");
 const unknown = Deno.args.filter((a) => a !== "--reset");
@@ -32,6 +33,7 @@ try {
     console.log(`Seeded demo data ${result.version} in ${(result.ms / 1000).toFixed(2)} s:`);
     console.table(result.counts);
   }
+  if (await seedReportHistory(kv)) console.log(`Wrote ${DEMO_HISTORY_BOOKINGS} past bookings for the reports.`);
 } finally {
   kv.close();
 }

@@ -83,3 +83,66 @@ Deno.test("[alternatives-page] a full session lists up to 3 alternatives with re
     await t.close();
   }
 });
+
+Deno.test("[duplicate-page] a course already booked is said before the hold button, which then books anyway", async () => {
+  const t = await startTestApp({ seed: false });
+  try {
+    const kv = t.services.kv;
+    const now = Date.now();
+    const course = await createCourse(kv, {
+      code: "SAF-101",
+      title: "Shop Safety",
+      summary: "Safety.",
+      topic: "safety",
+      programType: "onboarding",
+      durationMinutes: 60,
+    });
+    const instructor = await createUser(kv, { email: "i@example.com", name: "Instructor", roles: ["instructor"] });
+    const learner = await createUser(kv, { email: "l@example.com", name: "Lee", roles: ["learner"] });
+    const online = (hours: number) =>
+      createSession(kv, {
+        courseId: course.id,
+        startsAt: new Date(now + hours * 3_600_000).toISOString(),
+        endsAt: new Date(now + (hours + 1) * 3_600_000).toISOString(),
+        timeZone: "America/New_York",
+        mode: "online",
+        joinUrl: "https://meet.example.com/x",
+        capacity: 5,
+        instructorId: instructor.id,
+      });
+    const first = await online(30);
+    const second = await online(80);
+    const actor = {
+      userId: learner.id,
+      roles: ["learner"],
+      origin: "web" as const,
+      correlationId: crypto.randomUUID(),
+    };
+    const { hold } = await t.services.engine.placeHold(first.id, learner.id, actor);
+    const { booking } = await t.services.engine.confirmHold(hold.id, actor);
+    const cookie = await devSignInCookie(kv, learner.id);
+
+    const page = await getPage(t, `/sessions/${second.id}`, cookie);
+    assert.match(page.text, /data-testid="duplicate-warning"/);
+    assert.match(
+      page.text,
+      new RegExp(`You are already booked on this course on\\s*<a href="/bookings/${booking.id}"`),
+    );
+    assert.match(page.text, /Hold a seat anyway/);
+    assert.doesNotMatch(page.text, />Hold my seat</);
+
+    // A post without the confirmation (a stale page, an alternative's button) is refused with the same choice.
+    const refused = await postForm(t, `/sessions/${second.id}`, cookie, { intent: "hold", key: crypto.randomUUID() });
+    assert.equal(refused.res.status, 409);
+    assert.match(refused.text, /You are already booked on another session of this course\./);
+    const form = refused.text.split(`action="/sessions/${second.id}"`)[1].split("</form>")[0];
+    assert.match(form, /name="confirmDuplicate" value="1"/);
+    assert.match(form, /Hold a seat anyway/);
+    const fields = Object.fromEntries([...form.matchAll(/name="(\w+)" value="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+    const anyway = await postForm(t, `/sessions/${second.id}`, cookie, fields);
+    assert.equal(anyway.res.status, 303);
+    assert.match(anyway.res.headers.get("location")!, /^\/holds\//);
+  } finally {
+    await t.close();
+  }
+});

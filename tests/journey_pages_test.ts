@@ -9,6 +9,7 @@ import type { Session } from "../lib/domain/mod.ts";
 import { listSessions } from "../lib/store/mod.ts";
 import { startTestApp, type TestApp } from "./app_fixture.ts";
 import { devSignInCookie } from "./page_client.ts";
+import { repeatsCourse } from "./repeat_free.ts";
 
 const BASE = "http://test";
 
@@ -57,6 +58,8 @@ async function candidates(t: TestApp, want: (s: Session, a: Availability) => boo
         );
       }
       if (courses.get(s.courseId)!.prerequisiteCourseIds.length) continue;
+      // A course the demo learner is booked on or completed asks "book anyway?" first (tested on its own).
+      if (await repeatsCourse(t, s)) continue;
       if (want(s, avail.get(s.id)!)) found.push(s);
       if (found.length >= max) return found;
     }

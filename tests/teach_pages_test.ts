@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import type { Actor } from "../lib/booking/events.ts";
+import { mintToken } from "../lib/auth/tokens.ts";
 import type { Session, User } from "../lib/domain/mod.ts";
 import { createSession, createUser, listCourses, listLocations, updateSession } from "../lib/store/mod.ts";
 import { startTestApp, type TestApp } from "./app_fixture.ts";
@@ -192,6 +193,95 @@ Deno.test("[teach] closing from the roster page records completions and no-shows
     const page = await getPage(t, `${path}?done=closed`, w.cookie);
     assert.match(page.text, /Closed\. 1 completed, 0 attended without completing, 1 no-shows/);
     assert.ok(page.text.includes("Attendance closed"));
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("[teach] session page of an online session: join button, completion rule, RSVP; declined offers to release the seat", async () => {
+  const t = await startTestApp();
+  try {
+    const kv = t.services.kv;
+    const course = (await listCourses(kv)).find((c) => c.prerequisiteCourseIds.length === 0)!;
+    const instructor = await createUser(kv, { email: `o-${++n}@example.com`, name: "On", roles: ["instructor"] });
+    const start = Date.now() + 5 * 60_000;
+    const session = await createSession(kv, {
+      courseId: course.id,
+      startsAt: new Date(start).toISOString(),
+      endsAt: new Date(start + 3_600_000).toISOString(),
+      timeZone: "America/Chicago",
+      mode: "online",
+      joinUrl: "https://meet.example.com/page-test",
+      capacity: 4,
+      instructorId: instructor.id,
+    });
+    const learner = await book(t, session, "Ona Online");
+    const cookie = await devSignInCookie(kv, learner.id);
+    const path = `/sessions/${session.id}`;
+    const page = await getPage(t, path, cookie);
+    assert.ok(page.text.includes(`href="/sessions/${session.id}/join"`), "joins go through our redirect");
+    assert.match(page.text, /You complete this course by attending at least 30 minutes or 50 %/);
+    assert.ok(page.text.includes("Will you attend?"));
+    assert.equal((await postForm(t, path, cookie, { intent: "rsvp", rsvp: "soon" })).res.status, 400);
+    const declined = await postForm(t, path, cookie, { intent: "rsvp", rsvp: "declined" });
+    assert.equal(declined.res.headers.get("location"), `${path}?rsvp=declined`);
+    const ask = await getPage(t, `${path}?rsvp=declined`, cookie);
+    assert.ok(ask.text.includes("Release my seat"));
+    const released = await postForm(t, path, cookie, { intent: "release" });
+    assert.equal(released.res.headers.get("location"), `${path}?rsvp=released`);
+    const after = await getPage(t, `${path}?rsvp=released`, cookie);
+    assert.ok(after.text.includes("Your seat is released"));
+    const places = await t.services.engine.listLearnerPlaces(learner.id);
+    assert.equal(places.bookings.find((b) => b.sessionId === session.id)?.status, "cancelled");
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("[teach] recordings: the instructor adds one after the end; booked learners see it on the session, booking and schedule pages and watch it on the player", async () => {
+  let offset = 0;
+  const t = await startTestApp({ now: () => new Date(Date.now() + offset) });
+  try {
+    const w = await world(t, 1);
+    const kv = t.services.kv;
+    const token = (await mintToken(kv, w.instructor.id)).token;
+    const put = (body: unknown) =>
+      t.app.fetch(
+        new Request(`http://test/api/v1/sessions/${w.session.id}/recording`, {
+          method: "PUT",
+          headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+          body: JSON.stringify(body),
+        }),
+      );
+    const early = await put({ url: "https://video.example.com/rec.mp4", durationSeconds: 600 });
+    assert.equal(early.status, 409);
+    offset = 3 * 3_600_000;
+    const bad = await put({ url: "javascript:alert(1)" });
+    assert.equal(bad.status, 400);
+    const roster = `/teach/sessions/${w.session.id}`;
+    const typo = await postForm(t, roster, w.cookie, { intent: "recording", url: "video.example.com/rec" });
+    assert.equal(typo.res.status, 400);
+    assert.ok(typo.text.includes("starting with https://") && typo.text.includes('value="video.example.com/rec"'));
+    const byForm = await postForm(t, roster, w.cookie, {
+      intent: "recording",
+      url: "https://video.example.com/first.mp4",
+    });
+    assert.equal(byForm.res.headers.get("location"), `${roster}?done=recording`);
+    const added = await put({ url: "https://video.example.com/rec.mp4", durationSeconds: 600 });
+    assert.equal(added.status, 200);
+    const learner = w.learners[0];
+    const cookie = await devSignInCookie(kv, learner.id);
+    const href = `/sessions/${w.session.id}/recording`;
+    assert.ok((await getPage(t, `/sessions/${w.session.id}`, cookie)).text.includes(href));
+    const bookingId = (await t.services.engine.listLearnerPlaces(learner.id)).bookings[0].id;
+    assert.ok((await getPage(t, `/bookings/${bookingId}`, cookie)).text.includes(href));
+    assert.ok((await getPage(t, "/me/schedule", cookie)).text.includes(href));
+    const player = await getPage(t, href, cookie);
+    assert.equal(player.res.status, 200);
+    assert.match(player.text, /<video[^>]*src="https:\/\/video\.example\.com\/rec\.mp4"/);
+    assert.ok(player.text.includes("Watched 0 %"));
+    const stranger = await createUser(kv, { email: `x-${++n}@example.com`, name: "X", roles: ["learner"] });
+    assert.equal((await getPage(t, href, await devSignInCookie(kv, stranger.id))).res.status, 404);
   } finally {
     await t.close();
   }

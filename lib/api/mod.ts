@@ -20,6 +20,8 @@ import { alternativesOperations } from "./v1/alternatives.ts";
 import { profileOperations } from "./v1/profile.ts";
 import { complianceOperations } from "./v1/compliance.ts";
 import { attendanceOperations } from "./v1/attendance.ts";
+import { reportOperations } from "./v1/reports.ts";
+import { notificationOperations } from "./v1/notifications.ts";
 
 /** Every /api/v1 operation, in documentation order. */
 export const API_OPERATIONS: readonly Operation[] = [
@@ -37,6 +39,8 @@ export const API_OPERATIONS: readonly Operation[] = [
   ...profileOperations,
   ...complianceOperations,
   ...attendanceOperations,
+  ...reportOperations,
+  ...notificationOperations,
 ];
 
 /** Builds the `/api` sub-app. */

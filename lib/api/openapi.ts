@@ -146,7 +146,8 @@ export function buildOpenApi(ops: readonly Operation[], version: string): Record
         : status >= 400
         ? errorRef
         : undefined;
-      responses[String(status)] = { description, ...(schema ? { content: { "application/json": { schema } } } : {}) };
+      const media = spec?.mediaType ?? "application/json";
+      responses[String(status)] = { description, ...(schema ? { content: { [media]: { schema } } } : {}) };
     }
     paths[op.path] ??= {};
     paths[op.path][op.method] = {

@@ -64,6 +64,8 @@ export interface OperationResult {
 export interface ResponseSpec {
   description: string;
   schema?: z.ZodType;
+  /** Media type of a non-JSON answer (e.g. `text/csv`); its handler returns the body as a string. */
+  mediaType?: string;
 }
 
 /** An API operation. Paths are OpenAPI style under `/api` (e.g. `/v1/holds/{id}`). */
@@ -254,6 +256,8 @@ function handlerFor(op: Operation) {
     for (const [k, v] of Object.entries(result.headers ?? {})) c.header(k, v);
     if (result.replayed) c.header("idempotent-replayed", "true");
     if (result.status === 204) return c.body(null, 204);
+    // A text answer (its media type documented in `responses`, its content type in `headers`).
+    if (typeof result.body === "string") return c.body(result.body, result.status as 200);
     return c.json(result.body as object, result.status as 200);
   };
 }

@@ -401,9 +401,9 @@ Deno.test("[attendance] roster and /teach rows: seats, waitlist, marks, prerequi
     assert.equal(roster.phase, "live");
     assert.equal(roster.attendance.state, "open");
     assert.deepEqual([roster.counts.booked, roster.counts.present, roster.counts.marked], [2, 1, 1]);
-    assert.deepEqual(roster.rows.map((r) => [r.name, r.mark, r.revision, r.missingPrerequisites]), [
-      ["Learner 0", "present", 1, ["Safety Basics"]],
-      ["Learner 1", null, 0, ["Safety Basics"]],
+    assert.deepEqual(roster.rows.map((r) => [r.name, r.mark, r.revision, r.missingPrerequisites, r.minutes]), [
+      ["Learner 0", "present", 1, ["Safety Basics"], 1],
+      ["Learner 1", null, 0, ["Safety Basics"], null],
     ]);
     await assert.rejects(
       getRoster(w.kv, w.session.id, self(w.learners[0].id), new Date(w.start), SETTINGS),

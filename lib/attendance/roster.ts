@@ -18,6 +18,7 @@ import { getValuesById } from "../store/batch.ts";
 import { type AttendanceClose, attendedSeconds } from "./close.ts";
 import { completionRuleOf, describeCompletionRule } from "./completion.ts";
 import { type AttendanceMarkRecord, ensureCheckInCode, type Mark, revisionOf } from "./marks.ts";
+import { listRsvps, type RsvpStatus } from "./rsvp.ts";
 import { listPresence, type OnlinePresence, presenceSeconds, STALE_AFTER_MS } from "./online.ts";
 import {
   type AttendanceSettings,
@@ -51,6 +52,8 @@ export interface RosterRow {
   outcome: string | null;
   /** Online sessions: joins and minutes so far (summed over reconnections); null when never joined. */
   online: { joinCount: number; minutes: number; inMeeting: boolean } | null;
+  /** Online sessions: the learner's answer, or null. */
+  rsvp: RsvpStatus | null;
 }
 
 /** A session's roster. */
@@ -75,6 +78,10 @@ export interface Roster {
     excused: number;
     /** Learners in the online meeting now. */
     participants: number;
+    /** RSVP answers (online sessions). */
+    confirmed: number;
+    tentative: number;
+    declined: number;
   };
   /** The completion rule in words (shown to learners too). */
   completionRule: string;
@@ -108,6 +115,7 @@ export async function getRoster(
     ensureCheckInCode(kv, sessionId, now),
     listPresence(kv, sessionId),
   ]);
+  const rsvps = await listRsvps(kv, sessionId);
   const inMeeting = (p: OnlinePresence) =>
     !!p.openSince && now.getTime() - Date.parse(p.lastSeenAt ?? p.openSince) <= STALE_AFTER_MS;
   const dealerIds = [...new Set([...users.values()].map((u) => u.dealerId).filter((d): d is string => !!d))];
@@ -116,11 +124,16 @@ export async function getRoster(
     getValuesById<Dealer>(kv, dealerIds, keys.dealer),
     getValuesById<Course>(kv, prereqIds, keys.course),
   ]);
+  const soFar = {
+    startsAt: session.startsAt,
+    endsAt: new Date(Math.min(Date.parse(session.endsAt), now.getTime())).toISOString(),
+  };
   const rows = bookings.map((b): RosterRow => {
     const user = users.get(b.learnerId) as User | undefined;
     const record = records.get(b.learnerId) ?? null;
     const done = new Set(user?.completedCourses.map((c) => c.courseId) ?? []);
-    const seconds = record?.checkInAt ? attendedSeconds(record, session) : null;
+    // Minutes so far: up to now while the session runs.
+    const seconds = record?.checkInAt ? attendedSeconds(record, soFar) : null;
     return {
       learnerId: b.learnerId,
       bookingId: b.id,
@@ -142,6 +155,7 @@ export async function getRoster(
           inMeeting: inMeeting(presence.get(b.learnerId)!),
         }
         : null,
+      rsvp: rsvps.get(b.learnerId)?.status ?? null,
     };
   }).sort((a, b) => a.name.localeCompare(b.name));
   const count = (m: Mark) => rows.filter((r) => r.mark === m).length;
@@ -176,6 +190,9 @@ export async function getRoster(
       absent: count("absent"),
       excused: count("excused"),
       participants: rows.filter((r) => r.online?.inMeeting).length,
+      confirmed: rows.filter((r) => r.rsvp === "confirmed").length,
+      tentative: rows.filter((r) => r.rsvp === "tentative").length,
+      declined: rows.filter((r) => r.rsvp === "declined").length,
     },
     completionRule: describeCompletionRule(completionRuleOf(course), scheduled),
     checkInCode: code,

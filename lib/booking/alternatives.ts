@@ -13,8 +13,10 @@
  */
 import type { Course, Location, Session, User } from "../domain/mod.ts";
 import { getAvailability } from "./availability.ts";
+import { recordAlternativesOffered } from "../reports/record.ts";
 import { Draft } from "./draft.ts";
 import { type Actor, addEvent } from "./events.ts";
+import { getExistingValues } from "../store/batch.ts";
 import { keys } from "../store/keys.ts";
 import type { Place } from "./model.ts";
 import { type RankCandidate, rankSessions } from "./ranking.ts";
@@ -71,15 +73,6 @@ async function livePlaceSessions(kv: Deno.Kv, sessions: Session[], learnerId: st
   return out;
 }
 
-/** Values of many keys, 10 per getMany; missing ones left out. */
-async function getValues<T>(kv: Deno.Kv, keyList: Deno.KvKey[]): Promise<T[]> {
-  const out: T[] = [];
-  for (let i = 0; i < keyList.length; i += 10) {
-    for (const g of await kv.getMany<T[]>(keyList.slice(i, i + 10))) if (g.value) out.push(g.value as T);
-  }
-  return out;
-}
-
 /**
  * Courses that may replace `course` for the learner, most relevant first: the course itself, then
  * the same certification track, then the same topic. Courses whose prerequisites the learner lacks
@@ -124,7 +117,7 @@ export async function findAlternatives(
       if (id !== session.id) ids.push(id);
     }
   }));
-  const loaded = (await getValues<Session>(kv, ids.map(keys.session))).filter((s) => s.status === "scheduled");
+  const loaded = (await getExistingValues<Session>(kv, ids.map(keys.session))).filter((s) => s.status === "scheduled");
   const placed = await livePlaceSessions(kv, loaded, learnerId, now);
   const avail = await getAvailability(kv, loaded, now);
   const open = loaded.filter((s) => !placed.has(s.id) && (avail.get(s.id)?.seatsLeft ?? 0) > 0);
@@ -132,7 +125,9 @@ export async function findAlternatives(
   // Proximity is measured from the learner's preferred location, else from the full session's.
   const originId = learner?.preferredLocationId ?? session.locationId;
   const locationIds = [...new Set([originId, ...open.map((s) => s.locationId)].filter((x): x is string => !!x))];
-  const locations = new Map((await getValues<Location>(kv, locationIds.map(keys.location))).map((l) => [l.id, l]));
+  const locations = new Map(
+    (await getExistingValues<Location>(kv, locationIds.map(keys.location))).map((l) => [l.id, l]),
+  );
   const origin = originId ? locations.get(originId) : undefined;
   const byCourse = new Map(courses.map((c) => [c.id, c]));
   const candidates: RankCandidate[] = open.map((s) => {
@@ -233,7 +228,10 @@ export async function recordAlternativesOffer(
     shownOn,
     alternatives: alternatives.map((a) => ({ sessionId: a.sessionId, score: a.score, reasons: a.reasons })),
   }, now);
-  await draft.commit();
+  if (await draft.commit()) {
+    // The reports' acceptance rate: decided 24 h later from the learner's bookings.
+    await recordAlternativesOffered(kv, { sessionId, learnerId, alternatives: ids }, now);
+  }
 }
 
 /**

@@ -8,6 +8,7 @@ import { actsForSession, assertMayActOnPlace, assertMayManageSession, mayActOnPl
 import { keys } from "../store/keys.ts";
 import { getSession } from "../store/sessions.ts";
 import { acceptedAlternativeOf, findAlternatives } from "./alternatives.ts";
+import { type CourseDuplicate, findCourseDuplicate } from "./duplicates.ts";
 import { type AttendanceInput, type AttendanceResult, recordAttendance } from "./attendance.ts";
 import { Draft } from "./draft.ts";
 import { DomainError, notFound } from "./errors.ts";
@@ -132,13 +133,16 @@ export class BookingEngine {
    * Places a 15-minute hold on one seat (HOLD_MINUTES). 409 full (with alternatives), 422 prerequisites, 429 too many.
    * `alternativeOf`: the full session whose offered alternatives this hold takes up; kept on the hold (and its
    * booking) only when they were offered to the learner less than 24 h ago and listed this session.
+   * `warnDuplicate` (the API and pages set it unless the person confirmed "book anyway"): 409 `duplicate_course`
+   * (details: a {@link CourseDuplicate}) when the learner already has a confirmed seat in another session of the
+   * course, or a valid completion of it. A warning for people, not a seat rule, so other callers are not asked.
    */
   async placeHold(
     sessionId: string,
     learnerId: string,
     actor: Actor,
     idem?: IdempotencyRequest,
-    known: { learner?: User; alternativeOf?: string | null } = {},
+    known: { learner?: User; alternativeOf?: string | null; warnDuplicate?: boolean } = {},
   ): Promise<Idempotent<{ hold: Hold }>> {
     const [session, learner] = await Promise.all([
       this.#requireSession(sessionId),
@@ -154,6 +158,9 @@ export class BookingEngine {
     // A caller's cached user may predate a completion that just unlocked this course: re-read before refusing.
     const stale = learner === known.learner && course && (await this.missingPrerequisites(course, learner)).length;
     await this.#assertPrerequisites(course, stale ? await this.#get<User>(keys.user(learnerId)) ?? learner : learner);
+    const duplicate = known.warnDuplicate
+      ? await findCourseDuplicate(this.kv, learner, session, course, this.now())
+      : null;
     const alternativeOf = await acceptedAlternativeOf(this.kv, learnerId, sessionId, known.alternativeOf, this.now());
     const prefetch: Deno.KvKey[] = [keys.place(sessionId, learnerId), keys.learnerHolds(learnerId)];
     if (idem) prefetch.push(keys.idempotency(idem.scope, idem.key));
@@ -178,6 +185,8 @@ export class BookingEngine {
         // A seat freed earlier in this batch belongs to the head of the waitlist, not to a newcomer.
         await offerFreedSeats(tx);
         if (tx.freeForNewcomers() <= 0) throw new DomainError(409, "session_full", "This session is full.");
+        // Asked only when a seat could be had: a full session says so first.
+        if (duplicate) throw duplicateCourse(duplicate);
         const expiresAtMs = tx.nowMs + this.options.holdMinutes * 60_000;
         const hold = tx.createHold(learnerId, "hold", expiresAtMs, idem?.key ?? null, alternativeOf);
         addEvent(tx.draft, tx.actor, "hold.placed", sessionId, learnerId, {
@@ -705,6 +714,18 @@ async function getValues<T>(kv: Deno.Kv, keyList: Deno.KvKey[]): Promise<T[]> {
   for (let i = 0; i < keyList.length; i += 10) chunks.push(keyList.slice(i, i + 10));
   const results = await Promise.all(chunks.map((c) => kv.getMany<T[]>(c)));
   return results.flat().flatMap((e) => e.value === null ? [] : [e.value as T]);
+}
+
+/** 409 `duplicate_course`: booking would repeat a course the learner is booked on or completed. */
+function duplicateCourse(dup: CourseDuplicate): DomainError {
+  return new DomainError(
+    409,
+    "duplicate_course",
+    dup.reason === "booked"
+      ? "You are already booked on another session of this course. Confirm to book it again anyway."
+      : "You have already completed this course. Confirm to book it again anyway.",
+    dup,
+  );
 }
 
 function placeTaken(kind: string): DomainError {

@@ -3,7 +3,7 @@
  * - at `["events", key]`: the permanent history (replay, `GET /api/v1/events`), ordered by a key
  *   minted from the writer's wall clock: approximate, see {@link listEvents};
  * - at `["outbox", consumer, sessionId, key]` once per consumer that wants it (Kafka relay: every
- *   event; Cal.com sync: {@link CALCOM_EVENT_TYPES}): the pending entry that consumer deletes
+ *   event; Cal.com sync: {@link CALCOM_EVENT_TYPES}; reports): the pending entry that consumer deletes
  *   after delivery (lib/booking/outbox.ts). Delivery reads
  *   only these, so it depends on no clock and no cursor.
  * So an event exists, and is pending for every consumer, exactly when its change committed.
@@ -13,8 +13,8 @@ import { monotonicFactory } from "ulid";
 import { keys } from "../store/keys.ts";
 import type { Draft } from "./draft.ts";
 
-/** Who reads the outbox: each has its own pending entries. */
-export const OUTBOX_CONSUMERS = ["kafka", "calcom"] as const;
+/** Who reads the outbox: each has its own pending entries (`reports`: the report aggregates, lib/reports/; `notify`: notifications, lib/notify/). */
+export const OUTBOX_CONSUMERS = ["kafka", "calcom", "reports", "notify"] as const;
 export type OutboxConsumer = typeof OUTBOX_CONSUMERS[number];
 
 /**
@@ -32,11 +32,64 @@ export const CALCOM_EVENT_TYPES: ReadonlySet<string> = new Set([
   "session.cancelled",
 ]);
 
+/**
+ * The event types the report aggregates fold (lib/reports/ledger.ts): session changes, holds,
+ * bookings, waitlist joins and offers, attendance and completions.
+ */
+export const REPORT_EVENT_TYPES: ReadonlySet<string> = new Set([
+  "session.scheduled",
+  "session.updated",
+  "session.cancelled",
+  "hold.placed",
+  "hold.expired",
+  "hold.released",
+  "booking.confirmed",
+  "booking.cancelled",
+  "booking.rescheduled",
+  "waitlist.joined",
+  "waitlist.offered",
+  "attendance.recorded",
+  "course.completed",
+]);
+
+/**
+ * The event types notifications are made from (lib/notify/produce.ts): bookings, waitlist offers,
+ * session moves, attendance (a manager's no-show notice), and the events of recordings and
+ * compliance named in lib/notify/kinds.ts (EXTERNAL_EVENT_KINDS).
+ */
+export const NOTIFY_EVENT_TYPES: ReadonlySet<string> = new Set([
+  "booking.confirmed",
+  "booking.rescheduled",
+  "booking.cancelled",
+  "waitlist.offered",
+  "session.updated",
+  "attendance.recorded",
+  "recording.available",
+  "assignment.created",
+  "assignment.due_soon",
+  "assignment.overdue",
+  "certification.expiring",
+]);
+
+/** Which event types each consumer gets a pending entry for (null: every type). */
+export const CONSUMER_EVENT_TYPES: Readonly<Record<OutboxConsumer, ReadonlySet<string> | null>> = {
+  kafka: null,
+  calcom: CALCOM_EVENT_TYPES,
+  reports: REPORT_EVENT_TYPES,
+  notify: NOTIFY_EVENT_TYPES,
+};
+
+const consumersByType = new Map<string, readonly OutboxConsumer[]>();
+
 /** The consumers that get a pending entry for an event of `type`. */
 export function outboxConsumersFor(type: string): readonly OutboxConsumer[] {
-  return CALCOM_EVENT_TYPES.has(type) ? OUTBOX_CONSUMERS : KAFKA_ONLY;
+  let list = consumersByType.get(type);
+  if (!list) {
+    list = OUTBOX_CONSUMERS.filter((c) => CONSUMER_EVENT_TYPES[c]?.has(type) ?? true);
+    consumersByType.set(type, list);
+  }
+  return list;
 }
-const KAFKA_ONLY: readonly OutboxConsumer[] = ["kafka"];
 
 /** Every event type the booking engine emits. */
 export const EVENT_TYPES = [

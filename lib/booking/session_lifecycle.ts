@@ -203,8 +203,8 @@ export function updateSession(deps: LifecycleDeps, id: string, patch: SessionPat
 const STEP_MUTATIONS = 600;
 const STEP_CHECKS = 10;
 const STEP_BYTES = 400_000;
-/** Rough bytes one cleaned-up record adds besides its own value (its event three times: history and two outboxes; keys). */
-const PER_ITEM_BYTES = 4_000;
+/** Rough bytes one cleaned-up record adds besides its own value (its event four times: history and three outboxes; keys). */
+const PER_ITEM_BYTES = 5_000;
 
 interface StepResult {
   session: Session;

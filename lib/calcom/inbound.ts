@@ -25,6 +25,7 @@ import type { Actor } from "../booking/events.ts";
 import type { Booking } from "../booking/model.ts";
 import type { AttendanceStatus } from "../domain/attendance.ts";
 import { endMeeting } from "../attendance/online.ts";
+import { addRecording } from "../attendance/recording.ts";
 import type { User } from "../domain/user.ts";
 import { keys } from "../store/keys.ts";
 import { getBooking } from "../store/bookings.ts";
@@ -582,8 +583,20 @@ async function applyTrigger(deps: InboundDeps, tenant: string, delivery: Deliver
         }, actor));
       // Cal.com hosts this meeting: whoever joined through us and is still in it leaves now.
       const sessions = new Set(seats.map((s) => s.sessionId).filter((id): id is string => !!id));
-      for (const id of sessions) await endMeeting(deps.kv, id, deps.engine.now());
+      for (const id of sessions) await endMeeting(deps.kv, id, clock(deps));
       return summarise(trigger, seats);
+    }
+    case "RECORDING_READY": {
+      const p = WEBHOOK_PAYLOADS.RECORDING_READY.parse(delivery.payload);
+      const sessionId = await findSessionByEventType(deps.kv, tenant, p.eventTypeId);
+      if (!sessionId) return summarise(trigger, [], "event type not mirrored");
+      try {
+        await addRecording(deps.kv, { sessionId, url: p.downloadLink }, actor, clock(deps));
+      } catch (err) {
+        if (!(err instanceof DomainError)) throw err;
+        return summarise(trigger, [], reasonOf(err));
+      }
+      return { trigger, action: "recording_added", seats: [] };
     }
     default:
       return summarise(trigger, [], `${trigger} is kept but not applied`);

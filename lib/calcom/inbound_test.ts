@@ -422,3 +422,20 @@ Deno.test("[calcom] inbound intake applies a delivery once, refuses another tena
     assert.equal((await confirmedIn(kv, other.id)).length, 0);
   });
 });
+
+Deno.test("[calcom] RECORDING_READY adds the session's recording once it ended, for mirrored event types only", async () => {
+  await withWorld(async (w) => {
+    const ready = delivery("RECORDING_READY", { eventTypeId: ET, downloadLink: "https://cal.example.com/rec/1.mp4" });
+    const early = await applyDelivery(w.deps, TENANT, ready);
+    assert.equal(early.action, "ignored");
+    assert.match(early.reason ?? "", /session_not_ended/);
+    w.clock.advance(24 * 8 * HOUR);
+    const again = delivery("RECORDING_READY", { eventTypeId: ET, downloadLink: "https://cal.example.com/rec/1.mp4" });
+    const added = await applyDelivery(w.deps, TENANT, again);
+    assert.equal(added.action, "recording_added", JSON.stringify(added));
+    const rec = (await w.kv.get<{ url: string; source: string }>(keys.recording(w.session.id))).value;
+    assert.deepEqual([rec?.url, rec?.source], ["https://cal.example.com/rec/1.mp4", "calcom"]);
+    const unknown = delivery("RECORDING_READY", { eventTypeId: 999, downloadLink: "https://cal.example.com/x.mp4" });
+    assert.equal((await applyDelivery(w.deps, TENANT, unknown)).reason, "event type not mirrored");
+  });
+});

@@ -40,6 +40,12 @@ export const WEBHOOK_PAYLOADS = {
   }).loose(),
   MEETING_STARTED: BookingPayload,
   MEETING_ENDED: BookingPayload,
+  /** Cal.com hosted the meeting and its recording is ready (lib/attendance/recording.ts). */
+  RECORDING_READY: z.object({
+    uid: z.string().min(1).optional(),
+    eventTypeId: z.number().int(),
+    downloadLink: z.url({ protocol: /^https?$/ }),
+  }).loose(),
 } as const;
 
 /** A trigger the intake stores. */
@@ -58,6 +64,7 @@ export type SeatAction =
   | "rescheduled"
   | "attendance_recorded"
   | "attendance_kept"
+  | "recording_added"
   | "flagged"
   | "ignored";
 

@@ -290,7 +290,14 @@ async function pseudonymiseHistory(
 
   // Third-party payloads and small families we do not own the shape of: scrub by name and email.
   if (extraNeedles.length) {
-    for (const prefix of [["calcom_deliveries"], keys.calcomReviewPrefix(), keys.deadLettersPrefix()]) {
+    for (
+      const prefix of [
+        ["calcom_deliveries"],
+        keys.calcomReviewPrefix(),
+        keys.deadLettersPrefix(),
+        keys.notifyMessagesPrefix(),
+      ]
+    ) {
       out.other += await scrubPrefix(kv, prefix, extraNeedles, email, "rewrite");
     }
     // Stored responses (24 h, with a TTL a rewrite would lose): dropped; a retry runs afresh.

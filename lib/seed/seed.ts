@@ -12,6 +12,7 @@ import { saveAssignment, saveRequirement } from "../store/compliance.ts";
 import { complianceEvent } from "../store/compliance.ts";
 import { runComplianceScan } from "../compliance/scan.ts";
 import { DEFAULT_COMPLIANCE_SETTINGS } from "../compliance/state.ts";
+import { seedDemoNotifications } from "../notify/seed.ts";
 
 /**
  * Version of the demo data set. Change it when the generated data changes:
@@ -141,6 +142,8 @@ async function writeDemoData(kv: Deno.Kv, now: Date, seed: number): Promise<Seed
   }
   // Recommendations from the start (the nightly scan keeps them fresh); alerts wait for the worker's scans.
   await runComplianceScan(kv, { now, settings: DEFAULT_COMPLIANCE_SETTINGS, alerts: false });
+  // The demo learner's inbox and the admin's notification list (imported bookings have no events).
+  await seedDemoNotifications(kv, data.demoLearnerId, now);
   return {
     locations: data.locations.length,
     courses: data.courses.length,

@@ -6,7 +6,7 @@
  * - a session that ended 2 days ago, attendance still open for corrections: present, late with an
  *   early check-out, and one learner not marked yet;
  * - an online session live now and an in-person session starting in 20 minutes (check-in open),
- *   both with the demo learner (learner@example.com) booked. These two are made again whenever the
+ *   both with the demo learner (learner@example.com) booked, and a late cancellation of the latter. These two are made again whenever the
  *   demo starts and the previous ones are over, so something is always live.
  * Kept apart from the main seed (lib/seed/seed.ts), whose data set it leaves as it is.
  */
@@ -15,6 +15,9 @@ import type { Session } from "../domain/session.ts";
 import type { User } from "../domain/user.ts";
 import type { Actor } from "../booking/events.ts";
 import { closeAttendance } from "../attendance/close.ts";
+import { recordHeartbeat, recordJoin, recordLeave } from "../attendance/online.ts";
+import { answerRsvp } from "../attendance/rsvp.ts";
+import { BookingEngine } from "../booking/engine.ts";
 import { markAttendance, type MarkInput } from "../attendance/marks.ts";
 import { type AttendanceSettings, DEFAULT_ATTENDANCE_SETTINGS } from "../attendance/windows.ts";
 import { importConfirmedBookings } from "../store/bookings.ts";
@@ -131,11 +134,44 @@ export async function seedTeachingDemo(
     const liveLearners = await learnersFor(kv, 5, used);
     liveLearners.forEach((l) => used.add(l.id));
     const live = await make(plain[2] ?? basic, now.getTime() - 15 * MINUTE, "online", [demoLearner, ...liveLearners]);
+    // Some learners joined (and answered the RSVP); one of them left and came back.
+    for (const [i, l] of liveLearners.slice(0, 3).entries()) {
+      const who = { userId: l.id, roles: l.roles };
+      await recordJoin(kv, live.id, who, new Date(now.getTime() - 14 * MINUTE), settings);
+      if (i === 0) {
+        await recordLeave(kv, live.id, l.id, new Date(now.getTime() - 8 * MINUTE), "page");
+        await recordJoin(kv, live.id, who, new Date(now.getTime() - 5 * MINUTE), settings);
+      }
+      await recordHeartbeat(kv, live.id, l.id, now);
+      const me: Actor = { userId: l.id, roles: l.roles, origin: "web", correlationId: crypto.randomUUID() };
+      const noRelease = () => Promise.reject(new Error("the demo releases no seat"));
+      await answerRsvp(
+        kv,
+        { sessionId: live.id, learnerId: l.id, status: i === 2 ? "tentative" : "confirmed" },
+        me,
+        now,
+        noRelease,
+      );
+    }
     const soonLearners = await learnersFor(kv, 4, used);
     const soon = await make(plain[3] ?? basic, now.getTime() + 20 * MINUTE, "in_person", [
       demoLearner,
       ...soonLearners,
     ]);
+    // A late cancellation: booked, then cancelled inside the course's cut-off.
+    const [canceller] = await learnersFor(kv, 1, new Set([...used, ...soonLearners.map((l) => l.id)]));
+    if (canceller) {
+      const engine = new BookingEngine(kv, { holdMinutes: 15, now: () => now });
+      const me: Actor = {
+        userId: canceller.id,
+        roles: canceller.roles,
+        origin: "web",
+        correlationId: crypto.randomUUID(),
+      };
+      const { hold } = await engine.placeHold(soon.id, canceller.id, me);
+      const { booking } = await engine.confirmHold(hold.id, me);
+      await engine.cancelBooking(booking.id, { ...me, reason: "demo: a late cancellation" });
+    }
     marker.liveSessionId = live.id;
     marker.checkInSessionId = soon.id;
     result.live = live.id;

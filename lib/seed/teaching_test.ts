@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { getRoster, listTeachSessions } from "../attendance/roster.ts";
 import { DEFAULT_ATTENDANCE_SETTINGS as SETTINGS } from "../attendance/windows.ts";
 import { getUserByEmail } from "../store/users.ts";
+import { listBookingsBySession } from "../store/bookings.ts";
 import { DEMO_EMAILS } from "./build_people.ts";
 import { seedDemoData } from "./seed.ts";
 import { seedTeachingDemo } from "./teaching.ts";
@@ -19,8 +20,17 @@ Deno.test("[seed] instructor demo: closed and open past sessions, a live online 
     const home = await listTeachSessions(kv, instructor.id, NOW, SETTINGS);
     const live = home.upcoming.find((s) => s.id === first.live)!;
     assert.deepEqual([live.phase, live.mode, live.taken], ["live", "online", 6]);
+    const liveRoster = await getRoster(kv, first.live!, who, NOW, SETTINGS);
+    assert.deepEqual([liveRoster.counts.participants, liveRoster.counts.confirmed, liveRoster.counts.tentative], [
+      3,
+      2,
+      1,
+    ]);
+    assert.ok(liveRoster.rows.some((r) => r.online?.joinCount === 2), "a reconnection");
     const soon = home.upcoming.find((s) => s.id === first.checkIn)!;
     assert.deepEqual([soon.phase, soon.attendance], ["scheduled", "open"]);
+    const cancelled = await listBookingsBySession(kv, soon.id, { status: "cancelled" });
+    assert.deepEqual(cancelled.map((b) => b.lateCancel), [true], "a late cancellation");
     const [closedId, openId] = first.past;
     const closed = await getRoster(kv, closedId, who, NOW, SETTINGS);
     assert.equal(closed.attendance.state, "closed");

@@ -123,6 +123,11 @@ export async function getManyChunked<T>(
   return results.flat() as Deno.KvEntryMaybe<T>[];
 }
 
+/** The values of many keys (see {@link getManyChunked}) in key order, missing ones left out. */
+export async function getExistingValues<T>(kv: Deno.Kv, keys: ReadonlyArray<Deno.KvKey>): Promise<T[]> {
+  return (await getManyChunked<T>(kv, keys)).flatMap((e) => e.value === null ? [] : [e.value]);
+}
+
 /**
  * Longest id a record can have. Ids are ULIDs (26 characters) or short derived names; a longer
  * string names nothing, and one of a few thousand characters would not even fit in a Deno KV key

@@ -41,6 +41,7 @@
  * | `["privacy_erasures", userId]` | `ErasureRecord` `{userId, erasedAt, by, reason}`: who erased whom, when, why (no personal data of the person) | eraseUser |
  * | `["privacy_meta", name]` | `retention`: the retention job's progress `{eventKey, session, lastRunAt, cutoff}`; `last_erasure`: `{userId, at}`, changed by every erasure (caches of people drop what they hold) | retention job; eraseUser |
  * | `["outbox", consumer, sessionId, key]` | `DomainEvent` not yet delivered to `consumer` (`kafka`: every event; `calcom`: bookings and session changes, `CALCOM_EVENT_TYPES`); written with the event, deleted after delivery | booking engine; relay and Cal.com sync delete |
+ * | `["outbox", consumer, sessionId, key]` | `DomainEvent` not yet delivered to `consumer` (`kafka`, `calcom`, `notify`); written with the event, deleted after delivery | booking engine; relay and Cal.com sync delete |
  * | `["worker_leases", name]` | `LeaseRecord` `{owner, token, until}`: the fenced lease of a background job or cron | lib/worker/lease.ts |
  * | `["idempotency", scope, key]` | `{bodyHash, result, createdAt}`, expires after 24 h | booking engine |
  * | `["meta", "seed"]` | `SeedMarker` | seedDemoData |
@@ -75,7 +76,28 @@
  * | `["checkin_codes", sessionId]` | `{code, createdAt}`: the session's self check-in code | ensureCheckInCode |
  * | `["meta", "seed_teaching"]` | `TeachingSeedMarker`: the instructor demo's past sessions and its current live ones | seedTeachingDemo |
  * | `["online_presence", sessionId, learnerId]` | `OnlinePresence` `{joinCount, seconds, openSince, lastSeenAt, joins}`: online joins and leaves | lib/attendance/online.ts (recordJoin, recordHeartbeat, recordLeave) |
+ * | `["rsvps", sessionId, learnerId]` | `Rsvp` `{status: confirmed\|tentative\|declined, at, by}`: a booked learner's answer (online sessions) | answerRsvp |
+ * | `["recordings", sessionId]` | `Recording` `{url, durationSeconds, addedAt, addedBy, source}` | addRecording (staff, Cal.com RECORDING_READY) |
+ * | `["recording_views", sessionId, learnerId]` | `RecordingView` `{watchedSeconds, lastAt, completedAt}`: played time credited, capped by the wall clock | openRecording, reportProgress |
  * | `["roster_ticks", sessionId]` | `{at}`: changed by every attendance write, watched by the live roster | lib/attendance, recordAttendance |
+ * | `["report_days", day, bucket]` | `ReportBlob` `{rows}`: per-session report counters of sessions starting that UTC day (bucket 0–3 by session id) | reports aggregator (lib/reports/aggregator.ts), recount repair |
+ * | `["report_dealer_days", dealerId, day]` | `ReportBlob`: the same rows counting only that dealer's learners | 〃 |
+ * | `["report_applied", eventKey]` | null, expires after 7 days: the event was folded into the report rows (a redelivery is skipped) | reports aggregator |
+ * | `["report_inbox", ulid]` | `ReportInboxItem` (a session page view) not folded yet | recordSessionView; aggregator deletes |
+ * | `["report_view_counts", sessionId, dealerId \| "-"]` | KvU64: every view of the session page ever recorded, by the viewer's dealer (the recount's source for views) | recordSessionView |
+ * | `["report_alt_offers", id]` | `AltOffer` `{sessionId, learnerId, alternatives, atMs, decided, accepted}`: a full-session answer that offered alternatives | recordAlternativesOffered; aggregator decides after 24 h |
+ * | `["report_alt_due", dueAtMs, id]` | null: offers whose 24 h are not yet decided (the aggregator's work list) | recordAlternativesOffered; aggregator deletes |
+ * | `["report_meta", name]` | `version`: ULID changed by every aggregate write (report caches); `recount`: the last recount's result | reports aggregator, recount |
+ * | `["meta", "report_history"]` | `{at}`: the demo report history was written (once per store) | seedReportHistory |
+ * | `["notify_messages", id]` | `Notification`: one email by identity (id: SHA-256 of the identity), its status (pending, sent, dead, skipped), content and attempts | notifier (lib/notify/) |
+ * | `["notify_due", dueAtMs, id]` | null: pending messages by when they may go (the sender's work list; reminders' due-time index) | notifier |
+ * | `["notify_by_user", userId, createdAtMs, id]` | null: the recipient's messages (the inbox of /me/notifications) | notifier |
+ * | `["notify_dead", id]` | null: messages that failed for good (admin list, retry) | notifier; admin retry deletes |
+ * | `["notify_calendar", bookingId]` | `CalendarState` `{uid, sequence}`: the invitation last sent for the booking (a moved booking keeps the UID, a higher SEQUENCE) | notifier |
+ * | `["notify_rate", userId]` | `RateState` `{windowStartMs, count}`: the recipient's sends in the current window (pacing) | notifier |
+ * | `["notify_prefs", userId]` | `NotificationPrefs` `{off, timeZone}`: kinds the user turned off, zone for times | /me/notifications, unsubscribe link |
+ * | `["notify_settings"]` | `NotifySettings` `{paused}`: the admins' pause-all switch | admin notifications |
+ * | `["notify_settings", "signing_key"]` | random hex: HMAC key of one-click unsubscribe tokens (made on first use) | lib/notify/manage.ts |
  *
  * Why session index values are a small `SessionIndexEntry` rather than the id
  * alone or a full copy: `listSessions` filters on course, location, mode,
@@ -188,6 +210,25 @@ export const PREFIXES = [
   "checkin_codes",
   "roster_ticks",
   "online_presence",
+  "report_days",
+  "report_dealer_days",
+  "report_applied",
+  "report_inbox",
+  "report_view_counts",
+  "report_alt_offers",
+  "report_alt_due",
+  "report_meta",
+  "notify_messages",
+  "notify_due",
+  "notify_by_user",
+  "notify_dead",
+  "notify_calendar",
+  "notify_rate",
+  "notify_prefs",
+  "notify_settings",
+  "rsvps",
+  "recordings",
+  "recording_views",
 ] as const;
 
 /** Key builders. Functions ending in `Prefix` return list prefixes. */
@@ -357,4 +398,41 @@ export const keys = {
   teachingSeedMarker: () => ["meta", "seed_teaching"] as const,
   onlinePresence: (sessionId: string, learnerId: string) => ["online_presence", sessionId, learnerId] as const,
   onlinePresencePrefix: (sessionId: string) => ["online_presence", sessionId] as const,
+  // ── reports (lib/reports/) ───────────────────────────────────────────
+  reportDay: (day: string, bucket: number) => ["report_days", day, bucket] as const,
+  reportDaysPrefix: () => ["report_days"] as const,
+  reportDealerDay: (dealerId: string, day: string) => ["report_dealer_days", dealerId, day] as const,
+  reportDealerDaysPrefix: (dealerId: string) => ["report_dealer_days", dealerId] as const,
+  reportApplied: (eventKey: string) => ["report_applied", eventKey] as const,
+  reportInbox: (id: string) => ["report_inbox", id] as const,
+  reportInboxPrefix: () => ["report_inbox"] as const,
+  reportViewCount: (sessionId: string, dealerId: string | null) =>
+    ["report_view_counts", sessionId, dealerId ?? "-"] as const,
+  reportViewCountsPrefix: () => ["report_view_counts"] as const,
+  reportAltOffer: (id: string) => ["report_alt_offers", id] as const,
+  reportAltOffersPrefix: () => ["report_alt_offers"] as const,
+  reportAltDue: (dueAtMs: number, id: string) => ["report_alt_due", dueAtMs, id] as const,
+  reportAltDuePrefix: () => ["report_alt_due"] as const,
+  reportMeta: (name: string) => ["report_meta", name] as const,
+  reportHistoryMarker: () => ["meta", "report_history"] as const,
+  // ── Notifications (lib/notify/) ───────────────────────────────────────
+  notifyMessage: (id: string) => ["notify_messages", id] as const,
+  notifyMessagesPrefix: () => ["notify_messages"] as const,
+  notifyDue: (dueAtMs: number, id: string) => ["notify_due", dueAtMs, id] as const,
+  notifyDuePrefix: () => ["notify_due"] as const,
+  notifyDueAtPrefix: (dueAtMs: number) => ["notify_due", dueAtMs] as const,
+  notifyByUser: (userId: string, createdAtMs: number, id: string) =>
+    ["notify_by_user", userId, createdAtMs, id] as const,
+  notifyByUserPrefix: (userId: string) => ["notify_by_user", userId] as const,
+  notifyDead: (id: string) => ["notify_dead", id] as const,
+  notifyDeadPrefix: () => ["notify_dead"] as const,
+  notifyCalendar: (bookingId: string) => ["notify_calendar", bookingId] as const,
+  notifyRate: (userId: string) => ["notify_rate", userId] as const,
+  notifyPrefs: (userId: string) => ["notify_prefs", userId] as const,
+  notifySettings: () => ["notify_settings"] as const,
+  notifySigningKey: () => ["notify_settings", "signing_key"] as const,
+  rsvp: (sessionId: string, learnerId: string) => ["rsvps", sessionId, learnerId] as const,
+  rsvpsPrefix: (sessionId: string) => ["rsvps", sessionId] as const,
+  recording: (sessionId: string) => ["recordings", sessionId] as const,
+  recordingView: (sessionId: string, learnerId: string) => ["recording_views", sessionId, learnerId] as const,
 };

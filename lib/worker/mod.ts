@@ -3,6 +3,8 @@
  * (fenced lease, so across N processes one worker runs each job at a time):
  * - `relay`: the Kafka outbox → Kafka (lib/relay/relay.ts);
  * - `calcom-outbound`: the Cal.com outbox → Cal.com (lib/calcom/outbound.ts);
+ * - `notify`: the notification outbox → messages → email over SMTP, with reminders from a due-time
+ *   index (lib/notify/notifier.ts); without SMTP_URL messages are produced and wait;
  * - `hold-sweep`: releases holds and offers whose time is up (their seat, the `hold.expired`
  *   event and the next waitlist offer), walking `holds_by_expiry`: it looks again when the next
  *   hold is due, at least every second;
@@ -16,6 +18,9 @@
  * - `compliance-rescan` (lib/compliance/rescan.ts): every 30 s, the compliance rescans asked for
  *   (requirements, assignments) and those of people whose courses opened or freed seats; a cron
  *   runs the full compliance scan nightly (02:23 UTC).
+ *   events and audit older than `RETENTION_DAYS` are pseudonymised, lib/privacy/retention.ts).
+ * - `reports`: folds the reports outbox, page views and decided alternative offers into the report
+ *   aggregates (lib/reports/job.ts); a daily cron asks it for a recount with repair.
  *
  * It runs inside the app by default (`deno task start`), or alone (`deno task worker`) against the
  * same KV, with `WORKER=0` on the app instances. No job depends on KV queues.
@@ -27,6 +32,7 @@ import type { Config } from "../config.ts";
 import { createRelay } from "../relay/mod.ts";
 import type { EventRelay } from "../relay/relay.ts";
 import { applyRetention, DEFAULT_RETENTION_DAYS } from "../privacy/retention.ts";
+import { createReportsJob, requestRecount } from "../reports/job.ts";
 import { runExclusive } from "./lease.ts";
 import { closeDueAttendance } from "../attendance/close.ts";
 import { type AttendanceSettings, attendanceSettingsOf, DEFAULT_ATTENDANCE_SETTINGS } from "../attendance/windows.ts";
@@ -34,6 +40,8 @@ import { LeasedLoop } from "./leased_loop.ts";
 import { runComplianceScan } from "../compliance/scan.ts";
 import { runPendingRescans, SeatWatcher } from "../compliance/rescan.ts";
 import { type ComplianceSettings, DEFAULT_COMPLIANCE_SETTINGS } from "../compliance/state.ts";
+import { createNotifier } from "../notify/mod.ts";
+import type { Notifier } from "../notify/notifier.ts";
 
 /** Lease name of the hold sweep. */
 export const HOLD_SWEEP_JOB = "hold-sweep";
@@ -87,6 +95,8 @@ export interface WorkerDeps {
   complianceIdleMs?: number;
   /** Attendance windows (default {@link DEFAULT_ATTENDANCE_SETTINGS}): when attendance closes by itself. */
   attendance?: AttendanceSettings;
+  /** Notifications (absent: not run by this worker). */
+  notifier?: Notifier;
 }
 
 /**
@@ -104,6 +114,7 @@ export function workerDepsFor(kv: Deno.Kv, config: Config, engine: BookingEngine
     retentionDays: config.retentionDays,
     compliance: config.compliance,
     attendance: attendanceSettingsOf(config),
+    notifier: createNotifier(kv, config, engine),
   };
 }
 
@@ -123,6 +134,10 @@ export interface Worker {
   readonly complianceRescan: LeasedLoop;
   /** Closes attendance of sessions whose correction window ended (no-shows, completions). */
   attendanceCloseCron(): Promise<boolean>;
+  /** The report aggregator loop (lib/reports/job.ts). */
+  readonly reports: LeasedLoop;
+  /** Asks the report aggregator for a recount with repair (it runs under the aggregator's lease). */
+  reportsRecountCron(): Promise<void>;
   /** Stops every loop after its in-flight step and releases the leases. */
   stop(): Promise<void>;
 }
@@ -131,8 +146,11 @@ export interface Worker {
 export function startWorker(deps: WorkerDeps): Worker {
   const holdSweep = createHoldSweep(deps.engine, deps.holdSweep);
   holdSweep.start();
+  const reports = createReportsJob(deps.kv, () => deps.engine.now());
+  reports.start();
   deps.relay.start();
   deps.outbound.start();
+  deps.notifier?.start();
   const cancelResumeCron = (minAgeMs?: number) =>
     runExclusive(deps.kv, "cron:cancel-resume", () => resumeSessionCancels(deps.engine, minAgeMs), {
       leaseMs: 60_000,
@@ -164,6 +182,10 @@ export function startWorker(deps: WorkerDeps): Worker {
           console.error(`compliance scan failed: ${err instanceof Error ? err.message : String(err)}`);
         }
       }, { leaseMs: 10 * 60_000 }),
+    reports,
+    reportsRecountCron: async () => {
+      await requestRecount(deps.kv, true);
+    },
     reconcileCron: () =>
       runExclusive(deps.kv, "cron:reconcile", async () => {
         try {
@@ -203,7 +225,14 @@ export function startWorker(deps: WorkerDeps): Worker {
         }
       }, { leaseMs: 10 * 60_000 }),
     async stop() {
-      await Promise.all([holdSweep.stop(), deps.relay.stop(), deps.outbound.stop(), complianceRescan.stop()]);
+      await Promise.all([
+        holdSweep.stop(),
+        reports.stop(),
+        complianceRescan.stop(),
+        deps.relay.stop(),
+        deps.outbound.stop(),
+        deps.notifier?.stop(),
+      ]);
     },
   };
 }
@@ -241,5 +270,8 @@ export function registerCrons(current: () => Worker | null): void {
   });
   Deno.cron("close attendance after the correction window", "23 * * * *", async () => {
     await current()?.attendanceCloseCron();
+  });
+  Deno.cron("recount report aggregates", "53 2 * * *", async () => {
+    await current()?.reportsRecountCron();
   });
 }

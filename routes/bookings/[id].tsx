@@ -4,6 +4,7 @@ import { SessionSummary } from "../../components/SessionSummary.tsx";
 import type { PageState } from "../../lib/auth/page_user.ts";
 import { joinLinkFor } from "../../lib/booking/join_link.ts";
 import { services } from "../../lib/services.ts";
+import { sessionsWithRecording } from "../../lib/attendance/recording.ts";
 import { bookingCalendarEvent } from "../../lib/calendar/booking_event.ts";
 import { googleCalendarUrl, outlookCalendarUrl } from "../../lib/calendar/links.ts";
 import type { SessionDetail } from "../../lib/catalog/browse.ts";
@@ -19,6 +20,8 @@ interface Data {
   joinUrl: string | null;
   google: string;
   outlook: string;
+  /** The recording's player page, once the session has one. */
+  recordingHref: string | null;
 }
 
 export const handler: Handlers<Data, PageState> = {
@@ -34,6 +37,10 @@ export const handler: Handlers<Data, PageState> = {
       joinUrl,
       google: googleCalendarUrl(event),
       outlook: outlookCalendarUrl(event),
+      recordingHref: found.booking.status === "confirmed" &&
+          (await sessionsWithRecording(services().kv, [found.booking.sessionId])).size
+        ? `/sessions/${found.booking.sessionId}/recording`
+        : null,
     });
   },
 };
@@ -55,6 +62,11 @@ export default function BookingPage({ data }: PageProps<Data, PageState>) {
       </h1>
       <div class="space-y-4">
         <SessionSummary detail={detail} joinUrl={confirmed ? data.joinUrl : null} />
+        {data.recordingHref && (
+          <p class="text-base">
+            <a href={data.recordingHref} class="font-semibold text-blue-800 underline">Watch the recording</a>
+          </p>
+        )}
         {confirmed && (
           <>
             <section aria-labelledby="next" class="rounded-xl border border-gray-200 p-4">

@@ -382,6 +382,11 @@ export default function SchedulePage({ data, state }: PageProps<Data, PageState>
                 {places.past.map((b) => (
                   <li key={b.booking.id} class={card} data-testid="past-booking">
                     <PlaceSummary row={b.row} />
+                    {places.recordings.has(b.booking.sessionId) && (
+                      <a href={`/sessions/${b.booking.sessionId}/recording`} class="text-base text-blue-800 underline">
+                        Watch the recording
+                      </a>
+                    )}
                   </li>
                 ))}
               </ul>

@@ -24,11 +24,15 @@ import { completionRuleOf, describeCompletionRule } from "../../lib/attendance/c
 import { countParticipants, getPresence, joinWindow, presenceSeconds } from "../../lib/attendance/online.ts";
 import { attendanceSettingsOf, inWindow, type TimeWindow } from "../../lib/attendance/windows.ts";
 import { mayManageSession } from "../../lib/booking/access.ts";
+import { sessionsWithRecording } from "../../lib/attendance/recording.ts";
+import { answerRsvp, getRsvp, RSVP_STATUSES, type RsvpStatus } from "../../lib/attendance/rsvp.ts";
 import { getSessionDetail, type SessionDetail } from "../../lib/catalog/browse.ts";
-import { formatDuration, formatSessionWhen } from "../../lib/catalog/format.ts";
+import { formatDay, formatDuration, formatSessionWhen } from "../../lib/catalog/format.ts";
+import { type CourseDuplicate, findCourseDuplicate } from "../../lib/booking/duplicates.ts";
 import { PROGRAM_TYPE_LABELS, TOPIC_LABELS } from "../../lib/domain/mod.ts";
 import { type Handlers, Head, type PageProps } from "../../lib/fresh/mod.ts";
 import { services } from "../../lib/services.ts";
+import { recordSessionView } from "../../lib/reports/record.ts";
 import type { PageState } from "../../lib/auth/page_user.ts";
 import { type Alternative, offerAlternatives, recordAlternativesOffer } from "../../lib/booking/alternatives.ts";
 import type { User } from "../../lib/domain/user.ts";
@@ -41,6 +45,8 @@ interface Outcome {
   sentence: string;
   alternatives?: Alternative[];
   waitlistOpen?: boolean;
+  /** Set when the hold was refused as a repeat of the course: the page offers "Hold a seat anyway". */
+  duplicate?: CourseDuplicate;
   /** Prerequisite courses still to complete, with their codes for a catalog search. */
   missing?: { title: string; code: string | null }[];
 }
@@ -61,10 +67,14 @@ interface OnlineInfo {
   rule: string;
   /** A learner (not staff): the page sends heartbeats while it is open. */
   learner: boolean;
+  /** The learner's RSVP answer (null: none yet). */
+  rsvp: RsvpStatus | null;
 }
 
 interface Data extends SessionDetail {
   online: OnlineInfo | null;
+  /** Booked learners, once the session has a recording: its player page. */
+  recordingHref: string | null;
   /** The join link, only for learners booked here and the session's staff. */
   joinUrl: string | null;
   formKey: string;
@@ -73,6 +83,10 @@ interface Data extends SessionDetail {
   place: MyPlace | null;
   /** A full session's alternatives, shown (and recorded as offered) before any attempt to hold. */
   offered: Alternative[];
+  /** Why holding here would repeat the course (shown before the hold button, which then says "anyway"). */
+  duplicate: CourseDuplicate | null;
+  /** The alternative offer this page was reached from, kept through a "book anyway" form. */
+  alt: string | null;
 }
 
 async function myPlace(user: User | null, sessionId: string): Promise<MyPlace | null> {
@@ -119,16 +133,29 @@ async function onlineInfo(detail: SessionDetail, user: User | null, mayJoin: boo
     minutes: Math.round(presenceSeconds(presence, detail.session) / 60),
     rule: describeCompletionRule(completionRuleOf(detail.course), scheduled),
     learner: !mayManageSession({ userId: user.id, roles: user.roles }, detail.session),
+    rsvp: (await getRsvp(kv, detail.session.id, user.id))?.status ?? null,
   };
 }
 
-async function pageData(detail: SessionDetail, user: User | null, outcome: Outcome | null): Promise<Data> {
+async function pageData(
+  detail: SessionDetail,
+  user: User | null,
+  outcome: Outcome | null,
+  alt: string | null = null,
+): Promise<Data> {
   const who = user ? { userId: user.id, roles: user.roles } : null;
   const place = await myPlace(user, detail.session.id);
-  const joinUrl = await joinLinkFor(services().kv, who, detail.session);
+  const { kv, engine } = services();
+  const duplicate = user && !place
+    ? await findCourseDuplicate(kv, user, detail.session, detail.course, engine.now())
+    : null;
+  const joinUrl = await joinLinkFor(kv, who, detail.session);
+  const booked = !!place?.href?.startsWith("/bookings/");
+  const hasRecording = booked && (await sessionsWithRecording(kv, [detail.session.id])).size > 0;
   return {
     ...detail,
     online: await onlineInfo(detail, user, joinUrl !== null),
+    recordingHref: hasRecording ? `/sessions/${detail.session.id}/recording` : null,
     // The page never prints the session's own field: only what joinLinkFor allows.
     session: { ...detail.session, joinUrl: null },
     joinUrl,
@@ -137,6 +164,8 @@ async function pageData(detail: SessionDetail, user: User | null, outcome: Outco
     outcome,
     place,
     offered: outcome ? [] : await offeredAlternatives(detail, user, place),
+    duplicate,
+    alt,
   };
 }
 
@@ -144,7 +173,18 @@ export const handler: Handlers<Data, PageState> = {
   async GET(_req, ctx) {
     const detail = await getSessionDetail(services().kv, ctx.params.id);
     if (!detail) return ctx.renderNotFound();
-    return ctx.render(await pageData(detail, ctx.state.user, null));
+    // The registration funnel's first step (reports); counted for the viewer's dealer too.
+    await recordSessionView(
+      services().kv,
+      detail.session.id,
+      ctx.state.user?.dealerId ?? null,
+      services().engine.now(),
+    );
+    const released = ctx.url.searchParams.get("rsvp") === "released";
+    const notice: Outcome | null = released
+      ? { sentence: "Your seat is released; the next learner on the waitlist is offered it." }
+      : null;
+    return ctx.render(await pageData(detail, ctx.state.user, notice));
   },
   async POST(req, ctx) {
     const id = ctx.params.id;
@@ -159,17 +199,35 @@ export const handler: Handlers<Data, PageState> = {
     const form = await req.formData().catch(() => new FormData());
     const intent = String(form.get("intent") ?? "");
     const key = String(form.get("key") ?? "");
+    const altField = String(form.get("alt") ?? "");
+    const alt = /^[0-9A-HJKMNP-TV-Z]{26}$/i.test(altField) ? altField : null;
     const { engine } = services();
     try {
       if (intent === "waitlist") {
         await engine.joinWaitlist(id, user.id, webActor(user, "joined the waitlist on the session page"));
         return new Response(null, { status: 303, headers: { location: `/sessions/${id}` } });
       }
+      if (intent === "rsvp" || intent === "release") {
+        const status = intent === "release" ? "declined" : String(form.get("rsvp") ?? "");
+        if (!(RSVP_STATUSES as readonly string[]).includes(status)) {
+          const outcome: Outcome = { sentence: "Choose whether you will attend: yes, maybe or no." };
+          return ctx.render(await pageData(detail, user, outcome), { status: 400 });
+        }
+        const out = await answerRsvp(
+          services().kv,
+          { sessionId: id, learnerId: user.id, status: status as RsvpStatus, release: intent === "release" },
+          webActor(user, "answered the RSVP on the session page"),
+          engine.now(),
+          (bookingId, actor) => engine.cancelBooking(bookingId, actor),
+        );
+        const done = out.released ? "released" : status;
+        return new Response(null, { status: 303, headers: { location: `/sessions/${id}?rsvp=${done}` } });
+      }
       const idem = await formIdempotency(user, key, ["POST", `/sessions/${id}`, "hold"]);
-      const alt = String(form.get("alt") ?? "");
       const { hold } = await engine.placeHold(id, user.id, webActor(user, "held a seat on the session page"), idem, {
         learner: user,
-        alternativeOf: /^[0-9A-HJKMNP-TV-Z]{26}$/i.test(alt) ? alt : null,
+        alternativeOf: alt,
+        warnDuplicate: form.get("confirmDuplicate") !== "1",
       });
       return new Response(null, { status: 303, headers: { location: `/holds/${hold.id}` } });
     } catch (err) {
@@ -197,8 +255,9 @@ export const handler: Handlers<Data, PageState> = {
           code: detail.prerequisites.find((p) => p.id === m.courseId)?.code ?? null,
         }));
       }
+      if (e.code === "duplicate_course") outcome.duplicate = e.details as CourseDuplicate;
       const fresh = await getSessionDetail(services().kv, id) ?? detail;
-      return ctx.render(await pageData(fresh, user, outcome), { status: e.status });
+      return ctx.render(await pageData(fresh, user, outcome, alt), { status: e.status });
     }
   },
 };
@@ -226,6 +285,13 @@ function PrimaryAction({ data, state }: { data: Data; state: PageState }) {
       ? <ButtonLink href={signInHref(here)} label={seats ? "Sign in to hold a seat" : "Sign in to join the waitlist"} />
       : <p class="text-base">Sign in to book this session.</p>;
   }
+  if (seats && data.duplicate) {
+    return (
+      <div class="space-y-2">
+        <HoldAnyway data={data} duplicate={data.duplicate} />
+      </div>
+    );
+  }
   if (seats) return <ActionForm action={here} intent="hold" formKey={data.formKey} label="Hold my seat" />;
   const rule = <p class="text-sm" data-testid="waitlist-rule">{WAITLIST_RULE}</p>;
   if (!data.offered.length) {
@@ -251,6 +317,45 @@ function PrimaryAction({ data, state }: { data: Data; state: PageState }) {
   );
 }
 
+/** The warning before repeating a course, in words, with a link to the existing booking. */
+function DuplicateWarning({ duplicate }: { duplicate: CourseDuplicate }) {
+  return (
+    <p class="rounded-lg border-2 border-amber-600 p-3 text-base" data-testid="duplicate-warning">
+      {duplicate.reason === "booked"
+        ? (
+          <>
+            You are already booked on this course on{" "}
+            <a href={`/bookings/${duplicate.bookingId}`} class="font-semibold text-blue-800 underline">
+              {formatDay(duplicate.startsAt, duplicate.timeZone)}
+            </a>. Book this date too only if you mean to attend twice.
+          </>
+        )
+        : (
+          <>
+            You completed this course on {formatDay(duplicate.completedAt, "UTC")}{" "}
+            and it is still valid. Book it again only if you want a refresher.
+          </>
+        )}
+    </p>
+  );
+}
+
+/** The warning, then the explicit "book anyway" hold form (keeps the alternative it came from). */
+function HoldAnyway({ data, duplicate }: { data: Data; duplicate: CourseDuplicate }) {
+  return (
+    <>
+      <DuplicateWarning duplicate={duplicate} />
+      <ActionForm
+        action={`/sessions/${data.session.id}`}
+        intent="hold"
+        formKey={data.formKey}
+        label="Hold a seat anyway"
+        hidden={{ confirmDuplicate: "1", ...(data.alt ? { alt: data.alt } : {}) }}
+      />
+    </>
+  );
+}
+
 function OutcomeBox({ data }: { data: Data }) {
   const o = data.outcome;
   if (!o) return null;
@@ -269,6 +374,7 @@ function OutcomeBox({ data }: { data: Data }) {
           ))}
         </ul>
       )}
+      {o.duplicate && <HoldAnyway data={data} duplicate={o.duplicate} />}
       {o.alternatives && (
         <AlternativesList alternatives={o.alternatives} keys={data.altKeys} alternativeOf={data.session.id} />
       )}
@@ -320,7 +426,7 @@ export default function SessionPage({ data, state }: PageProps<Data, PageState>)
           </div>
         </header>
         <OutcomeBox data={data} />
-        {!data.outcome?.alternatives && <PrimaryAction data={data} state={state} />}
+        {!data.outcome?.alternatives && !data.outcome?.duplicate && <PrimaryAction data={data} state={state} />}
         <section aria-labelledby="when" class="rounded-xl border border-gray-200 p-4">
           <h2 id="when" class="text-base font-semibold">When</h2>
           <p class="text-base">
@@ -348,6 +454,11 @@ export default function SessionPage({ data, state }: PageProps<Data, PageState>)
           {session.mode !== "in_person" && (data.joinUrl
             ? <JoinLink url={data.joinUrl} />
             : <p class="text-sm text-gray-700">You get the join link after booking.</p>)}
+          {data.recordingHref && (
+            <p class="mt-2 text-base">
+              <a href={data.recordingHref} class="font-semibold text-blue-800 underline">Watch the recording</a>
+            </p>
+          )}
           {data.online && <OnlineSection sessionId={session.id} timeZone={session.timeZone} online={data.online} />}
           {data.instructor && <p class="mt-1 text-sm text-gray-700">Instructor: {data.instructor.name}</p>}
         </section>
@@ -397,6 +508,7 @@ function OnlineSection({ sessionId, timeZone, online }: { sessionId: string; tim
         )
         : <p class="text-sm">The meeting can be joined from {windowText(online.window, timeZone)}.</p>}
       <p class="text-sm text-gray-700">{online.rule}</p>
+      {online.learner && <RsvpForm sessionId={sessionId} current={online.rsvp} />}
       {online.learner && online.joinOpen
         ? (
           <OnlinePresence
@@ -407,6 +519,47 @@ function OnlineSection({ sessionId, timeZone, online }: { sessionId: string; tim
           />
         )
         : <p class="text-sm">{online.participants} in the meeting now.</p>}
+    </div>
+  );
+}
+
+const RSVP_CHOICES: { value: RsvpStatus; label: string }[] = [
+  { value: "confirmed", label: "Yes, I will attend" },
+  { value: "tentative", label: "Maybe" },
+  { value: "declined", label: "No, I cannot attend" },
+];
+
+/** Will you attend? A declined answer offers to release the seat to the waitlist. */
+function RsvpForm({ sessionId, current }: { sessionId: string; current: RsvpStatus | null }) {
+  const here = `/sessions/${sessionId}`;
+  return (
+    <div class="space-y-2" data-testid="rsvp">
+      <form method="post" action={here} class="space-y-2">
+        <input type="hidden" name="intent" value="rsvp" />
+        <fieldset class="space-y-1">
+          <legend class="text-base font-semibold">Will you attend?</legend>
+          {RSVP_CHOICES.map((c) => (
+            <label key={c.value} class="flex items-center gap-2 text-base">
+              <input type="radio" name="rsvp" value={c.value} checked={current === c.value} />
+              {c.label}
+            </label>
+          ))}
+        </fieldset>
+        <button type="submit" class="rounded-lg border border-gray-600 bg-white px-4 py-2 text-base font-semibold">
+          Save my answer
+        </button>
+      </form>
+      {current === "declined" && (
+        <form method="post" action={here} class="space-y-2 rounded-xl border-2 border-amber-600 p-3">
+          <input type="hidden" name="intent" value="release" />
+          <p class="text-base">
+            You said you cannot attend. Release your seat so the next learner on the waitlist gets it?
+          </p>
+          <button type="submit" class="rounded-lg bg-blue-800 px-4 py-2 text-base font-semibold text-white">
+            Release my seat
+          </button>
+        </form>
+      )}
     </div>
   );
 }

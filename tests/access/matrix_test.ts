@@ -293,10 +293,52 @@ const OPERATION_SAMPLES: Record<string, (w: World, people: Record<Caller, Person
     target: "none",
   }),
   presenceLeave: (w) => ({ method: "POST", path: `/api/v1/sessions/${w.booked.id}/presence/leave`, target: "none" }),
+  answerRsvp: (w, p) => ({
+    method: "PUT",
+    path: `/api/v1/sessions/${w.booked.id}/rsvp`,
+    body: { status: "tentative", learnerId: p.owner.user!.id },
+    target: "place",
+  }),
+  addRecording: (w) => ({
+    method: "PUT",
+    path: `/api/v1/sessions/${w.booked.id}/recording`,
+    body: { url: "https://video.example.com/rec.mp4" },
+    target: "session",
+  }),
+  openRecording: (w) => ({ method: "POST", path: `/api/v1/sessions/${w.booked.id}/recording/open`, target: "none" }),
+  reportRecordingProgress: (w) => ({
+    method: "POST",
+    path: `/api/v1/sessions/${w.booked.id}/recording/progress`,
+    body: { playedSeconds: 10 },
+    target: "none",
+  }),
   selfCheckIn: (w) => ({
     method: "POST",
     path: `/api/v1/sessions/${w.booked.id}/check-in`,
     body: { code: "ABCDEF" },
+    target: "none",
+  }),
+  getReports: (w) => ({ method: "GET", path: `/api/v1/reports?dealerId=${w.dealerId}`, target: "dealer" }),
+  getReportCsv: (w) => ({ method: "GET", path: `/api/v1/reports/funnel/csv?dealerId=${w.dealerId}`, target: "dealer" }),
+  getReportsRecount: () => ({ method: "GET", path: "/api/v1/admin/reports/recount", target: "none" }),
+  recountReports: () => ({ method: "POST", path: "/api/v1/admin/reports/recount", body: {}, target: "none" }),
+  getMyNotifications: () => ({ method: "GET", path: "/api/v1/me/notifications", target: "none" }),
+  setMyNotificationPreferences: () => ({
+    method: "PUT",
+    path: "/api/v1/me/notifications",
+    body: { off: ["reminder"], timeZone: null },
+    target: "none",
+  }),
+  listNotifications: () => ({ method: "GET", path: "/api/v1/admin/notifications?limit=10", target: "none" }),
+  retryNotification: () => ({
+    method: "POST",
+    path: `/api/v1/admin/notifications/${"0".repeat(32)}/retry`,
+    target: "none",
+  }),
+  pauseNotifications: () => ({
+    method: "PUT",
+    path: "/api/v1/admin/notifications/pause",
+    body: { paused: false },
     target: "none",
   }),
 };
@@ -342,8 +384,40 @@ const PAGE_SAMPLES: Record<string, { path: (w: World) => string; target: Target;
     joinLinkFor: [],
   },
   "./routes/sessions/[id]/join.tsx": { path: (w) => `/sessions/${w.booked.id}/join`, target: "place", joinLinkFor: [] },
+  "./routes/sessions/[id]/recording.tsx": {
+    path: (w) => `/sessions/${w.booked.id}/recording`,
+    target: "place",
+    joinLinkFor: [],
+  },
   "./routes/sessions/[id]/check-in.tsx": {
     path: (w) => `/sessions/${w.booked.id}/check-in`,
+    target: "none",
+    joinLinkFor: [],
+  },
+  "./routes/admin/reports.tsx": {
+    path: (w) => `/admin/reports?dealerId=${w.dealerId}`,
+    target: "dealer",
+    joinLinkFor: [],
+  },
+  "./routes/admin/reports.csv.ts": {
+    path: (w) => `/admin/reports.csv?section=funnel&dealerId=${w.dealerId}`,
+    target: "dealer",
+    joinLinkFor: [],
+  },
+  "./routes/dealer/reports.tsx": {
+    path: (w) => `/dealer/reports?dealerId=${w.dealerId}`,
+    target: "dealer",
+    joinLinkFor: [],
+  },
+  "./routes/dealer/reports.csv.ts": {
+    path: (w) => `/dealer/reports.csv?section=funnel&dealerId=${w.dealerId}`,
+    target: "dealer",
+    joinLinkFor: [],
+  },
+  "./routes/me/notifications.tsx": { path: () => "/me/notifications", target: "none", joinLinkFor: [] },
+  "./routes/admin/notifications.tsx": { path: () => "/admin/notifications", target: "none", joinLinkFor: [] },
+  "./routes/notifications/unsubscribe.tsx": {
+    path: () => "/notifications/unsubscribe?t=x.y.z",
     target: "none",
     joinLinkFor: [],
   },
@@ -466,7 +540,12 @@ async function makeWorld(f: ApiFixture, people: Record<Caller, Person>): Promise
   const holdId1 = JSON.parse(hold1.text).hold.id;
   const booking = await call(f, owner, { method: "POST", path: "/api/v1/bookings", body: { holdId: holdId1 } });
   assert.equal(booking.status, 201, booking.text);
-  const hold2 = await call(f, owner, { method: "POST", path: "/api/v1/holds", body: { sessionId: held.id } });
+  // Another session of the course the owner is booked on: confirmed, as the duplicate warning asks.
+  const hold2 = await call(f, owner, {
+    method: "POST",
+    path: "/api/v1/holds",
+    body: { sessionId: held.id, confirmDuplicate: true },
+  });
   assert.equal(hold2.status, 201, hold2.text);
   // The full session's one seat goes to the other learner; the owner waits.
   const other = await call(f, people.learner, { method: "POST", path: "/api/v1/holds", body: { sessionId: full.id } });

@@ -51,3 +51,30 @@ Deno.test("[api] alternatives: unknown session 404, another learner 403, a malfo
     await f.close();
   }
 });
+
+Deno.test("[api] a second session of a booked course is 409 duplicate_course until confirmDuplicate: true", async () => {
+  const f = await startApiFixture();
+  try {
+    const [a] = await f.learners(1);
+    const course = await f.courseWithoutPrerequisites();
+    const first = await f.session({ capacity: 5, course, startsInHours: 30 });
+    const second = await f.session({ capacity: 5, course, startsInHours: 80 });
+    const held = await a.api.post<Body>("/api/v1/holds", { sessionId: first.id });
+    assert.equal((await a.api.post<Body>("/api/v1/bookings", { holdId: held.body.hold.id })).status, 201);
+    const warned = await a.api.post<Body>("/api/v1/holds", { sessionId: second.id });
+    assert.equal(warned.status, 409);
+    assert.equal(warned.body.error, "duplicate_course");
+    assert.equal(warned.body.details.reason, "booked");
+    assert.equal(warned.body.details.sessionId, first.id);
+    // Staff holding for someone else are not asked.
+    const third = await f.session({ capacity: 5, course, startsInHours: 120 });
+    const byAdmin = await f.admin.post<Body>("/api/v1/holds", { sessionId: third.id, learnerId: a.user.id });
+    assert.equal(byAdmin.status, 201);
+    const anyway = await a.api.post<Body>("/api/v1/holds", { sessionId: second.id, confirmDuplicate: true });
+    assert.equal(anyway.status, 201);
+    const badFlag = await a.api.post<Body>("/api/v1/holds", { sessionId: second.id, confirmDuplicate: "yes" });
+    assert.equal(badFlag.status, 400);
+  } finally {
+    await f.close();
+  }
+});

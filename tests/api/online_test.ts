@@ -87,3 +87,63 @@ Deno.test("[api] online: join inside the window, heartbeat, leave, rejoin; parti
     await f.close();
   }
 });
+
+Deno.test("[api] RSVP: confirmed, tentative, declined with counts on the roster; declining with release offers the seat to the waitlist", async () => {
+  const f = await startApiFixture();
+  try {
+    const kv = f.services.kv;
+    const course = (await listCourses(kv)).find((c) => c.prerequisiteCourseIds.length === 0)!;
+    const instructor = await createUser(kv, {
+      email: `rsvp-${Date.now()}@example.com`,
+      name: "R",
+      roles: ["instructor"],
+    });
+    const start = Date.now() + 48 * 60 * MINUTE;
+    const session = await createSession(kv, {
+      courseId: course.id,
+      startsAt: new Date(start).toISOString(),
+      endsAt: new Date(start + 60 * MINUTE).toISOString(),
+      timeZone: "Europe/Berlin",
+      mode: "online",
+      joinUrl: "https://meet.example.com/rsvp-test",
+      capacity: 3,
+      instructorId: instructor.id,
+    });
+    const [ann, bob, cem, dee] = await f.learners(4);
+    for (const l of [ann, bob, cem]) {
+      const hold = await l.api.post<Body>("/api/v1/holds", { sessionId: session.id });
+      await l.api.post<Body>("/api/v1/bookings", { holdId: hold.body.hold.id });
+    }
+    assert.equal((await dee.api.post<Body>("/api/v1/waitlist", { sessionId: session.id })).status, 201);
+    const url = `/api/v1/sessions/${session.id}/rsvp`;
+    assert.equal((await ann.api.request<Body>("PUT", url, { status: "confirmed" })).status, 200);
+    assert.equal((await bob.api.request<Body>("PUT", url, { status: "tentative" })).status, 200);
+    const bad = await cem.api.request<Body>("PUT", url, { status: "confirmed", releaseSeat: true });
+    assert.deepEqual([bad.status, bad.body.error], [422, "release_needs_decline"]);
+    const notBooked = await dee.api.request<Body>("PUT", url, { status: "confirmed" });
+    assert.deepEqual([notBooked.status, notBooked.body.error], [404, "not_booked"]);
+    const other = await ann.api.request<Body>("PUT", url, { status: "declined", learnerId: bob.user.id });
+    assert.equal(other.status, 403);
+    const { token } = await mintToken(kv, instructor.id);
+    const teacher = new ApiClient(f.app, token);
+    const declined = await cem.api.request<Body>("PUT", url, { status: "declined" });
+    assert.deepEqual([declined.status, declined.body.released], [200, false]);
+    let roster = await teacher.get<Body>(`/api/v1/sessions/${session.id}/roster`);
+    assert.deepEqual(
+      [roster.body.counts.confirmed, roster.body.counts.tentative, roster.body.counts.declined],
+      [1, 1, 1],
+    );
+    const released = await cem.api.request<Body>("PUT", url, { status: "declined", releaseSeat: true });
+    assert.deepEqual([released.status, released.body.released], [200, true]);
+    roster = await teacher.get<Body>(`/api/v1/sessions/${session.id}/roster`);
+    assert.equal(roster.body.counts.booked, 2);
+    const places = await f.services.engine.listLearnerPlaces(dee.user.id);
+    assert.deepEqual(
+      places.holds.map((h) => [h.sessionId, h.kind]),
+      [[session.id, "offer"]],
+      "the waitlist got the seat",
+    );
+  } finally {
+    await f.close();
+  }
+});

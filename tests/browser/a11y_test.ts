@@ -8,6 +8,8 @@ import type { Actor } from "../../lib/booking/events.ts";
 import { listSessions } from "../../lib/store/mod.ts";
 import { launchBrowser } from "../fresh/browser.ts";
 import { startTestApp, type TestApp } from "../app_fixture.ts";
+import { repeatsCourse } from "../repeat_free.ts";
+import type { Session } from "../../lib/domain/mod.ts";
 import { axeViolations } from "./axe.ts";
 import { devSignInCookie, sessionCookieOf } from "../page_client.ts";
 
@@ -27,10 +29,13 @@ interface Fixture {
 /** Open sessions (no prerequisites, seats left), a full one with a waitlist, a hold and a booking of the learner. */
 async function prepare(t: TestApp, withPlaces: boolean): Promise<Fixture> {
   const learnerId = (await t.services.kv.get<string>(["users_by_email", "learner@example.com"])).value!;
-  const { sessions } = await listSessions(t.services.kv, {
-    from: new Date(Date.now() + 3 * 86_400_000).toISOString(),
-    limit: 200,
-  });
+  // Enough upcoming sessions for four of different courses (two pages of the listing).
+  const from = new Date(Date.now() + 3 * 86_400_000).toISOString();
+  const first = await listSessions(t.services.kv, { from, limit: 200 });
+  const more = first.nextCursor
+    ? (await listSessions(t.services.kv, { from, limit: 200, cursor: first.nextCursor })).sessions
+    : [];
+  const sessions = [...first.sessions, ...more];
   const avail = await getAvailability(t.services.kv, sessions);
   const places = await t.services.engine.listLearnerPlaces(learnerId);
   const taken = new Set([
@@ -38,14 +43,22 @@ async function prepare(t: TestApp, withPlaces: boolean): Promise<Fixture> {
     ...places.holds.map((h) => h.sessionId),
     ...places.waitlist.map((w) => w.entry.sessionId),
   ]);
-  const open: string[] = [];
+  const candidates: Session[] = [];
   let full = "";
   for (const s of sessions) {
     const a = avail.get(s.id)!;
     const c = (await t.services.kv.get<{ prerequisiteCourseIds: string[] }>(["courses", s.courseId])).value!;
     if (!full && a.seatsLeft === 0 && s.waitlistEnabled && a.state !== "cancelled") full = s.id;
-    if (!c.prerequisiteCourseIds.length && a.seatsLeft >= 2 && !taken.has(s.id) && open.length < 4) open.push(s.id);
+    // None repeating a course of the learner: that page asks "book anyway?" (tested on its own).
+    if (!c.prerequisiteCourseIds.length && a.seatsLeft >= 2 && !taken.has(s.id) && !await repeatsCourse(t, s)) {
+      candidates.push(s);
+    }
   }
+  // open[1] gets booked below: open[0] and open[3], whose "Hold my seat" is used, are of other courses.
+  const booked1 = candidates[0];
+  const others = candidates.filter((s) => s.courseId !== booked1?.courseId);
+  const rest = candidates.filter((s) => s !== booked1 && s !== others[0] && s !== others[1]);
+  const open = [others[0], booked1, rest[0] ?? others[2], others[1]].filter(Boolean).map((s) => s.id);
   assert.ok(full, "the demo catalog has a full session with a waitlist");
   assert.equal(open.length, 4, "the demo catalog has open sessions");
   const actor: Actor = { userId: learnerId, origin: "web", correlationId: crypto.randomUUID(), reason: "test" };

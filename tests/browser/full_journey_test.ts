@@ -10,6 +10,7 @@ import { getAvailability } from "../../lib/booking/availability.ts";
 import { listSessions } from "../../lib/store/mod.ts";
 import { launchBrowser } from "../fresh/browser.ts";
 import { startTestApp, type TestApp } from "../app_fixture.ts";
+import { repeatsCourse } from "../repeat_free.ts";
 import { devSignInCookie, sessionCookieOf } from "../page_client.ts";
 
 const ARTIFACTS = new URL("../artifacts/", import.meta.url);
@@ -41,7 +42,7 @@ async function targets(t: TestApp, learnerId: string, count: number): Promise<Ta
     const c = (await t.services.kv.get<{ title: string; prerequisiteCourseIds: string[] }>(["courses", s.courseId]))
       .value!;
     if (c.prerequisiteCourseIds.length || avail.get(s.id)!.seatsLeft < 2 || taken.has(s.id)) continue;
-    if (courses.has(s.courseId)) continue;
+    if (courses.has(s.courseId) || await repeatsCourse(t, s)) continue;
     const word = c.title.split(/[^A-Za-z]+/).filter((w) => w.length >= 5).sort((a, b) => b.length - a.length)[0];
     if (!word) continue;
     courses.add(s.courseId);

@@ -12,6 +12,7 @@ import type { User } from "../../lib/domain/user.ts";
 import { createSession, listSessions } from "../../lib/store/mod.ts";
 import { launchBrowser } from "../fresh/browser.ts";
 import { startTestApp, type TestApp } from "../app_fixture.ts";
+import { repeatsCourse } from "../repeat_free.ts";
 import { checkAxe } from "./axe.ts";
 
 const ARTIFACTS = new URL("../artifacts/", import.meta.url);
@@ -22,6 +23,7 @@ const LEARNER = "learner@example.com";
  * an alternative) of a course without prerequisites.
  */
 async function lastSeatSession(t: TestApp): Promise<string> {
+  const other = await otherLearner(t);
   const { sessions } = await listSessions(t.services.kv, {
     from: new Date(Date.now() + 2 * 86_400_000).toISOString(),
     limit: 100,
@@ -30,6 +32,9 @@ async function lastSeatSession(t: TestApp): Promise<string> {
   for (const s of sessions) {
     const c = (await t.services.kv.get<{ prerequisiteCourseIds: string[] }>(["courses", s.courseId])).value!;
     if (c.prerequisiteCourseIds.length || avail.get(s.id)!.seatsLeft < 2 || s.status !== "scheduled") continue;
+    // Neither learner may be asked "book anyway?" for the copy (a new session of the same course).
+    const copy = { ...s, id: "01JZZZZZZZZZZZZZZZZZZZZZZZ" };
+    if (await repeatsCourse(t, copy, LEARNER) || await repeatsCourse(t, copy, other)) continue;
     const { id: _id, createdAt: _c, updatedAt: _u, ...rest } = s;
     const startsAt = new Date(Date.parse(s.startsAt) + 86_400_000).toISOString();
     const endsAt = new Date(Date.parse(s.endsAt) + 86_400_000).toISOString();

@@ -6,43 +6,16 @@
  * gzip. Screenshots go to tests/artifacts/.
  */
 import assert from "node:assert/strict";
-import type { Page, Response as PwResponse } from "playwright-core";
 import type { Course } from "../../lib/domain/mod.ts";
 import { createCourse, createSession, createUser, listCourses, listLocations } from "../../lib/store/mod.ts";
 import { launchBrowser } from "../fresh/browser.ts";
 import { startTestApp } from "../app_fixture.ts";
 import { devSignInCookie, sessionCookieOf } from "../page_client.ts";
 import { checkAxe } from "./axe.ts";
+import { JS_BUDGET_GZIP, scriptMeter, VIEWPORTS } from "./script_meter.ts";
 
 const ARTIFACTS = new URL("../artifacts/", import.meta.url);
-const JS_BUDGET_GZIP = 15 * 1024;
 const HOUR = 3_600_000;
-
-const VIEWPORTS = [
-  { name: "375", viewport: { width: 375, height: 812 }, isMobile: true, hasTouch: true },
-  { name: "1280", viewport: { width: 1280, height: 800 }, isMobile: false, hasTouch: false },
-];
-
-async function gzipSize(bytes: Uint8Array): Promise<number> {
-  const stream = new Blob([new Uint8Array(bytes)]).stream().pipeThrough(new CompressionStream("gzip"));
-  return (await new Response(stream).arrayBuffer()).byteLength;
-}
-
-/** Gzip bytes of the scripts a page loaded since the last `take()` (the roster's event stream never idles). */
-function scriptMeter(page: Page) {
-  let pending: Promise<number>[] = [];
-  page.on("response", (r: PwResponse) => {
-    if (r.request().resourceType() !== "script") return;
-    pending.push(r.body().then((b) => gzipSize(b), () => 0));
-  });
-  return {
-    async take(): Promise<number> {
-      const sizes = await Promise.all(pending);
-      pending = [];
-      return sizes.reduce((a, b) => a + b, 0);
-    },
-  };
-}
 
 Deno.test({
   name:

@@ -5,6 +5,9 @@
 import { z } from "zod";
 import { PLACE_OWNER, SELF, SESSION_STAFF } from "../../access/matrix.ts";
 import { recordHeartbeat, recordJoin, recordLeave } from "../../attendance/online.ts";
+import { answerRsvp, RSVP_STATUSES } from "../../attendance/rsvp.ts";
+import { addRecording, openRecording, reportProgress } from "../../attendance/recording.ts";
+import { learnerFor } from "./access.ts";
 import { closeAttendance } from "../../attendance/close.ts";
 import { listAttendanceAudit, markAllPresent, markAttendance, MARKS, selfCheckIn } from "../../attendance/marks.ts";
 import { getRoster, listTeachSessions } from "../../attendance/roster.ts";
@@ -81,6 +84,7 @@ const RosterSchema = z.object({
     revision: z.number().int().min(0),
     outcome: z.enum(OUTCOMES).nullable(),
     online: z.object({ joinCount: z.number().int(), minutes: z.number().int(), inMeeting: z.boolean() }).nullable(),
+    rsvp: z.enum(RSVP_STATUSES).nullable(),
   })),
 }).meta({ id: "Roster" });
 
@@ -366,6 +370,153 @@ export const leaveOp = defineOperation({
   },
 });
 
+export const answerRsvpOp = defineOperation({
+  method: "put",
+  path: "/v1/sessions/{id}/rsvp",
+  operationId: "answerRsvp",
+  tag: TAG,
+  summary: "RSVP to an online session: confirmed, tentative or declined; declined may release the seat",
+  description: "With `releaseSeat: true` (declined only) the booking is cancelled and the seat offered to the " +
+    "first learner on the waitlist, as any cancellation.",
+  access: PLACE_OWNER,
+  params: IdParams,
+  body: z.strictObject({
+    status: z.enum(RSVP_STATUSES),
+    releaseSeat: z.boolean().optional(),
+    learnerId: IdSchema.optional().describe("admins, or the session's instructor: for another learner"),
+  }),
+  responses: {
+    200: {
+      description: "The answer, and whether the seat was released",
+      schema: z.object({
+        rsvp: z.object({
+          sessionId: IdSchema,
+          learnerId: IdSchema,
+          status: z.enum(RSVP_STATUSES),
+          at: z.string(),
+          by: IdSchema.nullable(),
+        }),
+        released: z.boolean(),
+      }),
+    },
+    400: err("The admin token must name the learner"),
+    403: err("forbidden: not your seat"),
+    404: err("not_booked; or no such session"),
+    409: err("not_online, session_ended; session_started when releasing after the start"),
+    422: err("release_needs_decline"),
+    503: err("busy"),
+  },
+  async handler(ctx) {
+    const s = ctx.services;
+    const learnerId = learnerFor(ctx.requirePrincipal(), ctx.body.learnerId);
+    const out = await answerRsvp(
+      s.kv,
+      { sessionId: ctx.params.id, learnerId, status: ctx.body.status, release: ctx.body.releaseSeat },
+      ctx.actor(),
+      s.engine.now(),
+      (bookingId, actor) => s.engine.cancelBooking(bookingId, actor),
+    );
+    return { status: 200, body: { rsvp: out.rsvp, released: out.released !== null } };
+  },
+});
+
+const RecordingSchema = z.object({
+  sessionId: IdSchema,
+  url: z.url(),
+  durationSeconds: z.number().int(),
+  addedAt: z.string(),
+  addedBy: IdSchema.nullable(),
+  source: z.enum(["staff", "calcom"]),
+}).meta({ id: "Recording" });
+
+const ViewSchema = z.object({
+  watchedSeconds: z.number(),
+  lastAt: z.string(),
+  completedAt: z.string().nullable(),
+});
+
+export const addRecordingOp = defineOperation({
+  method: "put",
+  path: "/v1/sessions/{id}/recording",
+  operationId: "addRecording",
+  tag: TAG,
+  summary: "Add (or replace) a session's recording once it has ended; booked learners then see it",
+  access: SESSION_STAFF,
+  params: IdParams,
+  body: z.strictObject({
+    url: z.url({ protocol: /^https?$/ }).max(2000),
+    durationSeconds: z.number().int().min(1).max(24 * 3600).optional()
+      .describe("the recording's length; default the session's scheduled length"),
+  }),
+  responses: {
+    200: { description: "The recording", schema: RecordingSchema },
+    403: err("forbidden: not this session's instructor"),
+    404: err("No such session"),
+    409: err("session_not_ended"),
+  },
+  async handler(ctx) {
+    const s = ctx.services;
+    const r = await addRecording(s.kv, { sessionId: ctx.params.id, ...ctx.body }, ctx.actor(), s.engine.now());
+    return { status: 200, body: r };
+  },
+});
+
+export const openRecordingOp = defineOperation({
+  method: "post",
+  path: "/v1/sessions/{id}/recording/open",
+  operationId: "openRecording",
+  tag: TAG,
+  summary: "A booked learner starts watching the recording (the player page does this on load)",
+  description: "Starts the wall clock that caps the next progress report.",
+  access: SELF,
+  params: IdParams,
+  responses: {
+    200: {
+      description: "The recording and the learner's progress",
+      schema: z.object({ recording: RecordingSchema, view: ViewSchema }),
+    },
+    400: err("The admin token cannot watch"),
+    403: err("not_booked"),
+    404: err("no_recording; or no such session"),
+  },
+  async handler(ctx) {
+    const s = ctx.services;
+    return { status: 200, body: await openRecording(s.kv, ctx.params.id, requireUser(ctx).userId, s.engine.now()) };
+  },
+});
+
+export const recordingProgressOp = defineOperation({
+  method: "post",
+  path: "/v1/sessions/{id}/recording/progress",
+  operationId: "reportRecordingProgress",
+  tag: TAG,
+  summary: "Seconds played since the last report (never credited beyond the real time elapsed); 90 % completes",
+  access: SELF,
+  params: IdParams,
+  body: z.strictObject({ playedSeconds: z.number().min(0).max(24 * 3600) }),
+  responses: {
+    200: {
+      description: "Credited seconds, the share watched, and whether this report completed the course",
+      schema: z.object({ view: ViewSchema, credited: z.number(), share: z.number(), completedNow: z.boolean() }),
+    },
+    400: err("The admin token cannot watch"),
+    403: err("not_booked"),
+    404: err("no_recording; or no such session"),
+    409: err("player_not_open: open the recording first"),
+  },
+  async handler(ctx) {
+    const s = ctx.services;
+    const userId = requireUser(ctx).userId;
+    const r = await reportProgress(
+      s.kv,
+      { sessionId: ctx.params.id, learnerId: userId, playedSeconds: ctx.body.playedSeconds },
+      ctx.actor(),
+      s.engine.now(),
+    );
+    return { status: 200, body: r };
+  },
+});
+
 /** Every attendance operation. */
 export const attendanceOperations = [
   listTeachingOp,
@@ -378,4 +529,8 @@ export const attendanceOperations = [
   joinSessionOp,
   heartbeatOp,
   leaveOp,
+  answerRsvpOp,
+  addRecordingOp,
+  openRecordingOp,
+  recordingProgressOp,
 ];

@@ -39,12 +39,20 @@ export const placeHold = defineOperation({
       "the full session whose alternatives offered this one (409 details or GET /v1/sessions/{id}/alternatives): " +
         "counted as an acceptance when they were offered less than 24 h ago",
     ),
+    confirmDuplicate: z.boolean().optional().describe(
+      "true: book anyway although you are already booked on another session of this course or completed it " +
+        "(otherwise 409 duplicate_course; asked only when holding for yourself)",
+    ),
   }),
   responses: {
     201: { description: "The hold", schema: HoldViewSchema },
     403: err("forbidden: not your place, and you are neither an admin nor this session's instructor"),
     404: err("No such session"),
-    409: err("session_full (details.alternatives, details.waitlistOpen), already_holding, already_booked, …"),
+    409: err(
+      "session_full (details.alternatives, details.waitlistOpen), duplicate_course (details.reason booked with " +
+        "bookingId, sessionId, startsAt; or completed with completedAt: send confirmDuplicate true to book anyway), " +
+        "already_holding, already_booked, …",
+    ),
     422: err("prerequisites_missing (details.missing)"),
     429: err("too_many_holds: 3 live holds already"),
     503: BUSY_RESPONSE,
@@ -56,6 +64,8 @@ export const placeHold = defineOperation({
     const out = await engine.placeHold(ctx.body.sessionId, learnerId, ctx.actor(), ctx.idempotency, {
       learner: principal.user ?? undefined,
       alternativeOf: ctx.body.alternativeOf,
+      // The warning speaks to people booking for themselves; staff holding for someone else are not asked.
+      warnDuplicate: ctx.body.confirmDuplicate !== true && learnerId === principal.userId,
     });
     return {
       status: 201,

@@ -4,6 +4,7 @@ import { QrCode } from "../../../components/QrCode.tsx";
 import { ATTENDANCE_WORDS, attendanceSentence, PHASE_WORDS, Pill, windowText } from "../../../components/Teach.tsx";
 import LiveRoster from "../../../islands/LiveRoster.tsx";
 import { closeAttendance } from "../../../lib/attendance/close.ts";
+import { addRecording, getRecording, type Recording } from "../../../lib/attendance/recording.ts";
 import { type Mark, markAllPresent, markAttendance, MARKS } from "../../../lib/attendance/marks.ts";
 import { getRoster, type Roster } from "../../../lib/attendance/roster.ts";
 import { rosterSnapshot } from "../../../lib/attendance/roster_stream.ts";
@@ -19,6 +20,7 @@ import { services } from "../../../lib/services.ts";
 export const access = SESSION_STAFF;
 
 const DONE: Record<string, string> = {
+  recording: "The recording is added; booked learners can watch it now.",
   marked: "Saved.",
   all_present: "Everyone without a mark is now marked present.",
   closed: "Attendance is closed. Completions and no-shows are recorded.",
@@ -26,6 +28,9 @@ const DONE: Record<string, string> = {
 
 interface Data {
   roster: Roster;
+  recording: Recording | null;
+  /** The recording form's problem and the URL typed, kept. */
+  recordingForm: { url: string; problem: string | null };
   checkInUrl: string;
   notice: string | null;
   problem: string | null;
@@ -44,10 +49,17 @@ async function load(user: User, id: string): Promise<Roster | null> {
   }
 }
 
-function pageData(roster: Roster, url: URL, problem: string | null): Data {
+async function pageData(
+  roster: Roster,
+  url: URL,
+  problem: string | null,
+  recordingForm: Data["recordingForm"] = { url: "", problem: null },
+): Promise<Data> {
   const done = url.searchParams.get("done") ?? "";
   return {
     roster,
+    recording: await getRecording(services().kv, roster.session.id),
+    recordingForm,
     checkInUrl: `${url.origin}/sessions/${roster.session.id}/check-in?code=${roster.checkInCode}`,
     notice: problem ? null : DONE[done] ?? null,
     problem,
@@ -59,7 +71,7 @@ export const handler: Handlers<Data, PageState> = {
     const user = ctx.state.user!;
     const roster = await load(user, ctx.params.id);
     if (!roster) return ctx.renderNotFound();
-    return ctx.render(pageData(roster, ctx.url, null));
+    return ctx.render(await pageData(roster, ctx.url, null));
   },
   async POST(req, ctx: Ctx) {
     if (!sameOrigin(req, ctx.url)) return new Response("Cross-site form refused.", { status: 403 });
@@ -95,6 +107,17 @@ export const handler: Handlers<Data, PageState> = {
         await markAllPresent(kv, id, before.rows.map((r) => r.learnerId), actor, engine.now(), settings);
         return new Response(null, { status: 303, headers: { location: `${here}?done=all_present` } });
       }
+      if (intent === "recording") {
+        const url = field("url").trim();
+        const problem = !/^https?:\/\/\S+$/.test(url) || url.length > 2000
+          ? "Enter the recording's web address, starting with https://."
+          : null;
+        if (problem) {
+          return ctx.render(await pageData(before, new URL(here, ctx.url), null, { url, problem }), { status: 400 });
+        }
+        await addRecording(kv, { sessionId: id, url }, actor, engine.now());
+        return new Response(null, { status: 303, headers: { location: `${here}?done=recording` } });
+      }
       if (intent === "close") {
         await closeAttendance(kv, id, actor, engine.now());
         return new Response(null, { status: 303, headers: { location: `${here}?done=closed` } });
@@ -103,7 +126,7 @@ export const handler: Handlers<Data, PageState> = {
     } catch (err) {
       const e = asDomainError(err);
       const now = (await load(user, id)) ?? before;
-      return ctx.render(pageData(now, new URL(here, ctx.url), attendanceSentence(e, before.session.timeZone)), {
+      return ctx.render(await pageData(now, new URL(here, ctx.url), attendanceSentence(e, before.session.timeZone)), {
         status: e.status,
       });
     }
@@ -173,6 +196,38 @@ export default function RosterPage({ data }: PageProps<Data, PageState>) {
             initial={rosterSnapshot(roster)}
           />
         </section>
+        {roster.phase === "ended" && (
+          <section aria-labelledby="recording" class="space-y-2">
+            <h2 id="recording" class="text-xl font-bold">Recording</h2>
+            {data.recording && (
+              <p class="text-base" data-testid="recording-url">
+                Learners can watch{" "}
+                <a href={data.recording.url} class="break-all text-blue-800 underline">the recording</a>.
+              </p>
+            )}
+            <form method="post" action={here} class="space-y-2" novalidate>
+              <input type="hidden" name="intent" value="recording" />
+              <label for="url" class="block text-base font-semibold">
+                {data.recording ? "Replace the recording's address" : "The recording's address"}
+              </label>
+              <input
+                id="url"
+                name="url"
+                type="url"
+                value={data.recordingForm.url}
+                aria-invalid={data.recordingForm.problem ? "true" : undefined}
+                aria-describedby={data.recordingForm.problem ? "url-problem" : undefined}
+                class="w-full rounded-lg border border-gray-600 px-3 py-2 text-base"
+              />
+              {data.recordingForm.problem && (
+                <p id="url-problem" class="text-base font-semibold text-red-800" role="alert">
+                  {data.recordingForm.problem}
+                </p>
+              )}
+              <button type="submit" class={primary}>Save the recording</button>
+            </form>
+          </section>
+        )}
         <section aria-labelledby="close" class="space-y-2">
           <h2 id="close" class="text-xl font-bold">Close attendance</h2>
           {attendance.closed
