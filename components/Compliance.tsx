@@ -48,6 +48,9 @@ export type ScopeOf = (user: User, url: URL) => { scope: ComplianceScope; acting
 
 const FILTERS: MatrixFilter[] = ["all", "overdue", "expiring"];
 
+/** People listed with their gaps and recommended sessions, most urgent first. */
+const MAX_GAP_PEOPLE = 30;
+
 function filterOf(url: URL): MatrixFilter {
   const f = url.searchParams.get("filter") as MatrixFilter | null;
   return f && FILTERS.includes(f) ? f : "all";
@@ -281,54 +284,66 @@ const input = "mt-1 block w-full rounded-lg border border-gray-600 p-2 text-base
 function Gaps({ data }: { data: ComplianceData }) {
   const m = data.matrix!;
   const title = new Map(data.courses.map((c) => [c.id, c.title]));
-  const rows = m.rows.filter((r) => (r.gaps ?? []).length > 0);
-  if (!rows.length) return <p class="text-base">No gaps with recommended sessions right now.</p>;
+  const urgency = (r: MatrixRow) =>
+    (r.gaps ?? []).map((g) => `${g.state === "overdue" ? 0 : 1}${g.dueOn ?? "9"}`).sort()[0];
+  const withGaps = m.rows.filter((r) => (r.gaps ?? []).length > 0).sort((a, b) => urgency(a) < urgency(b) ? -1 : 1);
+  if (!withGaps.length) return <p class="text-base">No gaps with recommended sessions right now.</p>;
+  // The most urgent people first; the rest are a filter away (a dealer can have hundreds).
+  const rows = withGaps.slice(0, MAX_GAP_PEOPLE);
   return (
-    <ul class="space-y-4">
-      {rows.map((r) => (
-        <li key={r.person.id} class="space-y-2 rounded-xl border border-gray-200 p-3" data-testid="gap-person">
-          <h3 class="text-base font-semibold">{r.person.name}</h3>
-          <ul class="space-y-3">
-            {r.gaps!.map((g) => (
-              <li key={g.courseId}>
-                <p class="text-sm">
-                  <span class="font-semibold">{title.get(g.courseId) ?? g.courseId}</span>: {STATE_LABELS[g.state]}
-                  {g.dueOn ? `, due ${formatDate(g.dueOn)}` : ""}
-                </p>
-                {g.missingPrerequisites.length > 0 && (
+    <>
+      {withGaps.length > rows.length && (
+        <p class="text-sm" data-testid="more-gaps">
+          Showing the {rows.length} most urgent of {withGaps.length}{" "}
+          people with gaps. Use the filter above to narrow the list.
+        </p>
+      )}
+      <ul class="space-y-4">
+        {rows.map((r) => (
+          <li key={r.person.id} class="space-y-2 rounded-xl border border-gray-200 p-3" data-testid="gap-person">
+            <h3 class="text-base font-semibold">{r.person.name}</h3>
+            <ul class="space-y-3">
+              {r.gaps!.map((g) => (
+                <li key={g.courseId}>
                   <p class="text-sm">
-                    Needs first: {g.missingPrerequisites.map((id) => title.get(id) ?? id).join(", ")}.
+                    <span class="font-semibold">{title.get(g.courseId) ?? g.courseId}</span>: {STATE_LABELS[g.state]}
+                    {g.dueOn ? `, due ${formatDate(g.dueOn)}` : ""}
                   </p>
-                )}
-                {g.sessions.length === 0 && g.missingPrerequisites.length === 0 && (
-                  <p class="text-sm">No open session of this course right now.</p>
-                )}
-                <ul class="mt-1 space-y-2">
-                  {g.sessions.map((s) => (
-                    <li key={s.sessionId} class="flex flex-wrap items-center gap-2" data-testid="recommended">
-                      <span class="text-sm">
-                        {data.sessions[s.sessionId]?.when ?? s.startsAt} · {data.sessions[s.sessionId]?.where ?? ""}
-                        {" "}
-                        ({s.reasons.join(" · ")}
-                        {s.late ? " · after the due date" : ""})
-                      </span>
-                      <form method="post" action={`${data.here}${data.keep ? `?${data.keep}` : ""}`}>
-                        <input type="hidden" name="intent" value="book" />
-                        <input type="hidden" name="learner" value={r.person.id} />
-                        <input type="hidden" name="session" value={s.sessionId} />
-                        <button type="submit" class={primary}>
-                          Book for {r.person.name.split(" ")[0]}
-                        </button>
-                      </form>
-                    </li>
-                  ))}
-                </ul>
-              </li>
-            ))}
-          </ul>
-        </li>
-      ))}
-    </ul>
+                  {g.missingPrerequisites.length > 0 && (
+                    <p class="text-sm">
+                      Needs first: {g.missingPrerequisites.map((id) => title.get(id) ?? id).join(", ")}.
+                    </p>
+                  )}
+                  {g.sessions.length === 0 && g.missingPrerequisites.length === 0 && (
+                    <p class="text-sm">No open session of this course right now.</p>
+                  )}
+                  <ul class="mt-1 space-y-2">
+                    {g.sessions.map((s) => (
+                      <li key={s.sessionId} class="flex flex-wrap items-center gap-2" data-testid="recommended">
+                        <span class="text-sm">
+                          {data.sessions[s.sessionId]?.when ?? s.startsAt} · {data.sessions[s.sessionId]?.where ?? ""}
+                          {" "}
+                          ({s.reasons.join(" · ")}
+                          {s.late ? " · after the due date" : ""})
+                        </span>
+                        <form method="post" action={`${data.here}${data.keep ? `?${data.keep}` : ""}`}>
+                          <input type="hidden" name="intent" value="book" />
+                          <input type="hidden" name="learner" value={r.person.id} />
+                          <input type="hidden" name="session" value={s.sessionId} />
+                          <button type="submit" class={primary}>
+                            Book for {r.person.name.split(" ")[0]}
+                          </button>
+                        </form>
+                      </li>
+                    ))}
+                  </ul>
+                </li>
+              ))}
+            </ul>
+          </li>
+        ))}
+      </ul>
+    </>
   );
 }
 
