@@ -6,12 +6,15 @@ import * as $_404 from "./routes/_404.tsx";
 import * as $_500 from "./routes/_500.tsx";
 import * as $_app from "./routes/_app.tsx";
 import * as $_middleware from "./routes/_middleware.ts";
+import * as $admin_audit from "./routes/admin/audit.tsx";
 import * as $admin_calcom from "./routes/admin/calcom.tsx";
+import * as $admin_index from "./routes/admin/index.tsx";
 import * as $auth_callback from "./routes/auth/callback.tsx";
 import * as $auth_sign_in from "./routes/auth/sign-in.tsx";
 import * as $auth_sign_out from "./routes/auth/sign-out.tsx";
 import * as $bookings__id_ from "./routes/bookings/[id].tsx";
 import * as $bookings__id__calendar_ics from "./routes/bookings/[id]/calendar.ics.ts";
+import * as $dealer_index from "./routes/dealer/index.tsx";
 import * as $dev_sign_in from "./routes/dev/sign-in.tsx";
 import * as $holds__id_ from "./routes/holds/[id].tsx";
 import * as $index from "./routes/index.tsx";
@@ -32,12 +35,15 @@ const manifest = {
     "./routes/_500.tsx": $_500,
     "./routes/_app.tsx": $_app,
     "./routes/_middleware.ts": $_middleware,
+    "./routes/admin/audit.tsx": $admin_audit,
     "./routes/admin/calcom.tsx": $admin_calcom,
+    "./routes/admin/index.tsx": $admin_index,
     "./routes/auth/callback.tsx": $auth_callback,
     "./routes/auth/sign-in.tsx": $auth_sign_in,
     "./routes/auth/sign-out.tsx": $auth_sign_out,
     "./routes/bookings/[id].tsx": $bookings__id_,
     "./routes/bookings/[id]/calendar.ics.ts": $bookings__id__calendar_ics,
+    "./routes/dealer/index.tsx": $dealer_index,
     "./routes/dev/sign-in.tsx": $dev_sign_in,
     "./routes/holds/[id].tsx": $holds__id_,
     "./routes/index.tsx": $index,

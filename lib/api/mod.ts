@@ -16,6 +16,7 @@ import { sessionOperations } from "./v1/sessions.ts";
 import { userOperations } from "./v1/users.ts";
 import { teamOperations } from "./v1/team.ts";
 import { waitlistOperations } from "./v1/waitlist.ts";
+import { auditOperations } from "./v1/audit.ts";
 
 /** Every /api/v1 operation, in documentation order. */
 export const API_OPERATIONS: readonly Operation[] = [
@@ -29,6 +30,7 @@ export const API_OPERATIONS: readonly Operation[] = [
   ...adminOperations,
   ...relayOperations,
   ...calcomOperations,
+  ...auditOperations,
 ];
 
 /** Builds the `/api` sub-app. */

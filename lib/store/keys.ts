@@ -62,6 +62,7 @@
  * | `["calcom_meta", name]` | cursors and last-seen times of the sync | Cal.com sync |
  * | `["auth_failures", kind, client]` | `{times}`: epoch ms of the client's recent failed authentications of this kind (bearer, dev_sign_in, webhook); expires after the window | lib/http/failure_limit.ts |
  * | `["csp_reports", "count"]` | KvU64: Content-Security-Policy violation reports received | POST /api/csp-report |
+ * | `["events_by_session", sessionId, key]` | null (the event key is the key's last part): a session's events (audit trail by session and course) | booking engine (addEvent, with the event) |
  *
  * Why session index values are a small `SessionIndexEntry` rather than the id
  * alone or a full copy: `listSessions` filters on course, location, mode,
@@ -161,6 +162,7 @@ export const PREFIXES = [
   "calcom_meta",
   "auth_failures",
   "csp_reports",
+  "events_by_session",
 ] as const;
 
 /** Key builders. Functions ending in `Prefix` return list prefixes. */
@@ -238,6 +240,9 @@ export const keys = {
   /** Index of a learner's events (value null: the event key is the last part). */
   eventByLearner: (learnerId: string, eventKey: string) => ["events_by_learner", learnerId, eventKey] as const,
   eventsByLearnerPrefix: (learnerId: string) => ["events_by_learner", learnerId] as const,
+  /** Index of a session's events (value null: the event key is the last part). */
+  eventBySession: (sessionId: string, eventKey: string) => ["events_by_session", sessionId, eventKey] as const,
+  eventsBySessionPrefix: (sessionId: string) => ["events_by_session", sessionId] as const,
 
   // ── privacy ──────────────────────────────────────────────────────────
   erasure: (userId: string) => ["privacy_erasures", userId] as const,

@@ -212,6 +212,12 @@ const OPERATION_SAMPLES: Record<string, (w: World, people: Record<Caller, Person
     target: "none",
   }),
   deactivateUser: () => ({ method: "POST", path: `/api/v1/users/${UNKNOWN_USER}/deactivate`, target: "none" }),
+  searchAuditTrail: (_w, p) => ({
+    method: "GET",
+    path: `/api/v1/admin/audit?learner=${p.owner.user!.id}`,
+    target: "none",
+  }),
+  getBookingHistory: (w) => ({ method: "GET", path: `/api/v1/bookings/${w.bookingId}/history`, target: "place" }),
 };
 
 /** One GET per page (by manifest key), and which pages show the owner's join link to whom. */
@@ -222,7 +228,11 @@ const PAGE_SAMPLES: Record<string, { path: (w: World) => string; target: Target;
   "./routes/sw.js.ts": { path: () => "/sw.js", target: "none", joinLinkFor: [] },
   "./routes/dev/sign-in.tsx": { path: () => "/dev/sign-in", target: "none", joinLinkFor: [] },
   "./routes/holds/[id].tsx": { path: (w) => `/holds/${w.holdId}`, target: "place", joinLinkFor: [] },
-  "./routes/bookings/[id].tsx": { path: (w) => `/bookings/${w.bookingId}`, target: "place", joinLinkFor: ["owner"] },
+  "./routes/bookings/[id].tsx": {
+    path: (w) => `/bookings/${w.bookingId}`,
+    target: "place",
+    joinLinkFor: ["owner", "admin"],
+  },
   "./routes/bookings/[id]/calendar.ics.ts": {
     path: (w) => `/bookings/${w.bookingId}/calendar.ics`,
     target: "place",
@@ -235,6 +245,9 @@ const PAGE_SAMPLES: Record<string, { path: (w: World) => string; target: Target;
   "./routes/auth/sign-out.tsx": { path: () => "/auth/sign-out", target: "none", joinLinkFor: [] },
   "./routes/me/privacy.tsx": { path: () => "/me/privacy", target: "none", joinLinkFor: [] },
   "./routes/me/privacy/export.json.ts": { path: () => "/me/privacy/export.json", target: "none", joinLinkFor: [] },
+  "./routes/admin/index.tsx": { path: () => "/admin", target: "none", joinLinkFor: [] },
+  "./routes/admin/audit.tsx": { path: (w) => `/admin/audit?session=${w.booked.id}`, target: "none", joinLinkFor: [] },
+  "./routes/dealer/index.tsx": { path: () => "/dealer", target: "dealer", joinLinkFor: [] },
 };
 
 /** Whether `caller`, let in by the rule with `reach`, may act on `target` (the owner's place or session). */
