@@ -9,6 +9,9 @@ import * as $_middleware from "./routes/_middleware.ts";
 import * as $admin_audit from "./routes/admin/audit.tsx";
 import * as $admin_calcom from "./routes/admin/calcom.tsx";
 import * as $admin_index from "./routes/admin/index.tsx";
+import * as $admin_sessions__id_ from "./routes/admin/sessions/[id].tsx";
+import * as $admin_sessions_index from "./routes/admin/sessions/index.tsx";
+import * as $admin_sessions_new from "./routes/admin/sessions/new.tsx";
 import * as $auth_callback from "./routes/auth/callback.tsx";
 import * as $auth_sign_in from "./routes/auth/sign-in.tsx";
 import * as $auth_sign_out from "./routes/auth/sign-out.tsx";
@@ -38,6 +41,9 @@ const manifest = {
     "./routes/admin/audit.tsx": $admin_audit,
     "./routes/admin/calcom.tsx": $admin_calcom,
     "./routes/admin/index.tsx": $admin_index,
+    "./routes/admin/sessions/[id].tsx": $admin_sessions__id_,
+    "./routes/admin/sessions/index.tsx": $admin_sessions_index,
+    "./routes/admin/sessions/new.tsx": $admin_sessions_new,
     "./routes/auth/callback.tsx": $auth_callback,
     "./routes/auth/sign-in.tsx": $auth_sign_in,
     "./routes/auth/sign-out.tsx": $auth_sign_out,

@@ -1,6 +1,8 @@
 /** Shared pieces of the staff pages: form fields with their error sentence, notices, the audit list. */
 import type { ComponentChildren } from "preact";
 import type { AuditEntry } from "../../lib/admin/audit.ts";
+import type { Actor } from "../../lib/booking/events.ts";
+import type { User } from "../../lib/domain/user.ts";
 import { When } from "./CalcomOps.tsx";
 
 /** Classes of an input, select or textarea. */
@@ -151,4 +153,41 @@ export function peopleIdsOf(entries: AuditEntry[]): string[] {
     if (e.learnerId) ids.add(e.learnerId);
   }
   return [...ids];
+}
+
+/** The actor of a change made on a staff page: the signed-in staff member, origin admin. */
+export function staffActor(user: User, reason: string | null): Actor {
+  return { userId: user.id, roles: user.roles, origin: "admin", correlationId: crypto.randomUUID(), reason };
+}
+
+/** A course filter: any course or one of `courses`. */
+export function CourseSelect(
+  { courses, value, errors }: {
+    courses: { id: string; code: string; title: string }[];
+    value: string;
+    errors: FieldErrors;
+  },
+) {
+  return (
+    <Field name="course" label="Course" error={errors.course}>
+      <select id="course" name="course" class={inputClass} {...describedBy("course", errors)}>
+        <option value="">Any course</option>
+        {courses.map((c) => <option key={c.id} value={c.id} selected={value === c.id}>{c.code} {c.title}</option>)}
+      </select>
+    </Field>
+  );
+}
+
+/** `from` and `to` UTC date fields of a search form. */
+export function DateRange({ from, to, errors }: { from: string; to: string; errors: FieldErrors }) {
+  return (
+    <div class="grid grid-cols-2 gap-3">
+      <Field name="from" label="From (UTC date)" error={errors.from}>
+        <input id="from" name="from" type="date" value={from} class={inputClass} {...describedBy("from", errors)} />
+      </Field>
+      <Field name="to" label="To (UTC date)" error={errors.to}>
+        <input id="to" name="to" type="date" value={to} class={inputClass} {...describedBy("to", errors)} />
+      </Field>
+    </div>
+  );
 }

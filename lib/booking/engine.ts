@@ -31,6 +31,7 @@ import {
   resumeSessionCancels,
   scheduleSession,
   updateSession,
+  type UpdateSessionOptions,
 } from "./session_lifecycle.ts";
 import { SessionTx } from "./session_tx.ts";
 import { TtlCache } from "../store/ttl_cache.ts";
@@ -600,12 +601,18 @@ export class BookingEngine {
    * 404 `session_not_found`; 409 `session_cancelled`; 409 `capacity_below_taken` with details
    * `{taken, requested}`; ValidationError for an invalid result, an unknown reference, or a
    * `status` change (cancel with {@link cancelSession}). Seats a larger capacity frees are offered
-   * to the waitlist in the same commit.
+   * to the waitlist in the same commit. With `ifUpdatedAt`, 409 `stale_edit` (details `{current}`)
+   * when the session changed since that version.
    */
-  async updateSession(id: string, patch: SessionPatch, actor: Actor): Promise<Session> {
+  async updateSession(
+    id: string,
+    patch: SessionPatch,
+    actor: Actor,
+    options: UpdateSessionOptions = {},
+  ): Promise<Session> {
     assertMayManageSession(actor, await this.#requireSession(id));
     if (patch.instructorId) assertMayManageSession(actor, { instructorId: patch.instructorId });
-    return await updateSession(this.#deps(), id, patch, actor);
+    return await updateSession(this.#deps(), id, patch, actor, options);
   }
 
   /**

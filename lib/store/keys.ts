@@ -200,6 +200,7 @@ export const keys = {
 
   // ── people ───────────────────────────────────────────────────────────
   user: (id: string) => ["users", id] as const,
+  usersPrefix: () => ["users"] as const,
   userByEmail: (email: string) => ["users_by_email", email] as const,
   usersByManagerPrefix: (managerId: string) => ["users_by_manager", managerId] as const,
   userByManager: (managerId: string, userId: string) => ["users_by_manager", managerId, userId] as const,

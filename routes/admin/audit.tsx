@@ -2,6 +2,8 @@ import { type AccessRule, ADMIN_ONLY } from "../../lib/access/matrix.ts";
 import {
   AuditList,
   buttonClass,
+  CourseSelect,
+  DateRange,
   describedBy,
   Field,
   type FieldErrors,
@@ -103,42 +105,14 @@ export default function AuditPageView({ data }: PageProps<Data, PageState>) {
           {text("actor", "Done by (email or id)")}
           {text("session", "Session id")}
           {text("booking", "Booking id")}
-          <Field name="course" label="Course" error={errors.course}>
-            <select id="course" name="course" class={inputClass} {...describedBy("course", errors)}>
-              <option value="">Any course</option>
-              {data.courses.map((c) => (
-                <option key={c.id} value={c.id} selected={values.course === c.id}>{c.code} {c.title}</option>
-              ))}
-            </select>
-          </Field>
+          <CourseSelect courses={data.courses} value={values.course} errors={errors} />
           <Field name="origin" label="From where" error={errors.origin}>
             <select id="origin" name="origin" class={inputClass} {...describedBy("origin", errors)}>
               <option value="">Anywhere</option>
               {ORIGINS.map((o) => <option key={o} value={o} selected={values.origin === o}>{o}</option>)}
             </select>
           </Field>
-          <div class="grid grid-cols-2 gap-3">
-            <Field name="from" label="From date (UTC)" error={errors.from}>
-              <input
-                id="from"
-                name="from"
-                type="date"
-                value={values.from}
-                class={inputClass}
-                {...describedBy("from", errors)}
-              />
-            </Field>
-            <Field name="to" label="To date (UTC)" error={errors.to}>
-              <input
-                id="to"
-                name="to"
-                type="date"
-                value={values.to}
-                class={inputClass}
-                {...describedBy("to", errors)}
-              />
-            </Field>
-          </div>
+          <DateRange from={values.from} to={values.to} errors={errors} />
           <div class="flex gap-3">
             <button type="submit" class={`flex-1 ${buttonClass}`}>Search</button>
             <a href="/admin/audit" class={secondaryClass}>Clear</a>

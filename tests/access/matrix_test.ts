@@ -248,6 +248,13 @@ const PAGE_SAMPLES: Record<string, { path: (w: World) => string; target: Target;
   "./routes/admin/index.tsx": { path: () => "/admin", target: "none", joinLinkFor: [] },
   "./routes/admin/audit.tsx": { path: (w) => `/admin/audit?session=${w.booked.id}`, target: "none", joinLinkFor: [] },
   "./routes/dealer/index.tsx": { path: () => "/dealer", target: "dealer", joinLinkFor: [] },
+  "./routes/admin/sessions/index.tsx": { path: () => "/admin/sessions", target: "none", joinLinkFor: [] },
+  "./routes/admin/sessions/new.tsx": { path: () => "/admin/sessions/new", target: "none", joinLinkFor: [] },
+  "./routes/admin/sessions/[id].tsx": {
+    path: (w) => `/admin/sessions/${w.booked.id}`,
+    target: "none",
+    joinLinkFor: ["admin"],
+  },
 };
 
 /** Whether `caller`, let in by the rule with `reach`, may act on `target` (the owner's place or session). */

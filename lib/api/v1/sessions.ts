@@ -273,25 +273,28 @@ export const updateSession = defineOperation({
     instructorId: IdSchema.optional(),
     waitlistEnabled: z.boolean().optional(),
     reason: z.string().trim().min(1).max(500).optional(),
+    ifUpdatedAt: UtcDateTimeSchema.optional().describe(
+      "the session's updatedAt as you last read it: the change is refused (409 stale_edit) if it changed since",
+    ),
   }),
   responses: {
     200: { description: "The updated session", schema: z.object({ session: SessionSchema }) },
     400: err("Invalid fields"),
     403: err("Not an admin, nor this session's instructor (an instructor hands a session only to themself)"),
     404: err("No such session"),
-    409: err("capacity_below_taken (details.taken), session_cancelled"),
+    409: err("capacity_below_taken (details.taken), session_cancelled, stale_edit (details.current: the session now)"),
     503: BUSY_RESPONSE,
   },
   async handler(ctx) {
     const principal = ctx.requirePrincipal();
     const current = await requireSession(ctx.services.kv, ctx.params.id);
     assertMayManageSession(principal, current);
-    const { reason, ...patch } = ctx.body;
+    const { reason, ifUpdatedAt, ...patch } = ctx.body;
     if (patch.startsAt) assertFuture(patch.startsAt, ctx.services.engine.now());
     if (patch.instructorId && patch.instructorId !== current.instructorId) {
       assertMayManageSession(principal, { instructorId: patch.instructorId });
     }
-    const session = await ctx.services.engine.updateSession(ctx.params.id, patch, ctx.actor(reason));
+    const session = await ctx.services.engine.updateSession(ctx.params.id, patch, ctx.actor(reason), { ifUpdatedAt });
     return { status: 200, body: { session } };
   },
 });
