@@ -18,6 +18,7 @@ import * as $auth_sign_out from "./routes/auth/sign-out.tsx";
 import * as $bookings__id_ from "./routes/bookings/[id].tsx";
 import * as $bookings__id__calendar_ics from "./routes/bookings/[id]/calendar.ics.ts";
 import * as $dealer_index from "./routes/dealer/index.tsx";
+import * as $dealer_people__id_ from "./routes/dealer/people/[id].tsx";
 import * as $dev_sign_in from "./routes/dev/sign-in.tsx";
 import * as $holds__id_ from "./routes/holds/[id].tsx";
 import * as $index from "./routes/index.tsx";
@@ -50,6 +51,7 @@ const manifest = {
     "./routes/bookings/[id].tsx": $bookings__id_,
     "./routes/bookings/[id]/calendar.ics.ts": $bookings__id__calendar_ics,
     "./routes/dealer/index.tsx": $dealer_index,
+    "./routes/dealer/people/[id].tsx": $dealer_people__id_,
     "./routes/dev/sign-in.tsx": $dev_sign_in,
     "./routes/holds/[id].tsx": $holds__id_,
     "./routes/index.tsx": $index,

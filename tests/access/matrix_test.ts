@@ -73,6 +73,7 @@ interface World {
   spare: Session;
   locationId: string;
   dealerId: string;
+  ownerId: string;
 }
 
 interface Sample {
@@ -250,6 +251,7 @@ const PAGE_SAMPLES: Record<string, { path: (w: World) => string; target: Target;
   "./routes/dealer/index.tsx": { path: () => "/dealer", target: "dealer", joinLinkFor: [] },
   "./routes/admin/sessions/index.tsx": { path: () => "/admin/sessions", target: "none", joinLinkFor: [] },
   "./routes/admin/sessions/new.tsx": { path: () => "/admin/sessions/new", target: "none", joinLinkFor: [] },
+  "./routes/dealer/people/[id].tsx": { path: (w) => `/dealer/people/${w.ownerId}`, target: "dealer", joinLinkFor: [] },
   "./routes/admin/sessions/[id].tsx": {
     path: (w) => `/admin/sessions/${w.booked.id}`,
     target: "none",
@@ -390,6 +392,7 @@ async function makeWorld(f: ApiFixture, people: Record<Caller, Person>): Promise
     spare,
     locationId: location.id,
     dealerId: people.owner.user!.dealerId!,
+    ownerId: people.owner.user!.id,
   };
 }
 

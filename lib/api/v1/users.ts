@@ -2,7 +2,8 @@
 import { SELF } from "../../access/matrix.ts";
 import { z } from "zod";
 import { mintToken } from "../../auth/tokens.ts";
-import { deactivateUser } from "../../auth/sessions.ts";
+import { deactivatePerson, type PeopleActor, scopePersonInput } from "../../admin/people.ts";
+import type { Principal } from "../../auth/principal.ts";
 import {
   BookingSchema,
   CompletedCourseSchema,
@@ -23,6 +24,11 @@ import { ErrorSchema, IdParams, WaitlistViewSchema } from "./schemas.ts";
 
 const err = (description: string) => ({ description, schema: ErrorSchema });
 const TAG = "People";
+
+/** The caller as a manager of people (a dealer admin's reach is their own dealer). */
+export function peopleActor(p: Principal): PeopleActor {
+  return { userId: p.userId, roles: p.roles, dealerId: p.user?.dealerId ?? null };
+}
 
 const UserInput = z.strictObject({
   email: EmailSchema,
@@ -91,25 +97,30 @@ export const upsertUser = defineOperation({
   operationId: "upsertUser",
   tag: TAG,
   summary: "Create or update a user by email (admin; how an HR system or LMS provisions people)",
-  access: ["admin"],
+  description: "A dealer admin may create and update the learners of their own dealer only: the dealer defaults " +
+    "to theirs, roles other than learner, another dealer, a manager of another dealer, completions, or an existing " +
+    "person outside their dealer are refused with 403.",
+  access: { admin: "any", dealer_admin: "own_dealer" },
   idempotency: "stored",
   body: UserInput,
   responses: {
     201: { description: "Created", schema: z.object({ user: UserSchema, created: z.literal(true) }) },
     200: { description: "Updated", schema: z.object({ user: UserSchema, created: z.literal(false) }) },
     400: err("Invalid fields or unknown manager, dealer or location"),
+    403: err("A dealer admin reaching outside their own dealer's learners"),
   },
   async handler(ctx) {
-    if (ctx.body.managerId) {
-      const self = await getUserByEmail(ctx.services.kv, ctx.body.email);
-      if (self && self.id === ctx.body.managerId) {
+    const body = await scopePersonInput(ctx.services.kv, peopleActor(ctx.requirePrincipal()), ctx.body);
+    if (body.managerId) {
+      const self = await getUserByEmail(ctx.services.kv, body.email);
+      if (self && self.id === body.managerId) {
         throw new ApiError(400, "invalid_request", "A user cannot be their own manager.", {
           issues: [{ path: "body.managerId", message: "must not be the user themself" }],
         });
       }
     }
-    await assertReferences(ctx.services.kv, ctx.body);
-    const out = await provisionUser(ctx.services.kv, ctx.body);
+    await assertReferences(ctx.services.kv, body);
+    const out = await provisionUser(ctx.services.kv, body);
     return { status: out.created ? 201 : 200, body: out };
   },
 });
@@ -146,22 +157,20 @@ export const deactivateUserOp = defineOperation({
   path: "/v1/users/{id}/deactivate",
   operationId: "deactivateUser",
   tag: TAG,
-  summary: "Deactivate a user (admin): their page sessions end on every instance at once and their API tokens stop",
-  access: ["admin"],
+  summary: "Deactivate a user (admin; a dealer admin for their own dealer's learners): their page sessions end on " +
+    "every instance at once and their API tokens stop",
+  access: { admin: "any", dealer_admin: "own_dealer" },
   params: IdParams,
   responses: {
     200: {
       description: "Deactivated (again: a no-op with sessionsEnded 0)",
       schema: z.object({ userId: IdSchema, sessionsEnded: z.number().int() }),
     },
+    403: err("A dealer admin reaching outside their own dealer's learners"),
     404: err("No such user"),
   },
   async handler(ctx) {
-    const { kv } = ctx.services;
-    if (!(await getUser(kv, ctx.params.id))) {
-      throw new ApiError(404, "user_not_found", `No user with id ${ctx.params.id}.`);
-    }
-    const sessionsEnded = await deactivateUser(kv, ctx.params.id);
+    const sessionsEnded = await deactivatePerson(ctx.services.kv, peopleActor(ctx.requirePrincipal()), ctx.params.id);
     return { status: 200, body: { userId: ctx.params.id, sessionsEnded } };
   },
 });
