@@ -8,6 +8,8 @@ import * as $_app from "./routes/_app.tsx";
 import * as $_middleware from "./routes/_middleware.ts";
 import * as $admin_audit from "./routes/admin/audit.tsx";
 import * as $admin_calcom from "./routes/admin/calcom.tsx";
+import * as $admin_courses__id_ from "./routes/admin/courses/[id].tsx";
+import * as $admin_courses_index from "./routes/admin/courses/index.tsx";
 import * as $admin_index from "./routes/admin/index.tsx";
 import * as $admin_sessions__id_ from "./routes/admin/sessions/[id].tsx";
 import * as $admin_sessions_index from "./routes/admin/sessions/index.tsx";
@@ -41,6 +43,8 @@ const manifest = {
     "./routes/_middleware.ts": $_middleware,
     "./routes/admin/audit.tsx": $admin_audit,
     "./routes/admin/calcom.tsx": $admin_calcom,
+    "./routes/admin/courses/[id].tsx": $admin_courses__id_,
+    "./routes/admin/courses/index.tsx": $admin_courses_index,
     "./routes/admin/index.tsx": $admin_index,
     "./routes/admin/sessions/[id].tsx": $admin_sessions__id_,
     "./routes/admin/sessions/index.tsx": $admin_sessions_index,

@@ -119,13 +119,13 @@ export function AuditList(
               </>
             )}
             <dt class="font-medium text-gray-700">Session</dt>
-            <dd class="col-span-2">
+            <dd class="col-span-2 min-w-0 break-all">
               <a class={linkClass} href={`/admin/sessions/${e.sessionId}`}>{e.sessionId}</a>
             </dd>
             {typeof e.data.bookingId === "string" && (
               <>
                 <dt class="font-medium text-gray-700">Booking</dt>
-                <dd class="col-span-2">
+                <dd class="col-span-2 min-w-0 break-all">
                   <a class={linkClass} href={`/bookings/${e.data.bookingId}`}>{e.data.bookingId}</a>
                 </dd>
               </>
@@ -133,7 +133,7 @@ export function AuditList(
             {changesText(e.data) && (
               <>
                 <dt class="font-medium text-gray-700">Changed</dt>
-                <dd class="col-span-2 break-words">{changesText(e.data)}</dd>
+                <dd class="col-span-2 min-w-0 break-words">{changesText(e.data)}</dd>
               </>
             )}
             <dt class="font-medium text-gray-700">Why</dt>

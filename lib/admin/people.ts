@@ -9,6 +9,7 @@ import type { Role, User } from "../domain/user.ts";
 import { ConflictError } from "../store/errors.ts";
 import { getLocation } from "../store/locations.ts";
 import { createUser, getUser, getUserByEmail, updateUser } from "../store/users.ts";
+import { recordVersion } from "./version.ts";
 
 /** Who is managing people. */
 export interface PeopleActor {
@@ -140,11 +141,9 @@ export async function createDealerLearner(
   }
 }
 
-/** A short version of a person's record: an edit made on an older one is refused (stale). */
+/** A person's record version (stale edits are refused). */
 export function personVersion(user: User): string {
-  let h = 0x811c9dc5;
-  for (const ch of JSON.stringify(user)) h = Math.imul(h ^ ch.charCodeAt(0), 0x01000193) >>> 0;
-  return h.toString(16).padStart(8, "0");
+  return recordVersion(user);
 }
 
 /**

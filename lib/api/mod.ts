@@ -17,6 +17,7 @@ import { userOperations } from "./v1/users.ts";
 import { teamOperations } from "./v1/team.ts";
 import { waitlistOperations } from "./v1/waitlist.ts";
 import { auditOperations } from "./v1/audit.ts";
+import { courseOperations } from "./v1/courses.ts";
 
 /** Every /api/v1 operation, in documentation order. */
 export const API_OPERATIONS: readonly Operation[] = [
@@ -31,6 +32,7 @@ export const API_OPERATIONS: readonly Operation[] = [
   ...relayOperations,
   ...calcomOperations,
   ...auditOperations,
+  ...courseOperations,
 ];
 
 /** Builds the `/api` sub-app. */

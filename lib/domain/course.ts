@@ -50,6 +50,17 @@ export const PROGRAM_TYPE_LABELS: Record<ProgramType, string> = {
   customer_partner: "Customer & partner",
 };
 
+/** What completes a course for a learner: attending it, or attending and passing its assessment. */
+export const COMPLETION_RULES = ["attended", "attended_and_passed"] as const;
+export const CompletionRuleSchema = z.enum(COMPLETION_RULES);
+export type CompletionRule = z.infer<typeof CompletionRuleSchema>;
+
+/** Display labels for {@link COMPLETION_RULES}. */
+export const COMPLETION_RULE_LABELS: Record<CompletionRule, string> = {
+  attended: "Attended",
+  attended_and_passed: "Attended and passed the assessment",
+};
+
 /** A course in the catalog; sessions are scheduled instances of it. */
 export const CourseSchema = z.object({
   id: IdSchema,
@@ -67,6 +78,8 @@ export const CourseSchema = z.object({
   lateCancelCutoffHours: z.number().int().min(0).max(24 * 30).default(24),
   /** Required training: managers see who on their team still needs it. */
   required: z.boolean().default(false),
+  /** What completes the course; absent: attending it. */
+  completionRule: CompletionRuleSchema.optional(),
   active: z.boolean().default(true),
 }).superRefine((course, ctx) => {
   const ids = course.prerequisiteCourseIds;

@@ -15,6 +15,12 @@ const LINKS: { href: string; title: string; text: string; testid: string }[] = [
     testid: "link-sessions",
   },
   {
+    href: "/admin/courses",
+    title: "Courses",
+    text: "The catalog: add and change courses, prerequisites, cut-offs; retire old ones.",
+    testid: "link-courses",
+  },
+  {
     href: "/admin/audit",
     title: "Audit trail",
     text: "Every booking change: who, when, from where and why.",

@@ -15,7 +15,7 @@ import { isSpecialRoute } from "../../lib/access/pages.ts";
 import { API_OPERATIONS } from "../../lib/api/mod.ts";
 import { mintToken } from "../../lib/auth/tokens.ts";
 import type { Role, Session, User } from "../../lib/domain/mod.ts";
-import { createSession, createUser, listDealers } from "../../lib/store/mod.ts";
+import { createCourse, createSession, createUser, listDealers } from "../../lib/store/mod.ts";
 import { type ApiFixture, startApiFixture } from "../api/fixture.ts";
 import { signInCookie } from "./sign_in.ts";
 
@@ -74,6 +74,8 @@ interface World {
   locationId: string;
   dealerId: string;
   ownerId: string;
+  /** A course of the walk's own (changed by the updateCourse sample). */
+  courseId: string;
 }
 
 interface Sample {
@@ -88,6 +90,18 @@ const JOIN_URL = `https://meet.example.com/secret-${MARK}`;
 let generation = 0;
 /** A well-formed user id nobody has (erasure and deactivation are not tried on real people here). */
 const UNKNOWN_USER = "01JZZZZZZZZZZZZZZZZZZZZZZZ";
+
+/** A course body with a code no other sample uses. */
+function matrixCourse() {
+  return {
+    code: `MTX-${String(1000 + (++generation % 9000))}`,
+    title: "Matrix course",
+    summary: "Made by the access matrix walk.",
+    topic: "safety" as const,
+    programType: "development" as const,
+    durationMinutes: 60,
+  };
+}
 
 /** One request per operation (by operationId). */
 const OPERATION_SAMPLES: Record<string, (w: World, people: Record<Caller, Person>) => Sample> = {
@@ -219,6 +233,9 @@ const OPERATION_SAMPLES: Record<string, (w: World, people: Record<Caller, Person
     target: "none",
   }),
   getBookingHistory: (w) => ({ method: "GET", path: `/api/v1/bookings/${w.bookingId}/history`, target: "place" }),
+  listCoursesAdmin: () => ({ method: "GET", path: "/api/v1/admin/courses", target: "none" }),
+  createCourse: () => ({ method: "POST", path: "/api/v1/courses", body: matrixCourse(), target: "none" }),
+  updateCourse: (w) => ({ method: "PUT", path: `/api/v1/courses/${w.courseId}`, body: matrixCourse(), target: "none" }),
 };
 
 /** One GET per page (by manifest key), and which pages show the owner's join link to whom. */
@@ -252,6 +269,8 @@ const PAGE_SAMPLES: Record<string, { path: (w: World) => string; target: Target;
   "./routes/admin/sessions/index.tsx": { path: () => "/admin/sessions", target: "none", joinLinkFor: [] },
   "./routes/admin/sessions/new.tsx": { path: () => "/admin/sessions/new", target: "none", joinLinkFor: [] },
   "./routes/dealer/people/[id].tsx": { path: (w) => `/dealer/people/${w.ownerId}`, target: "dealer", joinLinkFor: [] },
+  "./routes/admin/courses/index.tsx": { path: () => "/admin/courses", target: "none", joinLinkFor: [] },
+  "./routes/admin/courses/[id].tsx": { path: (w) => `/admin/courses/${w.courseId}`, target: "none", joinLinkFor: [] },
   "./routes/admin/sessions/[id].tsx": {
     path: (w) => `/admin/sessions/${w.booked.id}`,
     target: "none",
@@ -393,6 +412,7 @@ async function makeWorld(f: ApiFixture, people: Record<Caller, Person>): Promise
     locationId: location.id,
     dealerId: people.owner.user!.dealerId!,
     ownerId: people.owner.user!.id,
+    courseId: (await createCourse(kv, matrixCourse())).id,
   };
 }
 

@@ -1,0 +1,101 @@
+/** The admin course form (add and change): plain HTML, works without JavaScript. */
+import type { CourseFormErrors, CourseFormValues } from "../../lib/admin/courses.ts";
+import {
+  COMPLETION_RULE_LABELS,
+  COMPLETION_RULES,
+  type Course,
+  PROGRAM_TYPE_LABELS,
+  PROGRAM_TYPES,
+  TOPIC_LABELS,
+  TOPICS,
+} from "../../lib/domain/mod.ts";
+import { buttonClass, describedBy, Field, inputClass } from "./AdminUi.tsx";
+
+const check = "h-5 w-5 rounded border-gray-500 focus:outline-none focus:ring-4 focus:ring-blue-600";
+
+/** The form; `version` (changes) is the course's version when it was shown. */
+export function CourseForm(
+  { action, values, errors, courses, selfId, version, submitLabel }: {
+    action: string;
+    values: CourseFormValues;
+    errors: CourseFormErrors;
+    /** Every course, offered as a prerequisite (but the course itself). */
+    courses: Course[];
+    selfId?: string;
+    version?: string;
+    submitLabel: string;
+  },
+) {
+  const e = errors as Record<string, string>;
+  const input = (name: keyof CourseFormValues & string, label: string, type = "text", help?: string) => (
+    <Field name={name} label={label} error={e[name]} help={help}>
+      <input
+        id={name}
+        name={name}
+        type={type}
+        value={values[name] as string}
+        class={inputClass}
+        {...describedBy(name, e, !!help)}
+      />
+    </Field>
+  );
+  const select = (name: "topic" | "programType" | "completionRule", label: string, options: [string, string][]) => (
+    <Field name={name} label={label} error={e[name]}>
+      <select id={name} name={name} class={inputClass} {...describedBy(name, e)}>
+        {options.map(([v, text]) => <option key={v} value={v} selected={values[name] === v}>{text}</option>)}
+      </select>
+    </Field>
+  );
+  return (
+    <form method="post" action={action} class="grid gap-4 rounded-xl bg-gray-50 p-4" novalidate>
+      {version && <input type="hidden" name="version" value={version} />}
+      {input("code", "Code", "text", "Like SAF-101: 2–6 capital letters, a dash, 3–4 digits.")}
+      {input("title", "Title")}
+      <Field name="summary" label="Summary" error={e.summary}>
+        <textarea id="summary" name="summary" rows={3} class={inputClass} {...describedBy("summary", e)}>
+          {values.summary}
+        </textarea>
+      </Field>
+      {select("topic", "Topic", TOPICS.map((t) => [t, TOPIC_LABELS[t]]))}
+      {select("programType", "Program", PROGRAM_TYPES.map((p) => [p, PROGRAM_TYPE_LABELS[p]]))}
+      <div class="grid grid-cols-2 gap-3">
+        {input("durationMinutes", "Length (minutes)", "number")}
+        {input("lateCancelCutoffHours", "Late-cancel cut-off (hours)", "number")}
+      </div>
+      {input("certificationTrack", "Certification track (optional)")}
+      {select("completionRule", "Completed when", COMPLETION_RULES.map((r) => [r, COMPLETION_RULE_LABELS[r]]))}
+      <fieldset aria-describedby={e.prerequisites ? "prerequisites-error" : undefined}>
+        <legend class="text-sm font-medium text-gray-800">Prerequisites</legend>
+        <div class="mt-1 grid max-h-64 gap-1 overflow-y-auto rounded-lg border border-gray-300 bg-white p-2">
+          {courses.filter((c) => c.id !== selfId).map((c) => (
+            <div key={c.id} class="flex items-center gap-2">
+              <input
+                id={`pre-${c.id}`}
+                name="prerequisites"
+                type="checkbox"
+                value={c.id}
+                checked={values.prerequisites.includes(c.id)}
+                class={check}
+              />
+              <label for={`pre-${c.id}`} class="text-base">{c.code} {c.title}</label>
+            </div>
+          ))}
+        </div>
+        {e.prerequisites && (
+          <p id="prerequisites-error" class="mt-1 text-sm font-semibold text-red-800" data-testid="error-prerequisites">
+            {e.prerequisites}
+          </p>
+        )}
+      </fieldset>
+      <div class="flex items-center gap-2">
+        <input id="required" name="required" type="checkbox" checked={values.required === "on"} class={check} />
+        <label for="required" class="text-base font-medium">Required training</label>
+      </div>
+      <div class="flex items-center gap-2">
+        <input id="active" name="active" type="checkbox" checked={values.active === "on"} class={check} />
+        <label for="active" class="text-base font-medium">Active (untick to retire the course)</label>
+      </div>
+      <button type="submit" class={buttonClass}>{submitLabel}</button>
+    </form>
+  );
+}

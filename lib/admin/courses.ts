@@ -1,0 +1,151 @@
+/**
+ * The course catalog managed by admins: create and change courses (code, title, topic, program
+ * type, duration, prerequisites without cycles, late-cancel cut-off, certification track,
+ * completion rule, active or retired), with stale edits refused. Shared by the API and the pages.
+ */
+import { DomainError } from "../booking/errors.ts";
+import { type Course, type NewCourse } from "../domain/course.ts";
+import { ValidationError } from "../domain/validation.ts";
+import { createCourse, updateCourse } from "../store/courses.ts";
+import { ConflictError } from "../store/errors.ts";
+import { recordVersion } from "./version.ts";
+
+/** The fields an admin sets on a course. */
+export type CourseFields = Omit<NewCourse, "id">;
+
+/** A course's version (stale edits are refused). */
+export function courseVersion(course: Course): string {
+  return recordVersion(course);
+}
+
+/** Creates a course (ValidationError for bad fields or unknown prerequisites; ConflictError `code_taken`). */
+export function addCourse(kv: Deno.Kv, fields: CourseFields): Promise<Course> {
+  return createCourse(kv, fields);
+}
+
+/**
+ * Replaces a course's fields, refused with 409 `stale_edit` (details `{current, version}`) when
+ * `ifVersion` is given and the course changed since. A prerequisite cycle is a ValidationError
+ * naming it; NotFoundError for an unknown id.
+ */
+export function changeCourse(kv: Deno.Kv, id: string, fields: CourseFields, ifVersion?: string): Promise<Course> {
+  return updateCourse(kv, id, (current) => {
+    if (ifVersion !== undefined && courseVersion(current) !== ifVersion) {
+      throw new DomainError(
+        409,
+        "stale_edit",
+        "Someone changed this course after you opened it, so nothing was changed. Its current values are shown.",
+        { current, version: courseVersion(current) },
+      );
+    }
+    return fields;
+  });
+}
+
+/** Names of the course form's fields. */
+export const COURSE_FORM_FIELDS = [
+  "code",
+  "title",
+  "summary",
+  "topic",
+  "programType",
+  "durationMinutes",
+  "lateCancelCutoffHours",
+  "certificationTrack",
+  "completionRule",
+  "required",
+  "active",
+] as const;
+type TextField = typeof COURSE_FORM_FIELDS[number];
+/** What was typed (kept and shown again when something is wrong); prerequisites are course ids. */
+export type CourseFormValues = Record<TextField, string> & { prerequisites: string[] };
+/** One sentence per wrong field. */
+export type CourseFormErrors = Partial<Record<TextField | "prerequisites", string>>;
+
+/** Reads the course form. */
+export function courseFormValues(form: FormData): CourseFormValues {
+  const v = Object.fromEntries(COURSE_FORM_FIELDS.map((f) => [f, String(form.get(f) ?? "").trim()]));
+  return { ...v, prerequisites: form.getAll("prerequisites").map(String).filter(Boolean) } as CourseFormValues;
+}
+
+/** The form's values of an existing course. */
+export function valuesOfCourse(c: Course): CourseFormValues {
+  return {
+    code: c.code,
+    title: c.title,
+    summary: c.summary,
+    topic: c.topic,
+    programType: c.programType,
+    durationMinutes: String(c.durationMinutes),
+    lateCancelCutoffHours: String(c.lateCancelCutoffHours),
+    certificationTrack: c.certificationTrack ?? "",
+    completionRule: c.completionRule ?? "attended",
+    required: c.required ? "on" : "",
+    active: c.active ? "on" : "",
+    prerequisites: [...c.prerequisiteCourseIds],
+  };
+}
+
+const whole = (s: string) => /^\d{1,6}$/.test(s) ? Number(s) : s === "" ? undefined : Number.NaN;
+
+function fieldsOf(v: CourseFormValues): CourseFields {
+  return {
+    code: v.code.toUpperCase(),
+    title: v.title,
+    summary: v.summary,
+    topic: v.topic as Course["topic"],
+    programType: v.programType as Course["programType"],
+    durationMinutes: whole(v.durationMinutes) as number,
+    lateCancelCutoffHours: whole(v.lateCancelCutoffHours),
+    certificationTrack: v.certificationTrack || null,
+    completionRule: (v.completionRule || "attended") as Course["completionRule"],
+    required: v.required === "on",
+    active: v.active === "on",
+    prerequisiteCourseIds: v.prerequisites,
+  };
+}
+
+/** The outcome of the course form. */
+export type CourseFormOutcome =
+  | { ok: true; course: Course }
+  | { ok: false; errors: CourseFormErrors; problem: string | null; current?: Course };
+
+const FIELD_OF: Record<string, TextField | "prerequisites"> = { prerequisiteCourseIds: "prerequisites" };
+
+function refusal(err: unknown): CourseFormOutcome {
+  if (err instanceof ValidationError) {
+    const errors: CourseFormErrors = {};
+    for (const i of err.issues) {
+      const top = i.path.split(".")[0];
+      const field = FIELD_OF[top] ?? top as TextField;
+      errors[field] ??= `This ${i.message}.`;
+    }
+    return { ok: false, errors, problem: null };
+  }
+  if (err instanceof ConflictError && err.code === "code_taken") {
+    return { ok: false, errors: { code: "Another course already uses this code." }, problem: null };
+  }
+  if (err instanceof DomainError && err.code === "stale_edit") {
+    return { ok: false, errors: {}, problem: err.message, current: (err.details as { current: Course }).current };
+  }
+  throw err;
+}
+
+/** Creates (no `id`) or changes a course from the form; nothing is written unless every field is right. */
+export async function saveCourseFromForm(
+  kv: Deno.Kv,
+  values: CourseFormValues,
+  edit?: { id: string; version: string },
+): Promise<CourseFormOutcome> {
+  const numbers: CourseFormErrors = {};
+  if (!/^\d{1,6}$/.test(values.durationMinutes)) numbers.durationMinutes = "Give the length in whole minutes.";
+  if (!/^\d{0,6}$/.test(values.lateCancelCutoffHours)) numbers.lateCancelCutoffHours = "Give whole hours.";
+  if (Object.keys(numbers).length) return { ok: false, errors: numbers, problem: null };
+  try {
+    const fields = fieldsOf(values);
+    const course = edit ? await changeCourse(kv, edit.id, fields, edit.version) : await addCourse(kv, fields);
+    return { ok: true, course };
+  } catch (err) {
+    return refusal(err);
+  }
+}
