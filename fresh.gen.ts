@@ -11,6 +11,8 @@ import * as $admin_calcom from "./routes/admin/calcom.tsx";
 import * as $admin_courses__id_ from "./routes/admin/courses/[id].tsx";
 import * as $admin_courses_index from "./routes/admin/courses/index.tsx";
 import * as $admin_index from "./routes/admin/index.tsx";
+import * as $admin_locations__id_ from "./routes/admin/locations/[id].tsx";
+import * as $admin_locations_index from "./routes/admin/locations/index.tsx";
 import * as $admin_sessions__id_ from "./routes/admin/sessions/[id].tsx";
 import * as $admin_sessions_index from "./routes/admin/sessions/index.tsx";
 import * as $admin_sessions_new from "./routes/admin/sessions/new.tsx";
@@ -46,6 +48,8 @@ const manifest = {
     "./routes/admin/courses/[id].tsx": $admin_courses__id_,
     "./routes/admin/courses/index.tsx": $admin_courses_index,
     "./routes/admin/index.tsx": $admin_index,
+    "./routes/admin/locations/[id].tsx": $admin_locations__id_,
+    "./routes/admin/locations/index.tsx": $admin_locations_index,
     "./routes/admin/sessions/[id].tsx": $admin_sessions__id_,
     "./routes/admin/sessions/index.tsx": $admin_sessions_index,
     "./routes/admin/sessions/new.tsx": $admin_sessions_new,

@@ -3,11 +3,9 @@
  * type, duration, prerequisites without cycles, late-cancel cut-off, certification track,
  * completion rule, active or retired), with stale edits refused. Shared by the API and the pages.
  */
-import { DomainError } from "../booking/errors.ts";
 import { type Course, type NewCourse } from "../domain/course.ts";
-import { ValidationError } from "../domain/validation.ts";
 import { createCourse, updateCourse } from "../store/courses.ts";
-import { ConflictError } from "../store/errors.ts";
+import { type FormOutcome, refusalOf, staleEdit } from "./form_outcome.ts";
 import { recordVersion } from "./version.ts";
 
 /** The fields an admin sets on a course. */
@@ -31,12 +29,7 @@ export function addCourse(kv: Deno.Kv, fields: CourseFields): Promise<Course> {
 export function changeCourse(kv: Deno.Kv, id: string, fields: CourseFields, ifVersion?: string): Promise<Course> {
   return updateCourse(kv, id, (current) => {
     if (ifVersion !== undefined && courseVersion(current) !== ifVersion) {
-      throw new DomainError(
-        409,
-        "stale_edit",
-        "Someone changed this course after you opened it, so nothing was changed. Its current values are shown.",
-        { current, version: courseVersion(current) },
-      );
+      throw staleEdit("course", current, courseVersion(current));
     }
     return fields;
   });
@@ -106,30 +99,17 @@ function fieldsOf(v: CourseFormValues): CourseFields {
 }
 
 /** The outcome of the course form. */
-export type CourseFormOutcome =
-  | { ok: true; course: Course }
-  | { ok: false; errors: CourseFormErrors; problem: string | null; current?: Course };
+export type CourseFormOutcome = FormOutcome<Course, keyof CourseFormErrors>;
 
-const FIELD_OF: Record<string, TextField | "prerequisites"> = { prerequisiteCourseIds: "prerequisites" };
-
-function refusal(err: unknown): CourseFormOutcome {
-  if (err instanceof ValidationError) {
-    const errors: CourseFormErrors = {};
-    for (const i of err.issues) {
-      const top = i.path.split(".")[0];
-      const field = FIELD_OF[top] ?? top as TextField;
-      errors[field] ??= `This ${i.message}.`;
-    }
-    return { ok: false, errors, problem: null };
-  }
-  if (err instanceof ConflictError && err.code === "code_taken") {
-    return { ok: false, errors: { code: "Another course already uses this code." }, problem: null };
-  }
-  if (err instanceof DomainError && err.code === "stale_edit") {
-    return { ok: false, errors: {}, problem: err.message, current: (err.details as { current: Course }).current };
-  }
-  throw err;
-}
+const refusal = (err: unknown) =>
+  refusalOf<Course, keyof CourseFormErrors>(
+    err,
+    (path) => {
+      const top = path.split(".")[0];
+      return (top === "prerequisiteCourseIds" ? "prerequisites" : top) as keyof CourseFormErrors;
+    },
+    { code_taken: ["code", "Another course already uses this code."] },
+  );
 
 /** Creates (no `id`) or changes a course from the form; nothing is written unless every field is right. */
 export async function saveCourseFromForm(
@@ -144,7 +124,7 @@ export async function saveCourseFromForm(
   try {
     const fields = fieldsOf(values);
     const course = edit ? await changeCourse(kv, edit.id, fields, edit.version) : await addCourse(kv, fields);
-    return { ok: true, course };
+    return { ok: true, record: course };
   } catch (err) {
     return refusal(err);
   }

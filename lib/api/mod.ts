@@ -18,6 +18,7 @@ import { teamOperations } from "./v1/team.ts";
 import { waitlistOperations } from "./v1/waitlist.ts";
 import { auditOperations } from "./v1/audit.ts";
 import { courseOperations } from "./v1/courses.ts";
+import { locationOperations } from "./v1/locations.ts";
 
 /** Every /api/v1 operation, in documentation order. */
 export const API_OPERATIONS: readonly Operation[] = [
@@ -33,6 +34,7 @@ export const API_OPERATIONS: readonly Operation[] = [
   ...calcomOperations,
   ...auditOperations,
   ...courseOperations,
+  ...locationOperations,
 ];
 
 /** Builds the `/api` sub-app. */

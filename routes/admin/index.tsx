@@ -21,6 +21,12 @@ const LINKS: { href: string; title: string; text: string; testid: string }[] = [
     testid: "link-courses",
   },
   {
+    href: "/admin/locations",
+    title: "Training centers",
+    text: "Addresses, time zones and coordinates; close a center.",
+    testid: "link-locations",
+  },
+  {
     href: "/admin/audit",
     title: "Audit trail",
     text: "Every booking change: who, when, from where and why.",

@@ -103,6 +103,18 @@ function matrixCourse() {
   };
 }
 
+/** A training center body with a slug no other sample uses. */
+function matrixLocation() {
+  return {
+    name: "Matrix Center",
+    slug: `matrix-${++generation}`,
+    address: { line1: "1 Test St", city: "Boise", region: "ID", postalCode: "83702", country: "US" },
+    timeZone: "America/Boise",
+    lat: 43.6,
+    lng: -116.2,
+  };
+}
+
 /** One request per operation (by operationId). */
 const OPERATION_SAMPLES: Record<string, (w: World, people: Record<Caller, Person>) => Sample> = {
   listSessions: () => ({ method: "GET", path: "/api/v1/sessions?mode=online&limit=100", target: "none" }),
@@ -235,6 +247,14 @@ const OPERATION_SAMPLES: Record<string, (w: World, people: Record<Caller, Person
   getBookingHistory: (w) => ({ method: "GET", path: `/api/v1/bookings/${w.bookingId}/history`, target: "place" }),
   listCoursesAdmin: () => ({ method: "GET", path: "/api/v1/admin/courses", target: "none" }),
   createCourse: () => ({ method: "POST", path: "/api/v1/courses", body: matrixCourse(), target: "none" }),
+  listLocationsAdmin: () => ({ method: "GET", path: "/api/v1/admin/locations", target: "none" }),
+  createLocation: () => ({ method: "POST", path: "/api/v1/locations", body: matrixLocation(), target: "none" }),
+  updateLocation: (w) => ({
+    method: "PUT",
+    path: `/api/v1/locations/${w.locationId}`,
+    body: { ...matrixLocation(), slug: `matrix-own-${generation}` },
+    target: "none",
+  }),
   updateCourse: (w) => ({ method: "PUT", path: `/api/v1/courses/${w.courseId}`, body: matrixCourse(), target: "none" }),
 };
 
@@ -271,6 +291,12 @@ const PAGE_SAMPLES: Record<string, { path: (w: World) => string; target: Target;
   "./routes/dealer/people/[id].tsx": { path: (w) => `/dealer/people/${w.ownerId}`, target: "dealer", joinLinkFor: [] },
   "./routes/admin/courses/index.tsx": { path: () => "/admin/courses", target: "none", joinLinkFor: [] },
   "./routes/admin/courses/[id].tsx": { path: (w) => `/admin/courses/${w.courseId}`, target: "none", joinLinkFor: [] },
+  "./routes/admin/locations/index.tsx": { path: () => "/admin/locations", target: "none", joinLinkFor: [] },
+  "./routes/admin/locations/[id].tsx": {
+    path: (w) => `/admin/locations/${w.locationId}`,
+    target: "none",
+    joinLinkFor: [],
+  },
   "./routes/admin/sessions/[id].tsx": {
     path: (w) => `/admin/sessions/${w.booked.id}`,
     target: "none",
