@@ -8,7 +8,11 @@ import { DomainError } from "../booking/errors.ts";
 import type { Role, User } from "../domain/user.ts";
 import { ConflictError } from "../store/errors.ts";
 import { getLocation } from "../store/locations.ts";
-import { createUser, getUser, getUserByEmail, updateUser } from "../store/users.ts";
+import { createUser, getUser, getUserByEmail, listUsersByDealer, updateUser } from "../store/users.ts";
+import { getDealer } from "../store/dealers.ts";
+import { keys } from "../store/keys.ts";
+import { ValidationError } from "../domain/validation.ts";
+import { staleEdit } from "./form_outcome.ts";
 import { recordVersion } from "./version.ts";
 
 /** Who is managing people. */
@@ -179,3 +183,96 @@ export async function updateDealerLearner(
 }
 
 class StaleEdit extends Error {}
+
+/** A staff search of people. */
+export interface PeopleFilter {
+  /** Words that must all appear in the name or email (case-insensitive). */
+  q?: string;
+  role?: Role;
+  dealerId?: string;
+  includeInactive?: boolean;
+  limit?: number;
+}
+
+/** People read at most by one search (the users are scanned: an admin tool, not a hot path). */
+const MAX_PEOPLE_SCAN = 50_000;
+
+/** People matching the filter, by name (erased people never; deactivated only when asked). */
+export async function searchPeople(kv: Deno.Kv, f: PeopleFilter): Promise<{ people: User[]; truncated: boolean }> {
+  const words = (f.q ?? "").toLowerCase().split(/\s+/).filter(Boolean);
+  const limit = Math.min(Math.max(f.limit ?? 50, 1), 200);
+  const people: User[] = [];
+  let scanned = 0;
+  const source = f.dealerId ? listUsersByDealer(kv, f.dealerId) : (async () => {
+    const all: User[] = [];
+    for await (const e of kv.list<User>({ prefix: keys.usersPrefix() })) {
+      if (++scanned > MAX_PEOPLE_SCAN) break;
+      all.push(e.value);
+    }
+    return all;
+  })();
+  for (const u of await source) {
+    if (u.erasedAt || (u.active === false && !f.includeInactive)) continue;
+    if (f.role && !u.roles.includes(f.role)) continue;
+    const text = `${u.name} ${u.email}`.toLowerCase();
+    if (words.some((w) => !text.includes(w))) continue;
+    people.push(u);
+  }
+  people.sort((a, b) => a.name.localeCompare(b.name));
+  return { people: people.slice(0, limit), truncated: people.length > limit || scanned > MAX_PEOPLE_SCAN };
+}
+
+/** What an admin may change of a person. */
+export interface PersonChange {
+  name: string;
+  roles: Role[];
+  dealerId: string | null;
+  managerId: string | null;
+  preferredLocationId: string | null;
+}
+
+/**
+ * Changes a person (admins; a dealer admin only their dealer's learners, and only as a learner of
+ * their dealer); fields not given stay. References are checked (ValidationError on `managerId`, `dealerId`,
+ * `preferredLocationId`); 409 `stale_edit` (details `{current, version}`) when `ifVersion` is
+ * given and the person changed since.
+ */
+export async function changePerson(
+  kv: Deno.Kv,
+  actor: PeopleActor,
+  id: string,
+  given: Partial<PersonChange>,
+  ifVersion?: string,
+): Promise<User> {
+  const person = await getUser(kv, id);
+  if (!person || person.erasedAt) throw new DomainError(404, "user_not_found", `No user with id ${id}.`);
+  const change: PersonChange = {
+    name: person.name,
+    roles: person.roles,
+    dealerId: person.dealerId,
+    managerId: person.managerId,
+    preferredLocationId: person.preferredLocationId,
+    ...given,
+  };
+  assertMayManagePerson(actor, person);
+  // Only what changes is checked against the dealer admin's reach (an unchanged manager stays).
+  if (!isAdmin(actor)) await scopePersonInput(kv, actor, { email: person.email, ...given });
+  const issues: { path: string; message: string }[] = [];
+  if (change.managerId === id) issues.push({ path: "managerId", message: "must not be the person themself" });
+  else if (change.managerId && !(await getUser(kv, change.managerId))) {
+    issues.push({ path: "managerId", message: "is nobody we know" });
+  }
+  if (change.dealerId && !(await getDealer(kv, change.dealerId))) {
+    issues.push({ path: "dealerId", message: "is no dealer we know" });
+  }
+  if (change.preferredLocationId && !(await getLocation(kv, change.preferredLocationId))) {
+    issues.push({ path: "preferredLocationId", message: "is no training center we know" });
+  }
+  if (issues.length) throw new ValidationError(issues, "user");
+  return await updateUser(kv, id, (current) => {
+    if (ifVersion !== undefined && personVersion(current) !== ifVersion) {
+      throw staleEdit("person", current, personVersion(current));
+    }
+    return change;
+  });
+}

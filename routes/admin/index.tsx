@@ -27,6 +27,12 @@ const LINKS: { href: string; title: string; text: string; testid: string }[] = [
     testid: "link-locations",
   },
   {
+    href: "/admin/people",
+    title: "People",
+    text: "Find people; change roles, dealer, manager and preferred center; deactivate.",
+    testid: "link-people",
+  },
+  {
     href: "/admin/audit",
     title: "Audit trail",
     text: "Every booking change: who, when, from where and why.",

@@ -247,6 +247,13 @@ const OPERATION_SAMPLES: Record<string, (w: World, people: Record<Caller, Person
   getBookingHistory: (w) => ({ method: "GET", path: `/api/v1/bookings/${w.bookingId}/history`, target: "place" }),
   listCoursesAdmin: () => ({ method: "GET", path: "/api/v1/admin/courses", target: "none" }),
   createCourse: () => ({ method: "POST", path: "/api/v1/courses", body: matrixCourse(), target: "none" }),
+  searchPeople: () => ({ method: "GET", path: "/api/v1/admin/people?q=matrix", target: "none" }),
+  updatePerson: (w) => ({
+    method: "PATCH",
+    path: `/api/v1/users/${w.ownerId}`,
+    body: { name: "Matrix owner renamed" },
+    target: "dealer",
+  }),
   listLocationsAdmin: () => ({ method: "GET", path: "/api/v1/admin/locations", target: "none" }),
   createLocation: () => ({ method: "POST", path: "/api/v1/locations", body: matrixLocation(), target: "none" }),
   updateLocation: (w) => ({
@@ -291,6 +298,8 @@ const PAGE_SAMPLES: Record<string, { path: (w: World) => string; target: Target;
   "./routes/dealer/people/[id].tsx": { path: (w) => `/dealer/people/${w.ownerId}`, target: "dealer", joinLinkFor: [] },
   "./routes/admin/courses/index.tsx": { path: () => "/admin/courses", target: "none", joinLinkFor: [] },
   "./routes/admin/courses/[id].tsx": { path: (w) => `/admin/courses/${w.courseId}`, target: "none", joinLinkFor: [] },
+  "./routes/admin/people/index.tsx": { path: () => "/admin/people?q=matrix", target: "none", joinLinkFor: [] },
+  "./routes/admin/people/[id].tsx": { path: (w) => `/admin/people/${w.ownerId}`, target: "none", joinLinkFor: [] },
   "./routes/admin/locations/index.tsx": { path: () => "/admin/locations", target: "none", joinLinkFor: [] },
   "./routes/admin/locations/[id].tsx": {
     path: (w) => `/admin/locations/${w.locationId}`,

@@ -2,7 +2,14 @@
 import { SELF } from "../../access/matrix.ts";
 import { z } from "zod";
 import { mintToken } from "../../auth/tokens.ts";
-import { deactivatePerson, type PeopleActor, scopePersonInput } from "../../admin/people.ts";
+import {
+  changePerson,
+  deactivatePerson,
+  type PeopleActor,
+  personVersion,
+  scopePersonInput,
+  searchPeople,
+} from "../../admin/people.ts";
 import type { Principal } from "../../auth/principal.ts";
 import {
   BookingSchema,
@@ -220,5 +227,92 @@ export const listMyBookings = defineOperation({
   },
 });
 
+const PersonWithVersion = z.object({
+  user: UserSchema,
+  version: z.string().describe("send it back as ifVersion to refuse a stale change"),
+}).meta({ id: "PersonWithVersion" });
+
+export const searchPeopleOp = defineOperation({
+  method: "get",
+  path: "/v1/admin/people",
+  operationId: "searchPeople",
+  tag: TAG,
+  summary: "Search people by name or email, role and dealer (admin)",
+  access: ["admin"],
+  query: z.strictObject({
+    q: z.string().max(100).optional().describe("words that must all appear in the name or email"),
+    role: RoleSchema.optional(),
+    dealer: IdSchema.optional(),
+    inactive: z.enum(["true", "false"]).optional().describe("true: deactivated people too"),
+    limit: z.coerce.number().int().min(1).max(200).default(50),
+  }),
+  responses: {
+    200: {
+      description: "People by name",
+      schema: z.object({ people: z.array(PersonWithVersion), truncated: z.boolean() }),
+    },
+    400: err("A filter is not valid"),
+  },
+  async handler(ctx) {
+    const q = ctx.query;
+    const found = await searchPeople(ctx.services.kv, {
+      q: q.q,
+      role: q.role,
+      dealerId: q.dealer,
+      includeInactive: q.inactive === "true",
+      limit: q.limit,
+    });
+    return {
+      status: 200,
+      body: {
+        people: found.people.map((user) => ({ user, version: personVersion(user) })),
+        truncated: found.truncated,
+      },
+    };
+  },
+});
+
+export const updatePersonOp = defineOperation({
+  method: "patch",
+  path: "/v1/users/{id}",
+  operationId: "updatePerson",
+  tag: TAG,
+  summary: "Change a person's name, roles, dealer, manager or preferred location (admin; a dealer admin for " +
+    "their own dealer's learners)",
+  description: "Fields left out stay. With `ifVersion`, the change is refused (409 stale_edit, details.current) " +
+    "when the person changed since that version.",
+  access: { admin: "any", dealer_admin: "own_dealer" },
+  params: IdParams,
+  body: z.strictObject({
+    name: z.string().trim().min(1).max(160).optional(),
+    roles: z.array(RoleSchema).min(1).optional(),
+    dealerId: IdSchema.nullable().optional(),
+    managerId: IdSchema.nullable().optional(),
+    preferredLocationId: IdSchema.nullable().optional(),
+    ifVersion: z.string().max(20).optional(),
+  }),
+  responses: {
+    200: { description: "The person", schema: PersonWithVersion },
+    400: err("Invalid fields or an unknown manager, dealer or location"),
+    403: err("A dealer admin reaching outside their own dealer's learners"),
+    404: err("No such user"),
+    409: err("stale_edit"),
+  },
+  async handler(ctx) {
+    const { ifVersion, ...change } = ctx.body;
+    const actor = peopleActor(ctx.requirePrincipal());
+    const user = await changePerson(ctx.services.kv, actor, ctx.params.id, change, ifVersion);
+    return { status: 200, body: { user, version: personVersion(user) } };
+  },
+});
+
 /** Every people operation. */
-export const userOperations = [upsertUser, createToken, deactivateUserOp, getMe, listMyBookings];
+export const userOperations = [
+  upsertUser,
+  createToken,
+  deactivateUserOp,
+  getMe,
+  listMyBookings,
+  searchPeopleOp,
+  updatePersonOp,
+];
