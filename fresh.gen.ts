@@ -15,6 +15,7 @@ import * as $admin_locations__id_ from "./routes/admin/locations/[id].tsx";
 import * as $admin_locations_index from "./routes/admin/locations/index.tsx";
 import * as $admin_people__id_ from "./routes/admin/people/[id].tsx";
 import * as $admin_people_index from "./routes/admin/people/index.tsx";
+import * as $admin_rules from "./routes/admin/rules.tsx";
 import * as $admin_sessions__id_ from "./routes/admin/sessions/[id].tsx";
 import * as $admin_sessions_index from "./routes/admin/sessions/index.tsx";
 import * as $admin_sessions_new from "./routes/admin/sessions/new.tsx";
@@ -54,6 +55,7 @@ const manifest = {
     "./routes/admin/locations/index.tsx": $admin_locations_index,
     "./routes/admin/people/[id].tsx": $admin_people__id_,
     "./routes/admin/people/index.tsx": $admin_people_index,
+    "./routes/admin/rules.tsx": $admin_rules,
     "./routes/admin/sessions/[id].tsx": $admin_sessions__id_,
     "./routes/admin/sessions/index.tsx": $admin_sessions_index,
     "./routes/admin/sessions/new.tsx": $admin_sessions_new,

@@ -19,6 +19,7 @@ import { waitlistOperations } from "./v1/waitlist.ts";
 import { auditOperations } from "./v1/audit.ts";
 import { courseOperations } from "./v1/courses.ts";
 import { locationOperations } from "./v1/locations.ts";
+import { rulesOperations } from "./v1/rules.ts";
 
 /** Every /api/v1 operation, in documentation order. */
 export const API_OPERATIONS: readonly Operation[] = [
@@ -35,6 +36,7 @@ export const API_OPERATIONS: readonly Operation[] = [
   ...auditOperations,
   ...courseOperations,
   ...locationOperations,
+  ...rulesOperations,
 ];
 
 /** Builds the `/api` sub-app. */

@@ -14,14 +14,7 @@ import { DomainError, notFound } from "./errors.ts";
 import { type Actor, addEvent } from "./events.ts";
 import { type IdempotencyRequest, lookupIdempotent, storeIdempotent } from "./idempotency.ts";
 import { Lanes } from "./lane.ts";
-import {
-  type Booking,
-  type Hold,
-  type LearnerHolds,
-  MAX_ACTIVE_HOLDS,
-  type Session,
-  type WaitlistEntry,
-} from "./model.ts";
+import { type Booking, type Hold, type LearnerHolds, type Session, type WaitlistEntry } from "./model.ts";
 import {
   cancelSession,
   type CancelSessionResult,
@@ -34,6 +27,7 @@ import {
   type UpdateSessionOptions,
 } from "./session_lifecycle.ts";
 import { SessionTx } from "./session_tx.ts";
+import { effectiveRules } from "./rules.ts";
 import { TtlCache } from "../store/ttl_cache.ts";
 
 const HOUR = 3_600_000;
@@ -123,7 +117,7 @@ export class BookingEngine {
     }
   }
 
-  /** Places a 15-minute hold on one seat (HOLD_MINUTES). 409 full (with alternatives), 422 prerequisites, 429 too many. */
+  /** Places a hold on one seat for the rules' holdMinutes (HOLD_MINUTES until an admin sets it; lib/booking/rules.ts). 409 full (with alternatives), 422 prerequisites, 429 too many. */
   async placeHold(
     sessionId: string,
     learnerId: string,
@@ -143,6 +137,8 @@ export class BookingEngine {
     if (!learner) throw notFound("user", learnerId);
     const course = await this.#courses.get(session.courseId, () => this.#get<Course>(keys.course(session.courseId)));
     await this.#assertPrerequisites(course, learner);
+    // The rules in force when the action starts (a later change applies to later holds).
+    const rules = await effectiveRules(this.kv, session.courseId, this.options.holdMinutes);
     const prefetch: Deno.KvKey[] = [keys.place(sessionId, learnerId), keys.learnerHolds(learnerId)];
     if (idem) prefetch.push(keys.idempotency(idem.scope, idem.key));
     try {
@@ -156,17 +152,17 @@ export class BookingEngine {
         await tx.loadLearner(learnerId);
         const place = await tx.livePlace(learnerId);
         if (place) throw placeTaken(place.kind);
-        if (tx.activeHoldCount(learnerId) >= MAX_ACTIVE_HOLDS) {
+        if (tx.activeHoldCount(learnerId) >= rules.maxLiveHolds) {
           throw new DomainError(
             429,
             "too_many_holds",
-            `You already hold ${MAX_ACTIVE_HOLDS} seats. Book or release one of them first.`,
+            `You already hold ${rules.maxLiveHolds} seats. Book or release one of them first.`,
           );
         }
         // A seat freed earlier in this batch belongs to the head of the waitlist, not to a newcomer.
         await offerFreedSeats(tx);
         if (tx.freeForNewcomers() <= 0) throw new DomainError(409, "session_full", "This session is full.");
-        const expiresAtMs = tx.nowMs + this.options.holdMinutes * 60_000;
+        const expiresAtMs = tx.nowMs + rules.holdMinutes * 60_000;
         const hold = tx.createHold(learnerId, "hold", expiresAtMs, idem?.key ?? null);
         addEvent(tx.draft, tx.actor, "hold.placed", sessionId, learnerId, {
           holdId: hold.id,
@@ -381,7 +377,8 @@ export class BookingEngine {
 
   async #cutoffHours(session: Session): Promise<number> {
     const course = await this.#get<Course>(keys.course(session.courseId));
-    return course?.lateCancelCutoffHours ?? this.options.cancelCutoffHours ?? 24;
+    return course?.lateCancelCutoffHours ?? this.options.cancelCutoffHours ??
+      (await effectiveRules(this.kv, session.courseId, this.options.holdMinutes)).cancelCutoffHours;
   }
 
   #isLate(session: Session, cutoffHours: number, now: Date): boolean {

@@ -62,6 +62,9 @@
  * | `["calcom_meta", name]` | cursors and last-seen times of the sync | Cal.com sync |
  * | `["auth_failures", kind, client]` | `{times}`: epoch ms of the client's recent failed authentications of this kind (bearer, dev_sign_in, webhook); expires after the window | lib/http/failure_limit.ts |
  * | `["csp_reports", "count"]` | KvU64: Content-Security-Policy violation reports received | POST /api/csp-report |
+ * | `["rules", "global"]` | `RulesDoc` `{rules, version, updatedAt, updatedBy}`: the business rules admins set (hold minutes, max live holds, offer windows, default cut-off, check-in window, reminder schedule) | saveRules (with its audit entry) |
+ * | `["rules", "course", courseId]` | `CourseRulesDoc` `{overrides, version, updatedAt, updatedBy}`: one course's overrides (hold minutes, offer windows) | saveCourseRules (with its audit entry) |
+ * | `["rules_audit", key]` | `RulesAuditEntry` `{at, actorId, origin, scope, changes, reason}`: who changed which rule, when, why (key: ULID of the change) | saveRules, saveCourseRules |
  * | `["events_by_session", sessionId, key]` | null (the event key is the key's last part): a session's events (audit trail by session and course) | booking engine (addEvent, with the event) |
  *
  * Why session index values are a small `SessionIndexEntry` rather than the id
@@ -163,6 +166,8 @@ export const PREFIXES = [
   "auth_failures",
   "csp_reports",
   "events_by_session",
+  "rules",
+  "rules_audit",
 ] as const;
 
 /** Key builders. Functions ending in `Prefix` return list prefixes. */
@@ -244,6 +249,13 @@ export const keys = {
   /** Index of a session's events (value null: the event key is the last part). */
   eventBySession: (sessionId: string, eventKey: string) => ["events_by_session", sessionId, eventKey] as const,
   eventsBySessionPrefix: (sessionId: string) => ["events_by_session", sessionId] as const,
+
+  // ── business rules ───────────────────────────────────────────────────
+  rulesGlobal: () => ["rules", "global"] as const,
+  rulesCourse: (courseId: string) => ["rules", "course", courseId] as const,
+  rulesCoursesPrefix: () => ["rules", "course"] as const,
+  rulesAudit: (key: string) => ["rules_audit", key] as const,
+  rulesAuditPrefix: () => ["rules_audit"] as const,
 
   // ── privacy ──────────────────────────────────────────────────────────
   erasure: (userId: string) => ["privacy_erasures", userId] as const,

