@@ -98,6 +98,13 @@ export function SessionForm(
         <label for="waitlist" class="text-base font-medium">Waitlist when full</label>
       </div>
       {input("joinUrl", "Join link (online and hybrid)", "url")}
+      <fieldset class="grid gap-3">
+        <legend class="text-base font-semibold">Overrides for this session (empty: the course's and the rules')</legend>
+        <div class="grid grid-cols-2 gap-3">
+          {input("holdMinutes", "Hold length (minutes)", "number", undefined, { min: 1, inputmode: "numeric" })}
+          {input("cutoffHours", "Late-cancel cut-off (hours)", "number", undefined, { min: 0, inputmode: "numeric" })}
+        </div>
+      </fieldset>
       {input("reason", "Reason (kept in the audit trail)")}
       <button type="submit" class={buttonClass}>{submitLabel}</button>
     </form>

@@ -21,6 +21,8 @@ export const SESSION_FORM_FIELDS = [
   "instructor",
   "waitlist",
   "joinUrl",
+  "holdMinutes",
+  "cutoffHours",
   "reason",
 ] as const;
 export type SessionFormField = typeof SESSION_FORM_FIELDS[number];
@@ -41,6 +43,9 @@ export interface SessionFormInput {
   instructorId: string;
   waitlistEnabled: boolean;
   joinUrl: string | null;
+  /** Per-session overrides (null: the course's and the rules'). */
+  holdMinutes: number | null;
+  lateCancelCutoffHours: number | null;
 }
 
 /** What the form may refer to. */
@@ -77,6 +82,8 @@ export function valuesOfSession(s: Session): SessionFormValues {
     instructor: s.instructorId,
     waitlist: s.waitlistEnabled ? "on" : "",
     joinUrl: s.joinUrl ?? "",
+    holdMinutes: s.holdMinutes == null ? "" : String(s.holdMinutes),
+    cutoffHours: s.lateCancelCutoffHours == null ? "" : String(s.lateCancelCutoffHours),
     reason: "",
   };
 }
@@ -123,6 +130,14 @@ export function parseSessionForm(
   const needsUrl = mode === "online" || mode === "hybrid";
   if (needsUrl && !v.joinUrl) errors.joinUrl = "Online and hybrid sessions need a join link.";
   else if (v.joinUrl && !validUrl(v.joinUrl)) errors.joinUrl = "Give a web address starting with https://.";
+  const holdMinutes = v.holdMinutes === "" ? null : /^\d{1,4}$/.test(v.holdMinutes) ? Number(v.holdMinutes) : NaN;
+  if (holdMinutes !== null && !(holdMinutes >= 1 && holdMinutes <= 1440)) {
+    errors.holdMinutes = "Give whole minutes from 1 to 1440, or leave it empty.";
+  }
+  const cutoff = v.cutoffHours === "" ? null : /^\d{1,3}$/.test(v.cutoffHours) ? Number(v.cutoffHours) : NaN;
+  if (cutoff !== null && !(cutoff >= 0 && cutoff <= 720)) {
+    errors.cutoffHours = "Give whole hours from 0 to 720, or leave it empty.";
+  }
   if (v.reason.length > 500) errors.reason = "Keep the reason to 500 characters or fewer.";
   let startsAt = "";
   let endsAt = "";
@@ -150,6 +165,8 @@ export function parseSessionForm(
       instructorId: v.instructor,
       waitlistEnabled: v.waitlist === "on",
       joinUrl: v.joinUrl || null,
+      holdMinutes,
+      lateCancelCutoffHours: cutoff,
     },
     errors: null,
   };
@@ -168,6 +185,8 @@ export function formFieldOf(path: string): SessionFormField | null {
     instructorId: "instructor",
     waitlistEnabled: "waitlist",
     joinUrl: "joinUrl",
+    holdMinutes: "holdMinutes",
+    lateCancelCutoffHours: "cutoffHours",
   };
   return map[path.split(".")[0]] ?? null;
 }

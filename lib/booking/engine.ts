@@ -162,7 +162,7 @@ export class BookingEngine {
         // A seat freed earlier in this batch belongs to the head of the waitlist, not to a newcomer.
         await offerFreedSeats(tx);
         if (tx.freeForNewcomers() <= 0) throw new DomainError(409, "session_full", "This session is full.");
-        const expiresAtMs = tx.nowMs + rules.holdMinutes * 60_000;
+        const expiresAtMs = tx.nowMs + (tx.session.holdMinutes ?? rules.holdMinutes) * 60_000;
         const hold = tx.createHold(learnerId, "hold", expiresAtMs, idem?.key ?? null);
         addEvent(tx.draft, tx.actor, "hold.placed", sessionId, learnerId, {
           holdId: hold.id,
@@ -377,7 +377,7 @@ export class BookingEngine {
 
   async #cutoffHours(session: Session): Promise<number> {
     const course = await this.#get<Course>(keys.course(session.courseId));
-    return course?.lateCancelCutoffHours ?? this.options.cancelCutoffHours ??
+    return session.lateCancelCutoffHours ?? course?.lateCancelCutoffHours ?? this.options.cancelCutoffHours ??
       (await effectiveRules(this.kv, session.courseId, this.options.holdMinutes)).cancelCutoffHours;
   }
 

@@ -273,3 +273,37 @@ Deno.test("[admin sessions] unknown id → 404; learners and dealer admins → 4
     await f.close();
   }
 });
+
+Deno.test("[admin sessions] per-session overrides: its own hold length and late-cancel cut-off win", async () => {
+  const f = await startApiFixture();
+  try {
+    const { cookie } = await staffCookie(f);
+    const { fields } = await sessionFields(f);
+    const bad = await postForm(f, "/admin/sessions/new", cookie, { ...fields, holdMinutes: "soon", cutoffHours: "-1" });
+    assert.equal(bad.res.status, 400);
+    assert.match(bad.text, /data-testid="error-holdMinutes"[^>]*>Give whole minutes from 1 to 1440/);
+    assert.match(bad.text, /data-testid="error-cutoffHours"/);
+    const made = await postForm(f, "/admin/sessions/new", cookie, { ...fields, holdMinutes: "7", cutoffHours: "2" });
+    assert.equal(made.res.status, 303);
+    const id = made.res.headers.get("location")!.split("/")[3].split("?")[0];
+    const stored = (await f.services.kv.get<Session>(keys.session(id))).value!;
+    assert.equal(stored.holdMinutes, 7);
+    assert.equal(stored.lateCancelCutoffHours, 2);
+
+    // Starting in 5 h: inside the course's 24 h cut-off, outside this session's 1 h one.
+    const soon = await f.session({ startsInHours: 5 });
+    const patched = await f.admin.patch<Body>(`/api/v1/sessions/${soon.id}`, {
+      holdMinutes: 7,
+      lateCancelCutoffHours: 1,
+    });
+    assert.equal(patched.status, 200, JSON.stringify(patched.body));
+    const [learner] = await f.learners(1);
+    const hold = await learner.api.post<Body>("/api/v1/holds", { sessionId: soon.id });
+    assert.equal((Date.parse(hold.body.hold.expiresAt) - Date.parse(hold.body.hold.createdAt)) / 60_000, 7);
+    const booked = await learner.api.post<Body>("/api/v1/bookings", { holdId: hold.body.hold.id });
+    const cancelled = await learner.api.post<Body>(`/api/v1/bookings/${booked.body.booking.id}/cancel`, {});
+    assert.equal(cancelled.body.booking.lateCancel, false, "the session's 1 h cut-off applies");
+  } finally {
+    await f.close();
+  }
+});

@@ -30,6 +30,8 @@ const BLANK: SessionFormValues = {
   instructor: "",
   waitlist: "on",
   joinUrl: "",
+  holdMinutes: "",
+  cutoffHours: "",
   reason: "",
 };
 
