@@ -191,3 +191,16 @@ export function DateRange({ from, to, errors }: { from: string; to: string; erro
     </div>
   );
 }
+
+/** Classes of a checkbox. */
+export const checkClass = "h-5 w-5 rounded border-gray-500 focus:outline-none focus:ring-4 focus:ring-blue-600";
+
+/** A checkbox sent as "on" when ticked, with its label beside it. */
+export function Checkbox({ name, label, checked }: { name: string; label: string; checked: boolean }) {
+  return (
+    <div class="flex items-center gap-2">
+      <input id={name} name={name} type="checkbox" checked={checked} class={checkClass} />
+      <label for={name} class="text-base font-medium">{label}</label>
+    </div>
+  );
+}

@@ -9,9 +9,7 @@ import {
   TOPIC_LABELS,
   TOPICS,
 } from "../../lib/domain/mod.ts";
-import { buttonClass, describedBy, Field, inputClass } from "./AdminUi.tsx";
-
-const check = "h-5 w-5 rounded border-gray-500 focus:outline-none focus:ring-4 focus:ring-blue-600";
+import { buttonClass, Checkbox, checkClass, describedBy, Field, inputClass } from "./AdminUi.tsx";
 
 /** The form; `version` (changes) is the course's version when it was shown. */
 export function CourseForm(
@@ -75,7 +73,7 @@ export function CourseForm(
                 type="checkbox"
                 value={c.id}
                 checked={values.prerequisites.includes(c.id)}
-                class={check}
+                class={checkClass}
               />
               <label for={`pre-${c.id}`} class="text-base">{c.code} {c.title}</label>
             </div>
@@ -87,14 +85,8 @@ export function CourseForm(
           </p>
         )}
       </fieldset>
-      <div class="flex items-center gap-2">
-        <input id="required" name="required" type="checkbox" checked={values.required === "on"} class={check} />
-        <label for="required" class="text-base font-medium">Required training</label>
-      </div>
-      <div class="flex items-center gap-2">
-        <input id="active" name="active" type="checkbox" checked={values.active === "on"} class={check} />
-        <label for="active" class="text-base font-medium">Active (untick to retire the course)</label>
-      </div>
+      <Checkbox name="required" label="Required training" checked={values.required === "on"} />
+      <Checkbox name="active" label="Active (untick to retire the course)" checked={values.active === "on"} />
       <button type="submit" class={buttonClass}>{submitLabel}</button>
     </form>
   );

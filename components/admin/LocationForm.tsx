@@ -1,7 +1,7 @@
 /** The admin training-center form (add and change): plain HTML, works without JavaScript. */
 import type { LocationFormErrors, LocationFormValues } from "../../lib/admin/locations.ts";
 import { US_STATE_CODES } from "../../lib/domain/mod.ts";
-import { buttonClass, describedBy, Field, inputClass } from "./AdminUi.tsx";
+import { buttonClass, Checkbox, describedBy, Field, inputClass } from "./AdminUi.tsx";
 
 /** The form; `version` (changes) is the center's version when it was shown. */
 export function LocationForm(
@@ -46,16 +46,7 @@ export function LocationForm(
         {input("lat", "Latitude", undefined, { inputmode: "decimal" })}
         {input("lng", "Longitude", undefined, { inputmode: "decimal" })}
       </div>
-      <div class="flex items-center gap-2">
-        <input
-          id="active"
-          name="active"
-          type="checkbox"
-          checked={values.active === "on"}
-          class="h-5 w-5 rounded border-gray-500 focus:outline-none focus:ring-4 focus:ring-blue-600"
-        />
-        <label for="active" class="text-base font-medium">Open (untick to close the center)</label>
-      </div>
+      <Checkbox name="active" label="Open (untick to close the center)" checked={values.active === "on"} />
       <button type="submit" class={buttonClass}>{submitLabel}</button>
     </form>
   );

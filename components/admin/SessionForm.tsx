@@ -2,7 +2,7 @@
 import type { SessionFormChoices } from "../../lib/admin/sessions.ts";
 import type { SessionFormErrors, SessionFormValues } from "../../lib/admin/session_form.ts";
 import { SESSION_MODES } from "../../lib/domain/mod.ts";
-import { buttonClass, describedBy, Field, inputClass } from "./AdminUi.tsx";
+import { buttonClass, Checkbox, describedBy, Field, inputClass } from "./AdminUi.tsx";
 
 const MODE_TEXT: Record<string, string> = { in_person: "In person", online: "Online", hybrid: "Hybrid" };
 
@@ -87,16 +87,7 @@ export function SessionForm(
           ))}
         </select>
       </Field>
-      <div class="flex items-center gap-2">
-        <input
-          id="waitlist"
-          name="waitlist"
-          type="checkbox"
-          checked={values.waitlist === "on"}
-          class="h-5 w-5 rounded border-gray-500 focus:outline-none focus:ring-4 focus:ring-blue-600"
-        />
-        <label for="waitlist" class="text-base font-medium">Waitlist when full</label>
-      </div>
+      <Checkbox name="waitlist" label="Waitlist when full" checked={values.waitlist === "on"} />
       {input("joinUrl", "Join link (online and hybrid)", "url")}
       <fieldset class="grid gap-3">
         <legend class="text-base font-semibold">Overrides for this session (empty: the course's and the rules')</legend>

@@ -1,6 +1,7 @@
 import { type AccessRule, ADMIN_ONLY } from "../../../lib/access/matrix.ts";
 import {
   buttonClass,
+  checkClass,
   describedBy,
   Field,
   inputClass,
@@ -160,7 +161,7 @@ export default function Person({ data }: PageProps<Data, PageState>) {
                   type="checkbox"
                   value={r}
                   checked={values.roles.includes(r)}
-                  class="h-5 w-5 rounded border-gray-500 focus:outline-none focus:ring-4 focus:ring-blue-600"
+                  class={checkClass}
                 />
                 <label for={`role-${r}`} class="text-base">{r.replace("_", " ")}</label>
               </div>

@@ -1,6 +1,7 @@
 import { type AccessRule, ADMIN_ONLY } from "../../../lib/access/matrix.ts";
 import {
   buttonClass,
+  Checkbox,
   CourseSelect,
   DateRange,
   describedBy,
@@ -123,16 +124,7 @@ export default function StaffSessions({ data, url }: PageProps<Data, PageState>)
             </select>
           </Field>
           <CourseSelect courses={data.courses} value={v.course} errors={errors} />
-          <div class="flex items-center gap-2">
-            <input
-              id="cancelled"
-              name="cancelled"
-              type="checkbox"
-              checked={v.cancelled === "on"}
-              class="h-5 w-5 rounded border-gray-500 focus:outline-none focus:ring-4 focus:ring-blue-600"
-            />
-            <label for="cancelled" class="text-base font-medium">Include cancelled sessions</label>
-          </div>
+          <Checkbox name="cancelled" label="Include cancelled sessions" checked={v.cancelled === "on"} />
           <div class="flex gap-3">
             <button type="submit" class={`flex-1 ${buttonClass}`}>Search</button>
             <a href="/admin/sessions" class={secondaryClass}>Clear</a>
