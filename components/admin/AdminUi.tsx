@@ -76,6 +76,7 @@ const EVENT_TEXT: Record<string, string> = {
   "waitlist.offered": "Offered a seat from the waitlist",
   "waitlist.left": "Left the waitlist",
   "attendance.recorded": "Attendance recorded",
+  "booking.imported": "Imported (booked before this system)",
 };
 
 /** What an event did, in words. */

@@ -135,7 +135,8 @@ export async function searchAuditTrail(kv: Deno.Kv, filter: AuditFilter): Promis
 /**
  * A booking's full history, oldest first: the learner's events in the booking's session (hold
  * placed, booked, cancelled, attendance) and the events naming the booking (a reschedule into or
- * out of it).
+ * out of it). A booking without events of its own (imported, or demo data) shows the audit lines
+ * of its record instead (`data.fromRecord`).
  */
 export async function bookingHistory(kv: Deno.Kv, booking: Booking): Promise<AuditEntry[]> {
   const eventKeys: string[] = [];
@@ -148,5 +149,22 @@ export async function bookingHistory(kv: Deno.Kv, booking: Booking): Promise<Aud
     const { commitVersionstamp: _, ...entry } = e;
     out.push(entry);
   }
-  return out;
+  if (out.some((e) => aboutBooking(e, booking.id))) return out;
+  // A booking brought in from an earlier system (or the demo data) has no events of its own: the
+  // audit lines on its record stand for them.
+  const fromRecord = booking.audit.map((a, i): AuditEntry => ({
+    id: `${booking.id}-record-${i}`,
+    key: `record-${booking.id}-${i}`,
+    type: `booking.${a.action}` as AuditEntry["type"],
+    schemaVersion: 1,
+    occurredAt: a.at,
+    origin: a.origin,
+    correlationId: "booking-record",
+    actor: { userId: a.actorId },
+    sessionId: booking.sessionId,
+    learnerId: booking.learnerId,
+    reason: a.reason,
+    data: { bookingId: booking.id, fromRecord: true },
+  }));
+  return [...fromRecord, ...out].sort((a, b) => a.occurredAt < b.occurredAt ? -1 : a.occurredAt > b.occurredAt ? 1 : 0);
 }

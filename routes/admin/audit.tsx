@@ -126,6 +126,12 @@ export default function AuditPageView({ data }: PageProps<Data, PageState>) {
             {page.truncated && (
               <p class="text-base">The search stopped after 5,000 events: narrow the dates or name a learner.</p>
             )}
+            {!page.entries.length && !Object.values(values).some(Boolean) && (
+              <p class="text-base">
+                Nothing was changed here yet: bookings brought in from the earlier system carry their import on the
+                booking's own page. Holds, bookings, cancellations and session changes made from now on show here.
+              </p>
+            )}
             <AuditList entries={page.entries} names={data.names} />
           </section>
         )}

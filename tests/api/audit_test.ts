@@ -157,3 +157,21 @@ Deno.test("[admin] the staff home links every staff page; the header links it fo
     await f.close();
   }
 });
+
+Deno.test("[audit] a booking without events (imported, demo data) shows the audit lines of its record", async () => {
+  const f = await startApiFixture();
+  try {
+    let bookingId = "";
+    for await (const e of f.services.kv.list<Body>({ prefix: ["bookings"] }, { limit: 1 })) bookingId = e.value.id;
+    assert.ok(bookingId, "the demo data has bookings");
+    const r = await f.admin.get<Body>(`/api/v1/bookings/${bookingId}/history`);
+    assert.equal(r.status, 200);
+    const record = (await f.services.kv.get<Body>(["bookings", bookingId])).value!;
+    assert.deepEqual(
+      r.body.history.map((e: Body) => [e.type, e.occurredAt, e.data.fromRecord]),
+      record.audit.map((a: Body) => [`booking.${a.action}`, a.at, true]),
+    );
+  } finally {
+    await f.close();
+  }
+});
