@@ -35,7 +35,7 @@ import {
 import type { Course } from "../../lib/domain/mod.ts";
 import { type FreshContext, type Handlers, Head, type PageProps } from "../../lib/fresh/mod.ts";
 import { services } from "../../lib/services.ts";
-import { listCourses } from "../../lib/store/mod.ts";
+import { getUsers, listCourses } from "../../lib/store/mod.ts";
 
 /** Who may open this page (the access matrix, lib/access/matrix.ts). */
 export const access: AccessRule = ADMIN_ONLY;
@@ -62,6 +62,8 @@ interface Data {
   overrideValues: OverrideValues;
   overrideErrors: Partial<Record<OverrideField | "course", string>>;
   audit: RulesAuditEntry[];
+  /** Names of the people who changed rules, by id. */
+  names: Record<string, string>;
   notice: string | null;
   problem: string | null;
 }
@@ -78,7 +80,9 @@ async function render(ctx: Ctx, over: Partial<Data>, status = 200) {
     listCourseRules(kv),
     listRulesAudit(kv, 30),
   ]);
+  const users = await getUsers(kv, [...new Set(audit.flatMap((a) => a.actorId ? [a.actorId] : []))]);
   return ctx.render({
+    names: Object.fromEntries([...users.values()].map((u) => [u.id, u.name])),
     version: global.version,
     values: valuesOfRules(global.rules),
     errors: {},
@@ -223,9 +227,9 @@ export default function RulesPage({ data }: PageProps<Data, PageState>) {
                 {data.audit.map((a) => (
                   <li key={a.key} class="rounded-xl border border-gray-200 p-3 text-sm">
                     <When at={a.at} /> ·{" "}
-                    {a.scope.startsWith("course:") ? byId.get(a.scope.slice(7))?.code ?? a.scope : "every course"} ·
+                    {a.scope.startsWith("course:") ? byId.get(a.scope.slice(7))?.code ?? a.scope : "every course"} · by
                     {" "}
-                    {a.origin}
+                    {a.actorId ? data.names[a.actorId] ?? a.actorId : "the admin token"} · {a.origin}
                     <p class="break-words">{changesText(a)}</p>
                     {a.reason && <p>Why: {a.reason}</p>}
                   </li>

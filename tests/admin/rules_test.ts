@@ -126,6 +126,7 @@ Deno.test("[rules] page: bad values kept with their errors; a valid change saved
     const after = await getPage(f, "/admin/rules?done=saved", cookie);
     assert.match(after.text, /holdMinutes 15 → 20/);
     assert.match(after.text, /Why: longer holds/);
+    assert.ok(after.text.includes(`by ${admin.user.name}`), "who changed it");
     const noCourse = await postForm(f, "/admin/rules", cookie, { intent: "course", course: "", holdMinutes: "5" });
     assert.equal(noCourse.res.status, 400);
     assert.match(noCourse.text, /data-testid="error-course"/);
