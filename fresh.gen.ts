@@ -6,16 +6,30 @@ import * as $_404 from "./routes/_404.tsx";
 import * as $_500 from "./routes/_500.tsx";
 import * as $_app from "./routes/_app.tsx";
 import * as $_middleware from "./routes/_middleware.ts";
+import * as $admin_audit from "./routes/admin/audit.tsx";
 import * as $admin_calcom from "./routes/admin/calcom.tsx";
+import * as $admin_courses__id_ from "./routes/admin/courses/[id].tsx";
+import * as $admin_courses_index from "./routes/admin/courses/index.tsx";
+import * as $admin_index from "./routes/admin/index.tsx";
+import * as $admin_locations__id_ from "./routes/admin/locations/[id].tsx";
+import * as $admin_locations_index from "./routes/admin/locations/index.tsx";
 import * as $admin_notifications from "./routes/admin/notifications.tsx";
+import * as $admin_people__id_ from "./routes/admin/people/[id].tsx";
+import * as $admin_people_index from "./routes/admin/people/index.tsx";
 import * as $admin_reports_csv from "./routes/admin/reports.csv.ts";
 import * as $admin_reports from "./routes/admin/reports.tsx";
+import * as $admin_rules from "./routes/admin/rules.tsx";
+import * as $admin_sessions__id_ from "./routes/admin/sessions/[id].tsx";
+import * as $admin_sessions_index from "./routes/admin/sessions/index.tsx";
+import * as $admin_sessions_new from "./routes/admin/sessions/new.tsx";
 import * as $auth_callback from "./routes/auth/callback.tsx";
 import * as $auth_sign_in from "./routes/auth/sign-in.tsx";
 import * as $auth_sign_out from "./routes/auth/sign-out.tsx";
 import * as $bookings__id_ from "./routes/bookings/[id].tsx";
 import * as $bookings__id__calendar_ics from "./routes/bookings/[id]/calendar.ics.ts";
 import * as $dealer_compliance from "./routes/dealer/compliance.tsx";
+import * as $dealer_index from "./routes/dealer/index.tsx";
+import * as $dealer_people__id_ from "./routes/dealer/people/[id].tsx";
 import * as $dealer_reports_csv from "./routes/dealer/reports.csv.ts";
 import * as $dealer_reports from "./routes/dealer/reports.tsx";
 import * as $dev_sign_in from "./routes/dev/sign-in.tsx";
@@ -51,16 +65,30 @@ const manifest = {
     "./routes/_500.tsx": $_500,
     "./routes/_app.tsx": $_app,
     "./routes/_middleware.ts": $_middleware,
+    "./routes/admin/audit.tsx": $admin_audit,
     "./routes/admin/calcom.tsx": $admin_calcom,
+    "./routes/admin/courses/[id].tsx": $admin_courses__id_,
+    "./routes/admin/courses/index.tsx": $admin_courses_index,
+    "./routes/admin/index.tsx": $admin_index,
+    "./routes/admin/locations/[id].tsx": $admin_locations__id_,
+    "./routes/admin/locations/index.tsx": $admin_locations_index,
     "./routes/admin/notifications.tsx": $admin_notifications,
+    "./routes/admin/people/[id].tsx": $admin_people__id_,
+    "./routes/admin/people/index.tsx": $admin_people_index,
     "./routes/admin/reports.csv.ts": $admin_reports_csv,
     "./routes/admin/reports.tsx": $admin_reports,
+    "./routes/admin/rules.tsx": $admin_rules,
+    "./routes/admin/sessions/[id].tsx": $admin_sessions__id_,
+    "./routes/admin/sessions/index.tsx": $admin_sessions_index,
+    "./routes/admin/sessions/new.tsx": $admin_sessions_new,
     "./routes/auth/callback.tsx": $auth_callback,
     "./routes/auth/sign-in.tsx": $auth_sign_in,
     "./routes/auth/sign-out.tsx": $auth_sign_out,
     "./routes/bookings/[id].tsx": $bookings__id_,
     "./routes/bookings/[id]/calendar.ics.ts": $bookings__id__calendar_ics,
     "./routes/dealer/compliance.tsx": $dealer_compliance,
+    "./routes/dealer/index.tsx": $dealer_index,
+    "./routes/dealer/people/[id].tsx": $dealer_people__id_,
     "./routes/dealer/reports.csv.ts": $dealer_reports_csv,
     "./routes/dealer/reports.tsx": $dealer_reports,
     "./routes/dev/sign-in.tsx": $dev_sign_in,

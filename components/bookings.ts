@@ -7,10 +7,14 @@ import { services } from "../lib/services.ts";
 import { getBooking } from "../lib/store/bookings.ts";
 import { signInHref } from "./Journey.tsx";
 
-/** The booking and its session when the signed-in user owns it; otherwise the response to send. */
+/**
+ * The booking and its session when the signed-in user owns it (or, with `admins`, is an admin);
+ * otherwise the response to send.
+ */
 export async function ownBooking(
   // deno-lint-ignore no-explicit-any
   ctx: FreshContext<PageState, any>,
+  options: { admins?: boolean } = {},
 ): Promise<{ booking: Booking; detail: SessionDetail } | Response> {
   const user = ctx.state.user;
   if (!user) {
@@ -20,7 +24,8 @@ export async function ownBooking(
   }
   const booking = await getBooking(services().kv, ctx.params.id);
   // Someone else's booking is as good as missing.
-  if (!booking || booking.learnerId !== user.id) return ctx.renderNotFound();
+  const reach = booking?.learnerId === user.id || (options.admins === true && user.roles.includes("admin"));
+  if (!booking || !reach) return ctx.renderNotFound();
   const detail = await getSessionDetail(services().kv, booking.sessionId);
   if (!detail) return ctx.renderNotFound();
   return { booking, detail };

@@ -1,5 +1,13 @@
 import type { PageState } from "../lib/auth/page_user.ts";
 import type { AppProps } from "../lib/fresh/mod.ts";
+import type { User } from "../lib/domain/user.ts";
+
+/** The staff home of a signed-in user: admins get /admin, dealer admins /dealer; others none. */
+function staffHome(user: User | null): { href: string; label: string } | null {
+  if (user?.roles.includes("admin")) return { href: "/admin", label: "Staff" };
+  if (user?.roles.includes("dealer_admin")) return { href: "/dealer", label: "Dealer" };
+  return null;
+}
 
 /** The document shell every page shares: header, main landmark, footer. */
 export default function App({ Component, state }: AppProps<unknown, PageState>) {
@@ -24,7 +32,7 @@ export default function App({ Component, state }: AppProps<unknown, PageState>) 
             <a href="/" class="text-lg font-bold focus:outline-none focus-visible:ring-4 focus-visible:ring-white">
               Training sessions
             </a>
-            <span class="flex items-center gap-4">
+            <span class="flex flex-wrap items-center justify-end gap-x-4 gap-y-1">
               {state.user && (state.user.roles.includes("instructor") || state.user.roles.includes("admin")) && (
                 <a
                   href="/teach"
@@ -39,6 +47,15 @@ export default function App({ Component, state }: AppProps<unknown, PageState>) 
                   class="whitespace-nowrap text-sm font-semibold underline focus:outline-none focus-visible:ring-4 focus-visible:ring-white"
                 >
                   My schedule
+                </a>
+              )}
+              {staffHome(state.user) && (
+                <a
+                  href={staffHome(state.user)!.href}
+                  class="whitespace-nowrap text-sm font-semibold underline focus:outline-none focus-visible:ring-4 focus-visible:ring-white"
+                  data-testid="staff-link"
+                >
+                  {staffHome(state.user)!.label}
                 </a>
               )}
               {state.user && (state.devLogin

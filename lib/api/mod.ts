@@ -22,6 +22,10 @@ import { complianceOperations } from "./v1/compliance.ts";
 import { attendanceOperations } from "./v1/attendance.ts";
 import { reportOperations } from "./v1/reports.ts";
 import { notificationOperations } from "./v1/notifications.ts";
+import { auditOperations } from "./v1/audit.ts";
+import { courseOperations } from "./v1/courses.ts";
+import { locationOperations } from "./v1/locations.ts";
+import { rulesOperations } from "./v1/rules.ts";
 
 /** Every /api/v1 operation, in documentation order. */
 export const API_OPERATIONS: readonly Operation[] = [
@@ -41,6 +45,10 @@ export const API_OPERATIONS: readonly Operation[] = [
   ...attendanceOperations,
   ...reportOperations,
   ...notificationOperations,
+  ...auditOperations,
+  ...courseOperations,
+  ...locationOperations,
+  ...rulesOperations,
 ];
 
 /** Builds the `/api` sub-app. */

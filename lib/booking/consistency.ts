@@ -11,6 +11,7 @@
  * @module
  */
 import { keys } from "../store/keys.ts";
+import { getRules } from "./rules.ts";
 import {
   type Booking,
   type Hold,
@@ -478,7 +479,9 @@ async function scan(kv: Deno.Kv, nowMs: number): Promise<Scan> {
     });
   }
 
-  // learner_holds: each learner's live holds and offers; at most MAX_ACTIVE_HOLDS live holds.
+  // learner_holds: each learner's live holds and offers; at most MAX_ACTIVE_HOLDS live holds, or the
+  // admins' maxLiveHolds rule when higher (a lowered rule applies to new holds only).
+  const holdLimit = Math.max(MAX_ACTIVE_HOLDS, (await getRules(kv)).rules.maxLiveHolds);
   const liveByLearner = new Map<string, Hold[]>();
   for (const h of activeHolds) if (isLive(h)) push(liveByLearner, h.learnerId, h);
   const docs = new Map(learnerHoldRows.map((e) => [String(e.key[1]), e.value]));
@@ -498,12 +501,12 @@ async function scan(kv: Deno.Kv, nowMs: number): Promise<Scan> {
       }, ...involved);
     }
     const nHolds = live.filter((h) => h.kind === "hold").length;
-    if (nHolds > MAX_ACTIVE_HOLDS) {
+    if (nHolds > holdLimit) {
       report({
         code: "too_many_holds",
         sessionId: null,
         learnerId,
-        message: `Learner ${learnerId} has ${nHolds} live holds (limit ${MAX_ACTIVE_HOLDS}).`,
+        message: `Learner ${learnerId} has ${nHolds} live holds (limit ${holdLimit}).`,
       }, ...involved);
     }
   }

@@ -15,14 +15,7 @@ import { DomainError, notFound } from "./errors.ts";
 import { type Actor, addEvent } from "./events.ts";
 import { type IdempotencyRequest, lookupIdempotent, storeIdempotent } from "./idempotency.ts";
 import { Lanes } from "./lane.ts";
-import {
-  type Booking,
-  type Hold,
-  type LearnerHolds,
-  MAX_ACTIVE_HOLDS,
-  type Session,
-  type WaitlistEntry,
-} from "./model.ts";
+import { type Booking, type Hold, type LearnerHolds, type Session, type WaitlistEntry } from "./model.ts";
 import {
   cancelSession,
   type CancelSessionResult,
@@ -32,8 +25,10 @@ import {
   resumeSessionCancels,
   scheduleSession,
   updateSession,
+  type UpdateSessionOptions,
 } from "./session_lifecycle.ts";
 import { SessionTx } from "./session_tx.ts";
+import { effectiveRules } from "./rules.ts";
 import { TtlCache } from "../store/ttl_cache.ts";
 import { waitlistOrder } from "./waitlist_order.ts";
 import { deadlineFor, loadDeadlineInputs } from "../compliance/priority.ts";
@@ -130,7 +125,8 @@ export class BookingEngine {
   }
 
   /**
-   * Places a 15-minute hold on one seat (HOLD_MINUTES). 409 full (with alternatives), 422 prerequisites, 429 too many.
+   * Places a hold on one seat for the rules' holdMinutes (HOLD_MINUTES until an admin sets it;
+   * lib/booking/rules.ts). 409 full (with alternatives), 422 prerequisites, 429 too many.
    * `alternativeOf`: the full session whose offered alternatives this hold takes up; kept on the hold (and its
    * booking) only when they were offered to the learner less than 24 h ago and listed this session.
    * `warnDuplicate` (the API and pages set it unless the person confirmed "book anyway"): 409 `duplicate_course`
@@ -162,6 +158,8 @@ export class BookingEngine {
       ? await findCourseDuplicate(this.kv, learner, session, course, this.now())
       : null;
     const alternativeOf = await acceptedAlternativeOf(this.kv, learnerId, sessionId, known.alternativeOf, this.now());
+    // The rules in force when the action starts (a later change applies to later holds).
+    const rules = await effectiveRules(this.kv, session.courseId, this.options.holdMinutes);
     const prefetch: Deno.KvKey[] = [keys.place(sessionId, learnerId), keys.learnerHolds(learnerId)];
     if (idem) prefetch.push(keys.idempotency(idem.scope, idem.key));
     try {
@@ -175,11 +173,11 @@ export class BookingEngine {
         await tx.loadLearner(learnerId);
         const place = await tx.livePlace(learnerId);
         if (place) throw placeTaken(place.kind);
-        if (tx.activeHoldCount(learnerId) >= MAX_ACTIVE_HOLDS) {
+        if (tx.activeHoldCount(learnerId) >= rules.maxLiveHolds) {
           throw new DomainError(
             429,
             "too_many_holds",
-            `You already hold ${MAX_ACTIVE_HOLDS} seats. Book or release one of them first.`,
+            `You already hold ${rules.maxLiveHolds} seats. Book or release one of them first.`,
           );
         }
         // A seat freed earlier in this batch belongs to the head of the waitlist, not to a newcomer.
@@ -187,7 +185,7 @@ export class BookingEngine {
         if (tx.freeForNewcomers() <= 0) throw new DomainError(409, "session_full", "This session is full.");
         // Asked only when a seat could be had: a full session says so first.
         if (duplicate) throw duplicateCourse(duplicate);
-        const expiresAtMs = tx.nowMs + this.options.holdMinutes * 60_000;
+        const expiresAtMs = tx.nowMs + (tx.session.holdMinutes ?? rules.holdMinutes) * 60_000;
         const hold = tx.createHold(learnerId, "hold", expiresAtMs, idem?.key ?? null, alternativeOf);
         addEvent(tx.draft, tx.actor, "hold.placed", sessionId, learnerId, {
           holdId: hold.id,
@@ -404,7 +402,8 @@ export class BookingEngine {
 
   async #cutoffHours(session: Session): Promise<number> {
     const course = await this.#get<Course>(keys.course(session.courseId));
-    return course?.lateCancelCutoffHours ?? this.options.cancelCutoffHours ?? 24;
+    return session.lateCancelCutoffHours ?? course?.lateCancelCutoffHours ?? this.options.cancelCutoffHours ??
+      (await effectiveRules(this.kv, session.courseId, this.options.holdMinutes)).cancelCutoffHours;
   }
 
   #isLate(session: Session, cutoffHours: number, now: Date): boolean {
@@ -631,12 +630,18 @@ export class BookingEngine {
    * 404 `session_not_found`; 409 `session_cancelled`; 409 `capacity_below_taken` with details
    * `{taken, requested}`; ValidationError for an invalid result, an unknown reference, or a
    * `status` change (cancel with {@link cancelSession}). Seats a larger capacity frees are offered
-   * to the waitlist in the same commit.
+   * to the waitlist in the same commit. With `ifUpdatedAt`, 409 `stale_edit` (details `{current}`)
+   * when the session changed since that version.
    */
-  async updateSession(id: string, patch: SessionPatch, actor: Actor): Promise<Session> {
+  async updateSession(
+    id: string,
+    patch: SessionPatch,
+    actor: Actor,
+    options: UpdateSessionOptions = {},
+  ): Promise<Session> {
     assertMayManageSession(actor, await this.#requireSession(id));
     if (patch.instructorId) assertMayManageSession(actor, { instructorId: patch.instructorId });
-    return await updateSession(this.#deps(), id, patch, actor);
+    return await updateSession(this.#deps(), id, patch, actor, options);
   }
 
   /**

@@ -233,6 +233,8 @@ export function addEvent(
   // Per-learner index of the history (privacy export and erasure; lib/privacy/). The event key is
   // the index key's last part (the value would hold the first attempt's key, not the final one).
   if (learnerId) draft.setAtCommit(() => keys.eventByLearner(learnerId, event.key), null);
+  // Per-session index (the admin audit trail by session and course).
+  if (sessionId !== PRIVACY_STREAM) draft.setAtCommit(() => keys.eventBySession(sessionId, event.key), null);
   for (const consumer of outboxConsumersFor(type)) {
     draft.setAtCommit(() => keys.outboxEntry(consumer, sessionId, event.key), event);
   }

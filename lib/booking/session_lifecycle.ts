@@ -141,6 +141,12 @@ export async function offerFreedSeats(tx: SessionTx): Promise<void> {
   }
 }
 
+/** Options of {@link updateSession}. */
+export interface UpdateSessionOptions {
+  /** Optimistic concurrency: refuse (409 `stale_edit`, details `{current}`) unless the session's updatedAt is this. */
+  ifUpdatedAt?: string;
+}
+
 /**
  * Applies `patch` to a session in its lane. Re-validates the whole session (ValidationError),
  * checks references that changed, moves index entries, and writes `session.updated` with
@@ -150,11 +156,25 @@ export async function offerFreedSeats(tx: SessionTx): Promise<void> {
  * seats taken right now (confirmed + live holds + open offers). Seats freed by a larger capacity
  * are offered to the waitlist in the same commit. Cancel with {@link cancelSession}, not a patch.
  */
-export function updateSession(deps: LifecycleDeps, id: string, patch: SessionPatch, actor: Actor): Promise<Session> {
+export function updateSession(
+  deps: LifecycleDeps,
+  id: string,
+  patch: SessionPatch,
+  actor: Actor,
+  options: UpdateSessionOptions = {},
+): Promise<Session> {
   return deps.lanes.run(id, actor, async (tx) => {
     const before = tx.session;
     if (before.status === "cancelled") {
       throw new DomainError(409, "session_cancelled", "This session was cancelled.");
+    }
+    if (options.ifUpdatedAt !== undefined && options.ifUpdatedAt !== before.updatedAt) {
+      throw new DomainError(
+        409,
+        "stale_edit",
+        "Someone changed this session after you opened it, so nothing was changed. Its current values are shown.",
+        { current: before },
+      );
     }
     if (patch.status !== undefined && patch.status !== before.status) {
       throw new ValidationError(
@@ -182,7 +202,9 @@ export function updateSession(deps: LifecycleDeps, id: string, patch: SessionPat
         );
       }
     }
-    const after: Session = { ...candidate, updatedAt: tx.now.toISOString() };
+    // updatedAt is the edit version (ifUpdatedAt): strictly later than before, whatever the clock says.
+    const updatedAt = new Date(Math.max(tx.nowMs, Date.parse(before.updatedAt) + 1)).toISOString();
+    const after: Session = { ...candidate, updatedAt };
     const newKeys = sessionIndexKeys(after);
     for (const old of sessionIndexKeys(before)) {
       if (!newKeys.some((k) => sameKey(k, old))) tx.draft.delete(old);

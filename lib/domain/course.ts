@@ -50,6 +50,15 @@ export const PROGRAM_TYPE_LABELS: Record<ProgramType, string> = {
   customer_partner: "Customer & partner",
 };
 
+/**
+ * Live sessions: attended minutes that complete the course, whichever of the two comes first
+ * (absent on a course: 30 min or 50 % of the scheduled duration; lib/attendance/completion.ts).
+ */
+export const CompletionRuleSchema = z.object({
+  minMinutes: z.number().int().min(1).max(1440),
+  minPercent: z.number().int().min(1).max(100),
+});
+
 /** A course in the catalog; sessions are scheduled instances of it. */
 export const CourseSchema = z.object({
   id: IdSchema,
@@ -69,10 +78,7 @@ export const CourseSchema = z.object({
    * Live sessions: attended minutes that complete the course (absent: 30 min or 50 % of the
    * scheduled duration, whichever comes first; lib/attendance/completion.ts).
    */
-  completionRule: z.object({
-    minMinutes: z.number().int().min(1).max(1440),
-    minPercent: z.number().int().min(1).max(100),
-  }).optional(),
+  completionRule: CompletionRuleSchema.optional(),
   /** Required training: managers see who on their team still needs it. */
   required: z.boolean().default(false),
   /** Completing the course grants a certification valid this many months (null: none, or never lapses). */

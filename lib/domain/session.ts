@@ -32,6 +32,10 @@ const SessionObjectSchema = z.object({
   instructorId: IdSchema,
   waitlistEnabled: z.boolean().default(true),
   status: SessionStatusSchema.default("scheduled"),
+  /** Per-session override of the hold length in minutes (absent or null: the course's and the rules'). */
+  holdMinutes: z.number().int().min(1).max(1440).nullable().optional(),
+  /** Per-session override of the late-cancel cut-off in hours (absent or null: the course's). */
+  lateCancelCutoffHours: z.number().int().min(0).max(720).nullable().optional(),
   calcom: CalcomLinkSchema.nullable().default(null),
   createdAt: UtcDateTimeSchema,
   updatedAt: UtcDateTimeSchema,

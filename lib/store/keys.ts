@@ -98,6 +98,10 @@
  * | `["notify_prefs", userId]` | `NotificationPrefs` `{off, timeZone}`: kinds the user turned off, zone for times | /me/notifications, unsubscribe link |
  * | `["notify_settings"]` | `NotifySettings` `{paused}`: the admins' pause-all switch | admin notifications |
  * | `["notify_settings", "signing_key"]` | random hex: HMAC key of one-click unsubscribe tokens (made on first use) | lib/notify/manage.ts |
+ * | `["rules", "global"]` | `RulesDoc` `{rules, version, updatedAt, updatedBy}`: the business rules admins set (hold minutes, max live holds, offer windows, default cut-off, check-in window, reminder schedule) | saveRules (with its audit entry) |
+ * | `["rules", "course", courseId]` | `CourseRulesDoc` `{overrides, version, updatedAt, updatedBy}`: one course's overrides (hold minutes, offer windows) | saveCourseRules (with its audit entry) |
+ * | `["rules_audit", key]` | `RulesAuditEntry` `{at, actorId, origin, scope, changes, reason}`: who changed which rule, when, why (key: ULID of the change) | saveRules, saveCourseRules |
+ * | `["events_by_session", sessionId, key]` | null (the event key is the key's last part): a session's events (audit trail by session and course) | booking engine (addEvent, with the event) |
  *
  * Why session index values are a small `SessionIndexEntry` rather than the id
  * alone or a full copy: `listSessions` filters on course, location, mode,
@@ -229,6 +233,9 @@ export const PREFIXES = [
   "rsvps",
   "recordings",
   "recording_views",
+  "events_by_session",
+  "rules",
+  "rules_audit",
 ] as const;
 
 /** Key builders. Functions ending in `Prefix` return list prefixes. */
@@ -266,6 +273,7 @@ export const keys = {
 
   // ── people ───────────────────────────────────────────────────────────
   user: (id: string) => ["users", id] as const,
+  usersPrefix: () => ["users"] as const,
   userByEmail: (email: string) => ["users_by_email", email] as const,
   usersByManagerPrefix: (managerId: string) => ["users_by_manager", managerId] as const,
   userByManager: (managerId: string, userId: string) => ["users_by_manager", managerId, userId] as const,
@@ -306,6 +314,16 @@ export const keys = {
   /** Index of a learner's events (value null: the event key is the last part). */
   eventByLearner: (learnerId: string, eventKey: string) => ["events_by_learner", learnerId, eventKey] as const,
   eventsByLearnerPrefix: (learnerId: string) => ["events_by_learner", learnerId] as const,
+  /** Index of a session's events (value null: the event key is the last part). */
+  eventBySession: (sessionId: string, eventKey: string) => ["events_by_session", sessionId, eventKey] as const,
+  eventsBySessionPrefix: (sessionId: string) => ["events_by_session", sessionId] as const,
+
+  // ── business rules ───────────────────────────────────────────────────
+  rulesGlobal: () => ["rules", "global"] as const,
+  rulesCourse: (courseId: string) => ["rules", "course", courseId] as const,
+  rulesCoursesPrefix: () => ["rules", "course"] as const,
+  rulesAudit: (key: string) => ["rules_audit", key] as const,
+  rulesAuditPrefix: () => ["rules_audit"] as const,
 
   // ── privacy ──────────────────────────────────────────────────────────
   erasure: (userId: string) => ["privacy_erasures", userId] as const,
@@ -394,7 +412,6 @@ export const keys = {
   attendanceClose: (sessionId: string) => ["attendance_closes", sessionId] as const,
   checkInCode: (sessionId: string) => ["checkin_codes", sessionId] as const,
   rosterTick: (sessionId: string) => ["roster_ticks", sessionId] as const,
-  usersPrefix: () => ["users"] as const,
   teachingSeedMarker: () => ["meta", "seed_teaching"] as const,
   onlinePresence: (sessionId: string, learnerId: string) => ["online_presence", sessionId, learnerId] as const,
   onlinePresencePrefix: (sessionId: string) => ["online_presence", sessionId] as const,

@@ -1,7 +1,8 @@
 import { type Location, LocationSchema, type NewLocation } from "../domain/location.ts";
 import { newId } from "../domain/ids.ts";
 import { parseOrThrow } from "../domain/validation.ts";
-import { ConflictError } from "./errors.ts";
+import { ConflictError, NotFoundError } from "./errors.ts";
+import { backoff, MAX_WRITE_ATTEMPTS } from "./retry.ts";
 import { keys } from "./keys.ts";
 import { getValueById, listValues } from "./batch.ts";
 
@@ -64,4 +65,40 @@ export async function listLocations(
   return all
     .filter((l) => options.includeInactive || l.active)
     .sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/**
+ * Changes a training center: `change` gets the stored location (it may throw to refuse, e.g. a
+ * stale edit) and returns its new fields. One atomic op guarded by the location's versionstamp; the
+ * slug index moves with a new slug (ConflictError "slug_taken"); the catalog version moves.
+ * Sessions keep their own time zone: a zone change applies to sessions scheduled afterwards.
+ */
+export async function updateLocation(
+  kv: Deno.Kv,
+  id: string,
+  change: (current: Location) => Omit<NewLocation, "id">,
+): Promise<Location> {
+  for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
+    await backoff(attempt);
+    const entry = await kv.get<Location>(keys.location(id));
+    if (!entry.value) throw new NotFoundError("location", id);
+    const before = entry.value;
+    const after = parseOrThrow(LocationSchema, { ...change(before), id }, "location");
+    if (JSON.stringify(after) === JSON.stringify(before)) return before;
+    const op = kv.atomic().check(entry);
+    if (after.slug !== before.slug) {
+      op.check({ key: keys.locationBySlug(after.slug), versionstamp: null });
+      op.delete(keys.locationBySlug(before.slug));
+      op.set(keys.locationBySlug(after.slug), id);
+    }
+    op.set(keys.location(id), after).set(keys.catalogVersion(), newId());
+    if ((await op.commit()).ok) return after;
+    if (after.slug !== before.slug) {
+      const taken = await kv.get<string>(keys.locationBySlug(after.slug));
+      if (taken.value !== null && taken.value !== id) {
+        throw new ConflictError("slug_taken", `location slug "${after.slug}" is already used`);
+      }
+    }
+  }
+  throw new ConflictError("concurrent_update", `location ${id} kept changing; try again`);
 }

@@ -1,4 +1,7 @@
-import { type AccessRule, SELF } from "../../lib/access/matrix.ts";
+import { type Access } from "../../lib/access/matrix.ts";
+import { AuditList, peopleIdsOf } from "../../components/admin/AdminUi.tsx";
+import { type AuditEntry, bookingHistory } from "../../lib/admin/audit.ts";
+import { getUser, getUsers } from "../../lib/store/users.ts";
 import { ownBooking } from "../../components/bookings.ts";
 import { SessionSummary } from "../../components/SessionSummary.tsx";
 import type { PageState } from "../../lib/auth/page_user.ts";
@@ -12,7 +15,7 @@ import type { Booking } from "../../lib/domain/booking.ts";
 import { type Handlers, Head, type PageProps } from "../../lib/fresh/mod.ts";
 
 /** Who may open this page (the access matrix, lib/access/matrix.ts). */
-export const access: AccessRule = SELF;
+export const access: Access = "user";
 
 interface Data {
   booking: Booking;
@@ -22,13 +25,27 @@ interface Data {
   outlook: string;
   /** The recording's player page, once the session has one. */
   recordingHref: string | null;
+  /** Admins viewing the booking: its full history, the names it mentions and the learner's name. */
+  staff: { history: AuditEntry[]; names: Record<string, string>; learnerName: string } | null;
 }
 
 export const handler: Handlers<Data, PageState> = {
   async GET(_req, ctx) {
-    const found = await ownBooking(ctx);
+    const found = await ownBooking(ctx, { admins: true });
     if (found instanceof Response) return found;
     const user = ctx.state.user!;
+    let staff: Data["staff"] = null;
+    if (found.booking.learnerId !== user.id) {
+      const { kv } = services();
+      const history = await bookingHistory(kv, found.booking);
+      const users = await getUsers(kv, peopleIdsOf(history));
+      const learner = users.get(found.booking.learnerId) ?? await getUser(kv, found.booking.learnerId);
+      staff = {
+        history,
+        names: Object.fromEntries([...users.values()].map((u) => [u.id, u.name])),
+        learnerName: learner?.name ?? found.booking.learnerId,
+      };
+    }
     const joinUrl = await joinLinkFor(services().kv, { userId: user.id, roles: user.roles }, found.detail.session);
     const event = bookingCalendarEvent(found.booking.id, found.detail, ctx.url.origin, joinUrl);
     return ctx.render({
@@ -41,6 +58,7 @@ export const handler: Handlers<Data, PageState> = {
           (await sessionsWithRecording(services().kv, [found.booking.sessionId])).size
         ? `/sessions/${found.booking.sessionId}/recording`
         : null,
+      staff,
     });
   },
 };
@@ -52,6 +70,7 @@ export default function BookingPage({ data }: PageProps<Data, PageState>) {
   const { booking, detail } = data;
   const confirmed = booking.status === "confirmed";
   const online = detail.session.mode !== "in_person";
+  if (data.staff) return <StaffView data={data} staff={data.staff} />;
   return (
     <>
       <Head>
@@ -90,6 +109,38 @@ export default function BookingPage({ data }: PageProps<Data, PageState>) {
         <p class="text-sm">
           <a href="/" class="font-semibold text-blue-800 underline">← All sessions</a>
         </p>
+      </div>
+    </>
+  );
+}
+
+/** An admin looking at someone's booking: its state and its full history. */
+function StaffView({ data, staff }: { data: Data; staff: NonNullable<Data["staff"]> }) {
+  const { booking, detail } = data;
+  return (
+    <>
+      <Head>
+        <title>Booking of {staff.learnerName} · {detail.course.title}</title>
+      </Head>
+      <p class="text-sm">
+        <a href="/admin/audit" class="font-semibold text-blue-800 underline">← Audit trail</a>
+      </p>
+      <h1 class="mb-3 text-2xl font-bold leading-tight">Booking of {staff.learnerName}</h1>
+      <div class="space-y-4">
+        <p class="text-base" data-testid="booking-status">
+          Status: <strong>{booking.status}</strong>
+          {booking.lateCancel ? " (late cancellation)" : ""}. Booking id <code class="break-all">{booking.id}</code>.
+        </p>
+        <SessionSummary detail={detail} joinUrl={booking.status === "confirmed" ? data.joinUrl : null} />
+        <p class="text-base">
+          <a href={`/admin/audit?learner=${booking.learnerId}`} class="font-semibold text-blue-800 underline">
+            Everything that happened to {staff.learnerName}
+          </a>
+        </p>
+        <section aria-labelledby="history" class="space-y-3">
+          <h2 id="history" class="text-xl font-bold">History, oldest first</h2>
+          <AuditList entries={staff.history} names={staff.names} />
+        </section>
       </div>
     </>
   );

@@ -14,8 +14,9 @@ import { type Access, AUDIENCES, decide, type Reach, toRule } from "../../lib/ac
 import { isSpecialRoute } from "../../lib/access/pages.ts";
 import { API_OPERATIONS } from "../../lib/api/mod.ts";
 import { mintToken } from "../../lib/auth/tokens.ts";
+import { defaultRules } from "../../lib/booking/rules.ts";
 import type { Role, Session, User } from "../../lib/domain/mod.ts";
-import { createSession, createUser, listDealers } from "../../lib/store/mod.ts";
+import { createCourse, createSession, createUser, listDealers } from "../../lib/store/mod.ts";
 import { type ApiFixture, startApiFixture } from "../api/fixture.ts";
 import { signInCookie } from "./sign_in.ts";
 
@@ -73,6 +74,9 @@ interface World {
   spare: Session;
   locationId: string;
   dealerId: string;
+  ownerId: string;
+  /** A course of the walk's own (changed by the updateCourse sample). */
+  courseId: string;
 }
 
 interface Sample {
@@ -87,6 +91,30 @@ const JOIN_URL = `https://meet.example.com/secret-${MARK}`;
 let generation = 0;
 /** A well-formed user id nobody has (erasure and deactivation are not tried on real people here). */
 const UNKNOWN_USER = "01JZZZZZZZZZZZZZZZZZZZZZZZ";
+
+/** A course body with a code no other sample uses. */
+function matrixCourse() {
+  return {
+    code: `MTX-${String(1000 + (++generation % 9000))}`,
+    title: "Matrix course",
+    summary: "Made by the access matrix walk.",
+    topic: "safety" as const,
+    programType: "development" as const,
+    durationMinutes: 60,
+  };
+}
+
+/** A training center body with a slug no other sample uses. */
+function matrixLocation() {
+  return {
+    name: "Matrix Center",
+    slug: `matrix-${++generation}`,
+    address: { line1: "1 Test St", city: "Boise", region: "ID", postalCode: "83702", country: "US" },
+    timeZone: "America/Boise",
+    lat: 43.6,
+    lng: -116.2,
+  };
+}
 
 /** One request per operation (by operationId). */
 const OPERATION_SAMPLES: Record<string, (w: World, people: Record<Caller, Person>) => Sample> = {
@@ -341,6 +369,38 @@ const OPERATION_SAMPLES: Record<string, (w: World, people: Record<Caller, Person
     body: { paused: false },
     target: "none",
   }),
+  searchAuditTrail: (_w, p) => ({
+    method: "GET",
+    path: `/api/v1/admin/audit?learner=${p.owner.user!.id}`,
+    target: "none",
+  }),
+  getBookingHistory: (w) => ({ method: "GET", path: `/api/v1/bookings/${w.bookingId}/history`, target: "place" }),
+  listCoursesAdmin: () => ({ method: "GET", path: "/api/v1/admin/courses", target: "none" }),
+  createCourse: () => ({ method: "POST", path: "/api/v1/courses", body: matrixCourse(), target: "none" }),
+  getRules: () => ({ method: "GET", path: "/api/v1/admin/rules", target: "none" }),
+  putRules: () => ({ method: "PUT", path: "/api/v1/admin/rules", body: defaultRules(15), target: "none" }),
+  putCourseRules: (w) => ({
+    method: "PUT",
+    path: `/api/v1/admin/rules/courses/${w.courseId}`,
+    body: { holdMinutes: 10 },
+    target: "none",
+  }),
+  searchPeople: () => ({ method: "GET", path: "/api/v1/admin/people?q=matrix", target: "none" }),
+  updatePerson: (w) => ({
+    method: "PATCH",
+    path: `/api/v1/users/${w.ownerId}`,
+    body: { name: "Matrix owner renamed" },
+    target: "dealer",
+  }),
+  listLocationsAdmin: () => ({ method: "GET", path: "/api/v1/admin/locations", target: "none" }),
+  createLocation: () => ({ method: "POST", path: "/api/v1/locations", body: matrixLocation(), target: "none" }),
+  updateLocation: (w) => ({
+    method: "PUT",
+    path: `/api/v1/locations/${w.locationId}`,
+    body: { ...matrixLocation(), slug: `matrix-own-${generation}` },
+    target: "none",
+  }),
+  updateCourse: (w) => ({ method: "PUT", path: `/api/v1/courses/${w.courseId}`, body: matrixCourse(), target: "none" }),
 };
 
 /** A calendar date `days` from now (assignments must not be due in the past). */
@@ -356,7 +416,11 @@ const PAGE_SAMPLES: Record<string, { path: (w: World) => string; target: Target;
   "./routes/sw.js.ts": { path: () => "/sw.js", target: "none", joinLinkFor: [] },
   "./routes/dev/sign-in.tsx": { path: () => "/dev/sign-in", target: "none", joinLinkFor: [] },
   "./routes/holds/[id].tsx": { path: (w) => `/holds/${w.holdId}`, target: "place", joinLinkFor: [] },
-  "./routes/bookings/[id].tsx": { path: (w) => `/bookings/${w.bookingId}`, target: "place", joinLinkFor: ["owner"] },
+  "./routes/bookings/[id].tsx": {
+    path: (w) => `/bookings/${w.bookingId}`,
+    target: "place",
+    joinLinkFor: ["owner", "admin"],
+  },
   "./routes/bookings/[id]/calendar.ics.ts": {
     path: (w) => `/bookings/${w.bookingId}/calendar.ics`,
     target: "place",
@@ -420,6 +484,28 @@ const PAGE_SAMPLES: Record<string, { path: (w: World) => string; target: Target;
     path: () => "/notifications/unsubscribe?t=x.y.z",
     target: "none",
     joinLinkFor: [],
+  },
+  "./routes/admin/index.tsx": { path: () => "/admin", target: "none", joinLinkFor: [] },
+  "./routes/admin/audit.tsx": { path: (w) => `/admin/audit?session=${w.booked.id}`, target: "none", joinLinkFor: [] },
+  "./routes/dealer/index.tsx": { path: () => "/dealer", target: "dealer", joinLinkFor: [] },
+  "./routes/admin/sessions/index.tsx": { path: () => "/admin/sessions", target: "none", joinLinkFor: [] },
+  "./routes/admin/sessions/new.tsx": { path: () => "/admin/sessions/new", target: "none", joinLinkFor: [] },
+  "./routes/dealer/people/[id].tsx": { path: (w) => `/dealer/people/${w.ownerId}`, target: "dealer", joinLinkFor: [] },
+  "./routes/admin/courses/index.tsx": { path: () => "/admin/courses", target: "none", joinLinkFor: [] },
+  "./routes/admin/courses/[id].tsx": { path: (w) => `/admin/courses/${w.courseId}`, target: "none", joinLinkFor: [] },
+  "./routes/admin/rules.tsx": { path: () => "/admin/rules", target: "none", joinLinkFor: [] },
+  "./routes/admin/people/index.tsx": { path: () => "/admin/people?q=matrix", target: "none", joinLinkFor: [] },
+  "./routes/admin/people/[id].tsx": { path: (w) => `/admin/people/${w.ownerId}`, target: "none", joinLinkFor: [] },
+  "./routes/admin/locations/index.tsx": { path: () => "/admin/locations", target: "none", joinLinkFor: [] },
+  "./routes/admin/locations/[id].tsx": {
+    path: (w) => `/admin/locations/${w.locationId}`,
+    target: "none",
+    joinLinkFor: [],
+  },
+  "./routes/admin/sessions/[id].tsx": {
+    path: (w) => `/admin/sessions/${w.booked.id}`,
+    target: "none",
+    joinLinkFor: ["admin"],
   },
 };
 
@@ -561,6 +647,8 @@ async function makeWorld(f: ApiFixture, people: Record<Caller, Person>): Promise
     spare,
     locationId: location.id,
     dealerId: people.owner.user!.dealerId!,
+    ownerId: people.owner.user!.id,
+    courseId: (await createCourse(kv, matrixCourse())).id,
   };
 }
 

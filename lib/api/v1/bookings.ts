@@ -3,6 +3,7 @@ import { PLACE_OWNER } from "../../access/matrix.ts";
 import { z } from "zod";
 import { keys } from "../../store/keys.ts";
 import { type Booking, BookingSchema, IdSchema } from "../../domain/mod.ts";
+import type { Principal } from "../../auth/principal.ts";
 import { ApiError } from "../errors.ts";
 import { defineOperation, replayedHeader } from "../operation.ts";
 import { assertMayReadPlace } from "./access.ts";
@@ -38,6 +39,14 @@ export const confirmBooking = defineOperation({
   },
 });
 
+/** The booking with `id` if the caller may read it: 404 when there is none, 403 when it is not theirs to see. */
+export async function requireReadableBooking(kv: Deno.Kv, principal: Principal, id: string): Promise<Booking> {
+  const booking = (await kv.get<Booking>(keys.booking(id))).value;
+  if (!booking) throw new ApiError(404, "booking_not_found", `No booking with id ${id}.`);
+  await assertMayReadPlace(kv, principal, booking);
+  return booking;
+}
+
 export const getBooking = defineOperation({
   method: "get",
   path: "/v1/bookings/{id}",
@@ -52,9 +61,7 @@ export const getBooking = defineOperation({
     404: err("No such booking"),
   },
   async handler(ctx) {
-    const booking = (await ctx.services.kv.get<Booking>(keys.booking(ctx.params.id))).value;
-    if (!booking) throw new ApiError(404, "booking_not_found", `No booking with id ${ctx.params.id}.`);
-    await assertMayReadPlace(ctx.services.kv, ctx.requirePrincipal(), booking);
+    const booking = await requireReadableBooking(ctx.services.kv, ctx.requirePrincipal(), ctx.params.id);
     return { status: 200, body: { booking } };
   },
 });

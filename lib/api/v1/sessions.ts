@@ -210,6 +210,10 @@ export const scheduleSession = defineOperation({
     capacity: z.number().int().min(1).max(10000),
     instructorId: IdSchema.optional().describe("defaults to the calling instructor"),
     waitlistEnabled: z.boolean().optional(),
+    holdMinutes: z.number().int().min(1).max(1440).nullable().optional()
+      .describe("this session's hold length in minutes (null: the course's and the rules')"),
+    lateCancelCutoffHours: z.number().int().min(0).max(720).nullable().optional()
+      .describe("this session's late-cancel cut-off in hours (null: the course's)"),
   }),
   responses: {
     201: { description: "The scheduled session", schema: z.object({ session: SessionSchema }) },
@@ -248,6 +252,8 @@ export const scheduleSession = defineOperation({
       capacity: b.capacity,
       instructorId,
       waitlistEnabled: b.waitlistEnabled ?? true,
+      holdMinutes: b.holdMinutes ?? null,
+      lateCancelCutoffHours: b.lateCancelCutoffHours ?? null,
     }, ctx.actor());
     return { status: 201, body: { session }, headers: { location: `/api/v1/sessions/${session.id}` } };
   },
@@ -272,26 +278,33 @@ export const updateSession = defineOperation({
     capacity: z.number().int().min(1).max(10000).optional(),
     instructorId: IdSchema.optional(),
     waitlistEnabled: z.boolean().optional(),
+    holdMinutes: z.number().int().min(1).max(1440).nullable().optional()
+      .describe("this session's hold length in minutes (null: the course's and the rules')"),
+    lateCancelCutoffHours: z.number().int().min(0).max(720).nullable().optional()
+      .describe("this session's late-cancel cut-off in hours (null: the course's)"),
     reason: z.string().trim().min(1).max(500).optional(),
+    ifUpdatedAt: UtcDateTimeSchema.optional().describe(
+      "the session's updatedAt as you last read it: the change is refused (409 stale_edit) if it changed since",
+    ),
   }),
   responses: {
     200: { description: "The updated session", schema: z.object({ session: SessionSchema }) },
     400: err("Invalid fields"),
     403: err("Not an admin, nor this session's instructor (an instructor hands a session only to themself)"),
     404: err("No such session"),
-    409: err("capacity_below_taken (details.taken), session_cancelled"),
+    409: err("capacity_below_taken (details.taken), session_cancelled, stale_edit (details.current: the session now)"),
     503: BUSY_RESPONSE,
   },
   async handler(ctx) {
     const principal = ctx.requirePrincipal();
     const current = await requireSession(ctx.services.kv, ctx.params.id);
     assertMayManageSession(principal, current);
-    const { reason, ...patch } = ctx.body;
+    const { reason, ifUpdatedAt, ...patch } = ctx.body;
     if (patch.startsAt) assertFuture(patch.startsAt, ctx.services.engine.now());
     if (patch.instructorId && patch.instructorId !== current.instructorId) {
       assertMayManageSession(principal, { instructorId: patch.instructorId });
     }
-    const session = await ctx.services.engine.updateSession(ctx.params.id, patch, ctx.actor(reason));
+    const session = await ctx.services.engine.updateSession(ctx.params.id, patch, ctx.actor(reason), { ifUpdatedAt });
     return { status: 200, body: { session } };
   },
 });

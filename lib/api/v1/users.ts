@@ -2,7 +2,15 @@
 import { SELF } from "../../access/matrix.ts";
 import { z } from "zod";
 import { mintToken } from "../../auth/tokens.ts";
-import { deactivateUser } from "../../auth/sessions.ts";
+import {
+  changePerson,
+  deactivatePerson,
+  type PeopleActor,
+  personVersion,
+  scopePersonInput,
+  searchPeople,
+} from "../../admin/people.ts";
+import type { Principal } from "../../auth/principal.ts";
 import {
   BookingSchema,
   CompletedCourseSchema,
@@ -23,6 +31,11 @@ import { ErrorSchema, IdParams, WaitlistViewSchema } from "./schemas.ts";
 
 const err = (description: string) => ({ description, schema: ErrorSchema });
 const TAG = "People";
+
+/** The caller as a manager of people (a dealer admin's reach is their own dealer). */
+export function peopleActor(p: Principal): PeopleActor {
+  return { userId: p.userId, roles: p.roles, dealerId: p.user?.dealerId ?? null };
+}
 
 const UserInput = z.strictObject({
   email: EmailSchema,
@@ -91,25 +104,30 @@ export const upsertUser = defineOperation({
   operationId: "upsertUser",
   tag: TAG,
   summary: "Create or update a user by email (admin; how an HR system or LMS provisions people)",
-  access: ["admin"],
+  description: "A dealer admin may create and update the learners of their own dealer only: the dealer defaults " +
+    "to theirs, roles other than learner, another dealer, a manager of another dealer, completions, or an existing " +
+    "person outside their dealer are refused with 403.",
+  access: { admin: "any", dealer_admin: "own_dealer" },
   idempotency: "stored",
   body: UserInput,
   responses: {
     201: { description: "Created", schema: z.object({ user: UserSchema, created: z.literal(true) }) },
     200: { description: "Updated", schema: z.object({ user: UserSchema, created: z.literal(false) }) },
     400: err("Invalid fields or unknown manager, dealer or location"),
+    403: err("A dealer admin reaching outside their own dealer's learners"),
   },
   async handler(ctx) {
-    if (ctx.body.managerId) {
-      const self = await getUserByEmail(ctx.services.kv, ctx.body.email);
-      if (self && self.id === ctx.body.managerId) {
+    const body = await scopePersonInput(ctx.services.kv, peopleActor(ctx.requirePrincipal()), ctx.body);
+    if (body.managerId) {
+      const self = await getUserByEmail(ctx.services.kv, body.email);
+      if (self && self.id === body.managerId) {
         throw new ApiError(400, "invalid_request", "A user cannot be their own manager.", {
           issues: [{ path: "body.managerId", message: "must not be the user themself" }],
         });
       }
     }
-    await assertReferences(ctx.services.kv, ctx.body);
-    const out = await provisionUser(ctx.services.kv, ctx.body);
+    await assertReferences(ctx.services.kv, body);
+    const out = await provisionUser(ctx.services.kv, body);
     return { status: out.created ? 201 : 200, body: out };
   },
 });
@@ -146,22 +164,20 @@ export const deactivateUserOp = defineOperation({
   path: "/v1/users/{id}/deactivate",
   operationId: "deactivateUser",
   tag: TAG,
-  summary: "Deactivate a user (admin): their page sessions end on every instance at once and their API tokens stop",
-  access: ["admin"],
+  summary: "Deactivate a user (admin; a dealer admin for their own dealer's learners): their page sessions end on " +
+    "every instance at once and their API tokens stop",
+  access: { admin: "any", dealer_admin: "own_dealer" },
   params: IdParams,
   responses: {
     200: {
       description: "Deactivated (again: a no-op with sessionsEnded 0)",
       schema: z.object({ userId: IdSchema, sessionsEnded: z.number().int() }),
     },
+    403: err("A dealer admin reaching outside their own dealer's learners"),
     404: err("No such user"),
   },
   async handler(ctx) {
-    const { kv } = ctx.services;
-    if (!(await getUser(kv, ctx.params.id))) {
-      throw new ApiError(404, "user_not_found", `No user with id ${ctx.params.id}.`);
-    }
-    const sessionsEnded = await deactivateUser(kv, ctx.params.id);
+    const sessionsEnded = await deactivatePerson(ctx.services.kv, peopleActor(ctx.requirePrincipal()), ctx.params.id);
     return { status: 200, body: { userId: ctx.params.id, sessionsEnded } };
   },
 });
@@ -211,5 +227,92 @@ export const listMyBookings = defineOperation({
   },
 });
 
+const PersonWithVersion = z.object({
+  user: UserSchema,
+  version: z.string().describe("send it back as ifVersion to refuse a stale change"),
+}).meta({ id: "PersonWithVersion" });
+
+export const searchPeopleOp = defineOperation({
+  method: "get",
+  path: "/v1/admin/people",
+  operationId: "searchPeople",
+  tag: TAG,
+  summary: "Search people by name or email, role and dealer (admin)",
+  access: ["admin"],
+  query: z.strictObject({
+    q: z.string().max(100).optional().describe("words that must all appear in the name or email"),
+    role: RoleSchema.optional(),
+    dealer: IdSchema.optional(),
+    inactive: z.enum(["true", "false"]).optional().describe("true: deactivated people too"),
+    limit: z.coerce.number().int().min(1).max(200).default(50),
+  }),
+  responses: {
+    200: {
+      description: "People by name",
+      schema: z.object({ people: z.array(PersonWithVersion), truncated: z.boolean() }),
+    },
+    400: err("A filter is not valid"),
+  },
+  async handler(ctx) {
+    const q = ctx.query;
+    const found = await searchPeople(ctx.services.kv, {
+      q: q.q,
+      role: q.role,
+      dealerId: q.dealer,
+      includeInactive: q.inactive === "true",
+      limit: q.limit,
+    });
+    return {
+      status: 200,
+      body: {
+        people: found.people.map((user) => ({ user, version: personVersion(user) })),
+        truncated: found.truncated,
+      },
+    };
+  },
+});
+
+export const updatePersonOp = defineOperation({
+  method: "patch",
+  path: "/v1/users/{id}",
+  operationId: "updatePerson",
+  tag: TAG,
+  summary: "Change a person's name, roles, dealer, manager or preferred location (admin; a dealer admin for " +
+    "their own dealer's learners)",
+  description: "Fields left out stay. With `ifVersion`, the change is refused (409 stale_edit, details.current) " +
+    "when the person changed since that version.",
+  access: { admin: "any", dealer_admin: "own_dealer" },
+  params: IdParams,
+  body: z.strictObject({
+    name: z.string().trim().min(1).max(160).optional(),
+    roles: z.array(RoleSchema).min(1).optional(),
+    dealerId: IdSchema.nullable().optional(),
+    managerId: IdSchema.nullable().optional(),
+    preferredLocationId: IdSchema.nullable().optional(),
+    ifVersion: z.string().max(20).optional(),
+  }),
+  responses: {
+    200: { description: "The person", schema: PersonWithVersion },
+    400: err("Invalid fields or an unknown manager, dealer or location"),
+    403: err("A dealer admin reaching outside their own dealer's learners"),
+    404: err("No such user"),
+    409: err("stale_edit"),
+  },
+  async handler(ctx) {
+    const { ifVersion, ...change } = ctx.body;
+    const actor = peopleActor(ctx.requirePrincipal());
+    const user = await changePerson(ctx.services.kv, actor, ctx.params.id, change, ifVersion);
+    return { status: 200, body: { user, version: personVersion(user) } };
+  },
+});
+
 /** Every people operation. */
-export const userOperations = [upsertUser, createToken, deactivateUserOp, getMe, listMyBookings];
+export const userOperations = [
+  upsertUser,
+  createToken,
+  deactivateUserOp,
+  getMe,
+  listMyBookings,
+  searchPeopleOp,
+  updatePersonOp,
+];
