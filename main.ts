@@ -14,6 +14,7 @@ import { seedDemoData, seedReportHistory } from "./lib/seed/mod.ts";
 import { exitOnSignals } from "./lib/shutdown.ts";
 import { openStore } from "./lib/store/mod.ts";
 import { registerCrons, startWorker, type Worker, workerDepsFor } from "./lib/worker/mod.ts";
+import { runExclusive } from "./lib/worker/lease.ts";
 import { keyring } from "./lib/secrets/keyring.ts";
 
 let worker: Worker | null = null;
@@ -29,7 +30,10 @@ if (config.seedDemo) {
   const result = await seedDemoData(kv);
   if (result.seeded) console.log(`Loaded the demo catalog in ${Math.round(performance.now() - t0)} ms`);
   // The instructor demo: past sessions with attendance once, and a session live now on every start.
-  await seedTeachingDemo(kv, new Date(), attendanceSettingsOf(config));
+  // Under a lease: instances starting together would both see it missing and make it twice.
+  await runExclusive(kv, "seed:teaching", async () => {
+    await seedTeachingDemo(kv, new Date(), attendanceSettingsOf(config));
+  }, { leaseMs: 60_000 });
   // A past of finished sessions, so the reports show real figures (once per store).
   if (await seedReportHistory(kv)) console.log("Loaded the demo report history");
 }

@@ -10,7 +10,7 @@ Deno.test("[bench] idle: busy while an outbox entry or a due hold is pending, id
     await kv.set(keys.outboxEntry("kafka", "s1", "e1"), { key: "e1" });
     await kv.set(keys.outboxEntry("calcom", "s1", "e1"), { key: "e1" });
     await kv.set(keys.outboxEntry("calcom", "s2", "e2"), { key: "e2" });
-    assert.deepEqual(await outboxBacklog(kv), { kafka: 1, calcom: 2 });
+    assert.deepEqual(await outboxBacklog(kv), { kafka: 1, calcom: 2, reports: 0, notify: 0 });
     assert.equal(await backgroundIdle(kv, now), false);
     await kv.delete(keys.outboxEntry("kafka", "s1", "e1"));
     await kv.delete(keys.outboxEntry("calcom", "s1", "e1"));
@@ -33,7 +33,7 @@ Deno.test("[bench] idle: waitForIdle returns once a consumer delivered the backl
     setTimeout(() => kv.delete(keys.outboxEntry("kafka", "s1", "e1")), 50);
     const drain = await waitForIdle(kv, () => 0, { pollMs: 10 });
     assert.equal(drain.idle, true);
-    assert.deepEqual(drain.backlogAtStop, { kafka: 1, calcom: 0 });
+    assert.deepEqual(drain.backlogAtStop, { kafka: 1, calcom: 0, reports: 0, notify: 0 });
   } finally {
     kv.close();
   }

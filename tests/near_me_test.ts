@@ -19,9 +19,11 @@ async function get(t: TestApp, path: string, cookie?: string) {
   return { res, html: await res.text() };
 }
 
-/** Session ids and the distances shown on their cards, in page order. */
+/** Session ids and the distances shown on the cards of the session list, in page order. */
 function cards(html: string): { id: string; km: number | null }[] {
-  const items = html.split("<li").slice(1);
+  // The list only: the home page may also show recommended sessions ("Required for you").
+  const list = html.split('aria-label="Sessions"')[1]?.split("</ul>")[0] ?? "";
+  const items = list.split("<li").slice(1);
   return items.flatMap((li) => {
     const id = /href="\/sessions\/([0-9A-Z]{26})"/.exec(li)?.[1];
     if (!id) return [];

@@ -24,19 +24,18 @@ Deno.test({
     const browser = await launchBrowser();
     const { t } = rig;
     try {
-      // Someone else's booking: owner-only, so the admin's "may not" page.
+      // Someone else's hold: holder-only, so the admin's "may not" page (admins may open any booking).
       const learnerId = (await t.services.kv.get<string>(["users_by_email", "learner@example.com"])).value!;
       const { sessions } = await listSessions(t.services.kv, { from: new Date().toISOString(), limit: 50 });
       const actor: Actor = { userId: learnerId, origin: "web", correlationId: crypto.randomUUID(), reason: "test" };
-      let othersBooking = "";
+      let othersHold = "";
       for (const s of sessions) {
         try {
-          const { hold } = await t.services.engine.placeHold(s.id, learnerId, actor);
-          othersBooking = (await t.services.engine.confirmHold(hold.id, actor)).booking.id;
+          othersHold = (await t.services.engine.placeHold(s.id, learnerId, actor)).hold.id;
           break;
-        } catch { /* prerequisites or full: try the next */ }
+        } catch { /* prerequisites, full or held: try the next */ }
       }
-      assert.ok(othersBooking, "a booking of the demo learner");
+      assert.ok(othersHold, "a hold of the demo learner");
 
       for (const [role, account] of Object.entries(TEST_ACCOUNTS)) {
         const context = await browser.newContext({
@@ -61,7 +60,7 @@ Deno.test({
         await page.screenshot({ path: new URL(`sign-in-${role}-375.png`, ARTIFACTS).pathname });
 
         const allowed = role === "admin" ? "/admin/calcom" : "/me/schedule";
-        const refused = role === "admin" ? `/bookings/${othersBooking}` : "/admin/calcom";
+        const refused = role === "admin" ? `/holds/${othersHold}` : "/admin/calcom";
         const yes = await page.goto(`${t.baseUrl}${allowed}`);
         assert.equal(yes!.status(), 200, `${role} may open ${allowed}`);
         assert.ok(!(await page.content()).includes("Sign in to see your schedule"), `${role}: signed in on ${allowed}`);
