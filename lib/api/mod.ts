@@ -67,10 +67,13 @@ export function createApi(version: string): Hono {
   mountOperations(api, API_OPERATIONS);
   api.all("*", (c) => {
     const path = c.req.path.replace(/^\/api/, "");
-    const allowed = API_OPERATIONS.filter((op) =>
+    const matches = API_OPERATIONS.filter((op) =>
       new RegExp(`^${honoPath(op.path).replace(/:[^/]+/g, "[^/]+")}$`).test(path)
-    )
-      .map((op) => op.method.toUpperCase());
+    );
+    // The resource is the most literal pattern that matches: `/attendance/close` is not `/attendance/{learnerId}`.
+    const literal = (p: string) => p.split("/").filter((s) => s && !s.startsWith("{")).length;
+    const best = Math.max(...matches.map((op) => literal(op.path)));
+    const allowed = matches.filter((op) => literal(op.path) === best).map((op) => op.method.toUpperCase());
     if (allowed.length) {
       c.header("allow", allowed.join(", "));
       return c.json({ error: "method_not_allowed", message: `Use ${allowed.join(" or ")} on ${c.req.path}.` }, 405);

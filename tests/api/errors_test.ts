@@ -137,3 +137,21 @@ Deno.test("[api] the dev sign-in cookie is ignored when DEV_LOGIN is off", async
     await f.close();
   }
 });
+
+Deno.test("[api] a wrong method is answered 405 with the methods of the most literal matching resource", async () => {
+  const f = await startApiFixture();
+  try {
+    const s = await f.session();
+    const allow = async (path: string) => {
+      const res = await f.app.fetch(new Request(`http://localhost${path}`, { method: "OPTIONS" }));
+      await res.body?.cancel();
+      return [res.status, res.headers.get("allow")];
+    };
+    // `/attendance/close` also fits `/attendance/{learnerId}` (PUT), which is another resource.
+    assert.deepEqual(await allow(`/api/v1/sessions/${s.id}/attendance/close`), [405, "POST"]);
+    assert.deepEqual(await allow(`/api/v1/sessions/${s.id}/attendance/audit`), [405, "GET"]);
+    assert.deepEqual(await allow(`/api/v1/sessions/${s.id}/attendance/01JZZZZZZZZZZZZZZZZZZZZZZZ`), [405, "PUT"]);
+  } finally {
+    await f.close();
+  }
+});
