@@ -295,7 +295,7 @@ const OPERATION_SAMPLES: Record<string, (w: World, people: Record<Caller, Person
   getRoster: (w) => ({ method: "GET", path: `/api/v1/sessions/${w.booked.id}/roster`, target: "session" }),
   markAttendance: (w, p) => ({
     method: "PUT",
-    path: `/api/v1/sessions/${w.booked.id}/attendance/${p.owner.user!.id}`,
+    path: `/api/v1/sessions/${w.booked.id}/attendance/marks/${p.owner.user!.id}`,
     body: { mark: "present", expectedRevision: 0 },
     target: "session",
   }),

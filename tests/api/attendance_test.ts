@@ -58,7 +58,7 @@ Deno.test("[api] marks: bad input 400, not on the roster 404, stale 409 with the
   const f = await startApiFixture();
   try {
     const { session, learners, teacher } = await booked(f, 1);
-    const path = (id: string) => `/api/v1/sessions/${session.id}/attendance/${id}`;
+    const path = (id: string) => `/api/v1/sessions/${session.id}/attendance/marks/${id}`;
     const id = learners[0].user.id;
     const bad = await teacher.request<Body>("PUT", path(id), { mark: "asleep", expectedRevision: 0 });
     assert.equal(bad.status, 400);
@@ -103,7 +103,7 @@ Deno.test("[api] a mark outside the window is 409 naming the window; self check-
     const [ann] = await f.learners(1);
     const hold = await ann.api.post<Body>("/api/v1/holds", { sessionId: early.id });
     await ann.api.post<Body>("/api/v1/bookings", { holdId: hold.body.hold.id });
-    const out = await f.admin.request<Body>("PUT", `/api/v1/sessions/${early.id}/attendance/${ann.user.id}`, {
+    const out = await f.admin.request<Body>("PUT", `/api/v1/sessions/${early.id}/attendance/marks/${ann.user.id}`, {
       mark: "present",
       expectedRevision: 0,
     });
@@ -165,7 +165,7 @@ Deno.test("[api] close: not before the end; completed learners' course unlocks t
     assert.deepEqual([early.status, early.body.error], [409, "session_not_ended"]);
     await endSession(f, session, 5);
     // A mark after the end (a correction): checked in at the start.
-    const marked = await teacher.request<Body>("PUT", `/api/v1/sessions/${session.id}/attendance/${done.user.id}`, {
+    const marked = await teacher.request<Body>("PUT", `/api/v1/sessions/${session.id}/attendance/marks/${done.user.id}`, {
       mark: "present",
       expectedRevision: 0,
     });

@@ -150,7 +150,7 @@ Deno.test("[api] a wrong method is answered 405 with the methods of the most lit
     // `/attendance/close` also fits `/attendance/{learnerId}` (PUT), which is another resource.
     assert.deepEqual(await allow(`/api/v1/sessions/${s.id}/attendance/close`), [405, "POST"]);
     assert.deepEqual(await allow(`/api/v1/sessions/${s.id}/attendance/audit`), [405, "GET"]);
-    assert.deepEqual(await allow(`/api/v1/sessions/${s.id}/attendance/01JZZZZZZZZZZZZZZZZZZZZZZZ`), [405, "PUT"]);
+    assert.deepEqual(await allow(`/api/v1/sessions/${s.id}/attendance/marks/01JZZZZZZZZZZZZZZZZZZZZZZZ`), [405, "PUT"]);
   } finally {
     await f.close();
   }

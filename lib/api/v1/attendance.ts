@@ -135,7 +135,7 @@ export const getRosterOp = defineOperation({
 
 export const markAttendanceOp = defineOperation({
   method: "put",
-  path: "/v1/sessions/{id}/attendance/{learnerId}",
+  path: "/v1/sessions/{id}/attendance/marks/{learnerId}",
   operationId: "markAttendance",
   tag: TAG,
   summary: "Mark a booked learner present, late, absent or excused (or correct a mark) until attendance closes",
