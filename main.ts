@@ -33,7 +33,11 @@ if (config.seedDemo) {
   // A past of finished sessions, so the reports show real figures (once per store).
   if (await seedReportHistory(kv)) console.log("Loaded the demo report history");
 }
-const engine = new BookingEngine(kv, { holdMinutes: config.holdMinutes, cancelStepPauseMs: config.cancelStepPauseMs });
+const engine = new BookingEngine(kv, {
+  holdMinutes: config.holdMinutes,
+  cancelStepPauseMs: config.cancelStepPauseMs,
+  complianceTimeZone: config.compliance.timeZone,
+});
 const deps = workerDepsFor(kv, config, engine);
 const { relay, outbound } = deps;
 if (config.worker) {

@@ -46,6 +46,8 @@ export interface EngineOptions {
   now?: () => Date;
   /** Pause before each session-cancel step (default 0). Only crash tests set it, to kill a cancel midway. */
   cancelStepPauseMs?: number;
+  /** Time zone of certification expiry dates for the duplicate warning (COMPLIANCE_TIME_ZONE; default Chicago). */
+  complianceTimeZone?: string;
 }
 
 /** What a learner has across sessions right now (GET /api/v1/me/bookings). */
@@ -154,7 +156,7 @@ export class BookingEngine {
     const stale = learner === known.learner && course && (await this.missingPrerequisites(course, learner)).length;
     await this.#assertPrerequisites(course, stale ? await this.#get<User>(keys.user(learnerId)) ?? learner : learner);
     const duplicate = known.warnDuplicate
-      ? await findCourseDuplicate(this.kv, learner, session, course, this.now())
+      ? await findCourseDuplicate(this.kv, learner, session, course, this.now(), this.options.complianceTimeZone)
       : null;
     const alternativeOf = await acceptedAlternativeOf(this.kv, learnerId, sessionId, known.alternativeOf, this.now());
     const prefetch: Deno.KvKey[] = [keys.place(sessionId, learnerId), keys.learnerHolds(learnerId)];
