@@ -36,7 +36,7 @@ if (config.seedDemo) {
 const engine = new BookingEngine(kv, {
   holdMinutes: config.holdMinutes,
   cancelStepPauseMs: config.cancelStepPauseMs,
-  complianceTimeZone: config.compliance.timeZone,
+  compliance: config.compliance,
 });
 const deps = workerDepsFor(kv, config, engine);
 const { relay, outbound } = deps;

@@ -3,8 +3,12 @@
  * run): 10,000 learners × 2,000 open sessions on a file-backed KV. Setup goes through the store
  * layer (not measured); the figure is the worker time of one full scan (`runComplianceScan`):
  * reading people, requirements, assignments, sessions, seats and places, computing every person's
- * states and recommendations, writing them and the alerts. Run 3 times; the median is reported.
+ * states and recommendations, writing them and the alerts. Run 3 times, one simulated night apart
+ * (the first run also emits every alert for the first time); the median is reported, as
+ * wall time and as this process's CPU time (user + system: what the worker spends, whatever else
+ * shares the machine), with the load average around the runs.
  */
+import process from "node:process";
 import { runComplianceScan, type ScanSummary } from "../lib/compliance/scan.ts";
 import { DEFAULT_COMPLIANCE_SETTINGS } from "../lib/compliance/state.ts";
 import { newId } from "../lib/domain/ids.ts";
@@ -25,13 +29,20 @@ export const COMPLIANCE_SCALE = { learners: 10_000, openSessions: 2_000, courses
 export interface ComplianceBenchResult {
   learners: number;
   openSessions: number;
-  /** Median of the runs, ms of worker time for one full scan. */
+  /** Median of the runs, ms of wall time for one full scan. */
   scanMs: number;
   runsMs: number[];
+  /** Median of the runs, ms of CPU time (user + system) of one full scan. */
+  scanCpuMs: number;
+  runsCpuMs: number[];
+  /** 1-minute load average before and after the runs (the machine's other work inflates wall time). */
+  loadAvg: [number, number];
+  cores: number;
   phasesMs: ScanSummary["ms"];
   peopleWithGaps: number;
   recommendations: number;
   alertsFirstRun: number;
+  /** Both the wall and the CPU median under 10 s. */
   targetUnder10s: boolean;
 }
 
@@ -144,21 +155,33 @@ export async function complianceBench(kv: Deno.Kv, runs = 3): Promise<Compliance
     });
   }
   const summaries: ScanSummary[] = [];
+  const cpu: number[] = [];
+  const loadBefore = Deno.loadavg()[0];
   for (let r = 0; r < runs; r++) {
-    summaries.push(await runComplianceScan(kv, { now, settings: DEFAULT_COMPLIANCE_SETTINGS }));
+    const before = process.cpuUsage();
+    // One night apart, as the cron runs: every result changes ("in N days"), so each run rewrites it.
+    const night = new Date(now.getTime() + r * 86_400_000);
+    summaries.push(await runComplianceScan(kv, { now: night, settings: DEFAULT_COMPLIANCE_SETTINGS }));
+    const used = process.cpuUsage(before);
+    cpu.push(Math.round((used.user + used.system) / 1000));
   }
   const sorted = [...summaries].sort((a, b) => a.ms.total - b.ms.total);
   const mid = sorted[Math.floor(sorted.length / 2)];
+  const cpuMedian = [...cpu].sort((a, b) => a - b)[Math.floor(cpu.length / 2)];
   return {
     learners: mid.people,
     openSessions: mid.openSessions,
     scanMs: mid.ms.total,
     runsMs: summaries.map((s) => s.ms.total),
+    scanCpuMs: cpuMedian,
+    runsCpuMs: cpu,
+    loadAvg: [loadBefore, Deno.loadavg()[0]],
+    cores: navigator.hardwareConcurrency,
     phasesMs: mid.ms,
     peopleWithGaps: mid.peopleWithGaps,
     recommendations: mid.recommendations,
     alertsFirstRun: summaries[0].events,
-    targetUnder10s: mid.ms.total < 10_000,
+    targetUnder10s: Math.max(mid.ms.total, cpuMedian) < 10_000,
   };
 }
 

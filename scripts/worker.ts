@@ -22,7 +22,7 @@ await keyring();
 const kv = await openStore(config.kvPath, { maxChecks: config.kvMaxChecks, accessToken: config.kvAccessToken });
 const engine = new BookingEngine(kv, {
   holdMinutes: config.holdMinutes,
-  complianceTimeZone: config.compliance.timeZone,
+  compliance: config.compliance,
 });
 const deps = workerDepsFor(kv, config, engine);
 worker = startWorker(deps);

@@ -35,6 +35,9 @@ import {
 } from "./session_lifecycle.ts";
 import { SessionTx } from "./session_tx.ts";
 import { TtlCache } from "../store/ttl_cache.ts";
+import { waitlistOrder } from "./waitlist_order.ts";
+import { deadlineFor, loadDeadlineInputs } from "../compliance/priority.ts";
+import { type ComplianceSettings, DEFAULT_COMPLIANCE_SETTINGS } from "../compliance/state.ts";
 
 const HOUR = 3_600_000;
 
@@ -46,8 +49,8 @@ export interface EngineOptions {
   now?: () => Date;
   /** Pause before each session-cancel step (default 0). Only crash tests set it, to kill a cancel midway. */
   cancelStepPauseMs?: number;
-  /** Time zone of certification expiry dates for the duplicate warning (COMPLIANCE_TIME_ZONE; default Chicago). */
-  complianceTimeZone?: string;
+  /** Compliance rules for waitlist priority and the duplicate warning's expiry (default: lib/compliance/state.ts). */
+  compliance?: Pick<ComplianceSettings, "timeZone" | "expiringWindowDays">;
 }
 
 /** What a learner has across sessions right now (GET /api/v1/me/bookings). */
@@ -156,7 +159,7 @@ export class BookingEngine {
     const stale = learner === known.learner && course && (await this.missingPrerequisites(course, learner)).length;
     await this.#assertPrerequisites(course, stale ? await this.#get<User>(keys.user(learnerId)) ?? learner : learner);
     const duplicate = known.warnDuplicate
-      ? await findCourseDuplicate(this.kv, learner, session, course, this.now(), this.options.complianceTimeZone)
+      ? await findCourseDuplicate(this.kv, learner, session, course, this.now(), this.options.compliance?.timeZone)
       : null;
     const alternativeOf = await acceptedAlternativeOf(this.kv, learnerId, sessionId, known.alternativeOf, this.now());
     const prefetch: Deno.KvKey[] = [keys.place(sessionId, learnerId), keys.learnerHolds(learnerId)];
@@ -532,7 +535,10 @@ export class BookingEngine {
     return { booking: moved, previous, replayed: false };
   }
 
-  /** Joins a full session's waitlist (FIFO); returns the learner's position. */
+  /**
+   * Joins a full session's waitlist; returns the learner's position. Offer order: a sooner
+   * compliance deadline for the course first, then first come (lib/booking/waitlist_order.ts).
+   */
   async joinWaitlist(
     sessionId: string,
     learnerId: string,
@@ -540,13 +546,17 @@ export class BookingEngine {
   ): Promise<{ entry: WaitlistEntry; position: number }> {
     const session = await this.#requireSession(sessionId);
     assertMayActOnPlace(actor, learnerId, session);
-    const [learner, course] = await Promise.all([
+    // The compliance deadline's inputs are read with the learner, so joining reaches the lane as soon as before.
+    const [learner, course, deadlineInputs] = await Promise.all([
       this.#get<User>(keys.user(learnerId)),
       this.#get<Course>(keys.course(session.courseId)),
+      loadDeadlineInputs(this.kv, learnerId),
     ]);
     if (!learner) throw notFound("user", learnerId);
     // A waitlist place turns into an offer the learner can confirm: same prerequisites as a hold.
     await this.#assertPrerequisites(course, learner);
+    const settings = this.options.compliance ?? DEFAULT_COMPLIANCE_SETTINGS;
+    const deadline = course ? deadlineFor(learner, course, deadlineInputs, this.now(), settings) : null;
     return await this.lanes.run(sessionId, actor, async (tx) => {
       assertMayActOnPlace(tx.actor, learnerId, tx.session);
       tx.assertOpen();
@@ -560,7 +570,7 @@ export class BookingEngine {
       if (tx.freeForNewcomers() > 0) {
         throw new DomainError(409, "seats_available", "Seats are available: hold one instead of waiting.");
       }
-      return await tx.joinWaitlist(learnerId);
+      return await tx.joinWaitlist(learnerId, deadline);
     });
   }
 
@@ -680,21 +690,14 @@ export class BookingEngine {
 
   /** 1-based position of a waiting entry in its queue, or null when it is not queued any more. */
   async #positionOf(entry: WaitlistEntry): Promise<number | null> {
-    const key = keys.waitlistEntry(entry.sessionId, entry.joinedAt, entry.learnerId);
-    if (!(await this.kv.get(key)).versionstamp) return null;
-    let ahead = 0;
-    for await (const _ of this.kv.list({ prefix: keys.waitlistPrefix(entry.sessionId), end: key })) ahead++;
-    return ahead + 1;
+    return await this.waitlistPosition(entry.sessionId, entry.learnerId);
   }
 
-  /** 1-based position of a learner among those waiting, or null. */
+  /** 1-based position of a learner among those waiting, in offer order (waitlist_order.ts), or null. */
   async waitlistPosition(sessionId: string, learnerId: string): Promise<number | null> {
-    let i = 0;
-    for await (const e of this.kv.list<WaitlistEntry>({ prefix: keys.waitlistPrefix(sessionId) })) {
-      i++;
-      if (e.value.learnerId === learnerId) return i;
-    }
-    return null;
+    const queue = await listValues<WaitlistEntry>(this.kv, keys.waitlistPrefix(sessionId));
+    const i = queue.sort(waitlistOrder).findIndex((e) => e.learnerId === learnerId);
+    return i < 0 ? null : i + 1;
   }
 }
 

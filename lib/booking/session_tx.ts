@@ -12,6 +12,7 @@ import { DomainError, notFound } from "./errors.ts";
 import { type Actor, addEvent } from "./events.ts";
 import { keys } from "../store/keys.ts";
 import type { Booking, Hold, LearnerHolds, Place, SeatDoc, Session, WaitlistEntry } from "./model.ts";
+import { waitlistOrder } from "./waitlist_order.ts";
 
 const HOUR = 3_600_000;
 
@@ -348,19 +349,26 @@ export class SessionTx {
   }
 
   /**
-   * Adds the learner to the end of the waitlist; returns the entry and 1-based position.
-   * `joinedAt` orders the queue (the key is `[…, joinedAt, learnerId]`), so it is kept strictly
-   * after the current tail: learners who join in the same millisecond (every op of a lane batch
-   * shares one `now`) stay in join order instead of falling into learner-id order.
+   * Adds the learner to the waitlist; returns the entry and 1-based position in offer order
+   * (lib/booking/waitlist_order.ts: a sooner compliance `deadline` first, then first come).
+   * `joinedAt` is kept strictly after the current tail: learners who join in the same millisecond
+   * (every op of a lane batch shares one `now`) stay in join order instead of falling into
+   * learner-id order.
    */
-  async joinWaitlist(learnerId: string): Promise<{ entry: WaitlistEntry; position: number }> {
+  async joinWaitlist(
+    learnerId: string,
+    deadline: string | null = null,
+  ): Promise<{ entry: WaitlistEntry; position: number }> {
     let tailMs = -Infinity;
     const prefix = keys.waitlistPrefix(this.sessionId);
-    for await (const e of this.draft.kv.list<WaitlistEntry>({ prefix }, { reverse: true, limit: 1 })) {
-      tailMs = Date.parse(e.value.joinedAt);
+    const queued: WaitlistEntry[] = [];
+    for await (const e of this.draft.kv.list<WaitlistEntry>({ prefix })) {
+      tailMs = Math.max(tailMs, Date.parse(e.value.joinedAt));
+      if (!(this.draft.has(e.key) && this.draft.get(e.key) === null)) queued.push(e.value);
     }
     for (const w of this.draft.pendingSets<WaitlistEntry>(prefix)) {
       tailMs = Math.max(tailMs, Date.parse(w.value.joinedAt));
+      queued.push(w.value);
     }
     const entry: WaitlistEntry = {
       sessionId: this.sessionId,
@@ -368,14 +376,18 @@ export class SessionTx {
       joinedAt: new Date(Math.max(this.nowMs, tailMs + 1)).toISOString(),
       status: "waiting",
       offerHoldId: null,
+      ...(deadline ? { deadline } : {}),
     };
     const d = this.draft;
     d.set(keys.waitlistEntry(this.sessionId, entry.joinedAt, learnerId), entry);
     d.set(keys.waitlistByLearner(learnerId, this.sessionId), entry);
     d.set(keys.place(this.sessionId, learnerId), { kind: "waitlist", id: entry.joinedAt } satisfies Place);
     this.#setSeats({ waiting: 1 });
-    addEvent(d, this.actor, "waitlist.joined", this.sessionId, learnerId, { joinedAt: entry.joinedAt }, this.now);
-    return { entry, position: this.seats.waiting };
+    addEvent(d, this.actor, "waitlist.joined", this.sessionId, learnerId, {
+      joinedAt: entry.joinedAt,
+      ...(deadline ? { deadline } : {}),
+    }, this.now);
+    return { entry, position: queued.filter((q) => waitlistOrder(q, entry) < 0).length + 1 };
   }
 
   /** Removes a waiting learner from the waitlist; `data` adds to the waitlist.left event. */
@@ -433,7 +445,8 @@ export class SessionTx {
   }
 
   /**
-   * Offers free seats to the head of the waitlist (FIFO): each offer is a hold of kind "offer".
+   * Offers free seats to the head of the waitlist (sooner compliance deadline first, then FIFO:
+   * lib/booking/waitlist_order.ts): each offer is a hold of kind "offer".
    * Runs after every change that may free a seat. Returns the offers made.
    */
   async fillOffers(reserve = 0): Promise<Hold[]> {
@@ -448,17 +461,15 @@ export class SessionTx {
     if (want <= 0) return [];
     let heads: WaitlistEntry[] = [];
     const prefix = keys.waitlistPrefix(this.sessionId);
+    // The whole queue: a later joiner with a sooner compliance deadline goes first (waitlist_order.ts).
     for await (const e of this.draft.kv.list<WaitlistEntry>({ prefix })) {
       // Skip entries this draft already removed.
       if (this.draft.has(e.key) && this.draft.get(e.key) === null) continue;
       heads.push(e.value);
-      if (heads.length === want) break;
     }
-    // Entries this draft added (joins earlier in the same lane batch) queue behind the stored ones.
+    // Entries this draft added (joins earlier in the same lane batch) are in the queue too.
     heads.push(...this.draft.pendingSets<WaitlistEntry>(prefix).map((w) => w.value));
-    heads = heads.sort((a, b) =>
-      a.joinedAt !== b.joinedAt ? (a.joinedAt < b.joinedAt ? -1 : 1) : a.learnerId < b.learnerId ? -1 : 1
-    ).slice(0, want);
+    heads = heads.sort(waitlistOrder).slice(0, want);
     const offers: Hold[] = [];
     for (const entry of heads) {
       await this.loadLearner(entry.learnerId);

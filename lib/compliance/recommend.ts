@@ -99,14 +99,19 @@ export interface Gap {
   missingPrerequisites: string[];
 }
 
-/** The scan's result for one person (stored at `["recommendations", learnerId]`). */
+/** What is stored per person at `["recommendations", learnerId]`. */
 export interface LearnerRecommendations {
   learnerId: string;
+  /** When the scan last changed this result. */
   computedAt: string;
-  /** Every required course with its state, worst first. */
-  cells: ComplianceCell[];
   /** The gaps (overdue, missing, expiring), soonest due first, each with up to 3 sessions. */
   gaps: Gap[];
+}
+
+/** The scan's result for one person: what is stored, and every required course's state (for alerts). */
+export interface ScanResult extends LearnerRecommendations {
+  /** Every required course with its state, worst first. */
+  cells: ComplianceCell[];
 }
 
 const byDue = (a: { dueOn: string | null }, b: { dueOn: string | null }) =>
@@ -176,7 +181,7 @@ export function recommendFor(
   world: ScanWorld,
   now: Date,
   settings: ComplianceSettings,
-): LearnerRecommendations {
+): ScanResult {
   const months = (id: string) => world.courses.get(id)?.certificationValidMonths ?? null;
   const needs = requiredCoursesFor(person, world.requirements, assignments, months);
   const done = new Set(person.completedCourses.map((c) => c.courseId));

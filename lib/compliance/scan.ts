@@ -27,6 +27,7 @@ import {
   recommendFor,
   type ScanCourse,
   type ScanPerson,
+  type ScanResult,
 } from "./recommend.ts";
 import { alertThreshold, certificationsOf, type ComplianceSettings } from "./state.ts";
 
@@ -156,7 +157,7 @@ function escalationTargets(u: User, users: ReadonlyMap<string, User>, dealerAdmi
 
 function alertsFor(
   u: User,
-  rec: LearnerRecommendations,
+  rec: ScanResult,
   previous: LearnerRecommendations | null,
   months: (courseId: string) => number | null,
   targets: { manager: string[]; above: string[] },
@@ -312,8 +313,11 @@ export async function runComplianceScan(kv: Deno.Kv, options: RunScanOptions): P
     );
     if (rec.gaps.length) peopleWithGaps++;
     recommendations += rec.gaps.reduce((n, g) => n + g.sessions.length, 0);
-    if (rec.cells.length || previous.has(u.id)) {
-      units.push({ checks: [], mutations: [{ type: "set", key: keys.recommendations(u.id), value: rec }] });
+    const before = previous.get(u.id);
+    // Unchanged results are not written again (a rescan the same day rewrites nothing).
+    if ((rec.cells.length || before) && JSON.stringify(before?.gaps) !== JSON.stringify(rec.gaps)) {
+      const value: LearnerRecommendations = { learnerId: rec.learnerId, computedAt: rec.computedAt, gaps: rec.gaps };
+      units.push({ checks: [], mutations: [{ type: "set", key: keys.recommendations(u.id), value }] });
     }
     if (options.alerts !== false) {
       const targets = escalationTargets(u, usersById, dealerAdmins);

@@ -7,6 +7,7 @@ import { createSession, updateSession } from "../store/sessions.ts";
 import { createUser } from "../store/users.ts";
 import { readComplianceOutbox, saveAssignment, saveRequirement } from "../store/compliance.ts";
 import { complianceEvent } from "../store/compliance.ts";
+import { eraseUser } from "../privacy/erase.ts";
 import { getRecommendations, runComplianceScan } from "./scan.ts";
 import { DEFAULT_COMPLIANCE_SETTINGS as S } from "./state.ts";
 
@@ -135,8 +136,12 @@ Deno.test("[compliance] the scan recommends reachable sessions only, near and be
     assert.deepEqual(rec.gaps[1].missingPrerequisites, [w.basics.id]);
     // The other learner holds a seat in two sessions of the course: booked, no gap.
     const theirs = (await getRecommendations(w.kv, other.id))!;
-    assert.deepEqual(theirs.cells.map((c) => c.state), ["booked"]);
     assert.deepEqual(theirs.gaps, []);
+    assert.equal(summary.peopleWithGaps, 1);
+    // A second scan at the same time changes nothing and writes no result again.
+    const stamp = (await w.kv.get(["recommendations", learner.id])).versionstamp;
+    await runComplianceScan(w.kv, { now: new Date(T0), settings: S });
+    assert.equal((await w.kv.get(["recommendations", learner.id])).versionstamp, stamp);
   } finally {
     w.kv.close();
   }
@@ -184,6 +189,46 @@ Deno.test("[compliance] overdue alerts go out once; escalation after the grace g
       ["assignment.escalated", w.basics.id, [boss.id]],
     ]);
     assert.equal(events[1].data.threshold, 30);
+  } finally {
+    w.kv.close();
+  }
+});
+
+Deno.test("[privacy] erasing a person deletes their assignments, recommendations and pending compliance events", async () => {
+  const w = await world();
+  try {
+    const learner = await createUser(w.kv, { email: "e@example.com", name: "E", roles: ["learner"] });
+    await saveAssignment(
+      w.kv,
+      {
+        id: newId(),
+        learnerId: learner.id,
+        courseId: w.basics.id,
+        dueOn: "2026-02-20",
+        note: "private note about E",
+        assignedBy: null,
+        assignedAt: at(-24),
+      },
+      complianceEvent(
+        "assignment.created",
+        learner.id,
+        w.basics.id,
+        [],
+        { note: "private note about E" },
+        new Date(T0),
+      ),
+    );
+    await runComplianceScan(w.kv, { now: new Date(T0), settings: S });
+    assert.ok(await getRecommendations(w.kv, learner.id));
+    await eraseUser(w.kv, w.engine, learner.id, {
+      actor: { ...system, userId: null, roles: ["admin"] },
+      reason: "test",
+    });
+    const left: string[] = [];
+    for (const prefix of ["assignments", "recommendations", "compliance_alerts", "compliance_outbox"]) {
+      for await (const e of w.kv.list({ prefix: [prefix] })) left.push(JSON.stringify(e.value));
+    }
+    assert.deepEqual(left.filter((v) => v.includes(learner.id) || v.includes("private note")), []);
   } finally {
     w.kv.close();
   }

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { IdSchema, UtcDateTimeSchema } from "./common.ts";
+import { CalendarDateSchema, IdSchema, UtcDateTimeSchema } from "./common.ts";
 
 export const WAITLIST_STATUSES = [
   "waiting",
@@ -10,7 +10,10 @@ export const WAITLIST_STATUSES = [
 export const WaitlistStatusSchema = z.enum(WAITLIST_STATUSES);
 export type WaitlistStatus = z.infer<typeof WaitlistStatusSchema>;
 
-/** A learner queued for a full session. Queue order: joinedAt, then learnerId. */
+/**
+ * A learner queued for a full session. Offer order (lib/booking/waitlist_order.ts): the sooner
+ * compliance `deadline` first, then joinedAt, then learnerId.
+ */
 export const WaitlistEntrySchema = z.object({
   sessionId: IdSchema,
   learnerId: IdSchema,
@@ -18,5 +21,7 @@ export const WaitlistEntrySchema = z.object({
   status: WaitlistStatusSchema,
   /** The `offer` hold made when a seat freed up. */
   offerHoldId: IdSchema.nullable().default(null),
+  /** The learner's compliance deadline for the course when they joined (absent or null: none). */
+  deadline: CalendarDateSchema.nullable().optional(),
 });
 export type WaitlistEntry = z.infer<typeof WaitlistEntrySchema>;

@@ -27,6 +27,7 @@ import { type User, UserSchema } from "../domain/user.ts";
 import type { SeatLink, SyncState } from "../calcom/sync_store.ts";
 import { getManyChunked, listValues } from "../store/batch.ts";
 import { keys } from "../store/keys.ts";
+import { deleteComplianceOf } from "../store/compliance.ts";
 import { listLearnerEventKeys } from "./export.ts";
 import {
   ERASED_NAME,
@@ -151,6 +152,8 @@ async function writeTombstone(
     for (const t of tokens.slice(i, i + BLIND_BATCH)) op.delete(t.key).delete(keys.apiToken(t.hash));
     await op.commit();
   }
+  // Compliance records (assignment notes are free text about the person).
+  await deleteComplianceOf(kv, user.id);
   const tombstone: User = UserSchema.parse({
     ...user,
     name: ERASED_NAME,

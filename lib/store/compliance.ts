@@ -124,3 +124,23 @@ export async function emitOnce(
   );
   return fresh.map((a) => a.event);
 }
+
+/**
+ * Deletes a person's compliance records (privacy erasure): their assignments (notes are free
+ * text), stored recommendations, alert identities, a pending rescan, and the compliance events
+ * about them not yet delivered. Returns how many keys went.
+ */
+export async function deleteComplianceOf(kv: Deno.Kv, learnerId: string): Promise<number> {
+  const doomed: Deno.KvKey[] = [keys.recommendations(learnerId), keys.complianceRescan(learnerId)];
+  for (const prefix of [keys.assignmentsByLearnerPrefix(learnerId), ["compliance_alerts", learnerId]]) {
+    for await (const e of kv.list({ prefix })) doomed.push(e.key);
+  }
+  for await (const e of kv.list<ComplianceEvent>({ prefix: keys.complianceOutboxPrefix() })) {
+    if (e.value.learnerId === learnerId) doomed.push(e.key);
+  }
+  await commitInBatches(
+    kv,
+    doomed.map((key): AtomicUnit => ({ checks: [], mutations: [{ type: "delete", key }] })),
+  );
+  return doomed.length;
+}

@@ -66,7 +66,7 @@
  * | `["alternatives_offered", learnerId, sessionId]` | `AlternativesOffer` `{offeredAt, sessionIds}`: the alternatives last shown to the learner for a full session (a hold taken from them within 24 h is an acceptance); expires after 24 h | offerAlternatives (lib/booking/alternatives.ts) |
  * | `["requirements", id]` | `Requirement`: a course required for roles, job functions or dealers | lib/store/compliance.ts (saveRequirement, deleteRequirement) |
  * | `["assignments", learnerId, courseId]` | `Assignment` `{dueOn, note, assignedBy}`: one per person and course | saveAssignment |
- * | `["recommendations", learnerId]` | `LearnerRecommendations`: the person's compliance gaps with up to 3 recommended sessions each | the compliance scan (lib/compliance/scan.ts) |
+ * | `["recommendations", learnerId]` | `LearnerRecommendations` `{learnerId, computedAt, gaps}`: the person's compliance gaps with up to 3 recommended sessions each (rewritten only when they change) | the compliance scan (lib/compliance/scan.ts) |
  * | `["compliance_alerts", learnerId, alertId]` | `{at}`: an alert identity already emitted (expiring threshold, overdue, escalation), so each goes out once | the compliance scan |
  * | `["compliance_outbox", key]` | `ComplianceEvent` (`assignment.created`, `assignment.overdue`, `assignment.escalated`, `certification.expiring`, `certification.expired`, `recommendations.updated`) pending for the notifications work, which deletes it | saveAssignment, the compliance scan |
  * | `["compliance_meta", "last_scan"]` | `ScanSummary` of the last full scan; `"rescan_all"`: `{at}`, a full rescan is wanted (a requirement changed) | the compliance scan; requestRescan |

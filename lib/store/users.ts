@@ -192,7 +192,7 @@ export async function updateUser(
  *
  * On update: roles are added (never removed); name, dealerId, managerId and
  * preferredLocationId change only when given; completed courses are merged
- * by course id (earliest completion kept). Safe under concurrency: if
+ * by course id (latest completion kept: a recertification renews). Safe under concurrency: if
  * another request creates the same email first, this one updates it.
  */
 export async function upsertUserByEmail(
@@ -217,15 +217,19 @@ export async function upsertUserByEmail(
   throw new ConflictError("concurrent_update", `could not upsert ${email}`);
 }
 
-/** A user's completed courses plus `given`, one per course, the earliest completion kept. */
+/**
+ * A user's completed courses plus `given`, one per course, the LATEST completion kept: completing
+ * a course again renews the certification it grants (lib/compliance/), while prerequisites only
+ * ask whether it was ever completed.
+ */
 export function mergeCompletedCourses(
   user: Pick<User, "completedCourses">,
   given: NewUser["completedCourses"] = [],
 ): User["completedCourses"] {
-  const done = new Map(user.completedCourses.map((c) => [c.courseId, c]));
-  for (const c of given) {
+  const done = new Map<string, User["completedCourses"][number]>();
+  for (const c of [...user.completedCourses, ...given]) {
     const prev = done.get(c.courseId);
-    if (!prev || c.completedAt < prev.completedAt) done.set(c.courseId, c);
+    if (!prev || Date.parse(c.completedAt) > Date.parse(prev.completedAt)) done.set(c.courseId, c);
   }
   return [...done.values()];
 }

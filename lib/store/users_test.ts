@@ -9,6 +9,7 @@ import {
   importUsers,
   listUsersByDealer,
   listUsersByManager,
+  mergeCompletedCourses,
   updateUser,
   upsertUserByEmail,
 } from "./users.ts";
@@ -143,4 +144,25 @@ Deno.test("[store] importUsers batches and refuses duplicate emails", async () =
       ConflictError,
     );
   });
+});
+
+Deno.test("[store] merged completions keep the latest per course, so a recertification renews", () => {
+  const merged = mergeCompletedCourses(
+    {
+      completedCourses: [
+        { courseId: "A", completedAt: "2024-05-01T10:00:00.000Z" },
+        { courseId: "B", completedAt: "2025-01-01T10:00:00.000Z" },
+      ],
+    },
+    [
+      { courseId: "A", completedAt: "2026-05-01T10:00:00.000Z" },
+      { courseId: "B", completedAt: "2020-01-01T10:00:00.000Z" },
+      { courseId: "C", completedAt: "2026-01-01T10:00:00.000Z" },
+    ],
+  );
+  assert.deepEqual(merged, [
+    { courseId: "A", completedAt: "2026-05-01T10:00:00.000Z" },
+    { courseId: "B", completedAt: "2025-01-01T10:00:00.000Z" },
+    { courseId: "C", completedAt: "2026-01-01T10:00:00.000Z" },
+  ]);
 });

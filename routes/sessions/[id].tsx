@@ -1,4 +1,5 @@
 import { type AccessRule, PUBLIC } from "../../lib/access/matrix.ts";
+import { WAITLIST_RULE } from "../../lib/booking/waitlist_order.ts";
 import {
   ActionForm,
   AlternativesList,
@@ -262,8 +263,14 @@ function PrimaryAction({ data, state }: { data: Data; state: PageState }) {
     );
   }
   if (seats) return <ActionForm action={here} intent="hold" formKey={data.formKey} label="Hold my seat" />;
+  const rule = <p class="text-sm" data-testid="waitlist-rule">{WAITLIST_RULE}</p>;
   if (!data.offered.length) {
-    return <ActionForm action={here} intent="waitlist" formKey={data.formKey} label="Join waitlist" />;
+    return (
+      <div class="space-y-2">
+        <ActionForm action={here} intent="waitlist" formKey={data.formKey} label="Join waitlist" />
+        {rule}
+      </div>
+    );
   }
   return (
     <section aria-labelledby="alternatives" class="space-y-3" data-testid="full-alternatives">
@@ -274,6 +281,7 @@ function PrimaryAction({ data, state }: { data: Data; state: PageState }) {
       <div class="space-y-1">
         <p class="text-sm">Or wait for a seat in this session:</p>
         <ActionForm action={here} intent="waitlist" formKey={data.formKey} label="Join waitlist" secondary />
+        {rule}
       </div>
     </section>
   );

@@ -32,7 +32,7 @@ const UserInput = z.strictObject({
   managerId: IdSchema.nullable().optional(),
   preferredLocationId: IdSchema.nullable().optional(),
   completedCourses: z.array(CompletedCourseSchema).max(500).optional()
-    .describe("merged with what is known (earliest completion per course kept)"),
+    .describe("merged with what is known (latest completion per course kept: a recertification renews)"),
 });
 type UserInput = z.infer<typeof UserInput>;
 

@@ -3,6 +3,7 @@ import { PLACE_OWNER } from "../../access/matrix.ts";
 import { z } from "zod";
 import { IdSchema } from "../../domain/mod.ts";
 import { defineOperation } from "../operation.ts";
+import { WAITLIST_RULE } from "../../booking/waitlist_order.ts";
 import { learnerFor } from "./access.ts";
 import { BUSY_RESPONSE, ErrorSchema, WaitlistViewSchema } from "./schemas.ts";
 
@@ -14,9 +15,10 @@ export const joinWaitlist = defineOperation({
   path: "/v1/waitlist",
   operationId: "joinWaitlist",
   tag: TAG,
-  summary: "Join a full session's waitlist (first come, first offered)",
-  description: "When a seat frees, the first learner waiting gets an offer: a hold lasting 24 h (2 h when the " +
-    "session starts within 48 h, never past the start) that they confirm with POST /v1/bookings.",
+  summary: "Join a full session's waitlist (sooner compliance deadline first, then first come)",
+  description: `${WAITLIST_RULE} When a seat frees, the first learner in that order gets an offer: a hold ` +
+    "lasting 24 h (2 h when the session starts within 48 h, never past the start) that they confirm with " +
+    "POST /v1/bookings.",
   access: PLACE_OWNER,
   idempotency: "stored",
   body: z.strictObject({
