@@ -9,6 +9,7 @@ import { keys } from "../store/keys.ts";
 import { getSession } from "../store/sessions.ts";
 import { acceptedAlternativeOf, findAlternatives } from "./alternatives.ts";
 import { type CourseDuplicate, findCourseDuplicate } from "./duplicates.ts";
+import { removeCourseEntryPlaces } from "./course_waitlist.ts";
 import { type AttendanceInput, type AttendanceResult, recordAttendance } from "./attendance.ts";
 import { Draft } from "./draft.ts";
 import { DomainError, notFound } from "./errors.ts";
@@ -238,7 +239,7 @@ export class BookingEngine {
     ];
     if (idem) prefetch.push(keys.idempotency(idem.scope, idem.key));
     try {
-      return await this.lanes.run(first.sessionId, actor, async (tx) => {
+      const out = await this.lanes.run(first.sessionId, actor, async (tx) => {
         if (idem) {
           const prior = await lookupIdempotent<{ booking: Booking }>(tx.draft, idem);
           if (prior) return { ...prior.result, replayed: true };
@@ -256,6 +257,7 @@ export class BookingEngine {
         }
         tx.assertOpen();
         await tx.loadLearner(hold.learnerId);
+        await tx.closeCourseEntry(hold);
         const booking = tx.confirmHold(hold);
         addEvent(tx.draft, tx.actor, "booking.confirmed", tx.sessionId, hold.learnerId, {
           bookingId: booking.id,
@@ -267,6 +269,17 @@ export class BookingEngine {
         if (idem) storeIdempotent(tx.draft, idem, { booking }, tx.now);
         return { booking, replayed: false };
       }, prefetch);
+      // An accepted course-wide offer: the learner's other places from that entry go.
+      if (first.courseEntryId && !out.replayed) {
+        // Best effort: the booking stands; a session meeting a leftover place removes it itself.
+        await removeCourseEntryPlaces(this, first.learnerId, first.courseEntryId, actor, "accepted").catch((err) =>
+          console.error(
+            `course waitlist ${first.courseEntryId}: cleanup failed:`,
+            err instanceof Error ? err.message : err,
+          )
+        );
+      }
+      return out;
     } catch (err) {
       return this.#withAlternatives(err, first.sessionId, first.learnerId);
     }
@@ -315,6 +328,7 @@ export class BookingEngine {
       if (place?.kind === "hold" || place?.kind === "offer") {
         const hold = await tx.loadHold(place.id);
         if (hold?.status === "active") {
+          await tx.closeCourseEntry(hold);
           const booking = tx.confirmHold(hold);
           addEvent(tx.draft, tx.actor, "booking.confirmed", tx.sessionId, learnerId, {
             bookingId: booking.id,
@@ -580,7 +594,12 @@ export class BookingEngine {
    * lapsed offer took them off the list whether or not it was cleaned up yet (this call cleans it
    * up, with hold.expired, before answering).
    */
-  async leaveWaitlist(sessionId: string, learnerId: string, actor: Actor): Promise<void> {
+  async leaveWaitlist(
+    sessionId: string,
+    learnerId: string,
+    actor: Actor,
+    data: Record<string, unknown> = {},
+  ): Promise<void> {
     await this.#assertMayActOn(actor, learnerId, sessionId);
     const left = await this.lanes.run(sessionId, actor, async (tx) => {
       assertMayActOnPlace(tx.actor, learnerId, tx.session);
@@ -588,7 +607,7 @@ export class BookingEngine {
       const entry = tx.draft.get<WaitlistEntry>(keys.waitlistByLearner(learnerId, sessionId));
       if (entry?.status === "waiting") {
         await tx.loadLearner(learnerId);
-        tx.leaveWaitlist(entry);
+        tx.leaveWaitlist(entry, data);
         return true;
       }
       if (entry?.status === "offered" && entry.offerHoldId) {

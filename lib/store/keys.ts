@@ -95,6 +95,7 @@
  * | `["notify_prefs", userId]` | `NotificationPrefs` `{off, timeZone}`: kinds the user turned off, zone for times | /me/notifications, unsubscribe link |
  * | `["notify_settings"]` | `NotifySettings` `{paused}`: the admins' pause-all switch | admin notifications |
  * | `["notify_settings", "signing_key"]` | random hex: HMAC key of one-click unsubscribe tokens (made on first use) | lib/notify/manage.ts |
+ * | `["course_waitlist", learnerId, courseId]` | `CourseWaitlistEntry` `{id, window, maxKm, deadline, sessionIds, offer}`: a course-wide waitlist entry; its `offer` (one live at a time) is set by the session that offers, in a checked write; deleted when the learner leaves or accepts an offer | lib/booking/course_waitlist.ts, SessionTx.fillOffers / confirmHold |
  *
  * Why session index values are a small `SessionIndexEntry` rather than the id
  * alone or a full copy: `listSessions` filters on course, location, mode,
@@ -223,6 +224,7 @@ export const PREFIXES = [
   "notify_rate",
   "notify_prefs",
   "notify_settings",
+  "course_waitlist",
 ] as const;
 
 /** Key builders. Functions ending in `Prefix` return list prefixes. */
@@ -425,4 +427,7 @@ export const keys = {
   notifyPrefs: (userId: string) => ["notify_prefs", userId] as const,
   notifySettings: () => ["notify_settings"] as const,
   notifySigningKey: () => ["notify_settings", "signing_key"] as const,
+  // ── Course-wide waitlist (lib/booking/course_waitlist.ts) ───────────────
+  courseWaitlist: (learnerId: string, courseId: string) => ["course_waitlist", learnerId, courseId] as const,
+  courseWaitlistPrefix: (learnerId: string) => ["course_waitlist", learnerId] as const,
 };
