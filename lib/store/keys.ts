@@ -96,6 +96,7 @@
  * | `["notify_settings"]` | `NotifySettings` `{paused}`: the admins' pause-all switch | admin notifications |
  * | `["notify_settings", "signing_key"]` | random hex: HMAC key of one-click unsubscribe tokens (made on first use) | lib/notify/manage.ts |
  * | `["course_waitlist", learnerId, courseId]` | `CourseWaitlistEntry` `{id, window, maxKm, deadline, sessionIds, offer}`: a course-wide waitlist entry; its `offer` (one live at a time) is set by the session that offers, in a checked write; deleted when the learner leaves or accepts an offer | lib/booking/course_waitlist.ts, SessionTx.fillOffers / confirmHold |
+ * | `["meta", "course_waitlist_demo"]` | `{seededAt, courseId}`: the demo learner's course-wide entry was seeded | seedCourseWaitlistDemo |
  *
  * Why session index values are a small `SessionIndexEntry` rather than the id
  * alone or a full copy: `listSessions` filters on course, location, mode,
@@ -430,4 +431,5 @@ export const keys = {
   // ── Course-wide waitlist (lib/booking/course_waitlist.ts) ───────────────
   courseWaitlist: (learnerId: string, courseId: string) => ["course_waitlist", learnerId, courseId] as const,
   courseWaitlistPrefix: (learnerId: string) => ["course_waitlist", learnerId] as const,
+  courseWaitlistDemoMarker: () => ["meta", "course_waitlist_demo"] as const,
 };
