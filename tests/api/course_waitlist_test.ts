@@ -52,6 +52,11 @@ Deno.test("[api] course waitlist: join, the first freed seat is offered, accepti
     assert.equal(cancelled.status, 200);
     const offered = (await b.api.get<Body>("/api/v1/me/course-waitlist")).body.entries[0];
     assert.equal(offered.entry.offer.sessionId, s2.id);
+    const places = await b.api.get<Body>("/api/v1/me/bookings");
+    assert.deepEqual(places.body.holds.map((h: Body) => [h.kind, h.sessionId, h.courseEntryId]), [
+      ["offer", s2.id, offered.entry.id],
+    ]);
+    assert.deepEqual(places.body.waitlist.map((w: Body) => w.entry.sessionId), [s1.id], "still waiting on s1");
     const booked = await b.api.post<Body>("/api/v1/bookings", { holdId: offered.entry.offer.holdId });
     assert.equal(booked.status, 201, JSON.stringify(booked.body));
     assert.deepEqual((await b.api.get<Body>("/api/v1/me/course-waitlist")).body.entries, []);
