@@ -193,6 +193,25 @@ Deno.test("[course waitlist] a lapsed offer lets another session offer; a leftov
   await teardown(kv);
 });
 
+Deno.test("[course waitlist] priority by compliance deadline holds for course-wide places: a sooner expiry is offered first", async () => {
+  const { kv, engine, clock } = await setup();
+  const course = await putCourse(kv, { code: "CRT-200", certificationValidMonths: 12 });
+  const a = await putSession(kv, course.id, { startsInHours: 72, capacity: 1 });
+  const [aBooking] = await fill(engine, kv, a);
+  const first = await putUser(kv); // joins a's waitlist first, nothing due
+  await engine.joinWaitlist(a.id, first.id, self(first.id));
+  // Certified 11.5 months ago: the certification this course renews expires in about two weeks.
+  const renewing = await putUser(kv, {
+    completedCourses: [{ courseId: course.id, completedAt: new Date(clock.ms - 350 * 24 * HOUR).toISOString() }],
+  });
+  const view = await joinCourseWaitlist(engine, renewing.id, { courseId: course.id }, self(renewing.id));
+  assert.ok(view.entry.deadline, "the entry keeps the learner's deadline");
+  assert.equal(await engine.waitlistPosition(a.id, renewing.id), 1, "ahead of an earlier joiner without one");
+  await engine.cancelBooking(aBooking.id, self(aBooking.learnerId));
+  assert.deepEqual((await liveOffers(kv, clock.now())).map((o) => o.learnerId), [renewing.id]);
+  await teardown(kv);
+});
+
 Deno.test("[course waitlist] storm: freed seats in several sessions at once go to different people; nobody gets two", async () => {
   for (const seed of [1, 2, 3, 4]) {
     const random = rng(seed);
