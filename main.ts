@@ -7,6 +7,7 @@
 import { createApp } from "./lib/app.ts";
 import { BookingEngine } from "./lib/booking/engine.ts";
 import { loadConfig } from "./lib/config.ts";
+import { seedCourseWaitlistDemo } from "./lib/seed/course_waitlist.ts";
 import { serveWithHeaderTimeout } from "./lib/http/header_timeout.ts";
 import { seedTeachingDemo } from "./lib/seed/teaching.ts";
 import { attendanceSettingsOf } from "./lib/attendance/windows.ts";
@@ -42,6 +43,8 @@ const engine = new BookingEngine(kv, {
   cancelStepPauseMs: config.cancelStepPauseMs,
   compliance: config.compliance,
 });
+// The demo learner waits for any date of one full course (needs the engine; once per store).
+if (config.seedDemo && await seedCourseWaitlistDemo(engine)) console.log("Loaded the demo course-wide waitlist");
 const deps = workerDepsFor(kv, config, engine);
 const { relay, outbound } = deps;
 if (config.worker) {

@@ -20,7 +20,10 @@ const config = loadConfig();
 // Secrets at rest: fails here in production without SECRETS_KEYS (lib/secrets/keyring.ts).
 await keyring();
 const kv = await openStore(config.kvPath, { maxChecks: config.kvMaxChecks, accessToken: config.kvAccessToken });
-const engine = new BookingEngine(kv, { holdMinutes: config.holdMinutes });
+const engine = new BookingEngine(kv, {
+  holdMinutes: config.holdMinutes,
+  compliance: config.compliance,
+});
 const deps = workerDepsFor(kv, config, engine);
 worker = startWorker(deps);
 console.log(`worker: running (Kafka ${deps.relay.enabled ? "on" : "off: events wait in KV"}) on ${config.kvPath}`);

@@ -6,6 +6,8 @@
  * hold's atomic op, so two holds racing in two sessions of one course may both pass it.
  */
 import type { Course, User } from "../domain/mod.ts";
+import { localDate } from "../compliance/dates.ts";
+import { DEFAULT_COMPLIANCE_SETTINGS, expiryOf, lastCompletion } from "../compliance/state.ts";
 import { getExistingValues } from "../store/batch.ts";
 import { keys } from "../store/keys.ts";
 import type { Booking, Session } from "./model.ts";
@@ -16,11 +18,18 @@ export type CourseDuplicate =
   | { reason: "completed"; completedAt: string };
 
 /**
- * Whether a completion still counts. Courses carry no validity period yet, so every completion
- * does; certifications that expire (issue 16, item 2) decide it here when they exist.
+ * Whether a completion still counts: by the compliance rule (lib/compliance/state.ts `expiryOf`), a
+ * certification is valid through its expiry date in the compliance time zone; a course that grants
+ * none (or an unknown course) never lapses.
  */
-export function isCompletionValid(_course: Course | null, _completedAt: string, _now: Date): boolean {
-  return true;
+export function isCompletionValid(
+  course: Course | null,
+  completedAt: string,
+  now: Date,
+  timeZone: string = DEFAULT_COMPLIANCE_SETTINGS.timeZone,
+): boolean {
+  const expiresOn = expiryOf(completedAt, course?.certificationValidMonths ?? null, timeZone);
+  return expiresOn === null || localDate(now, timeZone) <= expiresOn;
 }
 
 /** The first reason booking `session` would repeat its course for `learner`, or null. */
@@ -30,9 +39,10 @@ export async function findCourseDuplicate(
   session: Session,
   course: Course | null,
   now: Date,
+  timeZone: string = DEFAULT_COMPLIANCE_SETTINGS.timeZone,
 ): Promise<CourseDuplicate | null> {
-  const completion = learner.completedCourses.find((c) => c.courseId === session.courseId);
-  if (completion && isCompletionValid(course, completion.completedAt, now)) {
+  const completion = lastCompletion(learner.completedCourses, session.courseId);
+  if (completion && isCompletionValid(course, completion.completedAt, now, timeZone)) {
     return { reason: "completed", completedAt: completion.completedAt };
   }
   const ids: string[] = [];

@@ -1,7 +1,9 @@
 /** The warning before repeating a course: booked elsewhere, completed, and what does not count. */
 import assert from "node:assert/strict";
 import { DomainError } from "./errors.ts";
-import { findCourseDuplicate } from "./duplicates.ts";
+import { findCourseDuplicate, isCompletionValid } from "./duplicates.ts";
+import { addDays, addMonths, localDate } from "../compliance/dates.ts";
+import { zonedWallTimeToUtc } from "../domain/zoned_time.ts";
 import { HOUR, putCourse, putSession, putUser, self, setup, T0, teardown } from "../../tests/booking/test_fixtures.ts";
 
 Deno.test("[duplicates] a confirmed seat in another live session of the course warns; cancelled or ended ones do not", async () => {
@@ -64,3 +66,44 @@ Deno.test("[duplicates] a full session says full first; the warning comes only w
   assert.equal(err?.code, "session_full");
   await teardown(kv);
 });
+
+Deno.test("[duplicates] a completion counts until its certification expires, by the compliance date rule", async () => {
+  const { kv, clock } = await setup();
+  const course = await putCourse(kv, { code: "CRT-120", certificationValidMonths: 12 });
+  const s = await putSession(kv, course.id, { startsInHours: 48 });
+  const zone = "America/Chicago";
+  // Completed at noon Chicago time on the local date 12 months and one day before today: the
+  // certification's last valid day was yesterday, so it no longer warns.
+  const today = localDate(clock.now(), zone);
+  const noon = (date: string) => zonedWallTimeToUtc({ ...ymd(date), hour: 12, minute: 0 }, zone).toISOString();
+  const expired = await putUser(kv, {
+    completedCourses: [{ courseId: course.id, completedAt: noon(addMonths(addDays(today, -1), -12)) }],
+  });
+  assert.equal(isCompletionValid(course, expired.completedCourses[0].completedAt, clock.now(), zone), false);
+  assert.equal(await findCourseDuplicate(kv, expired, s, course, clock.now(), zone), null);
+  // Completed 12 months ago to the day: today is the last valid day, so it still warns.
+  const completedAt = noon(addMonths(today, -12));
+  const valid = await putUser(kv, { completedCourses: [{ courseId: course.id, completedAt }] });
+  assert.equal(isCompletionValid(course, completedAt, clock.now(), zone), true);
+  assert.deepEqual(await findCourseDuplicate(kv, valid, s, course, clock.now(), zone), {
+    reason: "completed",
+    completedAt,
+  });
+  // A course that grants no certification never lapses.
+  const once = await putCourse(kv, { code: "ONC-100" });
+  assert.equal(isCompletionValid(once, "2001-01-01T12:00:00.000Z", clock.now(), zone), true);
+  // A recertification counts: the last completion decides.
+  const renewed = await putUser(kv, {
+    completedCourses: [
+      { courseId: course.id, completedAt: noon(addMonths(today, -30)) },
+      { courseId: course.id, completedAt: noon(addMonths(today, -2)) },
+    ],
+  });
+  assert.equal((await findCourseDuplicate(kv, renewed, s, course, clock.now(), zone))?.reason, "completed");
+  await teardown(kv);
+});
+
+function ymd(date: string): { year: number; month: number; day: number } {
+  const [year, month, day] = date.split("-").map(Number);
+  return { year, month, day };
+}

@@ -9,6 +9,7 @@ import { keys } from "../store/keys.ts";
 import { getSession } from "../store/sessions.ts";
 import { acceptedAlternativeOf, findAlternatives } from "./alternatives.ts";
 import { type CourseDuplicate, findCourseDuplicate } from "./duplicates.ts";
+import { removeCourseEntryPlaces } from "./course_waitlist.ts";
 import { type AttendanceInput, type AttendanceResult, recordAttendance } from "./attendance.ts";
 import { Draft } from "./draft.ts";
 import { DomainError, notFound } from "./errors.ts";
@@ -44,7 +45,7 @@ export interface EngineOptions {
   now?: () => Date;
   /** Pause before each session-cancel step (default 0). Only crash tests set it, to kill a cancel midway. */
   cancelStepPauseMs?: number;
-  /** Compliance rules for waitlist priority (default: lib/compliance/state.ts defaults). */
+  /** Compliance rules for waitlist priority and the duplicate warning's expiry (default: lib/compliance/state.ts). */
   compliance?: Pick<ComplianceSettings, "timeZone" | "expiringWindowDays">;
 }
 
@@ -155,7 +156,7 @@ export class BookingEngine {
     const stale = learner === known.learner && course && (await this.missingPrerequisites(course, learner)).length;
     await this.#assertPrerequisites(course, stale ? await this.#get<User>(keys.user(learnerId)) ?? learner : learner);
     const duplicate = known.warnDuplicate
-      ? await findCourseDuplicate(this.kv, learner, session, course, this.now())
+      ? await findCourseDuplicate(this.kv, learner, session, course, this.now(), this.options.compliance?.timeZone)
       : null;
     const alternativeOf = await acceptedAlternativeOf(this.kv, learnerId, sessionId, known.alternativeOf, this.now());
     // The rules in force when the action starts (a later change applies to later holds).
@@ -236,7 +237,7 @@ export class BookingEngine {
     ];
     if (idem) prefetch.push(keys.idempotency(idem.scope, idem.key));
     try {
-      return await this.lanes.run(first.sessionId, actor, async (tx) => {
+      const out = await this.lanes.run(first.sessionId, actor, async (tx) => {
         if (idem) {
           const prior = await lookupIdempotent<{ booking: Booking }>(tx.draft, idem);
           if (prior) return { ...prior.result, replayed: true };
@@ -254,6 +255,7 @@ export class BookingEngine {
         }
         tx.assertOpen();
         await tx.loadLearner(hold.learnerId);
+        await tx.closeCourseEntry(hold);
         const booking = tx.confirmHold(hold);
         addEvent(tx.draft, tx.actor, "booking.confirmed", tx.sessionId, hold.learnerId, {
           bookingId: booking.id,
@@ -265,6 +267,17 @@ export class BookingEngine {
         if (idem) storeIdempotent(tx.draft, idem, { booking }, tx.now);
         return { booking, replayed: false };
       }, prefetch);
+      // An accepted course-wide offer: the learner's other places from that entry go.
+      if (first.courseEntryId && !out.replayed) {
+        // Best effort: the booking stands; a session meeting a leftover place removes it itself.
+        await removeCourseEntryPlaces(this, first.learnerId, first.courseEntryId, actor, "accepted").catch((err) =>
+          console.error(
+            `course waitlist ${first.courseEntryId}: cleanup failed:`,
+            err instanceof Error ? err.message : err,
+          )
+        );
+      }
+      return out;
     } catch (err) {
       return this.#withAlternatives(err, first.sessionId, first.learnerId);
     }
@@ -313,6 +326,7 @@ export class BookingEngine {
       if (place?.kind === "hold" || place?.kind === "offer") {
         const hold = await tx.loadHold(place.id);
         if (hold?.status === "active") {
+          await tx.closeCourseEntry(hold);
           const booking = tx.confirmHold(hold);
           addEvent(tx.draft, tx.actor, "booking.confirmed", tx.sessionId, learnerId, {
             bookingId: booking.id,
@@ -579,7 +593,12 @@ export class BookingEngine {
    * lapsed offer took them off the list whether or not it was cleaned up yet (this call cleans it
    * up, with hold.expired, before answering).
    */
-  async leaveWaitlist(sessionId: string, learnerId: string, actor: Actor): Promise<void> {
+  async leaveWaitlist(
+    sessionId: string,
+    learnerId: string,
+    actor: Actor,
+    data: Record<string, unknown> = {},
+  ): Promise<void> {
     await this.#assertMayActOn(actor, learnerId, sessionId);
     const left = await this.lanes.run(sessionId, actor, async (tx) => {
       assertMayActOnPlace(tx.actor, learnerId, tx.session);
@@ -587,7 +606,7 @@ export class BookingEngine {
       const entry = tx.draft.get<WaitlistEntry>(keys.waitlistByLearner(learnerId, sessionId));
       if (entry?.status === "waiting") {
         await tx.loadLearner(learnerId);
-        tx.leaveWaitlist(entry);
+        tx.leaveWaitlist(entry, data);
         return true;
       }
       if (entry?.status === "offered" && entry.offerHoldId) {

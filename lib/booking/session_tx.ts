@@ -13,6 +13,7 @@ import { type Actor, addEvent } from "./events.ts";
 import { keys } from "../store/keys.ts";
 import type { Booking, Hold, LearnerHolds, Place, SeatDoc, Session, WaitlistEntry } from "./model.ts";
 import { waitlistOrder } from "./waitlist_order.ts";
+import type { CourseWaitlistEntry } from "./course_waitlist.ts";
 
 const HOUR = 3_600_000;
 
@@ -165,6 +166,7 @@ export class SessionTx {
     expiresAtMs: number,
     idempotencyKey: string | null,
     alternativeOf: string | null = null,
+    courseEntryId?: string,
   ): Hold {
     const hold: Hold = {
       id: ulid(this.nowMs),
@@ -177,6 +179,7 @@ export class SessionTx {
       idempotencyKey,
       origin: this.actor.origin,
       ...(alternativeOf ? { alternativeOf } : {}),
+      ...(courseEntryId ? { courseEntryId } : {}),
     };
     const d = this.draft;
     d.set(keys.hold(hold.id), hold);
@@ -358,6 +361,7 @@ export class SessionTx {
   async joinWaitlist(
     learnerId: string,
     deadline: string | null = null,
+    courseEntryId?: string,
   ): Promise<{ entry: WaitlistEntry; position: number }> {
     let tailMs = -Infinity;
     const prefix = keys.waitlistPrefix(this.sessionId);
@@ -377,6 +381,7 @@ export class SessionTx {
       status: "waiting",
       offerHoldId: null,
       ...(deadline ? { deadline } : {}),
+      ...(courseEntryId ? { courseEntryId } : {}),
     };
     const d = this.draft;
     d.set(keys.waitlistEntry(this.sessionId, entry.joinedAt, learnerId), entry);
@@ -386,6 +391,7 @@ export class SessionTx {
     addEvent(d, this.actor, "waitlist.joined", this.sessionId, learnerId, {
       joinedAt: entry.joinedAt,
       ...(deadline ? { deadline } : {}),
+      ...(courseEntryId ? { courseWide: true, courseEntryId } : {}),
     }, this.now);
     return { entry, position: queued.filter((q) => waitlistOrder(q, entry) < 0).length + 1 };
   }
@@ -453,10 +459,12 @@ export class SessionTx {
     const s = this.session;
     const startsAtMs = Date.parse(s.startsAt);
     if (s.status !== "scheduled" || !s.waitlistEnabled || startsAtMs <= this.nowMs) return [];
-    // Each offer may cost two checks (the learner's place and holds document): offer only what fits
-    // this commit, less `reserve` checks kept for the operations still to run. The rest wait for a
-    // later commit (the lane schedules one) and newcomers may not take those seats meanwhile.
-    const room = Math.floor((this.draft.limits.checksPerAtomic - this.draft.size().checks - reserve) / 2);
+    // Each offer may cost two checks (the learner's place and holds document), three for a
+    // course-wide entry (its course record): offer only what fits this commit, less `reserve`
+    // checks kept for the operations still to run. The rest wait for a later commit (the lane
+    // schedules one) and newcomers may not take those seats meanwhile.
+    const limit = this.draft.limits.checksPerAtomic - reserve;
+    const room = Math.floor((limit - this.draft.size().checks) / 2);
     const want = Math.min(this.free(), this.seats.waiting, Math.max(0, room));
     if (want <= 0) return [];
     let heads: WaitlistEntry[] = [];
@@ -469,12 +477,29 @@ export class SessionTx {
     }
     // Entries this draft added (joins earlier in the same lane batch) are in the queue too.
     heads.push(...this.draft.pendingSets<WaitlistEntry>(prefix).map((w) => w.value));
-    heads = heads.sort(waitlistOrder).slice(0, want);
+    heads = heads.sort(waitlistOrder);
     const offers: Hold[] = [];
     for (const entry of heads) {
+      if (offers.length >= want) break;
+      let course: CourseWaitlistEntry | null = null;
+      if (entry.courseEntryId) {
+        if (this.draft.size().checks + 3 > limit) break;
+        course = await this.#courseEntryFor(entry);
+        if (!course) continue;
+      } else if (this.draft.size().checks + 2 > limit) break;
       await this.loadLearner(entry.learnerId);
       const expiresAtMs = offerExpiry(this.nowMs, startsAtMs);
-      const hold = this.createHold(entry.learnerId, "offer", expiresAtMs, null);
+      const hold = this.createHold(entry.learnerId, "offer", expiresAtMs, null, null, entry.courseEntryId);
+      if (course) {
+        // The checked write that keeps two sessions from offering this learner at once.
+        this.draft.set(
+          keys.courseWaitlist(entry.learnerId, s.courseId),
+          {
+            ...course,
+            offer: { holdId: hold.id, sessionId: this.sessionId, expiresAt: hold.expiresAt },
+          } satisfies CourseWaitlistEntry,
+        );
+      }
       this.draft.delete(keys.waitlistEntry(this.sessionId, entry.joinedAt, entry.learnerId));
       this.draft.set(
         keys.waitlistByLearner(entry.learnerId, this.sessionId),
@@ -495,11 +520,52 @@ export class SessionTx {
           holdId: hold.id,
           expiresAt: hold.expiresAt,
           joinedAt: entry.joinedAt,
+          ...(entry.courseEntryId ? { courseWide: true, courseEntryId: entry.courseEntryId } : {}),
         },
         this.now,
       );
       offers.push(hold);
     }
     return offers;
+  }
+
+  /**
+   * The course-wide entry behind a session's waitlist place, loaded (checked) into the draft, when
+   * it may be offered now; null when it holds a live offer elsewhere (it stays queued here), or when
+   * the entry was closed (left, or an offer accepted): then the stale place is removed.
+   */
+  async #courseEntryFor(entry: WaitlistEntry): Promise<CourseWaitlistEntry | null> {
+    const key = keys.courseWaitlist(entry.learnerId, this.session.courseId);
+    await this.draft.load([key]);
+    const course = this.draft.get<CourseWaitlistEntry>(key);
+    if (!course || course.id !== entry.courseEntryId) {
+      this.leaveWaitlist(entry, {
+        courseWide: true,
+        courseEntryId: entry.courseEntryId,
+        reason: "course_entry_closed",
+      });
+      return null;
+    }
+    const offer = course.offer;
+    if (!offer || Date.parse(offer.expiresAt) <= this.nowMs) return course;
+    // An offer ends without touching the course record (declined, lapsed, its session cancelled):
+    // read the hold. An ended hold never becomes active again, so an unchecked read is enough.
+    const holdKey = keys.hold(offer.holdId);
+    const hold = this.draft.has(holdKey)
+      ? this.draft.get<Hold>(holdKey)
+      : (await this.draft.kv.get<Hold>(holdKey)).value;
+    return hold?.status === "active" ? null : course;
+  }
+
+  /**
+   * Closes the course-wide entry an accepted offer came from (the learner's other places from it
+   * go: removed right after by the engine, and skipped and removed by any session meanwhile).
+   */
+  async closeCourseEntry(hold: Hold): Promise<void> {
+    if (!hold.courseEntryId) return;
+    const key = keys.courseWaitlist(hold.learnerId, this.session.courseId);
+    await this.draft.load([key]);
+    const course = this.draft.get<CourseWaitlistEntry>(key);
+    if (course?.id === hold.courseEntryId) this.draft.delete(key);
   }
 }

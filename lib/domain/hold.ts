@@ -29,6 +29,8 @@ export const HoldSchema = z.object({
   origin: OriginSchema,
   /** The full session whose alternatives led to this hold (within 24 h of their offer), if any. */
   alternativeOf: IdSchema.nullable().optional(),
+  /** An offer made to a course-wide waitlist entry (its id): accepting it closes the entry. */
+  courseEntryId: IdSchema.optional(),
 }).superRefine((h, ctx) => {
   if (
     typeof h.createdAt === "string" && typeof h.expiresAt === "string" &&

@@ -23,5 +23,7 @@ export const WaitlistEntrySchema = z.object({
   offerHoldId: IdSchema.nullable().default(null),
   /** The learner's compliance deadline for the course when they joined (absent or null: none). */
   deadline: CalendarDateSchema.nullable().optional(),
+  /** Set when the place belongs to a course-wide entry (`["course_waitlist", learnerId, courseId]`, its id). */
+  courseEntryId: IdSchema.optional(),
 });
 export type WaitlistEntry = z.infer<typeof WaitlistEntrySchema>;

@@ -191,6 +191,9 @@ async function cancelPlaces(
   actor: Actor,
   now: Date,
 ): Promise<ErasureRecord["cancelled"]> {
+  // Course-wide waitlist entries first: with them gone no session offers the person a seat, and
+  // each session removes their places from those entries (lib/booking/course_waitlist.ts).
+  for await (const e of engine.kv.list({ prefix: keys.courseWaitlistPrefix(userId) })) await engine.kv.delete(e.key);
   const places = await engine.listLearnerPlaces(userId);
   const out = { bookings: 0, holds: 0, waitlist: 0 };
   // A place gone meanwhile (expired, or ended by a concurrent erasure) is a refusal (4xx): skip it.

@@ -102,6 +102,8 @@
  * | `["rules", "course", courseId]` | `CourseRulesDoc` `{overrides, version, updatedAt, updatedBy}`: one course's overrides (hold minutes, offer windows) | saveCourseRules (with its audit entry) |
  * | `["rules_audit", key]` | `RulesAuditEntry` `{at, actorId, origin, scope, changes, reason}`: who changed which rule, when, why (key: ULID of the change) | saveRules, saveCourseRules |
  * | `["events_by_session", sessionId, key]` | null (the event key is the key's last part): a session's events (audit trail by session and course) | booking engine (addEvent, with the event) |
+ * | `["course_waitlist", learnerId, courseId]` | `CourseWaitlistEntry` `{id, window, maxKm, deadline, sessionIds, offer}`: a course-wide waitlist entry; its `offer` (one live at a time) is set by the session that offers, in a checked write; deleted when the learner leaves or accepts an offer | lib/booking/course_waitlist.ts, SessionTx.fillOffers / confirmHold |
+ * | `["meta", "course_waitlist_demo"]` | `{seededAt, courseId}`: the demo learner's course-wide entry was seeded | seedCourseWaitlistDemo |
  *
  * Why session index values are a small `SessionIndexEntry` rather than the id
  * alone or a full copy: `listSessions` filters on course, location, mode,
@@ -236,6 +238,7 @@ export const PREFIXES = [
   "events_by_session",
   "rules",
   "rules_audit",
+  "course_waitlist",
 ] as const;
 
 /** Key builders. Functions ending in `Prefix` return list prefixes. */
@@ -452,4 +455,8 @@ export const keys = {
   rsvpsPrefix: (sessionId: string) => ["rsvps", sessionId] as const,
   recording: (sessionId: string) => ["recordings", sessionId] as const,
   recordingView: (sessionId: string, learnerId: string) => ["recording_views", sessionId, learnerId] as const,
+  // ── Course-wide waitlist (lib/booking/course_waitlist.ts) ───────────────
+  courseWaitlist: (learnerId: string, courseId: string) => ["course_waitlist", learnerId, courseId] as const,
+  courseWaitlistPrefix: (learnerId: string) => ["course_waitlist", learnerId] as const,
+  courseWaitlistDemoMarker: () => ["meta", "course_waitlist_demo"] as const,
 };

@@ -24,6 +24,12 @@ import { formatTime, formatZone } from "../../lib/catalog/format.ts";
 import type { User } from "../../lib/domain/user.ts";
 import { type FreshContext, type Handlers, Head, type PageProps } from "../../lib/fresh/mod.ts";
 import { services } from "../../lib/services.ts";
+import { CourseWaitlistList } from "../../components/CourseWaitlist.tsx";
+import {
+  type CourseWaitlistView,
+  leaveCourseWaitlist,
+  listCourseWaitlists,
+} from "../../lib/booking/course_waitlist.ts";
 import { loadRequiredForYou, type RequiredData, RequiredForYou } from "../../components/RequiredForYou.tsx";
 
 /** Who may open this page (the access matrix, lib/access/matrix.ts). */
@@ -39,6 +45,8 @@ const DONE: Record<string, string> = {
   rescheduled: "Moved. Your booking is now on the new date below.",
   left: "You left the waitlist.",
   released: "Released. The seat is free for someone else.",
+  course_waitlist: "You are on the waitlist of every date that suits you. The first seat freed is offered to you.",
+  course_left: "You left that course's waitlist.",
 };
 
 interface Data {
@@ -52,6 +60,8 @@ interface Data {
   change: { item: BookingRow; targets: SessionRow[]; key: string } | null;
   /** Required training and certification expiry (null: none). */
   required?: RequiredData | null;
+  /** Course-wide waitlist entries ("any date that suits me"). */
+  courseWaitlists?: CourseWaitlistView[];
 }
 
 type Ctx = FreshContext<PageState, Data>;
@@ -60,7 +70,11 @@ async function pageData(user: User | null, url: URL, problem: string | null, sho
   const now = services().engine.now();
   const base: Data = { places: null, now: now.toISOString(), notice: null, problem, confirm: null, change: null };
   if (!user) return base;
-  const [places, required] = await Promise.all([loadSchedule(user.id, now), loadRequiredForYou(user)]);
+  const [places, required, courseWaitlists] = await Promise.all([
+    loadSchedule(user.id, now),
+    loadRequiredForYou(user),
+    listCourseWaitlists(services().kv, user.id),
+  ]);
   const q = url.searchParams;
   const find = (id: string | null) => places.upcoming.find((b) => b.booking.id === id) ?? null;
   const confirmItem = q.get("confirm") === "cancel" ? find(q.get("booking")) : null;
@@ -69,6 +83,7 @@ async function pageData(user: User | null, url: URL, problem: string | null, sho
     ...base,
     places,
     required,
+    courseWaitlists,
     notice: problem ? null : DONE[q.get("done") ?? ""] ?? null,
     confirm: confirmItem && Date.parse(confirmItem.row.session.startsAt) > now.getTime()
       ? {
@@ -106,6 +121,8 @@ function sentence(e: DomainError): string {
     case "offer_pending":
     case "already_waitlisted":
       return "You already have a place in that session, so your booking stays where it was.";
+    case "not_on_course_waitlist":
+      return "You are not on that course's waitlist any more.";
     case "idempotency_key_reused":
       return "That form was already used for something else. Please try again.";
     case "forbidden":
@@ -157,6 +174,11 @@ export const handler: Handlers<Data, PageState> = {
         if (!entry) return await refuse("You are not on that waitlist any more.", 404);
         await engine.leaveWaitlist(entry.entry.sessionId, user.id, webActor(user, "left the waitlist on My schedule"));
         return done("left");
+      }
+      if (intent === "leave_course") {
+        const actor = webActor(user, "left the course-wide waitlist on My schedule");
+        await leaveCourseWaitlist(engine, user.id, field("course"), actor);
+        return done("course_left");
       }
       if (intent === "release") {
         const hold = places.holds.find((h) => h.id === field("hold"));
@@ -298,7 +320,7 @@ export default function SchedulePage({ data, state }: PageProps<Data, PageState>
   const now = Date.parse(data.now);
   const empty = places &&
     !places.upcoming.length && !places.past.length && !places.holds.length && !places.waitlist.length &&
-    !places.cancelled.length;
+    !places.cancelled.length && !data.courseWaitlists?.length;
   return (
     <>
       <Head>
@@ -374,6 +396,20 @@ export default function SchedulePage({ data, state }: PageProps<Data, PageState>
                   </li>
                 ))}
               </ul>
+            </Section>
+          )}
+          {(data.courseWaitlists?.length ?? 0) > 0 && (
+            <Section id="course-waitlist" title="Any date that suits me">
+              <CourseWaitlistList
+                views={data.courseWaitlists!}
+                leave={(courseId) => (
+                  <PostButton
+                    intent="leave_course"
+                    fields={{ course: courseId }}
+                    label="Leave this course's waitlist"
+                  />
+                )}
+              />
             </Section>
           )}
           {places.past.length > 0 && (

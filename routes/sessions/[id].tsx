@@ -1,6 +1,12 @@
 import { type AccessRule, PUBLIC } from "../../lib/access/matrix.ts";
 import { WAITLIST_RULE } from "../../lib/booking/waitlist_order.ts";
 import {
+  CourseWaitlistForm,
+  type CourseWaitlistFormState,
+  readCourseWaitlistForm,
+} from "../../components/CourseWaitlist.tsx";
+import { joinCourseWaitlist } from "../../lib/booking/course_waitlist.ts";
+import {
   ActionForm,
   AlternativesList,
   alternativesOf,
@@ -49,6 +55,8 @@ interface Outcome {
   duplicate?: CourseDuplicate;
   /** Prerequisite courses still to complete, with their codes for a catalog search. */
   missing?: { title: string; code: string | null }[];
+  /** The "any date that suits me" form as typed, with a sentence per field. */
+  courseWaitlist?: CourseWaitlistFormState;
 }
 
 /** The learner's own place in this session, if any. */
@@ -147,7 +155,14 @@ async function pageData(
   const place = await myPlace(user, detail.session.id);
   const { kv, engine } = services();
   const duplicate = user && !place
-    ? await findCourseDuplicate(kv, user, detail.session, detail.course, engine.now())
+    ? await findCourseDuplicate(
+      kv,
+      user,
+      detail.session,
+      detail.course,
+      engine.now(),
+      engine.options.compliance?.timeZone,
+    )
     : null;
   const joinUrl = await joinLinkFor(kv, who, detail.session);
   const booked = !!place?.href?.startsWith("/bookings/");
@@ -223,6 +238,16 @@ export const handler: Handlers<Data, PageState> = {
         const done = out.released ? "released" : status;
         return new Response(null, { status: 303, headers: { location: `/sessions/${id}?rsvp=${done}` } });
       }
+      if (intent === "course_waitlist") {
+        const read = readCourseWaitlistForm(form, detail.session.courseId);
+        if ("state" in read) {
+          const outcome = { sentence: "Please check the dates and distance.", courseWaitlist: read.state };
+          return ctx.render(await pageData(detail, user, outcome), { status: 400 });
+        }
+        const actor = webActor(user, "joined the course-wide waitlist on the session page");
+        await joinCourseWaitlist(engine, user.id, read.input, actor);
+        return new Response(null, { status: 303, headers: { location: "/me/schedule?done=course_waitlist" } });
+      }
       const idem = await formIdempotency(user, key, ["POST", `/sessions/${id}`, "hold"]);
       const { hold } = await engine.placeHold(id, user.id, webActor(user, "held a seat on the session page"), idem, {
         learner: user,
@@ -256,6 +281,18 @@ export const handler: Handlers<Data, PageState> = {
         }));
       }
       if (e.code === "duplicate_course") outcome.duplicate = e.details as CourseDuplicate;
+      if (intent === "course_waitlist") {
+        outcome.sentence = e.message;
+        const read = readCourseWaitlistForm(form, detail.session.courseId);
+        outcome.courseWaitlist = "state" in read ? read.state : {
+          values: {
+            from: read.input.from ?? "",
+            to: read.input.to ?? "",
+            maxKm: read.input.maxKm === undefined ? "" : String(read.input.maxKm),
+          },
+          errors: e.code === "no_preferred_location" ? { maxKm: e.message } : {},
+        };
+      }
       const fresh = await getSessionDetail(services().kv, id) ?? detail;
       return ctx.render(await pageData(fresh, user, outcome, alt), { status: e.status });
     }
@@ -294,11 +331,13 @@ function PrimaryAction({ data, state }: { data: Data; state: PageState }) {
   }
   if (seats) return <ActionForm action={here} intent="hold" formKey={data.formKey} label="Hold my seat" />;
   const rule = <p class="text-sm" data-testid="waitlist-rule">{WAITLIST_RULE}</p>;
+  const anyDate = <CourseWaitlistForm action={here} state={data.outcome?.courseWaitlist ?? null} />;
   if (!data.offered.length) {
     return (
       <div class="space-y-2">
         <ActionForm action={here} intent="waitlist" formKey={data.formKey} label="Join waitlist" />
         {rule}
+        {anyDate}
       </div>
     );
   }
@@ -312,6 +351,7 @@ function PrimaryAction({ data, state }: { data: Data; state: PageState }) {
         <p class="text-sm">Or wait for a seat in this session:</p>
         <ActionForm action={here} intent="waitlist" formKey={data.formKey} label="Join waitlist" secondary />
         {rule}
+        {anyDate}
       </div>
     </section>
   );

@@ -401,6 +401,18 @@ const OPERATION_SAMPLES: Record<string, (w: World, people: Record<Caller, Person
     target: "none",
   }),
   updateCourse: (w) => ({ method: "PUT", path: `/api/v1/courses/${w.courseId}`, body: matrixCourse(), target: "none" }),
+  joinCourseWaitlist: (w) => ({
+    method: "POST",
+    path: "/api/v1/course-waitlist",
+    body: { courseId: w.full.courseId },
+    target: "none",
+  }),
+  leaveCourseWaitlist: (w) => ({
+    method: "DELETE",
+    path: `/api/v1/course-waitlist/${w.full.courseId}`,
+    target: "none",
+  }),
+  listMyCourseWaitlists: () => ({ method: "GET", path: "/api/v1/me/course-waitlist", target: "none" }),
 };
 
 /** A calendar date `days` from now (assignments must not be due in the past). */

@@ -165,10 +165,14 @@ Deno.test("[api] close: not before the end; completed learners' course unlocks t
     assert.deepEqual([early.status, early.body.error], [409, "session_not_ended"]);
     await endSession(f, session, 5);
     // A mark after the end (a correction): checked in at the start.
-    const marked = await teacher.request<Body>("PUT", `/api/v1/sessions/${session.id}/attendance/marks/${done.user.id}`, {
-      mark: "present",
-      expectedRevision: 0,
-    });
+    const marked = await teacher.request<Body>(
+      "PUT",
+      `/api/v1/sessions/${session.id}/attendance/marks/${done.user.id}`,
+      {
+        mark: "present",
+        expectedRevision: 0,
+      },
+    );
     assert.equal(marked.status, 200);
     assert.equal(marked.body.checkInAt, (await f.services.kv.get<Session>(["sessions", session.id])).value!.startsAt);
     const closed = await teacher.post<Body>(`/api/v1/sessions/${session.id}/attendance/close`);

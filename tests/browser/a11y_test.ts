@@ -11,6 +11,7 @@ import { startTestApp, type TestApp } from "../app_fixture.ts";
 import { repeatsCourse } from "../repeat_free.ts";
 import type { Session } from "../../lib/domain/mod.ts";
 import { axeViolations } from "./axe.ts";
+import { seedCourseWaitlistDemo } from "../../lib/seed/course_waitlist.ts";
 import { devSignInCookie, sessionCookieOf } from "../page_client.ts";
 
 const VIEWPORTS = [
@@ -29,6 +30,8 @@ interface Fixture {
 /** Open sessions (no prerequisites, seats left), a full one with a waitlist, a hold and a booking of the learner. */
 async function prepare(t: TestApp, withPlaces: boolean): Promise<Fixture> {
   const learnerId = (await t.services.kv.get<string>(["users_by_email", "learner@example.com"])).value!;
+  // My schedule's "Any date that suits me" section (the full session below is one the learner is not waiting on).
+  if (withPlaces) await seedCourseWaitlistDemo(t.services.engine);
   // Enough upcoming sessions for four of different courses (two pages of the listing).
   const from = new Date(Date.now() + 3 * 86_400_000).toISOString();
   const first = await listSessions(t.services.kv, { from, limit: 200 });
@@ -48,7 +51,7 @@ async function prepare(t: TestApp, withPlaces: boolean): Promise<Fixture> {
   for (const s of sessions) {
     const a = avail.get(s.id)!;
     const c = (await t.services.kv.get<{ prerequisiteCourseIds: string[] }>(["courses", s.courseId])).value!;
-    if (!full && a.seatsLeft === 0 && s.waitlistEnabled && a.state !== "cancelled") full = s.id;
+    if (!full && a.seatsLeft === 0 && s.waitlistEnabled && a.state !== "cancelled" && !taken.has(s.id)) full = s.id;
     // None repeating a course of the learner: that page asks "book anyway?" (tested on its own).
     if (!c.prerequisiteCourseIds.length && a.seatsLeft >= 2 && !taken.has(s.id) && !await repeatsCourse(t, s)) {
       candidates.push(s);
@@ -85,7 +88,7 @@ Deno.test({
         { name: "session detail full", path: `/sessions/${f.full}`, expect: /alternative|waitlist/i },
         { name: "hold page", path: `/holds/${f.holdId}` },
         { name: "booking page", path: `/bookings/${f.bookingId}` },
-        { name: "my schedule", path: "/me/schedule" },
+        { name: "my schedule", path: "/me/schedule", expect: /Any date that suits me/ },
         { name: "cancel confirmation", path: `/me/schedule?confirm=cancel&booking=${f.bookingId}` },
         { name: "dev sign-in", path: "/dev/sign-in" },
         { name: "404 page", path: "/no-such-page", status: 404 },
@@ -107,6 +110,14 @@ Deno.test({
           if (p.expect) assert.match(await page.locator("main").innerText(), p.expect, p.name);
           const violations = await axeViolations(page);
           for (const v of violations) failures.push(`${p.name} @${vp.name}: ${v}`);
+          const anyDate = page.locator("summary", { hasText: "Any date that suits me" });
+          if (p.name === "session detail full") {
+            assert.equal(await anyDate.count(), 1, "a full session offers any date");
+            await anyDate.click();
+            for (const v of await axeViolations(page)) {
+              failures.push(`${p.name} (any-date form open) @${vp.name}: ${v}`);
+            }
+          }
         }
         await context.close();
       }

@@ -21,6 +21,12 @@ export function learnerFor(principal: Principal, learnerId: string | undefined):
   return principal.userId;
 }
 
+/** The caller's own user id for things only a person has (`what`: "profile"); the admin token has none: 400. */
+export function callerUserId(principal: Principal, what: string): string {
+  if (!principal.userId) throw new ApiError(400, "learner_required", `The admin token has no ${what} of its own.`);
+  return principal.userId;
+}
+
 /** 403 unless the caller may see this learner's place in this session. 404 is not used: ids are not secrets here. */
 export async function assertMayReadPlace(
   kv: Deno.Kv,

@@ -6,6 +6,7 @@ import { ProfileInputSchema, profileOf, updateProfile } from "../../store/profil
 import { getUser } from "../../store/users.ts";
 import { ApiError } from "../errors.ts";
 import { defineOperation } from "../operation.ts";
+import { callerUserId } from "./access.ts";
 import { ErrorSchema } from "./schemas.ts";
 
 const err = (description: string) => ({ description, schema: ErrorSchema });
@@ -15,11 +16,6 @@ const ProfileSchema = z.object({
   preferredLocationId: IdSchema.nullable(),
   preferredTimes: PreferredTimesSchema,
 }).meta({ id: "Profile" });
-
-function callerId(userId: string | null): string {
-  if (!userId) throw new ApiError(400, "learner_required", "The admin token has no profile of its own.");
-  return userId;
-}
 
 export const getMyProfile = defineOperation({
   method: "get",
@@ -33,7 +29,7 @@ export const getMyProfile = defineOperation({
     400: err("The admin token has no profile of its own"),
   },
   async handler(ctx) {
-    const userId = callerId(ctx.requirePrincipal().userId);
+    const userId = callerUserId(ctx.requirePrincipal(), "profile");
     // Read fresh: the principal's copy may be cached from before a change.
     const user = await getUser(ctx.services.kv, userId);
     if (!user) throw new ApiError(404, "user_not_found", `No user with id ${userId}.`);
@@ -57,7 +53,7 @@ export const updateMyProfile = defineOperation({
     400: err("invalid_request: details.issues name the field (an unknown or closed location is preferredLocationId)"),
   },
   async handler(ctx) {
-    const userId = callerId(ctx.requirePrincipal().userId);
+    const userId = callerUserId(ctx.requirePrincipal(), "profile");
     return { status: 200, body: await updateProfile(ctx.services.kv, userId, ctx.body) };
   },
 });

@@ -1,10 +1,16 @@
 /** Waitlist: join a full session's FIFO queue, leave it. */
-import { PLACE_OWNER } from "../../access/matrix.ts";
+import { PLACE_OWNER, SELF } from "../../access/matrix.ts";
 import { z } from "zod";
 import { IdSchema } from "../../domain/mod.ts";
 import { defineOperation } from "../operation.ts";
 import { WAITLIST_RULE } from "../../booking/waitlist_order.ts";
-import { learnerFor } from "./access.ts";
+import { callerUserId, learnerFor } from "./access.ts";
+import {
+  CourseWaitlistInputSchema,
+  joinCourseWaitlist,
+  leaveCourseWaitlist,
+  listCourseWaitlists,
+} from "../../booking/course_waitlist.ts";
 import { BUSY_RESPONSE, ErrorSchema, WaitlistViewSchema } from "./schemas.ts";
 
 const err = (description: string) => ({ description, schema: ErrorSchema });
@@ -67,5 +73,101 @@ export const leaveWaitlist = defineOperation({
   },
 });
 
+const COURSE_TAG = "Course-wide waitlist";
+
+const CourseWaitlistViewSchema = z.object({
+  entry: z.object({
+    id: IdSchema,
+    courseId: IdSchema,
+    learnerId: IdSchema,
+    joinedAt: z.string(),
+    from: z.string().nullable(),
+    to: z.string().nullable(),
+    maxKm: z.number().nullable(),
+    deadline: z.string().nullable(),
+    sessionIds: z.array(IdSchema),
+    offer: z.object({ holdId: IdSchema, sessionId: IdSchema, expiresAt: z.string() }).nullable(),
+  }),
+  courseTitle: z.string(),
+  sessions: z.array(z.object({
+    sessionId: IdSchema,
+    startsAt: z.string(),
+    timeZone: z.string(),
+    status: z.enum(["waiting", "offered", "left", "converted"]),
+  })),
+}).meta({ id: "CourseWaitlistView" });
+
+export const joinCourseWaitlistOp = defineOperation({
+  method: "post",
+  path: "/v1/course-waitlist",
+  operationId: "joinCourseWaitlist",
+  tag: COURSE_TAG,
+  summary: "Any date that suits me: wait for a seat in any session of a course within your dates and distance",
+  description: "Puts the caller on the waitlist of every upcoming session of the course that starts within " +
+    "`from`..`to` (each session's local date) and, with `maxKm`, lies within that distance of their preferred " +
+    "location (online sessions always count). The first seat freed in any of them is offered (a hold with an " +
+    "expiry, one live offer at a time; a session with a free seat now offers it at once); accepting it with " +
+    `POST /v1/bookings removes the rest of the entry. ${WAITLIST_RULE}`,
+  access: SELF,
+  body: CourseWaitlistInputSchema,
+  responses: {
+    201: { description: "The entry and the sessions it waits on", schema: CourseWaitlistViewSchema },
+    400: err("invalid_request (e.g. `to` before `from`), learner_required"),
+    404: err("course_not_found"),
+    409: err("already_on_course_waitlist, no_matching_sessions"),
+    422: err("prerequisites_missing, no_preferred_location"),
+    503: BUSY_RESPONSE,
+  },
+  async handler(ctx) {
+    const learnerId = callerUserId(ctx.requirePrincipal(), "waitlist");
+    const view = await joinCourseWaitlist(ctx.services.engine, learnerId, ctx.body, ctx.actor());
+    return { status: 201, body: view };
+  },
+});
+
+export const leaveCourseWaitlistOp = defineOperation({
+  method: "delete",
+  path: "/v1/course-waitlist/{courseId}",
+  operationId: "leaveCourseWaitlist",
+  tag: COURSE_TAG,
+  summary: "Leave a course-wide waitlist (every place it holds goes; a pending offer from it is declined)",
+  access: SELF,
+  params: z.strictObject({ courseId: IdSchema }),
+  responses: {
+    200: { description: "Left", schema: z.object({ courseId: IdSchema, left: z.literal(true) }) },
+    400: err("learner_required"),
+    404: err("not_on_course_waitlist"),
+    503: BUSY_RESPONSE,
+  },
+  async handler(ctx) {
+    const learnerId = callerUserId(ctx.requirePrincipal(), "waitlist");
+    await leaveCourseWaitlist(ctx.services.engine, learnerId, ctx.params.courseId, ctx.actor());
+    return { status: 200, body: { courseId: ctx.params.courseId, left: true as const } };
+  },
+});
+
+export const listMyCourseWaitlists = defineOperation({
+  method: "get",
+  path: "/v1/me/course-waitlist",
+  operationId: "listMyCourseWaitlists",
+  tag: COURSE_TAG,
+  summary: "The caller's course-wide waitlist entries and the sessions each waits on",
+  access: SELF,
+  responses: {
+    200: { description: "Entries by course title", schema: z.object({ entries: z.array(CourseWaitlistViewSchema) }) },
+    400: err("learner_required"),
+  },
+  async handler(ctx) {
+    const learnerId = callerUserId(ctx.requirePrincipal(), "waitlist");
+    return { status: 200, body: { entries: await listCourseWaitlists(ctx.services.kv, learnerId) } };
+  },
+});
+
 /** Every waitlist operation. */
-export const waitlistOperations = [joinWaitlist, leaveWaitlist];
+export const waitlistOperations = [
+  joinWaitlist,
+  leaveWaitlist,
+  joinCourseWaitlistOp,
+  leaveCourseWaitlistOp,
+  listMyCourseWaitlists,
+];
