@@ -19,6 +19,7 @@ import { loadConfig } from "../lib/config.ts";
 import { EventRelay } from "../lib/relay/relay.ts";
 import { openStore } from "../lib/store/mod.ts";
 import { startWorker } from "../lib/worker/mod.ts";
+import { createNotifier } from "../lib/notify/mod.ts";
 import { createCatalog, createLearnerTokens, createSessions } from "./fixtures.ts";
 import { procCpuSeconds } from "./idle.ts";
 import { type Child, type DenokvServer, findDenokv, startAppProcess, startDenokv } from "./processes.ts";
@@ -87,6 +88,8 @@ export async function multiInstanceBench(
       outbound: new OutboundSync({ kv, config, log: quiet }),
       reconcile: reconcileDepsFor(kv, config, engine),
       holdSweep: { log: quiet },
+      // As main.ts without SMTP_URL: messages are made and kept, not sent.
+      notifier: createNotifier(kv, config, engine),
     });
     // CPU of the app instances, this process (the worker runs here) and denokv.
     const pids = [...apps.map((a) => a.pid), Deno.pid, server.pid];

@@ -10,6 +10,7 @@ import { loadConfig } from "../lib/config.ts";
 import type { OutboundMessage } from "../lib/relay/publisher.ts";
 import { type EventPublisher, EventRelay } from "../lib/relay/relay.ts";
 import { startWorker } from "../lib/worker/mod.ts";
+import { createNotifier } from "../lib/notify/mod.ts";
 
 /** A running app. */
 export interface BenchApp {
@@ -49,7 +50,7 @@ function urlOf(server: Deno.HttpServer): string {
 /**
  * Starts the app on `<dir>/app.kv` (created or reopened) on a random loopback port. With
  * `background` (as main.ts does) the worker runs in the process: the hold sweep, the Cal.com
- * outbound sync (no tenant: every booking ends "skipped") and the Kafka relay with a
+ * outbound sync (no tenant: every booking ends "skipped"), the report aggregator, notifications (no SMTP: made and kept) and the Kafka relay with a
  * {@link NullPublisher}. Crons are not registered.
  */
 export async function startBenchApp(dir: string, options: { background: boolean }): Promise<BenchApp> {
@@ -65,6 +66,8 @@ export async function startBenchApp(dir: string, options: { background: boolean 
       outbound: new OutboundSync({ kv, config, log: quiet }),
       reconcile: reconcileDepsFor(kv, config, engine),
       holdSweep: { log: quiet },
+      // As main.ts without SMTP_URL: messages are made and kept, not sent.
+      notifier: createNotifier(kv, config, engine),
     })
     : null;
   const app = await createApp({ kv, config, engine });

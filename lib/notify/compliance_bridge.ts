@@ -15,13 +15,16 @@ function middayOf(date: unknown): string | null {
 }
 
 /**
- * The notify job's view of a compliance event: `assignment.created` and `assignment.overdue` carry
- * `dueAt`, `certification.expiring` carries `expiresAt`. Other types (expired, escalated,
- * recommendations) keep their names and make no message: they are acknowledged.
+ * The notify job's view of a compliance event: `assignment.created`, `assignment.overdue` and
+ * `assignment.escalated` carry `dueAt`, `certification.expiring` carries `expiresAt`, and `notify`
+ * names the people told besides the learner (overdue: the manager; escalated: the manager's
+ * manager or the dealer admins). Other types (expired, recommendations) make no message.
  */
 export function complianceAsEvent(ce: ComplianceEvent): PendingEvent {
-  const data: Record<string, unknown> = { ...ce.data, courseId: ce.courseId };
-  if (ce.type === "assignment.created" || ce.type === "assignment.overdue") data.dueAt = middayOf(ce.data.dueOn);
+  const data: Record<string, unknown> = { ...ce.data, courseId: ce.courseId, notify: ce.notify };
+  if (ce.type === "assignment.created" || ce.type === "assignment.overdue" || ce.type === "assignment.escalated") {
+    data.dueAt = middayOf(ce.data.dueOn);
+  }
   if (ce.type === "certification.expiring") data.expiresAt = middayOf(ce.data.expiresOn);
   return {
     id: ce.key,

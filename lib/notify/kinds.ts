@@ -73,6 +73,8 @@ export const EXTERNAL_EVENT_KINDS = {
   "assignment.created": "compliance_assignment",
   "assignment.due_soon": "compliance_due_soon",
   "assignment.overdue": "compliance_overdue",
+  // To the manager's manager or the dealer admins only (the learner was told when it became overdue).
+  "assignment.escalated": "compliance_overdue",
   "certification.expiring": "certification_expiring",
 } as const satisfies Record<string, NotificationKind>;
 

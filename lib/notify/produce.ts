@@ -412,7 +412,8 @@ async function externalDrafts(deps: ProduceDeps, event: DomainEvent, nowMs: numb
     certification_expiring: ["Certification expiring", "Your certification for this course expires soon."],
   };
   const [title, text] = texts[kind];
-  return [{
+  const escalated = event.type === ("assignment.escalated" as string);
+  const out: MessageDraft[] = escalated ? [] : [{
     identity: `event:${event.id}:${kind}:${to.user.id}`,
     kind,
     userId: to.user.id,
@@ -427,4 +428,31 @@ async function externalDrafts(deps: ProduceDeps, event: DomainEvent, nowMs: numb
       dueDate: date ? formatEmailTime(date, to.timeZone) : null,
     },
   }];
+  // Overdue training also goes to the people the compliance work names: the manager, and after the
+  // grace the manager's manager or the dealer admins (escalation).
+  const others = Array.isArray(event.data.notify) ? event.data.notify.filter((id) => typeof id === "string") : [];
+  if (kind === "compliance_overdue") {
+    for (const id of others as string[]) {
+      const boss = await recipient(deps.kv, id, "UTC");
+      if (!boss) continue;
+      out.push({
+        identity: `event:${event.id}:${kind}:${boss.user.id}`,
+        kind,
+        userId: boss.user.id,
+        dueAtMs: nowMs,
+        vars: {
+          recipientName: boss.user.name,
+          courseTitle: course.title,
+          courseCode: course.code,
+          courseUrl: `${deps.siteUrl}/team`,
+          complianceTitle: escalated ? "Overdue training escalated to you" : "Training overdue in your team",
+          complianceText: escalated
+            ? `${to.user.name}'s assigned training is still overdue past the grace period. Please see that a session is booked.`
+            : `${to.user.name}'s assigned training is overdue. Please help them book a session.`,
+          dueDate: date ? formatEmailTime(date, boss.timeZone) : null,
+        },
+      });
+    }
+  }
+  return out;
 }

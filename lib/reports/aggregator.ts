@@ -129,14 +129,18 @@ export async function foldPending(
     ),
   ]);
   const result: FoldResult = { events: 0, redelivered: 0, views: 0, offers: 0 };
-  if (!page.events.length && !inbox.length && !due.length) return result;
+  // A page holds whole sessions, so one busy session can bring thousands of events: fold a prefix in
+  // commit order (at most EVENTS_PER_STEP: two mutations each keep the commit within KV's 1,000), the
+  // rest on the next step.
+  const events = page.events.slice(0, EVENTS_PER_STEP);
+  if (!events.length && !inbox.length && !due.length) return result;
 
   const offerKeys = due.map((d) => keys.reportAltOffer(String(d.key[2])));
   const offers = await getManyValues<AltOffer>(kv, offerKeys);
   // A marker's value is null: it exists when getMany returns a versionstamp.
   const appliedKeys = new Set<string>();
-  for (let i = 0; i < page.events.length; i += 10) {
-    const chunk = page.events.slice(i, i + 10);
+  for (let i = 0; i < events.length; i += 10) {
+    const chunk = events.slice(i, i + 10);
     const entries = await kv.getMany(chunk.map((e) => keys.reportApplied(e.key)));
     entries.forEach((en, j) => en.versionstamp && appliedKeys.add(chunk[j].key));
   }
@@ -144,11 +148,11 @@ export async function foldPending(
   const look = await loadLookup(
     kv,
     [
-      ...page.events.flatMap(sessionsOf),
+      ...events.flatMap(sessionsOf),
       ...inbox.map((i) => i.value.sessionId),
       ...offers.flatMap((o) => o ? [o.sessionId] : []),
     ],
-    [...page.events.flatMap((e) => e.learnerId ? [e.learnerId] : []), ...offers.flatMap((o) => o ? [o.learnerId] : [])],
+    [...events.flatMap((e) => e.learnerId ? [e.learnerId] : []), ...offers.flatMap((o) => o ? [o.learnerId] : [])],
   );
   const decided = await Promise.all(
     offers.map(async (o) =>
@@ -159,7 +163,7 @@ export async function foldPending(
   // Load every blob the batch may touch, then fold item by item until the commit would grow too big.
   const blobKeys: Deno.KvKey[] = [];
   const metaOf = (id: string) => look.session(id);
-  for (const ev of page.events) {
+  for (const ev of events) {
     for (const sid of sessionsOf(ev)) {
       const m = metaOf(sid);
       if (m) blobKeys.push(...blobKeysFor(m, ev.learnerId ? look.dealerOf(ev.learnerId) : null));
@@ -180,7 +184,7 @@ export async function foldPending(
   const full = () => ledger.dirty.size >= MAX_DIRTY_BLOBS;
 
   const op = guard(kv.atomic());
-  for (const ev of page.events) {
+  for (const ev of events) {
     if (full()) break;
     if (appliedKeys.has(ev.key)) result.redelivered++;
     else {

@@ -379,3 +379,22 @@ Deno.test("[reports] filters: days must exist, from not after to, ids well-forme
   assert.equal(ReportFiltersSchema.safeParse({ locationId: "online" }).success, true);
   assert.equal(ReportFiltersSchema.safeParse({ extra: "x" }).success, false);
 });
+
+Deno.test("[reports] one busy session with more pending events than a commit can take is folded over several steps", async () => {
+  const { kv, engine } = await setup();
+  try {
+    const course = await putCourse(kv);
+    const s = await putSession(kv, course.id, { capacity: 600 });
+    const HOLDS = 550; // one session: a page brings all of them, more than one commit may delete
+    const users = await Promise.all(Array.from({ length: HOLDS }, () => putUser(kv)));
+    await Promise.all(users.map((u) => engine.placeHold(s.id, u.id, self(u.id))));
+    const first = await foldPending(kv, noGuard, engine.now());
+    assert.ok(first && first.events > 0 && first.events < HOLDS, `a first step folds part: ${first?.events}`);
+    await foldAll(kv, engine.now());
+    clearReportCache();
+    assert.equal((await buildReport(kv, {})).totals.holds, HOLDS);
+    assert.deepEqual(await Array.fromAsync(kv.list({ prefix: keys.outboxPrefix("reports") })), []);
+  } finally {
+    await teardown(kv);
+  }
+});

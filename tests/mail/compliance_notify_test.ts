@@ -80,3 +80,32 @@ Deno.test("[notify] a recording added after the session: each booked learner get
     await w.close();
   }
 });
+
+Deno.test("[notify] overdue training: the learner and their manager are told; an escalation tells only the person above", async () => {
+  const w = await notifyWorld();
+  try {
+    const boss = await putUser(w.kv, { name: "Dana Boss", roles: ["manager"] });
+    const manager = await putUser(w.kv, { name: "Morgan Manager", roles: ["manager"] });
+    const learner = await putUser(w.kv, { name: "Lee Learner" });
+    const now = w.clock.now();
+    const data = { dueOn: "2026-01-05", daysOverdue: 10 };
+    for (
+      const e of [
+        complianceEvent("assignment.overdue", learner.id, w.course.id, [manager.id], data, now),
+        complianceEvent("assignment.escalated", learner.id, w.course.id, [boss.id], data, now),
+      ]
+    ) await w.kv.set(keys.complianceOutbox(e.key), e);
+    await drain(w.notifier);
+    await drain(w.notifier);
+    const msgs = await w.mailpit.messages();
+    const to = (email: string) => msgs.filter((m) => m.To[0].Address === email).map((m) => m.Subject);
+    assert.equal(msgs.length, 3, JSON.stringify(msgs.map((m) => [m.To[0].Address, m.Subject])));
+    assert.match(to(learner.email).join(), /Training overdue/);
+    assert.match(to(manager.email).join(), /Training overdue in your team/);
+    assert.match(to(boss.email).join(), /escalated to you/);
+    const forBoss = await w.mailpit.message(msgs.find((m) => m.To[0].Address === boss.email)!.ID);
+    assert.match(forBoss.Text, /Lee Learner/);
+  } finally {
+    await w.close();
+  }
+});
