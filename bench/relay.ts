@@ -34,7 +34,7 @@ import { createCatalog, createSessions } from "./fixtures.ts";
 import { percentile, perSecond, round } from "./stats.ts";
 
 const EVENTS = 20_000;
-const DRAFT_EVENTS = 250;
+const DRAFT_EVENTS = 150; // each event writes 5 entries (history, two indexes, the Kafka and reports outboxes)
 const STEADY_RATE = 500;
 const STEADY_MS = 8_000;
 const SESSIONS = 200;
