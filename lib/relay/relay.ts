@@ -340,9 +340,12 @@ export class EventRelay {
 
   /** The next page's events, less those whose acknowledgement is in flight. */
   async #readPage(): Promise<PendingEvent[]> {
+    // The entries whose acknowledgement is in flight as the read STARTS: the read's snapshot may still
+    // hold them even if the acknowledgement commits (and forgets them) before the read returns.
+    const skip = this.#acked.size ? new Set(this.#acked) : null;
     const page = await readOutbox(this.#kv, "kafka", { limit: this.#opt.batchSize, resumeAfter: this.#resumeAfter });
     this.#resumeAfter = page.resumeAfter;
-    return this.#acked.size ? page.events.filter((e) => !this.#acked.has(keyId(e.outboxKey))) : page.events;
+    return skip ? page.events.filter((e) => !skip.has(keyId(e.outboxKey))) : page.events;
   }
 
   /** Waits for the in-flight acknowledgement; rethrows its failure (the step then fails and retries). */

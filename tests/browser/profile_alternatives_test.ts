@@ -11,6 +11,7 @@ import { createUser, listSessions } from "../../lib/store/mod.ts";
 import { keys } from "../../lib/store/keys.ts";
 import { launchBrowser } from "../fresh/browser.ts";
 import { startTestApp, type TestApp } from "../app_fixture.ts";
+import { repeatsCourse } from "../repeat_free.ts";
 import { checkAxe } from "./axe.ts";
 
 const ARTIFACTS = new URL("../artifacts/", import.meta.url);
@@ -27,6 +28,8 @@ async function fillSession(t: TestApp): Promise<string> {
     const course = (await kv.get<{ prerequisiteCourseIds: string[] }>(["courses", s.courseId])).value!;
     const left = avail.get(s.id)!.seatsLeft;
     if (course.prerequisiteCourseIds.length || left < 1 || left > 30) continue;
+    // Its alternatives are sessions of the same course: one the demo learner has not done or booked.
+    if (await repeatsCourse(t, s)) continue;
     if (!sessions.some((o) => o.id !== s.id && o.courseId === s.courseId && avail.get(o.id)!.seatsLeft > 0)) continue;
     for (let i = 0; i < left; i++) {
       const u = await createUser(kv, {

@@ -41,7 +41,8 @@ function bookingStream(learners: Learner[], sessionIds: string[], everyMs: numbe
       const learner = learners[i % learners.length];
       const sessionId = sessionIds[Math.floor(i / learners.length) % sessionIds.length];
       i++;
-      const hold = await learner.api.post<Body>("/api/v1/holds", { sessionId });
+      // The same learners come back to other sessions of the one course: "book anyway".
+      const hold = await learner.api.post<Body>("/api/v1/holds", { sessionId, confirmDuplicate: true });
       if (hold.status === 201) {
         const b = await learner.api.post<Body>("/api/v1/bookings", { holdId: hold.body.hold.id });
         if (b.status === 201) booked++;
@@ -338,7 +339,10 @@ async function appKilledMidStream(broker: TestKafka) {
         const learner = learners[i % learners.length];
         const sessionId = sessions[Math.floor(i / learners.length) % sessions.length];
         try {
-          const hold = await httpJson(app.baseUrl, "POST", "/api/v1/holds", learner.token, { sessionId });
+          const hold = await httpJson(app.baseUrl, "POST", "/api/v1/holds", learner.token, {
+            sessionId,
+            confirmDuplicate: true,
+          });
           if (hold.status === 201) {
             const b = await httpJson(app.baseUrl, "POST", "/api/v1/bookings", learner.token, {
               holdId: hold.body.hold.id,
