@@ -1,5 +1,6 @@
 /** POST/DELETE /v1/course-waitlist and GET /v1/me/course-waitlist: join, offer, accept, leave, bad input. */
 import assert from "node:assert/strict";
+import { zonedParts } from "../../lib/domain/zoned_time.ts";
 import type { Body } from "./client.ts";
 import { startApiFixture } from "./fixture.ts";
 import { createCourse } from "../../lib/store/courses.ts";
@@ -15,7 +16,11 @@ function newCourse(kv: Deno.Kv, code: string) {
   });
 }
 
-const day = (iso: string) => iso.slice(0, 10);
+/** A session's start as the calendar date in its own time zone (what the window compares), at any hour. */
+const day = (s: { startsAt: string; timeZone: string }) => {
+  const p = zonedParts(new Date(s.startsAt), s.timeZone);
+  return `${p.year}-${String(p.month).padStart(2, "0")}-${String(p.day).padStart(2, "0")}`;
+};
 
 Deno.test("[api] course waitlist: join, the first freed seat is offered, accepting it ends the entry", async () => {
   const f = await startApiFixture();
@@ -33,8 +38,8 @@ Deno.test("[api] course waitlist: join, the first freed seat is offered, accepti
     }
     const join = await b.api.post<Body>("/api/v1/course-waitlist", {
       courseId: course.id,
-      from: day(s1.startsAt),
-      to: day(s2.startsAt),
+      from: day(s1),
+      to: day(s2),
     });
     assert.equal(join.status, 201, JSON.stringify(join.body));
     assert.deepEqual(join.body.sessions.map((s: Body) => [s.sessionId, s.status]), [
