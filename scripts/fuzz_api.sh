@@ -127,10 +127,12 @@ PY
 
 # 4. schemathesis as anonymous, admin and learner. Reports (JUnit) go to tests/artifacts/ (ignored by git).
 mkdir -p "$ARTIFACTS"
+# Each pass's output goes to tests/artifacts/schemathesis/<pass>.log; the console gets one line per pass (and the log's
+# tail when it fails), so CI's output ends on the test suite's own summary, not on schemathesis's pytest-style lines.
 fuzz() {
   local name=$1
   shift
-  echo "== fuzz ($name): $MAX_EXAMPLES examples per operation, seed $SEED"
+  local log="$ARTIFACTS/$name.log" rc=0
   "$VENV/bin/schemathesis" --config-file "$WORK/schemathesis.toml" run "$BASE/api/openapi.json" \
     --checks all \
     --max-examples "$MAX_EXAMPLES" \
@@ -140,7 +142,16 @@ fuzz() {
     --generation-database none \
     --no-color \
     --report junit --report-junit-path "$ARTIFACTS/$name.xml" \
-    "$@"
+    "$@" >"$log" 2>&1 || rc=$?
+  local cases
+  cases="$(grep -A1 '^Test cases:' "$log" | tail -n 1 | sed 's/^ *//')"
+  if [ "$rc" -eq 0 ]; then
+    echo "fuzz ($name): $MAX_EXAMPLES examples per operation, seed $SEED: ${cases:-no summary}"
+  else
+    echo "fuzz ($name) FAILED (exit $rc); the last 120 lines of $log:" >&2
+    tail -n 120 "$log" >&2
+  fi
+  return "$rc"
 }
 status=0
 fuzz anonymous || status=1

@@ -48,6 +48,10 @@ async function testFiles(dir: string): Promise<string[]> {
 // so the audit used to run twice, once beside the parallel tests.
 const skipped = (f: string) => f === LIGHTHOUSE || (skipBrowser && f.startsWith("tests/browser/"));
 const files = (await Promise.all(["lib", "tests", "bench"].map(testFiles))).flat().filter((f) => !skipped(f));
-const main = await denoTest(["--parallel", ...files]);
+if (files.length === 0) {
+  console.error("no test file found: the suite ran no test");
+  Deno.exit(1);
+}
 const audit = skipBrowser ? 0 : await denoTest([LIGHTHOUSE]);
+const main = await denoTest(["--parallel", ...files]);
 Deno.exit(main || audit);
