@@ -8,7 +8,7 @@
  *
  * Offers are recorded for the acceptance-rate report: `recordAlternativesOffer` writes an
  * `alternatives.offered` event and a 24-hour marker when they are shown (a full session's page,
- * a refusal page, the API's list; a refused hold itself writes nothing); a hold placed from one of
+ * the API's list, and every 409/410 refusal that carries them, recorded by the engine); a hold placed from one of
  * them within 24 h carries `alternativeOf` (hold.placed, booking.confirmed and the booking itself).
  */
 import type { Course, Location, Session, User } from "../domain/mod.ts";

@@ -106,7 +106,7 @@ Deno.test("[alternatives] an offer is recorded once a day; a hold from it within
   await teardown(kv);
 });
 
-Deno.test("[alternatives] a refused hold carries the ranked alternatives in its 409 and writes nothing", async () => {
+Deno.test("[alternatives] a refused hold carries the ranked alternatives in its 409 and records only the offer", async () => {
   const { kv, engine, course } = await setup();
   const full = await putSession(kv, course.id, { capacity: 1 });
   const alt = await putSession(kv, course.id, { startsInHours: 24 * 9 });
@@ -118,7 +118,13 @@ Deno.test("[alternatives] a refused hold carries the ranked alternatives in its 
   const alts = err.details.alternatives as { sessionId: string; reason: string }[];
   assert.deepEqual(alts.map((x) => x.sessionId), [alt.id]);
   assert.equal(alts[0].reason, "same course · online · in 9 days");
-  assert.equal((await allEvents(kv)).length, before);
-  assert.equal((await kv.get(keys.alternativesOffered(b.id, full.id))).value, null);
+  const added = (await allEvents(kv)).slice(before);
+  assert.deepEqual(added.map((e) => [e.type, e.learnerId, e.data.shownOn]), [[
+    "alternatives.offered",
+    b.id,
+    "refusal",
+  ]]);
+  assert.ok((await kv.get(keys.alternativesOffered(b.id, full.id))).value, "the 24 h offer marker");
+  assert.equal((await kv.get(keys.place(full.id, b.id))).value, null, "no seat, hold or place for the refused learner");
   await teardown(kv);
 });

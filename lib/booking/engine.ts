@@ -7,7 +7,7 @@ import type { Course, NewSession, SessionPatch, User } from "../domain/mod.ts";
 import { actsForSession, assertMayActOnPlace, assertMayManageSession, mayActOnPlace } from "./access.ts";
 import { keys } from "../store/keys.ts";
 import { getSession } from "../store/sessions.ts";
-import { acceptedAlternativeOf, findAlternatives } from "./alternatives.ts";
+import { acceptedAlternativeOf, findAlternatives, recordAlternativesOffer } from "./alternatives.ts";
 import { type CourseDuplicate, findCourseDuplicate } from "./duplicates.ts";
 import { removeCourseEntryPlaces } from "./course_waitlist.ts";
 import { type AttendanceInput, type AttendanceResult, recordAttendance } from "./attendance.ts";
@@ -88,11 +88,24 @@ export class BookingEngine {
     return s;
   }
 
-  async #withAlternatives(err: unknown, sessionOrId: Session | string, learnerId: string): Promise<never> {
+  /**
+   * A full (409) or expired (410) refusal carries the alternatives, and the offer is recorded here, in one place for
+   * the pages and the API, for the reports' acceptance rate. Recording is its own small commit after the refusal
+   * (deduplicated per learner and session for 24 h); when it fails the refusal still stands.
+   */
+  async #withAlternatives(
+    err: unknown,
+    sessionOrId: Session | string,
+    learnerId: string,
+    actor: Actor,
+  ): Promise<never> {
     if (err instanceof DomainError && (err.code === "session_full" || err.code === "hold_expired")) {
       const session = typeof sessionOrId === "string" ? await this.#requireSession(sessionOrId) : sessionOrId;
-      // A refusal writes nothing: the page or client that shows these records the offer (recordAlternativesOffer).
-      const alternatives = await findAlternatives(this.kv, session, learnerId, this.now());
+      const now = this.now();
+      const alternatives = await findAlternatives(this.kv, session, learnerId, now);
+      await recordAlternativesOffer(this.kv, session.id, learnerId, alternatives, now, actor, "refusal").catch((e) =>
+        console.error(`alternatives offer on ${session.id}: not recorded:`, e instanceof Error ? e.message : e)
+      );
       throw new DomainError(err.status, err.code, err.message, {
         ...(err.details as object ?? {}),
         waitlistOpen: session.waitlistEnabled && session.status === "scheduled",
@@ -197,7 +210,7 @@ export class BookingEngine {
         return { hold, replayed: false };
       }, prefetch);
     } catch (err) {
-      return this.#withAlternatives(err, session, learnerId);
+      return this.#withAlternatives(err, session, learnerId, actor);
     }
   }
 
@@ -279,7 +292,7 @@ export class BookingEngine {
       }
       return out;
     } catch (err) {
-      return this.#withAlternatives(err, first.sessionId, first.learnerId);
+      return this.#withAlternatives(err, first.sessionId, first.learnerId, actor);
     }
   }
 
@@ -493,7 +506,7 @@ export class BookingEngine {
       }
       throw new DomainError(503, "busy", "The sessions are very busy; please try again.");
     } catch (err) {
-      return this.#withAlternatives(err, target, first.learnerId);
+      return this.#withAlternatives(err, target, first.learnerId, actor);
     }
   }
 

@@ -287,7 +287,7 @@ Deno.test("[booking] capacity counts holds, bookings and open offers; full is 40
   assert.equal((await kv.get<{ kind: string }>(keys.place(s.id, d.id))).value?.kind, "offer");
   const before = await types(kv);
   const err = await rejects(engine.placeHold(s.id, e.id, self(e.id)), 409, "session_full");
-  assert.deepEqual(await types(kv), before, "a rejected hold writes no event");
+  assert.deepEqual(await types(kv), [...before, "alternatives.offered"], "a rejected hold records only the offer");
   const details = err.details as { waitlistOpen: boolean; alternatives: { sessionId: string; seatsLeft: number }[] };
   assert.equal(details.waitlistOpen, true);
   assert.ok(details.alternatives.length <= 3);
@@ -379,7 +379,7 @@ Deno.test("[booking] cancel frees the seat; late after the course cut-off (defau
   await teardown(kv);
 });
 
-Deno.test("[booking] reschedule is all-or-nothing: a full target changes nothing and writes no event", async () => {
+Deno.test("[booking] reschedule is all-or-nothing: a full target moves nothing and records only the offer of alternatives", async () => {
   const { kv, engine, clock, course } = await setup();
   const from = await putSession(kv, course.id, { capacity: 2, startsInHours: 100 });
   const to = await putSession(kv, course.id, { capacity: 1, startsInHours: 120 });
@@ -394,6 +394,12 @@ Deno.test("[booking] reschedule is all-or-nothing: a full target changes nothing
   await rejects(engine.rescheduleBooking(ba.id, from.id, self(a.id)), 422, "same_session");
   await rejects(engine.rescheduleBooking(ba.id, other.id, self(a.id)), 422, "different_course");
   await rejects(engine.rescheduleBooking(ba.id, to.id, self(b.id)), 403, "forbidden");
+  // The first refusal records the offer of its alternatives (the reports' acceptance rate), and nothing else.
+  const typesBefore = await types(kv);
+  const first = await rejects(engine.rescheduleBooking(ba.id, to.id, self(a.id)), 409, "session_full");
+  const offered = (first.details as { alternatives: unknown[] }).alternatives.length;
+  assert.deepEqual(await types(kv), [...typesBefore, ...(offered ? ["alternatives.offered"] : [])]);
+  // The same refusal again within 24 h writes nothing at all.
   const snapshot = await dump(kv);
   const err = await rejects(engine.rescheduleBooking(ba.id, to.id, self(a.id)), 409, "session_full");
   assert.ok("alternatives" in (err.details as object));

@@ -15,7 +15,7 @@ import {
 import { SessionSummary } from "../../components/SessionSummary.tsx";
 import HoldCountdown from "../../islands/HoldCountdown.tsx";
 import type { PageState } from "../../lib/auth/page_user.ts";
-import { type Alternative, recordAlternativesOffer } from "../../lib/booking/alternatives.ts";
+import type { Alternative } from "../../lib/booking/alternatives.ts";
 import { getSessionDetail, type SessionDetail } from "../../lib/catalog/browse.ts";
 import { formatTime, formatZone } from "../../lib/catalog/format.ts";
 import type { Hold } from "../../lib/domain/hold.ts";
@@ -99,12 +99,8 @@ export const handler: Handlers<Data, PageState> = {
         }
       }
       const problem: Data["problem"] = { sentence: problemSentence(e) };
-      if (e.code === "hold_expired") {
-        Object.assign(problem, alternativesOf(e));
-        const actor = webActor(user, "was refused a seat");
-        const alts = problem.alternatives ?? [];
-        await recordAlternativesOffer(services().kv, hold.sessionId, user.id, alts, engine.now(), actor, "refusal");
-      }
+      // The engine recorded the offer of these alternatives with the refusal.
+      if (e.code === "hold_expired") Object.assign(problem, alternativesOf(e));
       return ctx.render(await pageData(user, latest, detail, problem), { status: e.status });
     }
   },

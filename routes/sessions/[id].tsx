@@ -40,7 +40,7 @@ import { type Handlers, Head, type PageProps } from "../../lib/fresh/mod.ts";
 import { services } from "../../lib/services.ts";
 import { recordSessionView } from "../../lib/reports/record.ts";
 import type { PageState } from "../../lib/auth/page_user.ts";
-import { type Alternative, offerAlternatives, recordAlternativesOffer } from "../../lib/booking/alternatives.ts";
+import { type Alternative, offerAlternatives } from "../../lib/booking/alternatives.ts";
 import type { User } from "../../lib/domain/user.ts";
 
 /** Who may open this page (the access matrix, lib/access/matrix.ts). */
@@ -259,19 +259,8 @@ export const handler: Handlers<Data, PageState> = {
       const e = asDomainError(err);
       if (e.status === 404) return ctx.renderNotFound();
       const outcome: Outcome = { sentence: problemSentence(e) };
-      if (e.code === "session_full") {
-        Object.assign(outcome, alternativesOf(e));
-        const actor = webActor(user, "was refused a seat");
-        await recordAlternativesOffer(
-          services().kv,
-          id,
-          user.id,
-          outcome.alternatives!,
-          engine.now(),
-          actor,
-          "refusal",
-        );
-      }
+      // The engine recorded the offer of these alternatives with the refusal.
+      if (e.code === "session_full") Object.assign(outcome, alternativesOf(e));
       if (e.code === "prerequisites_missing") {
         const missing = ((e.details ?? {}) as { missing?: { courseId: string; title: string }[] }).missing ?? [];
         outcome.sentence = "This course builds on other courses. Complete these first, then come back to book:";

@@ -35,6 +35,31 @@ Deno.test("[api] GET alternatives ranks for the caller, records the offer; a hol
   }
 });
 
+Deno.test("[api] a 409 full refusal records its alternatives as offered once; a hold naming one is an acceptance", async () => {
+  const f = await startApiFixture();
+  try {
+    const [a, b] = await f.learners(2);
+    const course = await f.courseWithoutPrerequisites();
+    const full = await f.session({ capacity: 1, course });
+    const other = await f.session({ capacity: 5, course, startsInHours: 3, locationId: full.locationId! });
+    assert.equal((await a.api.post("/api/v1/holds", { sessionId: full.id })).status, 201);
+    for (let i = 0; i < 2; i++) {
+      const refused = await b.api.post<Body>("/api/v1/holds", { sessionId: full.id });
+      assert.equal(refused.status, 409);
+      assert.ok((refused.body.details.alternatives as Body[]).some((x) => x.sessionId === other.id));
+    }
+    const { events } = await listEvents(f.services.kv, { limit: 1000 });
+    const offered = events.filter((e) => e.type === "alternatives.offered" && e.learnerId === b.user.id);
+    assert.equal(offered.length, 1, "two identical refusals within 24 h are one offer");
+    assert.equal(offered[0].data.shownOn, "refusal");
+    const held = await b.api.post<Body>("/api/v1/holds", { sessionId: other.id, alternativeOf: full.id });
+    assert.equal(held.status, 201);
+    assert.equal(held.body.hold.alternativeOf, full.id);
+  } finally {
+    await f.close();
+  }
+});
+
 Deno.test("[api] alternatives: unknown session 404, another learner 403, a malformed alternativeOf 400", async () => {
   const f = await startApiFixture();
   try {
