@@ -18,7 +18,14 @@ import type { Session, User } from "../domain/mod.ts";
 import { keys } from "../store/keys.ts";
 import { ulid } from "ulid";
 import { blobKeysFor, foldAltOffer, foldEvent, type FoldLookup, foldViews, Ledger, offerAccepted } from "./ledger.ts";
-import type { AltOffer, PackedBlob, ReportBlob, ReportInboxItem, SessionMeta } from "./model.ts";
+import {
+  type AltOffer,
+  isPacked,
+  type PackedBlob,
+  type ReportBlob,
+  type ReportInboxItem,
+  type SessionMeta,
+} from "./model.ts";
 
 /** Lease name of the aggregator loop (the recount takes it too). */
 export const REPORTS_JOB = "reports";
@@ -26,12 +33,31 @@ export const REPORTS_JOB = "reports";
 /** How long a folded event's marker is kept (a redelivery later than this is caught by the recount). */
 const APPLIED_TTL_MS = 7 * 24 * 3600_000;
 
-/** Items per step: with their markers and deletes, well inside 1,000 mutations per atomic op. */
-const EVENTS_PER_STEP = 200;
+/**
+ * Items per step: with their markers and deletes (2 per event, 1 per view, 2 per offer) and the changed blobs, well
+ * inside 1,000 mutations per atomic op.
+ */
+export const EVENTS_PER_STEP = 200;
 const VIEWS_PER_STEP = 100;
 const OFFERS_PER_STEP = 20;
-/** Changed blobs per commit (each well under 64 KiB; the op stays far below KV's size limit). */
-const MAX_DIRTY_BLOBS = 24;
+/**
+ * Changed blobs per commit: with the items above (at most 400 + 100 + 40 mutations) and the one an item may overshoot
+ * (4 blobs), the op stays under 1,000 mutations. Events spread over many sessions touch one day blob each (four buckets
+ * a day; a second for the dealer), so the cap of 24 this replaced folded only a dozen of them per step. The op's size
+ * is bounded by bytes ({@link MAX_BLOB_BYTES}).
+ */
+const MAX_DIRTY_BLOBS = 400;
+/** Estimated bytes of the changed blobs per commit (KV allows 800 KiB per atomic op). */
+const MAX_BLOB_BYTES = 480 * 1024;
+/** What one folded item may add to a blob (a new row and its strings). */
+const GROWTH_PER_ITEM = 512;
+
+/** About how many bytes a stored blob takes. */
+function blobBytes(value: PackedBlob | ReportBlob | null): number {
+  if (!value) return 0;
+  if (isPacked(value)) return value.r.byteLength + value.p.byteLength + value.s.reduce((n, x) => n + x.length + 8, 64);
+  return JSON.stringify(value).length;
+}
 
 /** Reads values by key, 10 per getMany (KV Connect's limit), in parallel. */
 export async function getManyValues<T>(kv: Deno.Kv, list: Deno.KvKey[]): Promise<(T | null)[]> {
@@ -108,6 +134,8 @@ export interface FoldResult {
   redelivered: number;
   views: number;
   offers: number;
+  /** Whether more was pending than this step took (a full page, or a commit that filled up): go on at once. */
+  more: boolean;
 }
 
 /**
@@ -128,7 +156,7 @@ export async function foldPending(
       }),
     ),
   ]);
-  const result: FoldResult = { events: 0, redelivered: 0, views: 0, offers: 0 };
+  const result: FoldResult = { events: 0, redelivered: 0, views: 0, offers: 0, more: false };
   // A page holds whole sessions, so one busy session can bring thousands of events: fold a prefix in
   // commit order (at most EVENTS_PER_STEP: two mutations each keep the commit within KV's 1,000), the
   // rest on the next step.
@@ -139,11 +167,12 @@ export async function foldPending(
   const offers = await getManyValues<AltOffer>(kv, offerKeys);
   // A marker's value is null: it exists when getMany returns a versionstamp.
   const appliedKeys = new Set<string>();
-  for (let i = 0; i < events.length; i += 10) {
-    const chunk = events.slice(i, i + 10);
+  const chunks: (typeof events)[] = [];
+  for (let i = 0; i < events.length; i += 10) chunks.push(events.slice(i, i + 10));
+  await Promise.all(chunks.map(async (chunk) => {
     const entries = await kv.getMany(chunk.map((e) => keys.reportApplied(e.key)));
     entries.forEach((en, j) => en.versionstamp && appliedKeys.add(chunk[j].key));
-  }
+  }));
 
   const look = await loadLookup(
     kv,
@@ -180,8 +209,18 @@ export async function foldPending(
   const unique = [...new Map(blobKeys.map((k) => [JSON.stringify(k), k])).values()];
   const blobs = await getManyValues<PackedBlob | ReportBlob>(kv, unique);
   const ledger = new Ledger();
-  unique.forEach((k, i) => ledger.put(k, blobs[i]));
-  const full = () => ledger.dirty.size >= MAX_DIRTY_BLOBS;
+  const storedBytes = new Map<string, number>();
+  unique.forEach((k, i) => {
+    ledger.put(k, blobs[i]);
+    storedBytes.set(JSON.stringify(k), blobBytes(blobs[i]));
+  });
+  let folded = 0;
+  const full = () => {
+    if (ledger.dirty.size >= MAX_DIRTY_BLOBS) return true;
+    let bytes = folded * GROWTH_PER_ITEM;
+    for (const id of ledger.dirty) bytes += storedBytes.get(id) ?? 0;
+    return bytes >= MAX_BLOB_BYTES;
+  };
 
   const op = guard(kv.atomic());
   for (const ev of events) {
@@ -191,6 +230,7 @@ export async function foldPending(
       foldEvent(ledger, ev, look);
       op.set(keys.reportApplied(ev.key), null, { expireIn: APPLIED_TTL_MS });
       result.events++;
+      folded++;
     }
     op.delete(ev.outboxKey);
   }
@@ -200,16 +240,20 @@ export async function foldPending(
     if (m) foldViews(ledger, m, i.value.dealerId, 1);
     op.delete(i.key);
     result.views++;
+    folded++;
   }
   decided.forEach((o, idx) => {
     if (full()) return;
     if (o) {
       foldAltOffer(ledger, o, look);
       op.set(keys.reportAltOffer(o.id), o);
+      folded++;
     }
     op.delete(due[idx].key);
     result.offers++;
   });
+  result.more = page.events.length >= EVENTS_PER_STEP || result.events + result.redelivered < events.length ||
+    inbox.length >= VIEWS_PER_STEP || result.views < inbox.length || due.length >= OFFERS_PER_STEP;
   for (const { key, value } of ledger.changed()) op.set(key, value);
   op.set(keys.reportMeta("version"), ulid());
   const res = await op.commit();

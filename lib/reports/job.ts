@@ -31,6 +31,7 @@ export interface ReportsJobOptions {
 /** The aggregator loop (not started). `now` is the business clock (decides when offers are due). */
 export function createReportsJob(kv: Deno.Kv, now: () => Date, options: ReportsJobOptions = {}): LeasedLoop {
   const log = options.log ?? ((m: string) => console.log(m));
+  let more = false;
   return new LeasedLoop(kv, REPORTS_JOB, {
     step: async ({ lease }) => {
       const request = await kv.get<RecountRequest>(keys.reportMeta("recount_request"));
@@ -51,11 +52,13 @@ export function createReportsJob(kv: Deno.Kv, now: () => Date, options: ReportsJ
         await lease.verify(); // throws when the lease changed hands
         throw new Error("reports: the fold did not commit");
       }
+      more = r.more;
       return handled(r);
     },
     idleMs: options.maxIdleMs ?? 1_000,
-    // Under load, gather a bigger batch per step instead of folding every commit on its own.
-    lingerMs: 200,
+    // Under light load, gather a bigger batch per step instead of folding every commit on its own; after a full
+    // page a backlog is waiting, so go on at once.
+    lingerMs: () => more ? 0 : 200,
     wakeOn: onEventsCommitted,
     leaseMs: options.leaseMs,
     owner: options.owner,

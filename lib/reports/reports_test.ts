@@ -397,3 +397,24 @@ Deno.test("[reports] one busy session with more pending events than a commit can
     await teardown(kv);
   }
 });
+
+Deno.test("[reports] events spread over many days are folded a full page per step, not a few dozen blobs' worth", async () => {
+  const { kv, engine } = await setup();
+  try {
+    const course = await putCourse(kv);
+    // 150 sessions on 150 different days: each hold touches its own day blob.
+    const sessions = [];
+    for (let i = 0; i < 150; i++) {
+      sessions.push(await putSession(kv, course.id, { capacity: 5, startsInHours: 48 + 24 * i }));
+    }
+    const users = await Promise.all(sessions.map(() => putUser(kv)));
+    await Promise.all(sessions.map((s, i) => engine.placeHold(s.id, users[i].id, self(users[i].id))));
+    const first = await foldPending(kv, noGuard, engine.now());
+    assert.equal(first?.events, 150, "one step folds every pending event");
+    assert.equal(first?.more, false);
+    clearReportCache();
+    assert.equal((await buildReport(kv, {})).totals.holds, 150);
+  } finally {
+    await teardown(kv);
+  }
+});

@@ -93,3 +93,23 @@ Deno.test("[worker] leased loops: one runs the job, the other stands by and take
   await b.stop();
   kv.close();
 });
+
+Deno.test("[worker] a computed linger is asked after each step that worked, with what it did", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const work = [200, 3, 0];
+  const asked: number[] = [];
+  let steps = 0;
+  const loop = new LeasedLoop(kv, "job", {
+    idleMs: 10,
+    lingerMs: (worked) => {
+      asked.push(worked);
+      return worked >= 200 ? 0 : 5; // a full batch: go on at once
+    },
+    step: () => Promise.resolve(work[steps++] ?? 0),
+  });
+  loop.start();
+  while (steps < 4) await new Promise((r) => setTimeout(r, 5));
+  await loop.stop();
+  assert.deepEqual(asked, [200, 3], "asked after the two steps that worked, never after an idle one");
+  kv.close();
+});

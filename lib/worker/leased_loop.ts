@@ -34,8 +34,11 @@ export interface LeasedLoopOptions {
   step: (ctx: StepContext) => Promise<number>;
   /** Wait when a step found nothing (ms, or computed, e.g. until the next due item). Default 500. */
   idleMs?: number | (() => number | Promise<number>);
-  /** Pause after a step that did work (gathers a bigger next batch; not cut short). Default 0. */
-  lingerMs?: number;
+  /**
+   * Pause after a step that did work (gathers a bigger next batch; not cut short). Default 0. As a function of the
+   * work done, a job can go on at once after a full batch (a backlog is waiting) and linger only after a small one.
+   */
+  lingerMs?: number | ((worked: number) => number);
   leaseMs?: number;
   owner?: string;
   /** Clock of the lease (default `Date.now`). */
@@ -140,7 +143,11 @@ export class LeasedLoop {
         this.#status.failures = 0;
         if (!this.#running) break;
         if (worked === 0 && !this.#woken) await this.#sleep(await this.#idleMs(), true);
-        else if (worked > 0 && this.#opt.lingerMs) await this.#sleep(this.#opt.lingerMs, false);
+        else if (worked > 0) {
+          const linger = this.#opt.lingerMs;
+          const ms = typeof linger === "function" ? linger(worked) : linger ?? 0;
+          if (ms > 0) await this.#sleep(ms, false);
+        }
       } catch (err) {
         if (err instanceof LeaseLostError) {
           // Another worker took over mid-step: nothing this step did after that was committed.
