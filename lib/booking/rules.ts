@@ -27,6 +27,7 @@ import type { Actor } from "./events.ts";
 import { parseOrThrow } from "../domain/validation.ts";
 import { keys } from "../store/keys.ts";
 import { TtlCache } from "../store/ttl_cache.ts";
+import { DEFAULT_REMINDER_OFFSETS_MIN } from "../notify/kinds.ts";
 
 /** The global rules. */
 export const RulesSchema = z.strictObject({
@@ -114,7 +115,7 @@ export function defaultRules(defaults: RuleDefaults = {}): Rules {
     offerHoursNearStart: 2,
     cancelCutoffHours: 24,
     checkInWindowMinutes: d.checkInWindowMinutes ?? 30,
-    reminderHours: [...(d.reminderHours ?? [168, 24, 1])],
+    reminderHours: d.reminderHours ? [...d.reminderHours] : DEFAULT_REMINDER_OFFSETS_MIN.map((m) => m / 60),
   };
 }
 
