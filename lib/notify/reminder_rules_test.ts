@@ -5,21 +5,11 @@
  */
 import assert from "node:assert/strict";
 import { defaultRules, saveCourseRules, saveRules } from "../booking/rules.ts";
-import { admin, HOUR, MINUTE, putCourse, putSession, putUser, self, setup } from "../../tests/booking/test_fixtures.ts";
+import { admin, HOUR, MINUTE, putCourse, putSession, putUser, setup } from "../../tests/booking/test_fixtures.ts";
 import type { Mailer, OutgoingMail } from "./mailer.ts";
 import { Notifier } from "./notifier.ts";
-import type { BookingEngine } from "../booking/engine.ts";
+import { book, drain } from "../../tests/mail/notify_fixture.ts";
 import { reminderScheduleOf } from "./produce.ts";
-
-async function book(engine: BookingEngine, sessionId: string, learnerId: string): Promise<void> {
-  const { hold } = await engine.placeHold(sessionId, learnerId, self(learnerId));
-  await engine.confirmHold(hold.id, self(learnerId));
-}
-
-async function drain(notifier: Notifier): Promise<void> {
-  for (let i = 0; i < 100; i++) if (!(await notifier.tick())) return;
-  throw new Error("the notifier did not settle");
-}
 
 Deno.test("[notify] reminders follow the rule reminderHours: a course's own schedule wins, bookings made before a change keep theirs, each sent once at its time", async () => {
   const { kv, engine, clock, course } = await setup();
