@@ -99,7 +99,7 @@ export const ConfigSchema = z.object({
     .default("Training Booking <noreply@localhost>"),
   /** Public address of the site, for links in emails (`SITE_URL`; default http://localhost:PORT). */
   siteUrl: z.url({ protocol: /^https?$/ }).transform((u) => u.replace(/\/+$/, "")).nullable(),
-  /** Reminder schedule in minutes before the start (`REMINDER_OFFSETS`, e.g. `7d,1d,1h`). */
+  /** Reminder schedule in minutes before the start (`REMINDER_OFFSETS`, e.g. `7d,1d,1h`) until admins save rules. */
   reminderOffsetsMin: z.array(z.number().int().min(1).max(60 * 24 * 90)).max(10),
   /** Whether this process runs the background jobs (relay, Cal.com sync, hold sweep, crons); WORKER=0 on app instances beside a `deno task worker`. */
   worker: z.boolean(),

@@ -16,8 +16,8 @@ export type RuleField = typeof RULE_FIELDS[number];
 export type RuleValues = Record<RuleField, string>;
 export type RuleErrors = Partial<Record<RuleField, string>>;
 
-/** The course overrides a form may set. */
-export const OVERRIDE_FIELDS = ["holdMinutes", "offerHours", "offerHoursNearStart"] as const;
+/** The course overrides a form may set (reminders as "24, 1", or "none" for no reminders). */
+export const OVERRIDE_FIELDS = ["holdMinutes", "offerHours", "offerHoursNearStart", "reminderHours"] as const;
 export type OverrideField = typeof OVERRIDE_FIELDS[number];
 
 /** The form's values of rules. */
@@ -33,11 +33,13 @@ export function formText<F extends string>(form: FormData, fields: readonly F[])
 }
 
 const whole = (s: string) => /^\d{1,6}$/.test(s) ? Number(s) : Number.NaN;
+/** "48, 2" → [48, 2] (NaN for a part that is not a whole number). */
+const hoursList = (s: string) => s.split(/[\s,]+/).filter(Boolean).map(whole);
 
 /** Checks the global rules form. */
 export function parseRulesForm(v: RuleValues): { rules: Rules; errors: null } | { rules: null; errors: RuleErrors } {
   const errors: RuleErrors = {};
-  const reminders = v.reminderHours ? v.reminderHours.split(/[\s,]+/).filter(Boolean).map(whole) : [];
+  const reminders = hoursList(v.reminderHours);
   const input: Record<string, unknown> = { reminderHours: reminders };
   for (const f of RULE_FIELDS) {
     if (f === "reminderHours") continue;
@@ -62,6 +64,14 @@ export function parseOverridesForm(
   const overrides: CourseOverrides = {};
   for (const f of OVERRIDE_FIELDS) {
     if (!v[f]) continue;
+    if (f === "reminderHours") {
+      const hours = /^none$/i.test(v[f]) ? [] : hoursList(v[f]);
+      const list = RulesSchema.shape.reminderHours.safeParse(hours, { error: readableErrors });
+      if (hours.some(Number.isNaN)) errors[f] = "Give whole hours separated by commas, like 24, 1, or none.";
+      else if (!list.success) errors[f] = `This ${list.error.issues[0].message}.`;
+      else overrides[f] = list.data;
+      continue;
+    }
     const n = whole(v[f]);
     const range = RulesSchema.shape[f].safeParse(n, { error: readableErrors });
     if (Number.isNaN(n)) errors[f] = "Give a whole number, or leave it empty.";

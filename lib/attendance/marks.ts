@@ -25,6 +25,7 @@ import {
   checkInWindow,
   describeWindow,
   inWindow,
+  loadSettingsInForce,
   markWindow,
   type TimeWindow,
 } from "./windows.ts";
@@ -230,6 +231,7 @@ export async function markAttendance(
   settings: AttendanceSettings,
   action: "mark" | "all_present" = "mark",
 ): Promise<AttendanceMarkRecord> {
+  settings = await loadSettingsInForce(kv, settings);
   const givenIn = parseTime(input.checkInAt, "checkInAt");
   const givenOut = parseTime(input.checkOutAt, "checkOutAt");
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
@@ -378,7 +380,7 @@ export async function selfCheckIn(
 ): Promise<AttendanceMarkRecord> {
   const session = (await kv.get<Session>(keys.session(input.sessionId))).value;
   if (!session) throw notFound("session", input.sessionId);
-  const window = checkInWindow(session, settings);
+  const window = checkInWindow(session, await loadSettingsInForce(kv, settings));
   if (now.getTime() >= Date.parse(window.closesAt)) {
     throw new DomainError(
       410,

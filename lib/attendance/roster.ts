@@ -25,6 +25,7 @@ import {
   type AttendanceState,
   attendanceState,
   checkInWindow,
+  loadSettingsInForce,
   markWindow,
   type SessionPhase,
   sessionPhase,
@@ -98,6 +99,7 @@ export async function getRoster(
   now: Date,
   settings: AttendanceSettings,
 ): Promise<Roster> {
+  settings = await loadSettingsInForce(kv, settings);
   const session = (await kv.get<Session>(keys.session(sessionId))).value;
   if (!session) throw notFound("session", sessionId);
   assertMayManageSession(who, session);
@@ -226,6 +228,7 @@ export async function listTeachSessions(
   settings: AttendanceSettings,
   options: { recentDays?: number; upcomingDays?: number } = {},
 ): Promise<{ upcoming: TeachSessionRow[]; recent: TeachSessionRow[] }> {
+  settings = await loadSettingsInForce(kv, settings);
   const day = 86_400_000;
   const prefix = keys.sessionsByInstructorPrefix(instructorId);
   const from = new Date(now.getTime() - (options.recentDays ?? 30) * day).toISOString();

@@ -1,7 +1,9 @@
 /**
  * The time windows of attendance: when marks and self check-in are accepted, when attendance
- * closes, and what a session's phase is at a moment. Pure functions over a session and settings.
+ * closes, and what a session's phase is at a moment. Pure functions over a session and settings,
+ * and {@link loadSettingsInForce}, which puts the admins' check-in rule into the settings.
  */
+import { globalRules } from "../booking/rules.ts";
 import type { Session } from "../domain/session.ts";
 
 const MINUTE = 60_000;
@@ -9,7 +11,11 @@ const DAY = 86_400_000;
 
 /** Configurable windows (lib/config.ts reads them from the environment). */
 export interface AttendanceSettings {
-  /** Self check-in and marks open this many minutes before the start (default 30). */
+  /**
+   * Self check-in and marks open this many minutes before the start: the rule
+   * `checkInWindowMinutes` (lib/booking/rules.ts) once {@link loadSettingsInForce} applied it; the
+   * environment's `CHECKIN_OPENS_MINUTES` (default 30) until an admin saves the rules.
+   */
   checkInOpensMinutes: number;
   /** Attendance closes (marks are final, no-shows recorded) this many days after the end (default 7). */
   closeAfterDays: number;
@@ -26,6 +32,16 @@ export const DEFAULT_ATTENDANCE_SETTINGS: Readonly<AttendanceSettings> = {
   lateAfterMinutes: 10,
   joinOpensMinutes: 10,
 };
+
+/**
+ * The settings with the check-in window the admins' rules set now (`checkInWindowMinutes`; the
+ * settings' own value is its default until rules are saved). From the instance's rules cache: no
+ * store read in the common case.
+ */
+export async function loadSettingsInForce(kv: Deno.Kv, settings: AttendanceSettings): Promise<AttendanceSettings> {
+  const rules = await globalRules(kv, { checkInWindowMinutes: settings.checkInOpensMinutes });
+  return { ...settings, checkInOpensMinutes: rules.checkInWindowMinutes };
+}
 
 /** A half-open interval of time `[opensAt, closesAt)`. */
 export interface TimeWindow {

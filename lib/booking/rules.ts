@@ -5,9 +5,19 @@
  * effective rules when an action starts, so a change applies to new actions only: holds placed
  * before keep their expiry.
  *
- * Read by the engine today: `holdMinutes` (per course), `maxLiveHolds`, `cancelCutoffHours` (when
- * a course has none). Stored for their consumers: the waitlist offer windows, the check-in window
- * and the reminder schedule (the notifications work).
+ * Who reads which rule, and when (each read goes through the per-instance cache below, never a
+ * KV read per hold):
+ * - the engine, when a hold starts: `holdMinutes` (per course), `maxLiveHolds`;
+ *   when a booking is cancelled: `cancelCutoffHours` (when the course has none);
+ * - the waitlist, when it makes an offer (lib/booking/session_tx.ts): `offerHours`,
+ *   `offerHoursNearStart` (per course); an offer already made keeps its expiry;
+ * - attendance, when a check-in or the roster is asked for (lib/attendance/windows.ts):
+ *   `checkInWindowMinutes`;
+ * - notifications, when they plan a booking's reminders (lib/notify/produce.ts): `reminderHours`
+ *   (per course); reminders planned earlier keep their times.
+ *
+ * Until an admin saves rules, the defaults are the environment's (`HOLD_MINUTES`,
+ * `CHECKIN_OPENS_MINUTES`, `REMINDER_OFFSETS`: {@link ruleDefaultsOf}) or the built-in ones.
  */
 import { monotonicFactory } from "ulid";
 import { z } from "zod";
@@ -17,6 +27,7 @@ import type { Actor } from "./events.ts";
 import { parseOrThrow } from "../domain/validation.ts";
 import { keys } from "../store/keys.ts";
 import { TtlCache } from "../store/ttl_cache.ts";
+import { DEFAULT_REMINDER_OFFSETS_MIN } from "../notify/kinds.ts";
 
 /** The global rules. */
 export const RulesSchema = z.strictObject({
@@ -32,11 +43,12 @@ export const RulesSchema = z.strictObject({
 });
 export type Rules = z.infer<typeof RulesSchema>;
 
-/** What a course may override. */
+/** What a course may override (`reminderHours: []`: no reminders for this course). */
 export const CourseOverridesSchema = RulesSchema.pick({
   holdMinutes: true,
   offerHours: true,
   offerHoursNearStart: true,
+  reminderHours: true,
 })
   .partial();
 export type CourseOverrides = z.infer<typeof CourseOverridesSchema>;
@@ -71,20 +83,49 @@ export interface RulesAuditEntry {
   reason: string | null;
 }
 
-/** The rules before an admin changes any (the hold length from HOLD_MINUTES). */
-export function defaultRules(holdMinutes = 15): Rules {
+/**
+ * Defaults the environment sets for rules no admin has saved yet: the hold length (`HOLD_MINUTES`),
+ * the check-in window (`CHECKIN_OPENS_MINUTES`) and the reminder schedule (`REMINDER_OFFSETS`, in
+ * hours: `30m` is 0.5). A number is the hold length alone.
+ */
+export type RuleDefaults = number | Partial<Pick<Rules, "holdMinutes" | "checkInWindowMinutes" | "reminderHours">>;
+
+/** The rule defaults of a loaded configuration (lib/config.ts). */
+export function ruleDefaultsOf(
+  config: { holdMinutes: number; checkInOpensMinutes: number; reminderOffsetsMin: readonly number[] },
+): Exclude<RuleDefaults, number> {
   return {
-    holdMinutes,
+    holdMinutes: config.holdMinutes,
+    checkInWindowMinutes: config.checkInOpensMinutes,
+    reminderHours: config.reminderOffsetsMin.map((m) => m / 60),
+  };
+}
+
+/**
+ * The rules before an admin changes any: the environment's defaults (see {@link RuleDefaults}),
+ * else 15 min holds, 3 live holds, offers of 24 h (2 h near the start), a 24 h cut-off, check-in
+ * 30 min before, reminders 1 week, 1 day and 1 hour before.
+ */
+export function defaultRules(defaults: RuleDefaults = {}): Rules {
+  const d = typeof defaults === "number" ? { holdMinutes: defaults } : defaults;
+  return {
+    holdMinutes: d.holdMinutes ?? 15,
     maxLiveHolds: MAX_ACTIVE_HOLDS,
     offerHours: 24,
     offerHoursNearStart: 2,
     cancelCutoffHours: 24,
-    checkInWindowMinutes: 30,
-    reminderHours: [48, 2],
+    checkInWindowMinutes: d.checkInWindowMinutes ?? 30,
+    reminderHours: d.reminderHours ? [...d.reminderHours] : DEFAULT_REMINDER_OFFSETS_MIN.map((m) => m / 60),
   };
 }
 
-const cache = new WeakMap<Deno.Kv, TtlCache<Rules & { courseOverrides: CourseOverrides }>>();
+/** What the cache keeps per course: the stored documents, so each caller's defaults still apply. */
+interface StoredRules {
+  global: Rules | null;
+  courseOverrides: CourseOverrides;
+}
+
+const cache = new WeakMap<Deno.Kv, TtlCache<StoredRules>>();
 /** How long an instance reuses the rules it read (a change made on this instance applies at once). */
 export const RULES_CACHE_MS = 5_000;
 
@@ -95,19 +136,48 @@ function cacheOf(kv: Deno.Kv) {
 }
 
 /** The global rules as stored (defaults when none were saved) with their version (null: never saved). */
-export async function getRules(kv: Deno.Kv, holdMinutes?: number): Promise<{ rules: Rules; version: string | null }> {
+export async function getRules(
+  kv: Deno.Kv,
+  defaults?: RuleDefaults,
+): Promise<{ rules: Rules; version: string | null }> {
   const doc = (await kv.get<RulesDoc>(keys.rulesGlobal())).value;
-  return doc ? { rules: doc.rules, version: doc.version } : { rules: defaultRules(holdMinutes), version: null };
+  return doc ? { rules: doc.rules, version: doc.version } : { rules: defaultRules(defaults), version: null };
 }
 
-/** The effective rules for an action in a course: global ones with the course's overrides. */
-export function effectiveRules(kv: Deno.Kv, courseId: string, holdMinutes?: number): Promise<Rules> {
-  return cacheOf(kv).get(courseId, async () => {
+/**
+ * The effective rules for an action in a course: global ones with the course's overrides. Served
+ * from the instance's cache (at most {@link RULES_CACHE_MS} old); the defaults are applied per call,
+ * so callers with different defaults never see each other's.
+ */
+export async function effectiveRules(
+  kv: Deno.Kv,
+  courseId: string,
+  defaults?: RuleDefaults,
+): Promise<Rules & { courseOverrides: CourseOverrides }> {
+  const stored = await cacheOf(kv).get(courseId, async () => {
     const [g, c] = await kv.getMany<[RulesDoc, CourseRulesDoc]>([keys.rulesGlobal(), keys.rulesCourse(courseId)]);
-    const base = g.value?.rules ?? defaultRules(holdMinutes);
-    const courseOverrides = c.value?.overrides ?? {};
-    return { ...base, ...courseOverrides, courseOverrides };
+    return { global: g.value?.rules ?? null, courseOverrides: c.value?.overrides ?? {} };
   });
+  return {
+    ...(stored.global ?? defaultRules(defaults)),
+    ...stored.courseOverrides,
+    courseOverrides: stored.courseOverrides,
+  };
+}
+
+/** The global rules in force (cached like {@link effectiveRules}), for rules no course overrides. */
+export async function globalRules(kv: Deno.Kv, defaults?: RuleDefaults): Promise<Rules> {
+  // Cached under a key no course id takes (ids are ULIDs or slugs, never empty).
+  const stored = await cacheOf(kv).get("", async () => ({
+    global: (await kv.get<RulesDoc>(keys.rulesGlobal())).value?.rules ?? null,
+    courseOverrides: {},
+  }));
+  return stored.global ?? defaultRules(defaults);
+}
+
+/** Minutes before the start a course's reminders go out (the rules keep hours). */
+export function reminderMinutesOf(rules: Pick<Rules, "reminderHours">): number[] {
+  return rules.reminderHours.map((h) => Math.round(h * 60));
 }
 
 /** Every course's overrides. */
@@ -152,11 +222,11 @@ export async function saveRules(
   kv: Deno.Kv,
   input: Rules,
   actor: Actor,
-  options: { ifVersion?: string | null; now: Date; holdMinutes?: number },
+  options: { ifVersion?: string | null; now: Date; holdMinutes?: number; defaults?: RuleDefaults },
 ): Promise<RulesDoc> {
   const rules = parseOrThrow(RulesSchema, input, "rules");
   const entry = await kv.get<RulesDoc>(keys.rulesGlobal());
-  const before = entry.value?.rules ?? defaultRules(options.holdMinutes);
+  const before = entry.value?.rules ?? defaultRules(options.defaults ?? options.holdMinutes);
   if (options.ifVersion !== undefined && (entry.value?.version ?? null) !== options.ifVersion) {
     throw stale("rules", entry.value ?? { rules: before, version: null });
   }

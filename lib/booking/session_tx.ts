@@ -14,13 +14,24 @@ import { keys } from "../store/keys.ts";
 import type { Booking, Hold, LearnerHolds, Place, SeatDoc, Session, WaitlistEntry } from "./model.ts";
 import { waitlistOrder } from "./waitlist_order.ts";
 import type { CourseWaitlistEntry } from "./course_waitlist.ts";
+import { effectiveRules, type Rules } from "./rules.ts";
 
 const HOUR = 3_600_000;
 
-/** How long a waitlist offer lasts: 24 h, 2 h when the session starts within 48 h, never past the start. */
-export function offerExpiry(now: number, startsAtMs: number): number {
-  const span = startsAtMs - now <= 48 * HOUR ? 2 * HOUR : 24 * HOUR;
-  return Math.min(now + span, startsAtMs);
+/** The offer windows of the rules (lib/booking/rules.ts), in hours. */
+export type OfferWindows = Pick<Rules, "offerHours" | "offerHoursNearStart">;
+
+/**
+ * How long a waitlist offer lasts: `offerHours` (default 24), `offerHoursNearStart` (default 2)
+ * when the session starts within 48 h, never past the start.
+ */
+export function offerExpiry(
+  now: number,
+  startsAtMs: number,
+  windows: OfferWindows = { offerHours: 24, offerHoursNearStart: 2 },
+): number {
+  const hours = startsAtMs - now <= 48 * HOUR ? windows.offerHoursNearStart : windows.offerHours;
+  return Math.min(now + hours * HOUR, startsAtMs);
 }
 
 /** A session loaded into a draft. */
@@ -478,6 +489,8 @@ export class SessionTx {
     // Entries this draft added (joins earlier in the same lane batch) are in the queue too.
     heads.push(...this.draft.pendingSets<WaitlistEntry>(prefix).map((w) => w.value));
     heads = heads.sort(waitlistOrder);
+    // The course's offer windows in force now (the instance's rules cache: no store read per offer).
+    const windows = await effectiveRules(this.draft.kv, s.courseId);
     const offers: Hold[] = [];
     for (const entry of heads) {
       if (offers.length >= want) break;
@@ -488,7 +501,7 @@ export class SessionTx {
         if (!course) continue;
       } else if (this.draft.size().checks + 2 > limit) break;
       await this.loadLearner(entry.learnerId);
-      const expiresAtMs = offerExpiry(this.nowMs, startsAtMs);
+      const expiresAtMs = offerExpiry(this.nowMs, startsAtMs, windows);
       const hold = this.createHold(entry.learnerId, "offer", expiresAtMs, null, null, entry.courseEntryId);
       if (course) {
         // The checked write that keeps two sessions from offering this learner at once.

@@ -106,6 +106,7 @@ export interface NotifierOptions {
   siteUrl: string;
   /** The business clock (the engine's): due times, pacing, retries. */
   now: () => Date;
+  /** Reminder schedule until an admin saves the rules (`REMINDER_OFFSETS`); then the rule `reminderHours` decides. */
   reminderOffsetsMin?: readonly number[];
   retry?: RetryPolicy;
   rate?: RateLimit;

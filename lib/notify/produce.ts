@@ -3,6 +3,11 @@
  * <recipient>` for a message about the event, `due:<booking>:<session start>:<minutes before>` for
  * a reminder (a moved session or booking gets new identities, so new reminders). The same event
  * always gives the same identities: ingesting it twice writes nothing new.
+ *
+ * Reminders follow the rule `reminderHours` (lib/booking/rules.ts: global, a course may override
+ * it) in force when a booking's reminders are planned: when the booking is confirmed or moved, or
+ * its session moves. Reminders planned before a change keep their times (rules apply to new
+ * actions only).
  */
 import type { DomainEvent } from "../booking/events.ts";
 import { bookingCalendarEvent } from "../calendar/booking_event.ts";
@@ -17,6 +22,7 @@ import { keys } from "../store/keys.ts";
 import { getLocation } from "../store/locations.ts";
 import { getUser } from "../store/users.ts";
 import { addLocalDays, zonedParts, zonedWallTimeToUtc } from "../domain/zoned_time.ts";
+import { effectiveRules, reminderMinutesOf } from "../booking/rules.ts";
 import { EXTERNAL_EVENT_KINDS, leadText, type NotificationKind } from "./kinds.ts";
 import type { TemplateVars } from "./templates.ts";
 
@@ -49,7 +55,10 @@ export interface ProduceDeps {
   kv: Deno.Kv;
   /** Public address of the site (links in messages). */
   siteUrl: string;
-  /** Minutes before the start a reminder goes out. */
+  /**
+   * Minutes before the start reminders go out until an admin saves the rules (`REMINDER_OFFSETS`);
+   * after that the rule `reminderHours` decides (a course's override first).
+   */
   reminderOffsetsMin: readonly number[];
   /** Session details already read in this batch (many events of one session read it once). */
   sessionCache?: Map<string, Promise<SessionDetail | null>>;
@@ -147,12 +156,23 @@ async function calendarStateOf(kv: Deno.Kv, bookingId: string): Promise<Calendar
   return (await kv.get<CalendarState>(keys.notifyCalendar(bookingId))).value;
 }
 
-function reminders(deps: ProduceDeps, detail: SessionDetail, booking: Booking, to: Recipient): MessageDraft[] {
+/** Minutes before the start a course's reminders go out now (the rules cache: no store read per event). */
+export async function reminderScheduleOf(deps: ProduceDeps, courseId: string): Promise<number[]> {
+  const rules = await effectiveRules(deps.kv, courseId, { reminderHours: deps.reminderOffsetsMin.map((m) => m / 60) });
+  return reminderMinutesOf(rules);
+}
+
+async function reminders(
+  deps: ProduceDeps,
+  detail: SessionDetail,
+  booking: Booking,
+  to: Recipient,
+): Promise<MessageDraft[]> {
   const startMs = Date.parse(detail.session.startsAt);
   const out: MessageDraft[] = [];
   const base = { ...sessionVars(deps, detail, to), bookingUrl: `${deps.siteUrl}/bookings/${booking.id}` };
   const guard = { bookingId: booking.id, sessionId: detail.session.id, startsAt: detail.session.startsAt };
-  for (const minutes of deps.reminderOffsetsMin) {
+  for (const minutes of await reminderScheduleOf(deps, detail.session.courseId)) {
     const remindAtMs = startMs - minutes * 60_000;
     out.push({
       identity: `due:${booking.id}:${detail.session.startsAt}:${minutes}`,
@@ -276,7 +296,7 @@ export async function draftsForEvent(deps: ProduceDeps, event: DomainEvent): Pro
           bookingId: booking.id,
         },
       }];
-      out.push(...reminders(deps, detail, booking, to).filter((r) => r.dueAtMs > nowMs));
+      out.push(...(await reminders(deps, detail, booking, to)).filter((r) => r.dueAtMs > nowMs));
       if (!moved) out.push(...managerNotice(deps, event, detail, to.user, manager, "booked a place", nowMs));
       out.push(...await instructorNotice(deps, event, detail, to.user, moved ? "moved in" : "booked", nowMs));
       return out;
@@ -366,7 +386,9 @@ async function movedSessionDrafts(deps: ProduceDeps, event: DomainEvent, nowMs: 
         bookingId: booking.id,
       },
     });
-    if ("startsAt" in changes) out.push(...reminders(deps, detail, booking, to).filter((r) => r.dueAtMs > nowMs));
+    if ("startsAt" in changes) {
+      out.push(...(await reminders(deps, detail, booking, to)).filter((r) => r.dueAtMs > nowMs));
+    }
   }
   return out;
 }

@@ -99,7 +99,7 @@
  * | `["notify_settings"]` | `NotifySettings` `{paused}`: the admins' pause-all switch | admin notifications |
  * | `["notify_settings", "signing_key"]` | random hex: HMAC key of one-click unsubscribe tokens (made on first use) | lib/notify/manage.ts |
  * | `["rules", "global"]` | `RulesDoc` `{rules, version, updatedAt, updatedBy}`: the business rules admins set (hold minutes, max live holds, offer windows, default cut-off, check-in window, reminder schedule) | saveRules (with its audit entry) |
- * | `["rules", "course", courseId]` | `CourseRulesDoc` `{overrides, version, updatedAt, updatedBy}`: one course's overrides (hold minutes, offer windows) | saveCourseRules (with its audit entry) |
+ * | `["rules", "course", courseId]` | `CourseRulesDoc` `{overrides, version, updatedAt, updatedBy}`: one course's overrides (hold minutes, offer windows, reminder schedule) | saveCourseRules (with its audit entry) |
  * | `["rules_audit", key]` | `RulesAuditEntry` `{at, actorId, origin, scope, changes, reason}`: who changed which rule, when, why (key: ULID of the change) | saveRules, saveCourseRules |
  * | `["events_by_session", sessionId, key]` | null (the event key is the key's last part): a session's events (audit trail by session and course) | booking engine (addEvent, with the event) |
  * | `["course_waitlist", learnerId, courseId]` | `CourseWaitlistEntry` `{id, window, maxKm, deadline, sessionIds, offer}`: a course-wide waitlist entry; its `offer` (one live at a time) is set by the session that offers, in a checked write; deleted when the learner leaves or accepts an offer | lib/booking/course_waitlist.ts, SessionTx.fillOffers / confirmHold |

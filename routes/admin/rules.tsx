@@ -28,6 +28,7 @@ import {
   getRules,
   listCourseRules,
   listRulesAudit,
+  ruleDefaultsOf,
   type RulesAuditEntry,
   saveCourseRules,
   saveRules,
@@ -46,8 +47,14 @@ const LABELS: Record<string, [string, string]> = {
   offerHours: ["Waitlist offer (hours)", "How long a learner has to take a seat offered from the waitlist."],
   offerHoursNearStart: ["Offer near the start (hours)", "The same when the session starts within 48 hours."],
   cancelCutoffHours: ["Late-cancel cut-off (hours)", "For courses that set none; each course can set its own."],
-  checkInWindowMinutes: ["Check-in opens (minutes before)", "When learners may check in."],
-  reminderHours: ["Reminders (hours before)", "Comma-separated, like 48, 2."],
+  checkInWindowMinutes: [
+    "Check-in opens (minutes before)",
+    "When learners may check in and instructors may mark attendance. Applies at once.",
+  ],
+  reminderHours: [
+    "Reminders (hours before)",
+    "Comma-separated, like 168, 24, 1. Bookings made after a change follow it; reminders already planned keep their times.",
+  ],
 };
 
 type OverrideValues = Record<OverrideField, string> & { course: string };
@@ -70,12 +77,18 @@ interface Data {
 
 type Ctx = FreshContext<PageState, Data>;
 
-const NO_OVERRIDES: OverrideValues = { course: "", holdMinutes: "", offerHours: "", offerHoursNearStart: "" };
+const NO_OVERRIDES: OverrideValues = {
+  course: "",
+  holdMinutes: "",
+  offerHours: "",
+  offerHoursNearStart: "",
+  reminderHours: "",
+};
 
 async function render(ctx: Ctx, over: Partial<Data>, status = 200) {
   const { kv, config } = services();
   const [global, courses, overrides, audit] = await Promise.all([
-    getRules(kv, config.holdMinutes),
+    getRules(kv, ruleDefaultsOf(config)),
     listCourses(kv),
     listCourseRules(kv),
     listRulesAudit(kv, 30),
@@ -92,7 +105,9 @@ async function render(ctx: Ctx, over: Partial<Data>, status = 200) {
     overrideValues: NO_OVERRIDES,
     overrideErrors: {},
     audit,
-    notice: ctx.url.searchParams.get("done") === "saved" ? "Saved. New holds and offers follow the new rules." : null,
+    notice: ctx.url.searchParams.get("done") === "saved"
+      ? "Saved. New holds, offers, check-ins and bookings' reminders follow the new rules."
+      : null,
     problem: null,
     ...over,
   }, { status });
@@ -131,7 +146,7 @@ export const handler: Handlers<Data, PageState> = {
       await saveRules(kv, parsed.rules, actor, {
         ifVersion: version || null,
         now: engine.now(),
-        holdMinutes: config.holdMinutes,
+        defaults: ruleDefaultsOf(config),
       });
       return saved();
     } catch (err) {
@@ -162,7 +177,10 @@ export default function RulesPage({ data }: PageProps<Data, PageState>) {
       <h1 class="mb-3 text-2xl font-bold leading-tight">Rules</h1>
       <div class="space-y-8">
         <Notice notice={data.notice} problem={data.problem} />
-        <p class="text-base">Changes apply to new actions only: seats already held keep their time.</p>
+        <p class="text-base">
+          Changes apply to new actions only: seats held and offers made keep their time, reminders already planned keep
+          theirs.
+        </p>
         <Section id="global" title="For every course">
           <form method="post" action="/admin/rules" class="grid gap-4 rounded-xl bg-gray-50 p-4" novalidate>
             <input type="hidden" name="intent" value="global" />
@@ -185,7 +203,9 @@ export default function RulesPage({ data }: PageProps<Data, PageState>) {
                 {data.overrides.map((o) => (
                   <li key={o.courseId}>
                     {byId.get(o.courseId)?.code ?? o.courseId}:{" "}
-                    {Object.entries(o.overrides).map(([k, v]) => `${LABELS[k][0]} ${v}`).join(", ")}
+                    {Object.entries(o.overrides).map(([k, v]) =>
+                      `${LABELS[k][0]} ${Array.isArray(v) ? (v.length ? v.join(", ") : "none") : v}`
+                    ).join("; ")}
                   </li>
                 ))}
               </ul>
@@ -204,7 +224,12 @@ export default function RulesPage({ data }: PageProps<Data, PageState>) {
               </select>
             </Field>
             {OVERRIDE_FIELDS.map((f) => (
-              <Field key={f} name={`o-${f}`} label={`${LABELS[f][0]}, empty: as above`} error={oe[f]}>
+              <Field
+                key={f}
+                name={`o-${f}`}
+                label={`${LABELS[f][0]}, empty: as above${f === "reminderHours" ? ", none: no reminders" : ""}`}
+                error={oe[f]}
+              >
                 <input
                   id={`o-${f}`}
                   name={f}

@@ -134,3 +134,37 @@ Deno.test("[rules] page: bad values kept with their errors; a valid change saved
     await f.close();
   }
 });
+
+Deno.test("[rules] a course's own reminder schedule: set by API and page ('none': no reminders), refused out of range, audited", async () => {
+  const f = await startApiFixture();
+  try {
+    const [admin] = await f.learners(1, ["admin"]);
+    const cookie = await devSignInCookie(f.services.kv, admin.user.id);
+    const s = await f.session();
+    const put = await admin.api.request<Body>("PUT", `/api/v1/admin/rules/courses/${s.courseId}`, {
+      reminderHours: [24, 1],
+      reason: "short course",
+    });
+    assert.equal(put.status, 200, JSON.stringify(put.body));
+    assert.deepEqual(put.body.overrides.overrides, { reminderHours: [24, 1] });
+    const bad = await admin.api.request<Body>("PUT", `/api/v1/admin/rules/courses/${s.courseId}`, {
+      reminderHours: [2, 2],
+    });
+    assert.equal(bad.status, 400);
+    const form = { intent: "course", course: s.courseId, holdMinutes: "", offerHours: "", offerHoursNearStart: "" };
+    const wrong = await postForm(f, "/admin/rules", cookie, { ...form, reminderHours: "soon" });
+    assert.equal(wrong.res.status, 400);
+    assert.match(wrong.text, /data-testid="error-o-reminderHours"[^>]*>Give whole hours separated by commas/);
+    assert.match(wrong.text, /value="soon"/);
+    const none = await postForm(f, "/admin/rules", cookie, { ...form, reminderHours: "none" });
+    assert.equal(none.res.status, 303);
+    const read = await admin.api.get<Body>("/api/v1/admin/rules");
+    assert.deepEqual(read.body.courses[0].overrides, { reminderHours: [] });
+    assert.deepEqual(read.body.audit[0].changes, { reminderHours: { from: [24, 1], to: [] } });
+    const page = await getPage(f, "/admin/rules", cookie);
+    assert.match(page.text, /Reminders \(hours before\) none/);
+    assert.doesNotMatch(page.text, /not read|stored for/i);
+  } finally {
+    await f.close();
+  }
+});

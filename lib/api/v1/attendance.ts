@@ -62,7 +62,7 @@ const RosterSchema = z.object({
   phase: z.enum(["scheduled", "live", "ended", "cancelled"]),
   attendance: z.object({
     state: z.enum(["not_open", "open", "closed"]),
-    checkIn: WindowSchema.describe("self check-in: from checkInOpensMinutes before the start to the end"),
+    checkIn: WindowSchema.describe("self check-in: from the rule checkInWindowMinutes before the start to the end"),
     marks: WindowSchema.describe("marks and corrections: until attendanceCloseDays after the end"),
     closed: z.unknown().nullable(),
   }),

@@ -6,6 +6,7 @@ import {
   getRules,
   listCourseRules,
   listRulesAudit,
+  ruleDefaultsOf,
   RulesSchema,
   saveCourseRules,
   saveRules,
@@ -62,7 +63,7 @@ export const getRulesOp = defineOperation({
   async handler(ctx) {
     const { kv, config } = ctx.services;
     const [global, courses, audit] = await Promise.all([
-      getRules(kv, config.holdMinutes),
+      getRules(kv, ruleDefaultsOf(config)),
       listCourseRules(kv),
       listRulesAudit(kv, 20),
     ]);
@@ -88,7 +89,7 @@ export const putRulesOp = defineOperation({
     const doc = await saveRules(ctx.services.kv, rules, ctx.actor(reason), {
       ifVersion,
       now: ctx.services.engine.now(),
-      holdMinutes: ctx.services.config.holdMinutes,
+      defaults: ruleDefaultsOf(ctx.services.config),
     });
     return { status: 200, body: { rules: doc.rules, version: doc.version } };
   },
@@ -99,7 +100,8 @@ export const putCourseRulesOp = defineOperation({
   path: "/v1/admin/rules/courses/{id}",
   operationId: "putCourseRules",
   tag: TAG,
-  summary: "Set one course's overrides (hold minutes, offer windows); an empty body returns it to the global rules",
+  summary:
+    "Set one course's overrides (hold minutes, offer windows, reminder schedule); an empty body returns it to the global rules",
   access: ADMIN_ONLY,
   params: IdParams,
   body: CourseOverridesSchema.extend({ ifVersion: IfVersion, reason: Reason }),
