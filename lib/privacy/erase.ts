@@ -19,6 +19,7 @@
  * `done`: then it finishes steps 2 and 3. Page sessions: {@link ErasureOptions.endSessions}.
  */
 import type { BookingEngine } from "../booking/engine.ts";
+import type { CourseWaitlistEntry } from "../booking/course_waitlist.ts";
 import { type Actor, addEvent, type DomainEvent, OUTBOX_CONSUMERS, PRIVACY_STREAM } from "../booking/events.ts";
 import { Draft } from "../booking/draft.ts";
 import { DomainError } from "../booking/errors.ts";
@@ -193,7 +194,10 @@ async function cancelPlaces(
 ): Promise<ErasureRecord["cancelled"]> {
   // Course-wide waitlist entries first: with them gone no session offers the person a seat, and
   // each session removes their places from those entries (lib/booking/course_waitlist.ts).
-  for await (const e of engine.kv.list({ prefix: keys.courseWaitlistPrefix(userId) })) await engine.kv.delete(e.key);
+  for await (const e of engine.kv.list<CourseWaitlistEntry>({ prefix: keys.courseWaitlistPrefix(userId) })) {
+    const index = keys.courseWaitlistByCourse(e.value.courseId, e.value.joinedAt, userId);
+    await engine.kv.atomic().delete(e.key).delete(index).commit();
+  }
   const places = await engine.listLearnerPlaces(userId);
   const out = { bookings: 0, holds: 0, waitlist: 0 };
   // A place gone meanwhile (expired, or ended by a concurrent erasure) is a refusal (4xx): skip it.
