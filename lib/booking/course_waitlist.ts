@@ -447,3 +447,21 @@ export async function resumeCourseWaitlistCovers(
   }
   return out;
 }
+
+/**
+ * Writes the `course_waitlist_by_course` row of every entry made before that index existed (each
+ * with a check on the entry, so one left meanwhile gets none), once per store
+ * (`["meta", "course_waitlist_index"]`). Returns the rows written.
+ */
+export async function indexCourseWaitlists(kv: Deno.Kv, now: Date): Promise<number> {
+  const marker = keys.courseWaitlistIndexMarker();
+  if ((await kv.get(marker)).value) return 0;
+  let written = 0;
+  for await (const e of kv.list<CourseWaitlistEntry>({ prefix: ["course_waitlist"] })) {
+    const index = keys.courseWaitlistByCourse(e.value.courseId, e.value.joinedAt, e.value.learnerId);
+    if ((await kv.get(index)).value) continue;
+    if ((await kv.atomic().check(e).set(index, e.value.id).commit()).ok) written++;
+  }
+  await kv.set(marker, { at: now.toISOString() });
+  return written;
+}

@@ -4,6 +4,7 @@ import { checkConsistency } from "./consistency.ts";
 import {
   addCourseWaitlistLearners,
   type CourseWaitlistEntry,
+  indexCourseWaitlists,
   joinCourseWaitlist,
   leaveCourseWaitlist,
   resumeCourseWaitlistCovers,
@@ -300,5 +301,21 @@ Deno.test("[course waitlist] concurrency: the learner leaves between the walk's 
   assert.deepEqual(r, { added: 0, finished: true });
   await assertNothingLeft(kv, learner.id, course.id, clock.now());
   assert.deepEqual((await checkConsistency(kv, clock.now)).problems, []);
+  await teardown(kv);
+});
+
+Deno.test("[course waitlist] entries made before the by-course index are indexed once, then covered by later sessions", async () => {
+  const { kv, engine, clock, course } = await setup();
+  const teacher = await putUser(kv, { roles: ["instructor"] });
+  const full = await putSession(kv, course.id, { startsInHours: 3 * 24, capacity: 1 });
+  await fill(engine, kv, full);
+  const learner = await putUser(kv);
+  const view = await joinCourseWaitlist(engine, learner.id, { courseId: course.id }, self(learner.id));
+  // As a store written before the index: the entry without its row.
+  await kv.delete(keys.courseWaitlistByCourse(course.id, view.entry.joinedAt, learner.id));
+  assert.equal(await indexCourseWaitlists(kv, clock.now()), 1);
+  assert.equal(await indexCourseWaitlists(kv, clock.now()), 0, "once per store");
+  const later = await engine.scheduleSession(newSession(course.id, teacher.id, clock, 9), admin());
+  assert.equal((await placeIn(kv, learner.id, later.id))?.courseEntryId, view.entry.id);
   await teardown(kv);
 });

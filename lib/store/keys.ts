@@ -105,6 +105,7 @@
  * | `["course_waitlist", learnerId, courseId]` | `CourseWaitlistEntry` `{id, window, maxKm, deadline, sessionIds, offer}`: a course-wide waitlist entry; its `offer` (one live at a time) is set by the session that offers, in a checked write; deleted when the learner leaves or accepts an offer | lib/booking/course_waitlist.ts, SessionTx.fillOffers / confirmHold |
  * | `["course_waitlist_by_course", courseId, joinedAt, learnerId]` | entry id: the course's course-wide entries in join order (who to add to a session scheduled or moved later); written and deleted in the same atomic op as the entry | lib/booking/course_waitlist.ts, SessionTx.closeCourseEntry, eraseUser |
  * | `["course_waitlist_cover", sessionId]` | `CourseWaitlistCover` `{sessionId, startedAt, after}`: the session's course-wide entries are still to be added (work list; `after` = the last `[joinedAt, learnerId]` done); set with the session's scheduling or a change of course, date, place, mode or waitlist switch, deleted when every entry was considered | scheduleSession, updateSession; addCourseWaitlistLearners deletes |
+ * | `["meta", "course_waitlist_index"]` | `{at}`: entries made before `course_waitlist_by_course` existed were indexed (once per store) | indexCourseWaitlists (worker start) |
  * | `["meta", "course_waitlist_demo"]` | `{seededAt, courseId}`: the demo learner's course-wide entry was seeded | seedCourseWaitlistDemo |
  *
  * Why session index values are a small `SessionIndexEntry` rather than the id
@@ -467,5 +468,6 @@ export const keys = {
   courseWaitlistByCoursePrefix: (courseId: string) => ["course_waitlist_by_course", courseId] as const,
   courseWaitlistCover: (sessionId: string) => ["course_waitlist_cover", sessionId] as const,
   courseWaitlistCoversPrefix: () => ["course_waitlist_cover"] as const,
+  courseWaitlistIndexMarker: () => ["meta", "course_waitlist_index"] as const,
   courseWaitlistDemoMarker: () => ["meta", "course_waitlist_demo"] as const,
 };

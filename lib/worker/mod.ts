@@ -26,7 +26,7 @@
  * same KV, with `WORKER=0` on the app instances. No job depends on KV queues.
  */
 import type { BookingEngine } from "../booking/engine.ts";
-import { resumeCourseWaitlistCovers } from "../booking/course_waitlist.ts";
+import { indexCourseWaitlists, resumeCourseWaitlistCovers } from "../booking/course_waitlist.ts";
 import { reconcile, type ReconcileDeps, reconcileDepsFor } from "../calcom/reconcile.ts";
 import { OutboundSync } from "../calcom/outbound.ts";
 import type { Config } from "../config.ts";
@@ -158,6 +158,10 @@ export function startWorker(deps: WorkerDeps): Worker {
     });
   // A cancel cut short by a crash resumes as soon as a worker starts, whatever its age.
   cancelResumeCron().catch((err) => console.error(`cancel resume at start failed: ${err?.message ?? err}`));
+  // Course-wide entries made before the by-course index existed (once per store).
+  indexCourseWaitlists(deps.kv, deps.engine.now()).catch((err) =>
+    console.error(`course waitlist index at start failed: ${err?.message ?? err}`)
+  );
   const compliance = deps.compliance ?? DEFAULT_COMPLIANCE_SETTINGS;
   const seats = new SeatWatcher();
   const complianceRescan = new LeasedLoop(deps.kv, "compliance-rescan", {
