@@ -9,11 +9,17 @@
  * 2. Through the booking engine, as the admin: future bookings are cancelled (seats freed,
  *    waitlist offers made, `booking.cancelled` events, which the Cal.com sync turns into seat
  *    cancels), live holds and offers released, waitlist places left.
+ *    Compliance records (assignments, recommendations, alerts), the profile's preferences
+ *    (location, times), notification preferences and pacing, and the alternatives last shown go
+ *    in step 1; course-wide waitlist entries first thing in step 2.
  * 3. Stored history is pseudonymised: free text (reasons) in the person's events, their pending
  *    outbox entries and their bookings' audit; their Cal.com seat links and sync states lose the
- *    email; stored Cal.com deliveries, review items, dead letters and idempotency results have
- *    the name and email replaced. Ids, statuses and counters stay: seat counts and reports do
- *    not move. Then the record's status becomes `done`.
+ *    email; stored Cal.com deliveries, review items, dead letters, notification messages and
+ *    idempotency results have the name and email replaced. Ids, statuses and counters stay: seat
+ *    counts and reports do not move. Then the record's status becomes `done`. Records that hold
+ *    ids, times and counters only stay as they are, like bookings: attendance and its audit,
+ *    online presence, RSVPs, recording views, completions (certifications are computed from them)
+ *    and the notifications index; with the name and email gone they no longer identify anyone.
  *
  * A second call on an erased user does nothing (200) unless an earlier run stopped before
  * `done`: then it finishes steps 2 and 3. Page sessions: {@link ErasureOptions.endSessions}.
@@ -155,8 +161,18 @@ async function writeTombstone(
   }
   // Compliance records (assignment notes are free text about the person).
   await deleteComplianceOf(kv, user.id);
+  // Preferences and small per-person state with no use for a tombstone: notification choices,
+  // pacing, the alternatives last shown.
+  const doomed: Deno.KvKey[] = [keys.notifyPrefs(user.id), keys.notifyRate(user.id)];
+  for await (const e of kv.list({ prefix: keys.alternativesOfferedPrefix(user.id) })) doomed.push(e.key);
+  for (let i = 0; i < doomed.length; i += BLIND_BATCH) {
+    const op = kv.atomic();
+    for (const key of doomed.slice(i, i + BLIND_BATCH)) op.delete(key);
+    await op.commit();
+  }
+  const { preferredTimes: _times, ...kept } = user;
   const tombstone: User = UserSchema.parse({
-    ...user,
+    ...kept,
     name: ERASED_NAME,
     email,
     roles: ["learner"],

@@ -366,6 +366,7 @@ export const keys = {
   // ── alternatives to full sessions ────────────────────────────────────
   alternativesOffered: (learnerId: string, sessionId: string) =>
     ["alternatives_offered", learnerId, sessionId] as const,
+  alternativesOfferedPrefix: (learnerId: string) => ["alternatives_offered", learnerId] as const,
   // ── compliance (lib/compliance/) ─────────────────────────────────────
   requirement: (id: string) => ["requirements", id] as const,
   requirementsPrefix: () => ["requirements"] as const,
@@ -374,6 +375,7 @@ export const keys = {
   assignmentsByLearnerPrefix: (learnerId: string) => ["assignments", learnerId] as const,
   recommendations: (learnerId: string) => ["recommendations", learnerId] as const,
   complianceAlert: (learnerId: string, alertId: string) => ["compliance_alerts", learnerId, alertId] as const,
+  complianceAlertsPrefix: (learnerId: string) => ["compliance_alerts", learnerId] as const,
   complianceOutbox: (key: string) => ["compliance_outbox", key] as const,
   complianceOutboxPrefix: () => ["compliance_outbox"] as const,
   complianceMeta: (name: string) => ["compliance_meta", name] as const,
@@ -417,6 +419,8 @@ export const keys = {
   attendanceAudit: (sessionId: string, learnerId: string, entryId: string) =>
     ["attendance_audit", sessionId, learnerId, entryId] as const,
   attendanceAuditPrefix: (sessionId: string) => ["attendance_audit", sessionId] as const,
+  attendanceAuditLearnerPrefix: (sessionId: string, learnerId: string) =>
+    ["attendance_audit", sessionId, learnerId] as const,
   attendanceClose: (sessionId: string) => ["attendance_closes", sessionId] as const,
   checkInCode: (sessionId: string) => ["checkin_codes", sessionId] as const,
   rosterTick: (sessionId: string) => ["roster_ticks", sessionId] as const,
