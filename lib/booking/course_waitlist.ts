@@ -358,6 +358,9 @@ export async function addCourseWaitlistLearners(engine: BookingEngine, sessionId
       continue;
     }
     const after = cover.value.after;
+    // A fresh walk first removes places the session no longer fits (moved out of the window or
+    // distance, or given to another course): nobody is offered a date they did not ask for.
+    if (!after) await removeOutOfScopePlaces(engine, sessionId, system);
     const prefix = keys.courseWaitlistByCoursePrefix(session.courseId);
     const rows: { joinedAt: string; learnerId: string; entryId: string }[] = [];
     const selector = after ? { start: [...prefix, ...after], end: [...prefix, "\uffff"] } : { prefix };
@@ -400,6 +403,60 @@ export async function addCourseWaitlistLearners(engine: BookingEngine, sessionId
     } catch (err) {
       if (!(err instanceof CoverMoved)) throw err;
     }
+  }
+}
+
+/** Places removed per commit by {@link removeOutOfScopePlaces} (each about 8 mutations with its event). */
+const PRUNE_BATCH = 50;
+
+/**
+ * Removes the session's waiting course-wide places whose entry no longer takes the session in
+ * (`waitlist.left`, reason `course_entry_out_of_scope`), or whose entry is closed or of another
+ * course (reason `course_entry_closed`). Offers already made stand. No extra checks: the list is
+ * guarded by the session's seat counters, and an entry's scope never changes (joining again makes
+ * a new entry, whose id no longer matches the place).
+ */
+async function removeOutOfScopePlaces(engine: BookingEngine, sessionId: string, actor: Actor): Promise<number> {
+  let removed = 0;
+  for (;;) {
+    const n = await engine.lanes.run(sessionId, actor, async (tx) => {
+      const session = tx.session;
+      const waiting: WaitlistEntry[] = [];
+      for await (const e of tx.draft.kv.list<WaitlistEntry>({ prefix: keys.waitlistPrefix(sessionId) })) {
+        if (tx.draft.has(e.key) && tx.draft.get(e.key) === null) continue;
+        if (e.value.courseEntryId && e.value.status === "waiting") waiting.push(e.value);
+      }
+      if (!waiting.length) return 0;
+      const records = new Map(
+        (await getExistingValues<CourseWaitlistEntry>(
+          tx.draft.kv,
+          waiting.map((w) => keys.courseWaitlist(w.learnerId, session.courseId)),
+        )).map((r) => [r.learnerId, r]),
+      );
+      const scoped = [...records.values()].filter((r) => r.maxKm !== null).map((r) => r.learnerId);
+      const learners = await getExistingValues<User>(tx.draft.kv, scoped.map(keys.user));
+      const home = new Map(learners.map((u) => [u.id, u.preferredLocationId]));
+      const locations = await loadLocations(tx.draft.kv, [session.locationId, ...home.values()]);
+      let done = 0;
+      for (const w of waiting) {
+        if (done >= PRUNE_BATCH) break;
+        const record = records.get(w.learnerId);
+        const closed = record?.id !== w.courseEntryId;
+        if (!closed) {
+          const originId = home.get(w.learnerId);
+          if (inScope(session, record!, originId ? locations.get(originId) : undefined, locations)) continue;
+        }
+        tx.leaveWaitlist(w, {
+          courseWide: true,
+          courseEntryId: w.courseEntryId,
+          reason: closed ? "course_entry_closed" : "course_entry_out_of_scope",
+        });
+        done++;
+      }
+      return done;
+    });
+    removed += n;
+    if (n < PRUNE_BATCH) return removed;
   }
 }
 

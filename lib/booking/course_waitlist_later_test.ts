@@ -11,7 +11,7 @@ import {
 } from "./course_waitlist.ts";
 import { BookingEngine } from "./engine.ts";
 import type { DomainEvent } from "./events.ts";
-import type { Hold, Session, WaitlistEntry } from "./model.ts";
+import type { Booking, Hold, Session, WaitlistEntry } from "./model.ts";
 import { scheduleSession } from "./session_lifecycle.ts";
 import type { NewSession } from "../domain/mod.ts";
 import { keys } from "../store/keys.ts";
@@ -317,5 +317,42 @@ Deno.test("[course waitlist] entries made before the by-course index are indexed
   assert.equal(await indexCourseWaitlists(kv, clock.now()), 0, "once per store");
   const later = await engine.scheduleSession(newSession(course.id, teacher.id, clock, 9), admin());
   assert.equal((await placeIn(kv, learner.id, later.id))?.courseEntryId, view.entry.id);
+  await teardown(kv);
+});
+
+Deno.test("[course waitlist] a session moved out of the window, or given to another course, drops its waiting course-wide places; an offer made stands", async () => {
+  const { kv, engine, clock, course } = await setup();
+  const teacher = await putUser(kv, { roles: ["instructor"] });
+  const otherCourse = await putCourse(kv, { code: "OTH-200" });
+  const a = await engine.scheduleSession(newSession(course.id, teacher.id, clock, 5), admin());
+  const b = await engine.scheduleSession(newSession(course.id, teacher.id, clock, 6), admin());
+  const c = await engine.scheduleSession(newSession(course.id, teacher.id, clock, 7), admin());
+  for (const s of [a, b, c]) await fill(engine, kv, s);
+  const [early, late] = await putUsers(kv, 2);
+  const to = new Date(clock.ms + 20 * DAY).toISOString().slice(0, 10);
+  const view = await joinCourseWaitlist(engine, early.id, { courseId: course.id, to }, self(early.id));
+  await joinCourseWaitlist(engine, late.id, { courseId: course.id, to }, self(late.id));
+  // A seat frees in c: the first joiner is offered it.
+  const cBooking = (await listValues<Booking>(kv, ["bookings"])).find((x) => x.sessionId === c.id)!;
+  await engine.cancelBooking(cBooking.id, self(cBooking.learnerId));
+  assert.equal((await placeIn(kv, early.id, c.id))?.status, "offered");
+
+  const startsAt = new Date(clock.ms + 30 * DAY).toISOString();
+  const move = { startsAt, endsAt: new Date(Date.parse(startsAt) + 2 * HOUR).toISOString() };
+  await engine.updateSession(a.id, move, admin());
+  assert.equal(await placeIn(kv, early.id, a.id), null, "moved out of the window");
+  assert.equal(await placeIn(kv, late.id, a.id), null);
+  await engine.updateSession(b.id, { courseId: otherCourse.id }, admin());
+  assert.equal(await placeIn(kv, early.id, b.id), null, "another course now");
+  await engine.updateSession(c.id, move, admin());
+  assert.equal((await placeIn(kv, early.id, c.id))?.status, "offered", "the offer made stands");
+  assert.equal(await placeIn(kv, late.id, c.id), null);
+  const left = (await listValues<DomainEvent>(kv, keys.eventsPrefix()))
+    .filter((e) => e.type === "waitlist.left" && e.learnerId === early.id);
+  assert.deepEqual(left.map((e) => [e.sessionId, e.data.reason, e.data.courseEntryId]), [
+    [a.id, "course_entry_out_of_scope", view.entry.id],
+    [b.id, "course_entry_closed", view.entry.id],
+  ]);
+  assert.deepEqual((await checkConsistency(kv, clock.now)).problems, []);
   await teardown(kv);
 });
