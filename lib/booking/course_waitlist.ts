@@ -383,9 +383,15 @@ export async function addCourseWaitlistLearners(engine: BookingEngine, sessionId
       added += await engine.lanes.run(sessionId, system, async (tx) => {
         await tx.draft.load([coverKey]);
         const current = tx.draft.get<CourseWaitlistCover>(coverKey);
-        if (!current || JSON.stringify(current.after) !== JSON.stringify(after)) throw new CoverMoved();
+        // Another walk moved on, or a new session change restarted the walk: read again.
+        if (current?.id !== cover.value!.id || JSON.stringify(current.after) !== JSON.stringify(after)) {
+          throw new CoverMoved();
+        }
+        if (tx.session.courseId !== session.courseId || tx.session.startsAt !== session.startsAt) {
+          throw new CoverMoved();
+        }
         let n = 0;
-        if (tx.session.courseId === session.courseId && takesWaitlist(tx.session, tx.now)) {
+        if (takesWaitlist(tx.session, tx.now)) {
           for (const w of wanted) {
             const recordKey = keys.courseWaitlist(w.learnerId, session.courseId);
             await tx.draft.load([recordKey, keys.place(sessionId, w.learnerId)]);

@@ -12,7 +12,7 @@ import {
 import { BookingEngine } from "./engine.ts";
 import type { DomainEvent } from "./events.ts";
 import type { Booking, Hold, Session, WaitlistEntry } from "./model.ts";
-import { scheduleSession } from "./session_lifecycle.ts";
+import { scheduleSession, updateSession } from "./session_lifecycle.ts";
 import type { NewSession } from "../domain/mod.ts";
 import { keys } from "../store/keys.ts";
 import {
@@ -353,6 +353,47 @@ Deno.test("[course waitlist] a session moved out of the window, or given to anot
     [a.id, "course_entry_out_of_scope", view.entry.id],
     [b.id, "course_entry_closed", view.entry.id],
   ]);
+  assert.deepEqual((await checkConsistency(kv, clock.now)).problems, []);
+  await teardown(kv);
+});
+
+Deno.test("[course waitlist] a session given to another course while its walk runs: the walk starts over on the new course's entries", async () => {
+  const { kv, engine, clock, course } = await setup();
+  enforceKvConnectLimits(kv); // two entries per commit: the walk takes several
+  const teacher = await putUser(kv, { roles: ["instructor"] });
+  const other = await putCourse(kv, { code: "OTH-300" });
+  for (const c of [course, other]) {
+    await fill(engine, kv, await putSession(kv, c.id, { startsInHours: 72, capacity: 1 }));
+  }
+  // The other course's learners joined first: a cursor from this course's index would skip them.
+  const early = await putUsers(kv, 2);
+  for (const u of early) {
+    await joinCourseWaitlist(engine, u.id, { courseId: other.id }, self(u.id));
+    clock.advance(1000);
+  }
+  const mine = await putUsers(kv, 4);
+  for (const u of mine) {
+    await joinCourseWaitlist(engine, u.id, { courseId: course.id }, self(u.id));
+    clock.advance(1000);
+  }
+  const deps = { kv, lanes: engine.lanes, now: clock.now };
+  const s = await scheduleSession(deps, newSession(course.id, teacher.id, clock, 10), admin());
+  await fill(engine, kv, s);
+  // The session changes course after the walk read its first entries, before their commit.
+  const run = engine.lanes.run.bind(engine.lanes);
+  let changed = false;
+  engine.lanes.run = (async (sessionId: string, actor, op, prefetch) => {
+    if (sessionId === s.id && !changed && (prefetch?.length ?? 0) > 1) {
+      changed = true;
+      await updateSession(deps, s.id, { courseId: other.id }, admin());
+    }
+    return await run(sessionId, actor, op, prefetch);
+  }) as typeof engine.lanes.run;
+  await addCourseWaitlistLearners(engine, s.id);
+  assert.ok(changed);
+  for (const u of early) assert.ok(await placeIn(kv, u.id, s.id), "the new course's entries are added");
+  for (const u of mine) assert.equal(await placeIn(kv, u.id, s.id), null, "the old course's are not");
+  assert.deepEqual(await listValues(kv, keys.courseWaitlistCoversPrefix()), []);
   assert.deepEqual((await checkConsistency(kv, clock.now)).problems, []);
   await teardown(kv);
 });

@@ -47,6 +47,8 @@ export interface PendingSessionCancel {
  * `after` forward in a checked write, and the last one deletes it (lib/booking/course_waitlist.ts).
  */
 export interface CourseWaitlistCover {
+  /** New with every session change that asks for a walk: a walk that meets another id starts over. */
+  id: string;
   sessionId: string;
   /** When the session change that asked for it committed (the engine's clock). */
   startedAt: string;

@@ -90,7 +90,12 @@ function askCourseWaitlistCover(draft: Draft, session: Session, now: Date): void
   if (session.status !== "scheduled" || !session.waitlistEnabled) return;
   draft.set(
     keys.courseWaitlistCover(session.id),
-    { sessionId: session.id, startedAt: now.toISOString(), after: null } satisfies CourseWaitlistCover,
+    {
+      id: crypto.randomUUID(),
+      sessionId: session.id,
+      startedAt: now.toISOString(),
+      after: null,
+    } satisfies CourseWaitlistCover,
   );
 }
 
