@@ -397,3 +397,26 @@ Deno.test("[course waitlist] a session given to another course while its walk ru
   assert.deepEqual((await checkConsistency(kv, clock.now)).problems, []);
   await teardown(kv);
 });
+
+Deno.test("[course waitlist] leaving while a session writes an offer into the entry: the leave decides again and the entry goes", async () => {
+  const { kv, engine, clock, course } = await setup();
+  const full = await putSession(kv, course.id, { startsInHours: 72, capacity: 1 });
+  await fill(engine, kv, full);
+  const learner = await putUser(kv);
+  await joinCourseWaitlist(engine, learner.id, { courseId: course.id }, self(learner.id));
+  // Right after the leave reads the entry, another commit changes it (as an offering session does).
+  const get = kv.get.bind(kv);
+  let raced = false;
+  kv.get = (async (key: Deno.KvKey, options?: { consistency?: Deno.KvConsistencyLevel }) => {
+    const got = await get(key, options);
+    if (!raced && key[0] === "course_waitlist" && got.value) {
+      raced = true;
+      await kv.set(key, { ...got.value as CourseWaitlistEntry });
+    }
+    return got;
+  }) as typeof kv.get;
+  await leaveCourseWaitlist(engine, learner.id, course.id, self(learner.id));
+  assert.ok(raced);
+  await assertNothingLeft(kv, learner.id, course.id, clock.now());
+  await teardown(kv);
+});
