@@ -13,6 +13,7 @@ import type { DomainEvent } from "./events.ts";
 import type { Booking, Hold, Session, WaitlistEntry } from "./model.ts";
 import { keys } from "../store/keys.ts";
 import {
+  admin,
   Clock,
   HOUR,
   listValues,
@@ -265,6 +266,48 @@ Deno.test("[course waitlist] storm: freed seats in several sessions at once go t
       assert.deepEqual(places, [], `seed ${seed}: accepting removed the rest of the entry`);
       assert.equal((await kv.get(keys.courseWaitlist(u.id, course.id))).value, null);
     }
+    // Then sessions are scheduled while others join and one of them leaves: the new sessions take
+    // in the entries, still one live offer per person, nothing left of the one who left.
+    const late = await putUsers(kv, 4);
+    await Promise.all(late.map((u) => joinCourseWaitlist(engine(), u.id, { courseId: course.id }, self(u.id))));
+    const instructor = await putUser(kv, { roles: ["instructor"] });
+    const schedule = (days: number, capacity: number) => {
+      const startsAt = new Date(clock.ms + days * 24 * HOUR).toISOString();
+      const endsAt = new Date(Date.parse(startsAt) + 2 * HOUR).toISOString();
+      return engine().scheduleSession({
+        courseId: course.id,
+        startsAt,
+        endsAt,
+        timeZone: "America/New_York",
+        mode: "online",
+        joinUrl: "https://meet.example.com/late",
+        capacity,
+        instructorId: instructor.id,
+      }, admin());
+    };
+    const [quitter, ...stayers] = late;
+    const [n1, n2] = await Promise.all([
+      schedule(10, 2),
+      schedule(11, 1),
+      leaveCourseWaitlist(engine(), quitter.id, course.id, self(quitter.id)).then(() => null),
+    ]) as Session[];
+    for (const s of [n1, n2]) await engines[0].lanes.run(s.id, admin(), () => Promise.resolve());
+    const lateOffers = await liveOffers(kv, clock.now());
+    const offered = lateOffers.map((o) => o.learnerId);
+    assert.equal(new Set(offered).size, offered.length, `seed ${seed}: still one live offer per person`);
+    assert.ok(!offered.includes(quitter.id), `seed ${seed}: nothing offered to the one who left`);
+    assert.deepEqual(await listValues(kv, keys.waitlistByLearnerPrefix(quitter.id)), []);
+    assert.equal((await kv.get(keys.courseWaitlist(quitter.id, course.id))).value, null);
+    for (const u of stayers) {
+      const rec = (await kv.get<CourseWaitlistEntry>(keys.courseWaitlist(u.id, course.id))).value!;
+      const mine = lateOffers.filter((o) => o.learnerId === u.id);
+      assert.deepEqual(mine.map((o) => o.id), rec.offer && mine.length ? [rec.offer.holdId] : [], "guard names it");
+      for (const s of [n1, n2]) {
+        const place = (await kv.get<WaitlistEntry>(keys.waitlistByLearner(u.id, s.id))).value;
+        assert.equal(place?.courseEntryId, rec.id, `seed ${seed}: the new sessions cover those still waiting`);
+      }
+    }
+    assert.deepEqual(await listValues(kv, ["course_waitlist_cover"]), [], `seed ${seed}: every walk finished`);
     assert.deepEqual((await checkConsistency(kv, clock.now)).problems, []);
     assert.ok(spy.most() <= 10, `seed ${seed}: at most 10 checks per commit (saw ${spy.most()})`);
     await teardown(kv);

@@ -9,7 +9,7 @@ import { keys } from "../store/keys.ts";
 import { getSession } from "../store/sessions.ts";
 import { acceptedAlternativeOf, findAlternatives, recordAlternativesOffer } from "./alternatives.ts";
 import { type CourseDuplicate, findCourseDuplicate } from "./duplicates.ts";
-import { removeCourseEntryPlaces } from "./course_waitlist.ts";
+import { addCourseWaitlistLearners, removeCourseEntryPlaces } from "./course_waitlist.ts";
 import { type AttendanceInput, type AttendanceResult, recordAttendance } from "./attendance.ts";
 import { Draft } from "./draft.ts";
 import { DomainError, notFound } from "./errors.ts";
@@ -653,7 +653,23 @@ export class BookingEngine {
    */
   async scheduleSession(input: NewSession, actor: Actor): Promise<Session> {
     assertMayManageSession(actor, input);
-    return await scheduleSession(this.#deps(), input, actor);
+    const session = await scheduleSession(this.#deps(), input, actor);
+    await this.#coverCourseWaitlists(session.id);
+    return session;
+  }
+
+  /**
+   * Adds the course's course-wide waitlist entries to a session just scheduled or changed (see
+   * addCourseWaitlistLearners). Best effort here: the session change stands, and the worker
+   * finishes a walk that failed (its record stays).
+   */
+  async #coverCourseWaitlists(sessionId: string): Promise<void> {
+    await addCourseWaitlistLearners(this, sessionId).catch((err) =>
+      console.error(
+        `course waitlist cover ${sessionId}: left for the worker:`,
+        err instanceof Error ? err.message : err,
+      )
+    );
   }
 
   /**
@@ -673,7 +689,9 @@ export class BookingEngine {
   ): Promise<Session> {
     assertMayManageSession(actor, await this.#requireSession(id));
     if (patch.instructorId) assertMayManageSession(actor, { instructorId: patch.instructorId });
-    return await updateSession(this.#deps(), id, patch, actor, options);
+    const session = await updateSession(this.#deps(), id, patch, actor, options);
+    if ((await this.kv.get(keys.courseWaitlistCover(id))).value) await this.#coverCourseWaitlists(id);
+    return session;
   }
 
   /**

@@ -39,3 +39,19 @@ export interface PendingSessionCancel {
   /** Who asked for it: every event of the cancel carries this actor, resumed or not. */
   actor: Actor;
 }
+
+/**
+ * `["course_waitlist_cover", sessionId]`: the course's course-wide waitlist entries are still to be
+ * added to this session (it was scheduled, or moved, re-opened or given to another course, after
+ * they joined). Written in the same atomic op as the session change; each batch of entries moves
+ * `after` forward in a checked write, and the last one deletes it (lib/booking/course_waitlist.ts).
+ */
+export interface CourseWaitlistCover {
+  /** New with every session change that asks for a walk: a walk that meets another id starts over. */
+  id: string;
+  sessionId: string;
+  /** When the session change that asked for it committed (the engine's clock). */
+  startedAt: string;
+  /** The last `["course_waitlist_by_course", courseId, joinedAt, learnerId]` considered: `[joinedAt, learnerId]`. */
+  after: [string, string] | null;
+}

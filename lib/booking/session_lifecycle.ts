@@ -15,7 +15,15 @@ import { Draft } from "./draft.ts";
 import { DomainError, notFound } from "./errors.ts";
 import { type Actor, addEvent } from "./events.ts";
 import type { Lanes } from "./lane.ts";
-import type { Booking, Hold, PendingSessionCancel, SeatDoc, Session, WaitlistEntry } from "./model.ts";
+import type {
+  Booking,
+  CourseWaitlistCover,
+  Hold,
+  PendingSessionCancel,
+  SeatDoc,
+  Session,
+  WaitlistEntry,
+} from "./model.ts";
 import type { SessionTx } from "./session_tx.ts";
 
 /** What the lifecycle functions need from the engine. */
@@ -67,6 +75,31 @@ function writeSession(draft: Draft, session: Session): void {
 }
 
 /**
+ * Session fields that decide whether a course-wide waitlist entry covers the session (its window,
+ * its distance, the waitlist being open): a change to one of them asks for the course's entries to
+ * be considered again.
+ */
+const COVER_FIELDS = ["courseId", "startsAt", "timeZone", "locationId", "mode", "waitlistEnabled"];
+
+/**
+ * Records, in the session's own commit, that the course's course-wide entries are to be added to
+ * it (lib/booking/course_waitlist.ts, addCourseWaitlistLearners, finishes it; a crash leaves the
+ * record for the worker). Starts over from the first entry when one was already under way.
+ */
+function askCourseWaitlistCover(draft: Draft, session: Session, now: Date): void {
+  if (session.status !== "scheduled" || !session.waitlistEnabled) return;
+  draft.set(
+    keys.courseWaitlistCover(session.id),
+    {
+      id: crypto.randomUUID(),
+      sessionId: session.id,
+      startedAt: now.toISOString(),
+      after: null,
+    } satisfies CourseWaitlistCover,
+  );
+}
+
+/**
  * Loads the course, location and instructor a session refers to into the draft (so the commit
  * checks they still exist) and throws a ValidationError naming each one that does not.
  */
@@ -111,6 +144,7 @@ export async function scheduleSession(deps: LifecycleDeps, input: NewSession, ac
     writeSession(draft, session);
     draft.set(keys.seats(session.id), ZERO_SEATS);
     addEvent(draft, actor, "session.scheduled", session.id, null, eventFields(session), deps.now());
+    askCourseWaitlistCover(draft, session, deps.now());
     if (await draft.commit()) return session;
     await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 ** attempt)));
   }
@@ -211,6 +245,7 @@ export function updateSession(
     }
     writeSession(tx.draft, after);
     addEvent(tx.draft, tx.actor, "session.updated", id, null, { changes }, tx.now);
+    if (COVER_FIELDS.some((f) => f in changes)) askCourseWaitlistCover(tx.draft, after, tx.now);
     // More seats (or a waitlist switched on): the queue gets them before anyone else in this batch.
     await offerFreedSeats(tx);
     return after;

@@ -579,6 +579,9 @@ export class SessionTx {
     const key = keys.courseWaitlist(hold.learnerId, this.session.courseId);
     await this.draft.load([key]);
     const course = this.draft.get<CourseWaitlistEntry>(key);
-    if (course?.id === hold.courseEntryId) this.draft.delete(key);
+    if (course?.id === hold.courseEntryId) {
+      this.draft.delete(key);
+      this.draft.delete(keys.courseWaitlistByCourse(course.courseId, course.joinedAt, course.learnerId));
+    }
   }
 }

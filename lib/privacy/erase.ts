@@ -9,16 +9,23 @@
  * 2. Through the booking engine, as the admin: future bookings are cancelled (seats freed,
  *    waitlist offers made, `booking.cancelled` events, which the Cal.com sync turns into seat
  *    cancels), live holds and offers released, waitlist places left.
+ *    Compliance records (assignments, recommendations, alerts), the profile's preferences
+ *    (location, times), notification preferences and pacing, and the alternatives last shown go
+ *    in step 1; course-wide waitlist entries first thing in step 2.
  * 3. Stored history is pseudonymised: free text (reasons) in the person's events, their pending
  *    outbox entries and their bookings' audit; their Cal.com seat links and sync states lose the
- *    email; stored Cal.com deliveries, review items, dead letters and idempotency results have
- *    the name and email replaced. Ids, statuses and counters stay: seat counts and reports do
- *    not move. Then the record's status becomes `done`.
+ *    email; stored Cal.com deliveries, review items, dead letters, notification messages and
+ *    idempotency results have the name and email replaced. Ids, statuses and counters stay: seat
+ *    counts and reports do not move. Then the record's status becomes `done`. Records that hold
+ *    ids, times and counters only stay as they are, like bookings: attendance and its audit,
+ *    online presence, RSVPs, recording views, completions (certifications are computed from them)
+ *    and the notifications index; with the name and email gone they no longer identify anyone.
  *
  * A second call on an erased user does nothing (200) unless an earlier run stopped before
  * `done`: then it finishes steps 2 and 3. Page sessions: {@link ErasureOptions.endSessions}.
  */
 import type { BookingEngine } from "../booking/engine.ts";
+import type { CourseWaitlistEntry } from "../booking/course_waitlist.ts";
 import { type Actor, addEvent, type DomainEvent, OUTBOX_CONSUMERS, PRIVACY_STREAM } from "../booking/events.ts";
 import { Draft } from "../booking/draft.ts";
 import { DomainError } from "../booking/errors.ts";
@@ -154,8 +161,18 @@ async function writeTombstone(
   }
   // Compliance records (assignment notes are free text about the person).
   await deleteComplianceOf(kv, user.id);
+  // Preferences and small per-person state with no use for a tombstone: notification choices,
+  // pacing, the alternatives last shown.
+  const doomed: Deno.KvKey[] = [keys.notifyPrefs(user.id), keys.notifyRate(user.id)];
+  for await (const e of kv.list({ prefix: keys.alternativesOfferedPrefix(user.id) })) doomed.push(e.key);
+  for (let i = 0; i < doomed.length; i += BLIND_BATCH) {
+    const op = kv.atomic();
+    for (const key of doomed.slice(i, i + BLIND_BATCH)) op.delete(key);
+    await op.commit();
+  }
+  const { preferredTimes: _times, ...kept } = user;
   const tombstone: User = UserSchema.parse({
-    ...user,
+    ...kept,
     name: ERASED_NAME,
     email,
     roles: ["learner"],
@@ -193,7 +210,10 @@ async function cancelPlaces(
 ): Promise<ErasureRecord["cancelled"]> {
   // Course-wide waitlist entries first: with them gone no session offers the person a seat, and
   // each session removes their places from those entries (lib/booking/course_waitlist.ts).
-  for await (const e of engine.kv.list({ prefix: keys.courseWaitlistPrefix(userId) })) await engine.kv.delete(e.key);
+  for await (const e of engine.kv.list<CourseWaitlistEntry>({ prefix: keys.courseWaitlistPrefix(userId) })) {
+    const index = keys.courseWaitlistByCourse(e.value.courseId, e.value.joinedAt, userId);
+    await engine.kv.atomic().delete(e.key).delete(index).commit();
+  }
   const places = await engine.listLearnerPlaces(userId);
   const out = { bookings: 0, holds: 0, waitlist: 0 };
   // A place gone meanwhile (expired, or ended by a concurrent erasure) is a refusal (4xx): skip it.

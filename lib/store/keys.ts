@@ -103,6 +103,9 @@
  * | `["rules_audit", key]` | `RulesAuditEntry` `{at, actorId, origin, scope, changes, reason}`: who changed which rule, when, why (key: ULID of the change) | saveRules, saveCourseRules |
  * | `["events_by_session", sessionId, key]` | null (the event key is the key's last part): a session's events (audit trail by session and course) | booking engine (addEvent, with the event) |
  * | `["course_waitlist", learnerId, courseId]` | `CourseWaitlistEntry` `{id, window, maxKm, deadline, sessionIds, offer}`: a course-wide waitlist entry; its `offer` (one live at a time) is set by the session that offers, in a checked write; deleted when the learner leaves or accepts an offer | lib/booking/course_waitlist.ts, SessionTx.fillOffers / confirmHold |
+ * | `["course_waitlist_by_course", courseId, joinedAt, learnerId]` | entry id: the course's course-wide entries in join order (who to add to a session scheduled or moved later); written and deleted in the same atomic op as the entry | lib/booking/course_waitlist.ts, SessionTx.closeCourseEntry, eraseUser |
+ * | `["course_waitlist_cover", sessionId]` | `CourseWaitlistCover` `{id, sessionId, startedAt, after}`: the session's course-wide entries are still to be added (work list; `after` = the last `[joinedAt, learnerId]` done); set with the session's scheduling or a change of course, date, place, mode or waitlist switch, deleted when every entry was considered | scheduleSession, updateSession; addCourseWaitlistLearners deletes |
+ * | `["meta", "course_waitlist_index"]` | `{at}`: entries made before `course_waitlist_by_course` existed were indexed (once per store) | indexCourseWaitlists (worker start) |
  * | `["meta", "course_waitlist_demo"]` | `{seededAt, courseId}`: the demo learner's course-wide entry was seeded | seedCourseWaitlistDemo |
  *
  * Why session index values are a small `SessionIndexEntry` rather than the id
@@ -239,6 +242,8 @@ export const PREFIXES = [
   "rules",
   "rules_audit",
   "course_waitlist",
+  "course_waitlist_by_course",
+  "course_waitlist_cover",
 ] as const;
 
 /** Key builders. Functions ending in `Prefix` return list prefixes. */
@@ -361,6 +366,7 @@ export const keys = {
   // ── alternatives to full sessions ────────────────────────────────────
   alternativesOffered: (learnerId: string, sessionId: string) =>
     ["alternatives_offered", learnerId, sessionId] as const,
+  alternativesOfferedPrefix: (learnerId: string) => ["alternatives_offered", learnerId] as const,
   // ── compliance (lib/compliance/) ─────────────────────────────────────
   requirement: (id: string) => ["requirements", id] as const,
   requirementsPrefix: () => ["requirements"] as const,
@@ -369,6 +375,7 @@ export const keys = {
   assignmentsByLearnerPrefix: (learnerId: string) => ["assignments", learnerId] as const,
   recommendations: (learnerId: string) => ["recommendations", learnerId] as const,
   complianceAlert: (learnerId: string, alertId: string) => ["compliance_alerts", learnerId, alertId] as const,
+  complianceAlertsPrefix: (learnerId: string) => ["compliance_alerts", learnerId] as const,
   complianceOutbox: (key: string) => ["compliance_outbox", key] as const,
   complianceOutboxPrefix: () => ["compliance_outbox"] as const,
   complianceMeta: (name: string) => ["compliance_meta", name] as const,
@@ -412,6 +419,8 @@ export const keys = {
   attendanceAudit: (sessionId: string, learnerId: string, entryId: string) =>
     ["attendance_audit", sessionId, learnerId, entryId] as const,
   attendanceAuditPrefix: (sessionId: string) => ["attendance_audit", sessionId] as const,
+  attendanceAuditLearnerPrefix: (sessionId: string, learnerId: string) =>
+    ["attendance_audit", sessionId, learnerId] as const,
   attendanceClose: (sessionId: string) => ["attendance_closes", sessionId] as const,
   checkInCode: (sessionId: string) => ["checkin_codes", sessionId] as const,
   rosterTick: (sessionId: string) => ["roster_ticks", sessionId] as const,
@@ -458,5 +467,11 @@ export const keys = {
   // ── Course-wide waitlist (lib/booking/course_waitlist.ts) ───────────────
   courseWaitlist: (learnerId: string, courseId: string) => ["course_waitlist", learnerId, courseId] as const,
   courseWaitlistPrefix: (learnerId: string) => ["course_waitlist", learnerId] as const,
+  courseWaitlistByCourse: (courseId: string, joinedAt: string, learnerId: string) =>
+    ["course_waitlist_by_course", courseId, joinedAt, learnerId] as const,
+  courseWaitlistByCoursePrefix: (courseId: string) => ["course_waitlist_by_course", courseId] as const,
+  courseWaitlistCover: (sessionId: string) => ["course_waitlist_cover", sessionId] as const,
+  courseWaitlistCoversPrefix: () => ["course_waitlist_cover"] as const,
+  courseWaitlistIndexMarker: () => ["meta", "course_waitlist_index"] as const,
   courseWaitlistDemoMarker: () => ["meta", "course_waitlist_demo"] as const,
 };

@@ -26,6 +26,7 @@
  * same KV, with `WORKER=0` on the app instances. No job depends on KV queues.
  */
 import type { BookingEngine } from "../booking/engine.ts";
+import { indexCourseWaitlists, resumeCourseWaitlistCovers } from "../booking/course_waitlist.ts";
 import { reconcile, type ReconcileDeps, reconcileDepsFor } from "../calcom/reconcile.ts";
 import { OutboundSync } from "../calcom/outbound.ts";
 import type { Config } from "../config.ts";
@@ -157,6 +158,10 @@ export function startWorker(deps: WorkerDeps): Worker {
     });
   // A cancel cut short by a crash resumes as soon as a worker starts, whatever its age.
   cancelResumeCron().catch((err) => console.error(`cancel resume at start failed: ${err?.message ?? err}`));
+  // Course-wide entries made before the by-course index existed (once per store).
+  indexCourseWaitlists(deps.kv, deps.engine.now()).catch((err) =>
+    console.error(`course waitlist index at start failed: ${err?.message ?? err}`)
+  );
   const compliance = deps.compliance ?? DEFAULT_COMPLIANCE_SETTINGS;
   const seats = new SeatWatcher();
   const complianceRescan = new LeasedLoop(deps.kv, "compliance-rescan", {
@@ -238,11 +243,19 @@ export function startWorker(deps: WorkerDeps): Worker {
 }
 
 async function resumeSessionCancels(engine: BookingEngine, minAgeMs?: number): Promise<void> {
-  const { finished, failed } = await engine.resumeSessionCancels(minAgeMs === undefined ? {} : { minAgeMs });
+  const options = minAgeMs === undefined ? {} : { minAgeMs };
+  const { finished, failed } = await engine.resumeSessionCancels(options);
   if (finished.length) console.log(`cancel resume: finished ${finished.length} pending session cancel(s)`);
   for (const f of failed) {
     const message = f.error instanceof Error ? f.error.message : String(f.error);
     console.error(`cancel resume: session ${f.sessionId} failed, will retry: ${message}`);
+  }
+  // Sessions whose course-wide waitlist entries were not all added yet (a crash or failure midway).
+  const covers = await resumeCourseWaitlistCovers(engine, options);
+  if (covers.finished) console.log(`course waitlist: finished adding entries to ${covers.finished} session(s)`);
+  for (const f of covers.failed) {
+    const message = f.error instanceof Error ? f.error.message : String(f.error);
+    console.error(`course waitlist: session ${f.sessionId} failed, will retry: ${message}`);
   }
 }
 

@@ -30,8 +30,10 @@ export default function PrivacyPage({ state }: PageProps<null, PageState>) {
         : (
           <div class="space-y-4 text-base">
             <p>
-              Download everything we hold about you as one JSON file: your profile, bookings with their history,
-              attendance, held seats, waitlist places, Cal.com sync state and the events about you.
+              Download everything we hold about you as one JSON file: your profile and preferences, bookings with their
+              history, attendance and its audit trail, online joins, RSVPs, recordings watched, held seats, waitlist
+              places (also "any date that suits me"), the emails we sent you, your assignments and certifications,
+              Cal.com sync state and the events about you.
             </p>
             <form method="get" action="/me/privacy/export.json">
               <button

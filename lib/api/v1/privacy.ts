@@ -32,6 +32,72 @@ export const PersonalDataExportSchema = z.object({
   waitlist: z.array(z.looseObject(WaitlistEntrySchema.shape)),
   events: z.array(z.looseObject({ id: z.string(), key: z.string(), type: z.string(), occurredAt: z.string() })),
   apiTokens: z.array(z.object({ tokenId: z.string(), label: z.string().nullable(), createdAt: z.string() })),
+  preferences: z.object({
+    profile: z.looseObject({
+      preferredLocationId: z.string().nullable(),
+      preferredTimes: z.looseObject({ weekdays: z.array(z.number()), dayParts: z.array(z.string()) }),
+    }),
+    notifications: z.looseObject({ off: z.array(z.string()), timeZone: z.string().nullable() }).nullable(),
+  }).describe("what the person set on /me/profile and /me/notifications (null: never set)"),
+  attendanceAudit: z.array(z.looseObject({
+    id: z.string(),
+    sessionId: z.string(),
+    learnerId: z.string(),
+    at: z.string(),
+    action: z.string(),
+  })).describe("every mark, check-in, correction and refused stale mark about the person"),
+  onlinePresence: z.array(z.looseObject({
+    sessionId: z.string(),
+    learnerId: z.string(),
+    joinCount: z.number(),
+    seconds: z.number(),
+    joins: z.array(z.looseObject({ at: z.string(), leftAt: z.string().nullable() })),
+  })).describe("online sessions joined"),
+  rsvps: z.array(z.looseObject({ sessionId: z.string(), learnerId: z.string(), status: z.string(), at: z.string() })),
+  recordingViews: z.array(z.looseObject({
+    sessionId: z.string(),
+    watchedSeconds: z.number(),
+    lastAt: z.string(),
+    completedAt: z.string().nullable(),
+  })).describe("recordings watched"),
+  courseWaitlist: z.array(z.looseObject({
+    id: z.string(),
+    courseId: z.string(),
+    learnerId: z.string(),
+    joinedAt: z.string(),
+    from: z.string().nullable(),
+    to: z.string().nullable(),
+    maxKm: z.number().nullable(),
+  })).describe("course-wide waitlist entries; their per-session places are in waitlist"),
+  alternativesOffered: z.array(z.looseObject({
+    sessionId: z.string(),
+    offeredAt: z.string(),
+    sessionIds: z.array(z.string()),
+  })).describe("alternatives to a full session last shown to the person (kept 24 h)"),
+  notifications: z.object({
+    messages: z.array(z.looseObject({
+      id: z.string(),
+      kind: z.string(),
+      userId: z.string(),
+      status: z.string(),
+      createdAt: z.string(),
+      subject: z.string().nullable(),
+    })),
+    calendar: z.array(z.looseObject({ bookingId: z.string(), uid: z.string(), sequence: z.number() })),
+    pacing: z.looseObject({ windowStartMs: z.number(), count: z.number() }).nullable(),
+  }).describe("messages to the person, their calendar invitations' state, the pacing state"),
+  compliance: z.object({
+    assignments: z.array(z.looseObject({ id: z.string(), courseId: z.string(), dueOn: z.string() })),
+    certifications: z.array(z.looseObject({
+      courseId: z.string(),
+      completedAt: z.string(),
+      expiresOn: z.string(),
+      status: z.string(),
+    })),
+    recommendations: z.looseObject({ learnerId: z.string(), computedAt: z.string(), gaps: z.array(z.unknown()) })
+      .nullable(),
+    alerts: z.array(z.object({ alertId: z.string(), at: z.string() })),
+  }).describe("assignments, held certifications, recommendations and alerts sent"),
 }).meta({ id: "PersonalDataExport" });
 
 const ErasureRecordSchema = z.object({
@@ -47,7 +113,7 @@ const ErasureRecordSchema = z.object({
 
 async function exportResponse(s: Services, userId: string): Promise<OperationResult> {
   const now = s.engine.now();
-  const data = await exportUserData(s.kv, userId, now);
+  const data = await exportUserData(s.kv, userId, now, s.engine.options.compliance);
   if (!data) throw new ApiError(404, "user_not_found", `No user with id ${userId}.`);
   return {
     status: 200,

@@ -85,7 +85,7 @@ const CourseWaitlistViewSchema = z.object({
     to: z.string().nullable(),
     maxKm: z.number().nullable(),
     deadline: z.string().nullable(),
-    sessionIds: z.array(IdSchema),
+    sessionIds: z.array(IdSchema).describe("sessions joined when the entry was made; `sessions` lists them all"),
     offer: z.object({ holdId: IdSchema, sessionId: IdSchema, expiresAt: z.string() }).nullable(),
   }),
   courseTitle: z.string(),
@@ -107,7 +107,9 @@ export const joinCourseWaitlistOp = defineOperation({
     "`from`..`to` (each session's local date) and, with `maxKm`, lies within that distance of their preferred " +
     "location (online sessions always count). The first seat freed in any of them is offered (a hold with an " +
     "expiry, one live offer at a time; a session with a free seat now offers it at once); accepting it with " +
-    `POST /v1/bookings removes the rest of the entry. ${WAITLIST_RULE}`,
+    "POST /v1/bookings removes the rest of the entry. Sessions of the course scheduled later (or moved into the " +
+    "window or distance, or re-opened) are added to the entry by themselves; one moved out of them drops its place. " +
+    WAITLIST_RULE,
   access: SELF,
   body: CourseWaitlistInputSchema,
   responses: {

@@ -14,7 +14,7 @@ export const handler: Handlers<unknown, PageState> = {
     if (!user) return new Response(null, { status: 303, headers: { location: signInHref("/me/privacy") } });
     const { kv, engine } = services();
     const now = engine.now();
-    const data = await exportUserData(kv, user.id, now);
+    const data = await exportUserData(kv, user.id, now, engine.options.compliance);
     if (!data) return ctx.renderNotFound();
     return new Response(JSON.stringify(data, null, 2), {
       headers: {
