@@ -49,6 +49,7 @@
  * | `["auth_sessions", idHash]` | `PageSession` `{userId, via, createdAtMs, seenAtMs}`: a signed-in page session (key: SHA-256 hex of the cookie's random id, never the id); expires at its absolute timeout | lib/auth/sessions.ts (createPageSession, touch, revoke) |
  * | `["auth_sessions_by_user", userId, idHash]` | null: the user's sessions (sign out everywhere, deactivation) | 〃 |
  * | `["oidc_logins", stateHash]` | `PendingLogin` `{nonce, verifier, next, redirectUri, createdAtMs}`: an OpenID sign-in under way (one use), expires after 10 min | lib/auth/oidc.ts (beginOidcSignIn; deleted by completeOidcSignIn) |
+ * | `["dead_letters", eventKey]` | `DeadLetter` `{eventKey, eventId, eventType, sessionId, topic, reason, attempts, failedAt, event}`: an event the Kafka relay gave up on | the relay (with the outbox acknowledgement); deleted by its re-drive or by requeueDeadLetter (which writes the event back to `["outbox", "kafka", …]` in the same commit) |
  * | `["calcom_tenants", slug]` | `Tenant` `{slug, baseUrl, apiKey, webhookSecret, eventTypeIds}`; apiKey and webhookSecret sealed (AES-256-GCM, `enc:v1:<keyId>:…`, lib/secrets/keyring.ts) | saveTenant, reencryptTenantSecrets |
  * | `["calcom_deliveries", tenant, receivedAtUlid]` | `StoredDelivery` `{trigger, createdAt, payload, receivedAt, bodyHash}` | webhook intake |
  * | `["calcom_delivery_hashes", bodyHash]` | `{tenant, deliveryId}`, expires after 7 days (de-duplication) | webhook intake |
