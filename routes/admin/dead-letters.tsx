@@ -21,10 +21,10 @@ const DONE: Record<string, string> = {
     "with the new reason.",
 };
 
-/** The other lists' pages and what they offer. */
-const ELSEWHERE: Record<string, string> = {
-  calcom_review: "Retry a booking that failed to sync, or mark an item resolved, on the Cal.com page.",
-  notifications: "Send a message again on the notifications page.",
+/** The other lists' pages: what they offer, and the link's words. */
+const ELSEWHERE: Record<string, [string, string]> = {
+  calcom_review: ["Retry a booking that failed to sync, or mark an item resolved, there.", "Open the Cal.com page"],
+  notifications: ["Send a message again there.", "Open the notifications page"],
 };
 
 interface Data {
@@ -112,10 +112,10 @@ function ListSection({ summary }: { summary: DeadLetterListSummary }) {
         )
         : (
           <p class="text-base">
-            {ELSEWHERE[summary.list]}{" "}
             <a href={home.page} class={linkClass} data-testid={`link-${summary.list}`}>
-              Open {home.title.toLowerCase()}
-            </a>
+              {ELSEWHERE[summary.list][1]}
+            </a>{" "}
+            {ELSEWHERE[summary.list][0]}
           </p>
         )}
     </Section>
