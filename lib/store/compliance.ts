@@ -120,7 +120,7 @@ export async function emitOnce(
     pending.forEach((a, i) => {
       if (seen[i].versionstamp === null) fresh.push(a);
       // Written by this call's earlier attempt (a batch that committed before another one failed).
-      else if (seen[i].value?.eventKey === a.event.key) emitted.push(a.event);
+      else if (attempt > 0 && seen[i].value?.eventKey === a.event.key) emitted.push(a.event);
     });
     if (!fresh.length) break;
     try {
