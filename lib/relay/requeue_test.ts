@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
+import { deadLetterOf } from "../../tests/admin/dead_letters_fixture.ts";
 import { putSession, putUsers, self, setup, teardown } from "../../tests/booking/test_fixtures.ts";
 import { keys } from "../store/keys.ts";
 import type { OutboundMessage } from "./publisher.ts";
-import { type DeadLetter, EventRelay } from "./relay.ts";
+import { EventRelay } from "./relay.ts";
 import { listDeadLetters, requeueDeadLetter } from "./topics.ts";
 
 async function until(what: string, ok: () => boolean | Promise<boolean>): Promise<void> {
@@ -62,18 +63,8 @@ Deno.test("[relay] a requeued dead letter goes back through the outbox and is de
 Deno.test("[relay] requeue refuses an event already waiting in the outbox and keeps the dead letter", async () => {
   const { kv } = await setup();
   try {
-    const event = { id: "e1", key: "01JKEY00000000000000000001", type: "booking.confirmed", sessionId: "s1" };
-    const d = {
-      eventKey: event.key,
-      eventId: event.id,
-      eventType: event.type,
-      sessionId: "s1",
-      topic: null,
-      reason: "x",
-      attempts: 1,
-      failedAt: "2026-03-01T15:00:00.000Z",
-      event,
-    } as unknown as DeadLetter;
+    const d = deadLetterOf("01JKEY00000000000000000001", "2026-03-01T15:00:00.000Z", "x");
+    const event = d.event;
     await kv.set(keys.deadLetter(event.key), d);
     await kv.set(keys.outboxEntry("kafka", "s1", event.key), event);
     assert.equal(await requeueDeadLetter(kv, event.key), "already_pending");

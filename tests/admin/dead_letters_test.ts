@@ -3,27 +3,11 @@ import assert from "node:assert/strict";
 import { summariseDeadLetterLists } from "../../lib/admin/dead_letters.ts";
 import { flagForReview } from "../../lib/calcom/sync_store.ts";
 import type { Notification } from "../../lib/notify/notifier.ts";
-import type { DeadLetter } from "../../lib/relay/relay.ts";
 import { keys } from "../../lib/store/keys.ts";
 import type { Body } from "../api/client.ts";
 import { startApiFixture } from "../api/fixture.ts";
 import { devSignInCookie, getPage, postForm } from "../page_client.ts";
-
-/** A Kafka dead letter of an event of session `s1` that failed at `failedAt`. */
-function deadLetter(eventKey: string, failedAt: string, reason: string): DeadLetter {
-  const event = { id: `id-${eventKey}`, key: eventKey, type: "booking.confirmed", sessionId: "s1" };
-  return {
-    eventKey,
-    eventId: event.id,
-    eventType: event.type,
-    sessionId: "s1",
-    topic: null,
-    reason,
-    attempts: 1,
-    failedAt,
-    event,
-  } as unknown as DeadLetter;
-}
+import { deadLetterOf } from "./dead_letters_fixture.ts";
 
 /** Known contents of the three lists (the demo data's own dead letters removed first). */
 async function seedLists(kv: Deno.Kv) {
@@ -36,7 +20,7 @@ async function seedLists(kv: Deno.Kv) {
       ["01JKAFKA000000000000000002", "2026-03-03T10:00:00.000Z", "Kafka refused it: newest"],
       ["01JKAFKA000000000000000003", "2026-03-02T10:00:00.000Z", "Kafka refused it: middle"],
     ] as const
-  ) await kv.set(keys.deadLetter(k), deadLetter(k, at, why));
+  ) await kv.set(keys.deadLetter(k), deadLetterOf(k, at, why));
   await flagForReview(kv, {
     kind: "sync_failed",
     tenant: "main",

@@ -5,34 +5,19 @@
  */
 import assert from "node:assert/strict";
 import { flagForReview } from "../../lib/calcom/sync_store.ts";
-import type { DeadLetter } from "../../lib/relay/relay.ts";
 import { keys } from "../../lib/store/keys.ts";
 import { createUser } from "../../lib/store/mod.ts";
 import { launchBrowser } from "../fresh/browser.ts";
 import { startTestApp } from "../app_fixture.ts";
 import { devSignInCookie, sessionCookieOf } from "../page_client.ts";
 import { axeViolations } from "./axe.ts";
+import { deadLetterOf } from "../admin/dead_letters_fixture.ts";
 
 const ARTIFACTS = new URL("../artifacts/", import.meta.url);
 const VIEWPORTS = [
   { name: "375", viewport: { width: 375, height: 812 }, isMobile: true, hasTouch: true },
   { name: "1280", viewport: { width: 1280, height: 800 }, isMobile: false, hasTouch: false },
 ];
-
-function deadLetter(eventKey: string, reason: string): DeadLetter {
-  const event = { id: `id-${eventKey}`, key: eventKey, type: "booking.confirmed", sessionId: "s1" };
-  return {
-    eventKey,
-    eventId: event.id,
-    eventType: event.type,
-    sessionId: "s1",
-    topic: "nlj.learning.booking",
-    reason,
-    attempts: 1,
-    failedAt: "2026-03-02T10:00:00.000Z",
-    event,
-  } as unknown as DeadLetter;
-}
 
 Deno.test({
   name: "[browser] dead letters at 375 and 1280: from /admin, every list, a Kafka dead letter requeued; axe 0",
@@ -49,7 +34,12 @@ Deno.test({
         const key = `01JKAFKA00000000000000000${i}`;
         await kv.set(
           keys.deadLetter(key),
-          deadLetter(key, `Kafka refused it: MESSAGE_TOO_LARGE ${"a-very-long-unbroken-reason-".repeat(6)}`),
+          deadLetterOf(
+            key,
+            "2026-03-02T10:00:00.000Z",
+            `Kafka refused it: MESSAGE_TOO_LARGE ${"a-very-long-unbroken-reason-".repeat(6)}`,
+            "nlj.learning.booking",
+          ),
         );
         await flagForReview(kv, {
           kind: "sync_failed",
