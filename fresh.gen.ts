@@ -10,6 +10,7 @@ import * as $admin_audit from "./routes/admin/audit.tsx";
 import * as $admin_calcom from "./routes/admin/calcom.tsx";
 import * as $admin_courses__id_ from "./routes/admin/courses/[id].tsx";
 import * as $admin_courses_index from "./routes/admin/courses/index.tsx";
+import * as $admin_dead_letters from "./routes/admin/dead-letters.tsx";
 import * as $admin_index from "./routes/admin/index.tsx";
 import * as $admin_locations__id_ from "./routes/admin/locations/[id].tsx";
 import * as $admin_locations_index from "./routes/admin/locations/index.tsx";
@@ -69,6 +70,7 @@ const manifest = {
     "./routes/admin/calcom.tsx": $admin_calcom,
     "./routes/admin/courses/[id].tsx": $admin_courses__id_,
     "./routes/admin/courses/index.tsx": $admin_courses_index,
+    "./routes/admin/dead-letters.tsx": $admin_dead_letters,
     "./routes/admin/index.tsx": $admin_index,
     "./routes/admin/locations/[id].tsx": $admin_locations__id_,
     "./routes/admin/locations/index.tsx": $admin_locations_index,

@@ -106,12 +106,13 @@ export const ConfigSchema = z.object({
   /** Read the client address from the last `X-Forwarded-For` entry (only behind a proxy that sets it). */
   trustProxy: z.boolean(),
   version: z.string(),
-  /** Compliance rules (lib/compliance/state.ts): due and expiry dates' zone, expiring window, alert days, escalation grace. */
+  /** Compliance rules (lib/compliance/state.ts): due and expiry dates' zone, expiring window, alert days, escalation grace, due-soon days. */
   compliance: z.object({
     timeZone: TimeZoneSchema.default("America/Chicago"),
     expiringWindowDays: z.coerce.number().int().min(1).max(365).default(30),
     alertDays: z.array(z.coerce.number().int().min(1).max(365)).min(1).max(10).default([60, 30, 7]),
     escalationGraceDays: z.coerce.number().int().min(0).max(365).default(7),
+    dueSoonDays: z.array(z.coerce.number().int().min(0).max(365)).min(1).max(10).default([14, 3]),
   }),
   /** Self check-in and attendance marks open this many minutes before a session starts (default 30). */
   checkInOpensMinutes: z.coerce.number().int().min(0).max(24 * 60).default(30),
@@ -210,6 +211,9 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
       expiringWindowDays: env.COMPLIANCE_EXPIRING_DAYS || undefined,
       alertDays: env.COMPLIANCE_ALERT_DAYS ? env.COMPLIANCE_ALERT_DAYS.split(",").map((d) => d.trim()) : undefined,
       escalationGraceDays: env.COMPLIANCE_ESCALATION_DAYS || undefined,
+      dueSoonDays: env.COMPLIANCE_DUE_SOON_DAYS
+        ? env.COMPLIANCE_DUE_SOON_DAYS.split(",").map((d) => d.trim())
+        : undefined,
     },
     checkInOpensMinutes: env.CHECKIN_OPENS_MINUTES || undefined,
     attendanceCloseDays: env.ATTENDANCE_CLOSE_DAYS || undefined,
@@ -244,6 +248,7 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
       "compliance.expiringWindowDays": "COMPLIANCE_EXPIRING_DAYS",
       "compliance.alertDays": "COMPLIANCE_ALERT_DAYS (comma-separated days, e.g. 60,30,7)",
       "compliance.escalationGraceDays": "COMPLIANCE_ESCALATION_DAYS",
+      "compliance.dueSoonDays": "COMPLIANCE_DUE_SOON_DAYS (comma-separated days, e.g. 14,3)",
       checkInOpensMinutes: "CHECKIN_OPENS_MINUTES",
       attendanceCloseDays: "ATTENDANCE_CLOSE_DAYS",
       lateAfterMinutes: "LATE_AFTER_MINUTES",

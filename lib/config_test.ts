@@ -147,7 +147,10 @@ Deno.test("[config] compliance rules: defaults, and COMPLIANCE_* variables named
     expiringWindowDays: 30,
     alertDays: [60, 30, 7],
     escalationGraceDays: 7,
+    dueSoonDays: [14, 3],
   });
+  assert.deepEqual(loadConfig({ ...base, COMPLIANCE_DUE_SOON_DAYS: "21, 7, 1" }).compliance.dueSoonDays, [21, 7, 1]);
+  assert.throws(() => loadConfig({ ...base, COMPLIANCE_DUE_SOON_DAYS: "14,-1" }), /COMPLIANCE_DUE_SOON_DAYS/);
   const set =
     loadConfig({ ...base, COMPLIANCE_ALERT_DAYS: "90, 14", COMPLIANCE_TIME_ZONE: "Europe/Berlin" }).compliance;
   assert.deepEqual([set.alertDays, set.timeZone], [[90, 14], "Europe/Berlin"]);

@@ -28,7 +28,7 @@ export default function App({ Component, state }: AppProps<unknown, PageState>) 
           Skip to content
         </a>
         <header class="bg-blue-800 text-white">
-          <nav class="mx-auto flex max-w-3xl items-center justify-between px-4 py-3" aria-label="Main">
+          <nav class="mx-auto flex max-w-3xl items-center justify-between gap-x-3 px-4 py-3" aria-label="Main">
             <a href="/" class="text-lg font-bold focus:outline-none focus-visible:ring-4 focus-visible:ring-white">
               Training sessions
             </a>
@@ -47,6 +47,15 @@ export default function App({ Component, state }: AppProps<unknown, PageState>) 
                   class="whitespace-nowrap text-sm font-semibold underline focus:outline-none focus-visible:ring-4 focus-visible:ring-white"
                 >
                   My schedule
+                </a>
+              )}
+              {state.user && (
+                <a
+                  href="/me/notifications"
+                  class="whitespace-nowrap text-sm font-semibold underline focus:outline-none focus-visible:ring-4 focus-visible:ring-white"
+                  data-testid="notifications-link"
+                >
+                  Notifications
                 </a>
               )}
               {staffHome(state.user) && (

@@ -12,6 +12,7 @@ import { calcomOperations } from "./v1/calcom.ts";
 import { holdOperations } from "./v1/holds.ts";
 import { privacyOperations } from "./v1/privacy.ts";
 import { relayOperations } from "./v1/relay.ts";
+import { deadLetterOperations } from "./v1/dead_letters.ts";
 import { sessionOperations } from "./v1/sessions.ts";
 import { userOperations } from "./v1/users.ts";
 import { teamOperations } from "./v1/team.ts";
@@ -38,6 +39,7 @@ export const API_OPERATIONS: readonly Operation[] = [
   ...teamOperations,
   ...adminOperations,
   ...relayOperations,
+  ...deadLetterOperations,
   ...calcomOperations,
   ...alternativesOperations,
   ...profileOperations,

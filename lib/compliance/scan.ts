@@ -29,7 +29,7 @@ import {
   type ScanPerson,
   type ScanResult,
 } from "./recommend.ts";
-import { alertThreshold, certificationsOf, type ComplianceSettings } from "./state.ts";
+import { alertThreshold, certificationsOf, type ComplianceSettings, dueSoonThreshold } from "./state.ts";
 
 /** An event to emit; with an identity (`alertId`) it goes out once, without it every time. */
 type Alert = { alertId: string | null; event: ComplianceEvent };
@@ -189,6 +189,21 @@ function alertsFor(
     });
   }
   for (const cell of rec.cells) {
+    const soon = dueSoonThreshold(cell, settings.dueSoonDays);
+    if (soon !== null) {
+      // To the learner only: the manager sees the date on /team and hears if it passes.
+      out.push({
+        alertId: `due_soon:${cell.courseId}:${cell.dueOn}:${soon}`,
+        event: complianceEvent(
+          "assignment.due_soon",
+          u.id,
+          cell.courseId,
+          [],
+          { dueOn: cell.dueOn, daysLeft: cell.daysLeft, threshold: soon },
+          now,
+        ),
+      });
+    }
     if (cell.state !== "overdue" || cell.dueOn === null) continue;
     const data = { dueOn: cell.dueOn, daysOverdue: -(cell.daysLeft ?? 0) };
     out.push({

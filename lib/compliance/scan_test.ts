@@ -233,3 +233,54 @@ Deno.test("[privacy] erasing a person deletes their assignments, recommendations
     w.kv.close();
   }
 });
+
+Deno.test("[compliance] due soon goes out once per threshold to people not done and not booked, even from two scans at once", async () => {
+  const w = await world();
+  try {
+    const person = (name: string, over: Record<string, unknown> = {}) =>
+      createUser(w.kv, { email: `${name}@example.com`, name, roles: ["learner"], ...over });
+    const [waiting, booked, done] = [await person("waiting"), await person("booked"), await person("done")];
+    await w.kv.set(["users", done.id], {
+      ...(await w.kv.get<Record<string, unknown>>(["users", done.id])).value,
+      completedCourses: [{ courseId: w.basics.id, completedAt: at(-24 * 10) }],
+    });
+    // Due 14 Mar (Chicago): 12 days after T0, across the DST change of 8 Mar.
+    for (const u of [waiting, booked, done]) {
+      await saveAssignment(w.kv, {
+        id: newId(),
+        learnerId: u.id,
+        courseId: w.basics.id,
+        dueOn: "2026-03-14",
+        note: "",
+        assignedBy: null,
+        assignedAt: at(-24 * 30),
+      }, complianceEvent("assignment.created", u.id, w.basics.id, [], {}, new Date(T0 - 30 * 24 * HOUR)));
+    }
+    const seat = await w.session(w.basics.id, 24 * 11);
+    const sys = { ...system, correlationId: crypto.randomUUID() };
+    await w.engine.confirmHold((await w.engine.placeHold(seat.id, booked.id, sys)).hold.id, sys);
+
+    const dueSoon = async () =>
+      (await readComplianceOutbox(w.kv, 1000)).filter((e) => e.type === "assignment.due_soon")
+        .map((e) => [e.learnerId, e.data.threshold, e.data.dueOn, e.notify]);
+    const scan = (hours: number, learnerIds?: string[]) =>
+      runComplianceScan(w.kv, { now: new Date(T0 + hours * HOUR), settings: S, learnerIds });
+    // The nightly scan and a targeted rescan at the same moment, then the next day's scan.
+    await Promise.all([scan(0), scan(0, [waiting.id]), scan(0, [waiting.id, booked.id])]);
+    await scan(24);
+    assert.deepEqual(await dueSoon(), [[waiting.id, 14, "2026-03-14", []]]);
+    // 10 Mar 23:30 CDT is 4 days before; 11 Mar 00:30 CDT is 3 (05:00 UTC is local midnight after the change).
+    await scan(8 * 24 + 13.5);
+    assert.equal((await dueSoon()).length, 1);
+    await Promise.all([scan(8 * 24 + 14.5), scan(8 * 24 + 14.5, [waiting.id]), scan(8 * 24 + 15)]);
+    await scan(9 * 24);
+    assert.deepEqual(await dueSoon(), [[waiting.id, 14, "2026-03-14", []], [waiting.id, 3, "2026-03-14", []]]);
+    assert.equal(
+      (await w.kv.get<{ eventKey: string }>(["compliance_alerts", waiting.id, `due_soon:${w.basics.id}:2026-03-14:3`]))
+        .value?.eventKey.length,
+      26,
+    );
+  } finally {
+    w.kv.close();
+  }
+});

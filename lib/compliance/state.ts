@@ -42,14 +42,20 @@ export interface ComplianceSettings {
   alertDays: readonly number[];
   /** Days an assignment may stay overdue before it escalates past the manager. */
   escalationGraceDays: number;
+  /** Days before a due date at which an `assignment.due_soon` alert goes out (e.g. 14, 3). */
+  dueSoonDays: readonly number[];
 }
 
-/** Defaults: Central time, 30-day window, alerts at 60/30/7 days, escalation after 7 days overdue. */
+/**
+ * Defaults: Central time, 30-day window, alerts at 60/30/7 days, escalation after 7 days overdue,
+ * "due soon" at 14 and 3 days before a due date.
+ */
 export const DEFAULT_COMPLIANCE_SETTINGS: ComplianceSettings = {
   timeZone: "America/Chicago",
   expiringWindowDays: 30,
   alertDays: [60, 30, 7],
   escalationGraceDays: 7,
+  dueSoonDays: [14, 3],
 };
 
 /** A course one person must have, merged from every requirement and assignment that applies. */
@@ -278,4 +284,18 @@ export function alertThreshold(daysLeft: number, alertDays: readonly number[]): 
   if (daysLeft < 0) return null;
   const reached = alertDays.filter((d) => daysLeft <= d);
   return reached.length ? Math.min(...reached) : null;
+}
+
+/**
+ * The "due soon" threshold a required course has reached (see {@link alertThreshold}), or null when
+ * no alert is due: only a `missing` cell with a due date qualifies — done, expiring (its own
+ * `certification.expiring` alerts), booked (on track, even with a late seat: the matrix flags it)
+ * and overdue ones do not. Identified by (person, course, due date, threshold), so each goes out once.
+ */
+export function dueSoonThreshold(
+  cell: Pick<ComplianceCell, "state" | "dueOn" | "daysLeft">,
+  dueSoonDays: readonly number[],
+): number | null {
+  if (cell.state !== "missing" || cell.dueOn === null || cell.daysLeft === null) return null;
+  return alertThreshold(cell.daysLeft, dueSoonDays);
 }

@@ -5,6 +5,7 @@ import {
   certificationsOf,
   complianceState,
   DEFAULT_COMPLIANCE_SETTINGS,
+  dueSoonThreshold,
   type RequiredCourse,
   requiredCoursesFor,
   type RequirementRule,
@@ -176,4 +177,55 @@ Deno.test("[compliance] local dates agree with Intl at every quarter hour around
   for (let ms = Date.parse("2026-11-01T00:00:00Z"); ms < Date.parse("2026-11-02T12:00:00Z"); ms += 7 * 60_000) {
     assert.equal(localDate(new Date(ms), "America/Chicago"), fmt.format(new Date(ms)), new Date(ms).toISOString());
   }
+});
+
+Deno.test("[compliance] due soon: 14 and 3 days before a due date across a DST change, each reached at local midnight", () => {
+  // Due 19 Mar 2026 in Chicago; DST starts 8 Mar, so local midnight is 06:00 UTC before and 05:00 UTC after.
+  const n = need({ dueOn: "2026-03-19", assignmentId: "a1" });
+  let at = Date.parse("2026-03-01T00:00:00.000Z");
+  const clock = { now: () => new Date(at), advance: (ms: number) => at += ms };
+  const reached: [string, number | null][] = [];
+  const identities = new Set<string>();
+  let last: number | null | undefined;
+  while (at < Date.parse("2026-03-21T00:00:00.000Z")) {
+    const cell = complianceState(n, [], [], clock.now(), S);
+    const threshold = dueSoonThreshold(cell, S.dueSoonDays);
+    if (threshold !== last) reached.push([clock.now().toISOString(), threshold]);
+    if (threshold !== null) identities.add(`${cell.courseId}:${cell.dueOn}:${threshold}`);
+    last = threshold;
+    clock.advance(15 * 60_000);
+  }
+  assert.deepEqual(reached, [
+    ["2026-03-01T00:00:00.000Z", null],
+    ["2026-03-05T06:00:00.000Z", 14], // 5 Mar 00:00 CST: 14 days left
+    ["2026-03-16T05:00:00.000Z", 3], // 16 Mar 00:00 CDT: 3 days left
+    ["2026-03-20T05:00:00.000Z", null], // 20 Mar: overdue, no longer "due soon"
+  ]);
+  assert.equal(identities.size, 2, "one identity per threshold, however often the scan runs");
+});
+
+Deno.test("[compliance] due soon: not when done, booked (even late), expiring, overdue or without a date", () => {
+  const now = new Date("2026-03-10T15:00:00.000Z");
+  const soon = need({ dueOn: "2026-03-12" });
+  const threshold = (n: RequiredCourse, completions = [] as { courseId: string; completedAt: string }[], seats = []) =>
+    dueSoonThreshold(complianceState(n, completions, seats, now, S), S.dueSoonDays);
+  assert.equal(threshold(soon), 3);
+  assert.equal(threshold(need({ dueOn: "2026-03-10" })), 3, "due today: still the 3-day alert");
+  assert.equal(threshold(need({ dueOn: "2026-03-30" })), null, "20 days left: none yet");
+  assert.equal(threshold(need({ dueOn: null })), null);
+  assert.equal(threshold(need({ dueOn: "2026-03-09" })), null, "overdue has its own alert");
+  assert.equal(threshold(soon, done("2026-01-10T15:00:00.000Z")), null, "done");
+  const booked = complianceState(soon, [], [{ sessionId: "s", startsAt: "2026-03-20T15:00:00.000Z" }], now, S);
+  assert.deepEqual([booked.state, booked.seat?.late], ["booked", true]);
+  assert.equal(dueSoonThreshold(booked, S.dueSoonDays), null, "a booked person is on track, even with a late seat");
+  const expiring = complianceState(
+    need({ validMonths: 12, dueOn: "2026-03-12" }),
+    done("2025-03-15T15:00:00.000Z"),
+    [],
+    now,
+    S,
+  );
+  assert.equal(expiring.state, "expiring");
+  assert.equal(dueSoonThreshold(expiring, S.dueSoonDays), null, "certification.expiring covers it");
+  assert.equal(dueSoonThreshold({ state: "missing", dueOn: "2026-03-12", daysLeft: 2 }, [21, 7, 1]), 7);
 });

@@ -15,14 +15,17 @@ function middayOf(date: unknown): string | null {
 }
 
 /**
- * The notify job's view of a compliance event: `assignment.created`, `assignment.overdue` and
- * `assignment.escalated` carry `dueAt`, `certification.expiring` carries `expiresAt`, and `notify`
+ * The notify job's view of a compliance event: `assignment.created`, `assignment.due_soon`,
+ * `assignment.overdue` and `assignment.escalated` carry `dueAt`, `certification.expiring` carries `expiresAt`, and `notify`
  * names the people told besides the learner (overdue: the manager; escalated: the manager's
  * manager or the dealer admins). Other types (expired, recommendations) make no message.
  */
 export function complianceAsEvent(ce: ComplianceEvent): PendingEvent {
   const data: Record<string, unknown> = { ...ce.data, courseId: ce.courseId, notify: ce.notify };
-  if (ce.type === "assignment.created" || ce.type === "assignment.overdue" || ce.type === "assignment.escalated") {
+  if (
+    ce.type === "assignment.created" || ce.type === "assignment.due_soon" || ce.type === "assignment.overdue" ||
+    ce.type === "assignment.escalated"
+  ) {
     data.dueAt = middayOf(ce.data.dueOn);
   }
   if (ce.type === "certification.expiring") data.expiresAt = middayOf(ce.data.expiresOn);

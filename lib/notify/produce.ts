@@ -429,7 +429,10 @@ async function externalDrafts(deps: ProduceDeps, event: DomainEvent, nowMs: numb
     : null;
   const texts: Record<string, [string, string]> = {
     compliance_assignment: ["New training assigned", "This training has been assigned to you. Please book a session."],
-    compliance_due_soon: ["Training due soon", "This assigned training is due soon. Please book a session."],
+    compliance_due_soon: [
+      "Training due soon",
+      "This required training is due soon and you have no session booked. Please book one.",
+    ],
     compliance_overdue: ["Training overdue", "This assigned training is overdue. Please book a session now."],
     certification_expiring: ["Certification expiring", "Your certification for this course expires soon."],
   };

@@ -1,5 +1,10 @@
-/** Per-topic delivery figures for admins: delivered, pending, last delivery, last error; dead letters. */
+/**
+ * Per-topic delivery figures for admins: delivered, pending, last delivery, last error; dead letters
+ * and their requeue through the outbox.
+ */
+import type { DomainEvent } from "../booking/events.ts";
 import { countOutbox } from "../booking/outbox.ts";
+import { isPossibleId } from "../store/batch.ts";
 import { keys } from "../store/keys.ts";
 import type { DeadLetter } from "./relay.ts";
 import { topicFor, TOPICS } from "./xapi.ts";
@@ -57,4 +62,39 @@ export async function listDeadLetters(kv: Deno.Kv, limit = 100): Promise<DeadLet
   const out: DeadLetter[] = [];
   for await (const e of kv.list<DeadLetter>({ prefix: keys.deadLettersPrefix() }, { limit })) out.push(e.value);
   return out;
+}
+
+/** What {@link requeueDeadLetter} did. */
+export type RequeueOutcome = "requeued" | "not_found" | "already_pending";
+
+/**
+ * Puts a dead letter back in the Kafka outbox (`["outbox", "kafka", sessionId, eventKey]`) and
+ * removes it from the list, in one commit checked against both: of two requeues at once one wins,
+ * and the relay then delivers the entry like any other pending event (once, under its lease; if it
+ * fails again it is dead-lettered again). The history's copy of the event is used when it is still
+ * there (pseudonymised if the person was erased), keeping its commit position; else the dead
+ * letter's copy. Nothing is published here, so this works on any instance, relay running or not.
+ */
+export async function requeueDeadLetter(kv: Deno.Kv, eventKey: string): Promise<RequeueOutcome> {
+  if (!isPossibleId(eventKey)) return "not_found";
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const dead = await kv.get<DeadLetter>(keys.deadLetter(eventKey));
+    if (!dead.value) return "not_found";
+    const d = dead.value;
+    const history = await kv.get<DomainEvent>(keys.event(d.eventKey));
+    const event: DomainEvent = history.value
+      ? { ...history.value, commitVersionstamp: history.value.commitVersionstamp ?? history.versionstamp! }
+      : d.event;
+    const pendingKey = keys.outboxEntry("kafka", d.sessionId, d.eventKey);
+    const pending = await kv.get(pendingKey);
+    if (pending.versionstamp) return "already_pending";
+    const res = await kv.atomic()
+      .check(dead)
+      .check({ key: pendingKey, versionstamp: null })
+      .delete(dead.key)
+      .set(pendingKey, event)
+      .commit();
+    if (res.ok) return "requeued";
+  }
+  throw new Error("the dead letter kept changing; try again");
 }

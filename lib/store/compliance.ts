@@ -2,6 +2,7 @@
 import { monotonicFactory } from "ulid";
 import type { Assignment, Requirement } from "../domain/compliance.ts";
 import { type AtomicUnit, commitInBatches, getManyChunked, listValues } from "./batch.ts";
+import { ConflictError } from "./errors.ts";
 import { keys } from "./keys.ts";
 
 /** Writes a requirement (new or replaced). */
@@ -38,6 +39,7 @@ export interface ComplianceEvent {
   key: string;
   type:
     | "assignment.created"
+    | "assignment.due_soon"
     | "assignment.overdue"
     | "assignment.escalated"
     | "certification.expiring"
@@ -94,35 +96,60 @@ const ALERT_MEMORY_MS = 400 * 86_400_000;
 /**
  * Writes events: those with an identity (`["compliance_alerts", learnerId, alertId]`) only when it
  * was not emitted before, the identity with them; those without one always. Returns what was
- * written. One writer at a time (the scan runs under a lease), so the reads decide; batches stay
- * within KV Connect's limits.
+ * written. Each identity is written under a check that it is still absent, so two scans at once
+ * (the nightly one and a rescan) cannot both emit it: a batch that loses a race is written again
+ * without the identities the other scan took. Batches stay within KV Connect's limits.
  */
 export async function emitOnce(
   kv: Deno.Kv,
   alerts: ReadonlyArray<{ alertId: string | null; event: ComplianceEvent }>,
 ): Promise<ComplianceEvent[]> {
-  const keyed = alerts.filter((a) => a.alertId !== null);
-  const fresh = alerts.filter((a) => a.alertId === null);
-  const seen = await getManyChunked(kv, keyed.map((a) => keys.complianceAlert(a.event.learnerId, a.alertId!)));
-  keyed.forEach((a, i) => {
-    if (seen[i].versionstamp === null) fresh.push(a);
-  });
+  const always = alerts.filter((a) => a.alertId === null);
   await commitInBatches(
     kv,
-    fresh.map((a): AtomicUnit => ({
-      checks: [],
-      mutations: [
-        { type: "set", key: keys.complianceOutbox(a.event.key), value: a.event },
-        ...(a.alertId === null ? [] : [{
-          type: "set" as const,
-          key: keys.complianceAlert(a.event.learnerId, a.alertId),
-          value: { at: a.event.occurredAt },
-          expireIn: ALERT_MEMORY_MS,
-        }]),
-      ],
+    always.map((a): AtomicUnit => ({
+      mutations: [{ type: "set", key: keys.complianceOutbox(a.event.key), value: a.event }],
     })),
   );
-  return fresh.map((a) => a.event);
+  const emitted = always.map((a) => a.event);
+  let pending = alerts.filter((a) => a.alertId !== null);
+  for (let attempt = 0; pending.length; attempt++) {
+    const alertKeys = pending.map((a) => keys.complianceAlert(a.event.learnerId, a.alertId!));
+    const seen = await getManyChunked<{ eventKey?: string }>(kv, alertKeys);
+    const fresh: typeof pending = [];
+    pending.forEach((a, i) => {
+      if (seen[i].versionstamp === null) fresh.push(a);
+      // Written by this call's earlier attempt (a batch that committed before another one failed).
+      else if (attempt > 0 && seen[i].value?.eventKey === a.event.key) emitted.push(a.event);
+    });
+    if (!fresh.length) break;
+    try {
+      await commitInBatches(
+        kv,
+        fresh.map((a): AtomicUnit => {
+          const key = keys.complianceAlert(a.event.learnerId, a.alertId!);
+          return {
+            checks: [{ key, versionstamp: null }],
+            mutations: [
+              { type: "set", key: keys.complianceOutbox(a.event.key), value: a.event },
+              {
+                type: "set",
+                key,
+                value: { at: a.event.occurredAt, eventKey: a.event.key },
+                expireIn: ALERT_MEMORY_MS,
+              },
+            ],
+          };
+        }),
+      );
+      emitted.push(...fresh.map((a) => a.event));
+      break;
+    } catch (err) {
+      if (!(err instanceof ConflictError) || attempt >= 5) throw err;
+      pending = fresh;
+    }
+  }
+  return emitted;
 }
 
 /**

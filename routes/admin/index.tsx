@@ -60,16 +60,23 @@ const LINKS: { href: string; title: string; text: string; testid: string }[] = [
 
 const DEAD_LETTERS: { href: string; title: string; text: string; testid: string }[] = [
   {
+    href: "/admin/dead-letters",
+    title: "All dead-letter lists",
+    text: "Kafka relay, Cal.com review queue and notifications: how many, the oldest, the newest with the reason; " +
+      "requeue Kafka events.",
+    testid: "link-dead-letters",
+  },
+  {
     href: "/admin/calcom#review",
     title: "Cal.com review queue",
     text: "Bookings the Cal.com sync could not deliver: retry or resolve them.",
     testid: "link-calcom-review",
   },
   {
-    href: "/api/v1/admin/dead-letters",
-    title: "Kafka dead letters (JSON)",
-    text: "Events the relay gave up on; re-drive one with POST /api/v1/admin/dead-letters/{id}/retry.",
-    testid: "link-dead-letters",
+    href: "/admin/notifications",
+    title: "Notifications",
+    text: "Emails that could not be sent: send them again; pause all sending.",
+    testid: "link-notifications",
   },
 ];
 

@@ -205,6 +205,12 @@ const OPERATION_SAMPLES: Record<string, (w: World, people: Record<Caller, Person
   relayHealth: () => ({ method: "GET", path: "/api/calcom/health", target: "none" }),
   listDeadLetters: () => ({ method: "GET", path: "/api/v1/admin/dead-letters", target: "none" }),
   retryDeadLetter: () => ({ method: "POST", path: "/api/v1/admin/dead-letters/01NOSUCHEVENT/retry", target: "none" }),
+  summariseDeadLetterLists: () => ({ method: "GET", path: "/api/v1/admin/dead-letter-lists", target: "none" }),
+  requeueDeadLetter: () => ({
+    method: "POST",
+    path: "/api/v1/admin/dead-letters/01NOSUCHEVENT/requeue",
+    target: "none",
+  }),
   getBookingSyncStatus: (w) => ({
     method: "GET",
     path: `/api/v1/bookings/${w.bookingId}/sync-status`,
@@ -492,6 +498,7 @@ const PAGE_SAMPLES: Record<string, { path: (w: World) => string; target: Target;
   },
   "./routes/me/notifications.tsx": { path: () => "/me/notifications", target: "none", joinLinkFor: [] },
   "./routes/admin/notifications.tsx": { path: () => "/admin/notifications", target: "none", joinLinkFor: [] },
+  "./routes/admin/dead-letters.tsx": { path: () => "/admin/dead-letters", target: "none", joinLinkFor: [] },
   "./routes/notifications/unsubscribe.tsx": {
     path: () => "/notifications/unsubscribe?t=x.y.z",
     target: "none",

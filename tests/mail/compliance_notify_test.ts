@@ -8,6 +8,8 @@ import { complianceEvent, saveAssignment } from "../../lib/store/compliance.ts";
 import { newId } from "../../lib/domain/ids.ts";
 import { keys } from "../../lib/store/keys.ts";
 import { addRecording } from "../../lib/attendance/recording.ts";
+import { runComplianceScan } from "../../lib/compliance/scan.ts";
+import { DEFAULT_COMPLIANCE_SETTINGS } from "../../lib/compliance/state.ts";
 import { putSession, putUser } from "../booking/test_fixtures.ts";
 import { book, drain, notifyWorld } from "./notify_fixture.ts";
 
@@ -105,6 +107,44 @@ Deno.test("[notify] overdue training: the learner and their manager are told; an
     assert.match(to(boss.email).join(), /escalated to you/);
     const forBoss = await w.mailpit.message(msgs.find((m) => m.To[0].Address === boss.email)!.ID);
     assert.match(forBoss.Text, /Lee Learner/);
+  } finally {
+    await w.close();
+  }
+});
+
+Deno.test("[notify] training due soon: the scan's alert gives the learner one email, however often the scan runs", async () => {
+  const w = await notifyWorld();
+  try {
+    const manager = await putUser(w.kv, { name: "Morgan Manager", roles: ["manager"] });
+    const learner = await putUser(w.kv, { name: "Ada Lovelace", managerId: manager.id });
+    const now = w.clock.now(); // 1 Mar 2026; due 12 Mar in Chicago, across the DST change of 8 Mar
+    await saveAssignment(
+      w.kv,
+      {
+        id: newId(),
+        learnerId: learner.id,
+        courseId: w.course.id,
+        dueOn: "2026-03-12",
+        note: "",
+        assignedBy: manager.id,
+        assignedAt: now.toISOString(),
+      },
+      complianceEvent("assignment.created", learner.id, w.course.id, [], { dueOn: "2026-03-12" }, now),
+    );
+    const scan = () => runComplianceScan(w.kv, { now: w.clock.now(), settings: DEFAULT_COMPLIANCE_SETTINGS });
+    await Promise.all([scan(), scan()]);
+    await drain(w.notifier);
+    await scan();
+    w.clock.advance(3_600_000);
+    await scan();
+    await drain(w.notifier);
+    await drain(w.notifier);
+    const soon = (await w.mailpit.messages()).filter((m) => /due soon/i.test(m.Subject));
+    assert.deepEqual(soon.map((m) => m.To[0].Address), [learner.email], "one email, to the learner only");
+    const full = await w.mailpit.message(soon[0].ID);
+    assert.match(full.Text, /12 March 2026/, "the due date, as the calendar date it is");
+    assert.match(full.Text, /due soon/i);
+    assert.deepEqual(await Array.fromAsync(w.kv.list({ prefix: keys.complianceOutboxPrefix() })), []);
   } finally {
     await w.close();
   }
