@@ -100,7 +100,10 @@ export const ConfigSchema = z.object({
   /** Public address of the site, for links in emails (`SITE_URL`; default http://localhost:PORT). */
   siteUrl: z.url({ protocol: /^https?$/ }).transform((u) => u.replace(/\/+$/, "")).nullable(),
   /** Reminder schedule in minutes before the start (`REMINDER_OFFSETS`, e.g. `7d,1d,1h`) until admins save rules. */
-  reminderOffsetsMin: z.array(z.number().int().min(1).max(60 * 24 * 90)).max(10),
+  // As the admin rule `reminderHours` allows (lib/booking/rules.ts): whole hours up to 30 days, at most 5, no repeats.
+  reminderOffsetsMin: z.array(
+    z.number().int().min(60).max(720 * 60).refine((m) => m % 60 === 0, "whole hours (the admin rules count in hours)"),
+  ).max(5).refine((r) => new Set(r).size === r.length, "must not repeat a time"),
   /** Whether this process runs the background jobs (relay, Cal.com sync, hold sweep, crons); WORKER=0 on app instances beside a `deno task worker`. */
   worker: z.boolean(),
   /** Read the client address from the last `X-Forwarded-For` entry (only behind a proxy that sets it). */
@@ -115,7 +118,7 @@ export const ConfigSchema = z.object({
     dueSoonDays: z.array(z.coerce.number().int().min(0).max(365)).min(1).max(10).default([14, 3]),
   }),
   /** Self check-in and attendance marks open this many minutes before a session starts (default 30). */
-  checkInOpensMinutes: z.coerce.number().int().min(0).max(24 * 60).default(30),
+  checkInOpensMinutes: z.coerce.number().int().min(0).max(240).default(30), // the rule checkInWindowMinutes' range
   /** Attendance closes (marks final, no-shows recorded) this many days after a session ends (default 7). */
   attendanceCloseDays: z.coerce.number().int().min(0).max(90).default(7),
   /** A self check-in this many minutes after the start counts as late (default 10). */

@@ -190,14 +190,19 @@ Deno.test("[config] notifications: SMTP_URL, MAIL_FROM, SITE_URL and REMINDER_OF
     SMTP_URL: "smtps://u:p@mail.example.com",
     MAIL_FROM: "Training <t@example.com>",
     SITE_URL: "https://training.example.com/",
-    REMINDER_OFFSETS: "2w,1d,30m",
+    REMINDER_OFFSETS: "2w,1d,2h",
   });
   assert.equal(c.smtpUrl, "smtps://u:p@mail.example.com");
   assert.equal(c.siteUrl, "https://training.example.com");
-  assert.deepEqual(c.reminderOffsetsMin, [20160, 1440, 30]);
+  assert.deepEqual(c.reminderOffsetsMin, [20160, 1440, 120]);
   assert.deepEqual(loadConfig(base).reminderOffsetsMin, [10080, 1440, 60]);
   assert.equal(loadConfig(base).smtpUrl, null);
   assert.throws(() => loadConfig({ ...base, SMTP_URL: "http://x" }), /SMTP_URL: must be smtp:\/\//);
   assert.throws(() => loadConfig({ ...base, REMINDER_OFFSETS: "1 day" }), /REMINDER_OFFSETS/);
+  // The admin rules count reminders in whole hours, up to 30 days, at most 5, none twice: the default must fit them.
+  for (const bad of ["1d,30m", "31d", "1h,2h,3h,4h,5h,6h", "1d,24h"]) {
+    assert.throws(() => loadConfig({ ...base, REMINDER_OFFSETS: bad }), /REMINDER_OFFSETS/, bad);
+  }
+  assert.throws(() => loadConfig({ ...base, CHECKIN_OPENS_MINUTES: "241" }), /CHECKIN_OPENS_MINUTES/);
   assert.throws(() => loadConfig({ ...base, MAIL_FROM: "nobody" }), /MAIL_FROM/);
 });
