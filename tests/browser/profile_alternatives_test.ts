@@ -4,46 +4,14 @@
  * axe-core (WCAG 2.1 A/AA) at 0 violations on each state. Screenshots go to tests/artifacts/.
  */
 import assert from "node:assert/strict";
-import { getAvailability } from "../../lib/booking/availability.ts";
-import type { Actor } from "../../lib/booking/events.ts";
 import type { Hold, User } from "../../lib/domain/mod.ts";
-import { createUser, listSessions } from "../../lib/store/mod.ts";
 import { keys } from "../../lib/store/keys.ts";
 import { launchBrowser } from "../fresh/browser.ts";
-import { startTestApp, type TestApp } from "../app_fixture.ts";
-import { repeatsCourse } from "../repeat_free.ts";
+import { fillSession, startTestApp } from "../app_fixture.ts";
 import { checkAxe } from "./axe.ts";
+import { sessionWithAlternatives } from "./sessions.ts";
 
 const ARTIFACTS = new URL("../artifacts/", import.meta.url);
-
-/** Fills an upcoming session (no prerequisites) whose course has another session with seats; returns its id. */
-async function fillSession(t: TestApp): Promise<string> {
-  const { kv, engine } = t.services;
-  const { sessions } = await listSessions(kv, {
-    from: new Date(Date.now() + 2 * 86_400_000).toISOString(),
-    limit: 200,
-  });
-  const avail = await getAvailability(kv, sessions);
-  for (const s of sessions) {
-    const course = (await kv.get<{ prerequisiteCourseIds: string[] }>(["courses", s.courseId])).value!;
-    const left = avail.get(s.id)!.seatsLeft;
-    if (course.prerequisiteCourseIds.length || left < 1 || left > 30) continue;
-    // Its alternatives are sessions of the same course: one the demo learner has not done or booked.
-    if (await repeatsCourse(t, s)) continue;
-    if (!sessions.some((o) => o.id !== s.id && o.courseId === s.courseId && avail.get(o.id)!.seatsLeft > 0)) continue;
-    for (let i = 0; i < left; i++) {
-      const u = await createUser(kv, {
-        email: `filler-${i}-${s.id.toLowerCase()}@example.com`,
-        name: "Filler",
-        roles: ["learner"],
-      });
-      const actor: Actor = { userId: u.id, origin: "web", correlationId: crypto.randomUUID(), reason: "test" };
-      await engine.placeHold(s.id, u.id, actor);
-    }
-    return s.id;
-  }
-  throw new Error("no session to fill");
-}
 
 Deno.test({
   name: "[browser] /me/profile and a full session's alternatives at 375 px: one tap holds; axe clean",
@@ -99,7 +67,8 @@ Deno.test({
       await checkAxe(page, "profile refused 375");
       await page.screenshot({ path: new URL("profile-375.png", ARTIFACTS).pathname, fullPage: true });
 
-      const fullId = await fillSession(t);
+      const fullId = await sessionWithAlternatives(t);
+      await fillSession(t, fullId);
       await page.goto(`${t.baseUrl}/sessions/${fullId}`);
       const list = page.locator("[data-testid=full-alternatives]");
       await list.waitFor();
