@@ -1,7 +1,6 @@
 import { type AccessRule, ADMIN_ONLY } from "../../lib/access/matrix.ts";
 import { Figures, ReviewCard, type ReviewRow, Section, TenantTable } from "../../components/admin/CalcomOps.tsx";
 import { adminRefusal } from "../../components/admin/refusal.ts";
-import { sameOrigin } from "../../components/Journey.tsx";
 import { resolveItem, retryReviewItem } from "../../lib/api/v1/calcom.ts";
 import { ApiError } from "../../lib/api/errors.ts";
 import type { PageState } from "../../lib/auth/page_user.ts";
@@ -67,10 +66,7 @@ export const handler: Handlers<Data, PageState> = {
     return adminRefusal(ctx, HERE, FORBIDDEN) ?? ctx.render(await pageData(ctx.url, null));
   },
   async POST(req, ctx) {
-    if (!sameOrigin(req, ctx.url) || req.headers.get("sec-fetch-site") === "cross-site") {
-      return new Response("Cross-site form refused.", { status: 403 });
-    }
-    const refused = adminRefusal(ctx, HERE, FORBIDDEN);
+    const refused = adminRefusal(ctx, HERE, FORBIDDEN, req);
     if (refused) return refused;
     const user = ctx.state.user!;
     const form = await req.formData().catch(() => new FormData());

@@ -1,6 +1,5 @@
 import { type AccessRule, ADMIN_ONLY } from "../../lib/access/matrix.ts";
 import { adminRefusal } from "../../components/admin/refusal.ts";
-import { sameOrigin } from "../../components/Journey.tsx";
 import type { PageState } from "../../lib/auth/page_user.ts";
 import { type Handlers, Head, type PageProps } from "../../lib/fresh/mod.ts";
 import { KIND_INFO } from "../../lib/notify/kinds.ts";
@@ -73,10 +72,7 @@ export const handler: Handlers<Data, PageState> = {
     return adminRefusal(ctx, HERE, EMPTY) ?? ctx.render(await pageData(ctx.url, null));
   },
   async POST(req, ctx) {
-    if (!sameOrigin(req, ctx.url) || req.headers.get("sec-fetch-site") === "cross-site") {
-      return new Response("Cross-site form refused.", { status: 403 });
-    }
-    const refused = adminRefusal(ctx, HERE, EMPTY);
+    const refused = adminRefusal(ctx, HERE, EMPTY, req);
     if (refused) return refused;
     const form = await req.formData().catch(() => new FormData());
     const intent = String(form.get("intent") ?? "");

@@ -11,13 +11,9 @@ import { startTestApp, type TestApp } from "../app_fixture.ts";
 import { repeatsCourse } from "../repeat_free.ts";
 import type { Session } from "../../lib/domain/mod.ts";
 import { axeViolations } from "./axe.ts";
+import { VIEWPORTS } from "./harness.ts";
 import { seedCourseWaitlistDemo } from "../../lib/seed/course_waitlist.ts";
 import { devSignInCookie, sessionCookieOf } from "../page_client.ts";
-
-const VIEWPORTS = [
-  { name: "375", viewport: { width: 375, height: 812 }, isMobile: true, hasTouch: true },
-  { name: "1280", viewport: { width: 1280, height: 800 }, isMobile: false, hasTouch: false },
-];
 
 interface Fixture {
   learnerId: string;

@@ -87,6 +87,26 @@ export async function book(engine: BookingEngine, sessionId: string, learnerId: 
   return booking.id;
 }
 
+/** Books a seat for the learner (hold, then confirm), then runs the notifier until it settles. */
+export async function bookAndDrain(w: NotifyWorld, sessionId: string, learnerId: string): Promise<string> {
+  const bookingId = await book(w.engine, sessionId, learnerId);
+  await drain(w.notifier);
+  return bookingId;
+}
+
+/** For each of `times` in turn: moves the clock to it and runs the notifier until it settles. */
+export async function drainAt(w: NotifyWorld, ...times: number[]): Promise<void> {
+  for (const ms of times) {
+    w.clock.ms = ms;
+    await drain(w.notifier);
+  }
+}
+
+/** The subjects of every message Mailpit holds, oldest first. */
+export async function subjects(w: NotifyWorld): Promise<string[]> {
+  return (await w.mailpit.messages()).map((m) => m.Subject);
+}
+
 /** One parsed VEVENT of an invitation, with the calendar's METHOD. */
 export interface ParsedInvite {
   method: string;

@@ -8,16 +8,12 @@ import type { Notification } from "../../lib/notify/notifier.ts";
 import { admin, HOUR, MINUTE, putLocation, putSession, putUser, self, T0 } from "../booking/test_fixtures.ts";
 import { setNotificationPrefs, setNotifyPaused } from "../../lib/notify/manage.ts";
 import { eraseUser } from "../../lib/privacy/erase.ts";
-import { book, drain, inviteOf, notifyWorld, SITE } from "./notify_fixture.ts";
+import { book, bookAndDrain, drain, drainAt, inviteOf, notifyWorld, SITE, subjects } from "./notify_fixture.ts";
 
 // The session is on Monday 9 March 2026, 09:00 in New York: after the US switch to daylight time
 // (8 March), so 13:00 UTC, not 14:00. The test clock starts on 1 March, in standard time.
 const STARTS = "2026-03-09T13:00:00.000Z";
 const ENDS = "2026-03-09T15:00:00.000Z";
-
-async function bySubject(mailpit: { messages(): Promise<{ Subject: string }[]> }): Promise<string[]> {
-  return (await mailpit.messages()).map((m) => m.Subject);
-}
 
 Deno.test("[notify] a booking gives one confirmation whose .ics holds the right UTC times across the DST change", async () => {
   const w = await notifyWorld();
@@ -25,8 +21,7 @@ Deno.test("[notify] a booking gives one confirmation whose .ics holds the right 
     const berlin = await putLocation(w.kv, { timeZone: "Europe/Berlin", name: "Berlin Center" });
     const s = await putSession(w.kv, w.course.id, { startsAt: STARTS, endsAt: ENDS });
     const learner = await putUser(w.kv, { name: "Ada Lovelace", preferredLocationId: berlin.id });
-    const bookingId = await book(w.engine, s.id, learner.id);
-    await drain(w.notifier);
+    const bookingId = await bookAndDrain(w, s.id, learner.id);
     await drain(w.notifier);
     const msgs = await w.mailpit.messages();
     assert.equal(msgs.length, 1, JSON.stringify(msgs.map((m) => m.Subject)));
@@ -60,30 +55,25 @@ Deno.test("[notify] reminders go at 7 d, 1 d and 1 h before the start (and 'now 
   try {
     const s = await putSession(w.kv, w.course.id, { startsAt: STARTS, endsAt: ENDS });
     const learner = await putUser(w.kv);
-    await book(w.engine, s.id, learner.id);
-    await drain(w.notifier);
+    await bookAndDrain(w, s.id, learner.id);
     const start = Date.parse(STARTS);
     for (
       const [lead, subject] of [[7 * 24 * HOUR, /in 1 week$/], [24 * HOUR, /tomorrow$/], [HOUR, /in 1 hour$/]] as const
     ) {
       // A minute before: nothing new.
-      w.clock.ms = start - lead - MINUTE;
       const before = (await w.mailpit.messages()).length;
-      await drain(w.notifier);
+      await drainAt(w, start - lead - MINUTE);
       assert.equal((await w.mailpit.messages()).length, before);
-      w.clock.ms = start - lead;
+      await drainAt(w, start - lead);
       await drain(w.notifier);
-      await drain(w.notifier);
-      const subjects = await bySubject(w.mailpit);
-      assert.equal(subjects.length, before + 1);
-      assert.match(subjects.at(-1)!, subject);
+      const sent = await subjects(w);
+      assert.equal(sent.length, before + 1);
+      assert.match(sent.at(-1)!, subject);
     }
-    w.clock.ms = start;
-    await drain(w.notifier);
-    const subjects = await bySubject(w.mailpit);
-    assert.deepEqual(subjects.map((x) => x.split(":")[0]), ["Booked", "Reminder", "Reminder", "Reminder", "Now live"]);
-    w.clock.ms = start + HOUR;
-    await drain(w.notifier);
+    await drainAt(w, start);
+    const sent = await subjects(w);
+    assert.deepEqual(sent.map((x) => x.split(":")[0]), ["Booked", "Reminder", "Reminder", "Reminder", "Now live"]);
+    await drainAt(w, start + HOUR);
     assert.equal((await w.mailpit.messages()).length, 5, "nothing is sent twice");
     const reminder = (await w.mailpit.messages())[1];
     const headers = await w.mailpit.headers(reminder.ID);
@@ -101,8 +91,7 @@ Deno.test("[notify] a reschedule moves the reminders and updates the invitation 
     const later = "2026-03-20T13:00:00.000Z";
     const s2 = await putSession(w.kv, w.course.id, { startsAt: later, endsAt: "2026-03-20T15:00:00.000Z" });
     const learner = await putUser(w.kv);
-    const bookingId = await book(w.engine, s1.id, learner.id);
-    await drain(w.notifier);
+    const bookingId = await bookAndDrain(w, s1.id, learner.id);
     const moved = await w.engine.rescheduleBooking(bookingId, s2.id, self(learner.id));
     await drain(w.notifier);
     const [confirmed, rescheduled] = await w.mailpit.messages();
@@ -114,15 +103,11 @@ Deno.test("[notify] a reschedule moves the reminders and updates the invitation 
     assert.ok(b.sequence > a.sequence);
     assert.equal(b.start.toISOString(), later);
     // The old session's reminder times pass without a message.
-    for (const lead of [7 * 24 * HOUR, 24 * HOUR, HOUR]) {
-      w.clock.ms = Date.parse(STARTS) - lead;
-      await drain(w.notifier);
-    }
+    await drainAt(w, ...[7 * 24 * HOUR, 24 * HOUR, HOUR].map((lead) => Date.parse(STARTS) - lead));
     assert.equal((await w.mailpit.messages()).length, 2);
     // The new session's 7-day reminder comes.
-    w.clock.ms = Date.parse(later) - 7 * 24 * HOUR;
-    await drain(w.notifier);
-    assert.match((await bySubject(w.mailpit)).at(-1)!, /^Reminder: .* in 1 week$/);
+    await drainAt(w, Date.parse(later) - 7 * 24 * HOUR);
+    assert.match((await subjects(w)).at(-1)!, /^Reminder: .* in 1 week$/);
     // Cancel: the cancellation (METHOD:CANCEL, same UID, higher SEQUENCE), then no more reminders.
     await w.engine.cancelBooking(moved.booking.id, self(learner.id));
     await drain(w.notifier);
@@ -134,10 +119,7 @@ Deno.test("[notify] a reschedule moves the reminders and updates the invitation 
     assert.equal(c.uid, a.uid);
     assert.ok(c.sequence > b.sequence);
     assert.match((await w.mailpit.message(cancel.ID)).Text, /You cancelled your booking/);
-    for (const lead of [24 * HOUR, HOUR, 0]) {
-      w.clock.ms = Date.parse(later) - lead;
-      await drain(w.notifier);
-    }
+    await drainAt(w, ...[24 * HOUR, HOUR, 0].map((lead) => Date.parse(later) - lead));
     assert.equal((await w.mailpit.messages()).length, all.length, "no reminder after the cancel");
     // The skipped reminders are visible with their reason.
     const skipped: Notification[] = [];
@@ -254,7 +236,7 @@ Deno.test("[notify] without SMTP messages are produced and kept; paused, nothing
     await setNotifyPaused(w.kv, false);
     await drain(w.notifier);
     await drain(w.notifier);
-    const sent = await bySubject(w.mailpit);
+    const sent = await subjects(w);
     assert.equal(sent.length, 1);
     assert.match(sent[0], /^Booked: /);
     // Sending is not a learning event: no new history, nothing for Kafka.
@@ -275,8 +257,7 @@ Deno.test("[notify] a session moved by staff: the learner gets the updated invit
   try {
     const s = await putSession(w.kv, w.course.id, { startsAt: STARTS, endsAt: ENDS });
     const learner = await putUser(w.kv);
-    await book(w.engine, s.id, learner.id);
-    await drain(w.notifier);
+    await bookAndDrain(w, s.id, learner.id);
     const later = "2026-03-12T13:00:00.000Z";
     await w.engine.updateSession(s.id, { startsAt: later, endsAt: "2026-03-12T15:00:00.000Z" }, admin());
     await drain(w.notifier);
@@ -293,16 +274,15 @@ Deno.test("[notify] a session moved by staff: the learner gets the updated invit
       Date.parse(later) - 24 * HOUR,
       Date.parse(later) - HOUR,
     ];
-    for (const t of reminderTimes) {
-      w.clock.ms = t;
-      await drain(w.notifier);
-    }
-    const subjects = await bySubject(w.mailpit);
-    assert.deepEqual(subjects.slice(2).map((x) => x.replace(/^Reminder: .* (in 1 week|tomorrow|in 1 hour)$/, "$1")), [
-      "in 1 week",
-      "tomorrow",
-      "in 1 hour",
-    ]);
+    await drainAt(w, ...reminderTimes);
+    assert.deepEqual(
+      (await subjects(w)).slice(2).map((x) => x.replace(/^Reminder: .* (in 1 week|tomorrow|in 1 hour)$/, "$1")),
+      [
+        "in 1 week",
+        "tomorrow",
+        "in 1 hour",
+      ],
+    );
   } finally {
     await w.close();
   }
@@ -313,11 +293,9 @@ Deno.test("[notify] a reminder that could not go near its time (an outage, a pau
   try {
     const s = await putSession(w.kv, w.course.id, { startsAt: STARTS, endsAt: ENDS });
     const learner = await putUser(w.kv);
-    await book(w.engine, s.id, learner.id);
-    await drain(w.notifier);
+    await bookAndDrain(w, s.id, learner.id);
     // First look after the week's reminder was due: 4 days late (more than half its lead).
-    w.clock.ms = Date.parse(STARTS) - 3 * 24 * HOUR;
-    await drain(w.notifier);
+    await drainAt(w, Date.parse(STARTS) - 3 * 24 * HOUR);
     assert.equal((await w.mailpit.messages()).length, 1, "only the confirmation");
     const skipped = (await Array.fromAsync(w.kv.list<Notification>({ prefix: keys.notifyMessagesPrefix() })))
       .filter((e) => e.value.status === "skipped");
@@ -332,18 +310,13 @@ Deno.test("[notify] an erased learner gets nothing more, and their stored messag
   try {
     const s = await putSession(w.kv, w.course.id, { startsAt: STARTS, endsAt: ENDS });
     const learner = await putUser(w.kv, { name: "Erin Erasable" });
-    await book(w.engine, s.id, learner.id);
-    await drain(w.notifier);
+    await bookAndDrain(w, s.id, learner.id);
     assert.equal((await w.mailpit.messages()).length, 1);
     await eraseUser(w.kv, w.engine, learner.id, { actor: admin(), reason: "asked to be forgotten" });
     await drain(w.notifier);
-    for (const lead of [7 * 24 * HOUR, 24 * HOUR, HOUR, 0]) {
-      w.clock.ms = Date.parse(STARTS) - lead;
-      await drain(w.notifier);
-    }
-    const sent = await w.mailpit.messages();
+    await drainAt(w, ...[7 * 24 * HOUR, 24 * HOUR, HOUR, 0].map((lead) => Date.parse(STARTS) - lead));
     // The confirmation only: no mail about the cancellation the erasure made, no reminder.
-    assert.deepEqual(sent.map((m) => m.Subject.split(":")[0]), ["Booked"]);
+    assert.deepEqual((await subjects(w)).map((x) => x.split(":")[0]), ["Booked"]);
     const statuses = (await Array.fromAsync(w.kv.list<Notification>({ prefix: keys.notifyMessagesPrefix() })))
       .map((e) => e.value.status);
     assert.ok(!statuses.includes("pending"), "nothing left waiting");
@@ -372,13 +345,9 @@ Deno.test("[notify] a manager who chose the daily digest gets one email at 07:00
     const toManager = async () => (await w.mailpit.messages()).filter((m) => m.To[0].Address === manager.email);
     assert.equal((await toManager()).length, 0, "nothing to the manager before the digest time");
     // T0 is 1 March 15:00 UTC = 10:00 in New York: the digest goes at 07:00 on 2 March (12:00 UTC).
-    w.clock.ms = Date.parse("2026-03-02T11:59:00Z");
-    await drain(w.notifier);
+    await drainAt(w, Date.parse("2026-03-02T11:59:00Z"));
     assert.equal((await toManager()).length, 0);
-    w.clock.ms = Date.parse("2026-03-02T12:00:00Z");
-    await drain(w.notifier);
-    w.clock.advance(HOUR);
-    await drain(w.notifier);
+    await drainAt(w, Date.parse("2026-03-02T12:00:00Z"), Date.parse("2026-03-02T13:00:00Z"));
     const got = await toManager();
     assert.equal(got.length, 1);
     assert.equal(got[0].Subject, "Your team's training changes (3)");
@@ -408,10 +377,7 @@ Deno.test("[notify] roster changes in the last 48 h reach the instructor as one 
     await drain(w.notifier);
     const toInstructor = async () => (await w.mailpit.messages()).filter((m) => m.To[0].Address === instructor.email);
     assert.equal((await toInstructor()).length, 0, "gathered until the top of the hour");
-    w.clock.ms = T0 + HOUR; // 16:00 UTC
-    await drain(w.notifier);
-    w.clock.advance(HOUR);
-    await drain(w.notifier);
+    await drainAt(w, T0 + HOUR, T0 + 2 * HOUR); // 16:00 and 17:00 UTC
     const got = await toInstructor();
     assert.equal(got.length, 1);
     assert.equal(got[0].Subject, "Roster changes for your sessions (3)");
