@@ -8,20 +8,36 @@ import type { Notification } from "../../lib/notify/notifier.ts";
 import { admin, HOUR, MINUTE, putLocation, putSession, putUser, self, T0 } from "../booking/test_fixtures.ts";
 import { setNotificationPrefs, setNotifyPaused } from "../../lib/notify/manage.ts";
 import { eraseUser } from "../../lib/privacy/erase.ts";
-import { book, bookAndDrain, drain, drainAt, inviteOf, notifyWorld, SITE, subjects } from "./notify_fixture.ts";
+import {
+  book,
+  bookAndDrain,
+  drain,
+  drainAt,
+  inviteOf,
+  type NotifyWorld,
+  notifyWorld,
+  SITE,
+  subjects,
+} from "./notify_fixture.ts";
+import type { User } from "../../lib/domain/mod.ts";
 
 // The session is on Monday 9 March 2026, 09:00 in New York: after the US switch to daylight time
 // (8 March), so 13:00 UTC, not 14:00. The test clock starts on 1 March, in standard time.
 const STARTS = "2026-03-09T13:00:00.000Z";
 const ENDS = "2026-03-09T15:00:00.000Z";
 
+/** A session at STARTS, a learner (with `over`) booked on it, and the notifier run until it settles. */
+async function bookedAtStarts(w: NotifyWorld, over: Partial<User> = {}) {
+  const s = await putSession(w.kv, w.course.id, { startsAt: STARTS, endsAt: ENDS });
+  const learner = await putUser(w.kv, over);
+  return { s, learner, bookingId: await bookAndDrain(w, s.id, learner.id) };
+}
+
 Deno.test("[notify] a booking gives one confirmation whose .ics holds the right UTC times across the DST change", async () => {
   const w = await notifyWorld();
   try {
     const berlin = await putLocation(w.kv, { timeZone: "Europe/Berlin", name: "Berlin Center" });
-    const s = await putSession(w.kv, w.course.id, { startsAt: STARTS, endsAt: ENDS });
-    const learner = await putUser(w.kv, { name: "Ada Lovelace", preferredLocationId: berlin.id });
-    const bookingId = await bookAndDrain(w, s.id, learner.id);
+    const { learner, bookingId } = await bookedAtStarts(w, { name: "Ada Lovelace", preferredLocationId: berlin.id });
     await drain(w.notifier);
     const msgs = await w.mailpit.messages();
     assert.equal(msgs.length, 1, JSON.stringify(msgs.map((m) => m.Subject)));
@@ -53,9 +69,7 @@ Deno.test("[notify] a booking gives one confirmation whose .ics holds the right 
 Deno.test("[notify] reminders go at 7 d, 1 d and 1 h before the start (and 'now live' at it), each exactly once", async () => {
   const w = await notifyWorld();
   try {
-    const s = await putSession(w.kv, w.course.id, { startsAt: STARTS, endsAt: ENDS });
-    const learner = await putUser(w.kv);
-    await bookAndDrain(w, s.id, learner.id);
+    await bookedAtStarts(w);
     const start = Date.parse(STARTS);
     for (
       const [lead, subject] of [[7 * 24 * HOUR, /in 1 week$/], [24 * HOUR, /tomorrow$/], [HOUR, /in 1 hour$/]] as const
@@ -255,9 +269,7 @@ Deno.test("[notify] without SMTP messages are produced and kept; paused, nothing
 Deno.test("[notify] a session moved by staff: the learner gets the updated invitation and the new time's reminders, not the old ones", async () => {
   const w = await notifyWorld();
   try {
-    const s = await putSession(w.kv, w.course.id, { startsAt: STARTS, endsAt: ENDS });
-    const learner = await putUser(w.kv);
-    await bookAndDrain(w, s.id, learner.id);
+    const { s } = await bookedAtStarts(w);
     const later = "2026-03-12T13:00:00.000Z";
     await w.engine.updateSession(s.id, { startsAt: later, endsAt: "2026-03-12T15:00:00.000Z" }, admin());
     await drain(w.notifier);
@@ -291,9 +303,7 @@ Deno.test("[notify] a session moved by staff: the learner gets the updated invit
 Deno.test("[notify] a reminder that could not go near its time (an outage, a pause) is skipped rather than sent days late", async () => {
   const w = await notifyWorld();
   try {
-    const s = await putSession(w.kv, w.course.id, { startsAt: STARTS, endsAt: ENDS });
-    const learner = await putUser(w.kv);
-    await bookAndDrain(w, s.id, learner.id);
+    await bookedAtStarts(w);
     // First look after the week's reminder was due: 4 days late (more than half its lead).
     await drainAt(w, Date.parse(STARTS) - 3 * 24 * HOUR);
     assert.equal((await w.mailpit.messages()).length, 1, "only the confirmation");
@@ -308,9 +318,7 @@ Deno.test("[notify] a reminder that could not go near its time (an outage, a pau
 Deno.test("[notify] an erased learner gets nothing more, and their stored messages lose their name and email", async () => {
   const w = await notifyWorld();
   try {
-    const s = await putSession(w.kv, w.course.id, { startsAt: STARTS, endsAt: ENDS });
-    const learner = await putUser(w.kv, { name: "Erin Erasable" });
-    await bookAndDrain(w, s.id, learner.id);
+    const { learner } = await bookedAtStarts(w, { name: "Erin Erasable" });
     assert.equal((await w.mailpit.messages()).length, 1);
     await eraseUser(w.kv, w.engine, learner.id, { actor: admin(), reason: "asked to be forgotten" });
     await drain(w.notifier);
