@@ -7,9 +7,12 @@ import { startTestApp, type TestApp } from "../app_fixture.ts";
 import { launchBrowser } from "../fresh/browser.ts";
 import { devSignInCookie, sessionCookieOf } from "../page_client.ts";
 
+/** The phone context of the browser tests (375×812, touch). */
+export const PHONE = { viewport: { width: 375, height: 812 }, isMobile: true, hasTouch: true };
+
 /** Phone and desktop contexts of the browser tests. */
 export const VIEWPORTS = [
-  { name: "375", viewport: { width: 375, height: 812 }, isMobile: true, hasTouch: true },
+  { name: "375", ...PHONE },
   { name: "1280", viewport: { width: 1280, height: 800 }, isMobile: false, hasTouch: false },
 ];
 
