@@ -19,14 +19,21 @@ export const VIEWPORTS = [
 /** One of `VIEWPORTS`. */
 export type Viewport = typeof VIEWPORTS[number];
 
-/** A Deno test with the app served on the demo data and Chromium launched; both are closed after `fn`. */
-export function browserTest(name: string, fn: (t: TestApp, browser: Browser) => Promise<void>): void {
+/**
+ * A Deno test with the app served on the demo data (`app`: more options of startTestApp) and Chromium
+ * launched; both are closed after `fn`.
+ */
+export function browserTest(
+  name: string,
+  fn: (t: TestApp, browser: Browser) => Promise<void>,
+  app: { dev?: boolean } = {},
+): void {
   Deno.test({
     name,
     sanitizeResources: false, // Chromium's pipes close asynchronously after browser.close().
     sanitizeOps: false,
     async fn() {
-      const t = await startTestApp({ serve: true });
+      const t = await startTestApp({ serve: true, ...app });
       const browser = await launchBrowser();
       try {
         await fn(t, browser);
