@@ -69,6 +69,18 @@ export async function notifyWorld(
   };
 }
 
+/** A Deno test in a fresh `notifyWorld()`, closed after `fn`. */
+export function notifyTest(name: string, fn: (w: NotifyWorld) => Promise<void>): void {
+  Deno.test(name, async () => {
+    const w = await notifyWorld();
+    try {
+      await fn(w);
+    } finally {
+      await w.close();
+    }
+  });
+}
+
 /** Runs the notifier's steps until one does nothing (at the clock's current time). */
 export async function drain(notifier: Notifier, max = 1_000): Promise<number> {
   let total = 0;

@@ -14,8 +14,8 @@ import {
   drain,
   drainAt,
   inviteOf,
+  notifyTest,
   type NotifyWorld,
-  notifyWorld,
   SITE,
   subjects,
 } from "./notify_fixture.ts";
@@ -33,9 +33,9 @@ async function bookedAtStarts(w: NotifyWorld, over: Partial<User> = {}) {
   return { s, learner, bookingId: await bookAndDrain(w, s.id, learner.id) };
 }
 
-Deno.test("[notify] a booking gives one confirmation whose .ics holds the right UTC times across the DST change", async () => {
-  const w = await notifyWorld();
-  try {
+notifyTest(
+  "[notify] a booking gives one confirmation whose .ics holds the right UTC times across the DST change",
+  async (w) => {
     const berlin = await putLocation(w.kv, { timeZone: "Europe/Berlin", name: "Berlin Center" });
     const { learner, bookingId } = await bookedAtStarts(w, { name: "Ada Lovelace", preferredLocationId: berlin.id });
     await drain(w.notifier);
@@ -61,14 +61,12 @@ Deno.test("[notify] a booking gives one confirmation whose .ics holds the right 
     // Transactional: no unsubscribe header.
     const headers = await w.mailpit.headers(msgs[0].ID);
     assert.equal(headers["List-Unsubscribe"], undefined);
-  } finally {
-    await w.close();
-  }
-});
+  },
+);
 
-Deno.test("[notify] reminders go at 7 d, 1 d and 1 h before the start (and 'now live' at it), each exactly once", async () => {
-  const w = await notifyWorld();
-  try {
+notifyTest(
+  "[notify] reminders go at 7 d, 1 d and 1 h before the start (and 'now live' at it), each exactly once",
+  async (w) => {
     await bookedAtStarts(w);
     const start = Date.parse(STARTS);
     for (
@@ -93,14 +91,12 @@ Deno.test("[notify] reminders go at 7 d, 1 d and 1 h before the start (and 'now 
     const headers = await w.mailpit.headers(reminder.ID);
     assert.match(headers["List-Unsubscribe"][0], /^<https:\/\/training\.example\.com\/notifications\/unsubscribe\?/);
     assert.equal(headers["List-Unsubscribe-Post"][0], "List-Unsubscribe=One-Click");
-  } finally {
-    await w.close();
-  }
-});
+  },
+);
 
-Deno.test("[notify] a reschedule moves the reminders and updates the invitation (same UID, higher SEQUENCE); a cancel stops them", async () => {
-  const w = await notifyWorld();
-  try {
+notifyTest(
+  "[notify] a reschedule moves the reminders and updates the invitation (same UID, higher SEQUENCE); a cancel stops them",
+  async (w) => {
     const s1 = await putSession(w.kv, w.course.id, { startsAt: STARTS, endsAt: ENDS });
     const later = "2026-03-20T13:00:00.000Z";
     const s2 = await putSession(w.kv, w.course.id, { startsAt: later, endsAt: "2026-03-20T15:00:00.000Z" });
@@ -142,93 +138,76 @@ Deno.test("[notify] a reschedule moves the reminders and updates the invitation 
     }
     assert.ok(skipped.length >= 5, `skipped: ${skipped.length}`);
     assert.ok(skipped.every((n) => /cancelled or moved/.test(n.skippedReason ?? "")));
-  } finally {
-    await w.close();
-  }
+  },
+);
+
+notifyTest("[notify] a waitlist offer arrives with its expiry and a link that opens the offer", async (w) => {
+  const s = await putSession(w.kv, w.course.id, { startsAt: STARTS, endsAt: ENDS, capacity: 1 });
+  const [a, b] = [await putUser(w.kv), await putUser(w.kv, { name: "Grace Hopper" })];
+  const booking = await book(w.engine, s.id, a.id);
+  await w.engine.joinWaitlist(s.id, b.id, self(b.id));
+  await w.engine.cancelBooking(booking, self(a.id));
+  await drain(w.notifier);
+  const offer = (await w.mailpit.messages()).find((m) => m.To[0].Address === b.email)!;
+  assert.match(offer.Subject, /^A place is free: /);
+  const text = (await w.mailpit.message(offer.ID)).Text;
+  const link = text.match(/Take the place: (\S+)/)![1];
+  const holdId = new URL(link).pathname.split("/").at(-1)!;
+  assert.equal(new URL(link).origin, SITE);
+  // The link's hold is the learner's live offer, and taking it books the seat.
+  const place = (await w.kv.get<{ kind: string; id: string }>(keys.place(s.id, b.id))).value!;
+  assert.deepEqual([place.kind, place.id], ["offer", holdId]);
+  assert.match(text, /held for you until /);
+  const { booking: taken } = await w.engine.confirmHold(holdId, self(b.id));
+  assert.equal(taken.status, "confirmed");
 });
 
-Deno.test("[notify] a waitlist offer arrives with its expiry and a link that opens the offer", async () => {
-  const w = await notifyWorld();
-  try {
-    const s = await putSession(w.kv, w.course.id, { startsAt: STARTS, endsAt: ENDS, capacity: 1 });
-    const [a, b] = [await putUser(w.kv), await putUser(w.kv, { name: "Grace Hopper" })];
-    const booking = await book(w.engine, s.id, a.id);
-    await w.engine.joinWaitlist(s.id, b.id, self(b.id));
-    await w.engine.cancelBooking(booking, self(a.id));
-    await drain(w.notifier);
-    const offer = (await w.mailpit.messages()).find((m) => m.To[0].Address === b.email)!;
-    assert.match(offer.Subject, /^A place is free: /);
-    const text = (await w.mailpit.message(offer.ID)).Text;
-    const link = text.match(/Take the place: (\S+)/)![1];
-    const holdId = new URL(link).pathname.split("/").at(-1)!;
-    assert.equal(new URL(link).origin, SITE);
-    // The link's hold is the learner's live offer, and taking it books the seat.
-    const place = (await w.kv.get<{ kind: string; id: string }>(keys.place(s.id, b.id))).value!;
-    assert.deepEqual([place.kind, place.id], ["offer", holdId]);
-    assert.match(text, /held for you until /);
-    const { booking: taken } = await w.engine.confirmHold(holdId, self(b.id));
-    assert.equal(taken.status, "confirmed");
-  } finally {
-    await w.close();
-  }
+notifyTest("[notify] a 200-person session cancel gives 200 cancellations, one to each learner", async (w) => {
+  const s = await putSession(w.kv, w.course.id, { startsAt: STARTS, endsAt: ENDS, capacity: 200 });
+  const learners = [];
+  for (let i = 0; i < 200; i++) learners.push(await putUser(w.kv));
+  for (const l of learners) await book(w.engine, s.id, l.id);
+  await drain(w.notifier);
+  await w.mailpit.clear();
+  await w.engine.cancelSession(s.id, admin());
+  await drain(w.notifier);
+  const msgs = await w.mailpit.messages();
+  const to = msgs.map((m) => m.To[0].Address);
+  assert.equal(msgs.length, 200);
+  assert.equal(new Set(to).size, 200);
+  assert.ok(msgs.every((m) => m.Subject.startsWith("Cancelled: ")));
+  const text = (await w.mailpit.message(msgs[0].ID)).Text;
+  assert.match(text, /This session has been cancelled/);
 });
 
-Deno.test("[notify] a 200-person session cancel gives 200 cancellations, one to each learner", async () => {
-  const w = await notifyWorld();
-  try {
-    const s = await putSession(w.kv, w.course.id, { startsAt: STARTS, endsAt: ENDS, capacity: 200 });
-    const learners = [];
-    for (let i = 0; i < 200; i++) learners.push(await putUser(w.kv));
-    for (const l of learners) await book(w.engine, s.id, l.id);
-    await drain(w.notifier);
-    await w.mailpit.clear();
-    await w.engine.cancelSession(s.id, admin());
-    await drain(w.notifier);
-    const msgs = await w.mailpit.messages();
-    const to = msgs.map((m) => m.To[0].Address);
-    assert.equal(msgs.length, 200);
-    assert.equal(new Set(to).size, 200);
-    assert.ok(msgs.every((m) => m.Subject.startsWith("Cancelled: ")));
-    const text = (await w.mailpit.message(msgs[0].ID)).Text;
-    assert.match(text, /This session has been cancelled/);
-  } finally {
-    await w.close();
+notifyTest("[notify] a burst to one recipient is paced (5 per 10 minutes) and nothing is dropped", async (w) => {
+  const learner = await putUser(w.kv);
+  const bookings: string[] = [];
+  for (let i = 0; i < 8; i++) {
+    const s = await putSession(w.kv, w.course.id, { startsInHours: 24 * 20 + i });
+    bookings.push(await book(w.engine, s.id, learner.id));
   }
+  await drain(w.notifier);
+  // 8 confirmations: 5 now, 3 in the next window.
+  assert.equal((await w.mailpit.messages()).length, 5);
+  w.clock.advance(10 * MINUTE);
+  await drain(w.notifier);
+  assert.equal((await w.mailpit.messages()).length, 8);
+  const sent: number[] = [];
+  for await (const e of w.kv.list<Notification>({ prefix: keys.notifyMessagesPrefix() })) {
+    if (e.value.status === "sent") sent.push(Date.parse(e.value.sentAt!));
+  }
+  sent.sort((a, b) => a - b);
+  for (let i = 0; i + 5 < sent.length; i++) {
+    assert.ok(sent[i + 5] - sent[i] >= 10 * MINUTE, "at most 5 in any window");
+  }
+  assert.equal(sent.length, 8);
+  assert.ok(sent[0] >= T0);
 });
 
-Deno.test("[notify] a burst to one recipient is paced (5 per 10 minutes) and nothing is dropped", async () => {
-  const w = await notifyWorld();
-  try {
-    const learner = await putUser(w.kv);
-    const bookings: string[] = [];
-    for (let i = 0; i < 8; i++) {
-      const s = await putSession(w.kv, w.course.id, { startsInHours: 24 * 20 + i });
-      bookings.push(await book(w.engine, s.id, learner.id));
-    }
-    await drain(w.notifier);
-    // 8 confirmations: 5 now, 3 in the next window.
-    assert.equal((await w.mailpit.messages()).length, 5);
-    w.clock.advance(10 * MINUTE);
-    await drain(w.notifier);
-    assert.equal((await w.mailpit.messages()).length, 8);
-    const sent: number[] = [];
-    for await (const e of w.kv.list<Notification>({ prefix: keys.notifyMessagesPrefix() })) {
-      if (e.value.status === "sent") sent.push(Date.parse(e.value.sentAt!));
-    }
-    sent.sort((a, b) => a - b);
-    for (let i = 0; i + 5 < sent.length; i++) {
-      assert.ok(sent[i + 5] - sent[i] >= 10 * MINUTE, "at most 5 in any window");
-    }
-    assert.equal(sent.length, 8);
-    assert.ok(sent[0] >= T0);
-  } finally {
-    await w.close();
-  }
-});
-
-Deno.test("[notify] without SMTP messages are produced and kept; paused, nothing goes; configured and resumed, each goes once; no event or Kafka entry is written by sending", async () => {
-  const w = await notifyWorld();
-  try {
+notifyTest(
+  "[notify] without SMTP messages are produced and kept; paused, nothing goes; configured and resumed, each goes once; no event or Kafka entry is written by sending",
+  async (w) => {
     const s = await putSession(w.kv, w.course.id, { startsAt: STARTS, endsAt: ENDS });
     const learner = await putUser(w.kv);
     await book(w.engine, s.id, learner.id);
@@ -261,14 +240,12 @@ Deno.test("[notify] without SMTP messages are produced and kept; paused, nothing
       ),
       ["hold.placed", "booking.confirmed"],
     );
-  } finally {
-    await w.close();
-  }
-});
+  },
+);
 
-Deno.test("[notify] a session moved by staff: the learner gets the updated invitation and the new time's reminders, not the old ones", async () => {
-  const w = await notifyWorld();
-  try {
+notifyTest(
+  "[notify] a session moved by staff: the learner gets the updated invitation and the new time's reminders, not the old ones",
+  async (w) => {
     const { s } = await bookedAtStarts(w);
     const later = "2026-03-12T13:00:00.000Z";
     await w.engine.updateSession(s.id, { startsAt: later, endsAt: "2026-03-12T15:00:00.000Z" }, admin());
@@ -295,14 +272,12 @@ Deno.test("[notify] a session moved by staff: the learner gets the updated invit
         "in 1 hour",
       ],
     );
-  } finally {
-    await w.close();
-  }
-});
+  },
+);
 
-Deno.test("[notify] a reminder that could not go near its time (an outage, a pause) is skipped rather than sent days late", async () => {
-  const w = await notifyWorld();
-  try {
+notifyTest(
+  "[notify] a reminder that could not go near its time (an outage, a pause) is skipped rather than sent days late",
+  async (w) => {
     await bookedAtStarts(w);
     // First look after the week's reminder was due: 4 days late (more than half its lead).
     await drainAt(w, Date.parse(STARTS) - 3 * 24 * HOUR);
@@ -310,14 +285,12 @@ Deno.test("[notify] a reminder that could not go near its time (an outage, a pau
     const skipped = (await Array.fromAsync(w.kv.list<Notification>({ prefix: keys.notifyMessagesPrefix() })))
       .filter((e) => e.value.status === "skipped");
     assert.deepEqual(skipped.map((e) => e.value.skippedReason), ["too late for this reminder (a later one follows)"]);
-  } finally {
-    await w.close();
-  }
-});
+  },
+);
 
-Deno.test("[notify] an erased learner gets nothing more, and their stored messages lose their name and email", async () => {
-  const w = await notifyWorld();
-  try {
+notifyTest(
+  "[notify] an erased learner gets nothing more, and their stored messages lose their name and email",
+  async (w) => {
     const { learner } = await bookedAtStarts(w, { name: "Erin Erasable" });
     assert.equal((await w.mailpit.messages()).length, 1);
     await eraseUser(w.kv, w.engine, learner.id, { actor: admin(), reason: "asked to be forgotten" });
@@ -331,14 +304,12 @@ Deno.test("[notify] an erased learner gets nothing more, and their stored messag
     const stored = JSON.stringify(await Array.fromAsync(w.kv.list({ prefix: keys.notifyMessagesPrefix() })));
     assert.ok(!stored.includes(learner.email), "no email left");
     assert.ok(!stored.includes("Erin Erasable"), "no name left");
-  } finally {
-    await w.close();
-  }
-});
+  },
+);
 
-Deno.test("[notify] a manager who chose the daily digest gets one email at 07:00 their time listing every team change, once", async () => {
-  const w = await notifyWorld();
-  try {
+notifyTest(
+  "[notify] a manager who chose the daily digest gets one email at 07:00 their time listing every team change, once",
+  async (w) => {
     const manager = await putUser(w.kv, { name: "Maya Manager", roles: ["manager"] });
     await setNotificationPrefs(w.kv, manager.id, { off: [], timeZone: "America/New_York", managerDigest: true });
     const team = [
@@ -365,14 +336,12 @@ Deno.test("[notify] a manager who chose the daily digest gets one email at 07:00
     assert.match(text, /- Ann Team cancelled: /);
     const html = (await w.mailpit.message(got[0].ID)).HTML;
     assert.equal(html.match(/<li>/g)?.length, 3);
-  } finally {
-    await w.close();
-  }
-});
+  },
+);
 
-Deno.test("[notify] roster changes in the last 48 h reach the instructor as one digest per hour; earlier changes do not", async () => {
-  const w = await notifyWorld();
-  try {
+notifyTest(
+  "[notify] roster changes in the last 48 h reach the instructor as one digest per hour; earlier changes do not",
+  async (w) => {
     const instructor = await putUser(w.kv, { name: "Ivo Instructor", roles: ["instructor"] });
     const soon = await putSession(w.kv, w.course.id, { startsInHours: 30, instructorId: instructor.id });
     const later = await putSession(w.kv, w.course.id, { startsInHours: 24 * 10, instructorId: instructor.id });
@@ -392,7 +361,5 @@ Deno.test("[notify] roster changes in the last 48 h reach the instructor as one 
     const text = (await w.mailpit.message(got[0].ID)).Text;
     assert.match(text, /Bea Booker booked \(now \d booked\)/);
     assert.match(text, /cancelled/);
-  } finally {
-    await w.close();
-  }
-});
+  },
+);
