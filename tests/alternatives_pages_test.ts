@@ -2,16 +2,15 @@
 import assert from "node:assert/strict";
 import { listEvents } from "../lib/booking/events.ts";
 import type { Hold } from "../lib/domain/mod.ts";
-import { createCourse, createLocation, createSession, createUser } from "../lib/store/mod.ts";
+import { createLocation } from "../lib/store/mod.ts";
 import { keys } from "../lib/store/keys.ts";
-import { startTestApp } from "./app_fixture.ts";
+import { courseFixture, fillSession, startTestApp } from "./app_fixture.ts";
 import { devSignInCookie, getPage, postForm } from "./page_client.ts";
 
 Deno.test("[alternatives-page] a full session lists up to 3 alternatives with reasons before any attempt; one tap holds", async () => {
   const t = await startTestApp({ seed: false });
   try {
     const kv = t.services.kv;
-    const now = Date.now();
     const place = (slug: string, name: string, lat: number, lng: number, tz: string) =>
       createLocation(kv, {
         slug,
@@ -23,42 +22,11 @@ Deno.test("[alternatives-page] a full session lists up to 3 alternatives with re
       });
     const atl = await place("atl", "Atlanta", 33.7849, -84.3831, "America/New_York");
     const la = await place("la", "Los Angeles", 34.0447, -118.2646, "America/Los_Angeles");
-    const course = await createCourse(kv, {
-      code: "SAF-101",
-      title: "Shop Safety",
-      summary: "Safety.",
-      topic: "safety",
-      programType: "onboarding",
-      durationMinutes: 60,
-    });
-    const instructor = await createUser(kv, { email: "i@example.com", name: "Instructor", roles: ["instructor"] });
-    const learner = await createUser(kv, {
-      email: "l@example.com",
-      name: "Lee",
-      roles: ["learner"],
-      preferredLocationId: atl.id,
-    });
-    const taker = await createUser(kv, { email: "t@example.com", name: "Tay", roles: ["learner"] });
-    const session = (locationId: string, hours: number, capacity = 5) =>
-      createSession(kv, {
-        courseId: course.id,
-        startsAt: new Date(now + hours * 3_600_000).toISOString(),
-        endsAt: new Date(now + (hours + 1) * 3_600_000).toISOString(),
-        timeZone: "America/New_York",
-        mode: "in_person",
-        locationId,
-        capacity,
-        instructorId: instructor.id,
-      });
-    const full = await session(atl.id, 48, 1);
-    const laSoon = await session(la.id, 30);
-    const atlLater = await session(atl.id, 24 * 10);
-    await t.services.engine.placeHold(full.id, taker.id, {
-      userId: taker.id,
-      roles: ["learner"],
-      origin: "web",
-      correlationId: crypto.randomUUID(),
-    });
+    const { learner, session } = await courseFixture(t, { preferredLocationId: atl.id });
+    const full = await session(48, { locationId: atl.id, capacity: 1 });
+    const laSoon = await session(30, { locationId: la.id });
+    const atlLater = await session(24 * 10, { locationId: atl.id });
+    await fillSession(t, full.id);
     const cookie = await devSignInCookie(kv, learner.id);
     const page = await getPage(t, `/sessions/${full.id}`, cookie);
     assert.equal(page.res.status, 200);
@@ -88,28 +56,7 @@ Deno.test("[duplicate-page] a course already booked is said before the hold butt
   const t = await startTestApp({ seed: false });
   try {
     const kv = t.services.kv;
-    const now = Date.now();
-    const course = await createCourse(kv, {
-      code: "SAF-101",
-      title: "Shop Safety",
-      summary: "Safety.",
-      topic: "safety",
-      programType: "onboarding",
-      durationMinutes: 60,
-    });
-    const instructor = await createUser(kv, { email: "i@example.com", name: "Instructor", roles: ["instructor"] });
-    const learner = await createUser(kv, { email: "l@example.com", name: "Lee", roles: ["learner"] });
-    const online = (hours: number) =>
-      createSession(kv, {
-        courseId: course.id,
-        startsAt: new Date(now + hours * 3_600_000).toISOString(),
-        endsAt: new Date(now + (hours + 1) * 3_600_000).toISOString(),
-        timeZone: "America/New_York",
-        mode: "online",
-        joinUrl: "https://meet.example.com/x",
-        capacity: 5,
-        instructorId: instructor.id,
-      });
+    const { learner, session: online } = await courseFixture(t);
     const first = await online(30);
     const second = await online(80);
     const actor = {

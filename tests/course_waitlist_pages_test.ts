@@ -1,44 +1,17 @@
 /** "Any date that suits me" on pages, without JavaScript: the form on a full session, My schedule, leaving. */
 import assert from "node:assert/strict";
-import { createCourse, createSession, createUser } from "../lib/store/mod.ts";
 import { keys } from "../lib/store/keys.ts";
-import { startTestApp } from "./app_fixture.ts";
+import { courseFixture, fillSession, startTestApp } from "./app_fixture.ts";
 import { devSignInCookie, getPage, postForm } from "./page_client.ts";
 
 Deno.test("[course-waitlist-page] a full session offers any date; bad dates come back with the input kept; My schedule lists and leaves it", async () => {
   const t = await startTestApp({ seed: false });
   try {
     const kv = t.services.kv;
-    const now = t.services.engine.now().getTime();
-    const course = await createCourse(kv, {
-      code: "SAF-101",
-      title: "Shop Safety",
-      summary: "Safety.",
-      topic: "safety",
-      programType: "onboarding",
-      durationMinutes: 60,
-    });
-    const instructor = await createUser(kv, { email: "i@example.com", name: "Instructor", roles: ["instructor"] });
-    const learner = await createUser(kv, { email: "l@example.com", name: "Lee", roles: ["learner"] });
-    const taker = await createUser(kv, { email: "t@example.com", name: "Tay", roles: ["learner"] });
-    const session = (hours: number) =>
-      createSession(kv, {
-        courseId: course.id,
-        startsAt: new Date(now + hours * 3_600_000).toISOString(),
-        endsAt: new Date(now + (hours + 1) * 3_600_000).toISOString(),
-        timeZone: "America/New_York",
-        mode: "online",
-        joinUrl: "https://meet.example.com/x",
-        capacity: 1,
-        instructorId: instructor.id,
-      });
-    const first = await session(48);
-    const second = await session(24 * 5);
-    for (const s of [first, second]) {
-      const actor = { userId: taker.id, roles: ["learner" as const], origin: "web" as const, correlationId: "c" };
-      const { hold } = await t.services.engine.placeHold(s.id, taker.id, actor);
-      await t.services.engine.confirmHold(hold.id, actor);
-    }
+    const { course, learner, session } = await courseFixture(t);
+    const first = await session(48, { capacity: 1 });
+    const second = await session(24 * 5, { capacity: 1 });
+    for (const s of [first, second]) await fillSession(t, s.id, { book: true });
     const cookie = await devSignInCookie(kv, learner.id);
     const page = await getPage(t, `/sessions/${first.id}`, cookie);
     assert.equal(page.res.status, 200);

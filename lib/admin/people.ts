@@ -103,6 +103,28 @@ export interface DealerLearnerInput {
 /** Field errors of the dealer admin's person form. */
 export type PersonFormErrors = Partial<Record<"email" | "name" | "managerId" | "preferredLocationId", string>>;
 
+/** The dealer admin's person form as typed (kept and shown again when refused). */
+export interface PersonFormValues {
+  name: string;
+  managerId: string;
+  preferredLocationId: string;
+}
+
+/** Reads the person form's name, manager and preferred training center, trimmed. */
+export function personFormValues(form: FormData): PersonFormValues {
+  const field = (k: string) => String(form.get(k) ?? "").trim();
+  return { name: field("name"), managerId: field("managerId"), preferredLocationId: field("preferredLocationId") };
+}
+
+/** The learner fields of a typed person form: a blank manager or training center is none. */
+export function personFormInput(values: PersonFormValues): Omit<DealerLearnerInput, "email"> {
+  return {
+    name: values.name,
+    managerId: values.managerId || null,
+    preferredLocationId: values.preferredLocationId || null,
+  };
+}
+
 /** Checks a dealer admin's person form; returns one sentence per wrong field (empty when fine). */
 export async function checkDealerLearner(
   kv: Deno.Kv,

@@ -1,13 +1,12 @@
 import { type AccessRule, ADMIN_ONLY } from "../../lib/access/matrix.ts";
 import { Figures, ReviewCard, type ReviewRow, Section, TenantTable } from "../../components/admin/CalcomOps.tsx";
-import { sameOrigin, signInHref } from "../../components/Journey.tsx";
+import { adminRefusal } from "../../components/admin/refusal.ts";
 import { resolveItem, retryReviewItem } from "../../lib/api/v1/calcom.ts";
 import { ApiError } from "../../lib/api/errors.ts";
 import type { PageState } from "../../lib/auth/page_user.ts";
 import { type CalcomHealth, calcomHealth } from "../../lib/calcom/health.ts";
 import { getSyncState, listReviewItems } from "../../lib/calcom/sync_store.ts";
-import type { User } from "../../lib/domain/user.ts";
-import { type FreshContext, type Handlers, Head, type PageProps } from "../../lib/fresh/mod.ts";
+import { type Handlers, Head, type PageProps } from "../../lib/fresh/mod.ts";
 import { services } from "../../lib/services.ts";
 
 /** Who may open this page (the access matrix, lib/access/matrix.ts). */
@@ -29,9 +28,8 @@ interface Data {
   problem: string | null;
 }
 
-type Ctx = FreshContext<PageState, Data>;
-
-const isAdmin = (user: User | null) => !!user && user.roles.includes("admin");
+/** What a signed-in visitor without the admin role sees (403). */
+const FORBIDDEN: Data = { health: null, items: [], notice: null, problem: null };
 
 async function pageData(url: URL, problem: string | null): Promise<Data> {
   const { kv, config } = services();
@@ -45,19 +43,6 @@ async function pageData(url: URL, problem: string | null): Promise<Data> {
     notice: problem ? null : DONE[url.searchParams.get("done") ?? ""] ?? null,
     problem,
   };
-}
-
-/** Signed out: sign in first (or 404 without dev sign-in); signed in without the admin role: 403. */
-function refusal(ctx: Ctx): Promise<Response> | Response | null {
-  if (!ctx.state.user) {
-    return ctx.state.devLogin || ctx.state.sso
-      ? new Response(null, { status: 303, headers: { location: signInHref(HERE) } })
-      : ctx.renderNotFound();
-  }
-  if (!isAdmin(ctx.state.user)) {
-    return ctx.render({ health: null, items: [], notice: null, problem: null }, { status: 403 });
-  }
-  return null;
 }
 
 /** A refusal of the sync as a sentence for the page. */
@@ -78,13 +63,10 @@ function sentence(e: ApiError): string {
 
 export const handler: Handlers<Data, PageState> = {
   async GET(_req, ctx) {
-    return refusal(ctx) ?? ctx.render(await pageData(ctx.url, null));
+    return adminRefusal(ctx, HERE, FORBIDDEN) ?? ctx.render(await pageData(ctx.url, null));
   },
   async POST(req, ctx) {
-    if (!sameOrigin(req, ctx.url) || req.headers.get("sec-fetch-site") === "cross-site") {
-      return new Response("Cross-site form refused.", { status: 403 });
-    }
-    const refused = refusal(ctx);
+    const refused = adminRefusal(ctx, HERE, FORBIDDEN, req);
     if (refused) return refused;
     const user = ctx.state.user!;
     const form = await req.formData().catch(() => new FormData());

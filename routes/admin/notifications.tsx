@@ -1,8 +1,7 @@
 import { type AccessRule, ADMIN_ONLY } from "../../lib/access/matrix.ts";
-import { sameOrigin, signInHref } from "../../components/Journey.tsx";
+import { adminRefusal } from "../../components/admin/refusal.ts";
 import type { PageState } from "../../lib/auth/page_user.ts";
-import type { User } from "../../lib/domain/user.ts";
-import { type FreshContext, type Handlers, Head, type PageProps } from "../../lib/fresh/mod.ts";
+import { type Handlers, Head, type PageProps } from "../../lib/fresh/mod.ts";
 import { KIND_INFO } from "../../lib/notify/kinds.ts";
 import {
   countNotifications,
@@ -37,8 +36,6 @@ interface Data {
   problem: string | null;
 }
 
-type Ctx = FreshContext<PageState, Data>;
-
 const EMPTY: Data = {
   allowed: false,
   paused: false,
@@ -49,8 +46,6 @@ const EMPTY: Data = {
   notice: null,
   problem: null,
 };
-
-const isAdmin = (user: User | null) => !!user && user.roles.includes("admin");
 
 async function pageData(url: URL, problem: string | null): Promise<Data> {
   const { kv, config } = services();
@@ -72,25 +67,12 @@ async function pageData(url: URL, problem: string | null): Promise<Data> {
   };
 }
 
-function refusal(ctx: Ctx): Promise<Response> | Response | null {
-  if (!ctx.state.user) {
-    return ctx.state.devLogin || ctx.state.sso
-      ? new Response(null, { status: 303, headers: { location: signInHref(HERE) } })
-      : ctx.renderNotFound();
-  }
-  if (!isAdmin(ctx.state.user)) return ctx.render(EMPTY, { status: 403 });
-  return null;
-}
-
 export const handler: Handlers<Data, PageState> = {
   async GET(_req, ctx) {
-    return refusal(ctx) ?? ctx.render(await pageData(ctx.url, null));
+    return adminRefusal(ctx, HERE, EMPTY) ?? ctx.render(await pageData(ctx.url, null));
   },
   async POST(req, ctx) {
-    if (!sameOrigin(req, ctx.url) || req.headers.get("sec-fetch-site") === "cross-site") {
-      return new Response("Cross-site form refused.", { status: 403 });
-    }
-    const refused = refusal(ctx);
+    const refused = adminRefusal(ctx, HERE, EMPTY, req);
     if (refused) return refused;
     const form = await req.formData().catch(() => new FormData());
     const intent = String(form.get("intent") ?? "");

@@ -9,8 +9,18 @@ import {
   secondaryClass,
 } from "../../components/admin/AdminUi.tsx";
 import { Section } from "../../components/admin/CalcomOps.tsx";
+import { type FormPageData, renderFormPage } from "../../components/admin/form_page.ts";
+import { PersonFields } from "../../components/admin/PersonFields.tsx";
 import { sameOrigin } from "../../components/Journey.tsx";
-import { createDealerLearner, deactivatePerson, peopleActorOf, type PersonFormErrors } from "../../lib/admin/people.ts";
+import {
+  createDealerLearner,
+  deactivatePerson,
+  peopleActorOf,
+  type PersonFormErrors,
+  personFormInput,
+  type PersonFormValues,
+  personFormValues,
+} from "../../lib/admin/people.ts";
 import type { PageState } from "../../lib/auth/page_user.ts";
 import { DomainError } from "../../lib/booking/errors.ts";
 import type { Dealer, Location, User } from "../../lib/domain/mod.ts";
@@ -27,22 +37,23 @@ const DONE: Record<string, string> = {
   saved: "Changes saved.",
 };
 
-type Values = { email: string; name: string; managerId: string; preferredLocationId: string };
+type Values = PersonFormValues & { email: string };
 const BLANK: Values = { email: "", name: "", managerId: "", preferredLocationId: "" };
 
-interface Data {
+interface Data extends FormPageData<Values, PersonFormErrors> {
   dealer: Dealer | null;
   people: User[];
   locations: Location[];
-  values: Values;
-  errors: PersonFormErrors;
-  notice: string | null;
-  problem: string | null;
 }
 
 type Ctx = FreshContext<PageState, Data>;
 
-async function render(ctx: Ctx, over: Partial<Data>, status = 200) {
+function render(ctx: Ctx, over: Partial<Data>, status = 200) {
+  return renderFormPage(ctx, { load: () => loadDealer(ctx), blank: BLANK, notices: DONE }, over, status);
+}
+
+/** The dealer admin's dealer, its people and the training centers. */
+async function loadDealer(ctx: Ctx) {
   const { kv } = services();
   const dealerId = ctx.state.user!.dealerId;
   const dealer = dealerId ? await getDealer(kv, dealerId) : null;
@@ -50,16 +61,7 @@ async function render(ctx: Ctx, over: Partial<Data>, status = 200) {
     dealer ? listUsersByDealer(kv, dealer.id) : [],
     listLocations(kv),
   ]);
-  return ctx.render({
-    dealer,
-    people,
-    locations,
-    values: BLANK,
-    errors: {},
-    notice: DONE[ctx.url.searchParams.get("done") ?? ""] ?? null,
-    problem: null,
-    ...over,
-  }, { status });
+  return { dealer, people, locations };
 }
 
 export const handler: Handlers<Data, PageState> = {
@@ -77,18 +79,8 @@ export const handler: Handlers<Data, PageState> = {
         await deactivatePerson(kv, actor, field("id"));
         return new Response(null, { status: 303, headers: { location: "/dealer?done=deactivated" } });
       }
-      const values: Values = {
-        email: field("email").toLowerCase(),
-        name: field("name"),
-        managerId: field("managerId"),
-        preferredLocationId: field("preferredLocationId"),
-      };
-      const out = await createDealerLearner(kv, actor, {
-        email: values.email,
-        name: values.name,
-        managerId: values.managerId || null,
-        preferredLocationId: values.preferredLocationId || null,
-      });
+      const values: Values = { email: field("email").toLowerCase(), ...personFormValues(form) };
+      const out = await createDealerLearner(kv, actor, { email: values.email, ...personFormInput(values) });
       if (out.user) return new Response(null, { status: 303, headers: { location: "/dealer?done=added" } });
       return render(ctx, { values, errors: out.errors, notice: null, problem: "Nothing was saved." }, 400);
     } catch (err) {
@@ -131,30 +123,7 @@ export default function DealerHome({ data }: PageProps<Data, PageState>) {
                   {...describedBy("email", e)}
                 />
               </Field>
-              <Field name="name" label="Name" error={e.name}>
-                <input id="name" name="name" value={values.name} class={inputClass} {...describedBy("name", e)} />
-              </Field>
-              <Field name="managerId" label="Manager" error={e.managerId}>
-                <select id="managerId" name="managerId" class={inputClass} {...describedBy("managerId", e)}>
-                  <option value="">None</option>
-                  {managers.map((m) => (
-                    <option key={m.id} value={m.id} selected={values.managerId === m.id}>{m.name}</option>
-                  ))}
-                </select>
-              </Field>
-              <Field name="preferredLocationId" label="Preferred training center" error={e.preferredLocationId}>
-                <select
-                  id="preferredLocationId"
-                  name="preferredLocationId"
-                  class={inputClass}
-                  {...describedBy("preferredLocationId", e)}
-                >
-                  <option value="">None</option>
-                  {data.locations.map((l) => (
-                    <option key={l.id} value={l.id} selected={values.preferredLocationId === l.id}>{l.name}</option>
-                  ))}
-                </select>
-              </Field>
+              <PersonFields values={values} errors={e} locations={data.locations} managers={managers} />
               <button type="submit" class={buttonClass}>Add learner</button>
             </form>
           </Section>

@@ -6,18 +6,13 @@ import assert from "node:assert/strict";
 import { getAvailability } from "../../lib/booking/availability.ts";
 import type { Actor } from "../../lib/booking/events.ts";
 import { listSessions } from "../../lib/store/mod.ts";
-import { launchBrowser } from "../fresh/browser.ts";
-import { startTestApp, type TestApp } from "../app_fixture.ts";
+import type { TestApp } from "../app_fixture.ts";
 import { repeatsCourse } from "../repeat_free.ts";
 import type { Session } from "../../lib/domain/mod.ts";
 import { axeViolations } from "./axe.ts";
+import { browserTest, VIEWPORTS } from "./harness.ts";
 import { seedCourseWaitlistDemo } from "../../lib/seed/course_waitlist.ts";
 import { devSignInCookie, sessionCookieOf } from "../page_client.ts";
-
-const VIEWPORTS = [
-  { name: "375", viewport: { width: 375, height: 812 }, isMobile: true, hasTouch: true },
-  { name: "1280", viewport: { width: 1280, height: 800 }, isMobile: false, hasTouch: false },
-];
 
 interface Fixture {
   learnerId: string;
@@ -72,104 +67,83 @@ async function prepare(t: TestApp, withPlaces: boolean): Promise<Fixture> {
   return { learnerId, open, full, holdId: hold.id, bookingId };
 }
 
-Deno.test({
-  name: "[a11y] every page has 0 axe violations (WCAG 2.1 A/AA) at 375 and 1280",
-  sanitizeResources: false, // Chromium's pipes close asynchronously after browser.close().
-  sanitizeOps: false,
-  async fn() {
-    const t = await startTestApp({ serve: true });
-    const browser = await launchBrowser();
-    try {
-      const f = await prepare(t, true);
-      const pages = [
-        { name: "home", path: "/" },
-        { name: "home with filters", path: "/?q=safety&location=online&from=2020-01-01&to=not-a-date" },
-        { name: "session detail", path: `/sessions/${f.open[0]}` },
-        { name: "session detail full", path: `/sessions/${f.full}`, expect: /alternative|waitlist/i },
-        { name: "hold page", path: `/holds/${f.holdId}` },
-        { name: "booking page", path: `/bookings/${f.bookingId}` },
-        { name: "my schedule", path: "/me/schedule", expect: /Any date that suits me/ },
-        { name: "cancel confirmation", path: `/me/schedule?confirm=cancel&booking=${f.bookingId}` },
-        { name: "dev sign-in", path: "/dev/sign-in" },
-        { name: "404 page", path: "/no-such-page", status: 404 },
-        { name: "api docs", path: "/api/docs" },
-      ];
-      const failures: string[] = [];
-      for (const vp of VIEWPORTS) {
-        const context = await browser.newContext({
-          viewport: vp.viewport,
-          isMobile: vp.isMobile,
-          hasTouch: vp.hasTouch,
-        });
-        await context.addCookies([sessionCookieOf(await devSignInCookie(t.services.kv, f.learnerId), t.baseUrl)]);
-        const page = await context.newPage();
-        for (const p of pages) {
-          const res = await page.goto(`${t.baseUrl}${p.path}`, { waitUntil: "load" });
-          assert.equal(res?.status(), p.status ?? 200, `${p.name} at ${vp.name}`);
-          assert.equal(new URL(page.url()).pathname, p.path.split("?")[0], `${p.name} was redirected`);
-          if (p.expect) assert.match(await page.locator("main").innerText(), p.expect, p.name);
-          const violations = await axeViolations(page);
-          for (const v of violations) failures.push(`${p.name} @${vp.name}: ${v}`);
-          const anyDate = page.locator("summary", { hasText: "Any date that suits me" });
-          if (p.name === "session detail full") {
-            assert.equal(await anyDate.count(), 1, "a full session offers any date");
-            await anyDate.click();
-            for (const v of await axeViolations(page)) {
-              failures.push(`${p.name} (any-date form open) @${vp.name}: ${v}`);
-            }
-          }
+browserTest("[a11y] every page has 0 axe violations (WCAG 2.1 A/AA) at 375 and 1280", async (t, browser) => {
+  const f = await prepare(t, true);
+  const pages = [
+    { name: "home", path: "/" },
+    { name: "home with filters", path: "/?q=safety&location=online&from=2020-01-01&to=not-a-date" },
+    { name: "session detail", path: `/sessions/${f.open[0]}` },
+    { name: "session detail full", path: `/sessions/${f.full}`, expect: /alternative|waitlist/i },
+    { name: "hold page", path: `/holds/${f.holdId}` },
+    { name: "booking page", path: `/bookings/${f.bookingId}` },
+    { name: "my schedule", path: "/me/schedule", expect: /Any date that suits me/ },
+    { name: "cancel confirmation", path: `/me/schedule?confirm=cancel&booking=${f.bookingId}` },
+    { name: "dev sign-in", path: "/dev/sign-in" },
+    { name: "404 page", path: "/no-such-page", status: 404 },
+    { name: "api docs", path: "/api/docs" },
+  ];
+  const failures: string[] = [];
+  for (const vp of VIEWPORTS) {
+    const context = await browser.newContext({
+      viewport: vp.viewport,
+      isMobile: vp.isMobile,
+      hasTouch: vp.hasTouch,
+    });
+    await context.addCookies([sessionCookieOf(await devSignInCookie(t.services.kv, f.learnerId), t.baseUrl)]);
+    const page = await context.newPage();
+    for (const p of pages) {
+      const res = await page.goto(`${t.baseUrl}${p.path}`, { waitUntil: "load" });
+      assert.equal(res?.status(), p.status ?? 200, `${p.name} at ${vp.name}`);
+      assert.equal(new URL(page.url()).pathname, p.path.split("?")[0], `${p.name} was redirected`);
+      if (p.expect) assert.match(await page.locator("main").innerText(), p.expect, p.name);
+      const violations = await axeViolations(page);
+      for (const v of violations) failures.push(`${p.name} @${vp.name}: ${v}`);
+      const anyDate = page.locator("summary", { hasText: "Any date that suits me" });
+      if (p.name === "session detail full") {
+        assert.equal(await anyDate.count(), 1, "a full session offers any date");
+        await anyDate.click();
+        for (const v of await axeViolations(page)) {
+          failures.push(`${p.name} (any-date form open) @${vp.name}: ${v}`);
         }
-        await context.close();
       }
-      console.error(`axe: ${pages.length} pages × ${VIEWPORTS.length} viewports, ${failures.length} violations`);
-      assert.deepEqual(failures, []);
-    } finally {
-      await browser.close();
-      await t.close();
     }
-  },
+    await context.close();
+  }
+  console.error(`axe: ${pages.length} pages × ${VIEWPORTS.length} viewports, ${failures.length} violations`);
+  assert.deepEqual(failures, []);
 });
 
-Deno.test({
-  name: "[a11y] keyboard: Tab reaches the session's primary action, focus is visible, Enter holds the seat",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    const t = await startTestApp({ serve: true });
-    const browser = await launchBrowser();
-    try {
-      const f = await prepare(t, false);
-      for (const vp of VIEWPORTS) {
-        const context = await browser.newContext({ viewport: vp.viewport });
-        await context.addCookies([sessionCookieOf(await devSignInCookie(t.services.kv, f.learnerId), t.baseUrl)]);
-        const page = await context.newPage();
-        const sessionId = vp.name === "375" ? f.open[0] : f.open[3];
-        await page.goto(`${t.baseUrl}/sessions/${sessionId}`);
-        let reached = false;
-        for (let i = 0; i < 40 && !reached; i++) {
-          await page.keyboard.press("Tab");
-          reached = await page.evaluate(() => document.activeElement?.textContent?.trim() === "Hold my seat");
-        }
-        assert.ok(reached, `Tab reaches "Hold my seat" at ${vp.name}`);
-        const focus = await page.evaluate(() => {
-          const el = document.activeElement as HTMLElement;
-          const s = getComputedStyle(el);
-          return {
-            focusVisible: el.matches(":focus-visible"),
-            outline: s.outlineStyle !== "none" && parseFloat(s.outlineWidth) > 0,
-            ring: s.boxShadow !== "none" && s.boxShadow !== "",
-            detail: `${s.outlineStyle} ${s.outlineWidth} / ${s.boxShadow}`,
-          };
-        });
-        assert.ok(focus.focusVisible, "the focused button matches :focus-visible");
-        assert.ok(focus.outline || focus.ring, `focus is visible (outline or ring): ${focus.detail}`);
-        await Promise.all([page.waitForURL(/\/holds\//), page.keyboard.press("Enter")]);
-        await page.getByTestId("hold-remaining").waitFor();
-        await context.close();
+browserTest(
+  "[a11y] keyboard: Tab reaches the session's primary action, focus is visible, Enter holds the seat",
+  async (t, browser) => {
+    const f = await prepare(t, false);
+    for (const vp of VIEWPORTS) {
+      const context = await browser.newContext({ viewport: vp.viewport });
+      await context.addCookies([sessionCookieOf(await devSignInCookie(t.services.kv, f.learnerId), t.baseUrl)]);
+      const page = await context.newPage();
+      const sessionId = vp.name === "375" ? f.open[0] : f.open[3];
+      await page.goto(`${t.baseUrl}/sessions/${sessionId}`);
+      let reached = false;
+      for (let i = 0; i < 40 && !reached; i++) {
+        await page.keyboard.press("Tab");
+        reached = await page.evaluate(() => document.activeElement?.textContent?.trim() === "Hold my seat");
       }
-    } finally {
-      await browser.close();
-      await t.close();
+      assert.ok(reached, `Tab reaches "Hold my seat" at ${vp.name}`);
+      const focus = await page.evaluate(() => {
+        const el = document.activeElement as HTMLElement;
+        const s = getComputedStyle(el);
+        return {
+          focusVisible: el.matches(":focus-visible"),
+          outline: s.outlineStyle !== "none" && parseFloat(s.outlineWidth) > 0,
+          ring: s.boxShadow !== "none" && s.boxShadow !== "",
+          detail: `${s.outlineStyle} ${s.outlineWidth} / ${s.boxShadow}`,
+        };
+      });
+      assert.ok(focus.focusVisible, "the focused button matches :focus-visible");
+      assert.ok(focus.outline || focus.ring, `focus is visible (outline or ring): ${focus.detail}`);
+      await Promise.all([page.waitForURL(/\/holds\//), page.keyboard.press("Enter")]);
+      await page.getByTestId("hold-remaining").waitFor();
+      await context.close();
     }
   },
-});
+);

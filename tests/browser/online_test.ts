@@ -11,7 +11,8 @@ import { launchBrowser } from "../fresh/browser.ts";
 import { startTestApp } from "../app_fixture.ts";
 import { devSignInCookie, sessionCookieOf } from "../page_client.ts";
 import { checkAxe } from "./axe.ts";
-import { JS_BUDGET_GZIP, scriptMeter, VIEWPORTS } from "./script_meter.ts";
+import { VIEWPORTS } from "./harness.ts";
+import { JS_BUDGET_GZIP, scriptMeter } from "./script_meter.ts";
 
 const HOUR = 3_600_000;
 

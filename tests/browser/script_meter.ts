@@ -4,12 +4,6 @@ import type { Page, Response as PwResponse } from "playwright-core";
 /** Each page's JS budget (gzip). */
 export const JS_BUDGET_GZIP = 15 * 1024;
 
-/** Phone and desktop contexts of the browser tests. */
-export const VIEWPORTS = [
-  { name: "375", viewport: { width: 375, height: 812 }, isMobile: true, hasTouch: true },
-  { name: "1280", viewport: { width: 1280, height: 800 }, isMobile: false, hasTouch: false },
-];
-
 /** gzip size of a byte array. */
 export async function gzipSize(bytes: Uint8Array): Promise<number> {
   const stream = new Blob([new Uint8Array(bytes)]).stream().pipeThrough(new CompressionStream("gzip"));

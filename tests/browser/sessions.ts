@@ -17,3 +17,25 @@ export async function openSession(t: TestApp): Promise<string> {
   }
   throw new Error("no open session without prerequisites");
 }
+
+/**
+ * An upcoming session (no prerequisites, 1 to 30 seats left) whose course the demo learner has not done or booked
+ * and which has another session with seats (its alternatives once it is full).
+ */
+export async function sessionWithAlternatives(t: TestApp): Promise<string> {
+  const { kv } = t.services;
+  const { sessions } = await listSessions(kv, {
+    from: new Date(Date.now() + 2 * 86_400_000).toISOString(),
+    limit: 200,
+  });
+  const avail = await getAvailability(kv, sessions);
+  for (const s of sessions) {
+    const course = (await kv.get<{ prerequisiteCourseIds: string[] }>(["courses", s.courseId])).value!;
+    const left = avail.get(s.id)!.seatsLeft;
+    if (course.prerequisiteCourseIds.length || left < 1 || left > 30) continue;
+    if (await repeatsCourse(t, s)) continue;
+    if (!sessions.some((o) => o.id !== s.id && o.courseId === s.courseId && avail.get(o.id)!.seatsLeft > 0)) continue;
+    return s.id;
+  }
+  throw new Error("no session to fill");
+}

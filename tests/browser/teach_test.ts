@@ -12,7 +12,8 @@ import { launchBrowser } from "../fresh/browser.ts";
 import { startTestApp } from "../app_fixture.ts";
 import { devSignInCookie, sessionCookieOf } from "../page_client.ts";
 import { checkAxe } from "./axe.ts";
-import { JS_BUDGET_GZIP, scriptMeter, VIEWPORTS } from "./script_meter.ts";
+import { VIEWPORTS } from "./harness.ts";
+import { JS_BUDGET_GZIP, scriptMeter } from "./script_meter.ts";
 
 const ARTIFACTS = new URL("../artifacts/", import.meta.url);
 const HOUR = 3_600_000;

@@ -69,6 +69,18 @@ export async function notifyWorld(
   };
 }
 
+/** A Deno test in a fresh `notifyWorld()`, closed after `fn`. */
+export function notifyTest(name: string, fn: (w: NotifyWorld) => Promise<void>): void {
+  Deno.test(name, async () => {
+    const w = await notifyWorld();
+    try {
+      await fn(w);
+    } finally {
+      await w.close();
+    }
+  });
+}
+
 /** Runs the notifier's steps until one does nothing (at the clock's current time). */
 export async function drain(notifier: Notifier, max = 1_000): Promise<number> {
   let total = 0;
@@ -85,6 +97,26 @@ export async function book(engine: BookingEngine, sessionId: string, learnerId: 
   const { hold } = await engine.placeHold(sessionId, learnerId, self(learnerId));
   const { booking } = await engine.confirmHold(hold.id, self(learnerId));
   return booking.id;
+}
+
+/** Books a seat for the learner (hold, then confirm), then runs the notifier until it settles. */
+export async function bookAndDrain(w: NotifyWorld, sessionId: string, learnerId: string): Promise<string> {
+  const bookingId = await book(w.engine, sessionId, learnerId);
+  await drain(w.notifier);
+  return bookingId;
+}
+
+/** For each of `times` in turn: moves the clock to it and runs the notifier until it settles. */
+export async function drainAt(w: NotifyWorld, ...times: number[]): Promise<void> {
+  for (const ms of times) {
+    w.clock.ms = ms;
+    await drain(w.notifier);
+  }
+}
+
+/** The subjects of every message Mailpit holds, oldest first. */
+export async function subjects(w: NotifyWorld): Promise<string[]> {
+  return (await w.mailpit.messages()).map((m) => m.Subject);
 }
 
 /** One parsed VEVENT of an invitation, with the calendar's METHOD. */

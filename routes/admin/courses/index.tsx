@@ -2,7 +2,7 @@ import { type AccessRule, ADMIN_ONLY } from "../../../lib/access/matrix.ts";
 import { linkClass, Notice } from "../../../components/admin/AdminUi.tsx";
 import { Section } from "../../../components/admin/CalcomOps.tsx";
 import { CourseForm } from "../../../components/admin/CourseForm.tsx";
-import { sameOrigin } from "../../../components/Journey.tsx";
+import { type FormPageData, listAndAddHandler } from "../../../components/admin/form_page.ts";
 import {
   type CourseFormErrors,
   type CourseFormValues,
@@ -11,7 +11,7 @@ import {
 } from "../../../lib/admin/courses.ts";
 import type { PageState } from "../../../lib/auth/page_user.ts";
 import { type Course, PROGRAM_TYPE_LABELS } from "../../../lib/domain/mod.ts";
-import { type FreshContext, type Handlers, Head, type PageProps } from "../../../lib/fresh/mod.ts";
+import { type Handlers, Head, type PageProps } from "../../../lib/fresh/mod.ts";
 import { services } from "../../../lib/services.ts";
 import { listCourses } from "../../../lib/store/mod.ts";
 
@@ -35,39 +35,18 @@ const BLANK: CourseFormValues = {
   prerequisites: [],
 };
 
-interface Data {
+interface Data extends FormPageData<CourseFormValues, CourseFormErrors> {
   courses: Course[];
-  values: CourseFormValues;
-  errors: CourseFormErrors;
-  notice: string | null;
-  problem: string | null;
 }
 
-async function render(ctx: FreshContext<PageState, Data>, over: Partial<Data>, status = 200) {
-  const courses = await listCourses(services().kv, { includeInactive: true });
-  const done = ctx.url.searchParams.get("done");
-  return ctx.render({
-    courses,
-    values: BLANK,
-    errors: {},
-    notice: done === "added" ? "Course added." : done === "saved" ? "Changes saved." : null,
-    problem: null,
-    ...over,
-  }, { status });
-}
-
-export const handler: Handlers<Data, PageState> = {
-  GET(_req, ctx) {
-    return render(ctx, {});
-  },
-  async POST(req, ctx) {
-    if (!sameOrigin(req, ctx.url)) return new Response("Cross-site form refused.", { status: 403 });
-    const values = courseFormValues(await req.formData().catch(() => new FormData()));
-    const out = await saveCourseFromForm(services().kv, values);
-    if (out.ok) return new Response(null, { status: 303, headers: { location: "/admin/courses?done=added" } });
-    return render(ctx, { values, errors: out.errors, notice: null, problem: "Nothing was saved." }, 400);
-  },
-};
+export const handler: Handlers<Data, PageState> = listAndAddHandler({
+  path: "/admin/courses",
+  added: "Course added.",
+  blank: BLANK,
+  load: async () => ({ courses: await listCourses(services().kv, { includeInactive: true }) }),
+  valuesOf: courseFormValues,
+  save: (values) => saveCourseFromForm(services().kv, values),
+});
 
 /** The course catalog: every course (retired ones too) and a form to add one. */
 export default function Courses({ data }: PageProps<Data, PageState>) {

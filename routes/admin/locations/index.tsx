@@ -2,7 +2,7 @@ import { type AccessRule, ADMIN_ONLY } from "../../../lib/access/matrix.ts";
 import { linkClass, Notice } from "../../../components/admin/AdminUi.tsx";
 import { Section } from "../../../components/admin/CalcomOps.tsx";
 import { LocationForm } from "../../../components/admin/LocationForm.tsx";
-import { sameOrigin } from "../../../components/Journey.tsx";
+import { type FormPageData, listAndAddHandler } from "../../../components/admin/form_page.ts";
 import {
   type LocationFormErrors,
   type LocationFormValues,
@@ -11,7 +11,7 @@ import {
 } from "../../../lib/admin/locations.ts";
 import type { PageState } from "../../../lib/auth/page_user.ts";
 import type { Location } from "../../../lib/domain/mod.ts";
-import { type FreshContext, type Handlers, Head, type PageProps } from "../../../lib/fresh/mod.ts";
+import { type Handlers, Head, type PageProps } from "../../../lib/fresh/mod.ts";
 import { services } from "../../../lib/services.ts";
 import { listLocations } from "../../../lib/store/mod.ts";
 
@@ -31,38 +31,18 @@ const BLANK: LocationFormValues = {
   active: "on",
 };
 
-interface Data {
+interface Data extends FormPageData<LocationFormValues, LocationFormErrors> {
   locations: Location[];
-  values: LocationFormValues;
-  errors: LocationFormErrors;
-  notice: string | null;
-  problem: string | null;
 }
 
-async function render(ctx: FreshContext<PageState, Data>, over: Partial<Data>, status = 200) {
-  const done = ctx.url.searchParams.get("done");
-  return ctx.render({
-    locations: await listLocations(services().kv, { includeInactive: true }),
-    values: BLANK,
-    errors: {},
-    notice: done === "added" ? "Training center added." : done === "saved" ? "Changes saved." : null,
-    problem: null,
-    ...over,
-  }, { status });
-}
-
-export const handler: Handlers<Data, PageState> = {
-  GET(_req, ctx) {
-    return render(ctx, {});
-  },
-  async POST(req, ctx) {
-    if (!sameOrigin(req, ctx.url)) return new Response("Cross-site form refused.", { status: 403 });
-    const values = locationFormValues(await req.formData().catch(() => new FormData()));
-    const out = await saveLocationFromForm(services().kv, values);
-    if (out.ok) return new Response(null, { status: 303, headers: { location: "/admin/locations?done=added" } });
-    return render(ctx, { values, errors: out.errors, notice: null, problem: "Nothing was saved." }, 400);
-  },
-};
+export const handler: Handlers<Data, PageState> = listAndAddHandler({
+  path: "/admin/locations",
+  added: "Training center added.",
+  blank: BLANK,
+  load: async () => ({ locations: await listLocations(services().kv, { includeInactive: true }) }),
+  valuesOf: locationFormValues,
+  save: (values) => saveLocationFromForm(services().kv, values),
+});
 
 /** Training centers: every one (closed ones too) and a form to add one. */
 export default function Locations({ data }: PageProps<Data, PageState>) {

@@ -10,6 +10,7 @@ import {
   secondaryClass,
 } from "../../../components/admin/AdminUi.tsx";
 import { Section } from "../../../components/admin/CalcomOps.tsx";
+import { PersonFields } from "../../../components/admin/PersonFields.tsx";
 import { sameOrigin } from "../../../components/Journey.tsx";
 import { refusalOf } from "../../../lib/admin/form_outcome.ts";
 import { changePerson, deactivatePerson, peopleActorOf, personVersion } from "../../../lib/admin/people.ts";
@@ -148,60 +149,46 @@ export default function Person({ data }: PageProps<Data, PageState>) {
         </p>
         <form method="post" action={here} class="grid gap-4 rounded-xl bg-gray-50 p-4" novalidate>
           <input type="hidden" name="version" value={data.version} />
-          <Field name="name" label="Name" error={e.name}>
-            <input id="name" name="name" value={values.name} class={inputClass} {...describedBy("name", e)} />
-          </Field>
-          <fieldset aria-describedby={e.roles ? "roles-error" : undefined}>
-            <legend class="text-sm font-medium text-gray-800">Roles</legend>
-            {ROLES.map((r) => (
-              <div key={r} class="flex items-center gap-2">
-                <input
-                  id={`role-${r}`}
-                  name="roles"
-                  type="checkbox"
-                  value={r}
-                  checked={values.roles.includes(r)}
-                  class={checkClass}
-                />
-                <label for={`role-${r}`} class="text-base">{r.replace("_", " ")}</label>
-              </div>
-            ))}
-            {e.roles && (
-              <p id="roles-error" class="mt-1 text-sm font-semibold text-red-800" data-testid="error-roles">
-                {e.roles}
-              </p>
-            )}
-          </fieldset>
-          <Field name="dealerId" label="Dealer" error={e.dealerId}>
-            <select id="dealerId" name="dealerId" class={inputClass} {...describedBy("dealerId", e)}>
-              <option value="">None</option>
-              {data.dealers.map((d) => (
-                <option key={d.id} value={d.id} selected={values.dealerId === d.id}>{d.name}</option>
+          <PersonFields values={values} errors={e} locations={data.locations}>
+            <fieldset aria-describedby={e.roles ? "roles-error" : undefined}>
+              <legend class="text-sm font-medium text-gray-800">Roles</legend>
+              {ROLES.map((r) => (
+                <div key={r} class="flex items-center gap-2">
+                  <input
+                    id={`role-${r}`}
+                    name="roles"
+                    type="checkbox"
+                    value={r}
+                    checked={values.roles.includes(r)}
+                    class={checkClass}
+                  />
+                  <label for={`role-${r}`} class="text-base">{r.replace("_", " ")}</label>
+                </div>
               ))}
-            </select>
-          </Field>
-          <Field name="manager" label="Manager (email or id)" error={e.manager}>
-            <input
-              id="manager"
-              name="manager"
-              value={values.manager}
-              class={inputClass}
-              {...describedBy("manager", e)}
-            />
-          </Field>
-          <Field name="preferredLocationId" label="Preferred training center" error={e.preferredLocationId}>
-            <select
-              id="preferredLocationId"
-              name="preferredLocationId"
-              class={inputClass}
-              {...describedBy("preferredLocationId", e)}
-            >
-              <option value="">None</option>
-              {data.locations.map((l) => (
-                <option key={l.id} value={l.id} selected={values.preferredLocationId === l.id}>{l.name}</option>
-              ))}
-            </select>
-          </Field>
+              {e.roles && (
+                <p id="roles-error" class="mt-1 text-sm font-semibold text-red-800" data-testid="error-roles">
+                  {e.roles}
+                </p>
+              )}
+            </fieldset>
+            <Field name="dealerId" label="Dealer" error={e.dealerId}>
+              <select id="dealerId" name="dealerId" class={inputClass} {...describedBy("dealerId", e)}>
+                <option value="">None</option>
+                {data.dealers.map((d) => (
+                  <option key={d.id} value={d.id} selected={values.dealerId === d.id}>{d.name}</option>
+                ))}
+              </select>
+            </Field>
+            <Field name="manager" label="Manager (email or id)" error={e.manager}>
+              <input
+                id="manager"
+                name="manager"
+                value={values.manager}
+                class={inputClass}
+                {...describedBy("manager", e)}
+              />
+            </Field>
+          </PersonFields>
           <button type="submit" class={buttonClass}>Save changes</button>
         </form>
         {person.active !== false && (

@@ -1,10 +1,14 @@
 import type { AccessRule } from "../../../lib/access/matrix.ts";
-import { buttonClass, describedBy, Field, inputClass, linkClass, Notice } from "../../../components/admin/AdminUi.tsx";
+import { buttonClass, linkClass, Notice } from "../../../components/admin/AdminUi.tsx";
+import { PersonFields } from "../../../components/admin/PersonFields.tsx";
 import { sameOrigin } from "../../../components/Journey.tsx";
 import {
   assertMayManagePerson,
   peopleActorOf,
   type PersonFormErrors,
+  personFormInput,
+  type PersonFormValues,
+  personFormValues,
   personVersion,
   updateDealerLearner,
 } from "../../../lib/admin/people.ts";
@@ -18,12 +22,10 @@ import { getUser, listLocations, listUsersByDealer } from "../../../lib/store/mo
 /** Who may open this page: dealer admins, for the learners of their own dealer. */
 export const access: AccessRule = { dealer_admin: "own_dealer" };
 
-type Values = { name: string; managerId: string; preferredLocationId: string };
-
 interface Data {
   person: User;
   version: string;
-  values: Values;
+  values: PersonFormValues;
   errors: PersonFormErrors;
   managers: User[];
   locations: Location[];
@@ -32,7 +34,7 @@ interface Data {
 
 type Ctx = FreshContext<PageState, Data>;
 
-const valuesOf = (u: User): Values => ({
+const valuesOf = (u: User): PersonFormValues => ({
   name: u.name,
   managerId: u.managerId ?? "",
   preferredLocationId: u.preferredLocationId ?? "",
@@ -76,17 +78,10 @@ export const handler: Handlers<Data, PageState> = {
     const person = await reachable(ctx);
     if (person instanceof Response) return person;
     const form = await req.formData().catch(() => new FormData());
-    const field = (k: string) => String(form.get(k) ?? "").trim();
-    const values: Values = {
-      name: field("name"),
-      managerId: field("managerId"),
-      preferredLocationId: field("preferredLocationId"),
-    };
-    const out = await updateDealerLearner(services().kv, peopleActorOf(ctx.state.user!), person.id, {
-      name: values.name,
-      managerId: values.managerId || null,
-      preferredLocationId: values.preferredLocationId || null,
-    }, field("version"));
+    const values = personFormValues(form);
+    const version = String(form.get("version") ?? "").trim();
+    const actor = peopleActorOf(ctx.state.user!);
+    const out = await updateDealerLearner(services().kv, actor, person.id, personFormInput(values), version);
     if (out.user) return new Response(null, { status: 303, headers: { location: "/dealer?done=saved" } });
     if (out.stale) {
       return render(ctx, out.stale, {
@@ -121,30 +116,7 @@ export default function DealerPerson({ data }: PageProps<Data, PageState>) {
           novalidate
         >
           <input type="hidden" name="version" value={data.version} />
-          <Field name="name" label="Name" error={e.name}>
-            <input id="name" name="name" value={values.name} class={inputClass} {...describedBy("name", e)} />
-          </Field>
-          <Field name="managerId" label="Manager" error={e.managerId}>
-            <select id="managerId" name="managerId" class={inputClass} {...describedBy("managerId", e)}>
-              <option value="">None</option>
-              {data.managers.map((m) => (
-                <option key={m.id} value={m.id} selected={values.managerId === m.id}>{m.name}</option>
-              ))}
-            </select>
-          </Field>
-          <Field name="preferredLocationId" label="Preferred training center" error={e.preferredLocationId}>
-            <select
-              id="preferredLocationId"
-              name="preferredLocationId"
-              class={inputClass}
-              {...describedBy("preferredLocationId", e)}
-            >
-              <option value="">None</option>
-              {data.locations.map((l) => (
-                <option key={l.id} value={l.id} selected={values.preferredLocationId === l.id}>{l.name}</option>
-              ))}
-            </select>
-          </Field>
+          <PersonFields values={values} errors={e} locations={data.locations} managers={data.managers} />
           <button type="submit" class={buttonClass}>Save</button>
         </form>
       </div>
