@@ -75,14 +75,14 @@ Deno.test("[notify] reminders follow the rule reminderHours: a course's own sche
 });
 
 Deno.test("[notify] a course with reminderHours [] sends no reminders; REMINDER_OFFSETS is the schedule until rules are saved", async () => {
-  const { kv, course } = await setup();
+  const { kv, course, clock } = await setup();
   try {
     const deps = { kv, siteUrl: "https://x.example", reminderOffsetsMin: [2 * 24 * 60, 30] };
     assert.deepEqual(await reminderScheduleOf(deps, course.id), [2 * 24 * 60, 30], "the environment's, 30 min kept");
-    await saveCourseRules(kv, course.id, { reminderHours: [] }, admin(), { now: new Date() });
+    await saveCourseRules(kv, course.id, { reminderHours: [] }, admin(), { now: clock.now() });
     assert.deepEqual(await reminderScheduleOf(deps, course.id), []);
-    await saveCourseRules(kv, course.id, {}, admin(), { now: new Date() });
-    await saveRules(kv, { ...defaultRules(15), reminderHours: [72, 1] }, admin(), { now: new Date() });
+    await saveCourseRules(kv, course.id, {}, admin(), { now: clock.now() });
+    await saveRules(kv, { ...defaultRules(15), reminderHours: [72, 1] }, admin(), { now: clock.now() });
     assert.deepEqual(await reminderScheduleOf(deps, course.id), [72 * 60, 60], "saved rules replace the environment's");
   } finally {
     kv.close();
