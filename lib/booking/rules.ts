@@ -166,7 +166,7 @@ export async function effectiveRules(
 }
 
 /** The global rules in force (cached like {@link effectiveRules}), for rules no course overrides. */
-export async function globalRules(kv: Deno.Kv, defaults?: RuleDefaults): Promise<Rules> {
+export async function loadGlobalRules(kv: Deno.Kv, defaults?: RuleDefaults): Promise<Rules> {
   // Cached under a key no course id takes (ids are ULIDs or slugs, never empty).
   const stored = await cacheOf(kv).get("", async () => ({
     global: (await kv.get<RulesDoc>(keys.rulesGlobal())).value?.rules ?? null,
