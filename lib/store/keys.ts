@@ -40,8 +40,7 @@
  * | `["events_by_learner", learnerId, key]` | null (the event key is the key's last part): the learner's events (privacy export, erasure) | booking engine (addEvent, with the event) |
  * | `["privacy_erasures", userId]` | `ErasureRecord` `{userId, erasedAt, by, reason}`: who erased whom, when, why (no personal data of the person) | eraseUser |
  * | `["privacy_meta", name]` | `retention`: the retention job's progress `{eventKey, session, lastRunAt, cutoff}`; `last_erasure`: `{userId, at}`, changed by every erasure (caches of people drop what they hold) | retention job; eraseUser |
- * | `["outbox", consumer, sessionId, key]` | `DomainEvent` not yet delivered to `consumer` (`kafka`: every event; `calcom`: bookings and session changes, `CALCOM_EVENT_TYPES`); written with the event, deleted after delivery | booking engine; relay and Cal.com sync delete |
- * | `["outbox", consumer, sessionId, key]` | `DomainEvent` not yet delivered to `consumer` (`kafka`, `calcom`, `notify`); written with the event, deleted after delivery | booking engine; relay and Cal.com sync delete |
+ * | `["outbox", consumer, sessionId, key]` | `DomainEvent` not yet delivered to `consumer` (`OUTBOX_CONSUMERS`, each only the types of `CONSUMER_EVENT_TYPES` in lib/booking/events.ts: `kafka` every event, `calcom` bookings and session changes, `reports`, `notify`); written with the event, deleted after delivery | booking engine (addEvent); the relay, Cal.com sync, reports aggregator and notifier delete |
  * | `["worker_leases", name]` | `LeaseRecord` `{owner, token, until}`: the fenced lease of a background job or cron | lib/worker/lease.ts |
  * | `["idempotency", scope, key]` | `{bodyHash, result, createdAt}`, expires after 24 h | booking engine |
  * | `["meta", "seed"]` | `SeedMarker` | seedDemoData |
