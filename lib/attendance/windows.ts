@@ -3,7 +3,7 @@
  * closes, and what a session's phase is at a moment. Pure functions over a session and settings,
  * and {@link loadSettingsInForce}, which puts the admins' check-in rule into the settings.
  */
-import { globalRules } from "../booking/rules.ts";
+import { loadGlobalRules } from "../booking/rules.ts";
 import type { Session } from "../domain/session.ts";
 
 const MINUTE = 60_000;
@@ -39,7 +39,7 @@ export const DEFAULT_ATTENDANCE_SETTINGS: Readonly<AttendanceSettings> = {
  * store read in the common case.
  */
 export async function loadSettingsInForce(kv: Deno.Kv, settings: AttendanceSettings): Promise<AttendanceSettings> {
-  const rules = await globalRules(kv, { checkInWindowMinutes: settings.checkInOpensMinutes });
+  const rules = await loadGlobalRules(kv, { checkInWindowMinutes: settings.checkInOpensMinutes });
   return { ...settings, checkInOpensMinutes: rules.checkInWindowMinutes };
 }
 

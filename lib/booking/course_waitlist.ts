@@ -520,7 +520,7 @@ export async function indexCourseWaitlists(kv: Deno.Kv, now: Date): Promise<numb
   const marker = keys.courseWaitlistIndexMarker();
   if ((await kv.get(marker)).value) return 0;
   let written = 0;
-  for await (const e of kv.list<CourseWaitlistEntry>({ prefix: ["course_waitlist"] })) {
+  for await (const e of kv.list<CourseWaitlistEntry>({ prefix: keys.courseWaitlistsPrefix() })) {
     const index = keys.courseWaitlistByCourse(e.value.courseId, e.value.joinedAt, e.value.learnerId);
     if ((await kv.get(index)).value) continue;
     if ((await kv.atomic().check(e).set(index, e.value.id).commit()).ok) written++;

@@ -86,7 +86,7 @@ export interface RulesAuditEntry {
 /**
  * Defaults the environment sets for rules no admin has saved yet: the hold length (`HOLD_MINUTES`),
  * the check-in window (`CHECKIN_OPENS_MINUTES`) and the reminder schedule (`REMINDER_OFFSETS`, in
- * hours: `30m` is 0.5). A number is the hold length alone.
+ * hours; lib/config.ts accepts whole hours only, as the rule does). A number is the hold length alone.
  */
 export type RuleDefaults = number | Partial<Pick<Rules, "holdMinutes" | "checkInWindowMinutes" | "reminderHours">>;
 
@@ -166,7 +166,7 @@ export async function effectiveRules(
 }
 
 /** The global rules in force (cached like {@link effectiveRules}), for rules no course overrides. */
-export async function globalRules(kv: Deno.Kv, defaults?: RuleDefaults): Promise<Rules> {
+export async function loadGlobalRules(kv: Deno.Kv, defaults?: RuleDefaults): Promise<Rules> {
   // Cached under a key no course id takes (ids are ULIDs or slugs, never empty).
   const stored = await cacheOf(kv).get("", async () => ({
     global: (await kv.get<RulesDoc>(keys.rulesGlobal())).value?.rules ?? null,

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { keys } from "../store/keys.ts";
 import type { Hold } from "./model.ts";
-import { defaultRules, effectiveRules, globalRules, type Rules, saveCourseRules, saveRules } from "./rules.ts";
+import { defaultRules, effectiveRules, loadGlobalRules, type Rules, saveCourseRules, saveRules } from "./rules.ts";
 import { offerExpiry } from "./session_tx.ts";
 import {
   admin,
@@ -116,10 +116,10 @@ Deno.test("[rules] the rules cache applies each caller's defaults until rules ar
     assert.equal((await effectiveRules(kv, "c1", 5)).holdMinutes, 5);
     assert.equal((await effectiveRules(kv, "c1", { holdMinutes: 20 })).holdMinutes, 20, "not the first caller's");
     assert.deepEqual((await effectiveRules(kv, "c1")).reminderHours, [168, 24, 1]);
-    assert.equal((await globalRules(kv, { checkInWindowMinutes: 45 })).checkInWindowMinutes, 45);
+    assert.equal((await loadGlobalRules(kv, { checkInWindowMinutes: 45 })).checkInWindowMinutes, 45);
     await saveRules(kv, rulesWith({ holdMinutes: 7, checkInWindowMinutes: 12 }), admin(), { now: new Date(T0) });
     assert.equal((await effectiveRules(kv, "c1", 20)).holdMinutes, 7, "saved rules win over defaults");
-    assert.equal((await globalRules(kv, { checkInWindowMinutes: 45 })).checkInWindowMinutes, 12);
+    assert.equal((await loadGlobalRules(kv, { checkInWindowMinutes: 45 })).checkInWindowMinutes, 12);
   } finally {
     kv.close();
   }

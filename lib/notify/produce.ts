@@ -157,7 +157,7 @@ async function calendarStateOf(kv: Deno.Kv, bookingId: string): Promise<Calendar
 }
 
 /** Minutes before the start a course's reminders go out now (the rules cache: no store read per event). */
-export async function reminderScheduleOf(deps: ProduceDeps, courseId: string): Promise<number[]> {
+export async function loadReminderSchedule(deps: ProduceDeps, courseId: string): Promise<number[]> {
   const rules = await effectiveRules(deps.kv, courseId, { reminderHours: deps.reminderOffsetsMin.map((m) => m / 60) });
   return reminderMinutesOf(rules);
 }
@@ -172,7 +172,7 @@ async function reminders(
   const out: MessageDraft[] = [];
   const base = { ...sessionVars(deps, detail, to), bookingUrl: `${deps.siteUrl}/bookings/${booking.id}` };
   const guard = { bookingId: booking.id, sessionId: detail.session.id, startsAt: detail.session.startsAt };
-  for (const minutes of await reminderScheduleOf(deps, detail.session.courseId)) {
+  for (const minutes of await loadReminderSchedule(deps, detail.session.courseId)) {
     const remindAtMs = startMs - minutes * 60_000;
     out.push({
       identity: `due:${booking.id}:${detail.session.startsAt}:${minutes}`,

@@ -9,7 +9,7 @@ import { admin, HOUR, MINUTE, putCourse, putSession, putUser, setup } from "../.
 import type { Mailer, OutgoingMail } from "./mailer.ts";
 import { Notifier } from "./notifier.ts";
 import { book, drain } from "../../tests/mail/notify_fixture.ts";
-import { reminderScheduleOf } from "./produce.ts";
+import { loadReminderSchedule } from "./produce.ts";
 
 Deno.test("[notify] reminders follow the rule reminderHours: a course's own schedule wins, bookings made before a change keep theirs, each sent once at its time", async () => {
   const { kv, engine, clock, course } = await setup();
@@ -75,15 +75,19 @@ Deno.test("[notify] reminders follow the rule reminderHours: a course's own sche
 });
 
 Deno.test("[notify] a course with reminderHours [] sends no reminders; REMINDER_OFFSETS is the schedule until rules are saved", async () => {
-  const { kv, course } = await setup();
+  const { kv, course, clock } = await setup();
   try {
     const deps = { kv, siteUrl: "https://x.example", reminderOffsetsMin: [2 * 24 * 60, 30] };
-    assert.deepEqual(await reminderScheduleOf(deps, course.id), [2 * 24 * 60, 30], "the environment's, 30 min kept");
-    await saveCourseRules(kv, course.id, { reminderHours: [] }, admin(), { now: new Date() });
-    assert.deepEqual(await reminderScheduleOf(deps, course.id), []);
-    await saveCourseRules(kv, course.id, {}, admin(), { now: new Date() });
-    await saveRules(kv, { ...defaultRules(15), reminderHours: [72, 1] }, admin(), { now: new Date() });
-    assert.deepEqual(await reminderScheduleOf(deps, course.id), [72 * 60, 60], "saved rules replace the environment's");
+    assert.deepEqual(await loadReminderSchedule(deps, course.id), [2 * 24 * 60, 30], "the environment's, 30 min kept");
+    await saveCourseRules(kv, course.id, { reminderHours: [] }, admin(), { now: clock.now() });
+    assert.deepEqual(await loadReminderSchedule(deps, course.id), []);
+    await saveCourseRules(kv, course.id, {}, admin(), { now: clock.now() });
+    await saveRules(kv, { ...defaultRules(15), reminderHours: [72, 1] }, admin(), { now: clock.now() });
+    assert.deepEqual(
+      await loadReminderSchedule(deps, course.id),
+      [72 * 60, 60],
+      "saved rules replace the environment's",
+    );
   } finally {
     kv.close();
   }

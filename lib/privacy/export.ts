@@ -86,7 +86,7 @@ export interface PersonalDataExport {
     /** Held certifications, computed from their completions (soonest expiry first). */
     certifications: HeldCertification[];
     recommendations: LearnerRecommendations | null;
-    /** Alerts already sent (expiring, overdue, escalations): their identity and when. */
+    /** Alerts already sent (expiring, due soon, overdue, escalations): their identity and when. */
     alerts: { alertId: string; at: string }[];
   };
 }

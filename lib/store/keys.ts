@@ -40,8 +40,7 @@
  * | `["events_by_learner", learnerId, key]` | null (the event key is the key's last part): the learner's events (privacy export, erasure) | booking engine (addEvent, with the event) |
  * | `["privacy_erasures", userId]` | `ErasureRecord` `{userId, erasedAt, by, reason}`: who erased whom, when, why (no personal data of the person) | eraseUser |
  * | `["privacy_meta", name]` | `retention`: the retention job's progress `{eventKey, session, lastRunAt, cutoff}`; `last_erasure`: `{userId, at}`, changed by every erasure (caches of people drop what they hold) | retention job; eraseUser |
- * | `["outbox", consumer, sessionId, key]` | `DomainEvent` not yet delivered to `consumer` (`kafka`: every event; `calcom`: bookings and session changes, `CALCOM_EVENT_TYPES`); written with the event, deleted after delivery | booking engine; relay and Cal.com sync delete |
- * | `["outbox", consumer, sessionId, key]` | `DomainEvent` not yet delivered to `consumer` (`kafka`, `calcom`, `notify`); written with the event, deleted after delivery | booking engine; relay and Cal.com sync delete |
+ * | `["outbox", consumer, sessionId, key]` | `DomainEvent` not yet delivered to `consumer` (`OUTBOX_CONSUMERS`, each only the types of `CONSUMER_EVENT_TYPES` in lib/booking/events.ts: `kafka` every event, `calcom` bookings and session changes, `reports`, `notify`); written with the event, deleted after delivery | booking engine (addEvent); the relay, Cal.com sync, reports aggregator and notifier delete |
  * | `["worker_leases", name]` | `LeaseRecord` `{owner, token, until}`: the fenced lease of a background job or cron | lib/worker/lease.ts |
  * | `["idempotency", scope, key]` | `{bodyHash, result, createdAt}`, expires after 24 h | booking engine |
  * | `["meta", "seed"]` | `SeedMarker` | seedDemoData |
@@ -64,7 +63,7 @@
  * | `["calcom_meta", name]` | cursors and last-seen times of the sync | Cal.com sync |
  * | `["auth_failures", kind, client]` | `{times}`: epoch ms of the client's recent failed authentications of this kind (bearer, dev_sign_in, webhook); expires after the window | lib/http/failure_limit.ts |
  * | `["csp_reports", "count"]` | KvU64: Content-Security-Policy violation reports received | POST /api/csp-report |
- * | `["alternatives_offered", learnerId, sessionId]` | `AlternativesOffer` `{offeredAt, sessionIds}`: the alternatives last shown to the learner for a full session (a hold taken from them within 24 h is an acceptance); expires after 24 h | offerAlternatives (lib/booking/alternatives.ts) |
+ * | `["alternatives_offered", learnerId, sessionId]` | `AlternativesOffer` `{offeredAt, sessionIds}`: the alternatives last shown to the learner for a full session (a hold taken from them within 24 h is an acceptance); expires after 24 h | recordAlternativesOffer (lib/booking/alternatives.ts: offerAlternatives, and the engine on a 409/410 refusal); eraseUser deletes |
  * | `["requirements", id]` | `Requirement`: a course required for roles, job functions or dealers | lib/store/compliance.ts (saveRequirement, deleteRequirement) |
  * | `["assignments", learnerId, courseId]` | `Assignment` `{dueOn, note, assignedBy}`: one per person and course | saveAssignment |
  * | `["recommendations", learnerId]` | `LearnerRecommendations` `{learnerId, computedAt, gaps}`: the person's compliance gaps with up to 3 recommended sessions each (rewritten only when they change) | the compliance scan (lib/compliance/scan.ts) |
@@ -95,17 +94,17 @@
  * | `["notify_by_user", userId, createdAtMs, id]` | null: the recipient's messages (the inbox of /me/notifications) | notifier |
  * | `["notify_dead", id]` | null: messages that failed for good (admin list, retry) | notifier; admin retry deletes |
  * | `["notify_calendar", bookingId]` | `CalendarState` `{uid, sequence}`: the invitation last sent for the booking (a moved booking keeps the UID, a higher SEQUENCE) | notifier |
- * | `["notify_rate", userId]` | `RateState` `{windowStartMs, count}`: the recipient's sends in the current window (pacing) | notifier |
- * | `["notify_prefs", userId]` | `NotificationPrefs` `{off, timeZone}`: kinds the user turned off, zone for times | /me/notifications, unsubscribe link |
+ * | `["notify_rate", userId]` | `RateState` `{windowStartMs, count}`: the recipient's sends in the current window (pacing) | notifier; eraseUser deletes |
+ * | `["notify_prefs", userId]` | `NotificationPrefs` `{off, timeZone}`: kinds the user turned off, zone for times | /me/notifications, unsubscribe link (lib/notify/manage.ts); eraseUser deletes |
  * | `["notify_settings"]` | `NotifySettings` `{paused}`: the admins' pause-all switch | admin notifications |
  * | `["notify_settings", "signing_key"]` | random hex: HMAC key of one-click unsubscribe tokens (made on first use) | lib/notify/manage.ts |
  * | `["rules", "global"]` | `RulesDoc` `{rules, version, updatedAt, updatedBy}`: the business rules admins set (hold minutes, max live holds, offer windows, default cut-off, check-in window, reminder schedule) | saveRules (with its audit entry) |
  * | `["rules", "course", courseId]` | `CourseRulesDoc` `{overrides, version, updatedAt, updatedBy}`: one course's overrides (hold minutes, offer windows, reminder schedule) | saveCourseRules (with its audit entry) |
  * | `["rules_audit", key]` | `RulesAuditEntry` `{at, actorId, origin, scope, changes, reason}`: who changed which rule, when, why (key: ULID of the change) | saveRules, saveCourseRules |
  * | `["events_by_session", sessionId, key]` | null (the event key is the key's last part): a session's events (audit trail by session and course) | booking engine (addEvent, with the event) |
- * | `["course_waitlist", learnerId, courseId]` | `CourseWaitlistEntry` `{id, window, maxKm, deadline, sessionIds, offer}`: a course-wide waitlist entry; its `offer` (one live at a time) is set by the session that offers, in a checked write; deleted when the learner leaves or accepts an offer | lib/booking/course_waitlist.ts, SessionTx.fillOffers / confirmHold |
+ * | `["course_waitlist", learnerId, courseId]` | `CourseWaitlistEntry` `{id, window, maxKm, deadline, sessionIds, offer}`: a course-wide waitlist entry; its `offer` (one live at a time) is set by the session that offers, in a checked write; deleted when the learner leaves or accepts an offer | lib/booking/course_waitlist.ts, SessionTx.fillOffers / confirmHold; eraseUser deletes |
  * | `["course_waitlist_by_course", courseId, joinedAt, learnerId]` | entry id: the course's course-wide entries in join order (who to add to a session scheduled or moved later); written and deleted in the same atomic op as the entry | lib/booking/course_waitlist.ts, SessionTx.closeCourseEntry, eraseUser |
- * | `["course_waitlist_cover", sessionId]` | `CourseWaitlistCover` `{id, sessionId, startedAt, after}`: the session's course-wide entries are still to be added (work list; `after` = the last `[joinedAt, learnerId]` done); set with the session's scheduling or a change of course, date, place, mode or waitlist switch, deleted when every entry was considered | scheduleSession, updateSession; addCourseWaitlistLearners deletes |
+ * | `["course_waitlist_cover", sessionId]` | `CourseWaitlistCover` `{id, sessionId, startedAt, after}`: the session's course-wide entries are still to be added (work list; `after` = the last `[joinedAt, learnerId]` done); set with the session's scheduling or a change of course, date, place, mode or waitlist switch, deleted when every entry was considered | scheduleSession, updateSession (lib/booking/session_lifecycle.ts); addCourseWaitlistLearners moves `after` and deletes it |
  * | `["meta", "course_waitlist_index"]` | `{at}`: entries made before `course_waitlist_by_course` existed were indexed (once per store) | indexCourseWaitlists (worker start) |
  * | `["meta", "course_waitlist_demo"]` | `{seededAt, courseId}`: the demo learner's course-wide entry was seeded | seedCourseWaitlistDemo |
  *
@@ -468,6 +467,7 @@ export const keys = {
   // ── Course-wide waitlist (lib/booking/course_waitlist.ts) ───────────────
   courseWaitlist: (learnerId: string, courseId: string) => ["course_waitlist", learnerId, courseId] as const,
   courseWaitlistPrefix: (learnerId: string) => ["course_waitlist", learnerId] as const,
+  courseWaitlistsPrefix: () => ["course_waitlist"] as const,
   courseWaitlistByCourse: (courseId: string, joinedAt: string, learnerId: string) =>
     ["course_waitlist_by_course", courseId, joinedAt, learnerId] as const,
   courseWaitlistByCoursePrefix: (courseId: string) => ["course_waitlist_by_course", courseId] as const,

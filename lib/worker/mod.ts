@@ -125,7 +125,10 @@ export interface Worker {
   /** The cron bodies (each under its own lease; false when another worker ran it). */
   reconcileCron(): Promise<boolean>;
   sweepCron(): Promise<boolean>;
-  /** Finishes pending session cancels at least `minAgeMs` old (all when omitted). */
+  /**
+   * Finishes pending session cancels, and course-wide waitlist walks of sessions (adding entries to a
+   * session scheduled or changed later), at least `minAgeMs` old (all when omitted).
+   */
   cancelResumeCron(minAgeMs?: number): Promise<boolean>;
   /** Pseudonymises events and audit older than the retention period (the engine's clock decides). */
   retentionCron(): Promise<boolean>;
@@ -156,7 +159,7 @@ export function startWorker(deps: WorkerDeps): Worker {
     runExclusive(deps.kv, "cron:cancel-resume", () => resumeSessionCancels(deps.engine, minAgeMs), {
       leaseMs: 60_000,
     });
-  // A cancel cut short by a crash resumes as soon as a worker starts, whatever its age.
+  // A cancel (or course-wide waitlist walk) cut short by a crash resumes as soon as a worker starts, whatever its age.
   cancelResumeCron().catch((err) => console.error(`cancel resume at start failed: ${err?.message ?? err}`));
   // Course-wide entries made before the by-course index existed (once per store).
   indexCourseWaitlists(deps.kv, deps.engine.now()).catch((err) =>
@@ -242,6 +245,7 @@ export function startWorker(deps: WorkerDeps): Worker {
   };
 }
 
+/** The cancel-resume cron's body: session cancels cut short, then course-wide waitlist walks cut short. */
 async function resumeSessionCancels(engine: BookingEngine, minAgeMs?: number): Promise<void> {
   const options = minAgeMs === undefined ? {} : { minAgeMs };
   const { finished, failed } = await engine.resumeSessionCancels(options);

@@ -8,7 +8,8 @@ import type { Actor } from "../../lib/booking/events.ts";
 import { listSessions } from "../../lib/store/mod.ts";
 import type { TestApp } from "../app_fixture.ts";
 import { repeatsCourse } from "../repeat_free.ts";
-import type { Session } from "../../lib/domain/mod.ts";
+import type { Course, Session } from "../../lib/domain/mod.ts";
+import { keys } from "../../lib/store/keys.ts";
 import { axeViolations } from "./axe.ts";
 import { browserTest, VIEWPORTS } from "./harness.ts";
 import { seedCourseWaitlistDemo } from "../../lib/seed/course_waitlist.ts";
@@ -24,11 +25,11 @@ interface Fixture {
 
 /** Open sessions (no prerequisites, seats left), a full one with a waitlist, a hold and a booking of the learner. */
 async function prepare(t: TestApp, withPlaces: boolean): Promise<Fixture> {
-  const learnerId = (await t.services.kv.get<string>(["users_by_email", "learner@example.com"])).value!;
+  const learnerId = (await t.services.kv.get<string>(keys.userByEmail("learner@example.com"))).value!;
   // My schedule's "Any date that suits me" section (the full session below is one the learner is not waiting on).
   if (withPlaces) await seedCourseWaitlistDemo(t.services.engine);
   // Enough upcoming sessions for four of different courses (two pages of the listing).
-  const from = new Date(Date.now() + 3 * 86_400_000).toISOString();
+  const from = new Date(t.services.engine.now().getTime() + 3 * 86_400_000).toISOString();
   const first = await listSessions(t.services.kv, { from, limit: 200 });
   const more = first.nextCursor
     ? (await listSessions(t.services.kv, { from, limit: 200, cursor: first.nextCursor })).sessions
@@ -45,7 +46,7 @@ async function prepare(t: TestApp, withPlaces: boolean): Promise<Fixture> {
   let full = "";
   for (const s of sessions) {
     const a = avail.get(s.id)!;
-    const c = (await t.services.kv.get<{ prerequisiteCourseIds: string[] }>(["courses", s.courseId])).value!;
+    const c = (await t.services.kv.get<Course>(keys.course(s.courseId))).value!;
     if (!full && a.seatsLeft === 0 && s.waitlistEnabled && a.state !== "cancelled" && !taken.has(s.id)) full = s.id;
     // None repeating a course of the learner: that page asks "book anyway?" (tested on its own).
     if (!c.prerequisiteCourseIds.length && a.seatsLeft >= 2 && !taken.has(s.id) && !await repeatsCourse(t, s)) {
