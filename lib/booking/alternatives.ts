@@ -13,7 +13,7 @@
  */
 import type { Course, Location, Session, User } from "../domain/mod.ts";
 import { getAvailability } from "./availability.ts";
-import { recordAlternativesOffered } from "../reports/record.ts";
+import { addAlternativesOffered } from "../reports/record.ts";
 import { Draft } from "./draft.ts";
 import { type Actor, addEvent } from "./events.ts";
 import { getExistingValues } from "../store/batch.ts";
@@ -228,10 +228,9 @@ export async function recordAlternativesOffer(
     shownOn,
     alternatives: alternatives.map((a) => ({ sessionId: a.sessionId, score: a.score, reasons: a.reasons })),
   }, now);
-  if (await draft.commit()) {
-    // The reports' acceptance rate: decided 24 h later from the learner's bookings.
-    await recordAlternativesOffered(kv, { sessionId, learnerId, alternatives: ids }, now);
-  }
+  // The reports' acceptance rate (decided 24 h later from the learner's bookings), in the same commit.
+  addAlternativesOffered(draft, { sessionId, learnerId, alternatives: ids }, now);
+  await draft.commit();
 }
 
 /**

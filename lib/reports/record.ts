@@ -26,15 +26,15 @@ export async function recordSessionView(
 }
 
 /**
- * Records that a learner was refused a full session and offered `alternatives` (session ids). The
- * aggregator decides 24 h later whether they booked one of them. Nothing is recorded without
- * alternatives. Never throws.
+ * Adds to `writes` (a Draft, in the commit that records the offer itself) the report's record that a learner was
+ * refused a full session and offered `alternatives` (session ids): the aggregator decides 24 h later whether they
+ * booked one of them. Nothing is added without alternatives.
  */
-export async function recordAlternativesOffered(
-  kv: Deno.Kv,
+export function addAlternativesOffered(
+  writes: { set(key: Deno.KvKey, value: unknown): void },
   input: { sessionId: string; learnerId: string; alternatives: string[] },
   now: Date,
-): Promise<void> {
+): void {
   if (!input.alternatives.length) return;
   const offer: AltOffer = {
     id: ulid(now.getTime()),
@@ -45,12 +45,6 @@ export async function recordAlternativesOffered(
     decided: false,
     accepted: false,
   };
-  try {
-    await kv.atomic()
-      .set(keys.reportAltOffer(offer.id), offer)
-      .set(keys.reportAltDue(offer.atMs + ALT_WINDOW_MS, offer.id), null)
-      .commit();
-  } catch (err) {
-    console.error(`alternative offer not recorded: ${err instanceof Error ? err.message : String(err)}`);
-  }
+  writes.set(keys.reportAltOffer(offer.id), offer);
+  writes.set(keys.reportAltDue(offer.atMs + ALT_WINDOW_MS, offer.id), null);
 }

@@ -85,8 +85,8 @@
  * | `["report_applied", eventKey]` | null, expires after 7 days: the event was folded into the report rows (a redelivery is skipped) | reports aggregator |
  * | `["report_inbox", ulid]` | `ReportInboxItem` (a session page view) not folded yet | recordSessionView; aggregator deletes |
  * | `["report_view_counts", sessionId, dealerId \| "-"]` | KvU64: every view of the session page ever recorded, by the viewer's dealer (the recount's source for views) | recordSessionView |
- * | `["report_alt_offers", id]` | `AltOffer` `{sessionId, learnerId, alternatives, atMs, decided, accepted}`: a full-session answer that offered alternatives | recordAlternativesOffered; aggregator decides after 24 h |
- * | `["report_alt_due", dueAtMs, id]` | null: offers whose 24 h are not yet decided (the aggregator's work list) | recordAlternativesOffered; aggregator deletes |
+ * | `["report_alt_offers", id]` | `AltOffer` `{sessionId, learnerId, alternatives, atMs, decided, accepted}`: a full-session answer that offered alternatives | addAlternativesOffered (in recordAlternativesOffer's commit); aggregator decides after 24 h |
+ * | `["report_alt_due", dueAtMs, id]` | null: offers whose 24 h are not yet decided (the aggregator's work list) | addAlternativesOffered; aggregator deletes |
  * | `["report_meta", name]` | `version`: ULID changed by every aggregate write (report caches); `recount`: the last recount's result | reports aggregator, recount |
  * | `["meta", "report_history"]` | `{at}`: the demo report history was written (once per store) | seedReportHistory |
  * | `["notify_messages", id]` | `Notification`: one email by identity (id: SHA-256 of the identity), its status (pending, sent, dead, skipped), content and attempts | notifier (lib/notify/) |
