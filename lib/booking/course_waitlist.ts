@@ -247,18 +247,23 @@ export async function leaveCourseWaitlist(
   actor: Actor,
 ): Promise<void> {
   const key = keys.courseWaitlist(learnerId, courseId);
-  const got = await engine.kv.get<CourseWaitlistEntry>(key);
-  if (!got.value) {
-    throw new DomainError(404, "not_on_course_waitlist", "You are not on this course's waitlist.");
+  // Changed meanwhile (an offer made, accepted or another leave): decide again on what is there now, a bounded
+  // number of times (an entry busy with offers in many sessions at once settles within a few).
+  for (let attempt = 0; attempt < LEAVE_ATTEMPTS; attempt++) {
+    const got = await engine.kv.get<CourseWaitlistEntry>(key);
+    if (!got.value) {
+      throw new DomainError(404, "not_on_course_waitlist", "You are not on this course's waitlist.");
+    }
+    const indexKey = keys.courseWaitlistByCourse(courseId, got.value.joinedAt, learnerId);
+    const done = await engine.kv.atomic().check(got).delete(key).delete(indexKey).commit();
+    if (done.ok) return await removeCourseEntryPlaces(engine, learnerId, got.value.id, actor, "left");
+    await new Promise((r) => setTimeout(r, Math.random() * Math.min(100, 2 ** attempt)));
   }
-  const indexKey = keys.courseWaitlistByCourse(courseId, got.value.joinedAt, learnerId);
-  const done = await engine.kv.atomic().check(got).delete(key).delete(indexKey).commit();
-  if (!done.ok) {
-    // Changed meanwhile (an offer made, accepted or another leave): decide again on what is there now.
-    return await leaveCourseWaitlist(engine, learnerId, courseId, actor);
-  }
-  await removeCourseEntryPlaces(engine, learnerId, got.value.id, actor, "left");
+  throw new DomainError(503, "busy", "Your course waitlist place is changing right now; please try again.");
 }
+
+/** Tries to leave a course-wide entry that keeps changing under the leave before answering 503. */
+const LEAVE_ATTEMPTS = 20;
 
 /**
  * Removes the places a course-wide entry still has: waiting ones, and (when the learner left) a
