@@ -184,6 +184,10 @@ Deno.test("[admin] dead-letter API: the summary, the requeue and its older name 
       "the requeue's answers, no longer 200 delivered or 422 redrive_failed",
     );
     assert.match(retryDoc.description, /Changed: .*202/);
+    assert.equal(retryDoc.deprecated, true);
+    assert.equal(doc.paths["/v1/admin/dead-letters/{id}/requeue"].post.deprecated, undefined);
+    const docs = await (await f.app.fetch(new Request("http://test/api/docs"))).text();
+    assert.match(docs, /<section id="retryDeadLetter">.*?<b>Deprecated\.<\/b> The older name of requeueDeadLetter/s);
   } finally {
     await f.close();
   }

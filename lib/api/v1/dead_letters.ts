@@ -107,6 +107,7 @@ export const retryDeadLetterOp = defineOperation({
   operationId: "retryDeadLetter",
   tag: TAG,
   summary: "The older name of requeueDeadLetter: puts a Kafka dead letter back in the relay's outbox",
+  deprecated: true,
   description: REQUEUE_DESCRIPTION + " Changed: this operation used to publish the event itself and answer 200 " +
     "`{delivered: true}` (or 409 relay_disabled, 422 redrive_failed); two retries at once could then both publish " +
     "it, past the relay's lease and the session's order. It now does exactly what requeueDeadLetter does and " +
