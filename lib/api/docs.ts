@@ -9,6 +9,7 @@ interface DocOperation {
   operationId: string;
   summary: string;
   description?: string;
+  deprecated?: boolean;
   tags: string[];
   "x-roles"?: string[];
   security: unknown[];
@@ -37,7 +38,8 @@ export function renderApiDocs(doc: Record<string, unknown>): string {
       const responses = Object.entries(op.responses).map(([s, r]) => `<li><b>${esc(s)}</b> ${esc(r.description)}</li>`)
         .join("");
       const html = `<section id="${esc(op.operationId)}"><h3><span class="m">${esc(method.toUpperCase())}</span> ` +
-        `<code>/api${esc(path)}</code></h3><p>${esc(op.summary)} <small>(${esc(who)})</small></p>` +
+        `<code>/api${esc(path)}</code></h3><p>${op.deprecated ? "<b>Deprecated.</b> " : ""}${esc(op.summary)} ` +
+        `<small>(${esc(who)})</small></p>` +
         (op.description ? `<p>${esc(op.description)}</p>` : "") +
         (params ? `<h4>Parameters</h4><ul>${params}</ul>` : "") + body +
         `<h4>Responses</h4><ul>${responses}</ul></section>`;

@@ -154,6 +154,7 @@ export function buildOpenApi(ops: readonly Operation[], version: string): Record
       operationId: op.operationId,
       summary: op.summary,
       ...(op.description ? { description: op.description } : {}),
+      ...(op.deprecated ? { deprecated: true } : {}),
       tags: [op.tag],
       security: isPublic(op) ? [] : [{ bearer: [] }, { session: [] }],
       ...(rolesOf(op.access).length < AUDIENCES.length - 1 ? { "x-roles": rolesOf(op.access) } : {}),

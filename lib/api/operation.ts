@@ -75,6 +75,8 @@ export interface Operation<P extends AnyObject = AnyObject, Q extends AnyObject 
   operationId: string;
   summary: string;
   description?: string;
+  /** Kept for older clients; OpenAPI marks it `deprecated` (the description names what replaces it). */
+  deprecated?: boolean;
   tag: string;
   access: Access;
   params?: P;

@@ -37,7 +37,7 @@ export interface EventPublisher {
   close(): Promise<void>;
 }
 
-/** A failed event kept for an admin to look at and re-drive. */
+/** A failed event kept for an admin to look at and requeue (requeueDeadLetter in topics.ts). */
 export interface DeadLetter {
   eventKey: string;
   eventId: string;
@@ -388,40 +388,6 @@ export class EventRelay {
     if (delivered.length) this.#status.lastDeliveredAt = at;
     for (const d of dead.values()) {
       this.#opt.log(`relay: event ${d.eventId} (${d.eventType}) dead-lettered: ${d.reason}`);
-    }
-  }
-
-  /**
-   * Publishes one dead letter again (after the data or Kafka was fixed). On success it leaves the
-   * list and counts as delivered; on failure it stays with the new reason.
-   */
-  async redrive(eventKey: string): Promise<{ ok: true } | { ok: false; reason: string }> {
-    if (!this.#publisher) return { ok: false, reason: "Kafka is not configured (KAFKA_BROKERS is unset)." };
-    const entry = await this.#kv.get<DeadLetter>(keys.deadLetter(eventKey));
-    if (!entry.value) return { ok: false, reason: "not_found" };
-    const d = entry.value;
-    try {
-      const message = await this.buildMessage(d.event);
-      if (!this.#connected) {
-        await this.#publisher.connect();
-        this.#connected = true;
-      }
-      await this.#publisher.publish([message]);
-      const at = new Date().toISOString();
-      await this.#kv.atomic().check(entry).delete(entry.key)
-        .sum(keys.relayDelivered(message.topic), 1n)
-        .set(keys.relayLastDelivered(message.topic), { at, eventOccurredAt: d.event.occurredAt })
-        .commit();
-      return { ok: true };
-    } catch (err) {
-      const reason = describe(err);
-      await this.#kv.atomic().check(entry).set(entry.key, {
-        ...d,
-        reason,
-        attempts: d.attempts + 1,
-        failedAt: new Date().toISOString(),
-      }).commit();
-      return { ok: false, reason };
     }
   }
 }

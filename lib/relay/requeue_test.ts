@@ -1,29 +1,14 @@
 import assert from "node:assert/strict";
-import { deadLetterOf } from "../../tests/admin/dead_letters_fixture.ts";
+import { deadLetterOf, refusingPublisher, until } from "../../tests/admin/dead_letters_fixture.ts";
 import { putSession, putUsers, self, setup, teardown } from "../../tests/booking/test_fixtures.ts";
 import { keys } from "../store/keys.ts";
-import type { OutboundMessage } from "./publisher.ts";
 import { EventRelay } from "./relay.ts";
 import { listDeadLetters, requeueDeadLetter } from "./topics.ts";
 
-async function until(what: string, ok: () => boolean | Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 500 && !(await ok()); i++) await new Promise((r) => setTimeout(r, 10));
-  assert.ok(await ok(), `timed out waiting for ${what}`);
-}
-
 Deno.test("[relay] a requeued dead letter goes back through the outbox and is delivered once, even when requeued twice at once", async () => {
   const { kv, engine, course } = await setup();
-  const published: OutboundMessage[] = [];
-  let refuse = true;
-  const relay = new EventRelay(kv, {
-    connect: () => Promise.resolve(),
-    publish: (messages) => {
-      if (refuse) return Promise.reject(new Error("MESSAGE_TOO_LARGE: the broker refused it"));
-      published.push(...messages);
-      return Promise.resolve();
-    },
-    close: () => Promise.resolve(),
-  }, { idleMs: 20, lingerMs: 0, log: () => {} });
+  const pub = refusingPublisher();
+  const relay = new EventRelay(kv, pub.publisher, { idleMs: 20, lingerMs: 0, log: () => {} });
   try {
     const [ann] = await putUsers(kv, 1);
     const session = await putSession(kv, course.id);
@@ -31,23 +16,23 @@ Deno.test("[relay] a requeued dead letter goes back through the outbox and is de
     const { hold } = await engine.placeHold(session.id, ann.id, self(ann.id));
     await engine.confirmHold(hold.id, self(ann.id));
     await until("two dead letters", async () => (await listDeadLetters(kv)).length === 2);
-    assert.equal(published.length, 0);
+    assert.equal(pub.published.length, 0);
     const dead = await listDeadLetters(kv);
     assert.match(dead[0].reason, /MESSAGE_TOO_LARGE/);
 
-    refuse = false; // the cause is fixed
+    pub.refuse = false; // the cause is fixed
     const outcomes = await Promise.all(
       dead.flatMap((d) => [requeueDeadLetter(kv, d.eventKey), requeueDeadLetter(kv, d.eventKey)]),
     );
     assert.deepEqual(outcomes.filter((o) => o === "requeued").length, 2, JSON.stringify(outcomes));
     assert.ok(outcomes.every((o) => o === "requeued" || o === "not_found"));
-    await until("both delivered", () => published.length >= 2);
+    await until("both delivered", () => pub.published.length >= 2);
     await until(
       "the outbox empty",
       async () => (await Array.fromAsync(kv.list({ prefix: keys.outboxPrefix("kafka") }))).length === 0,
     );
     assert.deepEqual(
-      published.map((m) => m.headers["event-type"]).sort(),
+      pub.published.map((m) => m.headers["event-type"]).sort(),
       dead.map((d) => d.eventType).sort(),
       "each event once",
     );

@@ -3,11 +3,13 @@ import assert from "node:assert/strict";
 import { summariseDeadLetterLists } from "../../lib/admin/dead_letters.ts";
 import { flagForReview } from "../../lib/calcom/sync_store.ts";
 import type { Notification } from "../../lib/notify/notifier.ts";
+import { EventRelay } from "../../lib/relay/relay.ts";
+import { listDeadLetters } from "../../lib/relay/topics.ts";
 import { keys } from "../../lib/store/keys.ts";
 import type { Body } from "../api/client.ts";
 import { startApiFixture } from "../api/fixture.ts";
 import { devSignInCookie, getPage, postForm } from "../page_client.ts";
-import { deadLetterOf } from "./dead_letters_fixture.ts";
+import { deadLetterOf, refusingPublisher, until } from "./dead_letters_fixture.ts";
 
 /** Known contents of the three lists (the demo data's own dead letters removed first). */
 async function seedLists(kv: Deno.Kv) {
@@ -131,7 +133,7 @@ Deno.test("[admin] /admin/dead-letters: admins see every list and requeue a Kafk
   }
 });
 
-Deno.test("[admin] dead-letter API: the summary and the requeue are admins' only and in the OpenAPI document", async () => {
+Deno.test("[admin] dead-letter API: the summary, the requeue and its older name retry are admins' only and in the OpenAPI document", async () => {
   const f = await startApiFixture();
   try {
     await seedLists(f.services.kv);
@@ -155,10 +157,82 @@ Deno.test("[admin] dead-letter API: the summary and the requeue are admins' only
     const gone = await f.admin.post<Body>(`/api/v1/admin/dead-letters/${key}/requeue`);
     assert.deepEqual([gone.status, gone.body.error], [404, "dead_letter_not_found"]);
 
+    // The older retry is the same requeue, with the same answers.
+    const other = "01JKAFKA000000000000000002";
+    assert.equal((await learner.api.post(`/api/v1/admin/dead-letters/${other}/retry`)).status, 403);
+    const retried = await f.admin.post<Body>(`/api/v1/admin/dead-letters/${other}/retry`);
+    assert.deepEqual([retried.status, retried.body], [202, { requeued: true, eventKey: other }]);
+    const pending = await f.services.kv.get(keys.outboxEntry("kafka", "s1", other));
+    assert.equal((pending.value as Body).key, other, "back in the Kafka outbox");
+    assert.equal((await f.services.kv.get(keys.deadLetter(other))).versionstamp, null, "off the list");
+    const retriedAgain = await f.admin.post<Body>(`/api/v1/admin/dead-letters/${other}/retry`);
+    assert.deepEqual([retriedAgain.status, retriedAgain.body.error], [404, "dead_letter_not_found"]);
+    // A dead letter whose event is already waiting in the outbox: 409, and the dead letter is kept.
+    const third = "01JKAFKA000000000000000003";
+    await f.services.kv.set(keys.outboxEntry("kafka", "s1", third), { key: third });
+    const refused = await f.admin.post<Body>(`/api/v1/admin/dead-letters/${third}/retry`);
+    assert.deepEqual([refused.status, refused.body.error], [409, "already_pending"]);
+    assert.ok((await f.services.kv.get(keys.deadLetter(third))).versionstamp, "kept");
+
     const doc = (await f.admin.get<Body>("/api/openapi.json")).body;
     assert.ok(doc.paths["/v1/admin/dead-letter-lists"].get);
     assert.ok(doc.paths["/v1/admin/dead-letters/{id}/requeue"].post);
+    const retryDoc = doc.paths["/v1/admin/dead-letters/{id}/retry"].post;
+    assert.deepEqual(
+      ["200", "202", "404", "409", "422"].filter((status) => status in retryDoc.responses),
+      ["202", "404", "409"],
+      "the requeue's answers, no longer 200 delivered or 422 redrive_failed",
+    );
+    assert.match(retryDoc.description, /Changed: .*202/);
+    assert.equal(retryDoc.deprecated, true);
+    assert.equal(doc.paths["/v1/admin/dead-letters/{id}/requeue"].post.deprecated, undefined);
+    const docs = await (await f.app.fetch(new Request("http://test/api/docs"))).text();
+    assert.match(docs, /<section id="retryDeadLetter">.*?<b>Deprecated\.<\/b> The older name of requeueDeadLetter/s);
   } finally {
+    await f.close();
+  }
+});
+
+Deno.test("[admin] dead-letter retry and requeue of one dead letter at once: one requeues, the relay publishes the event once", async () => {
+  const f = await startApiFixture();
+  const kv = f.services.kv;
+  const pub = refusingPublisher();
+  const relay = new EventRelay(kv, pub.publisher, { idleMs: 20, lingerMs: 0, log: () => {} });
+  const outboxSize = async () => (await Array.fromAsync(kv.list({ prefix: keys.outboxPrefix("kafka") }))).length;
+  try {
+    // The demo catalog's own pending events are not this test's: only a booking's events wait.
+    for await (const e of kv.list({ prefix: keys.outboxPrefix("kafka") })) await kv.delete(e.key);
+    for await (const e of kv.list({ prefix: keys.deadLettersPrefix() })) await kv.delete(e.key);
+    const [ann] = await f.learners(1);
+    const session = await f.session();
+    const hold = await ann.api.post<Body>("/api/v1/holds", { sessionId: session.id });
+    assert.equal((await ann.api.post("/api/v1/bookings", { holdId: hold.body.hold.id })).status, 201);
+    const waiting = await outboxSize();
+    assert.ok(waiting > 0);
+    relay.start();
+    await until("the booking's events dead-lettered", async () => (await listDeadLetters(kv)).length === waiting);
+    const [dead] = await listDeadLetters(kv);
+
+    pub.refuse = false; // the cause is fixed; two admins press retry, a third requeue, at once
+    const answers = await Promise.all([
+      f.admin.post<Body>(`/api/v1/admin/dead-letters/${dead.eventKey}/retry`),
+      f.admin.post<Body>(`/api/v1/admin/dead-letters/${dead.eventKey}/requeue`),
+      f.admin.post<Body>(`/api/v1/admin/dead-letters/${dead.eventKey}/retry`),
+    ]);
+    const statuses = answers.map((a) => a.status);
+    assert.equal(statuses.filter((s) => s === 202).length, 1, JSON.stringify(answers.map((a) => a.body)));
+    assert.ok(statuses.every((s) => s === 202 || s === 404 || s === 409), JSON.stringify(statuses));
+    await until(
+      "the requeued event published",
+      () => pub.published.some((m) => m.headers["event-id"] === dead.eventId),
+    );
+    await until("the outbox empty again", async () => (await outboxSize()) === 0);
+    assert.equal(pub.published.filter((m) => m.headers["event-id"] === dead.eventId).length, 1, "published once");
+    assert.deepEqual((await listDeadLetters(kv)).map((d) => d.eventKey).includes(dead.eventKey), false);
+    const late = await f.admin.post<Body>(`/api/v1/admin/dead-letters/${dead.eventKey}/retry`);
+    assert.equal(late.status, 404);
+  } finally {
+    await relay.stop();
     await f.close();
   }
 });

@@ -92,9 +92,31 @@ async function noKafkaThenLateRelay(broker: TestKafka) {
     }
     const health = await f.app.fetch(new Request("http://test/health"));
     assert.equal((await health.json()).relay.state, "off");
-    const retry = await f.admin.post<Body>(`/api/v1/admin/dead-letters/${ulid()}/retry`);
-    assert.equal(retry.status, 409);
-    assert.equal(retry.body.error, "relay_disabled");
+    // One of them dead-lettered earlier (as the relay stores it, its outbox entry acknowledged): a retry
+    // on this instance without Kafka puts it back in the outbox, in its commit place, pending again.
+    const earlier = events[events.length - 1];
+    await f.kv.atomic().delete(keys.outboxEntry("kafka", earlier.sessionId, earlier.key))
+      .set(
+        keys.deadLetter(earlier.key),
+        {
+          eventKey: earlier.key,
+          eventId: earlier.id,
+          eventType: earlier.type,
+          sessionId: earlier.sessionId,
+          topic: topicFor(earlier),
+          reason: "Kafka refused it: earlier",
+          attempts: 1,
+          failedAt: new Date().toISOString(),
+          event: earlier,
+        } satisfies DeadLetter,
+      ).commit();
+    const unknown = await f.admin.post<Body>(`/api/v1/admin/dead-letters/${ulid()}/retry`);
+    assert.deepEqual([unknown.status, unknown.body.error], [404, "dead_letter_not_found"]);
+    const retry = await f.admin.post<Body>(`/api/v1/admin/dead-letters/${earlier.key}/retry`);
+    assert.deepEqual([retry.status, retry.body], [202, { requeued: true, eventKey: earlier.key }]);
+    const waiting = (await f.admin.get<Body>("/api/calcom/topics")).body.topics as Body[];
+    assert.equal(waiting.reduce((n, t) => n + t.pending, 0), events.length, "all pending again");
+    assert.equal(waiting.reduce((n, t) => n + t.deadLetters, 0), 0);
 
     // Kafka arrives later: a relay on the same KV delivers the backlog.
     late = new EventRelay(f.kv, new KafkaPublisher({ brokers: broker.brokers, logLevel: logLevel.NOTHING }), {
@@ -159,30 +181,47 @@ async function badDataDeadLettersAndRedrive(broker: TestKafka) {
       await checkDelivered(f.kv, r, { excludeIds: bad });
       await checkTopicFigures(f.admin, f.kv, { deadLetters: 2 });
 
-      // Re-driving before the fix fails again and keeps the reason.
+      // Retrying before the fix: back in the outbox (202), the relay fails it again and dead-letters it
+      // again with the reason; nothing reaches Kafka.
       const again = await f.admin.post<Body>(`/api/v1/admin/dead-letters/${bigint.key}/retry`);
-      assert.equal(again.status, 422);
-      assert.equal(again.body.error, "redrive_failed");
-      const kept = (await f.kv.get<DeadLetter>(["dead_letters", bigint.key])).value!;
-      assert.equal(kept.attempts, 2);
-      assert.match(kept.reason, /BigInt/);
-
-      // Fix the dead letters' event data, then re-drive: delivered, off the list.
-      for (const key of [bigint.key, unknown.key]) {
-        const entry = await f.kv.get<DeadLetter>(["dead_letters", key]);
-        const event = { ...entry.value!.event, type: "hold.placed" as const };
-        event.data = { ...event.data, seats: 10 };
-        await f.kv.set(entry.key, { ...entry.value!, event });
-        const res = await f.admin.post<Body>(`/api/v1/admin/dead-letters/${key}/retry`);
-        assert.equal(res.status, 200, JSON.stringify(res.body));
-        assert.deepEqual(res.body, { delivered: true, eventKey: key });
-      }
-      assert.deepEqual((await f.admin.get<Body>("/api/v1/admin/dead-letters")).body.deadLetters, []);
-      await waitFor(() => "the re-driven events on Kafka", () => {
-        const got = r.records.filter((x) => bad.has(x.headers["event-id"]));
-        return got.length === 2 ? got : null;
+      assert.deepEqual([again.status, again.body], [202, { requeued: true, eventKey: bigint.key }]);
+      const kept = await waitFor(() => "the retried event dead-lettered again", async () => {
+        const entry = await f.kv.get<DeadLetter>(["dead_letters", bigint.key]);
+        return entry.value;
       }, 10_000);
-      for (const rec of r.records.filter((x) => bad.has(x.headers["event-id"]))) {
+      assert.match(kept.reason, /BigInt/);
+      await waitUntilDrained(topicsOf(f), 10_000);
+      assert.equal(f.relayLog.filter((m) => m.includes("dead-lettered")).length, 3);
+
+      // Fix the events' data where the requeue reads it (the history, keeping their commit place),
+      // then two retries and a requeue of each at once: one of each is requeued (202), the others
+      // find it gone (404) or already pending (409); the relay delivers each once, off the list.
+      for (const key of [bigint.key, unknown.key]) {
+        const entry = await f.kv.get<DomainEvent>(keys.event(key));
+        const event = { ...entry.value!, type: "hold.placed" as const };
+        event.data = { ...event.data, seats: 10 };
+        event.commitVersionstamp ??= entry.versionstamp!;
+        await f.kv.set(entry.key, event);
+      }
+      const answers = await Promise.all([bigint.key, unknown.key].flatMap((key) => [
+        f.admin.post<Body>(`/api/v1/admin/dead-letters/${key}/retry`),
+        f.admin.post<Body>(`/api/v1/admin/dead-letters/${key}/requeue`),
+        f.admin.post<Body>(`/api/v1/admin/dead-letters/${key}/retry`),
+      ]));
+      const statuses = answers.map((a) => a.status);
+      assert.equal(statuses.filter((st) => st === 202).length, 2, JSON.stringify(answers.map((a) => a.body)));
+      assert.ok(statuses.every((st) => st === 202 || st === 404 || st === 409), JSON.stringify(statuses));
+      await waitFor(() => "the re-driven events on Kafka", () => {
+        const got = new Set(r.records.filter((x) => bad.has(x.headers["event-id"])).map((x) => x.headers["event-id"]));
+        return got.size === 2;
+      }, 10_000);
+      await waitUntilDrained(topicsOf(f), 10_000);
+      assert.deepEqual((await f.admin.get<Body>("/api/v1/admin/dead-letters")).body.deadLetters, []);
+      // Records of a produce request arrive together; a second copy would have come from a second
+      // outbox entry, and none is left.
+      const onKafka = r.records.filter((x) => bad.has(x.headers["event-id"]));
+      assert.deepEqual(onKafka.map((x) => x.headers["event-id"]).sort(), [...bad].sort(), "each exactly once");
+      for (const rec of onKafka) {
         const statement = JSON.parse(rec.value);
         assert.deepEqual(statementProblems(statement), []);
         assert.equal(statement.id, rec.headers["event-id"]);
@@ -195,7 +234,7 @@ async function badDataDeadLettersAndRedrive(broker: TestKafka) {
     const registration = (figures.topics as Body[]).find((t) => t.topic === "nlj.training.registration")!;
     assert.equal(registration.delivered, 10, "8 bookings' events + 2 re-driven");
     assert.equal(registration.deadLetters, 0);
-    assert.equal(f.relayLog.filter((m) => m.includes("dead-lettered")).length, 2);
+    assert.equal(f.relayLog.filter((m) => m.includes("dead-lettered")).length, 3, "2, and 1 retried before the fix");
   } finally {
     await f.close();
   }
@@ -418,7 +457,7 @@ Deno.test({
         () => noKafkaThenLateRelay(broker),
       );
       await t.step(
-        "[relay] bad data goes to dead letters with the reason, the rest flows; fixed, it re-drives",
+        "[relay] bad data goes to dead letters with the reason, the rest flows; fixed, retry and requeue at once deliver it once",
         () => badDataDeadLettersAndRedrive(broker),
       );
       await t.step(

@@ -1,9 +1,9 @@
-/** Dead-letter lists for admins: one summary of every list, and the Kafka dead letters' requeue. */
+/** Dead-letter lists for admins: one summary of every list, and the Kafka dead letters' requeue (and its older name, retry). */
 import { z } from "zod";
 import { DEAD_LETTER_LISTS, type DeadLetterListId, summariseDeadLetterLists } from "../../admin/dead_letters.ts";
 import { requeueDeadLetter } from "../../relay/topics.ts";
 import { ApiError } from "../errors.ts";
-import { defineOperation } from "../operation.ts";
+import { defineOperation, type OperationResult } from "../operation.ts";
 import { ErrorSchema } from "./schemas.ts";
 
 const err = (description: string) => ({ description, schema: ErrorSchema });
@@ -67,31 +67,57 @@ export const deadLetterListsOp = defineOperation({
   },
 });
 
+const RequeueParams = z.strictObject({ id: z.string().min(1).max(100).describe("the dead letter's eventKey") });
+const REQUEUE_RESPONSES = {
+  202: { description: "Back in the outbox", schema: z.object({ requeued: z.literal(true), eventKey: z.string() }) },
+  404: err("dead_letter_not_found"),
+  409: err("already_pending: the event is already in the outbox"),
+};
+const REQUEUE_DESCRIPTION = "Removes the dead letter and writes its event back to the Kafka outbox in one checked " +
+  "commit, so two requeues (or retries) at once deliver it once; the relay then delivers it under its lease, in its " +
+  "session's order. Works whether or not this instance runs the relay (with KAFKA_BROKERS unset the event waits in " +
+  "the outbox). If it fails again it is dead-lettered again.";
+
+/** The one answer of both dead-letter re-drives (requeue and its older name, retry): see REQUEUE_DESCRIPTION. */
+async function requeueAnswer(kv: Deno.Kv, eventKey: string): Promise<OperationResult> {
+  const outcome = await requeueDeadLetter(kv, eventKey);
+  if (outcome === "not_found") throw new ApiError(404, "dead_letter_not_found", `No dead letter ${eventKey}.`);
+  if (outcome === "already_pending") {
+    throw new ApiError(409, "already_pending", `Event ${eventKey} is already waiting in the outbox.`);
+  }
+  return { status: 202, body: { requeued: true, eventKey } };
+}
+
 export const requeueDeadLetterOp = defineOperation({
   method: "post",
   path: "/v1/admin/dead-letters/{id}/requeue",
   operationId: "requeueDeadLetter",
   tag: TAG,
   summary: "Put a Kafka dead letter back in the relay's outbox; the relay delivers it like any pending event",
-  description: "Removes the dead letter and writes its event back to the Kafka outbox in one checked commit, so " +
-    "two requeues at once deliver it once. Works whether or not this instance runs the relay (with " +
-    "KAFKA_BROKERS unset the event waits in the outbox). If it fails again it is dead-lettered again.",
+  description: REQUEUE_DESCRIPTION,
   access: ["admin"],
-  params: z.strictObject({ id: z.string().min(1).max(100).describe("the dead letter's eventKey") }),
-  responses: {
-    202: { description: "Back in the outbox", schema: z.object({ requeued: z.literal(true), eventKey: z.string() }) },
-    404: err("dead_letter_not_found"),
-    409: err("already_pending: the event is already in the outbox"),
-  },
-  async handler(ctx) {
-    const outcome = await requeueDeadLetter(ctx.services.kv, ctx.params.id);
-    if (outcome === "not_found") throw new ApiError(404, "dead_letter_not_found", `No dead letter ${ctx.params.id}.`);
-    if (outcome === "already_pending") {
-      throw new ApiError(409, "already_pending", `Event ${ctx.params.id} is already waiting in the outbox.`);
-    }
-    return { status: 202, body: { requeued: true, eventKey: ctx.params.id } };
-  },
+  params: RequeueParams,
+  responses: REQUEUE_RESPONSES,
+  handler: (ctx) => requeueAnswer(ctx.services.kv, ctx.params.id),
+});
+
+export const retryDeadLetterOp = defineOperation({
+  method: "post",
+  path: "/v1/admin/dead-letters/{id}/retry",
+  operationId: "retryDeadLetter",
+  tag: TAG,
+  summary: "The older name of requeueDeadLetter: puts a Kafka dead letter back in the relay's outbox",
+  deprecated: true,
+  description: REQUEUE_DESCRIPTION + " Changed: this operation used to publish the event itself and answer 200 " +
+    "`{delivered: true}` (or 409 relay_disabled, 422 redrive_failed); two retries at once could then both publish " +
+    "it, past the relay's lease and the session's order. It now does exactly what requeueDeadLetter does and " +
+    "answers the same: 202 `{requeued: true, eventKey}` when the event is back in the outbox (not yet on Kafka: " +
+    "follow it with `GET /api/calcom/topics` or `GET /api/v1/admin/dead-letters`), 404, or 409 already_pending.",
+  access: ["admin"],
+  params: RequeueParams,
+  responses: REQUEUE_RESPONSES,
+  handler: (ctx) => requeueAnswer(ctx.services.kv, ctx.params.id),
 });
 
 /** Every dead-letter operation. */
-export const deadLetterOperations = [deadLetterListsOp, requeueDeadLetterOp];
+export const deadLetterOperations = [deadLetterListsOp, requeueDeadLetterOp, retryDeadLetterOp];

@@ -1,14 +1,10 @@
-/** The event relay for admins: per-topic figures, relay health, dead letters and their re-drive. */
+/** The event relay for admins: per-topic figures, relay health, dead letters (requeued in dead_letters.ts). */
 import { z } from "zod";
 import { calcomHealth, overallStatus } from "../../calcom/health.ts";
-import { IdSchema } from "../../domain/mod.ts";
 import { getTopicStats, listDeadLetters } from "../../relay/topics.ts";
-import { ApiError } from "../errors.ts";
 import { defineOperation } from "../operation.ts";
 import { CalcomHealthSchema } from "./calcom.ts";
-import { ErrorSchema } from "./schemas.ts";
 
-const err = (description: string) => ({ description, schema: ErrorSchema });
 const TAG = "Event relay";
 const HealthStatusSchema = z.enum(["ok", "degraded"]);
 
@@ -117,31 +113,5 @@ export const listDeadLettersOp = defineOperation({
   },
 });
 
-export const retryDeadLetterOp = defineOperation({
-  method: "post",
-  path: "/v1/admin/dead-letters/{id}/retry",
-  operationId: "retryDeadLetter",
-  tag: TAG,
-  summary: "Publish a dead letter again; on success it leaves the list",
-  access: ["admin"],
-  params: z.strictObject({ id: IdSchema.describe("the dead letter's eventKey") }),
-  responses: {
-    200: { description: "Delivered", schema: z.object({ delivered: z.literal(true), eventKey: z.string() }) },
-    404: err("No such dead letter"),
-    409: err("relay_disabled: KAFKA_BROKERS is unset"),
-    422: err("redrive_failed: it failed again (the reason is kept on the dead letter)"),
-  },
-  async handler(ctx) {
-    const relay = ctx.services.relay;
-    if (!relay.enabled) throw new ApiError(409, "relay_disabled", "Kafka is not configured (KAFKA_BROKERS is unset).");
-    const out = await relay.redrive(ctx.params.id);
-    if (!out.ok && out.reason === "not_found") {
-      throw new ApiError(404, "dead_letter_not_found", `No dead letter ${ctx.params.id}.`);
-    }
-    if (!out.ok) throw new ApiError(422, "redrive_failed", `It failed again: ${out.reason}`);
-    return { status: 200, body: { delivered: true, eventKey: ctx.params.id } };
-  },
-});
-
 /** Every relay operation. */
-export const relayOperations = [topicsOp, relayHealthOp, listDeadLettersOp, retryDeadLetterOp];
+export const relayOperations = [topicsOp, relayHealthOp, listDeadLettersOp];
