@@ -298,7 +298,10 @@ export class EventRelay {
   /** Builds and produces one page, then starts its acknowledgement (see {@link #deliverPages}). */
   async #deliverPage(events: PendingEvent[]): Promise<void> {
     await this.#dropUsersAfterErasure();
-    await this.#reader.primeUsers?.(events.flatMap((e) => [e.learnerId, e.actor.userId].filter((id) => id !== null)));
+    await Promise.all([
+      this.#reader.primeUsers?.(events.flatMap((e) => [e.learnerId, e.actor.userId].filter((id) => id !== null))),
+      this.#reader.primeSessions?.(events.map((e) => e.sessionId)),
+    ]);
     const built = await Promise.allSettled(events.map((e) => this.buildMessage(e)));
     const ready: { event: PendingEvent; message: OutboundMessage }[] = [];
     const dead = new Map<PendingEvent, DeadLetter>();

@@ -29,7 +29,7 @@ import type { Location } from "../domain/location.ts";
 import type { Session } from "../domain/session.ts";
 import type { User } from "../domain/user.ts";
 import type { DomainEvent, EventType } from "../booking/events.ts";
-import { getCourse, getLocation, getSession, getUser, getUsers } from "../store/mod.ts";
+import { getCourse, getLocation, getSession, getSessions, getUser, getUsers } from "../store/mod.ts";
 import { TtlCache } from "../store/ttl_cache.ts";
 import { isoDuration } from "../attendance/completion.ts";
 
@@ -217,6 +217,8 @@ export interface StoreReader {
   forgetUsers?(): void;
   /** Loads these users in a few batched reads, so the point reads that follow hit a cache. */
   primeUsers?(ids: Iterable<string>): Promise<void>;
+  /** Loads many sessions in batched reads (a page's), so building its statements reads each one no more. */
+  primeSessions?(ids: Iterable<string>): Promise<void>;
   session(id: string): Promise<Session | null>;
   course(id: string): Promise<Course | null>;
   location(id: string): Promise<Location | null>;
@@ -250,6 +252,12 @@ export function cachedStoreReader(kv: Deno.Kv, ttlMs = 30_000): StoreReader {
       if (missing.length < 2) return;
       const found = await getUsers(kv, missing);
       for (const id of missing) users.set(id, found.get(id) ?? null);
+    },
+    primeSessions: async (ids) => {
+      const missing = [...new Set(ids)].filter((id) => !sessions.has(id));
+      if (missing.length < 2) return;
+      const found = await getSessions(kv, missing);
+      for (const id of missing) sessions.set(id, found.get(id) ?? null);
     },
     session: (id) => sessions.get(id, () => direct.session(id)),
     course: (id) => courses.get(id, () => direct.course(id)),
