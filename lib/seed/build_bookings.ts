@@ -5,6 +5,7 @@ import { newId } from "../domain/ids.ts";
 import type { ImportBookingInput } from "../store/bookings.ts";
 import type { LearnerProfile } from "./build_people.ts";
 import type { Random } from "./random.ts";
+import { DEMO_LEARNER_ASSIGNED_COURSE } from "./build_compliance.ts";
 
 const DAY = 24 * 3600_000;
 const MINUTE = 60_000;
@@ -51,8 +52,10 @@ export function buildBookings(
   const booked = new Map<string, Array<[number, number]>>();
 
   const poolFor = (s: Session) => (s.locationId ? byLocation.get(s.locationId) ?? [] : learners);
+  // The demo learner is never booked into their assigned course: whatever the hour, their home shows it as a gap.
   const qualifies = (l: LearnerProfile, course: Course) =>
-    !l.completed.has(course.id) && course.prerequisiteCourseIds.every((p) => l.completed.has(p));
+    !l.completed.has(course.id) && course.prerequisiteCourseIds.every((p) => l.completed.has(p)) &&
+    !(l.user.id === demoLearnerId && course.code === DEMO_LEARNER_ASSIGNED_COURSE);
   const isFree = (l: LearnerProfile, start: number, end: number) => {
     const mine = booked.get(l.user.id) ?? [];
     return mine.length < MAX_BOOKINGS_PER_LEARNER && !mine.some(([s, e]) => start < e && s < end);

@@ -10,6 +10,12 @@ import { newId } from "../domain/ids.ts";
 import type { User } from "../domain/user.ts";
 import { DEMO_EMAILS } from "./build_people.ts";
 
+/**
+ * The course assigned to the demo learner (due in three weeks): the demo bookings leave it out, so their home always
+ * shows it as a gap with sessions to book ("Required for you by …").
+ */
+export const DEMO_LEARNER_ASSIGNED_COURSE = "SAF-110";
+
 const DAY = 86_400_000;
 
 /** Months a course's certification stays valid (by code), or by certification track. */
@@ -98,7 +104,7 @@ export function buildCompliance(users: readonly User[], courses: readonly Course
     assignedAt: new Date(now.getTime() - 30 * DAY).toISOString(),
   });
   const assignments = [
-    assignment(taylor, "SAF-110", 21, "Needed before you work on the lifts."),
+    assignment(taylor, DEMO_LEARNER_ASSIGNED_COURSE, 21, "Needed before you work on the lifts."),
     assignment(direct[6], "SAF-110", -10, "Needed before you work on the lifts."),
     assignment(reports[9], "CMP-110", -3, "Please complete this quarter."),
     assignment(leads[0], "CMP-130", 14, "For your new team."),
