@@ -46,6 +46,15 @@ export async function sessionRows(ids: string[], now: Date): Promise<Map<string,
   return out;
 }
 
+/** Sessions where the learner has a live place: an upcoming booking, a live hold or offer, a waitlist place. */
+export function sessionsWithPlace(places: SchedulePlaces): Set<string> {
+  return new Set([
+    ...places.upcoming.map((b) => b.booking.sessionId),
+    ...places.holds.map((h) => h.hold.sessionId),
+    ...places.waitlist.map((w) => w.entry.sessionId),
+  ]);
+}
+
 /** The learner's bookings (upcoming, past, cancelled), live holds and waitlist places. */
 export async function loadSchedule(learnerId: string, now: Date): Promise<SchedulePlaces> {
   const places = await services().engine.listLearnerPlaces(learnerId);
@@ -79,14 +88,22 @@ export async function loadSchedule(learnerId: string, now: Date): Promise<Schedu
   };
 }
 
-/** Other upcoming sessions of the same course with seats left (targets for a reschedule), soonest first. */
-export async function rescheduleTargets(row: SessionRow, now: Date, max = 8): Promise<SessionRow[]> {
+/**
+ * Other upcoming sessions of the same course with seats left (targets for a reschedule), soonest first; never one
+ * where the learner already has a place (`taken`: the engine would refuse the move).
+ */
+export async function rescheduleTargets(
+  row: SessionRow,
+  now: Date,
+  taken: ReadonlySet<string> = new Set(),
+  max = 8,
+): Promise<SessionRow[]> {
   const { sessions } = await listSessions(services().kv, {
     courseId: row.course.id,
     from: now.toISOString(),
     limit: 50,
   });
-  const others = sessions.filter((s) => s.id !== row.session.id && s.status === "scheduled");
+  const others = sessions.filter((s) => s.id !== row.session.id && s.status === "scheduled" && !taken.has(s.id));
   const rows = await sessionRows(others.map((s) => s.id), now);
   return others.flatMap((s) => {
     const r = rows.get(s.id);

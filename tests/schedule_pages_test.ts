@@ -240,6 +240,25 @@ Deno.test("[schedule] change date moves the booking to another session of the co
   }
 });
 
+Deno.test("[schedule] change date never lists a session where the learner already has a place", async () => {
+  const t = await startTestApp();
+  try {
+    const id = await userWithoutPlaces(t);
+    const cookie = await devSignInCookie(t.services.kv, id);
+    const { open } = await sessionsWithSeats(t);
+    const a = open.find((s) => open.filter((o) => o.courseId === s.courseId).length >= 3)!;
+    assert.ok(a, "a course with three open sessions");
+    const [b, c] = open.filter((o) => o.id !== a.id && o.courseId === a.courseId);
+    const booked = await book(t, id, a.id);
+    await book(t, id, b.id); // a second date of the same course ("book anyway")
+    const list = await get(t, `/me/schedule?change=${booked.id}`, cookie);
+    assert.ok(list.text.includes(`name="session" value="${c.id}"`), "a free date is offered");
+    assert.ok(!list.text.includes(`name="session" value="${b.id}"`), "not the date already booked");
+  } finally {
+    await t.close();
+  }
+});
+
 Deno.test("[schedule] another learner's booking id is refused and stays booked", async () => {
   const t = await startTestApp();
   try {

@@ -14,6 +14,7 @@ import {
   PlaceSummary,
   rescheduleTargets,
   type SchedulePlaces,
+  sessionsWithPlace,
   whenText,
 } from "../../components/Schedule.tsx";
 import { JoinLink } from "../../components/SessionSummary.tsx";
@@ -93,7 +94,11 @@ async function pageData(user: User | null, url: URL, problem: string | null, sho
       }
       : null,
     change: changeItem
-      ? { item: changeItem, targets: await rescheduleTargets(changeItem.row, now), key: newFormKey() }
+      ? {
+        item: changeItem,
+        targets: await rescheduleTargets(changeItem.row, now, sessionsWithPlace(places)),
+        key: newFormKey(),
+      }
       : null,
     problem: problem ??
       ((q.get("confirm") && !confirmItem) || (q.get("change") && !changeItem)
