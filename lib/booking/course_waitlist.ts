@@ -502,7 +502,8 @@ export async function resumeCourseWaitlistCovers(
   engine: BookingEngine,
   options: { minAgeMs?: number } = {},
 ): Promise<{ finished: number; failed: { sessionId: string; error: unknown }[] }> {
-  const startedBy = engine.now().getTime() - (options.minAgeMs ?? 0);
+  // Without minAgeMs (at worker start) every walk, whatever this process's clock says.
+  const startedBy = options.minAgeMs === undefined ? Infinity : engine.now().getTime() - options.minAgeMs;
   const pending = (await listValues<CourseWaitlistCover>(engine.kv, { prefix: keys.courseWaitlistCoversPrefix() }))
     .filter((c) => !(Date.parse(c.startedAt) > startedBy));
   const out = { finished: 0, failed: [] as { sessionId: string; error: unknown }[] };

@@ -326,7 +326,7 @@ export interface ResumeCancelsResult {
  * itself or another resumer still runs in this or another process: every step is a checked atomic
  * op, so each booking, hold and waiting learner is cleaned up once, with one event. A pending
  * marker whose session no longer exists is deleted. `minAgeMs` leaves alone cancels begun less
- * than that long ago (a periodic run need not race a cancel that is still running well).
+ * than that long ago (a periodic run need not race a cancel that is still running well); without it, all.
  */
 export async function resumeSessionCancels(
   deps: LifecycleDeps,
@@ -334,7 +334,9 @@ export async function resumeSessionCancels(
 ): Promise<ResumeCancelsResult> {
   const out: ResumeCancelsResult = { finished: [], failed: [] };
   const pending: Deno.KvEntry<PendingSessionCancel>[] = [];
-  const startedBy = deps.now().getTime() - (options.minAgeMs ?? 0);
+  // Without minAgeMs (at worker start) every marker: a restarted process whose clock runs behind the one that wrote
+  // a marker must still finish it.
+  const startedBy = options.minAgeMs === undefined ? Infinity : deps.now().getTime() - options.minAgeMs;
   for await (const e of deps.kv.list<PendingSessionCancel>({ prefix: keys.sessionCancelsPendingPrefix() })) {
     if (!(Date.parse(e.value.startedAt) > startedBy)) pending.push(e);
   }

@@ -645,6 +645,21 @@ Deno.test("[session] a cancel cut short after its first step is named by the che
   await teardown(kv);
 });
 
+Deno.test("[session] the startup resume finishes a cancel even when this process's clock runs behind its marker", async () => {
+  const { kv, clock, engine, session: s } = await world(20);
+  const learners = await putUsers(kv, 3);
+  for (const l of learners) await book(engine, s.id, l.id);
+  const dying = new BookingEngine(crashesAfter(kv, 1), { holdMinutes: 15, now: clock.now });
+  await assert.rejects(dying.cancelSession(s.id, staff("trainer ill")), /process crashed/);
+  // The restarted process's clock is 10 minutes behind the one that wrote the marker.
+  const behind = new BookingEngine(kv, { holdMinutes: 15, now: () => new Date(clock.now().getTime() - 10 * MINUTE) });
+  assert.deepEqual(await behind.resumeSessionCancels({ minAgeMs: 0 }), { finished: [], failed: [] });
+  const resumed = await behind.resumeSessionCancels();
+  assert.equal(resumed.finished.length, 1);
+  assert.equal(resumed.finished[0].cancelledBookings, 3);
+  await teardown(kv);
+});
+
 Deno.test("[session] a cancel begun before pending markers existed is listed when re-posted; orphan markers go", async () => {
   const { kv, clock, engine, session: s } = await world(20);
   const learners = await putUsers(kv, 3);
