@@ -106,7 +106,11 @@ async function book(engine: BookingEngine, sessionId: string, learnerId: string)
   return (await engine.confirmHold(hold.id, self(learnerId))).booking;
 }
 
-/** A store whose commits succeed `n` times and then fail for good (a process dying midway). */
+/**
+ * A store that dies (every commit fails for good) once `n` commits have landed: a process dying
+ * midway. A commit refused by its checks is not counted, so the crash point does not move when a
+ * retry is needed.
+ */
 function crashesAfter(kv: Deno.Kv, n: number): Deno.Kv {
   let left = n;
   return new Proxy(kv, {
@@ -116,7 +120,14 @@ function crashesAfter(kv: Deno.Kv, n: number): Deno.Kv {
           const op = target.atomic();
           const wrapped: Deno.AtomicOperation = new Proxy(op, {
             get(t, p) {
-              if (p === "commit") return () => left-- > 0 ? t.commit() : Promise.reject(new Error("process crashed"));
+              if (p === "commit") {
+                return async () => {
+                  if (left <= 0) throw new Error("process crashed");
+                  const res = await t.commit();
+                  if (res.ok) left--;
+                  return res;
+                };
+              }
               const v = Reflect.get(t, p, t);
               return typeof v === "function" ? (...args: unknown[]) => (v.apply(t, args), wrapped) : v;
             },
@@ -726,6 +737,9 @@ Deno.test("[session] two resumers and the cancel itself, on three store handles 
       if (scenario === "two resumers after a crash") {
         const dying = new BookingEngine(crashesAfter(kv, 1), { holdMinutes: 15, now: clock.now });
         await assert.rejects(dying.cancelSession(s.id, actor), /process crashed/);
+        for (const h of [kv, ...handles]) {
+          assert.ok((await h.get(keys.sessionCancelPending(s.id))).value, "the crash left the cancel pending");
+        }
       } else {
         // The cancel pauses before each step, so the resumers join it midway.
         const slow = new BookingEngine(kv, { holdMinutes: 15, now: clock.now, cancelStepPauseMs: 2 });

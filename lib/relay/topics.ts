@@ -81,15 +81,21 @@ export async function requeueDeadLetter(kv: Deno.Kv, eventKey: string): Promise<
     const dead = await kv.get<DeadLetter>(keys.deadLetter(eventKey));
     if (!dead.value) return "not_found";
     const d = dead.value;
-    const history = await kv.get<DomainEvent>(keys.event(d.eventKey));
+    const pendingKey = keys.outboxEntry("kafka", d.sessionId, d.eventKey);
+    // One snapshot of the dead letter and the outbox entry: read apart, a requeue finishing in
+    // between would look like "already pending" although its dead letter is gone.
+    const [now, pending, history] = await kv.getMany<[DeadLetter, unknown, DomainEvent]>([
+      dead.key,
+      pendingKey,
+      keys.event(d.eventKey),
+    ]);
+    if (!now.value) return "not_found";
+    if (pending.versionstamp) return "already_pending";
     const event: DomainEvent = history.value
       ? { ...history.value, commitVersionstamp: history.value.commitVersionstamp ?? history.versionstamp! }
-      : d.event;
-    const pendingKey = keys.outboxEntry("kafka", d.sessionId, d.eventKey);
-    const pending = await kv.get(pendingKey);
-    if (pending.versionstamp) return "already_pending";
+      : now.value.event;
     const res = await kv.atomic()
-      .check(dead)
+      .check(now)
       .check({ key: pendingKey, versionstamp: null })
       .delete(dead.key)
       .set(pendingKey, event)
