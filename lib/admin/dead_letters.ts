@@ -18,6 +18,31 @@ import { keys } from "../store/keys.ts";
 export const DEAD_LETTER_LISTS = ["kafka", "calcom_review", "notifications"] as const;
 export type DeadLetterListId = typeof DEAD_LETTER_LISTS[number];
 
+/** Where each list is read in full and retried: its page and its API operations. */
+export const DEAD_LETTER_HOMES: Record<
+  DeadLetterListId,
+  { title: string; page: string; list: string; retry: string }
+> = {
+  kafka: {
+    title: "Kafka relay dead letters",
+    page: "/admin/dead-letters#kafka",
+    list: "GET /api/v1/admin/dead-letters",
+    retry: "POST /api/v1/admin/dead-letters/{id}/requeue",
+  },
+  calcom_review: {
+    title: "Cal.com review queue",
+    page: "/admin/calcom#review",
+    list: "GET /api/v1/admin/calcom/review?status=open",
+    retry: "POST /api/v1/admin/calcom/review/{id}/retry",
+  },
+  notifications: {
+    title: "Notification dead letters",
+    page: "/admin/notifications",
+    list: "GET /api/v1/admin/notifications?status=dead",
+    retry: "POST /api/v1/admin/notifications/{id}/retry",
+  },
+};
+
 /** One entry as the summary shows it. */
 export interface DeadLetterEntry {
   id: string;

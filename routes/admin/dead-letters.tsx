@@ -2,8 +2,11 @@ import { type AccessRule, ADMIN_ONLY } from "../../lib/access/matrix.ts";
 import { linkClass, Notice } from "../../components/admin/AdminUi.tsx";
 import { Section } from "../../components/admin/CalcomOps.tsx";
 import { sameOrigin } from "../../components/Journey.tsx";
-import { type DeadLetterListSummary, summariseDeadLetterLists } from "../../lib/admin/dead_letters.ts";
-import { DEAD_LETTER_HOMES } from "../../lib/api/v1/dead_letters.ts";
+import {
+  DEAD_LETTER_HOMES,
+  type DeadLetterListSummary,
+  summariseDeadLetterLists,
+} from "../../lib/admin/dead_letters.ts";
 import type { PageState } from "../../lib/auth/page_user.ts";
 import { type Handlers, Head, type PageProps } from "../../lib/fresh/mod.ts";
 import { requeueDeadLetter } from "../../lib/relay/topics.ts";

@@ -1,6 +1,6 @@
 /** Dead-letter lists for admins: one summary of every list, and the Kafka dead letters' requeue (and its older name, retry). */
 import { z } from "zod";
-import { DEAD_LETTER_LISTS, type DeadLetterListId, summariseDeadLetterLists } from "../../admin/dead_letters.ts";
+import { DEAD_LETTER_HOMES, DEAD_LETTER_LISTS, summariseDeadLetterLists } from "../../admin/dead_letters.ts";
 import { requeueDeadLetter } from "../../relay/topics.ts";
 import { ApiError } from "../errors.ts";
 import { defineOperation, type OperationResult } from "../operation.ts";
@@ -8,31 +8,6 @@ import { ErrorSchema } from "./schemas.ts";
 
 const err = (description: string) => ({ description, schema: ErrorSchema });
 const TAG = "Dead letters";
-
-/** Where each list is read in full and retried: its page and its API operations. */
-export const DEAD_LETTER_HOMES: Record<
-  DeadLetterListId,
-  { title: string; page: string; list: string; retry: string }
-> = {
-  kafka: {
-    title: "Kafka relay dead letters",
-    page: "/admin/dead-letters#kafka",
-    list: "GET /api/v1/admin/dead-letters",
-    retry: "POST /api/v1/admin/dead-letters/{id}/requeue",
-  },
-  calcom_review: {
-    title: "Cal.com review queue",
-    page: "/admin/calcom#review",
-    list: "GET /api/v1/admin/calcom/review?status=open",
-    retry: "POST /api/v1/admin/calcom/review/{id}/retry",
-  },
-  notifications: {
-    title: "Notification dead letters",
-    page: "/admin/notifications",
-    list: "GET /api/v1/admin/notifications?status=dead",
-    retry: "POST /api/v1/admin/notifications/{id}/retry",
-  },
-};
 
 const ListSchema = z.object({
   list: z.enum(DEAD_LETTER_LISTS),
