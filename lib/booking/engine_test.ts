@@ -541,6 +541,25 @@ Deno.test("[booking] missing prerequisites → 422 naming them", async () => {
   await teardown(kv);
 });
 
+Deno.test("[booking] a session moved to a course with prerequisites refuses the next hold at once on the engine that moved it", async () => {
+  const { kv, engine, clock, course } = await setup();
+  const basics = await putCourse(kv, { code: "SAF-001", title: "Safety Basics" });
+  const advanced = await putCourse(kv, {
+    code: "SAF-301",
+    title: "Advanced Safety",
+    prerequisiteCourseIds: [basics.id],
+  });
+  const s = await putSession(kv, course.id, { capacity: 5 });
+  const [first, novice] = [await putUser(kv), await putUser(kv)];
+  // The first hold reads the session before its lane (and keeps it for SESSION_CACHE_MS).
+  await engine.placeHold(s.id, first.id, self(first.id));
+  await engine.updateSession(s.id, { courseId: advanced.id }, admin());
+  const e = await rejects(engine.placeHold(s.id, novice.id, self(novice.id)), 422, "prerequisites_missing");
+  assert.deepEqual((e.details as { missing: unknown }).missing, [{ courseId: basics.id, title: "Safety Basics" }]);
+  await assertConsistent(kv, clock.now());
+  await teardown(kv);
+});
+
 Deno.test("[booking] Idempotency-Key: same key and body → first result; another body → 422", async () => {
   const { kv, engine, clock, course } = await setup();
   const s = await putSession(kv, course.id, { capacity: 5 });
