@@ -11,8 +11,9 @@ import { resolvePageSession, SESSION_COOKIE, type SessionSettings } from "./sess
 /**
  * How long a token's user is reused without reading KV. This is the bound, on EVERY instance, for
  * a revoked token or a changed role (made through any instance) to take effect: each process
- * caches for at most this long after its own read, then reads KV again. Saves two reads and a
- * hash on most API calls. Bounded in size too (20 000 tokens per store handle).
+ * caches for at most this long after its own read, then reads KV again. Saves a read (two for a
+ * token minted before tokens named their user) and a hash on most API calls. Bounded in size too
+ * (20 000 tokens per store handle).
  */
 export const TOKEN_CACHE_MS = 5_000;
 const tokenCaches = new WeakMap<Deno.Kv, TtlCache<User | null>>();

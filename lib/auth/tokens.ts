@@ -5,6 +5,7 @@
 import { ulid } from "ulid";
 import type { User } from "../domain/user.ts";
 import { sha256Hex } from "../hash.ts";
+import { isPossibleId } from "../store/batch.ts";
 import { keys } from "../store/keys.ts";
 
 /** What KV keeps for a token (never the token itself). */
@@ -15,13 +16,23 @@ export interface StoredToken {
   createdAt: string;
 }
 
-/** Token format: `tbk_` + 32 random bytes base64url. The prefix makes leaked tokens easy to find. */
+/**
+ * Token format: `tbk_` + the user's id + `.` + 32 random bytes base64url. The prefix makes leaked tokens easy to find;
+ * the id (not a secret) lets one `getMany` read the token's record and its user together. Tokens minted before the id
+ * was added (`tbk_` + the random part) still work, with two reads.
+ */
 const PREFIX = "tbk_";
 
-function randomToken(): string {
+function randomToken(userId: string): string {
   const bytes = crypto.getRandomValues(new Uint8Array(32));
   const b64 = btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_").replaceAll("=", "");
-  return PREFIX + b64;
+  return `${PREFIX}${userId}.${b64}`;
+}
+
+/** The user id a token names (after the prefix, before the last `.`), or null for one without. */
+function claimedUserId(token: string): string | null {
+  const dot = token.lastIndexOf(".");
+  return dot > PREFIX.length ? token.slice(PREFIX.length, dot) : null;
 }
 
 /**
@@ -35,7 +46,7 @@ export async function mintToken(
 ): Promise<{ token: string; tokenId: string; createdAt: string }> {
   const user = await kv.get<User>(keys.user(userId));
   if (!user.value) throw new Error(`no user with id ${userId}`);
-  const token = randomToken();
+  const token = randomToken(userId);
   const hash = await sha256Hex(token);
   const stored: StoredToken = { tokenId: ulid(), userId, label, createdAt: new Date().toISOString() };
   const res = await kv.atomic()
@@ -51,7 +62,16 @@ export async function mintToken(
 /** The user a token belongs to, or null for an unknown token or a deleted user. */
 export async function findUserByToken(kv: Deno.Kv, token: string): Promise<User | null> {
   if (!token.startsWith(PREFIX) || token.length > 200) return null;
-  const stored = await kv.get<StoredToken>(keys.apiToken(await sha256Hex(token)));
+  const tokenKey = keys.apiToken(await sha256Hex(token));
+  const claimed = claimedUserId(token);
+  if (claimed && isPossibleId(claimed)) {
+    const [stored, user] = await kv.getMany<[StoredToken, User]>([tokenKey, keys.user(claimed)]);
+    if (!stored.value) return null;
+    // The id is part of what was hashed, so a stored token always names its own user; the store decides regardless.
+    if (stored.value.userId === claimed) return user.value;
+    return (await kv.get<User>(keys.user(stored.value.userId))).value;
+  }
+  const stored = await kv.get<StoredToken>(tokenKey);
   if (!stored.value) return null;
   return (await kv.get<User>(keys.user(stored.value.userId))).value;
 }

@@ -42,7 +42,7 @@ Deno.test("[api] POST /users provisions and updates by email; tokens are shown o
     assert.equal(minted.status, 201);
     assert.equal(minted.headers.get("cache-control"), "no-store");
     const token = minted.body.token as string;
-    assert.match(token, /^tbk_[A-Za-z0-9_-]{43}$/);
+    assert.match(token, new RegExp(`^tbk_${created.body.user.id}\\.[A-Za-z0-9_-]{43}$`));
     const me = await new ApiClient(f.app, token).get<Body>("/api/v1/me");
     assert.equal(me.status, 200);
     assert.equal(me.body.user.email, "new.hire@example.com");
