@@ -230,6 +230,22 @@ Deno.test("[domain] course rejects bad code, duration and self-prerequisite", ()
   );
 });
 
+Deno.test("[domain] email: at most 64 characters before the @, 63 per domain label and 254 in all", () => {
+  const ok = `${"a".repeat(64)}@${"b".repeat(63)}.example.com`;
+  assert.equal(UserSchema.parse({ ...validUser(), email: ` ${ok.toUpperCase()}\t` }).email, ok);
+  // The fuzzer's case: a 113-character local part passed the pattern, and the 201 then broke the response schema.
+  const long =
+    "o.u0lf50ot5mg'67ox5ilcq.0s2s3l4.n5hgt1do9wamfj.aq8xdj1qgc59ye00dfb.0l.degp.8ysgbrnyld2fx0st.0ru7qogfkbu'xj_-.ynku";
+  for (
+    const email of [
+      `${long}@cb.jtxrrk.zuiqivx`,
+      `${"a".repeat(65)}@example.com`,
+      `a@${"b".repeat(64)}.com`,
+      `a@${`${"b".repeat(60)}.`.repeat(4)}${"c".repeat(10)}.com`,
+    ]
+  ) assertRejects(UserSchema, { ...validUser(), email }, "email", /valid email/);
+});
+
 Deno.test("[domain] user rejects bad email and empty roles", () => {
   assertRejects(
     UserSchema,

@@ -11,12 +11,22 @@ export const ROLES = [
 export const RoleSchema = z.enum(ROLES);
 export type Role = z.infer<typeof RoleSchema>;
 
+/** Whether an address keeps to the lengths mail servers (RFC 5321) and JSON Schema's `email` format allow. */
+function withinEmailLengths(email: string): boolean {
+  const at = email.lastIndexOf("@");
+  const domain = email.slice(at + 1);
+  return email.length <= 254 && at <= 64 && domain.split(".").every((label) => label.length <= 63);
+}
+
 /**
- * An email address, trimmed and lower-cased before it is checked. The pattern documents what is
- * accepted (JSON Schema would otherwise show a bare string for the untrimmed input).
+ * An email address, trimmed and lower-cased before it is checked: at most 254 characters, 64 before the `@` and 63
+ * per domain label. The pattern documents what is accepted (JSON Schema would otherwise show a bare string for the
+ * untrimmed input).
  */
 export const EmailSchema = z.string().trim().toLowerCase().pipe(
-  z.email({ error: "must be a valid email address" }),
+  z.email({ error: "must be a valid email address" }).refine(withinEmailLengths, {
+    error: "must be a valid email address (at most 254 characters, 64 before the @)",
+  }),
 ).meta({ pattern: `^\\s*(?:${z.regexes.email.source.slice(1, -1)})\\s*$` });
 
 export const CompletedCourseSchema = z.object({
