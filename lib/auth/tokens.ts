@@ -64,15 +64,12 @@ export async function findUserByToken(kv: Deno.Kv, token: string): Promise<User 
   if (!token.startsWith(PREFIX) || token.length > 200) return null;
   const tokenKey = keys.apiToken(await sha256Hex(token));
   const claimed = claimedUserId(token);
-  if (claimed && isPossibleId(claimed)) {
-    const [stored, user] = await kv.getMany<[StoredToken, User]>([tokenKey, keys.user(claimed)]);
-    if (!stored.value) return null;
-    // The id is part of what was hashed, so a stored token always names its own user; the store decides regardless.
-    if (stored.value.userId === claimed) return user.value;
-    return (await kv.get<User>(keys.user(stored.value.userId))).value;
-  }
-  const stored = await kv.get<StoredToken>(tokenKey);
+  const [stored, user] = claimed && isPossibleId(claimed)
+    ? await kv.getMany<[StoredToken, User]>([tokenKey, keys.user(claimed)])
+    : [await kv.get<StoredToken>(tokenKey), null];
   if (!stored.value) return null;
+  // The id is part of what was hashed, so a stored token always names its own user; the store decides regardless.
+  if (user && stored.value.userId === claimed) return user.value;
   return (await kv.get<User>(keys.user(stored.value.userId))).value;
 }
 

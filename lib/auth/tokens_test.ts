@@ -2,23 +2,8 @@ import assert from "node:assert/strict";
 import { putUser } from "../../tests/booking/test_fixtures.ts";
 import { sha256Hex } from "../hash.ts";
 import { keys } from "../store/keys.ts";
+import { spyOnReads } from "../store/test_helpers.ts";
 import { findUserByToken, mintToken, revokeToken, type StoredToken } from "./tokens.ts";
-
-/** The store, counting the read calls made through it. */
-function countingReads(kv: Deno.Kv): { kv: Deno.Kv; reads: () => number } {
-  let n = 0;
-  const proxy = new Proxy(kv, {
-    get(target, prop) {
-      const value = Reflect.get(target, prop, target);
-      if (typeof value !== "function") return value;
-      if (prop === "get" || prop === "getMany" || prop === "list") {
-        return (...args: unknown[]) => (n++, (value as (...a: unknown[]) => unknown).apply(target, args));
-      }
-      return value.bind(target);
-    },
-  });
-  return { kv: proxy, reads: () => n };
-}
 
 Deno.test("[auth] a token names its user: one read finds both; a legacy token still works; an edited one is refused", async () => {
   const kv = await Deno.openKv(":memory:");
@@ -27,7 +12,7 @@ Deno.test("[auth] a token names its user: one read finds both; a legacy token st
     const { token } = await mintToken(kv, ann.id, "phone");
     assert.match(token, new RegExp(`^tbk_${ann.id}\\.[A-Za-z0-9_-]{43}$`));
 
-    const counted = countingReads(kv);
+    const counted = spyOnReads(kv);
     assert.equal((await findUserByToken(counted.kv, token))?.id, ann.id);
     assert.equal(counted.reads(), 1, "the token's record and its user in one getMany");
 

@@ -84,18 +84,18 @@ export async function requeueDeadLetter(kv: Deno.Kv, eventKey: string): Promise<
     const pendingKey = keys.outboxEntry("kafka", d.sessionId, d.eventKey);
     // One snapshot of the dead letter and the outbox entry: read apart, a requeue finishing in
     // between would look like "already pending" although its dead letter is gone.
-    const [now, pending, history] = await kv.getMany<[DeadLetter, unknown, DomainEvent]>([
+    const [current, pending, history] = await kv.getMany<[DeadLetter, unknown, DomainEvent]>([
       dead.key,
       pendingKey,
       keys.event(d.eventKey),
     ]);
-    if (!now.value) return "not_found";
+    if (!current.value) return "not_found";
     if (pending.versionstamp) return "already_pending";
     const event: DomainEvent = history.value
       ? { ...history.value, commitVersionstamp: history.value.commitVersionstamp ?? history.versionstamp! }
-      : now.value.event;
+      : current.value.event;
     const res = await kv.atomic()
-      .check(now)
+      .check(current)
       .check({ key: pendingKey, versionstamp: null })
       .delete(dead.key)
       .set(pendingKey, event)

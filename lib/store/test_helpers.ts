@@ -34,6 +34,22 @@ export function spyOnList(kv: Deno.Kv): { kv: Deno.Kv; selectors: Deno.KvListSel
   return { kv: proxy, selectors };
 }
 
+/** A KV proxy that counts read calls (`get`, `getMany`, `list`): how many round trips a function makes. */
+export function spyOnReads(kv: Deno.Kv): { kv: Deno.Kv; reads: () => number } {
+  let n = 0;
+  const proxy = new Proxy(kv, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop, target);
+      if (typeof value !== "function") return value;
+      if (prop === "get" || prop === "getMany" || prop === "list") {
+        return (...args: unknown[]) => (n++, (value as (...a: unknown[]) => unknown).apply(target, args));
+      }
+      return value.bind(target);
+    },
+  });
+  return { kv: proxy, reads: () => n };
+}
+
 /** Every key in the store, as JSON strings, for set comparisons. */
 export async function allKeys(kv: Deno.Kv, first?: string): Promise<string[]> {
   const out: string[] = [];
