@@ -32,9 +32,9 @@ export function keyId(key: Deno.KvKey): string {
   return id;
 }
 
-/** Snapshot of a draft's pending writes, to roll back one failed step. */
+/** A point in a draft's pending writes, to roll back one failed step (positions in its undo log and hooks). */
 export interface Checkpoint {
-  writes: Map<string, Write>;
+  undo: number;
   before: number;
   after: number;
 }
@@ -48,6 +48,8 @@ export class Draft {
   readonly #kv: Deno.Kv;
   readonly #loaded = new Map<string, Deno.KvEntryMaybe<unknown>>();
   #writes = new Map<string, Write>();
+  /** Each write's key and what it replaced (undefined: nothing): a checkpoint costs nothing, a rollback undoes. */
+  #undo: [string, Write | undefined][] = [];
   #beforeCommit: (() => void)[] = [];
   #afterCommit: (() => void)[] = [];
 
@@ -108,15 +110,20 @@ export class Draft {
    */
   setAtCommit(makeKey: () => Deno.KvKey, value: unknown): void {
     const placeholder: Deno.KvKey = ["__at_commit__", crypto.randomUUID()];
-    this.#writes.set(keyId(placeholder), { key: placeholder, value, keyAtCommit: makeKey });
+    this.#write(keyId(placeholder), { key: placeholder, value, keyAtCommit: makeKey });
   }
 
   set(key: Deno.KvKey, value: unknown, options?: { expireIn?: number }): void {
-    this.#writes.set(keyId(key), { key, value, expireIn: options?.expireIn });
+    this.#write(keyId(key), { key, value, expireIn: options?.expireIn });
   }
 
   delete(key: Deno.KvKey): void {
-    this.#writes.set(keyId(key), { key, delete: true });
+    this.#write(keyId(key), { key, delete: true });
+  }
+
+  #write(id: string, w: Write): void {
+    this.#undo.push([id, this.#writes.get(id)]);
+    this.#writes.set(id, w);
   }
 
   /** Values this draft sets (not deletes) under `prefix`, e.g. waitlist entries it added. */
@@ -144,14 +151,18 @@ export class Draft {
 
   checkpoint(): Checkpoint {
     return {
-      writes: new Map(this.#writes),
+      undo: this.#undo.length,
       before: this.#beforeCommit.length,
       after: this.#afterCommit.length,
     };
   }
 
   rollback(cp: Checkpoint): void {
-    this.#writes = cp.writes;
+    while (this.#undo.length > cp.undo) {
+      const [id, prev] = this.#undo.pop()!;
+      if (prev) this.#writes.set(id, prev);
+      else this.#writes.delete(id);
+    }
     this.#beforeCommit.length = cp.before;
     this.#afterCommit.length = cp.after;
   }

@@ -184,47 +184,56 @@ export class BookingEngine {
     // A caller's cached user may predate a completion that just unlocked this course: re-read before refusing.
     const stale = learner === known.learner && course && (await this.missingPrerequisites(course, learner)).length;
     await this.#assertPrerequisites(course, stale ? await this.#get<User>(keys.user(learnerId)) ?? learner : learner);
+    // Read alongside the lane's own load, not before queueing (one round trip less before the lane).
     const duplicate = known.warnDuplicate
-      ? await findCourseDuplicate(this.kv, learner, session, course, this.now(), this.options.compliance?.timeZone)
-      : null;
+      ? findCourseDuplicate(this.kv, learner, session, course, this.now(), this.options.compliance?.timeZone)
+      : undefined;
+    duplicate?.catch(() => {}); // awaited (and any failure raised) in the op
     const alternativeOf = await acceptedAlternativeOf(this.kv, learnerId, sessionId, known.alternativeOf, this.now());
     // The rules in force when the action starts (a later change applies to later holds).
     const rules = await effectiveRules(this.kv, session.courseId, this.options.holdMinutes);
     const prefetch: Deno.KvKey[] = [keys.place(sessionId, learnerId), keys.learnerHolds(learnerId)];
     if (idem) prefetch.push(keys.idempotency(idem.scope, idem.key));
     try {
-      return await this.lanes.run(sessionId, actor, async (tx) => {
-        if (idem) {
-          const prior = await lookupIdempotent<{ hold: Hold }>(tx.draft, idem);
-          if (prior) return { ...prior.result, replayed: true };
-        }
-        assertMayActOnPlace(tx.actor, learnerId, tx.session);
-        tx.assertOpen();
-        await tx.loadLearner(learnerId);
-        const place = await tx.livePlace(learnerId);
-        if (place) throw placeTaken(place.kind);
-        if (tx.activeHoldCount(learnerId) >= rules.maxLiveHolds) {
-          throw new DomainError(
-            429,
-            "too_many_holds",
-            `You already hold ${rules.maxLiveHolds} seats. Book or release one of them first.`,
-          );
-        }
-        // A seat freed earlier in this batch belongs to the head of the waitlist, not to a newcomer.
-        await offerFreedSeats(tx);
-        if (tx.freeForNewcomers() <= 0) throw new DomainError(409, "session_full", "This session is full.");
-        // Asked only when a seat could be had: a full session says so first.
-        if (duplicate) throw duplicateCourse(duplicate);
-        const expiresAtMs = tx.nowMs + (tx.session.holdMinutes ?? rules.holdMinutes) * 60_000;
-        const hold = tx.createHold(learnerId, "hold", expiresAtMs, idem?.key ?? null, alternativeOf);
-        addEvent(tx.draft, tx.actor, "hold.placed", sessionId, learnerId, {
-          holdId: hold.id,
-          expiresAt: hold.expiresAt,
-          ...(alternativeOf ? { alternativeOf } : {}),
-        }, tx.now);
-        if (idem) storeIdempotent(tx.draft, idem, { hold }, tx.now);
-        return { hold, replayed: false };
-      }, prefetch);
+      return await this.lanes.run(
+        sessionId,
+        actor,
+        async (tx) => {
+          if (idem) {
+            const prior = await lookupIdempotent<{ hold: Hold }>(tx.draft, idem);
+            if (prior) return { ...prior.result, replayed: true };
+          }
+          assertMayActOnPlace(tx.actor, learnerId, tx.session);
+          tx.assertOpen();
+          await tx.loadLearner(learnerId);
+          const place = await tx.livePlace(learnerId);
+          if (place) throw placeTaken(place.kind);
+          if (tx.activeHoldCount(learnerId) >= rules.maxLiveHolds) {
+            throw new DomainError(
+              429,
+              "too_many_holds",
+              `You already hold ${rules.maxLiveHolds} seats. Book or release one of them first.`,
+            );
+          }
+          // A seat freed earlier in this batch belongs to the head of the waitlist, not to a newcomer.
+          await offerFreedSeats(tx);
+          if (tx.freeForNewcomers() <= 0) throw new DomainError(409, "session_full", "This session is full.");
+          // Asked only when a seat could be had: a full session says so first.
+          const dup = await duplicate;
+          if (dup) throw duplicateCourse(dup);
+          const expiresAtMs = tx.nowMs + (tx.session.holdMinutes ?? rules.holdMinutes) * 60_000;
+          const hold = tx.createHold(learnerId, "hold", expiresAtMs, idem?.key ?? null, alternativeOf);
+          addEvent(tx.draft, tx.actor, "hold.placed", sessionId, learnerId, {
+            holdId: hold.id,
+            expiresAt: hold.expiresAt,
+            ...(alternativeOf ? { alternativeOf } : {}),
+          }, tx.now);
+          if (idem) storeIdempotent(tx.draft, idem, { hold }, tx.now);
+          return { hold, replayed: false };
+        },
+        prefetch,
+        duplicate,
+      );
     } catch (err) {
       return this.#withAlternatives(err, session, learnerId, actor);
     }

@@ -184,19 +184,23 @@ export function useEventClock(kv: Deno.Kv, clock: () => number): void {
   minters.set(kv, minterFor(clock));
 }
 
-const committedListeners = new Set<() => void>();
+const committedListeners = new Map<() => void, OutboxConsumer | null>();
 
 /**
  * Calls `listener` after every commit of this process that wrote events (a low-latency wake-up for
- * consumers running here; other processes find the events by polling). Returns an unsubscribe.
+ * consumers running here; other processes find the events by polling); with `consumer`, only after
+ * commits that left that consumer a pending entry (a hot run of holds does not wake the Cal.com
+ * sync or the notifier, which get no entry for a hold). Returns an unsubscribe.
  */
-export function onEventsCommitted(listener: () => void): () => void {
-  committedListeners.add(listener);
+export function onEventsCommitted(listener: () => void, consumer?: OutboxConsumer): () => void {
+  committedListeners.set(listener, consumer ?? null);
   return () => committedListeners.delete(listener);
 }
 
-function notifyCommitted(): void {
-  for (const l of committedListeners) l();
+function notifyCommitted(consumers: readonly OutboxConsumer[]): void {
+  for (const [listener, consumer] of committedListeners) {
+    if (consumer === null || consumers.includes(consumer)) listener();
+  }
 }
 
 /** Adds an event to the draft: history and one pending entry per consumer, in the same commit. */
@@ -235,10 +239,11 @@ export function addEvent(
   if (learnerId) draft.setAtCommit(() => keys.eventByLearner(learnerId, event.key), null);
   // Per-session index (the admin audit trail by session and course).
   if (sessionId !== PRIVACY_STREAM) draft.setAtCommit(() => keys.eventBySession(sessionId, event.key), null);
-  for (const consumer of outboxConsumersFor(type)) {
+  const consumers = outboxConsumersFor(type);
+  for (const consumer of consumers) {
     draft.setAtCommit(() => keys.outboxEntry(consumer, sessionId, event.key), event);
   }
-  draft.afterCommit(notifyCommitted);
+  draft.afterCommit(() => notifyCommitted(consumers));
   return event;
 }
 

@@ -2,7 +2,16 @@
 import assert from "node:assert/strict";
 import { BookingEngine } from "./engine.ts";
 import { DomainError } from "./errors.ts";
-import { type CommittedEvent, EVENT_TYPES, isEventCursor, listEvents, outboxConsumersFor } from "./events.ts";
+import {
+  type CommittedEvent,
+  EVENT_TYPES,
+  isEventCursor,
+  listEvents,
+  onEventsCommitted,
+  OUTBOX_CONSUMERS,
+  type OutboxConsumer,
+  outboxConsumersFor,
+} from "./events.ts";
 import { keys } from "../store/keys.ts";
 import type { Session } from "./model.ts";
 import { pageEvents, rawEvents } from "../../tests/booking/storm.ts";
@@ -195,6 +204,32 @@ Deno.test("[booking] outbox: a hold is pending for Kafka only, a booking for Kaf
       assert.equal(outboxConsumersFor(type).includes("kafka"), true, `${type} reaches Kafka`);
     }
   } finally {
+    await teardown(kv);
+  }
+});
+
+Deno.test("[booking] events: a commit wakes only the consumers it left a pending entry for", async () => {
+  const { kv, clock, course } = await setup();
+  const woken: string[] = [];
+  const unsubscribe = [
+    ...OUTBOX_CONSUMERS.map((c: OutboxConsumer) => onEventsCommitted(() => woken.push(c), c)),
+    onEventsCommitted(() => woken.push("any")),
+  ];
+  try {
+    const session = await putSession(kv, course.id, { capacity: 5 });
+    const [learner] = await putUsers(kv, 1);
+    const engine = new BookingEngine(kv, { holdMinutes: 15, now: clock.now });
+    const { hold } = await engine.placeHold(session.id, learner.id, self(learner.id));
+    // A hold is news for Kafka and the reports only: the Cal.com sync and the notifier sleep on.
+    assert.deepEqual([...new Set(woken)].sort(), ["any", "kafka", "reports"]);
+    woken.length = 0;
+    await engine.confirmHold(hold.id, self(learner.id));
+    assert.deepEqual([...new Set(woken)].sort(), ["any", "calcom", "kafka", "notify", "reports"]);
+    woken.length = 0;
+    await assert.rejects(engine.placeHold(session.id, learner.id, self(learner.id)));
+    assert.deepEqual(woken, [], "a refused hold commits nothing and wakes nobody");
+  } finally {
+    for (const u of unsubscribe) u();
     await teardown(kv);
   }
 });

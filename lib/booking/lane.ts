@@ -19,6 +19,8 @@ interface Pending {
   actor: Actor;
   /** Keys the op will load: fetched for the whole batch in one parallel round before it runs. */
   prefetch: Deno.KvKey[];
+  /** A read the caller started before queueing, which the op will await: the batch waits for it with its own load. */
+  ready: Promise<unknown> | undefined;
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
 }
@@ -60,14 +62,24 @@ export class Lanes {
 
   /**
    * Runs `op` on `sessionId` in that session's lane; resolves after its batch committed.
-   * `prefetch` names the keys the op will load, so a batch loads them all in one round.
+   * `prefetch` names the keys the op will load, so a batch loads them all in one round. `ready`: a
+   * read outside the atomic op that the caller started already and the op awaits (its outcome is the
+   * op's to handle): the batch's load waits for it too, so the op never holds up the batch on it, and
+   * the caller no longer waits for it before queueing.
    */
-  run<R>(sessionId: string, actor: Actor, op: SessionOp<R>, prefetch: Deno.KvKey[] = []): Promise<R> {
+  run<R>(
+    sessionId: string,
+    actor: Actor,
+    op: SessionOp<R>,
+    prefetch: Deno.KvKey[] = [],
+    ready?: Promise<unknown>,
+  ): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       const p: Pending = {
         op: op as SessionOp<unknown>,
         actor,
         prefetch,
+        ready,
         resolve: resolve as (v: unknown) => void,
         reject,
       };
@@ -132,6 +144,7 @@ export class Lanes {
     const [base] = await Promise.all([
       SessionTx.load(draft, sessionId, now, batch[0].actor),
       draft.load(batch.flatMap((p) => p.prefetch)),
+      ...batch.map((p) => p.ready?.catch(() => {})),
     ]);
     // Seats that freed without a write (holds past expiresAt, not cleaned up yet) go to the head
     // of the waitlist before anyone in this batch can take them.

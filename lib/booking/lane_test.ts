@@ -216,3 +216,48 @@ Deno.test("[booking] reschedule over KV Connect's 10 checks: offers to the targe
   assert.deepEqual((await checkConsistency(kv, clock.now())).problems, []);
   await teardown(kv);
 });
+
+Deno.test("[booking] lane: an op's ready read is awaited with the batch's load; a failed one fails its op alone", async () => {
+  const { kv, engine, clock, course } = await setup();
+  try {
+    const s = await putSession(kv, course.id, { capacity: 5 });
+    const [a, b, c] = await putUsers(kv, 3);
+    const settled = new Set<string>();
+    const later = (learnerId: string, fail: boolean) => {
+      const p = new Promise<string>((resolve, reject) =>
+        setTimeout(() => {
+          settled.add(learnerId);
+          if (fail) reject(new DomainError(503, "read_failed", "the read failed"));
+          else resolve(learnerId);
+        }, 30)
+      );
+      p.catch(() => {});
+      return p;
+    };
+    const hold = (learnerId: string, ready: Promise<string>) =>
+      engine.lanes.run(
+        s.id,
+        self(learnerId),
+        async (tx) => {
+          // Every op of the batch finds every ready read settled: none holds up the others.
+          assert.equal(settled.size, 3);
+          assert.equal(await ready, learnerId);
+          await tx.loadLearner(learnerId);
+          const h = tx.createHold(learnerId, "hold", tx.nowMs + 15 * MINUTE, null);
+          addEvent(tx.draft, tx.actor, "hold.placed", s.id, learnerId, { holdId: h.id }, tx.now);
+          return h;
+        },
+        [keys.place(s.id, learnerId), keys.learnerHolds(learnerId)],
+        ready,
+      );
+    const readies = [later(a.id, false), later(b.id, true), later(c.id, false)];
+    const results = await Promise.allSettled([hold(a.id, readies[0]), hold(b.id, readies[1]), hold(c.id, readies[2])]);
+    assert.deepEqual(results.map((r) => r.status), ["fulfilled", "rejected", "fulfilled"]);
+    assert.equal(((results[1] as PromiseRejectedResult).reason as DomainError).code, "read_failed");
+    assert.deepEqual(engine.lanes.stats, { commits: 1, ops: 3, conflicts: 0 });
+    assert.deepEqual((await kv.get<SeatDoc>(keys.seats(s.id))).value, { confirmed: 0, holds: 2, waiting: 0 });
+    assert.deepEqual((await checkConsistency(kv, clock.now())).problems, []);
+  } finally {
+    await teardown(kv);
+  }
+});

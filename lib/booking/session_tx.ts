@@ -52,13 +52,18 @@ export class SessionTx {
 
   /** Loads session, seat counters and the ids of holds already past expiry. */
   static async load(draft: Draft, sessionId: string, now: Date, actor: Actor): Promise<SessionTx> {
-    await draft.load([keys.session(sessionId), keys.seats(sessionId)]);
-    if (!draft.get<Session>(keys.session(sessionId))) throw notFound("session", sessionId);
     const expired = new Set<string>();
     const prefix = keys.holdsBySessionPrefix(sessionId);
-    for await (const e of draft.kv.list({ start: prefix, end: [...prefix, now.getTime() + 1] })) {
-      expired.add(String(e.key[3]));
-    }
+    // Both reads at once: every lane batch waits for this load, so one round trip less is throughput.
+    await Promise.all([
+      draft.load([keys.session(sessionId), keys.seats(sessionId)]),
+      (async () => {
+        for await (const e of draft.kv.list({ start: prefix, end: [...prefix, now.getTime() + 1] })) {
+          expired.add(String(e.key[3]));
+        }
+      })(),
+    ]);
+    if (!draft.get<Session>(keys.session(sessionId))) throw notFound("session", sessionId);
     return new SessionTx(draft, sessionId, now, actor, expired);
   }
 

@@ -111,7 +111,7 @@ export class OutboundSync {
         this.#ctx.status.lastError = { message, at: iso(Date.now()) };
         this.#ctx.log("error", `calcom outbound: pass failed: ${message}`);
       },
-      wakeOn: onEventsCommitted,
+      wakeOn: (wake) => onEventsCommitted(wake, "calcom"),
     });
     this.#ctx = {
       kv: deps.kv,

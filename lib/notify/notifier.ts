@@ -228,7 +228,7 @@ export class Notifier {
           );
         }
       },
-      wakeOn: onEventsCommitted,
+      wakeOn: (wake) => onEventsCommitted(wake, "notify"),
     });
   }
 

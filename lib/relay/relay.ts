@@ -179,7 +179,7 @@ export class EventRelay {
         minBackoffMs: this.#opt.minBackoffMs,
         maxBackoffMs: this.#opt.maxBackoffMs,
         onError: (err, failures, backoff) => this.#failed(err, failures, backoff),
-        wakeOn: onEventsCommitted,
+        wakeOn: (wake) => onEventsCommitted(wake, "kafka"),
       })
       : null;
   }

@@ -59,7 +59,7 @@ export function createReportsJob(kv: Deno.Kv, now: () => Date, options: ReportsJ
     // Under light load, gather a bigger batch per step instead of folding every commit on its own; after a full
     // page a backlog is waiting, so go on at once.
     lingerMs: () => more ? 0 : 200,
-    wakeOn: onEventsCommitted,
+    wakeOn: (wake) => onEventsCommitted(wake, "reports"),
     leaseMs: options.leaseMs,
     owner: options.owner,
   });
