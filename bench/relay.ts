@@ -105,12 +105,13 @@ async function* linesOf(stream: ReadableStream<Uint8Array>): AsyncGenerator<stri
 
 /**
  * The consumer as a process of its own (this file with `--consumer`): it reads every topic from
- * the beginning, says `caught-up` once it has read `skip` records, and records arrival − statement
- * timestamp for records keyed by `keys`; `expect <n>` makes it print them once it has n.
+ * the beginning, says `caught-up` once it has read every record the topics held when it started
+ * (both saturation runs' records and any redelivery), and records arrival − statement timestamp
+ * for records keyed by `keys`; `expect <n>` makes it print them once it has n.
  */
-function startConsumerProcess(brokers: string[], keyIds: string[], skip: number) {
+function startConsumerProcess(brokers: string[], keyIds: string[]) {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL(import.meta.url).pathname, "--consumer", brokers.join(","), String(skip)],
+    args: ["run", "-A", new URL(import.meta.url).pathname, "--consumer", brokers.join(",")],
     env: { RELAY_BENCH_KEYS: keyIds.join(",") },
     stdin: "piped",
     stdout: "piped",
@@ -149,7 +150,22 @@ function startConsumerProcess(brokers: string[], keyIds: string[], skip: number)
   };
 }
 
-async function consumerMain(brokers: string, skip: number): Promise<void> {
+/** How many records the topics hold now (their partitions' high − low watermarks). */
+async function recordsHeld(kafka: Kafka, topics: string[]): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    let n = 0;
+    for (const topic of topics) {
+      for (const p of await admin.fetchTopicOffsets(topic)) n += Number(p.high) - Number(p.low);
+    }
+    return n;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+async function consumerMain(brokers: string): Promise<void> {
   quietKafkajs();
   const keySet = new Set((Deno.env.get("RELAY_BENCH_KEYS") ?? "").split(","));
   const latencies: number[] = [];
@@ -168,6 +184,9 @@ async function consumerMain(brokers: string, skip: number): Promise<void> {
     brokers: brokers.split(","),
     logLevel: logLevel.NOTHING,
   });
+  // Until it has read what the earlier runs left, a timed record would queue behind them here.
+  const skip = await recordsHeld(kafka, Object.values(TOPICS));
+  if (skip === 0) await out("caught-up");
   const consumer = kafka.consumer({ groupId: `relay-bench-${crypto.randomUUID()}`, maxWaitTimeInMs: 100 });
   await consumer.connect();
   await consumer.subscribe({ topics: Object.values(TOPICS), fromBeginning: true });
@@ -338,7 +357,7 @@ export async function relayBench(dir: string, log: (msg: string) => void = () =>
 
     // Steady: paced real commits, each waking the relay in process (as main.ts), and a consumer
     // in a process of its own timing each statement's arrival.
-    const consumer = startConsumerProcess(broker.brokers, steadySessions.map((s) => s.id), EVENTS);
+    const consumer = startConsumerProcess(broker.brokers, steadySessions.map((s) => s.id));
     closers.push(() => consumer.close());
     await consumer.caughtUp;
     const engine = new BookingEngine(kv, { holdMinutes: 15 });
@@ -418,7 +437,7 @@ export async function relayBench(dir: string, log: (msg: string) => void = () =>
 }
 
 if (import.meta.main && Deno.args[0] === "--consumer") {
-  await consumerMain(Deno.args[1], Number(Deno.args[2]));
+  await consumerMain(Deno.args[1]);
 } else if (import.meta.main) {
   const t0 = performance.now();
   const log = (msg: string) => console.error(`[relay bench ${((performance.now() - t0) / 1000).toFixed(1)}s] ${msg}`);
