@@ -68,7 +68,10 @@ export interface RelayOptions {
   maxBackoffMs?: number;
   /** Idle wait when caught up: how often other processes' commits are polled for (a commit in this process wakes the relay at once). */
   idleMs?: number;
-  /** Pause after a page so the next one gathers more events (default 50 ms). */
+  /**
+   * Pause after a page so the next one gathers more events (default 100 ms: under a hot run of holds that halves the
+   * relay's commits, which share KV's one writer with the holds, for at most 100 ms more delivery latency).
+   */
   lingerMs?: number;
   /** Lease length; renewed every page. */
   leaseMs?: number;
@@ -156,7 +159,7 @@ export class EventRelay {
       minBackoffMs: options.minBackoffMs ?? 250,
       maxBackoffMs: options.maxBackoffMs ?? 30_000,
       idleMs: options.idleMs ?? 500,
-      lingerMs: options.lingerMs ?? 50,
+      lingerMs: options.lingerMs ?? 100,
       leaseMs: options.leaseMs ?? 15_000,
       log: options.log ?? ((m) => console.error(m)),
     };
