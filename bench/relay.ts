@@ -150,7 +150,7 @@ function startConsumerProcess(brokers: string[], keyIds: string[]) {
     caughtUp: next("caught-up", 120_000),
     async arrivals(n: number): Promise<Arrival[]> {
       await stdin.write(new TextEncoder().encode(`expect ${n}\n`));
-      return JSON.parse(await next("latencies", 60_000));
+      return JSON.parse(await next("arrivals", 60_000));
     },
     async close() {
       try {
@@ -188,15 +188,15 @@ interface Arrival {
 async function consumerMain(brokers: string): Promise<void> {
   quietKafkajs();
   const keySet = new Set((Deno.env.get("RELAY_BENCH_KEYS") ?? "").split(","));
-  const latencies: Arrival[] = [];
+  const arrivals: Arrival[] = [];
   let consumed = 0;
   let expected = Infinity;
   const out = (line: string) => Deno.stdout.write(new TextEncoder().encode(line + "\n"));
   let finished = false;
   const finish = async () => {
-    if (finished || latencies.length < expected) return;
+    if (finished || arrivals.length < expected) return;
     finished = true;
-    await out(JSON.stringify(latencies));
+    await out(JSON.stringify(arrivals));
     Deno.exit(0);
   };
   const kafka = new Kafka({
@@ -217,7 +217,7 @@ async function consumerMain(brokers: string): Promise<void> {
       if (keySet.has(message.key?.toString() ?? "")) {
         const statement = JSON.parse(message.value!.toString());
         const data = statement.context?.extensions?.[EXT.eventData];
-        latencies.push({
+        arrivals.push({
           at,
           timestamp: Date.parse(statement.timestamp),
           holdId: typeof data?.holdId === "string" ? data.holdId : null,

@@ -47,7 +47,7 @@ export interface Checkpoint {
 export class Draft {
   readonly #kv: Deno.Kv;
   readonly #loaded = new Map<string, Deno.KvEntryMaybe<unknown>>();
-  #writes = new Map<string, Write>();
+  readonly #writes = new Map<string, Write>();
   /** Each write's key and what it replaced (undefined: nothing): a checkpoint costs nothing, a rollback undoes. */
   #undo: [string, Write | undefined][] = [];
   #beforeCommit: (() => void)[] = [];
