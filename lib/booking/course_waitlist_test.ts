@@ -140,28 +140,64 @@ Deno.test("[course waitlist] a free seat is offered at once; one live offer at a
   // A seat frees in a while the offer in c is live: it is not offered to the same learner.
   const other = await putUser(kv);
   await engine.cancelBooking(aBooking.id, self(aBooking.learnerId));
+  await engine.lanes.settled();
   let offers = await liveOffers(kv, clock.now());
   assert.deepEqual(offers.map((o) => [o.sessionId, o.learnerId]), [[c.id, learner.id]]);
-  // Declining c: the next seat freed (b) goes to them; a's free seat goes to the next op on a.
+  // Declining c wakes the entry's other sessions: a's seat, passed over meanwhile, is offered at once.
   await engine.leaveWaitlist(c.id, learner.id, self(learner.id));
-  await engine.cancelBooking(bBooking.id, self(bBooking.learnerId));
+  await engine.lanes.settled();
   offers = await liveOffers(kv, clock.now());
-  assert.deepEqual(offers.map((o) => [o.sessionId, o.learnerId]), [[b.id, learner.id]]);
+  assert.deepEqual(offers.map((o) => [o.sessionId, o.learnerId]), [[a.id, learner.id]]);
   const offer = offers[0];
   assert.equal(offer.courseEntryId, view.entry.id);
   const offered = (await events(kv)).filter((e) => e.type === "waitlist.offered" && e.data.holdId === offer.id);
   assert.equal(offered[0]?.data.courseWide, true);
-  // Accepting b closes the entry: a's place goes, and a's seat goes to the next newcomer.
+  // b's seat frees while the offer in a is live: passed over, and kept from newcomers for the learner.
+  await engine.cancelBooking(bBooking.id, self(bBooking.learnerId));
+  await engine.lanes.settled();
+  assert.deepEqual((await liveOffers(kv, clock.now())).map((o) => o.sessionId), [a.id]);
+  assert.equal((await refusal(engine.placeHold(b.id, other.id, self(other.id)))).status, 409);
+  // Accepting a closes the entry: b's place goes, and b's seat goes to the next newcomer.
   const { booking } = await engine.confirmHold(offer.id, self(learner.id));
-  assert.equal(booking.sessionId, b.id);
+  await engine.lanes.settled();
+  assert.equal(booking.sessionId, a.id);
   assert.equal((await kv.get(keys.courseWaitlist(learner.id, course.id))).value, null);
   assert.deepEqual(await listValues(kv, keys.waitlistByLearnerPrefix(learner.id)), []);
-  // Whoever met a's place first removed it: the cleanup after the accept, or a's own offer pass.
-  const left = (await events(kv)).filter((e) => e.type === "waitlist.left" && e.sessionId === a.id);
-  assert.equal(left.length, 1);
-  assert.ok(["offer_accepted", "course_entry_closed"].includes(String(left[0].data.reason)));
-  const { hold } = await engine.placeHold(a.id, other.id, self(other.id));
+  // The cleanup's own batch in b met the place first, in its waitlist pass for b's free seat.
+  const left = (await events(kv)).filter((e) => e.type === "waitlist.left" && e.sessionId === b.id);
+  assert.deepEqual(left.map((e) => e.data.reason), ["course_entry_closed"]);
+  const { hold } = await engine.placeHold(b.id, other.id, self(other.id));
   assert.equal(hold.status, "active");
+  assert.deepEqual((await checkConsistency(kv, clock.now)).problems, []);
+  await teardown(kv);
+});
+
+Deno.test("[course waitlist] an offer ended by the hold sweep or by its session's cancel is offered on in the entry's other sessions", async () => {
+  const { kv, engine, clock, course } = await setup();
+  const learner = await putUser(kv);
+  const a = await putSession(kv, course.id, { startsInHours: 24 * 5, capacity: 1 });
+  const b = await putSession(kv, course.id, { startsInHours: 24 * 6, capacity: 1 });
+  const c = await putSession(kv, course.id, { startsInHours: 24 * 7, capacity: 1 });
+  const [aBooking] = await fill(engine, kv, a);
+  const [bBooking] = await fill(engine, kv, b);
+  const [cBooking] = await fill(engine, kv, c);
+  await joinCourseWaitlist(engine, learner.id, { courseId: course.id }, self(learner.id));
+  await engine.cancelBooking(aBooking.id, self(aBooking.learnerId));
+  await engine.cancelBooking(bBooking.id, self(bBooking.learnerId));
+  await engine.lanes.settled();
+  assert.deepEqual((await liveOffers(kv, clock.now())).map((o) => o.sessionId), [a.id], "b passed over");
+  // The offer in a lapses; the sweep expires it, and b offers its seat without anyone touching b.
+  clock.advance(25 * HOUR);
+  assert.equal(await engine.sweepExpiredHolds(), 1);
+  await engine.lanes.settled();
+  assert.deepEqual((await liveOffers(kv, clock.now())).map((o) => o.sessionId), [b.id]);
+  // c's seat frees while b's offer is live; then b is cancelled, which ends that offer: c offers.
+  await engine.cancelBooking(cBooking.id, self(cBooking.learnerId));
+  await engine.lanes.settled();
+  assert.deepEqual((await liveOffers(kv, clock.now())).map((o) => o.sessionId), [b.id], "c passed over");
+  await engine.cancelSession(b.id, admin());
+  await engine.lanes.settled();
+  assert.deepEqual((await liveOffers(kv, clock.now())).map((o) => [o.sessionId, o.learnerId]), [[c.id, learner.id]]);
   assert.deepEqual((await checkConsistency(kv, clock.now)).problems, []);
   await teardown(kv);
 });

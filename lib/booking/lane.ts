@@ -52,6 +52,7 @@ export class Lanes {
   readonly #kv: Deno.Kv;
   readonly #queues = new Map<string, Pending[]>();
   readonly #now: () => Date;
+  readonly #settledWaiters: (() => void)[] = [];
   /** Commits made and operations they carried (for the bench and tests). */
   readonly stats = { commits: 0, ops: 0, conflicts: 0 };
 
@@ -93,6 +94,15 @@ export class Lanes {
     });
   }
 
+  /**
+   * Resolves once no lane has work queued or running, including the waitlist passes that commits
+   * queued on other sessions (tests await it after an op whose effects spread; shutdown may too).
+   */
+  settled(): Promise<void> {
+    if (this.#queues.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#settledWaiters.push(resolve));
+  }
+
   async #drain(sessionId: string): Promise<void> {
     const q = this.#queues.get(sessionId)!;
     const budget = opCheckBudget(kvLimits(this.#kv).checksPerAtomic);
@@ -111,6 +121,7 @@ export class Lanes {
       }
     } finally {
       this.#queues.delete(sessionId);
+      if (this.#queues.size === 0) { for (const resolve of this.#settledWaiters.splice(0)) resolve(); }
     }
   }
 
@@ -154,14 +165,14 @@ export class Lanes {
     const results: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
     for (const p of batch) {
       const cp = draft.checkpoint();
-      const expired = base.saveExpired();
+      const saved = base.checkpoint();
       base.actor = p.actor;
       try {
         const value = await p.op(base);
         results.push({ ok: true, value });
       } catch (error) {
         draft.rollback(cp);
-        base.restoreExpired(expired);
+        base.rollback(saved);
         results.push({ ok: false, error });
       }
     }
@@ -172,6 +183,7 @@ export class Lanes {
     }
     if (batch.length > 1 && !draft.fits()) return "split";
     if (!draft.empty) {
+      const wake = await base.sessionsToWake();
       let res;
       try {
         res = await draft.commit();
@@ -182,14 +194,12 @@ export class Lanes {
       if (!res) return "conflict";
       this.stats.commits++;
       this.stats.ops += batch.length;
-      // Offers the check budget deferred: a follow-up commit in this lane makes them (it stops
-      // when a pass has nothing to write).
-      if (base.unofferedWaiting() > 0) {
-        this.run(sessionId, base.actor, () => Promise.resolve()).catch((err) => {
-          console.error(
-            `lane ${sessionId}: deferred waitlist offers failed:`,
-            err instanceof Error ? err.message : err,
-          );
+      // A waitlist pass for the sessions this commit left offers to: this one when the check budget
+      // deferred some (a pass stops when it has nothing to write), and those a course-wide offer
+      // that ended here passed over. Queued before the batch answers, so settled() includes them.
+      for (const id of wake) {
+        this.run(id, { ...base.actor, origin: "system", userId: null }, () => Promise.resolve()).catch((err) => {
+          console.error(`lane ${id}: waitlist pass failed:`, err instanceof Error ? err.message : err);
         });
       }
     }

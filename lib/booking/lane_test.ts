@@ -180,10 +180,9 @@ Deno.test("[booking] lane: over KV Connect's 10 checks, seats owed to the waitli
   await assert.rejects(engine.placeHold(s.id, newcomer.id, self(newcomer.id)), (err: DomainError) => {
     return err.code === "session_full";
   });
-  // The lane's follow-up commits make the remaining offers (bounded wait, no timing asserted).
-  for (let i = 0; i < 200 && ((await kv.get<SeatDoc>(keys.seats(s.id))).value!.waiting ?? 0) > 0; i++) {
-    await new Promise((r) => setTimeout(r, 5));
-  }
+  // The lane's follow-up commits make the remaining offers; settled() waits for them.
+  await engine.lanes.settled();
+  assert.equal((await kv.get<SeatDoc>(keys.seats(s.id))).value!.waiting, 0);
   const offered = await Promise.all(waiting.map((u) => kv.get<{ kind: string }>(keys.place(s.id, u.id))));
   assert.deepEqual(offered.map((e) => e.value?.kind), Array(6).fill("offer"));
   assert.equal((await kv.get(keys.place(s.id, newcomer.id))).value, null);

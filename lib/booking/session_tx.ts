@@ -34,9 +34,19 @@ export function offerExpiry(
   return Math.min(now + hours * HOUR, startsAtMs);
 }
 
+/** What a lane restores in a {@link SessionTx} when an op is rolled back (with the draft's own checkpoint). */
+export interface TxCheckpoint {
+  expired: Set<string>;
+  endedCourseOffers: number;
+}
+
 /** A session loaded into a draft. */
 export class SessionTx {
   readonly #expired: Set<string>;
+  /** Course-wide offers ended in this draft (declined, lapsed, session cancelled): their entry's other sessions get a pass. */
+  readonly #endedCourseOffers: { learnerId: string; courseEntryId: string }[] = [];
+  /** Whether the last waitlist pass left offers for a later commit (the check budget ran out). */
+  #offersDeferred = false;
   readonly nowMs: number;
 
   private constructor(
@@ -67,14 +77,37 @@ export class SessionTx {
     return new SessionTx(draft, sessionId, now, actor, expired);
   }
 
-  /** Copy of the not-yet-cleaned expired hold ids, to restore after a failed step. */
-  saveExpired(): Set<string> {
-    return new Set(this.#expired);
+  /** The state beside the draft's writes that an op changes, to restore after a failed step. */
+  checkpoint(): TxCheckpoint {
+    return { expired: new Set(this.#expired), endedCourseOffers: this.#endedCourseOffers.length };
   }
 
-  restoreExpired(saved: Set<string>): void {
+  rollback(saved: TxCheckpoint): void {
     this.#expired.clear();
-    for (const id of saved) this.#expired.add(id);
+    for (const id of saved.expired) this.#expired.add(id);
+    this.#endedCourseOffers.length = saved.endedCourseOffers;
+  }
+
+  /**
+   * Sessions whose waitlist should get a pass once this draft commits: this one when the check
+   * budget deferred offers, and the other sessions where a learner whose course-wide offer ended
+   * here is still waiting (they passed the learner over while that offer was live). Reads the
+   * learner's places without checks: a place added or taken meanwhile gets its pass from its own
+   * commit.
+   */
+  async sessionsToWake(): Promise<string[]> {
+    const out = new Set<string>();
+    if (this.#offersDeferred) out.add(this.sessionId);
+    for (const { learnerId, courseEntryId } of this.#endedCourseOffers) {
+      const prefix = keys.waitlistByLearnerPrefix(learnerId);
+      for await (const e of this.draft.kv.list<WaitlistEntry>({ prefix })) {
+        const w = e.value;
+        if (w.courseEntryId === courseEntryId && w.status === "waiting" && w.sessionId !== this.sessionId) {
+          out.add(w.sessionId);
+        }
+      }
+    }
+    return [...out];
   }
 
   get session(): Session {
@@ -114,7 +147,10 @@ export class SessionTx {
     return Math.max(0, this.free() - this.unofferedWaiting());
   }
 
-  /** Waiting learners a free seat is owed to but not offered yet (offers deferred by the check budget). */
+  /**
+   * Waiting learners a free seat is owed to but not offered yet: offers deferred by the check budget,
+   * or a learner passed over while their course-wide offer elsewhere is live.
+   */
   unofferedWaiting(): number {
     const s = this.session;
     const open = s.status === "scheduled" && s.waitlistEnabled && Date.parse(s.startsAt) > this.nowMs;
@@ -237,6 +273,9 @@ export class SessionTx {
     );
     this.#setSeats({ holds: -1 });
     this.#expired.delete(hold.id);
+    if (hold.kind === "offer" && hold.courseEntryId && status !== "confirmed") {
+      this.#endedCourseOffers.push({ learnerId: hold.learnerId, courseEntryId: hold.courseEntryId });
+    }
     return ended;
   }
 
@@ -472,6 +511,7 @@ export class SessionTx {
    * Runs after every change that may free a seat. Returns the offers made.
    */
   async fillOffers(reserve = 0): Promise<Hold[]> {
+    this.#offersDeferred = false;
     const s = this.session;
     const startsAtMs = Date.parse(s.startsAt);
     if (s.status !== "scheduled" || !s.waitlistEnabled || startsAtMs <= this.nowMs) return [];
@@ -481,7 +521,11 @@ export class SessionTx {
     // schedules one) and newcomers may not take those seats meanwhile.
     const limit = this.draft.limits.checksPerAtomic - reserve;
     const room = Math.floor((limit - this.draft.size().checks) / 2);
-    const want = Math.min(this.free(), this.seats.waiting, Math.max(0, room));
+    const owed = Math.min(this.free(), this.seats.waiting);
+    const want = Math.min(owed, Math.max(0, room));
+    // Only the budget defers an offer; a waiting learner passed over (a live course-wide offer
+    // elsewhere) gets their pass when that offer ends (sessionsToWake).
+    this.#offersDeferred = want < owed;
     if (want <= 0) return [];
     let heads: WaitlistEntry[] = [];
     const prefix = keys.waitlistPrefix(this.sessionId);
@@ -500,11 +544,14 @@ export class SessionTx {
     for (const entry of heads) {
       if (offers.length >= want) break;
       let course: CourseWaitlistEntry | null = null;
+      if (this.draft.size().checks + (entry.courseEntryId ? 3 : 2) > limit) {
+        this.#offersDeferred = true;
+        break;
+      }
       if (entry.courseEntryId) {
-        if (this.draft.size().checks + 3 > limit) break;
         course = await this.#courseEntryFor(entry);
         if (!course) continue;
-      } else if (this.draft.size().checks + 2 > limit) break;
+      }
       await this.loadLearner(entry.learnerId);
       const expiresAtMs = offerExpiry(this.nowMs, startsAtMs, windows);
       const hold = this.createHold(entry.learnerId, "offer", expiresAtMs, null, null, entry.courseEntryId);
