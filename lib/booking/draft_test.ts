@@ -62,3 +62,46 @@ Deno.test("[booking] draft: a rollback undoes exactly the writes and hooks made 
     kv.close();
   }
 });
+
+Deno.test("[booking] draft: guarded keys are read with their guard and not checked; the guard is", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const guard = ["seats", "s1"];
+  const places = Array.from({ length: 12 }, (_, i) => ["places", "s1", `l${i}`]);
+  await kv.set(guard, { n: 1 });
+  await kv.set(places[3], { kind: "hold" });
+  const draft = new Draft(kv);
+  assert.equal(await draft.loadGuarded(guard, places, [["session", "s1"]]), true);
+  assert.deepEqual(draft.get(places[3]), { kind: "hold" });
+  assert.equal(draft.get(places[11]), null, "keys past the first read of ten are loaded too");
+  assert.deepEqual(draft.size().checks, 2, "the guard and the checked key; no place");
+  draft.set(["out"], 1);
+  // A write to a place alone (which the product never makes) goes unnoticed: only the guard is checked.
+  await kv.set(places[0], { kind: "hold" });
+  assert.ok(await draft.commit());
+  // A write that moves the guard fails the commit.
+  const second = new Draft(kv);
+  assert.equal(await second.loadGuarded(guard, [places[5]]), true);
+  second.set(["out"], 2);
+  await kv.set(guard, { n: 2 });
+  assert.equal(await second.commit(), null);
+  kv.close();
+});
+
+Deno.test("[booking] draft: a guarded read that sees the guard at another version than the draft holds keeps nothing", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const guard = ["seats", "s1"];
+  await kv.set(guard, { n: 1 });
+  const draft = new Draft(kv);
+  await draft.load([guard]);
+  await kv.set(guard, { n: 2 });
+  await kv.set(["places", "s1", "a"], { kind: "hold" });
+  assert.equal(await draft.loadGuarded(guard, [["places", "s1", "a"]]), false);
+  assert.equal(draft.has(["places", "s1", "a"]), false);
+  assert.deepEqual(draft.get(guard), { n: 1 }, "the draft's guard is not replaced");
+  // A key loaded checked before stays checked when a guarded read names it again.
+  const fresh = new Draft(kv);
+  await fresh.load([["places", "s1", "a"]]);
+  assert.equal(await fresh.loadGuarded(guard, [["places", "s1", "a"]]), true);
+  assert.equal(fresh.size().checks, 2);
+  kv.close();
+});
