@@ -1,7 +1,6 @@
 /**
  * A unit of work over Deno KV: load entries, decide in memory, then commit every write in ONE
- * atomic operation that checks every loaded entry is unchanged (or, for a guarded entry, its
- * guard). Read-your-writes inside the draft.
+ * atomic operation that checks every loaded entry is unchanged. Read-your-writes inside the draft.
  */
 import { type KvLimits, kvLimits } from "../store/kv.ts";
 
@@ -48,8 +47,6 @@ export interface Checkpoint {
 export class Draft {
   readonly #kv: Deno.Kv;
   readonly #loaded = new Map<string, Deno.KvEntryMaybe<unknown>>();
-  /** Loaded keys the commit does not check: a checked guard covers them (see `loadGuarded`). */
-  readonly #guarded = new Set<string>();
   readonly #writes = new Map<string, Write>();
   /** Each write's key and what it replaced (undefined: nothing): a checkpoint costs nothing, a rollback undoes. */
   #undo: [string, Write | undefined][] = [];
@@ -83,40 +80,6 @@ export class Draft {
     for (let i = 0; i < todo.length; i += 10) chunks.push(todo.slice(i, i + 10));
     const results = await Promise.all(chunks.map((c) => this.#kv.getMany(c)));
     for (const entries of results) for (const e of entries) this.#loaded.set(keyId(e.key), e);
-  }
-
-  /**
-   * Loads `guarded` keys whose every write also writes `guard`, each in one snapshot read with the
-   * guard (and `checked` keys, loaded as `load` does): the commit checks the guard and not them,
-   * since a later write to any of them moves the guard. Returns false, keeping nothing of the read,
-   * when a read saw the guard at another version than the draft holds (it moved between reads):
-   * the caller starts the draft over.
-   */
-  async loadGuarded(guard: Deno.KvKey, guarded: Deno.KvKey[], checked: Deno.KvKey[] = []): Promise<boolean> {
-    const todo = [
-      ...dedupe(checked.filter((k) => !this.#loaded.has(keyId(k)))).map((key) => ({ key, guarded: false })),
-      ...dedupe(guarded.filter((k) => !this.#loaded.has(keyId(k)))).map((key) => ({ key, guarded: true })),
-    ];
-    const guardId = keyId(guard);
-    if (!todo.some((t) => t.guarded)) {
-      await this.load([...todo.map((t) => t.key), guard]);
-      return true;
-    }
-    const chunks: (typeof todo)[] = [];
-    for (let i = 0; i < todo.length; i += 9) chunks.push(todo.slice(i, i + 9));
-    const results = await Promise.all(chunks.map((c) => this.#kv.getMany([guard, ...c.map((t) => t.key)])));
-    const held = this.#loaded.get(guardId) ?? results[0][0];
-    if (results.some((r) => r[0].versionstamp !== held.versionstamp)) return false;
-    this.#loaded.set(guardId, held);
-    chunks.forEach((chunk, i) =>
-      chunk.forEach((t, j) => {
-        const id = keyId(t.key);
-        if (this.#loaded.has(id)) return; // loaded meanwhile by a checked read: it stays checked
-        this.#loaded.set(id, results[i][j + 1]);
-        if (t.guarded) this.#guarded.add(id);
-      })
-    );
-    return true;
   }
 
   /** Marks an entry read outside `load` (e.g. from a list) so the commit checks it. */
@@ -207,7 +170,7 @@ export class Draft {
   /** Number of checks and mutations the commit would carry. */
   size(): { checks: number; mutations: number } {
     return {
-      checks: this.#loaded.size - this.#guarded.size,
+      checks: this.#loaded.size,
       mutations: this.#writes.size,
     };
   }
@@ -225,9 +188,7 @@ export class Draft {
   async commit(): Promise<Deno.KvCommitResult | null> {
     for (const fn of this.#beforeCommit) fn();
     const op = this.#kv.atomic();
-    for (const [id, e] of this.#loaded) {
-      if (!this.#guarded.has(id)) op.check({ key: e.key, versionstamp: e.versionstamp });
-    }
+    for (const e of this.#loaded.values()) op.check({ key: e.key, versionstamp: e.versionstamp });
     for (const w of this.#writes.values()) {
       if ("delete" in w) op.delete(w.key);
       else if (w.keyAtCommit) op.set(w.keyAtCommit(), w.value);

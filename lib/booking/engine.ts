@@ -28,7 +28,7 @@ import {
   updateSession,
   type UpdateSessionOptions,
 } from "./session_lifecycle.ts";
-import { SeatsMoved, SessionTx } from "./session_tx.ts";
+import { SessionTx } from "./session_tx.ts";
 import { effectiveRules } from "./rules.ts";
 import { TtlCache } from "../store/ttl_cache.ts";
 import { waitlistOrder } from "./waitlist_order.ts";
@@ -524,13 +524,7 @@ export class BookingEngine {
       for (let attempt = 0; attempt < 20; attempt++) {
         const draft = new Draft(this.kv);
         const now = this.now();
-        let out;
-        try {
-          out = await this.#applyReschedule(draft, bookingId, targetSessionId, actor, now, cutoff, idem);
-        } catch (err) {
-          if (!(err instanceof SeatsMoved)) throw err;
-          continue; // the reads disagreed: start over, as after a conflict
-        }
+        const out = await this.#applyReschedule(draft, bookingId, targetSessionId, actor, now, cutoff, idem);
         if ("replayed" in out && out.replayed) return out;
         if (await draft.commit()) return out;
         await new Promise((r) => setTimeout(r, Math.random() * Math.min(100, 2 ** attempt)));

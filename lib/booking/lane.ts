@@ -9,7 +9,7 @@ import { kvLimits } from "../store/kv.ts";
 import { Draft } from "./draft.ts";
 import { DomainError } from "./errors.ts";
 import type { Actor } from "./events.ts";
-import { isPlaceIn, SeatsMoved, SessionTx } from "./session_tx.ts";
+import { SessionTx } from "./session_tx.ts";
 
 /** One operation on one session: pure over the draft, may throw DomainError. */
 export type SessionOp<R> = (tx: SessionTx) => Promise<R>;
@@ -46,12 +46,6 @@ const OP_EXTRA_KEYS = 1;
  * 2-instance hot run on denokv). 40 attempts capped at 100 ms wait up to about 3 s.
  */
 const MAX_ATTEMPTS = 40;
-
-/** Checks an op's prefetch will cost its batch's commit (its places in the session cost none). */
-function checkedKeys(sessionId: string, p: Pending): number {
-  if (!p.prefetch.length) return DEFAULT_KEYS;
-  return p.prefetch.filter((k) => !isPlaceIn(sessionId, k)).length;
-}
 
 /** Routes operations into per-session lanes on one KV store. */
 export class Lanes {
@@ -118,7 +112,7 @@ export class Lanes {
         let n = 0;
         let keys = 0;
         while (n < q.length && n < MAX_BATCH) {
-          const k = checkedKeys(sessionId, q[n]);
+          const k = q[n].prefetch.length || DEFAULT_KEYS;
           if (n > 0 && keys + k > budget) break;
           keys += k;
           n++;
@@ -137,13 +131,9 @@ export class Lanes {
       try {
         outcome = await this.#attempt(sessionId, batch);
       } catch (err) {
-        if (err instanceof SeatsMoved) {
-          outcome = "conflict" as const;
-        } else {
-          // Loading the session failed for everyone (e.g. it does not exist).
-          for (const p of batch) p.reject(err);
-          return;
-        }
+        // Loading the session failed for everyone (e.g. it does not exist).
+        for (const p of batch) p.reject(err);
+        return;
       }
       if (outcome === "split") {
         const half = Math.ceil(batch.length / 2);
@@ -162,17 +152,16 @@ export class Lanes {
   async #attempt(sessionId: string, batch: Pending[]): Promise<"done" | "conflict" | "split"> {
     const draft = new Draft(this.#kv);
     const now = this.#now();
-    const prefetch = batch.flatMap((p) => p.prefetch);
     const [base] = await Promise.all([
-      SessionTx.load(draft, sessionId, now, batch[0].actor, prefetch.filter((k) => isPlaceIn(sessionId, k))),
-      draft.load(prefetch.filter((k) => !isPlaceIn(sessionId, k))),
+      SessionTx.load(draft, sessionId, now, batch[0].actor),
+      draft.load(batch.flatMap((p) => p.prefetch)),
       ...batch.map((p) => p.ready?.catch(() => {})),
     ]);
     // Seats that freed without a write (holds past expiresAt, not cleaned up yet) go to the head
     // of the waitlist before anyone in this batch can take them.
     base.actor = { ...batch[0].actor, origin: "system", userId: null };
     // Keep room for at least the first op's keys, so it still fits alone after a split.
-    await base.fillOffers(checkedKeys(sessionId, batch[0]) + OP_EXTRA_KEYS);
+    await base.fillOffers((batch[0].prefetch.length || DEFAULT_KEYS) + OP_EXTRA_KEYS);
     const results: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
     for (const p of batch) {
       const cp = draft.checkpoint();
@@ -182,7 +171,6 @@ export class Lanes {
         const value = await p.op(base);
         results.push({ ok: true, value });
       } catch (error) {
-        if (error instanceof SeatsMoved) return "conflict";
         draft.rollback(cp);
         base.rollback(saved);
         results.push({ ok: false, error });

@@ -34,25 +34,6 @@ export function offerExpiry(
   return Math.min(now + hours * HOUR, startsAtMs);
 }
 
-/**
- * Thrown when the session's seat counter moved between two reads of one draft (see
- * `Draft.loadGuarded`): the draft's reads disagree, so the lane (or reschedule) starts it over, as
- * after a commit conflict.
- */
-export class SeatsMoved extends Error {
-  constructor(sessionId: string) {
-    super(`seats of ${sessionId} moved during the load`);
-  }
-}
-
-/**
- * Whether `key` is a learner's place in `sessionId`. Every write to one also writes the session's
- * seat counter, so a draft reads places in one snapshot with that counter and checks only the counter.
- */
-export function isPlaceIn(sessionId: string, key: Deno.KvKey): boolean {
-  return key.length === 3 && key[0] === "places" && key[1] === sessionId;
-}
-
 /** What a lane restores in a {@link SessionTx} when an op is rolled back (with the draft's own checkpoint). */
 export interface TxCheckpoint {
   expired: Set<string>;
@@ -79,30 +60,19 @@ export class SessionTx {
     this.nowMs = now.getTime();
   }
 
-  /**
-   * Loads session, seat counters and the ids of holds already past expiry, and `places` of this
-   * session (in snapshot reads with the seat counter: they cost the commit no checks).
-   * SeatsMoved when the counter moved between those reads.
-   */
-  static async load(
-    draft: Draft,
-    sessionId: string,
-    now: Date,
-    actor: Actor,
-    places: Deno.KvKey[] = [],
-  ): Promise<SessionTx> {
+  /** Loads session, seat counters and the ids of holds already past expiry. */
+  static async load(draft: Draft, sessionId: string, now: Date, actor: Actor): Promise<SessionTx> {
     const expired = new Set<string>();
     const prefix = keys.holdsBySessionPrefix(sessionId);
     // Both reads at once: every lane batch waits for this load, so one round trip less is throughput.
-    const [consistent] = await Promise.all([
-      draft.loadGuarded(keys.seats(sessionId), places, [keys.session(sessionId)]),
+    await Promise.all([
+      draft.load([keys.session(sessionId), keys.seats(sessionId)]),
       (async () => {
         for await (const e of draft.kv.list({ start: prefix, end: [...prefix, now.getTime() + 1] })) {
           expired.add(String(e.key[3]));
         }
       })(),
     ]);
-    if (!consistent) throw new SeatsMoved(sessionId);
     if (!draft.get<Session>(keys.session(sessionId))) throw notFound("session", sessionId);
     return new SessionTx(draft, sessionId, now, actor, expired);
   }
@@ -201,16 +171,9 @@ export class SessionTx {
     }
   }
 
-  /**
-   * Loads a learner's place in this session (with the seat counter, unchecked) and their live-holds
-   * document (checked). SeatsMoved when the counter moved since the draft read it.
-   */
+  /** Loads a learner's place in this session and their live-holds document. */
   async loadLearner(learnerId: string): Promise<void> {
-    const seats = keys.seats(this.sessionId);
-    const place = keys.place(this.sessionId, learnerId);
-    if (!await this.draft.loadGuarded(seats, [place], [keys.learnerHolds(learnerId)])) {
-      throw new SeatsMoved(this.sessionId);
-    }
+    await this.draft.load([keys.place(this.sessionId, learnerId), keys.learnerHolds(learnerId)]);
   }
 
   place(learnerId: string): Place | null {

@@ -27,7 +27,7 @@
  * | `["bookings", id]` | `Booking` | booking engine, importConfirmedBookings |
  * | `["bookings_by_session", sessionId, bookingId]` | booking id | 〃 |
  * | `["bookings_by_learner", learnerId, bookingId]` | booking id | 〃 |
- * | `["places", sessionId, learnerId]` | `Place` `{kind, id}`: the learner's one live hold, offer or booking in the session; every write also writes `["seats", sessionId]`, so drafts read it with that counter and check only the counter | 〃 |
+ * | `["places", sessionId, learnerId]` | `Place` `{kind, id}`: the learner's one live hold, offer or booking in the session | 〃 |
  * | `["holds", id]` | `Hold` | booking engine |
  * | `["holds_by_session", sessionId, expiresAtMs, holdId]` | hold id | booking engine |
  * | `["holds_by_expiry", expiresAtMs, holdId]` | `{holdId, sessionId}`: the cron sweep's work list | booking engine |
