@@ -64,15 +64,13 @@ export class SessionTx {
   static async load(draft: Draft, sessionId: string, now: Date, actor: Actor): Promise<SessionTx> {
     const expired = new Set<string>();
     const prefix = keys.holdsBySessionPrefix(sessionId);
-    // Both reads at once: every lane batch waits for this load, so one round trip less is throughput.
-    await Promise.all([
-      draft.load([keys.session(sessionId), keys.seats(sessionId)]),
-      (async () => {
-        for await (const e of draft.kv.list({ start: prefix, end: [...prefix, now.getTime() + 1] })) {
-          expired.add(String(e.key[3]));
-        }
-      })(),
-    ]);
+    await draft.load([keys.session(sessionId), keys.seats(sessionId)]);
+    // Listed only after the seat counter is read. The commit checks the counter, so a list newer than
+    // it is safe; an older one could count a hold another instance just expired as lapsed again and
+    // free its seat twice (lane_test: "... expired by another instance while a batch loads ...").
+    for await (const e of draft.kv.list({ start: prefix, end: [...prefix, now.getTime() + 1] })) {
+      expired.add(String(e.key[3]));
+    }
     if (!draft.get<Session>(keys.session(sessionId))) throw notFound("session", sessionId);
     return new SessionTx(draft, sessionId, now, actor, expired);
   }
