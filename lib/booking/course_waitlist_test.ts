@@ -39,6 +39,22 @@ async function fill(engine: BookingEngine, kv: Deno.Kv, s: Session): Promise<Boo
   return out;
 }
 
+/** One full 1-seat session of the course per start (days from now), each with its booking. */
+async function fullSessionsInDays(
+  engine: BookingEngine,
+  kv: Deno.Kv,
+  courseId: string,
+  days: number[],
+): Promise<[Session, Booking][]> {
+  const out: [Session, Booking][] = [];
+  for (const d of days) {
+    const s = await putSession(kv, courseId, { startsInHours: 24 * d, capacity: 1 });
+    const [booking] = await fill(engine, kv, s);
+    out.push([s, booking]);
+  }
+  return out;
+}
+
 function events(kv: Deno.Kv): Promise<DomainEvent[]> {
   return listValues<DomainEvent>(kv, keys.eventsPrefix());
 }
@@ -175,12 +191,7 @@ Deno.test("[course waitlist] a free seat is offered at once; one live offer at a
 Deno.test("[course waitlist] an offer ended by the hold sweep or by its session's cancel is offered on in the entry's other sessions", async () => {
   const { kv, engine, clock, course } = await setup();
   const learner = await putUser(kv);
-  const a = await putSession(kv, course.id, { startsInHours: 24 * 5, capacity: 1 });
-  const b = await putSession(kv, course.id, { startsInHours: 24 * 6, capacity: 1 });
-  const c = await putSession(kv, course.id, { startsInHours: 24 * 7, capacity: 1 });
-  const [aBooking] = await fill(engine, kv, a);
-  const [bBooking] = await fill(engine, kv, b);
-  const [cBooking] = await fill(engine, kv, c);
+  const [[a, aBooking], [b, bBooking], [c, cBooking]] = await fullSessionsInDays(engine, kv, course.id, [5, 6, 7]);
   await joinCourseWaitlist(engine, learner.id, { courseId: course.id }, self(learner.id));
   await engine.cancelBooking(aBooking.id, self(aBooking.learnerId));
   await engine.cancelBooking(bBooking.id, self(bBooking.learnerId));
@@ -205,12 +216,7 @@ Deno.test("[course waitlist] an offer ended by the hold sweep or by its session'
 Deno.test("[course waitlist] a lapsed offer lets another session offer; a leftover place of a closed entry is removed, not offered", async () => {
   const { kv, engine, clock, course } = await setup();
   const learner = await putUser(kv);
-  const a = await putSession(kv, course.id, { startsInHours: 24 * 5, capacity: 1 });
-  const b = await putSession(kv, course.id, { startsInHours: 24 * 6, capacity: 1 });
-  const c = await putSession(kv, course.id, { startsInHours: 24 * 7, capacity: 1 });
-  const [aBooking] = await fill(engine, kv, a);
-  const [bBooking] = await fill(engine, kv, b);
-  const [cBooking] = await fill(engine, kv, c);
+  const [[a, aBooking], [b, bBooking], [c, cBooking]] = await fullSessionsInDays(engine, kv, course.id, [5, 6, 7]);
   const view = await joinCourseWaitlist(engine, learner.id, { courseId: course.id }, self(learner.id));
   await engine.cancelBooking(aBooking.id, self(aBooking.learnerId));
   assert.deepEqual((await liveOffers(kv, clock.now())).map((o) => o.sessionId), [a.id]);

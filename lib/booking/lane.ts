@@ -183,7 +183,6 @@ export class Lanes {
     }
     if (batch.length > 1 && !draft.fits()) return "split";
     if (!draft.empty) {
-      const wake = await base.sessionsToWake();
       let res;
       try {
         res = await draft.commit();
@@ -196,9 +195,15 @@ export class Lanes {
       this.stats.ops += batch.length;
       // A waitlist pass for the sessions this commit left offers to: this one when the check budget
       // deferred some (a pass stops when it has nothing to write), and those a course-wide offer
-      // that ended here passed over. Queued before the batch answers, so settled() includes them.
+      // that ended here passed over. Queued while this lane still drains (before the batch answers),
+      // so settled() includes them. base.actor is already the system actor of the final offer pass.
+      // The batch committed: a failed read here must not fail its ops, so it only skips the passes.
+      const wake = await base.sessionsToWake().catch((err) => {
+        console.error(`lane ${sessionId}: waitlist passes skipped:`, err instanceof Error ? err.message : err);
+        return [];
+      });
       for (const id of wake) {
-        this.run(id, { ...base.actor, origin: "system", userId: null }, () => Promise.resolve()).catch((err) => {
+        this.run(id, base.actor, () => Promise.resolve()).catch((err) => {
           console.error(`lane ${id}: waitlist pass failed:`, err instanceof Error ? err.message : err);
         });
       }
